@@ -1,0 +1,48 @@
+# Every target that builds or tests first runs `deps`, which installs missing
+# Debian packages (as root, with apt-get) and is a no-op when all are there.
+
+GO        ?= go
+BIN       := bin
+# C libraries for cgo (Opus) and the tools the tests use as independent
+# checkers (Chromium for the browser test).
+DEB_BUILD := gcc pkg-config libopus-dev libopusfile-dev
+DEB_TEST  := chromium
+ARGS      ?=
+
+.DEFAULT_GOAL := help
+
+.PHONY: help deps deps-test build run test test-short bench lint fmt clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-12s %s\n", $$1, $$2}'
+
+deps: ## install missing Debian build packages (idempotent)
+	@./scripts/apt-ensure $(DEB_BUILD)
+
+deps-test: deps ## install missing Debian packages the tests need
+	@./scripts/apt-ensure $(DEB_TEST)
+
+build: deps ## build bin/mcu
+	$(GO) build -o $(BIN)/mcu ./cmd/mcu
+
+run: build ## start the MCU on :8080 (web page at http://localhost:8080/); ARGS= passes flags
+	./$(BIN)/mcu $(ARGS)
+
+test: deps-test ## all tests with the race detector, end-to-end and browser tests included
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+test-short: deps ## unit tests only (no WebRTC end-to-end or browser)
+	$(GO) test -race -short -count=1 ./...
+
+bench: deps ## micro-benchmarks (mixer, codecs, jitter buffer)
+	$(GO) test -run '^$$' -bench . -benchmem ./mixer/ ./codec/... ./transport/jitter/
+
+lint: deps ## gofmt and go vet
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+fmt: ## rewrite sources with gofmt
+	gofmt -w .
+
+clean: ## remove build output
+	rm -rf $(BIN)

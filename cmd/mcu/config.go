@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/mcu-project/mcu/transport"
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole server configuration. Sources, later ones winning:
+// built-in defaults, the YAML file (-config or MCU_CONFIG), MCU_* environment
+// variables, command-line flags.
+type Config struct {
+	HTTP            string                `yaml:"http"`
+	LogLevel        string                `yaml:"log_level"`
+	LogFormat       string                `yaml:"log_format"`
+	PublicIPs       []string              `yaml:"public_ips"`
+	UDPPort         int                   `yaml:"udp_port"`
+	UDPPortRange    string                `yaml:"udp_port_range"`
+	Interfaces      []string              `yaml:"interfaces"`
+	IncludeLoopback bool                  `yaml:"include_loopback"`
+	ICEServers      []transport.ICEServer `yaml:"ice_servers"`
+	MaxParticipants int                   `yaml:"max_participants"`
+}
+
+func defaultConfig() Config {
+	return Config{HTTP: ":8080", LogLevel: "info", LogFormat: "text"}
+}
+
+// setting is one option reachable from a flag and an environment variable;
+// both go through set, so they parse identically.
+type setting struct {
+	flag, env, usage string
+	set              func(c *Config, v string) error
+}
+
+func list(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func parseBool(dst *bool) func(*Config, string) error {
+	return func(_ *Config, v string) (err error) { *dst, err = strconv.ParseBool(v); return err }
+}
+
+var settings = []setting{
+	{"http", "MCU_HTTP", "HTTP listen address", func(c *Config, v string) error { c.HTTP = v; return nil }},
+	{"log-level", "MCU_LOG_LEVEL", "debug, info, warn or error", func(c *Config, v string) error { c.LogLevel = v; return nil }},
+	{"log-format", "MCU_LOG_FORMAT", "text or json", func(c *Config, v string) error { c.LogFormat = v; return nil }},
+	{"public-ip", "MCU_PUBLIC_IPS", "comma-separated public IPs for NAT 1:1 (replace host candidates)", func(c *Config, v string) error { c.PublicIPs = list(v); return nil }},
+	{"udp-port", "MCU_UDP_PORT", "serve all peers on this single UDP port (0: a port per peer)", func(c *Config, v string) (err error) { c.UDPPort, err = strconv.Atoi(v); return err }},
+	{"udp-port-range", "MCU_UDP_PORT_RANGE", "MIN-MAX range for per-peer UDP ports", func(c *Config, v string) error { c.UDPPortRange = v; return nil }},
+	{"interfaces", "MCU_INTERFACES", "comma-separated network interfaces to gather candidates on (default all)", func(c *Config, v string) error { c.Interfaces = list(v); return nil }},
+	{"include-loopback", "MCU_INCLUDE_LOOPBACK", "offer loopback candidates (single-host testing)", func(c *Config, v string) error { return parseBool(&c.IncludeLoopback)(c, v) }},
+	{"ice-server", "MCU_ICE_SERVERS", "comma-separated STUN/TURN URLs handed to clients (credentials: use the YAML file)", func(c *Config, v string) error {
+		c.ICEServers = nil
+		for _, u := range list(v) {
+			c.ICEServers = append(c.ICEServers, transport.ICEServer{URLs: []string{u}})
+		}
+		return nil
+	}},
+	{"max-participants", "MCU_MAX_PARTICIPANTS", "participants per room (0: unlimited)", func(c *Config, v string) (err error) { c.MaxParticipants, err = strconv.Atoi(v); return err }},
+}
+
+// loadConfig builds the configuration from args and the environment.
+func loadConfig(args []string, getenv func(string) string) (Config, error) {
+	fs := flag.NewFlagSet("mcu", flag.ContinueOnError)
+	configPath := fs.String("config", getenv("MCU_CONFIG"), "YAML configuration file (env MCU_CONFIG)")
+	values := make([]*string, len(settings))
+	for i, s := range settings {
+		values[i] = fs.String(s.flag, "", s.usage+" (env "+s.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	cfg := defaultConfig()
+	if *configPath != "" {
+		raw, err := os.ReadFile(*configPath)
+		if err != nil {
+			return Config{}, err
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true)
+		// io.EOF: an empty file sets nothing.
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return Config{}, fmt.Errorf("%s: %w", *configPath, err)
+		}
+	}
+	for _, s := range settings {
+		if v := getenv(s.env); v != "" {
+			if err := s.set(&cfg, v); err != nil {
+				return Config{}, fmt.Errorf("%s=%q: %w", s.env, v, err)
+			}
+		}
+	}
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		for i, s := range settings {
+			if s.flag == f.Name && err == nil {
+				if e := s.set(&cfg, *values[i]); e != nil {
+					err = fmt.Errorf("-%s=%q: %w", s.flag, *values[i], e)
+				}
+			}
+		}
+	})
+	return cfg, err
+}
+
+// transportConfig turns the ICE settings into transport.Config.
+func (c Config) transportConfig(log *slog.Logger) (transport.Config, error) {
+	tc := transport.Config{
+		PublicIPs: c.PublicIPs, UDPPort: c.UDPPort, Interfaces: c.Interfaces,
+		IncludeLoopback: c.IncludeLoopback, ICEServers: c.ICEServers, Logger: log,
+	}
+	if c.UDPPortRange != "" {
+		lo, hi, ok := strings.Cut(c.UDPPortRange, "-")
+		min, err1 := strconv.ParseUint(strings.TrimSpace(lo), 10, 16)
+		max, err2 := strconv.ParseUint(strings.TrimSpace(hi), 10, 16)
+		if !ok || err1 != nil || err2 != nil || min == 0 || min > max {
+			return tc, fmt.Errorf("udp port range %q: want MIN-MAX", c.UDPPortRange)
+		}
+		tc.UDPPortMin, tc.UDPPortMax = uint16(min), uint16(max)
+	}
+	return tc, nil
+}
+
+func (c Config) logger() (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return nil, fmt.Errorf("log level %q: %w", c.LogLevel, err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.LogFormat {
+	case "text", "":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", c.LogFormat)
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/mcu-project/mcu/codec/codectest"
+	"github.com/mcu-project/mcu/internal/pionclient"
+)
+
+func dB(ratio float64) float64 { return 20 * math.Log10(math.Max(ratio, 1e-12)) }
+
+// joinAll joins one pion client per tone and waits until each is connected.
+func joinAll(t *testing.T, s *testServer, room string, tones []float64, amp float64) []*pionclient.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	var clients []*pionclient.Client
+	for i, hz := range tones {
+		c, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: room, Name: fmt.Sprintf("p%d", i), ToneHz: hz, ToneAmp: amp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		clients = append(clients, c)
+	}
+	for _, c := range clients {
+		if err := c.WaitConnected(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return clients
+}
+
+// TestThreeWayMix: each of three participants sends its own tone and must
+// hear the other two at the level sent (±3 dB) and itself at least 30 dB
+// below them; a participant that leaves is gone from the mix within 200 ms.
+func TestThreeWayMix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end WebRTC test")
+	}
+	s := startServer(t)
+	tones := []float64{440, 770, 1230}
+	const amp = 8192 // -12 dBFS peak each; two of them never reach the limiter knee
+	clients := joinAll(t, s, "mix", tones, amp)
+
+	// Let jitter buffers fill and codecs settle, then listen for a second.
+	time.Sleep(1500 * time.Millisecond)
+	from := time.Now()
+	time.Sleep(time.Second)
+	to := time.Now()
+	for i, c := range clients {
+		pcm := c.Received(from, to)
+		if len(pcm) < 40*960 {
+			t.Fatalf("client %d received only %d samples in 1 s", i, len(pcm))
+		}
+		var others []float64
+		for j, hz := range tones {
+			level := dB(codectest.Goertzel(pcm, hz) / amp)
+			t.Logf("client %d hears %4.0f Hz at %+.2f dB re sent", i, hz, level)
+			if j == i {
+				continue
+			}
+			others = append(others, level)
+			if math.Abs(level) > 3 {
+				t.Errorf("client %d hears %v Hz at %+.2f dB, want within ±3 dB of what was sent", i, hz, level)
+			}
+		}
+		own := dB(codectest.Goertzel(pcm, tones[i]) / amp)
+		for _, o := range others {
+			if o-own < 30 {
+				t.Errorf("client %d hears itself at %+.1f dB, only %.1f dB below the others", i, own, o-own)
+			}
+		}
+	}
+
+	// The third leaves; 200 ms later the others must no longer hear it.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	left := time.Now()
+	if code, err := clients[2].Leave(ctx); err != nil || code != http.StatusNoContent {
+		t.Fatalf("leave: %d %v", code, err)
+	}
+	time.Sleep(700 * time.Millisecond)
+	for i, c := range clients[:2] {
+		pcm := c.Received(left.Add(200*time.Millisecond), left.Add(700*time.Millisecond))
+		gone := dB(codectest.Goertzel(pcm, tones[2]) / amp)
+		stay := dB(codectest.Goertzel(pcm, tones[1-i]) / amp)
+		t.Logf("after leave: client %d hears the leaver at %+.1f dB, the other at %+.1f dB", i, gone, stay)
+		if gone > -40 || math.Abs(stay) > 3 {
+			t.Errorf("client %d: leaver at %+.1f dB (want < -40), remaining at %+.1f dB (want ±3)", i, gone, stay)
+		}
+	}
+	s.waitMetric(t, "mcu_participants", 2, time.Second)
+	if code, _ := clients[2].Leave(ctx); code != http.StatusNotFound {
+		t.Errorf("second leave: %d, want 404", code)
+	}
+}

@@ -1,0 +1,149 @@
+// Command mcu is the conference server: HTTP join API and web client,
+// Prometheus metrics, and the rooms that mix every participant's audio.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/codec/opus"
+	"github.com/mcu-project/mcu/media"
+	"github.com/mcu-project/mcu/room"
+	"github.com/mcu-project/mcu/transport"
+	"github.com/mcu-project/mcu/web"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+func main() {
+	cfg, err := loadConfig(os.Args[1:], os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mcu:", err)
+		os.Exit(2)
+	}
+	log, err := cfg.logger()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mcu:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, log, nil); err != nil {
+		log.Error("mcu stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+// shutdownTimeout bounds how long in-flight HTTP requests may take to finish.
+const shutdownTimeout = 5 * time.Second
+
+// run serves until ctx ends, then closes every room and peer. ready, if set,
+// is told the HTTP address once the server listens.
+func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)) error {
+	var reg codec.Registry
+	if err := opus.Register(&reg); err != nil {
+		return err
+	}
+	prom := prometheus.NewRegistry()
+	prom.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	defaults := room.DefaultOptions()
+	defaults.MaxParticipants = cfg.MaxParticipants
+	rooms, err := room.NewManager(room.Config{Registry: &reg, Defaults: defaults, Logger: log, Metrics: newTickMetrics(prom)})
+	if err != nil {
+		return err
+	}
+	prom.MustRegister(newRoomCollector(rooms))
+
+	tc, err := cfg.transportConfig(log)
+	if err != nil {
+		return err
+	}
+	eng, err := transport.NewEngine(tc)
+	if err != nil {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	transport.NewServer(eng, roomsAdapter{rooms}).Register(mux)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(prom, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	web.Register(mux)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "unknown path "+r.URL.Path, http.StatusNotFound)
+	})
+
+	ln, err := net.Listen("tcp", cfg.HTTP)
+	if err != nil {
+		_ = eng.Close()
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("mcu listening", "http", ln.Addr().String())
+	if ready != nil {
+		ready(ln.Addr())
+	}
+
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	errs := []error{err, srv.Shutdown(sctx)}
+	if err == nil {
+		<-served // http.ErrServerClosed once Shutdown returned
+	}
+	errs = append(errs, rooms.Close(), eng.Close())
+	return errors.Join(errs...)
+}
+
+// roomsAdapter lets the transport's HTTP API drive the room manager, mapping
+// room errors to the transport's status-bearing sentinels.
+type roomsAdapter struct{ m *room.Manager }
+
+func (a roomsAdapter) Join(id media.RoomID, req transport.JoinRequest) (media.ParticipantID, error) {
+	pid, err := a.m.Join(id, room.JoinParams{
+		Name: req.Name, Peer: req.Peer,
+		RecvAudioCodec: req.RecvAudioCodec, SendAudioCodec: req.SendAudioCodec, SendAudioClockRate: req.SendAudioClockRate,
+	})
+	return pid, mapRoomErr(err)
+}
+
+func (a roomsAdapter) Leave(id media.RoomID, pid media.ParticipantID) error {
+	return mapRoomErr(a.m.Leave(id, pid))
+}
+
+func mapRoomErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, room.ErrUnknownRoom), errors.Is(err, room.ErrUnknownParticipant):
+		return fmt.Errorf("%w: %w", transport.ErrNotFound, err)
+	case errors.Is(err, room.ErrRoomFull):
+		return fmt.Errorf("%w: %w", transport.ErrRoomFull, err)
+	case errors.Is(err, room.ErrClosed):
+		return fmt.Errorf("%w: %w", transport.ErrUnavailable, err)
+	}
+	return err
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package if any goroutine outlives the tests: every
+// server, room, peer and client must have been shut down.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// testServer is an mcu running in-process on loopback.
+type testServer struct {
+	URL  string
+	stop func() error
+}
+
+// startServer runs the real server wiring (run) on 127.0.0.1 with
+// loopback-only ICE and stops it when the test ends.
+func startServer(t *testing.T, mutate ...func(*Config)) *testServer {
+	t.Helper()
+	cfg := defaultConfig()
+	cfg.HTTP = "127.0.0.1:0"
+	cfg.Interfaces = []string{"lo"}
+	cfg.IncludeLoopback = true
+	for _, f := range mutate {
+		f(&cfg)
+	}
+	level := slog.LevelWarn
+	if os.Getenv("MCU_TEST_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, cfg, log, func(a net.Addr) { addr <- a }) }()
+	var ts *testServer
+	select {
+	case a := <-addr:
+		ts = &testServer{URL: "http://" + a.String()}
+	case err := <-done:
+		cancel()
+		t.Fatalf("server did not start: %v", err)
+	}
+	var stopped bool
+	var stopErr error
+	ts.stop = func() error {
+		if !stopped {
+			stopped = true
+			cancel()
+			stopErr = <-done
+		}
+		return stopErr
+	}
+	t.Cleanup(func() {
+		if err := ts.stop(); err != nil {
+			t.Errorf("server shutdown: %v", err)
+		}
+	})
+	return ts
+}
+
+// metric reads one unlabelled sample from /metrics.
+func (s *testServer) metric(t *testing.T, name string) float64 {
+	t.Helper()
+	res, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("metric %s not found", name)
+	}
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// waitMetric polls until the metric equals want or the deadline passes.
+func (s *testServer) waitMetric(t *testing.T, name string, want float64, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		got := s.metric(t, name)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %v, want %v", name, got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestHealthzAndPage(t *testing.T) {
+	s := startServer(t)
+	for path, want := range map[string]string{"/healthz": "ok", "/": "<title>MCU</title>", "/static/app.js": "RTCPeerConnection", "/config": "iceServers"} {
+		res, err := http.Get(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s: %d, body lacks %q", path, res.StatusCode, want)
+		}
+	}
+}

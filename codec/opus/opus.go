@@ -1,0 +1,189 @@
+// Package opus adapts libopus (through gopkg.in/hraban/opus.v2) to the codec
+// interfaces: 48 kHz mono in and out, packet-loss concealment and in-band
+// FEC on decode, bitrate and loss-driven FEC control on encode.
+package opus
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/media"
+	hopus "gopkg.in/hraban/opus.v2"
+)
+
+// MimeType is the RTP MIME type of Opus.
+const MimeType = "audio/opus"
+
+// DefaultBitrate suits a mixed conference in mono: speech stays transparent
+// and music in the mix is still fine.
+const DefaultBitrate = 40000
+
+// MaxPacketSamples is the longest Opus packet (120 ms) at 48 kHz; decode
+// buffers of this size accept any valid packet.
+const MaxPacketSamples = 120 * media.SampleRate / 1000
+
+// Register adds Opus to r.
+func Register(r *codec.Registry) error {
+	return r.RegisterAudio(codec.AudioCodec{
+		MimeType:  MimeType,
+		ClockRate: media.SampleRate,
+		NewDecoder: func() (codec.AudioDecoder, error) {
+			return NewDecoder()
+		},
+		NewEncoder: func(p codec.EncoderParams) (codec.AudioEncoder, error) {
+			return NewEncoder(p)
+		},
+	})
+}
+
+// Decoder decodes Opus to 48 kHz mono (libopus downmixes stereo streams).
+type Decoder struct {
+	mu  sync.Mutex
+	dec *hopus.Decoder // nil once closed
+}
+
+// NewDecoder returns a mono 48 kHz decoder.
+func NewDecoder() (*Decoder, error) {
+	d, err := hopus.NewDecoder(media.SampleRate, 1)
+	if err != nil {
+		return nil, fmt.Errorf("opus: new decoder: %w", err)
+	}
+	return &Decoder{dec: d}, nil
+}
+
+// exact returns pcm with its capacity cut to its length: hraban/opus sizes
+// its output by cap(pcm), and PLC/FEC must produce exactly len(pcm) samples.
+func exact(pcm []int16) []int16 { return pcm[:len(pcm):len(pcm)] }
+
+// Decode implements codec.AudioDecoder.
+func (d *Decoder) Decode(payload []byte, pcm []int16) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.dec == nil {
+		return 0, codec.ErrClosed
+	}
+	if len(payload) == 0 || len(pcm) == 0 {
+		return 0, fmt.Errorf("%w: empty payload or buffer", codec.ErrBadInput)
+	}
+	n, err := d.dec.Decode(payload, exact(pcm))
+	if err != nil {
+		return 0, fmt.Errorf("%w: opus decode: %w", codec.ErrBadInput, err)
+	}
+	return n, nil
+}
+
+// Conceal implements codec.Concealer with libopus PLC.
+func (d *Decoder) Conceal(pcm []int16) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.dec == nil {
+		return codec.ErrClosed
+	}
+	if len(pcm) == 0 {
+		return nil
+	}
+	if err := d.dec.DecodePLC(exact(pcm)); err != nil {
+		return fmt.Errorf("opus: plc: %w", err)
+	}
+	return nil
+}
+
+// DecodeFEC implements codec.FECDecoder: it recovers the packet before next
+// from next's in-band redundancy (libopus falls back to PLC without it).
+func (d *Decoder) DecodeFEC(next []byte, pcm []int16) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.dec == nil {
+		return codec.ErrClosed
+	}
+	if len(next) == 0 || len(pcm) == 0 {
+		return fmt.Errorf("%w: empty payload or buffer", codec.ErrBadInput)
+	}
+	if err := d.dec.DecodeFEC(next, exact(pcm)); err != nil {
+		return fmt.Errorf("%w: opus fec: %w", codec.ErrBadInput, err)
+	}
+	return nil
+}
+
+// Close implements codec.AudioDecoder.
+func (d *Decoder) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.dec = nil
+	return nil
+}
+
+// Encoder encodes 20 ms mono 48 kHz frames.
+type Encoder struct {
+	mu  sync.Mutex
+	enc *hopus.Encoder // nil once closed
+}
+
+// NewEncoder returns a VoIP-tuned mono encoder.
+func NewEncoder(p codec.EncoderParams) (*Encoder, error) {
+	e, err := hopus.NewEncoder(media.SampleRate, 1, hopus.AppVoIP)
+	if err != nil {
+		return nil, fmt.Errorf("opus: new encoder: %w", err)
+	}
+	rate := p.BitrateBps
+	if rate == 0 {
+		rate = DefaultBitrate
+	}
+	errs := []error{e.SetBitrate(rate), e.SetInBandFEC(p.FEC)}
+	if p.FEC {
+		// FEC is only emitted when the encoder expects loss; start with a
+		// modest figure until receivers report the real one.
+		errs = append(errs, e.SetPacketLossPerc(5))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("opus: configure encoder: %w", err)
+	}
+	return &Encoder{enc: e}, nil
+}
+
+// Encode implements codec.AudioEncoder.
+func (e *Encoder) Encode(pcm []int16, out []byte) (int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.enc == nil {
+		return 0, codec.ErrClosed
+	}
+	if len(pcm) != media.FrameSamples || len(out) == 0 {
+		return 0, fmt.Errorf("%w: want %d samples, got %d", codec.ErrBadInput, media.FrameSamples, len(pcm))
+	}
+	n, err := e.enc.Encode(pcm, out)
+	if err != nil {
+		return 0, fmt.Errorf("opus: encode: %w", err)
+	}
+	return n, nil
+}
+
+// SetBitrate implements codec.BitrateController.
+func (e *Encoder) SetBitrate(bps int) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.enc == nil {
+		return codec.ErrClosed
+	}
+	return e.enc.SetBitrate(bps)
+}
+
+// SetPacketLossPercent implements codec.LossController.
+func (e *Encoder) SetPacketLossPercent(p int) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.enc == nil {
+		return codec.ErrClosed
+	}
+	return e.enc.SetPacketLossPerc(min(max(p, 0), 100))
+}
+
+// Close implements codec.AudioEncoder.
+func (e *Encoder) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.enc = nil
+	return nil
+}

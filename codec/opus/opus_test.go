@@ -1,0 +1,88 @@
+package opus_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/codec/codectest"
+	"github.com/mcu-project/mcu/codec/opus"
+)
+
+func TestConformance(t *testing.T) {
+	var r codec.Registry
+	if err := opus.Register(&r); err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.Audio("AUDIO/OPUS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	codectest.RunAudio(t, c)
+}
+
+// TestLossRecovery drops one packet of a tone and checks that both PLC and
+// FEC fill the gap with the tone rather than silence, FEC more faithfully.
+func TestLossRecovery(t *testing.T) {
+	enc, err := opus.NewEncoder(codec.EncoderParams{FEC: true, BitrateBps: 64000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	if err := enc.SetPacketLossPercent(20); err != nil {
+		t.Fatal(err)
+	}
+	var pkts [][]byte
+	in := make([]int16, 960)
+	for f := range 30 {
+		codectest.Tone(in, 440, 8000, f*960)
+		buf := make([]byte, 1500)
+		n, err := enc.Encode(in, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkts = append(pkts, buf[:n])
+	}
+	const lost = 20
+	for _, mode := range []string{"plc", "fec"} {
+		t.Run(mode, func(t *testing.T) {
+			dec, err := opus.NewDecoder()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dec.Close()
+			out := make([]int16, 960)
+			for f := range lost {
+				if _, err := dec.Decode(pkts[f], out); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if mode == "plc" {
+				err = dec.Conceal(out)
+			} else {
+				err = dec.DecodeFEC(pkts[lost+1], out)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			amp := codectest.Goertzel(out, 440)
+			if db := 20 * math.Log10(amp/8000); db < -6 {
+				t.Fatalf("%s recovered the tone at %.1f dB", mode, db)
+			}
+		})
+	}
+}
+
+func BenchmarkEncodeDecode(b *testing.B) {
+	enc, _ := opus.NewEncoder(codec.EncoderParams{})
+	dec, _ := opus.NewDecoder()
+	in := make([]int16, 960)
+	codectest.Tone(in, 440, 8000, 0)
+	pkt := make([]byte, 1500)
+	out := make([]int16, 960)
+	b.ReportAllocs()
+	for b.Loop() {
+		n, _ := enc.Encode(in, pkt)
+		_, _ = dec.Decode(pkt[:n], out)
+	}
+}

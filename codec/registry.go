@@ -1,0 +1,73 @@
+package codec
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// AudioCodec describes one audio codec as negotiated over RTP.
+type AudioCodec struct {
+	// MimeType as in SDP/pion, e.g. "audio/opus"; matched case-insensitively.
+	MimeType string
+	// ClockRate is the RTP clock rate (48000 for Opus, 8000 for G.711).
+	ClockRate int
+	// NewDecoder and NewEncoder build fresh codec instances.
+	NewDecoder func() (AudioDecoder, error)
+	NewEncoder func(EncoderParams) (AudioEncoder, error)
+}
+
+// EncoderParams are the settings an audio encoder starts with.
+type EncoderParams struct {
+	BitrateBps int  // 0 = codec default
+	FEC        bool // in-band forward error correction where supported
+}
+
+// Registry maps MIME types to codecs. The zero value is empty and ready.
+// It is safe for concurrent use; registration normally happens at start-up.
+type Registry struct {
+	mu    sync.RWMutex
+	audio map[string]AudioCodec
+}
+
+// RegisterAudio adds c; registering a MIME type twice is an error.
+func (r *Registry) RegisterAudio(c AudioCodec) error {
+	key := strings.ToLower(c.MimeType)
+	if key == "" || c.NewDecoder == nil || c.NewEncoder == nil || c.ClockRate <= 0 {
+		return fmt.Errorf("%w: incomplete audio codec %q", ErrBadInput, c.MimeType)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.audio == nil {
+		r.audio = make(map[string]AudioCodec)
+	}
+	if _, ok := r.audio[key]; ok {
+		return fmt.Errorf("%w: %s", ErrDuplicate, c.MimeType)
+	}
+	r.audio[key] = c
+	return nil
+}
+
+// Audio returns the codec registered for mimeType.
+func (r *Registry) Audio(mimeType string) (AudioCodec, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	c, ok := r.audio[strings.ToLower(mimeType)]
+	if !ok {
+		return AudioCodec{}, fmt.Errorf("%w: %s", ErrUnknownCodec, mimeType)
+	}
+	return c, nil
+}
+
+// AudioMimeTypes lists the registered audio MIME types, sorted.
+func (r *Registry) AudioMimeTypes() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]string, 0, len(r.audio))
+	for _, c := range r.audio {
+		out = append(out, c.MimeType)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,284 @@
+// Package pionclient is a scripted WebRTC participant for end-to-end tests
+// and load generation: it joins a room over the HTTP join API, sends a sine
+// tone through Opus at real-time pace, and records what it hears with arrival
+// times so tests can analyse any window of it.
+package pionclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/codec/opus"
+	"github.com/pion/webrtc/v4"
+	pmedia "github.com/pion/webrtc/v4/pkg/media"
+)
+
+// Options describe one participant.
+type Options struct {
+	BaseURL string // e.g. http://127.0.0.1:8080
+	Room    string
+	Name    string
+	// ToneHz is the frequency this client sends; 0 sends silence.
+	ToneHz float64
+	// ToneAmp is the tone's peak amplitude (int16 scale); default 8192.
+	ToneAmp float64
+	// SendOnly / RecvOnly restrict the audio direction (default sendrecv).
+	SendOnly, RecvOnly bool
+}
+
+// Frame is 20 ms of received audio and when it arrived.
+type Frame struct {
+	At      time.Time
+	Samples []int16
+}
+
+// Client is a joined participant.
+type Client struct {
+	opts     Options
+	pc       *webrtc.PeerConnection
+	Location string // participant URL from the join response
+
+	mu     sync.Mutex
+	frames []Frame
+
+	connected chan struct{}
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	lifeMu    sync.Mutex // orders worker registration before Close's Wait
+	closed    bool
+}
+
+// startWorker registers a goroutine Close waits for; false once closing.
+func (c *Client) startWorker() bool {
+	c.lifeMu.Lock()
+	defer c.lifeMu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.wg.Add(1)
+	return true
+}
+
+// Join negotiates with the MCU and starts sending and recording.
+func Join(ctx context.Context, opts Options) (*Client, error) {
+	if opts.ToneAmp == 0 {
+		opts.ToneAmp = 8192
+	}
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		return nil, err
+	}
+	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me))
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{opts: opts, pc: pc, connected: make(chan struct{}), stop: make(chan struct{})}
+	var connOnce sync.Once
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			connOnce.Do(func() { close(c.connected) })
+		}
+	})
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		if !c.startWorker() {
+			return
+		}
+		defer c.wg.Done()
+		c.record(tr)
+	})
+
+	var track *webrtc.TrackLocalStaticSample
+	switch {
+	case opts.RecvOnly:
+		_, err = pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+	default:
+		track, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", opts.Name)
+		if err == nil {
+			dir := webrtc.RTPTransceiverDirectionSendrecv
+			if opts.SendOnly {
+				dir = webrtc.RTPTransceiverDirectionSendonly
+			}
+			_, err = pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: dir})
+		}
+	}
+	if err != nil {
+		_ = pc.Close()
+		return nil, err
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		_ = pc.Close()
+		return nil, err
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		_ = pc.Close()
+		return nil, err
+	}
+	<-gathered
+	answer, loc, err := post(ctx, opts, pc.LocalDescription().SDP)
+	if err != nil {
+		_ = pc.Close()
+		return nil, err
+	}
+	c.Location = loc
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if track != nil && c.startWorker() {
+		go c.send(track)
+	}
+	return c, nil
+}
+
+func post(ctx context.Context, opts Options, offer string) (answer, location string, err error) {
+	u := opts.BaseURL + "/rooms/" + url.PathEscape(opts.Room) + "/join"
+	if opts.Name != "" {
+		u += "?name=" + url.QueryEscape(opts.Name)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(offer))
+	if err != nil {
+		return "", "", err
+	}
+	req.Header.Set("Content-Type", "application/sdp")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", "", err
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusCreated {
+		return "", "", fmt.Errorf("join: %s: %s", res.Status, strings.TrimSpace(string(body)))
+	}
+	return string(body), res.Header.Get("Location"), nil
+}
+
+// WaitConnected waits for ICE and DTLS to complete.
+func (c *Client) WaitConnected(ctx context.Context) error {
+	select {
+	case <-c.connected:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%s: not connected: %w", c.opts.Name, ctx.Err())
+	}
+}
+
+// send paces Opus frames of the tone on absolute 20 ms deadlines.
+func (c *Client) send(track *webrtc.TrackLocalStaticSample) {
+	defer c.wg.Done()
+	enc, err := opus.NewEncoder(codec.EncoderParams{BitrateBps: 64000})
+	if err != nil {
+		return
+	}
+	defer enc.Close()
+	pcm := make([]int16, 960)
+	pkt := make([]byte, 1500)
+	start := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for n := 0; ; n++ {
+		select {
+		case <-c.stop:
+			return
+		case <-timer.C:
+		}
+		for i := range pcm {
+			pcm[i] = int16(c.opts.ToneAmp * math.Sin(2*math.Pi*c.opts.ToneHz*float64(n*960+i)/48000))
+		}
+		size, err := enc.Encode(pcm, pkt)
+		if err == nil {
+			_ = track.WriteSample(pmedia.Sample{Data: append([]byte(nil), pkt[:size]...), Duration: 20 * time.Millisecond})
+		}
+		timer.Reset(time.Until(start.Add(time.Duration(n+1) * 20 * time.Millisecond)))
+	}
+}
+
+// record decodes the incoming audio and appends it, with arrival time.
+func (c *Client) record(tr *webrtc.TrackRemote) {
+	dec, err := opus.NewDecoder()
+	if err != nil {
+		return
+	}
+	defer dec.Close()
+	pcm := make([]int16, opus.MaxPacketSamples)
+	for {
+		pkt, _, err := tr.ReadRTP()
+		if err != nil {
+			return
+		}
+		n, err := dec.Decode(pkt.Payload, pcm)
+		if err != nil {
+			continue
+		}
+		c.mu.Lock()
+		c.frames = append(c.frames, Frame{At: time.Now(), Samples: append([]int16(nil), pcm[:n]...)})
+		c.mu.Unlock()
+	}
+}
+
+// Received returns the samples that arrived in [from, to).
+func (c *Client) Received(from, to time.Time) []int16 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []int16
+	for _, f := range c.frames {
+		if !f.At.Before(from) && f.At.Before(to) {
+			out = append(out, f.Samples...)
+		}
+	}
+	return out
+}
+
+// FrameCount returns how many frames arrived so far.
+func (c *Client) FrameCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.frames)
+}
+
+// Leave asks the MCU to remove this participant (HTTP DELETE) and returns
+// the response status.
+func (c *Client) Leave(ctx context.Context) (int, error) {
+	if c.Location == "" {
+		return 0, errors.New("not joined")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, c.opts.BaseURL+c.Location, nil)
+	if err != nil {
+		return 0, err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_ = res.Body.Close()
+	return res.StatusCode, nil
+}
+
+// Close stops sending, closes the connection and waits for the client's
+// goroutines.
+func (c *Client) Close() {
+	c.lifeMu.Lock()
+	if c.closed {
+		c.lifeMu.Unlock()
+		return
+	}
+	c.closed = true
+	c.lifeMu.Unlock()
+	close(c.stop)
+	_ = c.pc.Close()
+	c.wg.Wait()
+}

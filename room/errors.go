@@ -1,0 +1,16 @@
+package room
+
+import "errors"
+
+var (
+	// ErrUnknownRoom: no room with that ID exists.
+	ErrUnknownRoom = errors.New("room: unknown room")
+	// ErrUnknownParticipant: the room has no participant with that ID.
+	ErrUnknownParticipant = errors.New("room: unknown participant")
+	// ErrRoomFull: the room is at its participant limit.
+	ErrRoomFull = errors.New("room: room is full")
+	// ErrClosed: the manager has shut down.
+	ErrClosed = errors.New("room: shutting down")
+	// ErrBadOptions: options or join parameters failed validation.
+	ErrBadOptions = errors.New("room: bad options")
+)

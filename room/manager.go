@@ -1,0 +1,195 @@
+package room
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+
+	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/media"
+	"github.com/mcu-project/mcu/mixer"
+)
+
+// Options are a room's settings.
+type Options struct {
+	// MaxParticipants caps the room (0: no cap).
+	MaxParticipants int
+	// KeepWhenEmpty keeps the room (and its clock) after the last
+	// participant leaves; by default an empty room is deleted.
+	KeepWhenEmpty bool
+	// Mixer tunes the audio mixer.
+	Mixer mixer.Options
+}
+
+// DefaultOptions are the options of rooms created by a first join.
+func DefaultOptions() Options {
+	return Options{Mixer: mixer.DefaultOptions()}
+}
+
+// Config configures a Manager.
+type Config struct {
+	Registry *codec.Registry // required
+	Defaults Options
+	Logger   *slog.Logger // nil: slog.Default()
+	Clock    media.Clock  // nil: the system clock
+	Metrics  Metrics      // nil: none
+}
+
+// Manager owns the rooms of a server.
+type Manager struct {
+	cfg   Config
+	log   *slog.Logger
+	stats counters
+
+	mu     sync.Mutex
+	rooms  map[media.RoomID]*Room
+	closed bool
+}
+
+// NewManager validates cfg and returns an empty manager.
+func NewManager(cfg Config) (*Manager, error) {
+	if cfg.Registry == nil {
+		return nil, fmt.Errorf("%w: no codec registry", ErrBadOptions)
+	}
+	if cfg.Defaults.MaxParticipants < 0 {
+		return nil, fmt.Errorf("%w: negative max participants", ErrBadOptions)
+	}
+	if _, err := mixer.New(cfg.Defaults.Mixer); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadOptions, err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = media.SystemClock{}
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
+	return &Manager{cfg: cfg, log: cfg.Logger.With("component", "room"), rooms: make(map[media.RoomID]*Room)}, nil
+}
+
+// Join adds a participant to the room, creating the room with the default
+// options if it does not exist.
+func (m *Manager) Join(id media.RoomID, p JoinParams) (media.ParticipantID, error) {
+	if p.Peer == nil {
+		return "", fmt.Errorf("%w: no peer", ErrBadOptions)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return "", ErrClosed
+	}
+	r, ok := m.rooms[id]
+	if !ok {
+		var err error
+		if r, err = newRoom(id, m.cfg.Defaults, m); err != nil {
+			return "", err
+		}
+		m.rooms[id] = r
+		m.log.Info("room created", "room", id)
+	}
+	pid, err := r.add(p)
+	if err != nil && !ok {
+		// Do not leave behind a room that only existed for a failed join;
+		// it has no members, so there are no peers to close.
+		m.deleteLocked(r)
+	}
+	return pid, err
+}
+
+// Leave removes a participant and closes its peer. An empty room is deleted
+// unless it was created to be kept.
+func (m *Manager) Leave(id media.RoomID, pid media.ParticipantID) error {
+	m.mu.Lock()
+	r, ok := m.rooms[id]
+	if !ok {
+		m.mu.Unlock()
+		return fmt.Errorf("%w: %s", ErrUnknownRoom, id)
+	}
+	peer, left, err := r.remove(pid)
+	if err == nil && left == 0 && !r.opts.KeepWhenEmpty {
+		m.deleteLocked(r)
+	}
+	m.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	// Outside the lock: closing a peer can call back into Leave.
+	return peer.Close()
+}
+
+// deleteLocked stops an empty room and forgets it.
+func (m *Manager) deleteLocked(r *Room) {
+	delete(m.rooms, r.id)
+	r.close() // empty, so no peers come back
+	m.log.Info("room deleted", "room", r.id)
+}
+
+// Room returns the room with that ID.
+func (m *Manager) Room(id media.RoomID) (*Room, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.rooms[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownRoom, id)
+	}
+	return r, nil
+}
+
+// Rooms lists the room IDs, sorted.
+func (m *Manager) Rooms() []media.RoomID {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ids := make([]media.RoomID, 0, len(m.rooms))
+	for id := range m.rooms {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}
+
+// Stats returns the manager-wide counters.
+func (m *Manager) Stats() Stats {
+	m.mu.Lock()
+	s := Stats{Rooms: len(m.rooms)}
+	for _, r := range m.rooms {
+		s.Participants += r.Len()
+	}
+	m.mu.Unlock()
+	c := &m.stats
+	s.Ticks, s.LateTicks, s.SkippedTicks = c.ticks.Load(), c.lateTicks.Load(), c.skippedTicks.Load()
+	s.ConcealedFrames, s.FECFrames = c.concealed.Load(), c.fec.Load()
+	s.DecodeErrors, s.EncodeErrors, s.LimitedSamples = c.decodeErrs.Load(), c.encodeErrs.Load(), c.limited.Load()
+	return s
+}
+
+// Close stops every room and closes every peer. Joins after Close fail.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	rooms := m.rooms
+	m.rooms = map[media.RoomID]*Room{}
+	m.mu.Unlock()
+	var errs []error
+	for _, r := range rooms {
+		for _, p := range r.close() {
+			errs = append(errs, p.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func newParticipantID() media.ParticipantID {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
+	return media.ParticipantID(hex.EncodeToString(b[:]))
+}

@@ -1,0 +1,188 @@
+package room
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/media"
+	"github.com/mcu-project/mcu/mixer"
+)
+
+// maxPacketSamples bounds one decoded packet: 120 ms, the longest Opus
+// packet, at 48 kHz.
+const maxPacketSamples = 120 * media.SampleRate / 1000
+
+// concealLimit is how many frames of underrun are concealed before the input
+// counts as silent: PLC smooths over a late packet, but synthesising audio for
+// a sender that has stopped wastes CPU and smears a tail into the mix.
+const concealLimit = 5
+
+// maxPullsPerTick bounds the packets one participant may consume per tick.
+const maxPullsPerTick = 16
+
+// participant is one member of a room and its audio pipeline: pull packets,
+// decode (or conceal) into a 20 ms frame for the mixer, then encode the
+// listener's mix-minus and hand it to the peer. Only the room's clock
+// goroutine touches the pipeline fields; the room lock guards membership.
+type participant struct {
+	id   media.ParticipantID
+	name string
+	peer Peer
+	log  *slog.Logger
+
+	// ingress
+	dec       codec.AudioDecoder // nil: the participant sends no audio
+	in        *mixer.Input
+	carry     [maxPacketSamples + media.FrameSamples]int16
+	carryLen  int
+	started   bool // a packet has been decoded since the last silence
+	underruns int  // consecutive frames without a packet
+	lastDur   int  // samples in the last decoded packet, for PLC/FEC sizing
+
+	// egress
+	enc       codec.AudioEncoder // nil: the participant receives no audio
+	out       media.AudioFrame
+	pkt       [1500]byte
+	tsOffset  uint32
+	tsPerTick uint32
+}
+
+func newParticipant(id media.ParticipantID, p JoinParams, reg *codec.Registry, log *slog.Logger) (*participant, error) {
+	pt := &participant{id: id, name: p.Name, peer: p.Peer, log: log, lastDur: media.FrameSamples}
+	if p.RecvAudioCodec != "" {
+		c, err := reg.Audio(p.RecvAudioCodec)
+		if err != nil {
+			return nil, err
+		}
+		if pt.dec, err = c.NewDecoder(); err != nil {
+			return nil, fmt.Errorf("decoder for %s: %w", p.RecvAudioCodec, err)
+		}
+	}
+	if p.SendAudioCodec != "" {
+		c, err := reg.Audio(p.SendAudioCodec)
+		if err != nil {
+			pt.close()
+			return nil, err
+		}
+		if pt.enc, err = c.NewEncoder(codec.EncoderParams{FEC: true}); err != nil {
+			pt.close()
+			return nil, fmt.Errorf("encoder for %s: %w", p.SendAudioCodec, err)
+		}
+		rate := p.SendAudioClockRate
+		if rate <= 0 {
+			rate = c.ClockRate
+		}
+		pt.tsPerTick = uint32(rate / int(time.Second/media.FrameDuration))
+		// RFC 3550 wants a random initial timestamp.
+		pt.tsOffset = rand.Uint32()
+	}
+	return pt, nil
+}
+
+// pull fills the mixer input's frame for this tick from the peer's packets,
+// decoding, recovering with FEC or concealing as needed.
+func (p *participant) pull(now time.Time, c *counters) {
+	if p.dec == nil {
+		p.in.SetPresent(false)
+		return
+	}
+	// Bounded so that a peer handing out nothing but losses before its
+	// first packet cannot hold the clock goroutine.
+	for pulls := 0; p.carryLen < media.FrameSamples; pulls++ {
+		if pulls == maxPullsPerTick {
+			p.in.SetPresent(false)
+			return
+		}
+		pk := p.peer.ReadAudio(now)
+		switch pk.Status {
+		case media.PacketOK:
+			n, err := p.dec.Decode(pk.Payload, p.carry[p.carryLen:])
+			if err != nil {
+				c.decodeErrs.Add(1)
+				p.log.Debug("decode failed", "err", err)
+				p.concealInto(nil, c)
+				continue
+			}
+			p.carryLen += n
+			if n > 0 {
+				p.lastDur = n
+			}
+			p.started = true
+			p.underruns = 0
+		case media.PacketLost:
+			if !p.started {
+				continue
+			}
+			p.concealInto(pk.Next, c)
+		default: // empty: nothing buffered
+			if !p.started || p.underruns >= concealLimit {
+				p.started = false
+				p.in.SetPresent(false)
+				return
+			}
+			p.underruns++
+			p.concealInto(nil, c)
+		}
+	}
+	p.in.SetPresent(true)
+	copy(p.in.Frame().Samples[:], p.carry[:media.FrameSamples])
+	p.carryLen = copy(p.carry[:], p.carry[media.FrameSamples:p.carryLen])
+}
+
+// concealInto appends one lost packet's worth of audio to the carry buffer,
+// from the next packet's FEC when there is one, else from PLC.
+func (p *participant) concealInto(next []byte, c *counters) {
+	dst := p.carry[p.carryLen : p.carryLen+min(p.lastDur, len(p.carry)-p.carryLen)]
+	var err error
+	fec, hasFEC := p.dec.(codec.FECDecoder)
+	plc, hasPLC := p.dec.(codec.Concealer)
+	switch {
+	case next != nil && hasFEC:
+		if err = fec.DecodeFEC(next, dst); err == nil {
+			c.fec.Add(1)
+		}
+	case hasPLC:
+		if err = plc.Conceal(dst); err == nil {
+			c.concealed.Add(1)
+		}
+	default:
+		clear(dst)
+		c.concealed.Add(1)
+	}
+	if err != nil {
+		clear(dst)
+		c.decodeErrs.Add(1)
+	}
+	p.carryLen += len(dst)
+}
+
+// push encodes this listener's mix for tick n and sends it.
+func (p *participant) push(n int64, at time.Time, c *counters) {
+	if p.enc == nil {
+		return
+	}
+	size, err := p.enc.Encode(p.out.Samples[:], p.pkt[:])
+	if err != nil {
+		c.encodeErrs.Add(1)
+		p.log.Debug("encode failed", "err", err)
+		return
+	}
+	ts := p.tsOffset + uint32(n)*p.tsPerTick
+	if err := p.peer.WriteAudio(p.pkt[:size], ts, at); err != nil && !errors.Is(err, ErrClosed) {
+		p.log.Debug("write audio failed", "err", err)
+	}
+}
+
+// close frees the codecs. The peer is closed by the caller, outside locks.
+func (p *participant) close() {
+	if p.dec != nil {
+		_ = p.dec.Close()
+	}
+	if p.enc != nil {
+		_ = p.enc.Close()
+	}
+}

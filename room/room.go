@@ -1,0 +1,230 @@
+package room
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/media"
+	"github.com/mcu-project/mcu/mixer"
+)
+
+// maxCatchUp bounds how far behind the audio clock may run before it skips
+// ticks instead of producing them back to back.
+const maxCatchUp = 200 * time.Millisecond
+
+// Room is one conference: its members and the 20 ms audio clock that mixes
+// them. Membership changes and the tick both take mu, so a tick always sees
+// a consistent set of participants; a tick never waits on the network.
+type Room struct {
+	id      media.RoomID
+	opts    Options
+	reg     *codec.Registry
+	log     *slog.Logger
+	clock   media.Clock
+	metrics Metrics
+	stats   *counters
+
+	mu      sync.Mutex
+	mix     *mixer.Mixer
+	members []*participant // join order
+	closed  bool
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newRoom(id media.RoomID, opts Options, m *Manager) (*Room, error) {
+	mx, err := mixer.New(opts.Mixer)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadOptions, err)
+	}
+	r := &Room{
+		id: id, opts: opts, reg: m.cfg.Registry, clock: m.cfg.Clock, metrics: m.cfg.Metrics, stats: &m.stats,
+		log: m.log.With("room", string(id)), mix: mx,
+		stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	go r.run()
+	return r, nil
+}
+
+// ID returns the room's ID.
+func (r *Room) ID() media.RoomID { return r.id }
+
+// Len returns the number of participants.
+func (r *Room) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.members)
+}
+
+// add admits a participant; it fails if the room is full or closed.
+func (r *Room) add(p JoinParams) (media.ParticipantID, error) {
+	id := newParticipantID()
+	pt, err := newParticipant(id, p, r.reg, r.log.With("participant", string(id)))
+	if err != nil {
+		return "", err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		pt.close()
+		return "", ErrClosed
+	}
+	if r.opts.MaxParticipants > 0 && len(r.members) >= r.opts.MaxParticipants {
+		pt.close()
+		return "", fmt.Errorf("%w: %d participants", ErrRoomFull, len(r.members))
+	}
+	pt.in = r.mix.Add(id)
+	r.members = append(r.members, pt)
+	r.log.Info("participant joined", "participant", id, "name", p.Name, "participants", len(r.members))
+	return id, nil
+}
+
+// remove takes a participant out of the room and returns its peer, which the
+// caller closes outside the lock.
+func (r *Room) remove(id media.ParticipantID) (Peer, int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, pt := range r.members {
+		if pt.id == id {
+			r.members = append(r.members[:i], r.members[i+1:]...)
+			r.mix.Remove(pt.in)
+			pt.close()
+			r.log.Info("participant left", "participant", id, "participants", len(r.members))
+			return pt.peer, len(r.members), nil
+		}
+	}
+	return nil, len(r.members), fmt.Errorf("%w: %s in room %s", ErrUnknownParticipant, id, r.id)
+}
+
+// Participant is a read-only view of a member.
+type Participant struct {
+	ID      media.ParticipantID
+	Name    string
+	Muted   bool
+	Talking bool
+	Level   float64 // dBov of what the participant sends
+}
+
+// Participants lists the members in join order.
+func (r *Room) Participants() []Participant {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Participant, 0, len(r.members))
+	for _, pt := range r.members {
+		out = append(out, Participant{ID: pt.id, Name: pt.name, Muted: pt.in.Muted(), Talking: pt.in.Talking(), Level: pt.in.Level()})
+	}
+	return out
+}
+
+// SetMuted mutes or unmutes a participant in everyone else's mix.
+func (r *Room) SetMuted(id media.ParticipantID, muted bool) error {
+	return r.withInput(id, func(in *mixer.Input) error { in.SetMuted(muted); return nil })
+}
+
+// SetGain sets a participant's gain in dB in everyone else's mix.
+func (r *Room) SetGain(id media.ParticipantID, db float64) error {
+	return r.withInput(id, func(in *mixer.Input) error { return in.SetGainDB(db) })
+}
+
+func (r *Room) withInput(id media.ParticipantID, f func(*mixer.Input) error) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, pt := range r.members {
+		if pt.id == id {
+			return f(pt.in)
+		}
+	}
+	return fmt.Errorf("%w: %s in room %s", ErrUnknownParticipant, id, r.id)
+}
+
+// close stops the clock and removes every participant; it returns their
+// peers for the caller to close outside the lock.
+func (r *Room) close() []Peer {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	r.mu.Unlock()
+	close(r.stop)
+	<-r.done
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	peers := make([]Peer, 0, len(r.members))
+	for _, pt := range r.members {
+		r.mix.Remove(pt.in)
+		pt.close()
+		peers = append(peers, pt.peer)
+	}
+	r.members = nil
+	return peers
+}
+
+// run is the room's audio clock: absolute deadlines from the schedule, a
+// reusable timer, and no waiting on anything but the deadline and stop.
+func (r *Room) run() {
+	defer close(r.done)
+	sched := newSchedule(r.clock.Now(), media.FrameDuration, maxCatchUp)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	<-timer.C
+	for {
+		n, deadline, skipped := sched.next(r.clock.Now())
+		if skipped > 0 {
+			r.stats.skippedTicks.Add(uint64(skipped))
+			r.log.Warn("audio clock stalled; skipped ticks", "skipped", skipped)
+		}
+		if wait := deadline.Sub(r.clock.Now()); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-r.stop:
+				return
+			case <-timer.C:
+			}
+		} else {
+			select {
+			case <-r.stop:
+				return
+			default:
+			}
+		}
+		start := r.clock.Now()
+		lateness := start.Sub(deadline)
+		r.tick(n, deadline)
+		r.stats.ticks.Add(1)
+		if lateness > LateTickThreshold {
+			r.stats.lateTicks.Add(1)
+		}
+		r.metrics.ObserveTick(lateness, r.clock.Now().Sub(start))
+	}
+}
+
+// tick mixes one 20 ms frame: pull and decode every input, sum once, then
+// encode each listener's mix-minus.
+func (r *Room) tick(n int64, at time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.clock.Now() // playout buffers judge waiting by real time, not the deadline
+	for _, pt := range r.members {
+		pt.pull(now, r.stats)
+	}
+	limitedBefore := r.mix.LimitedSamples()
+	r.mix.Mix(at)
+	for _, pt := range r.members {
+		if pt.enc == nil {
+			continue
+		}
+		r.mix.MixMinus(pt.in, &pt.out)
+		pt.push(n, at, r.stats)
+	}
+	r.stats.limited.Add(r.mix.LimitedSamples() - limitedBefore)
+	for _, ch := range r.mix.TalkingChanges() {
+		r.log.Debug("talking", "participant", ch.ID, "talking", ch.Talking, "level", ch.Level)
+	}
+}

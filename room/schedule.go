@@ -1,0 +1,42 @@
+package room
+
+import "time"
+
+// schedule hands out the absolute deadlines of a periodic clock. Deadlines
+// are start + n·period, so timer error never accumulates into drift. After
+// a late wake-up the missed ticks are produced back to back (catch-up) as
+// long as the clock is at most maxBehind late; beyond that the clock jumps
+// forward to the most recent deadline and reports how many ticks it skipped,
+// so a long stall costs one counted discontinuity instead of a burst of
+// stale audio.
+type schedule struct {
+	start     time.Time
+	period    time.Duration
+	maxBehind time.Duration
+	n         int64 // index of the next tick to produce
+}
+
+func newSchedule(start time.Time, period, maxBehind time.Duration) *schedule {
+	return &schedule{start: start, period: period, maxBehind: maxBehind}
+}
+
+// deadline returns when tick n is due.
+func (s *schedule) deadline(n int64) time.Time {
+	return s.start.Add(time.Duration(n) * s.period)
+}
+
+// next returns the next tick to run and its deadline, given that it is now
+// `now` (which may be before the deadline: the caller then waits for it).
+// skipped counts ticks dropped because the clock fell more than maxBehind
+// behind.
+func (s *schedule) next(now time.Time) (n int64, deadline time.Time, skipped int64) {
+	if behind := now.Sub(s.deadline(s.n)); behind > s.maxBehind {
+		// Jump to the last deadline that is not in the future.
+		latest := int64(now.Sub(s.start) / s.period)
+		skipped = latest - s.n
+		s.n = latest
+	}
+	n = s.n
+	s.n++
+	return n, s.deadline(n), skipped
+}

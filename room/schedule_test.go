@@ -1,0 +1,49 @@
+package room
+
+import (
+	"testing"
+	"time"
+)
+
+func TestSchedule(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	const p = 20 * time.Millisecond
+	type step struct {
+		now      time.Duration // since t0
+		wantN    int64
+		wantDue  time.Duration
+		wantSkip int64
+	}
+	cases := []struct {
+		name  string
+		steps []step
+	}{
+		{"on time", []step{{0, 0, 0, 0}, {20 * time.Millisecond, 1, 20 * time.Millisecond, 0}, {41 * time.Millisecond, 2, 40 * time.Millisecond, 0}}},
+		{"early wake waits for the deadline", []step{{0, 0, 0, 0}, {5 * time.Millisecond, 1, 20 * time.Millisecond, 0}}},
+		{"late wake catches up back to back", []step{
+			{0, 0, 0, 0},
+			{150 * time.Millisecond, 1, 20 * time.Millisecond, 0},
+			{150 * time.Millisecond, 2, 40 * time.Millisecond, 0},
+			{151 * time.Millisecond, 3, 60 * time.Millisecond, 0},
+		}},
+		{"stall beyond the bound skips with a count", []step{
+			{0, 0, 0, 0},
+			{20 * time.Millisecond, 1, 20 * time.Millisecond, 0},
+			{530 * time.Millisecond, 26, 520 * time.Millisecond, 24},
+			{540 * time.Millisecond, 27, 540 * time.Millisecond, 0},
+		}},
+		{"no drift over an hour", []step{{time.Hour, 180000, time.Hour, 180000}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSchedule(t0, p, 200*time.Millisecond)
+			for i, st := range tc.steps {
+				n, due, skip := s.next(t0.Add(st.now))
+				if n != st.wantN || due != t0.Add(st.wantDue) || skip != st.wantSkip {
+					t.Fatalf("step %d: got n=%d due=%v skip=%d, want n=%d due=%v skip=%d",
+						i, n, due.Sub(t0), skip, st.wantN, st.wantDue, st.wantSkip)
+				}
+			}
+		})
+	}
+}

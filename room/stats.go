@@ -1,0 +1,40 @@
+package room
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// Metrics receives per-tick observations that need a distribution rather
+// than a counter; cmd/mcu adapts it to Prometheus histograms.
+type Metrics interface {
+	ObserveTick(lateness, duration time.Duration)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) ObserveTick(time.Duration, time.Duration) {}
+
+// Stats are cumulative counters over every room of a manager.
+type Stats struct {
+	Rooms, Participants int
+	Ticks               uint64 // audio ticks run
+	LateTicks           uint64 // ticks that started more than LateTickThreshold after their deadline
+	SkippedTicks        uint64 // ticks dropped after a stall longer than the catch-up bound
+	ConcealedFrames     uint64 // frames synthesised by packet-loss concealment
+	FECFrames           uint64 // frames recovered from in-band FEC
+	DecodeErrors        uint64
+	EncodeErrors        uint64
+	LimitedSamples      uint64 // output samples the soft limiter compressed
+}
+
+// LateTickThreshold is how late a tick may start before it counts as late.
+const LateTickThreshold = 5 * time.Millisecond
+
+// counters is shared by a manager's rooms; all fields are atomics so rooms
+// update them without another lock.
+type counters struct {
+	ticks, lateTicks, skippedTicks         atomic.Uint64
+	concealed, fec, decodeErrs, encodeErrs atomic.Uint64
+	limited                                atomic.Uint64
+}

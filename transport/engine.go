@@ -1,0 +1,191 @@
+// Package transport connects participants to rooms: pion PeerConnections,
+// SDP negotiation, RTP to and from playout buffers, RTCP, and the HTTP join
+// API. It never imports the room package: it satisfies room.Peer
+// structurally and reaches rooms through the small Rooms interface.
+package transport
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/mcu-project/mcu/transport/jitter"
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/webrtc/v4"
+)
+
+// ICEServer is a STUN or TURN server handed to clients (JSON as in the
+// browser's RTCIceServer).
+type ICEServer struct {
+	URLs       []string `json:"urls" yaml:"urls"`
+	Username   string   `json:"username,omitempty" yaml:"username"`
+	Credential string   `json:"credential,omitempty" yaml:"credential"`
+}
+
+// Config configures ICE and media transport.
+type Config struct {
+	// PublicIPs replace the host candidates' addresses (NAT 1:1, e.g. a
+	// cloud VM's elastic IP).
+	PublicIPs []string
+	// UDPPortMin/Max bound the ephemeral ports of per-peer sockets.
+	UDPPortMin, UDPPortMax uint16
+	// UDPPort, when set, serves every peer from this one UDP port (ICE
+	// demultiplexes by ufrag), easing firewall rules.
+	UDPPort int
+	// Interfaces, when set, limits candidate gathering to these network
+	// interfaces (e.g. "lo" for loopback-only tests).
+	Interfaces []string
+	// IncludeLoopback gathers loopback candidates (tests, single-host use).
+	IncludeLoopback bool
+	// ICEServers are advertised to clients (web page, Link headers).
+	ICEServers []ICEServer
+	// GatherTimeout bounds ICE gathering before the answer is sent.
+	GatherTimeout time.Duration
+	// Jitter configures each participant's audio playout buffer.
+	Jitter jitter.Config
+	Logger *slog.Logger
+}
+
+// Opus payload type and format parameters we answer with: browsers use 111,
+// and in-band FEC lets a receiver recover single losses.
+const (
+	opusPayloadType = 111
+	opusFmtp        = "minptime=10;useinbandfec=1"
+)
+
+// Engine builds PeerConnections that share one configuration and, when
+// UDPPort is set, one UDP socket.
+type Engine struct {
+	cfg Config
+	api *webrtc.API
+	mux ice.UDPMux // nil unless UDPPort is set
+	log *slog.Logger
+}
+
+// NewEngine validates cfg and prepares pion.
+func NewEngine(cfg Config) (*Engine, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.GatherTimeout <= 0 {
+		cfg.GatherTimeout = 5 * time.Second
+	}
+	if cfg.Jitter == (jitter.Config{}) {
+		cfg.Jitter = jitter.DefaultConfig()
+	}
+	if _, err := jitter.New(cfg.Jitter); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadConfig, err)
+	}
+	for _, ip := range cfg.PublicIPs {
+		if net.ParseIP(ip) == nil {
+			return nil, fmt.Errorf("%w: public IP %q is not an IP address", ErrBadConfig, ip)
+		}
+	}
+	if cfg.UDPPortMin > cfg.UDPPortMax {
+		return nil, fmt.Errorf("%w: UDP port range %d-%d", ErrBadConfig, cfg.UDPPortMin, cfg.UDPPortMax)
+	}
+	if cfg.UDPPort < 0 || cfg.UDPPort > 65535 {
+		return nil, fmt.Errorf("%w: UDP port %d", ErrBadConfig, cfg.UDPPort)
+	}
+	log := cfg.Logger.With("component", "transport")
+
+	var se webrtc.SettingEngine
+	se.LoggerFactory = pionLoggers{log}
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
+	se.SetICETimeouts(5*time.Second, 10*time.Second, 2*time.Second)
+	if len(cfg.Interfaces) > 0 {
+		allowed := map[string]bool{}
+		for _, name := range cfg.Interfaces {
+			allowed[name] = true
+		}
+		se.SetInterfaceFilter(func(name string) bool { return allowed[name] })
+	}
+	if len(cfg.PublicIPs) > 0 {
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External:        cfg.PublicIPs,
+			AsCandidateType: webrtc.ICECandidateTypeHost,
+			Mode:            webrtc.ICEAddressRewriteReplace,
+		}); err != nil {
+			return nil, fmt.Errorf("%w: public IPs: %w", ErrBadConfig, err)
+		}
+	}
+	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
+		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
+			return nil, fmt.Errorf("%w: port range: %w", ErrBadConfig, err)
+		}
+	}
+	e := &Engine{cfg: cfg, log: log}
+	if cfg.UDPPort != 0 {
+		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, ice.UDPMuxFromPortWithLoopback())
+		if err != nil {
+			return nil, fmt.Errorf("listen on UDP port %d: %w", cfg.UDPPort, err)
+		}
+		se.SetICEUDPMux(mux)
+		e.mux = mux
+	}
+
+	me := &webrtc.MediaEngine{}
+	if err := registerCodecs(me); err != nil {
+		_ = e.Close()
+		return nil, err
+	}
+	ir := &interceptor.Registry{}
+	if err := configureInterceptors(me, ir); err != nil {
+		_ = e.Close()
+		return nil, err
+	}
+	e.api = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
+	return e, nil
+}
+
+// registerCodecs declares what we can receive and send. Video codecs are
+// declared so that video m-lines are negotiated (and answered inactive)
+// rather than rejected.
+func registerCodecs(me *webrtc.MediaEngine) error {
+	fb := []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}}
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: opusFmtp, RTCPFeedback: fb},
+		PayloadType:        opusPayloadType,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return err
+	}
+	videoFB := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: webrtc.TypeRTCPFBTransportCC}}
+	return me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFB},
+		PayloadType:        96,
+	}, webrtc.RTPCodecTypeVideo)
+}
+
+// configureInterceptors adds NACK generation and response, receiver
+// reports and transport-wide congestion control feedback. Sender reports are
+// ours (see peer.go): pion's would map NTP to RTP from the moment a packet is
+// written, while ours use the room clock that stamped it, so every stream of
+// a room shares one mapping.
+func configureInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry) error {
+	if err := webrtc.ConfigureNack(me, ir); err != nil {
+		return err
+	}
+	rr, err := report.NewReceiverInterceptor()
+	if err != nil {
+		return err
+	}
+	ir.Add(rr)
+	return webrtc.ConfigureTWCCSender(me, ir)
+}
+
+// ICEServers returns the servers advertised to clients.
+func (e *Engine) ICEServers() []ICEServer { return e.cfg.ICEServers }
+
+// Close releases the shared UDP socket, if any. Close peers first.
+func (e *Engine) Close() error {
+	if e.mux != nil {
+		return e.mux.Close()
+	}
+	return nil
+}
+
+func newJitter(cfg Config) (*jitter.Buffer, error) { return jitter.New(cfg.Jitter) }

@@ -1,0 +1,22 @@
+package transport
+
+import "errors"
+
+// Errors the Rooms implementation returns (wrapped) so the HTTP layer can
+// choose a status code without importing the room package.
+var (
+	// ErrNotFound: unknown room or participant.
+	ErrNotFound = errors.New("not found")
+	// ErrRoomFull: the room is at its participant limit.
+	ErrRoomFull = errors.New("room is full")
+	// ErrUnavailable: the server is shutting down.
+	ErrUnavailable = errors.New("server unavailable")
+)
+
+// Errors of offer validation; all are the client's fault (HTTP 400).
+var (
+	ErrBadOffer      = errors.New("malformed SDP offer")
+	ErrNoAudio       = errors.New("offer has no audio m-line")
+	ErrNoUsableCodec = errors.New("offer has no usable audio codec (Opus required)")
+	ErrBadConfig     = errors.New("transport: bad configuration")
+)

@@ -1,0 +1,231 @@
+package transport
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/mcu-project/mcu/media"
+	"github.com/pion/webrtc/v4"
+)
+
+// MaxOfferBytes bounds a join request body; real offers are a few KiB.
+const MaxOfferBytes = 1 << 20
+
+// maxNameRunes bounds display names.
+const maxNameRunes = 64
+
+var roomIDPattern = regexp.MustCompile(`^[A-Za-z0-9._~-]{1,64}$`)
+
+// JoinRequest is a negotiated participant handed to Rooms.Join.
+type JoinRequest struct {
+	Name string
+	Peer *Peer
+	// RecvAudioCodec is the MIME type the participant sends us ("" when it
+	// sends no audio); SendAudioCodec what we send it ("" for none).
+	RecvAudioCodec, SendAudioCodec string
+	SendAudioClockRate             int
+}
+
+// Rooms is what the HTTP API needs of the room layer. Implementations wrap
+// ErrNotFound, ErrRoomFull or ErrUnavailable so the right status is chosen.
+type Rooms interface {
+	Join(room media.RoomID, req JoinRequest) (media.ParticipantID, error)
+	Leave(room media.RoomID, id media.ParticipantID) error
+}
+
+// Server serves the HTTP join API.
+type Server struct {
+	eng   *Engine
+	rooms Rooms
+	log   *slog.Logger
+}
+
+// NewServer returns the HTTP API over eng and rooms.
+func NewServer(eng *Engine, rooms Rooms) *Server {
+	return &Server{eng: eng, rooms: rooms, log: eng.log.With("component", "http")}
+}
+
+// Register adds the API's routes to mux.
+func (s *Server) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /rooms/{room}/join", s.handleJoin)
+	mux.HandleFunc("DELETE /rooms/{room}/participants/{id}", s.handleLeave)
+	mux.HandleFunc("GET /config", s.handleConfig)
+}
+
+// httpError writes a one-line plain-text reason.
+func httpError(w http.ResponseWriter, code int, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	msg = strings.ReplaceAll(msg, "\n", " ")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_, _ = io.WriteString(w, msg+"\n")
+}
+
+func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
+	roomID := r.PathValue("room")
+	if !roomIDPattern.MatchString(roomID) {
+		httpError(w, http.StatusBadRequest, "bad room name: use 1-64 letters, digits, '.', '_', '~' or '-'")
+		return
+	}
+	name := r.URL.Query().Get("name")
+	if err := checkName(name); err != nil {
+		httpError(w, http.StatusBadRequest, "bad name: %v", err)
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/sdp") {
+		httpError(w, http.StatusUnsupportedMediaType, "body must be an SDP offer (Content-Type: application/sdp), got %q", ct)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxOfferBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			httpError(w, http.StatusRequestEntityTooLarge, "offer larger than %d bytes", MaxOfferBytes)
+			return
+		}
+		httpError(w, http.StatusBadRequest, "reading offer: %v", err)
+		return
+	}
+	offer, err := parseOffer(string(body))
+	if err != nil {
+		httpError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	peer, answer, err := s.eng.negotiate(r.Context(), string(body), offer)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, "cannot answer offer: %v", err)
+		return
+	}
+	req := JoinRequest{Name: name, Peer: peer}
+	if offer.wantsToSend() {
+		req.RecvAudioCodec = webrtc.MimeTypeOpus
+	}
+	if offer.wantsToReceive() {
+		req.SendAudioCodec, req.SendAudioClockRate = webrtc.MimeTypeOpus, 48000
+	}
+	id, err := s.rooms.Join(media.RoomID(roomID), req)
+	if err != nil {
+		_ = peer.Close()
+		switch {
+		case errors.Is(err, ErrRoomFull):
+			httpError(w, http.StatusConflict, "%v", err)
+		case errors.Is(err, ErrUnavailable):
+			httpError(w, http.StatusServiceUnavailable, "%v", err)
+		default:
+			httpError(w, http.StatusBadRequest, "cannot join: %v", err)
+		}
+		return
+	}
+	room := media.RoomID(roomID)
+	peer.setGone(func() {
+		if err := s.rooms.Leave(room, id); err == nil {
+			s.log.Info("participant connection ended", "room", room, "participant", id)
+		}
+	})
+	for _, ice := range s.eng.ICEServers() {
+		for _, u := range ice.URLs {
+			w.Header().Add("Link", fmt.Sprintf("<%s>; rel=\"ice-server\"", u))
+		}
+	}
+	w.Header().Set("Location", "/rooms/"+url.PathEscape(roomID)+"/participants/"+url.PathEscape(string(id)))
+	w.Header().Set("Content-Type", "application/sdp")
+	w.WriteHeader(http.StatusCreated)
+	_, _ = io.WriteString(w, answer)
+}
+
+func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {
+	room, id := media.RoomID(r.PathValue("room")), media.ParticipantID(r.PathValue("id"))
+	if err := s.rooms.Leave(room, id); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			httpError(w, http.StatusNotFound, "%v", err)
+			return
+		}
+		httpError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleConfig tells the web client which ICE servers to use.
+func (s *Server) handleConfig(w http.ResponseWriter, _ *http.Request) {
+	servers := s.eng.ICEServers()
+	if servers == nil {
+		servers = []ICEServer{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"iceServers": servers})
+}
+
+func checkName(name string) error {
+	if !utf8.ValidString(name) {
+		return errors.New("not UTF-8")
+	}
+	if utf8.RuneCountInString(name) > maxNameRunes {
+		return fmt.Errorf("longer than %d characters", maxNameRunes)
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return errors.New("control characters")
+		}
+	}
+	return nil
+}
+
+// negotiate creates a PeerConnection for offer and returns it with the
+// complete answer (ICE gathered: the join API does not trickle).
+func (e *Engine) negotiate(ctx context.Context, sdpOffer string, offer offerInfo) (*Peer, string, error) {
+	jb, err := newJitter(e.cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	pc, err := e.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, "", err
+	}
+	peer := newPeer(pc, jb, e.log)
+	fail := func(err error) (*Peer, string, error) {
+		_ = peer.Close()
+		return nil, "", err
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdpOffer}); err != nil {
+		return fail(err)
+	}
+	if offer.wantsToReceive() {
+		if err := peer.attachAudioOut(); err != nil {
+			return fail(err)
+		}
+	}
+	answer, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return fail(err)
+	}
+	if answer.SDP, err = inactivateVideo(answer.SDP); err != nil {
+		return fail(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(answer); err != nil {
+		return fail(err)
+	}
+	timer := time.NewTimer(e.cfg.GatherTimeout)
+	defer timer.Stop()
+	select {
+	case <-gathered:
+	case <-timer.C:
+		e.log.Warn("ICE gathering timed out; answering with the candidates so far")
+	case <-ctx.Done():
+		return fail(ctx.Err())
+	}
+	return peer, pc.LocalDescription().SDP, nil
+}
