@@ -27,7 +27,7 @@ func (p pionLogger) emit(level slog.Level, msg string) {
 
 func (p pionLogger) Trace(msg string)                  {}
 func (p pionLogger) Tracef(format string, args ...any) {}
-func (p pionLogger) Debug(msg string) { p.emit(slog.LevelDebug-4, msg) }
+func (p pionLogger) Debug(msg string)                  { p.emit(slog.LevelDebug-4, msg) }
 func (p pionLogger) Debugf(format string, args ...any) {
 	p.emit(slog.LevelDebug-4, fmt.Sprintf(format, args...))
 }

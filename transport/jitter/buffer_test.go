@@ -410,6 +410,10 @@ func TestResync(t *testing.T) {
 		// 300 packets lost over a 6 s outage: below ResyncPackets, so
 		// no resync, but not 300 Lost results either.
 		{"6 s outage", 300, 300 * 960, 6 * time.Second, 0, 300, 2},
+		// 40 packets lost over 0.8 s (inside the MaxPackets window): the
+		// Empty pops already concealed the outage, so one Lost (with
+		// FEC data) stands for the gap instead of 0.8 s of extra delay.
+		{"0.8 s outage", 40, 40 * 960, 800 * ms, 0, 40, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

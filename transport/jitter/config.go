@@ -15,7 +15,8 @@ type Config struct {
 	// MaxPackets bounds how many packets are buffered (and so memory:
 	// MaxPackets payload buffers). It is also the sequence-number window: a
 	// packet more than MaxPackets ahead of the playout point evicts the
-	// oldest packets. 2..4096.
+	// oldest packets. 2..4096. Keep it well above MaxDelay divided by the
+	// shortest packet duration (10 ms for 100 ms → at least ~16).
 	MaxPackets int
 
 	// ResyncPackets: a sequence-number jump (either way) larger than this

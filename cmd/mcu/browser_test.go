@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/mcu-project/mcu/internal/pionclient"
+)
+
+// chromiumFlags keep headless Chromium on this machine: no background
+// traffic, no name resolution but localhost, real IPs in ICE candidates,
+// fake microphone and camera without a permission prompt.
+var chromiumFlags = []chromedp.ExecAllocatorOption{
+	chromedp.Flag("headless", "new"),
+	chromedp.Flag("no-sandbox", true),
+	chromedp.Flag("disable-gpu", true),
+	chromedp.Flag("disable-quic", true),
+	chromedp.Flag("no-first-run", true),
+	chromedp.Flag("disable-background-networking", true),
+	chromedp.Flag("disable-component-update", true),
+	chromedp.Flag("disable-sync", true),
+	chromedp.Flag("disable-extensions", true),
+	chromedp.Flag("disable-default-apps", true),
+	chromedp.Flag("disable-domain-reliability", true),
+	chromedp.Flag("no-pings", true),
+	chromedp.Flag("no-proxy-server", true),
+	chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+	chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
+	chromedp.Flag("use-fake-ui-for-media-stream", true),
+	chromedp.Flag("use-fake-device-for-media-stream", true),
+	chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+}
+
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium", "chromium"} {
+		if p == "" {
+			continue
+		}
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	t.Fatal("Debian chromium not found: run `make deps-test` (or set CHROMIUM)")
+	return ""
+}
+
+// TestBrowserHearsRoom: headless Chromium opens the web page, joins a room
+// where a pion client plays a tone, and the page reports received audio
+// (inbound-rtp packets and a non-zero level); its mute button and Leave
+// work; the pion client hears Chromium's fake microphone.
+func TestBrowserHearsRoom(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chromium")
+	}
+	s := startServer(t)
+	opts := append([]chromedp.ExecAllocatorOption{chromedp.ExecPath(chromiumPath(t)), chromedp.UserDataDir(t.TempDir())}, chromiumFlags...)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	defer cancelBrowser()
+	ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
+	defer cancel()
+
+	tone, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: "web", Name: "tone", ToneHz: 440})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tone.Close()
+	if err := tone.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(s.URL+"/"),
+		chromedp.SetValue(chromedp.ID("room"), "web"),
+		chromedp.SetValue(chromedp.ID("name"), "chromium"),
+		chromedp.Click(chromedp.ID("join")),
+		chromedp.WaitVisible(chromedp.ID("call")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type pageStats struct {
+		Connected       bool    `json:"connected"`
+		PacketsReceived float64 `json:"packetsReceived"`
+		AudioLevel      float64 `json:"audioLevel"`
+		Meter           float64 `json:"meter"`
+	}
+	var stats pageStats
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if stats, err = chromedp.Run(ctx, chromedp.Evaluate[pageStats](`window.mcuStats`)); err != nil {
+			t.Fatal(err)
+		}
+		if stats.Connected && stats.PacketsReceived > 100 && stats.AudioLevel > 0.01 && stats.Meter > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("status")))
+			t.Fatalf("page never reported received audio: %+v (status %q)", stats, status)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("page reports %+v", stats)
+	if got := s.metric(t, "mcu_participants"); got != 2 {
+		t.Fatalf("participants = %v, want 2", got)
+	}
+
+	// Chromium's fake microphone beeps; the pion client must hear something.
+	time.Sleep(1500 * time.Millisecond)
+	var peak int16
+	for _, x := range tone.Received(time.Now().Add(-1500*time.Millisecond), time.Now()) {
+		peak = max(peak, x, -x)
+	}
+	if peak < 300 {
+		t.Errorf("pion client hears nothing from Chromium (peak %d)", peak)
+	}
+
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("mute"))); err != nil {
+		t.Fatal(err)
+	}
+	pressed, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.ID("mute"), "aria-pressed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pressed.Value != "true" {
+		t.Errorf("mute button aria-pressed = %q after click", pressed.Value)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("leave"))); err != nil {
+		t.Fatal(err)
+	}
+	s.waitMetric(t, "mcu_participants", 1, 3*time.Second)
+}
