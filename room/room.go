@@ -77,7 +77,11 @@ func (r *Room) add(p JoinParams) (media.ParticipantID, error) {
 		pt.close()
 		return "", fmt.Errorf("%w: %d participants", ErrRoomFull, len(r.members))
 	}
-	pt.in = r.mix.Add(id)
+	if pt.in = r.mix.Add(id); pt.in == nil {
+		// The mixer's own bound (MaxInputs) applies even without a room cap.
+		pt.close()
+		return "", fmt.Errorf("%w: mixer holds %d inputs", ErrRoomFull, r.mix.Len())
+	}
 	r.members = append(r.members, pt)
 	r.log.Info("participant joined", "participant", id, "name", p.Name, "participants", len(r.members))
 	return id, nil

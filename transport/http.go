@@ -211,9 +211,6 @@ func (e *Engine) negotiate(ctx context.Context, sdpOffer string, offer offerInfo
 	if err != nil {
 		return fail(err)
 	}
-	if answer.SDP, err = inactivateVideo(answer.SDP); err != nil {
-		return fail(err)
-	}
 	gathered := webrtc.GatheringCompletePromise(pc)
 	if err := pc.SetLocalDescription(answer); err != nil {
 		return fail(err)
@@ -227,5 +224,12 @@ func (e *Engine) negotiate(ctx context.Context, sdpOffer string, offer offerInfo
 	case <-ctx.Done():
 		return fail(ctx.Err())
 	}
-	return peer, pc.LocalDescription().SDP, nil
+	// pion only accepts its own answer as the local description, so video
+	// is set inactive in the copy the client gets: the client then sends no
+	// video, and pion's video receiver simply stays idle.
+	sdpAnswer, err := inactivateVideo(pc.LocalDescription().SDP)
+	if err != nil {
+		return fail(err)
+	}
+	return peer, sdpAnswer, nil
 }

@@ -19,7 +19,7 @@ import (
 // lip-sync faster with 1 s).
 const senderReportInterval = time.Second
 
-// maxRTPPayload bounds what we copy out of the playout buffer.
+// maxRTPPayload sizes the read buffers for incoming RTP and RTCP (one MTU).
 const maxRTPPayload = 1500
 
 // ErrPeerClosed is returned by writes after the peer closed.
@@ -34,11 +34,6 @@ type Peer struct {
 	jbMu sync.Mutex
 	jb   *jitter.Buffer
 	ssrc uint32 // of the incoming audio stream, for resets on change
-
-	// Scratch copies of the playout buffer's payloads: the buffer's own may
-	// be overwritten by a concurrent Push once jbMu is released. Only the
-	// single ReadAudio caller uses them.
-	payload, next [maxRTPPayload]byte
 
 	out     *webrtc.TrackLocalStaticRTP // nil when the client receives no audio
 	outSSRC uint32
@@ -196,24 +191,20 @@ func (p *Peer) push(pkt *rtp.Packet, now time.Time) {
 	p.jb.Push(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, now)
 }
 
-// ReadAudio implements room.Peer.
+// ReadAudio implements room.Peer. The payloads stay valid after the lock is
+// released: the playout buffer keeps them until the next Pop, which only
+// this method's single caller makes, and Push never touches them.
 func (p *Peer) ReadAudio(now time.Time) media.EncodedAudio {
 	p.jbMu.Lock()
 	r := p.jb.Pop(now)
-	var out media.EncodedAudio
+	p.jbMu.Unlock()
 	switch r.Status {
 	case jitter.Packet:
-		out = media.EncodedAudio{Status: media.PacketOK, Payload: p.payload[:copy(p.payload[:], r.Payload)]}
+		return media.EncodedAudio{Status: media.PacketOK, Payload: r.Payload}
 	case jitter.Lost:
-		out.Status = media.PacketLost
-		if r.Next != nil {
-			out.Next = p.next[:copy(p.next[:], r.Next)]
-		}
-	default:
-		out.Status = media.PacketEmpty
+		return media.EncodedAudio{Status: media.PacketLost, Next: r.Next}
 	}
-	p.jbMu.Unlock()
-	return out
+	return media.EncodedAudio{Status: media.PacketEmpty}
 }
 
 // WriteAudio implements room.Peer: one RTP packet with the room-clock

@@ -51,6 +51,7 @@ type Client struct {
 	frames []Frame
 
 	connected chan struct{}
+	ended     chan struct{} // closed when the connection drops or closes
 	stop      chan struct{}
 	wg        sync.WaitGroup
 	lifeMu    sync.Mutex // orders worker registration before Close's Wait
@@ -85,11 +86,14 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{opts: opts, pc: pc, connected: make(chan struct{}), stop: make(chan struct{})}
-	var connOnce sync.Once
+	c := &Client{opts: opts, pc: pc, connected: make(chan struct{}), ended: make(chan struct{}), stop: make(chan struct{})}
+	var connOnce, endOnce sync.Once
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateConnected {
+		switch s {
+		case webrtc.PeerConnectionStateConnected:
 			connOnce.Do(func() { close(c.connected) })
+		case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+			endOnce.Do(func() { close(c.ended) })
 		}
 	})
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
@@ -174,6 +178,17 @@ func (c *Client) WaitConnected(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("%s: not connected: %w", c.opts.Name, ctx.Err())
+	}
+}
+
+// WaitClosed waits until the connection is lost or closed (e.g. the server
+// hung up).
+func (c *Client) WaitClosed(ctx context.Context) error {
+	select {
+	case <-c.ended:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%s: still connected: %w", c.opts.Name, ctx.Err())
 	}
 }
 

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mcu-project/mcu/internal/pionclient"
+)
+
+// TestBinarySignalShutdown builds the real binary, starts it as a user
+// would, joins a participant, and sends SIGTERM: the process must exit 0
+// promptly, having closed the participant's connection.
+func TestBinarySignalShutdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "mcu")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "-http", "127.0.0.1:0", "-interfaces", "lo", "-include-loopback", "true")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	addrRE := regexp.MustCompile(`msg="mcu listening" http=(\S+)`)
+	var addr string
+	for addr == "" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("mcu exited before listening")
+			}
+			if m := addrRE.FindStringSubmatch(l); m != nil {
+				addr = m[1]
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("mcu did not report its address")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	c, err := pionclient.Join(ctx, pionclient.Options{BaseURL: "http://" + addr, Room: "sig", Name: "a", ToneHz: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() {
+		for range lines { // drain so the child never blocks on stderr
+		}
+		exited <- cmd.Wait()
+	}()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("mcu exited with %v after SIGTERM", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("mcu still running 10 s after SIGTERM")
+	}
+	if err := c.WaitClosed(ctx); err != nil {
+		t.Fatalf("participant's connection not closed by shutdown: %v", err)
+	}
+}

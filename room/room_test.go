@@ -1,0 +1,257 @@
+package room
+
+import (
+	"errors"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/codec/codectest"
+	"github.com/mcu-project/mcu/codec/opus"
+	"github.com/mcu-project/mcu/media"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakePeer plays a scripted stream of pulls (a tone encoded as Opus, with
+// chosen losses) and records what the room sends it.
+type fakePeer struct {
+	mu      sync.Mutex
+	enc     *opus.Encoder
+	toneHz  float64
+	n       int          // frames produced
+	lose    map[int]bool // frame indexes reported lost
+	pending []byte       // the packet after a loss, for FEC
+	sent    []sentPacket
+	closed  int
+}
+
+type sentPacket struct {
+	payload []byte
+	ts      uint32
+	at      time.Time
+}
+
+func newFakePeer(t *testing.T, hz float64, lose ...int) *fakePeer {
+	t.Helper()
+	enc, err := opus.NewEncoder(codec.EncoderParams{FEC: true, BitrateBps: 64000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { enc.Close() })
+	_ = enc.SetPacketLossPercent(20)
+	p := &fakePeer{enc: enc, toneHz: hz, lose: map[int]bool{}}
+	for _, l := range lose {
+		p.lose[l] = true
+	}
+	return p
+}
+
+func (p *fakePeer) encode(i int) []byte {
+	pcm := make([]int16, media.FrameSamples)
+	codectest.Tone(pcm, p.toneHz, 8000, i*media.FrameSamples)
+	buf := make([]byte, 1500)
+	n, _ := p.enc.Encode(pcm, buf)
+	return buf[:n]
+}
+
+func (p *fakePeer) ReadAudio(time.Time) media.EncodedAudio {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.toneHz == 0 {
+		return media.EncodedAudio{Status: media.PacketEmpty}
+	}
+	i := p.n
+	p.n++
+	if p.pending != nil && !p.lose[i] {
+		pk := p.pending
+		p.pending = nil
+		return media.EncodedAudio{Status: media.PacketOK, Payload: pk}
+	}
+	pk := p.encode(i)
+	if p.lose[i] {
+		// Encode the following frame now, as a real buffer would hold it.
+		p.pending = p.encode(i + 1)
+		p.n++
+		return media.EncodedAudio{Status: media.PacketLost, Next: p.pending}
+	}
+	return media.EncodedAudio{Status: media.PacketOK, Payload: pk}
+}
+
+func (p *fakePeer) WriteAudio(payload []byte, ts uint32, at time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sent = append(p.sent, sentPacket{append([]byte(nil), payload...), ts, at})
+	return nil
+}
+
+func (p *fakePeer) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed++
+	return nil
+}
+
+func (p *fakePeer) snapshot() []sentPacket {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]sentPacket(nil), p.sent...)
+}
+
+func newTestManager(t *testing.T, mutate ...func(*Config)) *Manager {
+	t.Helper()
+	var reg codec.Registry
+	if err := opus.Register(&reg); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Registry: &reg, Defaults: DefaultOptions()}
+	for _, f := range mutate {
+		f(&cfg)
+	}
+	m, err := NewManager(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	return m
+}
+
+func join(t *testing.T, m *Manager, room string, p Peer) media.ParticipantID {
+	t.Helper()
+	id, err := m.Join(media.RoomID(room), JoinParams{Peer: p, RecvAudioCodec: opus.MimeType, SendAudioCodec: opus.MimeType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func decodeAll(t *testing.T, pkts []sentPacket) []int16 {
+	t.Helper()
+	dec, err := opus.NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	var out []int16
+	buf := make([]int16, opus.MaxPacketSamples)
+	for _, p := range pkts {
+		n, err := dec.Decode(p.payload, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, buf[:n]...)
+	}
+	return out
+}
+
+func level(pcm []int16, hz float64) float64 {
+	return 20 * math.Log10(math.Max(codectest.Goertzel(pcm, hz)/8000, 1e-12))
+}
+
+// TestMixMinusThroughRoom runs the real clock and codecs with fake peers:
+// each hears the other at the level sent and not itself; RTP timestamps
+// advance by exactly one frame per packet.
+func TestMixMinusThroughRoom(t *testing.T) {
+	m := newTestManager(t)
+	a, b := newFakePeer(t, 500), newFakePeer(t, 1300)
+	join(t, m, "r", a)
+	join(t, m, "r", b)
+	time.Sleep(600 * time.Millisecond)
+	for _, tc := range []struct {
+		name      string
+		p         *fakePeer
+		own, other float64
+	}{{"a", a, 500, 1300}, {"b", b, 1300, 500}} {
+		sent := tc.p.snapshot()
+		if len(sent) < 20 {
+			t.Fatalf("%s: only %d packets in 600 ms", tc.name, len(sent))
+		}
+		for i := 1; i < len(sent); i++ {
+			if d := sent[i].ts - sent[i-1].ts; d != 960 {
+				t.Fatalf("%s: timestamp step %d at packet %d", tc.name, d, i)
+			}
+			if d := sent[i].at.Sub(sent[i-1].at); d != media.FrameDuration {
+				t.Fatalf("%s: room-clock step %v at packet %d", tc.name, d, i)
+			}
+		}
+		pcm := decodeAll(t, sent)[5*960:]
+		if o := level(pcm, tc.other); math.Abs(o) > 1.5 {
+			t.Errorf("%s hears the other at %+.2f dB", tc.name, o)
+		}
+		if own := level(pcm, tc.own); own > -40 {
+			t.Errorf("%s hears itself at %+.2f dB", tc.name, own)
+		}
+	}
+}
+
+// TestLossRecovery: losses with a following packet are recovered with FEC
+// and counted; the listener still hears the tone continuously.
+func TestLossRecovery(t *testing.T) {
+	m := newTestManager(t)
+	lossy := newFakePeer(t, 700, 10, 15, 20, 25)
+	listener := newFakePeer(t, 0)
+	join(t, m, "r", lossy)
+	join(t, m, "r", listener)
+	time.Sleep(800 * time.Millisecond)
+	if s := m.Stats(); s.FECFrames < 4 {
+		t.Fatalf("FEC frames = %d, want ≥ 4 (stats %+v)", s.FECFrames, s)
+	}
+	pcm := decodeAll(t, listener.snapshot())
+	// Every 20 ms frame after start-up carries the tone: no gap.
+	for f := 5; f+1 < len(pcm)/960; f++ {
+		if l := level(pcm[f*960:(f+1)*960], 700); l < -6 {
+			t.Fatalf("frame %d: tone at %+.1f dB", f, l)
+		}
+	}
+}
+
+func TestMembership(t *testing.T) {
+	m := newTestManager(t, func(c *Config) { c.Defaults.MaxParticipants = 2 })
+	a, b, c := newFakePeer(t, 0), newFakePeer(t, 0), newFakePeer(t, 0)
+	ida := join(t, m, "r", a)
+	join(t, m, "r", b)
+	if _, err := m.Join("r", JoinParams{Peer: c}); !errors.Is(err, ErrRoomFull) {
+		t.Fatalf("third join: %v, want ErrRoomFull", err)
+	}
+	if err := m.Leave("r", "nobody"); !errors.Is(err, ErrUnknownParticipant) {
+		t.Fatalf("leave unknown: %v", err)
+	}
+	if err := m.Leave("nowhere", ida); !errors.Is(err, ErrUnknownRoom) {
+		t.Fatalf("leave unknown room: %v", err)
+	}
+	if err := m.Leave("r", ida); err != nil || a.closed != 1 {
+		t.Fatalf("leave: %v, closed %d", err, a.closed)
+	}
+	if _, err := m.Join("x", JoinParams{Peer: a, RecvAudioCodec: "audio/nope"}); err == nil {
+		t.Fatal("join with an unknown codec succeeded")
+	}
+	if got := m.Rooms(); len(got) != 1 || got[0] != "r" {
+		t.Fatalf("rooms = %v (a failed join must not leave a room behind)", got)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if b.closed != 1 {
+		t.Fatalf("Close closed b %d times", b.closed)
+	}
+	if _, err := m.Join("r", JoinParams{Peer: c}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("join after close: %v", err)
+	}
+	if s := m.Stats(); s.Rooms != 0 || s.Participants != 0 {
+		t.Fatalf("stats after close: %+v", s)
+	}
+}
+
+func TestEmptyRoomIsDeleted(t *testing.T) {
+	m := newTestManager(t)
+	id := join(t, m, "r", newFakePeer(t, 0))
+	if err := m.Leave("r", id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Room("r"); !errors.Is(err, ErrUnknownRoom) {
+		t.Fatalf("room still there: %v", err)
+	}
+}

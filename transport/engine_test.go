@@ -1,0 +1,179 @@
+package transport
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// clientOffer returns a gathered offer from a pion client (audio sendrecv,
+// plus video when withVideo) on loopback.
+func clientOffer(t *testing.T, withVideo bool) (*webrtc.PeerConnection, string) {
+	t.Helper()
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetInterfaceFilter(func(n string) bool { return n == "lo" })
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pc.Close() })
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio); err != nil {
+		t.Fatal(err)
+	}
+	if withVideo {
+		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	return pc, pc.LocalDescription().SDP
+}
+
+func answerFor(t *testing.T, cfg Config, withVideo bool) (string, *webrtc.PeerConnection, *Peer) {
+	t.Helper()
+	cfg.Interfaces = []string{"lo"}
+	cfg.IncludeLoopback = true
+	eng, err := NewEngine(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = eng.Close() })
+	client, offer := clientOffer(t, withVideo)
+	info, err := parseOffer(offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	peer, answer, err := eng.negotiate(ctx, offer, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = peer.Close() })
+	return answer, client, peer
+}
+
+var candidateRE = regexp.MustCompile(`(?m)^a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ host`)
+
+func TestPublicIPReplacesHostCandidates(t *testing.T) {
+	answer, _, _ := answerFor(t, Config{PublicIPs: []string{"203.0.113.7"}}, false)
+	cands := candidateRE.FindAllStringSubmatch(answer, -1)
+	if len(cands) == 0 {
+		t.Fatalf("no host candidates in answer:\n%s", answer)
+	}
+	for _, c := range cands {
+		if c[1] != "203.0.113.7" {
+			t.Fatalf("host candidate %s, want the public IP", c[1])
+		}
+	}
+}
+
+func TestSingleUDPPort(t *testing.T) {
+	// Find a free UDP port, release it, and serve every peer from it.
+	l, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.LocalAddr().(*net.UDPAddr).Port
+	l.Close()
+	eng, err := NewEngine(Config{UDPPort: port, Interfaces: []string{"lo"}, IncludeLoopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	for i := range 2 {
+		client, offer := clientOffer(t, false)
+		info, _ := parseOffer(offer)
+		peer, answer, err := eng.negotiate(context.Background(), offer, info)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer peer.Close()
+		cands := candidateRE.FindAllStringSubmatch(answer, -1)
+		if len(cands) == 0 {
+			t.Fatalf("peer %d: no candidates", i)
+		}
+		for _, c := range cands {
+			if c[2] != fmt.Sprint(port) {
+				t.Fatalf("peer %d: candidate port %s, want %d", i, c[2], port)
+			}
+		}
+		// And the connection really comes up through the shared socket.
+		connected := make(chan struct{})
+		client.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+			if s == webrtc.PeerConnectionStateConnected {
+				close(connected)
+			}
+		})
+		if err := client.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-connected:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("peer %d did not connect through port %d", i, port)
+		}
+		_ = client.Close()
+	}
+}
+
+func TestVideoAnsweredInactive(t *testing.T) {
+	answer, client, _ := answerFor(t, Config{}, true)
+	_, video, ok := strings.Cut(answer, "m=video")
+	if !ok || strings.HasPrefix(video, " 0 ") || !strings.Contains(video, "a=inactive") {
+		t.Fatalf("video m-line not answered inactive:\n%s", answer)
+	}
+	if audio, _, _ := strings.Cut(answer, "m=video"); !strings.Contains(audio, "a=sendrecv") {
+		t.Fatalf("audio not sendrecv:\n%s", answer)
+	}
+	// The client accepts the answer and connects.
+	connected := make(chan struct{})
+	client.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			close(connected)
+		}
+	})
+	if err := client.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-connected:
+	case <-time.After(10 * time.Second):
+		t.Fatal("client with an inactive video m-line did not connect")
+	}
+}
+
+func TestBadConfig(t *testing.T) {
+	for _, cfg := range []Config{
+		{PublicIPs: []string{"not-an-ip"}},
+		{UDPPortMin: 5000, UDPPortMax: 4000},
+		{UDPPort: 70000},
+	} {
+		if eng, err := NewEngine(cfg); err == nil {
+			eng.Close()
+			t.Errorf("NewEngine(%+v) accepted", cfg)
+		}
+	}
+}
