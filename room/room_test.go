@@ -161,8 +161,8 @@ func TestMixMinusThroughRoom(t *testing.T) {
 	join(t, m, "r", b)
 	time.Sleep(600 * time.Millisecond)
 	for _, tc := range []struct {
-		name      string
-		p         *fakePeer
+		name       string
+		p          *fakePeer
 		own, other float64
 	}{{"a", a, 500, 1300}, {"b", b, 1300, 500}} {
 		sent := tc.p.snapshot()
