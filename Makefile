@@ -11,7 +11,7 @@ ARGS      ?=
 
 .DEFAULT_GOAL := help
 
-.PHONY: help deps deps-test build run test test-short bench lint fmt clean
+.PHONY: help deps deps-test build run test test-short bench bench-audio lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -46,3 +46,8 @@ fmt: ## rewrite sources with gofmt
 
 clean: ## remove build output
 	rm -rf $(BIN)
+
+bench-audio: build ## CPU of the mcu with N=20 audio participants for 30 s (separate load process)
+	@./$(BIN)/mcu -http 127.0.0.1:18080 -interfaces lo -include-loopback true -log-level warn & \
+	pid=$$!; trap "kill $$pid" EXIT; sleep 1; \
+	$(GO) run ./bench/audioload -url http://127.0.0.1:18080 -n $${N:-20} -d $${D:-30s} -pid $$pid

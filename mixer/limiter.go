@@ -106,25 +106,20 @@ func limitOver(x int32) int16 {
 	return y
 }
 
+// noContribution stands in for "own" when a listener contributes nothing.
+var noContribution [media.FrameSamples]int32
+
 // limitFrame writes Limit(total[i]-own[i]) into dst, own may be nil. It
 // returns how many samples were over the knee (compressed by the curve).
 func limitFrame(dst *media.AudioFrame, total, own *[media.FrameSamples]int32) uint64 {
-	var n uint64
 	if own == nil {
-		for i, v := range total {
-			// uint32(v+Knee) <= 2*Knee is -Knee <= v <= Knee in one compare;
-			// v+Knee cannot overflow because sums are bounded by MaxInputs.
-			if uint32(v+Knee) <= 2*Knee {
-				dst.Samples[i] = int16(v)
-				continue
-			}
-			dst.Samples[i] = limitOver(v)
-			n++
-		}
-		return n
+		own = &noContribution
 	}
+	var n uint64
 	for i, v := range total {
 		v -= own[i]
+		// uint32(v+Knee) <= 2*Knee is -Knee <= v <= Knee in one compare;
+		// v+Knee cannot overflow because sums are bounded by MaxInputs.
 		if uint32(v+Knee) <= 2*Knee {
 			dst.Samples[i] = int16(v)
 			continue

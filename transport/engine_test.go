@@ -2,10 +2,12 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,6 +77,26 @@ func answerFor(t *testing.T, cfg Config, withVideo bool) (string, *webrtc.PeerCo
 	return answer, client, peer
 }
 
+// connect applies the answer to the client and waits for it to connect.
+func connect(client *webrtc.PeerConnection, answer string) error {
+	connected := make(chan struct{})
+	var once sync.Once
+	client.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			once.Do(func() { close(connected) })
+		}
+	})
+	if err := client.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		return err
+	}
+	select {
+	case <-connected:
+		return nil
+	case <-time.After(10 * time.Second):
+		return errors.New("not connected after 10 s")
+	}
+}
+
 var candidateRE = regexp.MustCompile(`(?m)^a=candidate:\S+ \d+ udp \d+ (\S+) (\d+) typ host`)
 
 func TestPublicIPReplacesHostCandidates(t *testing.T) {
@@ -121,19 +143,8 @@ func TestSingleUDPPort(t *testing.T) {
 			}
 		}
 		// And the connection really comes up through the shared socket.
-		connected := make(chan struct{})
-		client.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-			if s == webrtc.PeerConnectionStateConnected {
-				close(connected)
-			}
-		})
-		if err := client.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-connected:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("peer %d did not connect through port %d", i, port)
+		if err := connect(client, answer); err != nil {
+			t.Fatalf("peer %d through port %d: %v", i, port, err)
 		}
 		_ = client.Close()
 	}
@@ -149,19 +160,8 @@ func TestVideoAnsweredInactive(t *testing.T) {
 		t.Fatalf("audio not sendrecv:\n%s", answer)
 	}
 	// The client accepts the answer and connects.
-	connected := make(chan struct{})
-	client.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateConnected {
-			close(connected)
-		}
-	})
-	if err := client.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-connected:
-	case <-time.After(10 * time.Second):
-		t.Fatal("client with an inactive video m-line did not connect")
+	if err := connect(client, answer); err != nil {
+		t.Fatalf("client with an inactive video m-line: %v", err)
 	}
 }
 

@@ -29,6 +29,7 @@ type Config struct {
 	IncludeLoopback bool                  `yaml:"include_loopback"`
 	ICEServers      []transport.ICEServer `yaml:"ice_servers"`
 	MaxParticipants int                   `yaml:"max_participants"`
+	PProf           bool                  `yaml:"pprof"`
 }
 
 func defaultConfig() Config {
@@ -72,6 +73,7 @@ var settings = []setting{
 		}
 		return nil
 	}},
+	{"pprof", "MCU_PPROF", "serve Go profiles under /debug/pprof/ (do not expose publicly)", func(c *Config, v string) error { return parseBool(&c.PProf)(c, v) }},
 	{"max-participants", "MCU_MAX_PARTICIPANTS", "participants per room (0: unlimited)", func(c *Config, v string) (err error) { c.MaxParticipants, err = strconv.Atoi(v); return err }},
 }
 
