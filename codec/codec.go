@@ -29,6 +29,10 @@ type Concealer interface {
 // redundancy carried in the packet that follows it (Opus in-band FEC). pcm's
 // length is the duration of the lost packet.
 type FECDecoder interface {
+	// HasFEC reports whether next can carry redundancy at all (a cheap
+	// header check), so callers count real recoveries apart from
+	// concealment.
+	HasFEC(next []byte) bool
 	DecodeFEC(next []byte, pcm []int16) error
 }
 

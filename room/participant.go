@@ -41,6 +41,11 @@ type participant struct {
 	carryLen  int
 	started   bool // a packet has been decoded since the last silence
 	underruns int  // consecutive frames without a packet
+	// owed counts frames concealed while the buffer was empty. When the
+	// buffer later reports those packets lost, their time was already
+	// filled: concealing them again would add a frame of delay and a
+	// discontinuity per loss, so they are skipped instead.
+	owed int
 	lastDur   int  // samples in the last decoded packet, for PLC/FEC sizing
 
 	// egress
@@ -112,19 +117,24 @@ func (p *participant) pull(now time.Time, c *counters) {
 				p.lastDur = n
 			}
 			p.started = true
-			p.underruns = 0
+			p.underruns, p.owed = 0, 0
 		case media.PacketLost:
 			if !p.started {
+				continue
+			}
+			if p.owed > 0 {
+				p.owed--
 				continue
 			}
 			p.concealInto(pk.Next, c)
 		default: // empty: nothing buffered
 			if !p.started || p.underruns >= concealLimit {
-				p.started = false
+				p.started, p.owed = false, 0
 				p.in.SetPresent(false)
 				return
 			}
 			p.underruns++
+			p.owed++
 			p.concealInto(nil, c)
 		}
 	}
@@ -141,7 +151,7 @@ func (p *participant) concealInto(next []byte, c *counters) {
 	fec, hasFEC := p.dec.(codec.FECDecoder)
 	plc, hasPLC := p.dec.(codec.Concealer)
 	switch {
-	case next != nil && hasFEC:
+	case next != nil && hasFEC && fec.HasFEC(next):
 		if err = fec.DecodeFEC(next, dst); err == nil {
 			c.fec.Add(1)
 		}

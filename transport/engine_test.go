@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -174,6 +175,19 @@ func TestBadConfig(t *testing.T) {
 		if eng, err := NewEngine(cfg); err == nil {
 			eng.Close()
 			t.Errorf("NewEngine(%+v) accepted", cfg)
+		}
+	}
+}
+
+func TestUDPPortRange(t *testing.T) {
+	answer, _, _ := answerFor(t, Config{UDPPortMin: 42100, UDPPortMax: 42110}, false)
+	cands := candidateRE.FindAllStringSubmatch(answer, -1)
+	if len(cands) == 0 {
+		t.Fatalf("no candidates:\n%s", answer)
+	}
+	for _, c := range cands {
+		if p, _ := strconv.Atoi(c[2]); p < 42100 || p > 42110 {
+			t.Fatalf("candidate port %d outside 42100-42110", p)
 		}
 	}
 }

@@ -48,8 +48,20 @@ func TestThreeWayMix(t *testing.T) {
 	const amp = 8192 // -12 dBFS peak each; two of them never reach the limiter knee
 	clients := joinAll(t, s, "mix", tones, amp)
 
-	// Let jitter buffers fill and codecs settle, then listen for a second.
-	time.Sleep(1500 * time.Millisecond)
+	// Once everyone hears the others, let buffers and codecs settle, then
+	// listen for a second.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for i, c := range clients {
+		for j, hz := range tones {
+			if j != i {
+				if err := waitHearing(ctx, c, hz, amp/2); err != nil {
+					t.Fatalf("client %d: %v", i, err)
+				}
+			}
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
 	from := time.Now()
 	time.Sleep(time.Second)
 	to := time.Now()
@@ -79,8 +91,6 @@ func TestThreeWayMix(t *testing.T) {
 	}
 
 	// The third leaves; 200 ms later the others must no longer hear it.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
 	left := time.Now()
 	if code, err := clients[2].Leave(ctx); err != nil || code != http.StatusNoContent {
 		t.Fatalf("leave: %d %v", code, err)

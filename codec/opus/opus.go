@@ -107,6 +107,13 @@ func (d *Decoder) DecodeFEC(next []byte, pcm []int16) error {
 	return nil
 }
 
+// HasFEC implements codec.FECDecoder. In-band FEC lives in the SILK layer,
+// so only SILK-only and hybrid packets (TOC configurations 0-15, RFC 6716
+// §3.1) can carry it; a CELT-only packet never does.
+func (d *Decoder) HasFEC(next []byte) bool {
+	return len(next) > 0 && next[0]>>3 < 16
+}
+
 // Close implements codec.AudioDecoder.
 func (d *Decoder) Close() error {
 	d.mu.Lock()

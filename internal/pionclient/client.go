@@ -12,12 +12,14 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/codec/opus"
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 	pmedia "github.com/pion/webrtc/v4/pkg/media"
 )
@@ -31,14 +33,32 @@ type Options struct {
 	ToneHz float64
 	// ToneAmp is the tone's peak amplitude (int16 scale); default 8192.
 	ToneAmp float64
+	// FEC makes the sender's Opus encoder add in-band FEC and expect 10 %
+	// loss, as browsers do on lossy links; libopus then favours its SILK
+	// (speech) modes. Without it a tone is coded with CELT.
+	FEC bool
 	// SendOnly / RecvOnly restrict the audio direction (default sendrecv).
 	SendOnly, RecvOnly bool
+	// Via, when set, routes the media through a relay: the offer goes to
+	// the server without the client's candidates (so the server can only
+	// learn the relay's address), and Via rewrites the server's answer,
+	// typically to replace its candidates with the relay's.
+	Via func(answer string) (string, error)
 }
 
-// Frame is 20 ms of received audio and when it arrived.
+// Frame is 20 ms of received audio: when it arrived and its RTP timestamp.
 type Frame struct {
 	At      time.Time
+	TS      uint32
 	Samples []int16
+}
+
+// SenderReport is an RTCP sender report as received.
+type SenderReport struct {
+	At      time.Time
+	NTP     time.Time
+	RTPTime uint32
+	Packets uint32
 }
 
 // Client is a joined participant.
@@ -47,8 +67,9 @@ type Client struct {
 	pc       *webrtc.PeerConnection
 	Location string // participant URL from the join response
 
-	mu     sync.Mutex
-	frames []Frame
+	mu      sync.Mutex
+	frames  []Frame
+	reports []SenderReport
 
 	connected chan struct{}
 	ended     chan struct{} // closed when the connection drops or closes
@@ -96,7 +117,10 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 			endOnce.Do(func() { close(c.ended) })
 		}
 	})
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	pc.OnTrack(func(tr *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
+		if c.startWorker() {
+			go c.readReports(rx)
+		}
 		if !c.startWorker() {
 			return
 		}
@@ -133,7 +157,14 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 		return nil, err
 	}
 	<-gathered
-	answer, loc, err := post(ctx, opts, pc.LocalDescription().SDP)
+	offerSDP := pc.LocalDescription().SDP
+	if opts.Via != nil {
+		offerSDP = candidateLine.ReplaceAllString(offerSDP, "")
+	}
+	answer, loc, err := post(ctx, opts, offerSDP)
+	if err == nil && opts.Via != nil {
+		answer, err = opts.Via(answer)
+	}
 	if err != nil {
 		_ = pc.Close()
 		return nil, err
@@ -148,6 +179,8 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 	}
 	return c, nil
 }
+
+var candidateLine = regexp.MustCompile(`(?m)^a=(candidate|end-of-candidates).*\r?\n`)
 
 func post(ctx context.Context, opts Options, offer string) (answer, location string, err error) {
 	u := opts.BaseURL + "/rooms/" + url.PathEscape(opts.Room) + "/join"
@@ -195,11 +228,14 @@ func (c *Client) WaitClosed(ctx context.Context) error {
 // send paces Opus frames of the tone on absolute 20 ms deadlines.
 func (c *Client) send(track *webrtc.TrackLocalStaticSample) {
 	defer c.wg.Done()
-	enc, err := opus.NewEncoder(codec.EncoderParams{BitrateBps: 64000})
+	enc, err := opus.NewEncoder(codec.EncoderParams{BitrateBps: 64000, FEC: c.opts.FEC})
 	if err != nil {
 		return
 	}
 	defer enc.Close()
+	if c.opts.FEC {
+		_ = enc.SetPacketLossPercent(10)
+	}
 	pcm := make([]int16, 960)
 	pkt := make([]byte, 1500)
 	start := time.Now()
@@ -240,9 +276,49 @@ func (c *Client) record(tr *webrtc.TrackRemote) {
 			continue
 		}
 		c.mu.Lock()
-		c.frames = append(c.frames, Frame{At: time.Now(), Samples: append([]int16(nil), pcm[:n]...)})
+		c.frames = append(c.frames, Frame{At: time.Now(), TS: pkt.Timestamp, Samples: append([]int16(nil), pcm[:n]...)})
 		c.mu.Unlock()
 	}
+}
+
+// readReports keeps the sender reports of the incoming stream.
+func (c *Client) readReports(rx *webrtc.RTPReceiver) {
+	defer c.wg.Done()
+	for {
+		pkts, _, err := rx.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			if sr, ok := p.(*rtcp.SenderReport); ok {
+				c.mu.Lock()
+				c.reports = append(c.reports, SenderReport{At: time.Now(), NTP: fromNTP(sr.NTPTime), RTPTime: sr.RTPTime, Packets: sr.PacketCount})
+				c.mu.Unlock()
+			}
+		}
+	}
+}
+
+// fromNTP converts a 64-bit NTP timestamp to time.Time.
+func fromNTP(ntp uint64) time.Time {
+	const ntpEpochOffset = 2208988800
+	secs := int64(ntp>>32) - ntpEpochOffset
+	nanos := (int64(ntp&0xffffffff) * 1e9) >> 32
+	return time.Unix(secs, nanos)
+}
+
+// SenderReports returns the sender reports received so far.
+func (c *Client) SenderReports() []SenderReport {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]SenderReport(nil), c.reports...)
+}
+
+// Frames returns the frames received so far.
+func (c *Client) Frames() []Frame {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Frame(nil), c.frames...)
 }
 
 // Received returns the samples that arrived in [from, to).

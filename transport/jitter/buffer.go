@@ -48,6 +48,9 @@ type Buffer struct {
 	est   estimator
 	clock time.Duration // latest time seen (arrival or Pop), for Delay and Stats
 
+	lossSeen bool          // a Lost was handed out since the stream began
+	lastLoss time.Duration // when, for lossHold
+
 	out   []byte // Result.Payload
 	next  []byte // Result.Next
 	stats Stats
@@ -95,6 +98,7 @@ func (b *Buffer) Reset() {
 	b.clock = 0
 	b.over = false
 	b.history = 0
+	b.lossSeen = false
 }
 
 // flush drops every buffered packet, counting them as DroppedResync.
@@ -119,6 +123,7 @@ func (b *Buffer) begin(seq uint16, ts uint32, arrival time.Time) {
 	b.history = 0
 	b.over = false
 	b.clock = 0
+	b.lossSeen = false
 }
 
 // Push stores a copy of payload as packet seq with RTP timestamp ts that
@@ -371,6 +376,7 @@ func (b *Buffer) Pop(now time.Time) Result {
 	seq := b.nextSeq + skip
 	b.stats.Lost += uint64(skip + 1)
 	b.stats.LostPops++
+	b.lossSeen, b.lastLoss = true, t
 	b.skip(skip + 1)
 	r := Result{Status: Lost, Seq: uint16(seq)}
 	if f == b.nextSeq {
@@ -424,10 +430,19 @@ func (b *Buffer) checkShrink(t time.Duration, targetTs int64) {
 	}
 }
 
+// lossHold is how long after a loss the target keeps one extra packet.
+const lossHold = 10 * time.Second
+
 // target is the target delay at time t: one packet plus the jitter
-// estimate, clamped to [MinDelay, MaxDelay].
+// estimate, plus one more packet for lossHold after a loss, clamped to
+// [MinDelay, MaxDelay]. The extra packet is what makes in-band FEC work:
+// FEC recovers packet N from packet N+1, so N+1 must already be buffered
+// when N is due; without loss it would only add latency.
 func (b *Buffer) target(t time.Duration) time.Duration {
 	d := b.tsToDur(b.frame) + b.est.jitterAt(t)
+	if b.lossSeen && t-b.lastLoss < lossHold {
+		d += b.tsToDur(b.frame)
+	}
 	return min(max(d, b.cfg.MinDelay), b.cfg.MaxDelay)
 }
 

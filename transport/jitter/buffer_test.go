@@ -682,3 +682,46 @@ func TestCallerStall(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// TestLossHoldsOneMorePacket: after a loss the target grows by one packet,
+// so the packet after the next loss is already buffered and is handed out
+// as FEC data; ten seconds without loss bring the target back.
+func TestLossHoldsOneMorePacket(t *testing.T) {
+	const n = 800 // 16 s
+	var pkts []pkt
+	for i, p := range stream(0, 0, n, 20*ms, nominal(20*ms, 0)) {
+		if i == 100 || i == 200 {
+			continue
+		}
+		pkts = append(pkts, p)
+	}
+	b := mustNew(t, DefaultConfig())
+	var targets []time.Duration
+	var lost []event
+	epoch := time.Unix(0, 0)
+	pi := 0
+	for tick := time.Duration(0); tick < n*20*ms; tick += 20 * ms {
+		now := epoch.Add(tick + 10*ms)
+		for pi < len(pkts) && pkts[pi].at <= tick+10*ms {
+			b.Push(pkts[pi].seq, pkts[pi].ts, payloadFor(pkts[pi].seq), epoch.Add(pkts[pi].at))
+			pi++
+		}
+		r := b.Pop(now)
+		if r.Status == Lost {
+			lost = append(lost, event{seq: r.Seq, next: payloadSeq(r.Next)})
+		}
+		targets = append(targets, b.Delay())
+	}
+	if targets[50] != 20*ms {
+		t.Fatalf("target before any loss %v, want 20ms", targets[50])
+	}
+	if targets[150] != 40*ms {
+		t.Fatalf("target 1 s after a loss %v, want 40ms", targets[150])
+	}
+	if targets[len(targets)-1] != 20*ms {
+		t.Fatalf("target 10 s after the last loss %v, want 20ms", targets[len(targets)-1])
+	}
+	if len(lost) != 2 || lost[1].seq != 200 || lost[1].next != 201 {
+		t.Fatalf("losses %+v: the second must come with the next packet for FEC", lost)
+	}
+}

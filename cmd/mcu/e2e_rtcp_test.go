@@ -1,0 +1,40 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+// TestSenderReportsMapRoomClock: the mix arrives with RTCP sender reports
+// whose NTP↔RTP mapping predicts when each packet was sent, so a browser can
+// line audio up with video from the same room clock. On loopback, arrival ≈
+// send time: every packet must land within 30 ms of the time the mapping
+// gives its timestamp, and the reports' RTP rate must be 48 kHz.
+func TestSenderReportsMapRoomClock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end WebRTC test")
+	}
+	s := startServer(t)
+	clients := joinAll(t, s, "sr", []float64{500, 900}, 8192)
+	time.Sleep(3500 * time.Millisecond)
+	for i, c := range clients {
+		srs := c.SenderReports()
+		if len(srs) < 2 {
+			t.Fatalf("client %d got %d sender reports in 3.5 s, want ≥ 2", i, len(srs))
+		}
+		a, b := srs[0], srs[len(srs)-1]
+		rate := float64(b.RTPTime-a.RTPTime) / b.NTP.Sub(a.NTP).Seconds()
+		if rate < 47900 || rate > 48100 {
+			t.Errorf("client %d: sender reports advance at %.0f RTP units per second", i, rate)
+		}
+		var worst time.Duration
+		for _, f := range c.Frames() {
+			sent := b.NTP.Add(time.Duration(float64(int32(f.TS-b.RTPTime)) / 48000 * float64(time.Second)))
+			worst = max(worst, f.At.Sub(sent), sent.Sub(f.At))
+		}
+		t.Logf("client %d: %d reports, worst arrival vs mapped send time %v", i, len(srs), worst)
+		if worst > 30*time.Millisecond {
+			t.Errorf("client %d: a packet arrived %v away from its mapped send time", i, worst)
+		}
+	}
+}
