@@ -45,8 +45,8 @@ type participant struct {
 	// buffer later reports those packets lost, their time was already
 	// filled: concealing them again would add a frame of delay and a
 	// discontinuity per loss, so they are skipped instead.
-	owed int
-	lastDur   int  // samples in the last decoded packet, for PLC/FEC sizing
+	owed    int
+	lastDur int // samples in the last decoded packet, for PLC/FEC sizing
 
 	// egress
 	enc       codec.AudioEncoder // nil: the participant receives no audio

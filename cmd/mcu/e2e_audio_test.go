@@ -55,7 +55,7 @@ func TestThreeWayMix(t *testing.T) {
 	for i, c := range clients {
 		for j, hz := range tones {
 			if j != i {
-				if err := waitHearing(ctx, c, hz, amp/2); err != nil {
+				if err := waitHearing(ctx, c, hz, amp); err != nil {
 					t.Fatalf("client %d: %v", i, err)
 				}
 			}
