@@ -42,7 +42,7 @@ func TestBadInput(t *testing.T) {
 		{"JSON instead of SDP", "POST", "/rooms/a/join", "application/json", `{"sdp":"v=0"}`, 415, "application/sdp"},
 		{"bad room name", "POST", "/rooms/a%20b/join", "application/sdp", pcmuOnlyOffer, 400, "bad room name"},
 		{"control chars in name", "POST", "/rooms/a/join?name=x%00y", "application/sdp", pcmuOnlyOffer, 400, "bad name"},
-		{"unknown participant", "DELETE", "/rooms/a/participants/nobody", "", "", 404, "unknown room"},
+		{"unknown participant", "DELETE", "/rooms/a/participants/nobody", "", "", 404, "room: unknown room: a"},
 		{"unknown path", "GET", "/nothing/here", "", "", 404, "unknown path"},
 		{"wrong method", "GET", "/rooms/a/join", "", "", 404, "unknown path"},
 	}

@@ -146,11 +146,18 @@ func mapRoomErr(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, room.ErrUnknownRoom), errors.Is(err, room.ErrUnknownParticipant):
-		return fmt.Errorf("%w: %w", transport.ErrNotFound, err)
+		return kindError{transport.ErrNotFound, err}
 	case errors.Is(err, room.ErrRoomFull):
-		return fmt.Errorf("%w: %w", transport.ErrRoomFull, err)
+		return kindError{transport.ErrRoomFull, err}
 	case errors.Is(err, room.ErrClosed):
-		return fmt.Errorf("%w: %w", transport.ErrUnavailable, err)
+		return kindError{transport.ErrUnavailable, err}
 	}
 	return err
 }
+
+// kindError marks err with a transport sentinel (for the status code)
+// while its message stays err's own, so clients read one reason, not two.
+type kindError struct{ kind, err error }
+
+func (e kindError) Error() string   { return e.err.Error() }
+func (e kindError) Unwrap() []error { return []error{e.kind, e.err} }
