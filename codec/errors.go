@@ -13,4 +13,8 @@ var (
 	ErrBadInput = errors.New("codec: bad input")
 	// ErrDuplicate is returned when a MIME type is registered twice.
 	ErrDuplicate = errors.New("codec: codec registered twice")
+	// ErrNeedKeyFrame is wrapped by video decoders that cannot decode a
+	// frame because they lack its reference: the sender must be asked for
+	// a keyframe.
+	ErrNeedKeyFrame = errors.New("codec: decoder needs a keyframe")
 )

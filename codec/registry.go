@@ -2,7 +2,6 @@ package codec
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 )
@@ -29,6 +28,7 @@ type EncoderParams struct {
 type Registry struct {
 	mu    sync.RWMutex
 	audio map[string]AudioCodec
+	video map[string]VideoCodec
 }
 
 // RegisterAudio adds c; registering a MIME type twice is an error.
@@ -60,14 +60,31 @@ func (r *Registry) Audio(mimeType string) (AudioCodec, error) {
 	return c, nil
 }
 
-// AudioMimeTypes lists the registered audio MIME types, sorted.
-func (r *Registry) AudioMimeTypes() []string {
+// RegisterVideo adds c; registering a MIME type twice is an error.
+func (r *Registry) RegisterVideo(c VideoCodec) error {
+	key := strings.ToLower(c.MimeType)
+	if key == "" || c.NewDecoder == nil || c.NewEncoder == nil || c.ClockRate <= 0 {
+		return fmt.Errorf("%w: incomplete video codec %q", ErrBadInput, c.MimeType)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.video == nil {
+		r.video = make(map[string]VideoCodec)
+	}
+	if _, ok := r.video[key]; ok {
+		return fmt.Errorf("%w: %s", ErrDuplicate, c.MimeType)
+	}
+	r.video[key] = c
+	return nil
+}
+
+// Video returns the codec registered for mimeType.
+func (r *Registry) Video(mimeType string) (VideoCodec, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	out := make([]string, 0, len(r.audio))
-	for _, c := range r.audio {
-		out = append(out, c.MimeType)
+	c, ok := r.video[strings.ToLower(mimeType)]
+	if !ok {
+		return VideoCodec{}, fmt.Errorf("%w: %s", ErrUnknownCodec, mimeType)
 	}
-	sort.Strings(out)
-	return out
+	return c, nil
 }
