@@ -255,3 +255,48 @@ func TestEmptyRoomIsDeleted(t *testing.T) {
 		t.Fatalf("room still there: %v", err)
 	}
 }
+
+// TestMuteAndGain: muting a participant takes it out of the others' mix;
+// gain changes its level by the dB asked; unknown IDs and bad gains fail.
+func TestMuteAndGain(t *testing.T) {
+	m := newTestManager(t)
+	talker, listener := newFakePeer(t, 900), newFakePeer(t, 0)
+	id := join(t, m, "r", talker)
+	join(t, m, "r", listener)
+	r, err := m.Room("r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	heard := func(settle time.Duration) float64 {
+		time.Sleep(settle)
+		n := len(listener.snapshot())
+		time.Sleep(300 * time.Millisecond)
+		pcm := decodeAll(t, listener.snapshot())
+		return level(pcm[n*960:], 900)
+	}
+	if l := heard(300 * time.Millisecond); math.Abs(l) > 1.5 {
+		t.Fatalf("before: %+.1f dB", l)
+	}
+	if err := r.SetGain(id, -12); err != nil {
+		t.Fatal(err)
+	}
+	if l := heard(100 * time.Millisecond); math.Abs(l+12) > 1.5 {
+		t.Fatalf("at -12 dB gain: %+.1f dB", l)
+	}
+	if err := r.SetMuted(id, true); err != nil {
+		t.Fatal(err)
+	}
+	if l := heard(100 * time.Millisecond); l > -40 {
+		t.Fatalf("muted: still heard at %+.1f dB", l)
+	}
+	ps := r.Participants()
+	if len(ps) != 2 || ps[0].ID != id || !ps[0].Muted {
+		t.Fatalf("participants %+v", ps)
+	}
+	if err := r.SetMuted("nobody", true); !errors.Is(err, ErrUnknownParticipant) {
+		t.Fatalf("mute unknown: %v", err)
+	}
+	if err := r.SetGain(id, 99); err == nil {
+		t.Fatal("gain of +99 dB accepted")
+	}
+}

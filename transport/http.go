@@ -136,13 +136,23 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 	})
 	for _, ice := range s.eng.ICEServers() {
 		for _, u := range ice.URLs {
-			w.Header().Add("Link", fmt.Sprintf("<%s>; rel=\"ice-server\"", u))
+			w.Header().Add("Link", iceServerLink(u, ice))
 		}
 	}
 	w.Header().Set("Location", "/rooms/"+url.PathEscape(roomID)+"/participants/"+url.PathEscape(string(id)))
 	w.Header().Set("Content-Type", "application/sdp")
 	w.WriteHeader(http.StatusCreated)
 	_, _ = io.WriteString(w, answer)
+}
+
+// iceServerLink formats one Link header as RFC 9725 §4.6 does for WHIP,
+// with TURN credentials as parameters.
+func iceServerLink(u string, ice ICEServer) string {
+	link := fmt.Sprintf("<%s>; rel=\"ice-server\"", u)
+	if ice.Username != "" {
+		link += fmt.Sprintf("; username=%q; credential=%q; credential-type=\"password\"", ice.Username, ice.Credential)
+	}
+	return link
 }
 
 func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {

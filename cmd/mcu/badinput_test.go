@@ -87,6 +87,9 @@ func TestBadInput(t *testing.T) {
 	if err := c.WaitConnected(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if c.ICEServerLinks != nil {
+		t.Fatalf("Link headers without configured ICE servers: %v", c.ICEServerLinks)
+	}
 	req, _ := http.NewRequestWithContext(ctx, "DELETE", s.URL+"/rooms/a/participants/nobody", nil)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// TestSenderReportsMapRoomClock: the mix arrives with RTCP sender reports
+// TestSenderReportsMapRoomClock (and receiver reports): the mix arrives with RTCP sender reports
 // whose NTP↔RTP mapping predicts when each packet was sent, so a browser can
 // line audio up with video from the same room clock. On loopback, arrival is
 // send time plus scheduling delay: no packet may arrive before the time the
@@ -43,6 +43,10 @@ func TestSenderReportsMapRoomClock(t *testing.T) {
 		}
 		if median > 10*time.Millisecond {
 			t.Errorf("client %d: packets arrive %v after their mapped send time (median)", i, median)
+		}
+		// The server reports on what it receives, so senders can adapt.
+		if rr := c.ReceiverReports(); rr == 0 {
+			t.Errorf("client %d got no RTCP receiver reports about its audio", i)
 		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcu-project/mcu/internal/pionclient"
+	"github.com/mcu-project/mcu/transport"
 	"go.uber.org/goleak"
 )
 
@@ -111,8 +113,11 @@ func (s *testServer) waitMetric(t *testing.T, name string, want float64, within 
 }
 
 func TestHealthzAndPage(t *testing.T) {
-	s := startServer(t)
-	for path, want := range map[string]string{"/healthz": "ok", "/": "<title>MCU</title>", "/static/app.js": "RTCPeerConnection", "/config": "iceServers"} {
+	s := startServer(t, func(c *Config) {
+		c.ICEServers = []transport.ICEServer{{URLs: []string{"turn:turn.example.org:3478"}, Username: "u", Credential: "p"}}
+	})
+	for path, want := range map[string]string{"/healthz": "ok", "/": "<title>MCU</title>", "/static/app.js": "RTCPeerConnection",
+		"/config": `{"iceServers":[{"urls":["turn:turn.example.org:3478"],"username":"u","credential":"p"}]}`} {
 		res, err := http.Get(s.URL + path)
 		if err != nil {
 			t.Fatal(err)
@@ -122,5 +127,16 @@ func TestHealthzAndPage(t *testing.T) {
 		if res.StatusCode != 200 || !strings.Contains(string(body), want) {
 			t.Errorf("GET %s: %d, body lacks %q", path, res.StatusCode, want)
 		}
+	}
+	// A join advertises the same servers in Link headers (as WHIP does).
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: "links", RecvOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if want := `<turn:turn.example.org:3478>; rel="ice-server"; username="u"; credential="p"; credential-type="password"`; len(c.ICEServerLinks) != 1 || c.ICEServerLinks[0] != want {
+		t.Fatalf("Link headers %q, want [%s]", c.ICEServerLinks, want)
 	}
 }

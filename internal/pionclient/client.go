@@ -66,10 +66,13 @@ type Client struct {
 	opts     Options
 	pc       *webrtc.PeerConnection
 	Location string // participant URL from the join response
+	// ICEServerLinks are the join response's Link: rel="ice-server" headers.
+	ICEServerLinks []string
 
-	mu      sync.Mutex
-	frames  []Frame
-	reports []SenderReport
+	mu              sync.Mutex
+	frames          []Frame
+	reports         []SenderReport
+	receiverReports int // RTCP receiver reports about what this client sends
 
 	connected chan struct{}
 	ended     chan struct{} // closed when the connection drops or closes
@@ -129,6 +132,7 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 	})
 
 	var track *webrtc.TrackLocalStaticSample
+	var sender *webrtc.RTPSender
 	switch {
 	case opts.RecvOnly:
 		_, err = pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
@@ -139,7 +143,10 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 			if opts.SendOnly {
 				dir = webrtc.RTPTransceiverDirectionSendonly
 			}
-			_, err = pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: dir})
+			var tr *webrtc.RTPTransceiver
+			if tr, err = pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: dir}); err == nil {
+				sender = tr.Sender()
+			}
 		}
 	}
 	if err != nil {
@@ -161,7 +168,7 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 	if opts.Via != nil {
 		offerSDP = candidateLine.ReplaceAllString(offerSDP, "")
 	}
-	answer, loc, err := post(ctx, opts, offerSDP)
+	answer, loc, links, err := post(ctx, opts, offerSDP)
 	if err == nil && opts.Via != nil {
 		answer, err = opts.Via(answer)
 	}
@@ -169,7 +176,7 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 		_ = pc.Close()
 		return nil, err
 	}
-	c.Location = loc
+	c.Location, c.ICEServerLinks = loc, links
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		c.Close()
 		return nil, err
@@ -177,31 +184,34 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 	if track != nil && c.startWorker() {
 		go c.send(track)
 	}
+	if sender != nil && c.startWorker() {
+		go c.readSenderRTCP(sender)
+	}
 	return c, nil
 }
 
 var candidateLine = regexp.MustCompile(`(?m)^a=(candidate|end-of-candidates).*\r?\n`)
 
-func post(ctx context.Context, opts Options, offer string) (answer, location string, err error) {
+func post(ctx context.Context, opts Options, offer string) (answer, location string, links []string, err error) {
 	u := opts.BaseURL + "/rooms/" + url.PathEscape(opts.Room) + "/join"
 	if opts.Name != "" {
 		u += "?name=" + url.QueryEscape(opts.Name)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(offer))
 	if err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
 	req.Header.Set("Content-Type", "application/sdp")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
 	if res.StatusCode != http.StatusCreated {
-		return "", "", fmt.Errorf("join: %s: %s", res.Status, strings.TrimSpace(string(body)))
+		return "", "", nil, fmt.Errorf("join: %s: %s", res.Status, strings.TrimSpace(string(body)))
 	}
-	return string(body), res.Header.Get("Location"), nil
+	return string(body), res.Header.Get("Location"), res.Header.Values("Link"), nil
 }
 
 // WaitConnected waits for ICE and DTLS to complete.
@@ -297,6 +307,33 @@ func (c *Client) readReports(rx *webrtc.RTPReceiver) {
 			}
 		}
 	}
+}
+
+// readSenderRTCP counts the receiver reports the server sends about this
+// client's audio.
+func (c *Client) readSenderRTCP(s *webrtc.RTPSender) {
+	defer c.wg.Done()
+	for {
+		pkts, _, err := s.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			if _, ok := p.(*rtcp.ReceiverReport); ok {
+				c.mu.Lock()
+				c.receiverReports++
+				c.mu.Unlock()
+			}
+		}
+	}
+}
+
+// ReceiverReports returns how many RTCP receiver reports arrived about the
+// audio this client sends.
+func (c *Client) ReceiverReports() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.receiverReports
 }
 
 // fromNTP converts a 64-bit NTP timestamp to time.Time.
