@@ -57,3 +57,25 @@ func (f *VideoFrame) Fill(y, u, v byte) {
 func (f *VideoFrame) At(x, y int) (yy, u, v byte) {
 	return f.Y[y*f.StrideY+x], f.U[(y/2)*f.StrideU+x/2], f.V[(y/2)*f.StrideV+x/2]
 }
+
+// CopyFrom makes f a copy of src, reallocating f's planes only when the
+// size changes (so a steady stream copies without allocating).
+func (f *VideoFrame) CopyFrom(src *VideoFrame) {
+	if f.Width != src.Width || f.Height != src.Height || len(f.Y) < src.Width*src.Height {
+		n, err := NewVideoFrame(src.Width, src.Height)
+		if err != nil {
+			return // src's size was already validated by whoever made it
+		}
+		*f = *n
+	}
+	copyPlane(f.Y, f.StrideY, src.Y, src.StrideY, src.Width, src.Height)
+	cw, ch := src.ChromaWidth(), src.ChromaHeight()
+	copyPlane(f.U, f.StrideU, src.U, src.StrideU, cw, ch)
+	copyPlane(f.V, f.StrideV, src.V, src.StrideV, cw, ch)
+}
+
+func copyPlane(dst []byte, dstStride int, src []byte, srcStride, w, h int) {
+	for r := 0; r < h; r++ {
+		copy(dst[r*dstStride:r*dstStride+w], src[r*srcStride:r*srcStride+w])
+	}
+}

@@ -16,6 +16,12 @@ import (
 
 // Options are a room's settings.
 type Options struct {
+	// Width, Height and FPS are the canvas every participant receives.
+	Width, Height, FPS int
+	// VideoBitrate is the canvas encoders' target (0: codec default).
+	VideoBitrate int
+	// ExcludeSelf leaves each participant's own tile out of its canvas.
+	ExcludeSelf bool
 	// MaxParticipants caps the room (0: no cap).
 	MaxParticipants int
 	// KeepWhenEmpty keeps the room (and its clock) after the last
@@ -27,7 +33,23 @@ type Options struct {
 
 // DefaultOptions are the options of rooms created by a first join.
 func DefaultOptions() Options {
-	return Options{Mixer: mixer.DefaultOptions()}
+	return Options{Width: 1280, Height: 720, FPS: 30, Mixer: mixer.DefaultOptions()}
+}
+
+// Validate checks the options.
+func (o Options) Validate() error {
+	switch {
+	case o.Width < 16 || o.Height < 16 || o.Width > 4096 || o.Height > 4096 || o.Width%2 != 0 || o.Height%2 != 0:
+		return fmt.Errorf("%w: canvas %dx%d (even, 16 to 4096)", ErrBadOptions, o.Width, o.Height)
+	case o.FPS < 1 || o.FPS > 60:
+		return fmt.Errorf("%w: %d fps (1 to 60)", ErrBadOptions, o.FPS)
+	case o.MaxParticipants < 0 || o.VideoBitrate < 0:
+		return fmt.Errorf("%w: negative limit", ErrBadOptions)
+	}
+	if err := o.Mixer.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadOptions, err)
+	}
+	return nil
 }
 
 // Config configures a Manager.
@@ -55,11 +77,8 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.Registry == nil {
 		return nil, fmt.Errorf("%w: no codec registry", ErrBadOptions)
 	}
-	if cfg.Defaults.MaxParticipants < 0 {
-		return nil, fmt.Errorf("%w: negative max participants", ErrBadOptions)
-	}
-	if _, err := mixer.New(cfg.Defaults.Mixer); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadOptions, err)
+	if err := cfg.Defaults.Validate(); err != nil {
+		return nil, err
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -111,7 +130,7 @@ func (m *Manager) Leave(id media.RoomID, pid media.ParticipantID) error {
 		m.mu.Unlock()
 		return fmt.Errorf("%w: %s", ErrUnknownRoom, id)
 	}
-	peer, left, err := r.remove(pid)
+	pt, left, err := r.remove(pid)
 	if err == nil && left == 0 && !r.opts.KeepWhenEmpty {
 		m.deleteLocked(r)
 	}
@@ -120,7 +139,7 @@ func (m *Manager) Leave(id media.RoomID, pid media.ParticipantID) error {
 		return err
 	}
 	// Outside the lock: closing a peer can call back into Leave.
-	return peer.Close()
+	return pt.finish()
 }
 
 // deleteLocked stops an empty room and forgets it.
@@ -165,6 +184,9 @@ func (m *Manager) Stats() Stats {
 	s.Ticks, s.LateTicks, s.SkippedTicks = c.ticks.Load(), c.lateTicks.Load(), c.skippedTicks.Load()
 	s.ConcealedFrames, s.FECFrames = c.concealed.Load(), c.fec.Load()
 	s.DecodeErrors, s.EncodeErrors, s.LimitedSamples = c.decodeErrs.Load(), c.encodeErrs.Load(), c.limited.Load()
+	s.VideoTicks, s.VideoSkipped, s.VideoDecoded = c.videoTicks.Load(), c.videoSkipped.Load(), c.videoDecoded.Load()
+	s.VideoDecodeErrors, s.VideoEncodeErrors, s.KeyFramesForced = c.videoDecodeErrs.Load(), c.videoEncodeErrs.Load(), c.keyFramesForced.Load()
+	s.VideoEncoders = c.videoEncoders.Load()
 	return s
 }
 
@@ -182,7 +204,7 @@ func (m *Manager) Close() error {
 	var errs []error
 	for _, r := range rooms {
 		for _, p := range r.close() {
-			errs = append(errs, p.Close())
+			errs = append(errs, p.finish())
 		}
 	}
 	return errors.Join(errs...)

@@ -48,6 +48,14 @@ type participant struct {
 	owed    int
 	lastDur int // samples in the last decoded packet, for PLC/FEC sizing
 
+	// video (nil when the participant sends or receives none); the
+	// decoder is created at join and started once admitted.
+	vdec           codec.VideoDecoder
+	vin            *videoIn
+	vout           *videoOut
+	sendVideoCodec string
+	lastSpoke      time.Time // last tick it was talking, for choosing tiles beyond 16
+
 	// egress
 	enc       codec.AudioEncoder // nil: the participant receives no audio
 	out       media.AudioFrame
@@ -85,7 +93,51 @@ func newParticipant(id media.ParticipantID, p JoinParams, reg *codec.Registry, l
 		// RFC 3550 wants a random initial timestamp.
 		pt.tsOffset = rand.Uint32()
 	}
+	if p.RecvVideoCodec != "" || p.SendVideoCodec != "" {
+		vp, ok := p.Peer.(VideoPeer)
+		if !ok {
+			pt.close()
+			return nil, fmt.Errorf("%w: video negotiated but the peer carries none", ErrBadOptions)
+		}
+		if p.RecvVideoCodec != "" {
+			c, err := reg.Video(p.RecvVideoCodec)
+			if err == nil {
+				pt.vdec, err = c.NewDecoder()
+			}
+			if err != nil {
+				pt.close()
+				return nil, fmt.Errorf("video decoder for %s: %w", p.RecvVideoCodec, err)
+			}
+		}
+		if p.SendVideoCodec != "" {
+			if _, err := reg.Video(p.SendVideoCodec); err != nil {
+				pt.close()
+				return nil, err
+			}
+			pt.sendVideoCodec = p.SendVideoCodec
+			pt.vout = &videoOut{peer: vp, tsOffset: rand.Uint32()}
+		}
+	}
 	return pt, nil
+}
+
+// start begins the participant's background work once it is admitted:
+// decoding its video.
+func (p *participant) start(clock media.Clock, c *counters) {
+	if p.vdec != nil {
+		p.vin = startVideoIn(p.peer.(VideoPeer), p.vdec, clock, c, p.log)
+		p.vdec = nil // owned by the decode goroutine now
+	}
+}
+
+// finish closes the peer and waits for the participant's goroutines. It is
+// called outside every lock: closing a peer can call back into the room.
+func (p *participant) finish() error {
+	err := p.peer.Close()
+	if p.vin != nil {
+		<-p.vin.done // the peer closed its frame channel, so decoding ends
+	}
+	return err
 }
 
 // pull fills the mixer input's frame for this tick from the peer's packets,
@@ -187,12 +239,16 @@ func (p *participant) push(n int64, at time.Time, c *counters) {
 	}
 }
 
-// close frees the codecs. The peer is closed by the caller, outside locks.
+// close frees the audio codecs and an unstarted video decoder. The peer
+// is closed by finish, outside locks.
 func (p *participant) close() {
 	if p.dec != nil {
 		_ = p.dec.Close()
 	}
 	if p.enc != nil {
 		_ = p.enc.Close()
+	}
+	if p.vdec != nil {
+		_ = p.vdec.Close()
 	}
 }

@@ -36,4 +36,7 @@ type JoinParams struct {
 	SendAudioCodec string
 	// SendAudioClockRate is the RTP clock rate of SendAudioCodec.
 	SendAudioClockRate int
+	// RecvVideoCodec and SendVideoCodec are the video MIME types, as for
+	// audio; either needs Peer to implement VideoPeer.
+	RecvVideoCodec, SendVideoCodec string
 }

@@ -32,8 +32,12 @@ type Room struct {
 	members []*participant // join order
 	closed  bool
 
-	stop chan struct{}
-	done chan struct{}
+	// start is the room clock's origin: audio and video timestamps and
+	// deadlines all count from it, so they share one timeline.
+	start     time.Time
+	stop      chan struct{}
+	done      chan struct{}
+	videoDone chan struct{}
 }
 
 func newRoom(id media.RoomID, opts Options, m *Manager) (*Room, error) {
@@ -43,10 +47,11 @@ func newRoom(id media.RoomID, opts Options, m *Manager) (*Room, error) {
 	}
 	r := &Room{
 		id: id, opts: opts, reg: m.cfg.Registry, clock: m.cfg.Clock, metrics: m.cfg.Metrics, stats: &m.stats,
-		log: m.log.With("room", string(id)), mix: mx,
-		stop: make(chan struct{}), done: make(chan struct{}),
+		log: m.log.With("room", string(id)), mix: mx, start: m.cfg.Clock.Now(),
+		stop: make(chan struct{}), done: make(chan struct{}), videoDone: make(chan struct{}),
 	}
 	go r.run()
+	go r.runVideo()
 	return r, nil
 }
 
@@ -82,14 +87,15 @@ func (r *Room) add(p JoinParams) (media.ParticipantID, error) {
 		pt.close()
 		return "", fmt.Errorf("%w: mixer holds %d inputs", ErrRoomFull, r.mix.Len())
 	}
+	pt.start(r.clock, r.stats)
 	r.members = append(r.members, pt)
 	r.log.Info("participant joined", "participant", id, "name", p.Name, "participants", len(r.members))
 	return id, nil
 }
 
-// remove takes a participant out of the room and returns its peer, which the
-// caller closes outside the lock.
-func (r *Room) remove(id media.ParticipantID) (Peer, int, error) {
+// remove takes a participant out of the room and returns it for the caller
+// to finish outside the lock.
+func (r *Room) remove(id media.ParticipantID) (*participant, int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i, pt := range r.members {
@@ -98,7 +104,7 @@ func (r *Room) remove(id media.ParticipantID) (Peer, int, error) {
 			r.mix.Remove(pt.in)
 			pt.close()
 			r.log.Info("participant left", "participant", id, "participants", len(r.members))
-			return pt.peer, len(r.members), nil
+			return pt, len(r.members), nil
 		}
 	}
 	return nil, len(r.members), fmt.Errorf("%w: %s in room %s", ErrUnknownParticipant, id, r.id)
@@ -145,9 +151,9 @@ func (r *Room) withInput(id media.ParticipantID, f func(*mixer.Input) error) err
 	return fmt.Errorf("%w: %s in room %s", ErrUnknownParticipant, id, r.id)
 }
 
-// close stops the clock and removes every participant; it returns their
-// peers for the caller to close outside the lock.
-func (r *Room) close() []Peer {
+// close stops the clocks and removes every participant; it returns them
+// for the caller to finish outside the lock.
+func (r *Room) close() []*participant {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
@@ -157,17 +163,17 @@ func (r *Room) close() []Peer {
 	r.mu.Unlock()
 	close(r.stop)
 	<-r.done
+	<-r.videoDone
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	peers := make([]Peer, 0, len(r.members))
-	for _, pt := range r.members {
+	members := r.members
+	for _, pt := range members {
 		r.mix.Remove(pt.in)
 		pt.close()
-		peers = append(peers, pt.peer)
 	}
 	r.members = nil
-	return peers
+	return members
 }
 
 // run is the room's audio clock: absolute deadlines from the schedule, a
@@ -230,5 +236,10 @@ func (r *Room) tick(n int64, at time.Time) {
 	r.stats.limited.Add(r.mix.LimitedSamples() - limitedBefore)
 	for _, ch := range r.mix.TalkingChanges() {
 		r.log.Debug("talking", "participant", ch.ID, "talking", ch.Talking, "level", ch.Level)
+	}
+	for _, pt := range r.members {
+		if pt.in.Talking() {
+			pt.lastSpoke = at
+		}
 	}
 }

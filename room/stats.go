@@ -26,6 +26,14 @@ type Stats struct {
 	DecodeErrors        uint64
 	EncodeErrors        uint64
 	LimitedSamples      uint64 // output samples the soft limiter compressed
+
+	VideoTicks        uint64 // canvas frames produced (per room)
+	VideoSkipped      uint64 // canvas frames skipped after the video clock stalled
+	VideoDecoded      uint64 // incoming video frames decoded
+	VideoDecodeErrors uint64 // incoming frames that failed to decode (a keyframe was requested)
+	VideoEncodeErrors uint64
+	KeyFramesForced   uint64 // keyframes forced on canvas encoders (new receivers, PLI/FIR)
+	VideoEncoders     int64  // canvas encoders running now
 }
 
 // LateTickThreshold is how late a tick may start before it counts as late.
@@ -37,4 +45,8 @@ type counters struct {
 	ticks, lateTicks, skippedTicks         atomic.Uint64
 	concealed, fec, decodeErrs, encodeErrs atomic.Uint64
 	limited                                atomic.Uint64
+
+	videoTicks, videoSkipped, videoDecoded            atomic.Uint64
+	videoDecodeErrs, videoEncodeErrs, keyFramesForced atomic.Uint64
+	videoEncoders                                     atomic.Int64
 }

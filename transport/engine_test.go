@@ -7,7 +7,6 @@ import (
 	"net"
 	"regexp"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -148,21 +147,6 @@ func TestSingleUDPPort(t *testing.T) {
 			t.Fatalf("peer %d through port %d: %v", i, port, err)
 		}
 		_ = client.Close()
-	}
-}
-
-func TestVideoAnsweredInactive(t *testing.T) {
-	answer, client, _ := answerFor(t, Config{}, true)
-	_, video, ok := strings.Cut(answer, "m=video")
-	if !ok || strings.HasPrefix(video, " 0 ") || !strings.Contains(video, "a=inactive") {
-		t.Fatalf("video m-line not answered inactive:\n%s", answer)
-	}
-	if audio, _, _ := strings.Cut(answer, "m=video"); !strings.Contains(audio, "a=sendrecv") {
-		t.Fatalf("audio not sendrecv:\n%s", answer)
-	}
-	// The client accepts the answer and connects.
-	if err := connect(client, answer); err != nil {
-		t.Fatalf("client with an inactive video m-line: %v", err)
 	}
 }
 

@@ -32,9 +32,11 @@ type JoinRequest struct {
 	Name string
 	Peer *Peer
 	// RecvAudioCodec is the MIME type the participant sends us ("" when it
-	// sends no audio); SendAudioCodec what we send it ("" for none).
+	// sends no audio); SendAudioCodec what we send it ("" for none); the
+	// same for video.
 	RecvAudioCodec, SendAudioCodec string
 	SendAudioClockRate             int
+	RecvVideoCodec, SendVideoCodec string
 }
 
 // Rooms is what the HTTP API needs of the room layer. Implementations wrap
@@ -109,11 +111,17 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := JoinRequest{Name: name, Peer: peer}
-	if offer.wantsToSend() {
+	if sends(offer.audioDir) {
 		req.RecvAudioCodec = webrtc.MimeTypeOpus
 	}
-	if offer.wantsToReceive() {
+	if receives(offer.audioDir) {
 		req.SendAudioCodec, req.SendAudioClockRate = webrtc.MimeTypeOpus, 48000
+	}
+	if sends(offer.videoDir) {
+		req.RecvVideoCodec = webrtc.MimeTypeVP8
+	}
+	if receives(offer.videoDir) {
+		req.SendVideoCodec = webrtc.MimeTypeVP8
 	}
 	id, err := s.rooms.Join(media.RoomID(roomID), req)
 	if err != nil {
@@ -212,11 +220,17 @@ func (e *Engine) negotiate(ctx context.Context, sdpOffer string, offer offerInfo
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdpOffer}); err != nil {
 		return fail(err)
 	}
-	if offer.wantsToReceive() {
+	if receives(offer.audioDir) {
 		if err := peer.attachAudioOut(); err != nil {
 			return fail(err)
 		}
 	}
+	if receives(offer.videoDir) {
+		if err := peer.attachVideoOut(); err != nil {
+			return fail(err)
+		}
+	}
+	peer.startReports()
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
 		return fail(err)
@@ -234,12 +248,5 @@ func (e *Engine) negotiate(ctx context.Context, sdpOffer string, offer offerInfo
 	case <-ctx.Done():
 		return fail(ctx.Err())
 	}
-	// pion only accepts its own answer as the local description, so video
-	// is set inactive in the copy the client gets: the client then sends no
-	// video, and pion's video receiver simply stays idle.
-	sdpAnswer, err := inactivateVideo(pc.LocalDescription().SDP)
-	if err != nil {
-		return fail(err)
-	}
-	return peer, sdpAnswer, nil
+	return peer, pc.LocalDescription().SDP, nil
 }

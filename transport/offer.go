@@ -9,20 +9,15 @@ import (
 
 // offerInfo is what we need to know about an offer before pion sees it.
 type offerInfo struct {
-	// audioDir is the direction of the first usable audio m-line from the
-	// offerer's point of view: sendrecv, sendonly, recvonly or inactive.
-	audioDir string
+	// audioDir and videoDir are the directions of the first usable audio
+	// and video m-lines from the offerer's point of view: sendrecv,
+	// sendonly, recvonly or inactive; videoDir is "" without a video
+	// m-line that offers VP8.
+	audioDir, videoDir string
 }
 
-// wantsToReceive reports whether the offerer asked for our audio.
-func (o offerInfo) wantsToReceive() bool {
-	return o.audioDir == "sendrecv" || o.audioDir == "recvonly"
-}
-
-// wantsToSend reports whether the offerer will send audio.
-func (o offerInfo) wantsToSend() bool {
-	return o.audioDir == "sendrecv" || o.audioDir == "sendonly"
-}
+func receives(dir string) bool { return dir == "sendrecv" || dir == "recvonly" }
+func sends(dir string) bool    { return dir == "sendrecv" || dir == "sendonly" }
 
 // parseOffer checks an SDP offer for what the MCU needs: it parses, it has
 // an audio m-line that is not rejected, and that m-line offers Opus at
@@ -39,31 +34,42 @@ func parseOffer(raw string) (offerInfo, error) {
 	if len(sd.MediaDescriptions) == 0 {
 		return offerInfo{}, fmt.Errorf("%w: no m-lines", ErrNoAudio)
 	}
+	var info offerInfo
 	sawAudio := false
 	for _, md := range sd.MediaDescriptions {
-		if md.MediaName.Media != "audio" || md.MediaName.Port.Value == 0 {
+		if md.MediaName.Port.Value == 0 {
 			continue
 		}
-		sawAudio = true
-		if !offersOpus(md) {
-			continue
+		switch md.MediaName.Media {
+		case "audio":
+			sawAudio = true
+			if info.audioDir == "" && offers(md, "opus/48000") {
+				info.audioDir = direction(md)
+			}
+		case "video":
+			if info.videoDir == "" && offers(md, "vp8/90000") {
+				info.videoDir = direction(md)
+			}
 		}
-		return offerInfo{audioDir: direction(md)}, nil
 	}
-	if !sawAudio {
+	switch {
+	case !sawAudio:
 		return offerInfo{}, ErrNoAudio
+	case info.audioDir == "":
+		return offerInfo{}, ErrNoUsableCodec
 	}
-	return offerInfo{}, ErrNoUsableCodec
+	return info, nil
 }
 
-func offersOpus(md *sdp.MediaDescription) bool {
+// offers reports whether md has an rtpmap for encoding (lower case,
+// "name/rate"), e.g. "111 opus/48000/2".
+func offers(md *sdp.MediaDescription, encoding string) bool {
 	for _, a := range md.Attributes {
 		if a.Key != "rtpmap" {
 			continue
 		}
-		// "111 opus/48000/2"
 		_, enc, ok := strings.Cut(a.Value, " ")
-		if ok && strings.HasPrefix(strings.ToLower(enc), "opus/48000") {
+		if ok && strings.HasPrefix(strings.ToLower(enc), encoding) {
 			return true
 		}
 	}
@@ -78,30 +84,4 @@ func direction(md *sdp.MediaDescription) string {
 		}
 	}
 	return "sendrecv" // RFC 4566 default
-}
-
-// inactivateVideo rewrites the direction of every video m-line of an answer
-// to inactive: video is negotiated (so the m-line stays usable for a later
-// renegotiation) but no video flows until the MCU composes video.
-func inactivateVideo(answer string) (string, error) {
-	var sd sdp.SessionDescription
-	if err := sd.UnmarshalString(answer); err != nil {
-		return "", err
-	}
-	for _, md := range sd.MediaDescriptions {
-		if md.MediaName.Media != "video" || md.MediaName.Port.Value == 0 {
-			continue
-		}
-		attrs := md.Attributes[:0]
-		for _, a := range md.Attributes {
-			switch a.Key {
-			case "sendrecv", "sendonly", "recvonly", "inactive":
-				continue
-			}
-			attrs = append(attrs, a)
-		}
-		md.Attributes = append(attrs, sdp.Attribute{Key: "inactive"})
-	}
-	out, err := sd.Marshal()
-	return string(out), err
 }

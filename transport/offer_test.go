@@ -14,19 +14,22 @@ var offerCases = []struct {
 	sdp     string
 	wantErr error
 	dir     string
+	video   string
 }{
-	{"sendrecv", strings.Replace(opusOffer, "%s", "sendrecv", 1), nil, "sendrecv"},
-	{"recvonly", strings.Replace(opusOffer, "%s", "recvonly", 1), nil, "recvonly"},
-	{"sendonly", strings.Replace(opusOffer, "%s", "sendonly", 1), nil, "sendonly"},
-	{"default direction", strings.Replace(opusOffer, "a=%s\r\n", "", 1), nil, "sendrecv"},
-	{"empty", "", ErrBadOffer, ""},
-	{"blank", " \r\n ", ErrBadOffer, ""},
-	{"garbage", "hello world", ErrBadOffer, ""},
-	{"no m-lines", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n", ErrNoAudio, ""},
-	{"video only", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\n", ErrNoAudio, ""},
-	{"audio rejected (port 0)", strings.Replace(strings.Replace(opusOffer, "%s", "sendrecv", 1), "m=audio 9", "m=audio 0", 1), ErrNoAudio, ""},
-	{"PCMU only", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=rtpmap:0 PCMU/8000\r\n", ErrNoUsableCodec, ""},
-	{"opus at 16 kHz is not WebRTC Opus", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/16000\r\n", ErrNoUsableCodec, ""},
+	{"sendrecv", strings.Replace(opusOffer, "%s", "sendrecv", 1), nil, "sendrecv", ""},
+	{"recvonly", strings.Replace(opusOffer, "%s", "recvonly", 1), nil, "recvonly", ""},
+	{"sendonly", strings.Replace(opusOffer, "%s", "sendonly", 1), nil, "sendonly", ""},
+	{"default direction", strings.Replace(opusOffer, "a=%s\r\n", "", 1), nil, "sendrecv", ""},
+	{"empty", "", ErrBadOffer, "", ""},
+	{"blank", " \r\n ", ErrBadOffer, "", ""},
+	{"garbage", "hello world", ErrBadOffer, "", ""},
+	{"no m-lines", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n", ErrNoAudio, "", ""},
+	{"video only", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\n", ErrNoAudio, "", ""},
+	{"audio rejected (port 0)", strings.Replace(strings.Replace(opusOffer, "%s", "sendrecv", 1), "m=audio 9", "m=audio 0", 1), ErrNoAudio, "", ""},
+	{"PCMU only", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=rtpmap:0 PCMU/8000\r\n", ErrNoUsableCodec, "", ""},
+	{"opus at 16 kHz is not WebRTC Opus", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/16000\r\n", ErrNoUsableCodec, "", ""},
+	{"audio and VP8 video", strings.Replace(opusOffer, "%s", "sendrecv", 1) + "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\na=recvonly\r\n", nil, "sendrecv", "recvonly"},
+	{"video without VP8 is ignored", strings.Replace(opusOffer, "%s", "sendrecv", 1) + "m=video 9 UDP/TLS/RTP/SAVPF 98\r\na=rtpmap:98 VP9/90000\r\n", nil, "sendrecv", ""},
 }
 
 func TestParseOffer(t *testing.T) {
@@ -36,8 +39,8 @@ func TestParseOffer(t *testing.T) {
 			if !errors.Is(err, tc.wantErr) || (err == nil) != (tc.wantErr == nil) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
-			if info.audioDir != tc.dir {
-				t.Fatalf("direction %q, want %q", info.audioDir, tc.dir)
+			if info.audioDir != tc.dir || info.videoDir != tc.video {
+				t.Fatalf("directions %q/%q, want %q/%q", info.audioDir, info.videoDir, tc.dir, tc.video)
 			}
 		})
 	}
@@ -63,18 +66,4 @@ func FuzzParseOffer(f *testing.F) {
 			t.Fatalf("direction %q", info.audioDir)
 		}
 	})
-}
-
-func TestInactivateVideo(t *testing.T) {
-	in := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n" +
-		"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\na=sendrecv\r\n" +
-		"m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\na=recvonly\r\n"
-	out, err := inactivateVideo(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	audio, video, _ := strings.Cut(out, "m=video")
-	if !strings.Contains(audio, "a=sendrecv") || !strings.Contains(video, "a=inactive") || strings.Contains(video, "a=recvonly") {
-		t.Fatalf("answer:\n%s", out)
-	}
 }

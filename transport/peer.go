@@ -15,8 +15,7 @@ import (
 )
 
 // senderReportInterval is how often each outgoing stream sends an RTCP
-// sender report (RFC 3550 suggests ~5 s minimum for large sessions; browsers
-// lip-sync faster with 1 s).
+// sender report (browsers lip-sync sooner with 1 s than with RFC 3550's 5 s).
 const senderReportInterval = time.Second
 
 // maxRTPPayload sizes the read buffers for incoming RTP and RTCP (one MTU).
@@ -25,8 +24,10 @@ const maxRTPPayload = 1500
 // ErrPeerClosed is returned by writes after the peer closed.
 var ErrPeerClosed = errors.New("transport: peer closed")
 
-// Peer is one participant's PeerConnection. The room's clock goroutine
-// calls ReadAudio and WriteAudio; pion's goroutines feed the playout buffer.
+// Peer is one participant's PeerConnection. It satisfies room.Peer and
+// room.VideoPeer: the room's clock goroutines call ReadAudio, WriteAudio and
+// WriteVideo; pion's goroutines feed the playout buffer and the video
+// frame channel.
 type Peer struct {
 	pc  *webrtc.PeerConnection
 	log *slog.Logger
@@ -35,16 +36,8 @@ type Peer struct {
 	jb   *jitter.Buffer
 	ssrc uint32 // of the incoming audio stream, for resets on change
 
-	out     *webrtc.TrackLocalStaticRTP // nil when the client receives no audio
-	outSSRC uint32
-	seq     uint16
-
-	srMu    sync.Mutex
-	packets uint32
-	octets  uint32
-	lastTS  uint32
-	lastAt  time.Time
-	sent    bool
+	audioOut *outStream // nil when the client receives no audio
+	video    videoState
 
 	gone     func() // called once when the connection fails or closes by itself
 	goneOnce sync.Once
@@ -62,10 +55,16 @@ type Peer struct {
 
 func newPeer(pc *webrtc.PeerConnection, jb *jitter.Buffer, log *slog.Logger) *Peer {
 	p := &Peer{pc: pc, jb: jb, log: log, stop: make(chan struct{})}
+	p.video.init()
 	pc.OnTrack(p.onTrack)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		log.Debug("connection state", "state", s.String())
-		if s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateClosed {
+		switch s {
+		case webrtc.PeerConnectionStateConnected:
+			// Media written before DTLS completed went nowhere: the
+			// receiver needs a keyframe to start from.
+			p.video.keyRequested.Store(true)
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 			p.fireGone()
 		}
 	})
@@ -96,29 +95,6 @@ func (p *Peer) fireGone() {
 	}
 }
 
-// attachAudioOut adds our outgoing audio track to the connection.
-func (p *Peer) attachAudioOut() error {
-	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "mcu-mix")
-	if err != nil {
-		return err
-	}
-	sender, err := p.pc.AddTrack(track)
-	if err != nil {
-		return err
-	}
-	if enc := sender.GetParameters().Encodings; len(enc) > 0 {
-		p.outSSRC = uint32(enc[0].SSRC)
-	}
-	p.out = track
-	if p.startWorker() {
-		go p.readRTCP(sender)
-	}
-	if p.startWorker() {
-		go p.sendReports()
-	}
-	return nil
-}
-
 // startWorker registers a goroutine that Close must wait for; false once
 // the peer is closing.
 func (p *Peer) startWorker() bool {
@@ -131,28 +107,63 @@ func (p *Peer) startWorker() bool {
 	return true
 }
 
-// readRTCP drains RTCP from the receiver of our audio so that pion's
-// interceptors (NACK responder, TWCC) see it.
-func (p *Peer) readRTCP(sender *webrtc.RTPSender) {
+// attachAudioOut adds our outgoing audio (the room's mix) to the connection.
+func (p *Peer) attachAudioOut() error {
+	s, sender, err := newOutStream(p.pc, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio")
+	if err != nil {
+		return err
+	}
+	p.audioOut = s
+	if p.startWorker() {
+		go p.readRTCP(sender, false)
+	}
+	return nil
+}
+
+// startReports starts the sender-report loop once the outgoing streams are
+// attached.
+func (p *Peer) startReports() {
+	if (p.audioOut != nil || p.video.out != nil) && p.startWorker() {
+		go p.sendReports()
+	}
+}
+
+// readRTCP drains RTCP from the receiver of one of our streams so that
+// pion's interceptors (NACK responder, reports) see it; on the video stream
+// it also notes keyframe requests (PLI, FIR).
+func (p *Peer) readRTCP(sender *webrtc.RTPSender, video bool) {
 	defer p.wg.Done()
 	buf := make([]byte, maxRTPPayload)
 	for {
-		if _, _, err := sender.Read(buf); err != nil {
+		n, _, err := sender.Read(buf)
+		if err != nil {
 			return
+		}
+		if !video {
+			continue
+		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		for _, pkt := range pkts {
+			switch pkt.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				p.video.keyRequested.Store(true)
+			}
 		}
 	}
 }
 
 // onTrack runs on pion's goroutine for each incoming track: the first audio
-// track feeds the playout buffer; anything else is drained and ignored.
+// track feeds the playout buffer, video feeds the frame channel.
 func (p *Peer) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	if !p.startWorker() {
 		return
 	}
 	defer p.wg.Done()
-	if track.Kind() != webrtc.RTPCodecTypeAudio {
-		p.log.Debug("ignoring track", "kind", track.Kind().String())
-		drain(track)
+	if track.Kind() == webrtc.RTPCodecTypeVideo {
+		p.readVideo(track)
 		return
 	}
 	var pkt rtp.Packet
@@ -167,15 +178,6 @@ func (p *Peer) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			continue
 		}
 		p.push(&pkt, time.Now())
-	}
-}
-
-func drain(track *webrtc.TrackRemote) {
-	buf := make([]byte, maxRTPPayload)
-	for {
-		if _, _, err := track.Read(buf); err != nil {
-			return
-		}
 	}
 }
 
@@ -208,31 +210,19 @@ func (p *Peer) ReadAudio(now time.Time) media.EncodedAudio {
 }
 
 // WriteAudio implements room.Peer: one RTP packet with the room-clock
-// timestamp; at is remembered for the sender reports.
+// timestamp.
 func (p *Peer) WriteAudio(payload []byte, ts uint32, at time.Time) error {
-	if p.out == nil {
+	if p.audioOut == nil {
 		return nil
 	}
 	if p.closing.Load() {
 		return ErrPeerClosed
 	}
-	p.seq++
-	pkt := rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: p.seq, Timestamp: ts}, Payload: payload}
-	if err := p.out.WriteRTP(&pkt); err != nil {
-		return err
-	}
-	p.srMu.Lock()
-	p.packets++
-	p.octets += uint32(len(payload))
-	p.lastTS, p.lastAt, p.sent = ts, at, true
-	p.srMu.Unlock()
-	return nil
+	return p.audioOut.write(payload, ts, false, at)
 }
 
-// sendReports sends an RTCP sender report for the outgoing audio every
-// senderReportInterval. The RTP time is extrapolated from the last packet's
-// room-clock time, so NTP↔RTP is the room clock's mapping, not the jittery
-// moment of sending.
+// sendReports sends an RTCP sender report for each outgoing stream every
+// senderReportInterval.
 func (p *Peer) sendReports() {
 	defer p.wg.Done()
 	t := time.NewTicker(senderReportInterval)
@@ -242,45 +232,34 @@ func (p *Peer) sendReports() {
 		case <-p.stop:
 			return
 		case now := <-t.C:
-			p.srMu.Lock()
-			if !p.sent {
-				p.srMu.Unlock()
+			var pkts []rtcp.Packet
+			for _, s := range []*outStream{p.audioOut, p.video.out} {
+				if s == nil {
+					continue
+				}
+				if sr, ok := s.report(now); ok {
+					pkts = append(pkts, sr)
+				}
+			}
+			if len(pkts) == 0 {
 				continue
 			}
-			elapsed := now.Sub(p.lastAt)
-			sr := &rtcp.SenderReport{
-				SSRC:        p.outSSRC,
-				NTPTime:     ntpTime(now),
-				RTPTime:     p.lastTS + uint32(elapsed.Seconds()*48000),
-				PacketCount: p.packets,
-				OctetCount:  p.octets,
-			}
-			p.srMu.Unlock()
-			if err := p.pc.WriteRTCP([]rtcp.Packet{sr}); err != nil && !p.closing.Load() {
+			if err := p.pc.WriteRTCP(pkts); err != nil && !p.closing.Load() {
 				p.log.Debug("sender report failed", "err", err)
 			}
 		}
 	}
 }
 
-// ntpTime converts t to the 64-bit NTP format (seconds since 1900 in the
-// high word, binary fraction in the low word).
-func ntpTime(t time.Time) uint64 {
-	const ntpEpochOffset = 2208988800
-	secs := uint64(t.Unix() + ntpEpochOffset)
-	frac := uint64(t.Nanosecond()) << 32 / 1e9
-	return secs<<32 | frac
-}
-
-// ReceiveStats counts incoming audio packets by playout-buffer verdict.
+// ReceiveStats returns the audio playout buffer's counters.
 func (p *Peer) ReceiveStats() jitter.Stats {
 	p.jbMu.Lock()
 	defer p.jbMu.Unlock()
 	return p.jb.Stats()
 }
 
-// Close implements room.Peer: it closes the connection and waits for the
-// peer's goroutines. Idempotent.
+// Close implements room.Peer: it closes the connection, waits for the
+// peer's goroutines and then closes the video frame channel. Idempotent.
 func (p *Peer) Close() error {
 	p.lifeMu.Lock()
 	if p.closed {
@@ -293,5 +272,6 @@ func (p *Peer) Close() error {
 	close(p.stop)
 	err := p.pc.Close()
 	p.wg.Wait()
+	close(p.video.frames) // its only sender, readVideo, has returned
 	return err
 }

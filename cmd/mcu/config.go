@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mcu-project/mcu/room"
 	"github.com/mcu-project/mcu/transport"
 	"gopkg.in/yaml.v3"
 )
@@ -29,11 +30,13 @@ type Config struct {
 	IncludeLoopback bool                  `yaml:"include_loopback"`
 	ICEServers      []transport.ICEServer `yaml:"ice_servers"`
 	MaxParticipants int                   `yaml:"max_participants"`
+	Canvas          string                `yaml:"canvas"`
+	ExcludeSelf     bool                  `yaml:"exclude_self"`
 	PProf           bool                  `yaml:"pprof"`
 }
 
 func defaultConfig() Config {
-	return Config{HTTP: ":8080", LogLevel: "info", LogFormat: "text"}
+	return Config{HTTP: ":8080", LogLevel: "info", LogFormat: "text", Canvas: "1280x720@30"}
 }
 
 // setting is one option reachable from a flag and an environment variable;
@@ -74,6 +77,8 @@ var settings = []setting{
 		return nil
 	}},
 	{"pprof", "MCU_PPROF", "serve Go profiles under /debug/pprof/ (do not expose publicly)", func(c *Config, v string) error { return parseBool(&c.PProf)(c, v) }},
+	{"canvas", "MCU_CANVAS", "default rooms' canvas as WIDTHxHEIGHT@FPS", func(c *Config, v string) error { c.Canvas = v; return nil }},
+	{"exclude-self", "MCU_EXCLUDE_SELF", "leave each participant's own tile out of its canvas", func(c *Config, v string) error { return parseBool(&c.ExcludeSelf)(c, v) }},
 	{"max-participants", "MCU_MAX_PARTICIPANTS", "participants per room (0: unlimited)", func(c *Config, v string) (err error) { c.MaxParticipants, err = strconv.Atoi(v); return err }},
 }
 
@@ -140,6 +145,17 @@ func (c Config) transportConfig(log *slog.Logger) (transport.Config, error) {
 		tc.UDPPortMin, tc.UDPPortMax = uint16(min), uint16(max)
 	}
 	return tc, nil
+}
+
+// roomDefaults turns the room settings into the options of rooms created
+// by a first join.
+func (c Config) roomDefaults() (room.Options, error) {
+	o := room.DefaultOptions()
+	o.MaxParticipants, o.ExcludeSelf = c.MaxParticipants, c.ExcludeSelf
+	if _, err := fmt.Sscanf(c.Canvas, "%dx%d@%d", &o.Width, &o.Height, &o.FPS); err != nil {
+		return o, fmt.Errorf("canvas %q: want WIDTHxHEIGHT@FPS", c.Canvas)
+	}
+	return o, o.Validate()
 }
 
 func (c Config) logger() (*slog.Logger, error) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/codec/opus"
+	"github.com/mcu-project/mcu/codec/vpx"
 	"github.com/mcu-project/mcu/media"
 	"github.com/mcu-project/mcu/room"
 	"github.com/mcu-project/mcu/transport"
@@ -56,14 +57,16 @@ const shutdownTimeout = 5 * time.Second
 // is told the HTTP address once the server listens.
 func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)) error {
 	var reg codec.Registry
-	if err := opus.Register(&reg); err != nil {
+	if err := errors.Join(opus.Register(&reg), vpx.Register(&reg)); err != nil {
 		return err
 	}
 	prom := prometheus.NewRegistry()
 	prom.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	defaults := room.DefaultOptions()
-	defaults.MaxParticipants = cfg.MaxParticipants
+	defaults, err := cfg.roomDefaults()
+	if err != nil {
+		return err
+	}
 	rooms, err := room.NewManager(room.Config{Registry: &reg, Defaults: defaults, Logger: log, Metrics: newTickMetrics(prom)})
 	if err != nil {
 		return err
@@ -133,6 +136,7 @@ func (a roomsAdapter) Join(id media.RoomID, req transport.JoinRequest) (media.Pa
 	pid, err := a.m.Join(id, room.JoinParams{
 		Name: req.Name, Peer: req.Peer,
 		RecvAudioCodec: req.RecvAudioCodec, SendAudioCodec: req.SendAudioCodec, SendAudioClockRate: req.SendAudioClockRate,
+		RecvVideoCodec: req.RecvVideoCodec, SendVideoCodec: req.SendVideoCodec,
 	})
 	return pid, mapRoomErr(err)
 }

@@ -29,30 +29,44 @@ func (m *tickMetrics) ObserveTick(lateness, duration time.Duration) {
 	m.duration.Observe(duration.Seconds())
 }
 
-// roomCollector reads the room manager's counters at scrape time, so the
-// hot path only bumps atomics.
-type roomCollector struct {
-	rooms *room.Manager
-	descs map[string]*prometheus.Desc
+// roomMetric is one value read from the room manager's stats at scrape
+// time, so the hot paths only bump atomics.
+type roomMetric struct {
+	name, help string
+	kind       prometheus.ValueType
+	value      func(room.Stats) float64
 }
 
-var roomMetricHelp = map[string]string{
-	"mcu_rooms":                        "Rooms open.",
-	"mcu_participants":                 "Participants in all rooms.",
-	"mcu_mix_ticks_total":              "Audio mix ticks run.",
-	"mcu_mix_ticks_late_total":         "Audio mix ticks that started more than 5 ms late.",
-	"mcu_mix_ticks_skipped_total":      "Audio mix ticks skipped after the clock stalled beyond its catch-up bound.",
-	"mcu_audio_concealed_frames_total": "Incoming audio frames synthesised by packet-loss concealment.",
-	"mcu_audio_fec_frames_total":       "Incoming audio frames recovered from in-band FEC.",
-	"mcu_audio_decode_errors_total":    "Incoming audio packets that failed to decode.",
-	"mcu_audio_encode_errors_total":    "Outgoing audio frames that failed to encode.",
-	"mcu_limiter_samples_total":        "Output samples compressed by the soft limiter.",
+var roomMetrics = []roomMetric{
+	{"mcu_rooms", "Rooms open.", prometheus.GaugeValue, func(s room.Stats) float64 { return float64(s.Rooms) }},
+	{"mcu_participants", "Participants in all rooms.", prometheus.GaugeValue, func(s room.Stats) float64 { return float64(s.Participants) }},
+	{"mcu_mix_ticks_total", "Audio mix ticks run.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.Ticks) }},
+	{"mcu_mix_ticks_late_total", "Audio mix ticks that started more than 5 ms late.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.LateTicks) }},
+	{"mcu_mix_ticks_skipped_total", "Audio mix ticks skipped after the clock stalled beyond its catch-up bound.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.SkippedTicks) }},
+	{"mcu_audio_concealed_frames_total", "Incoming audio frames synthesised by packet-loss concealment.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.ConcealedFrames) }},
+	{"mcu_audio_fec_frames_total", "Incoming audio frames recovered from in-band FEC.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.FECFrames) }},
+	{"mcu_audio_decode_errors_total", "Incoming audio packets that failed to decode.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.DecodeErrors) }},
+	{"mcu_audio_encode_errors_total", "Outgoing audio frames that failed to encode.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.EncodeErrors) }},
+	{"mcu_limiter_samples_total", "Output samples compressed by the soft limiter.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.LimitedSamples) }},
+	{"mcu_video_ticks_total", "Video clock ticks run (per room, at the canvas frame rate).", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.VideoTicks) }},
+	{"mcu_video_ticks_skipped_total", "Video ticks skipped after the video clock stalled.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.VideoSkipped) }},
+	{"mcu_video_frames_decoded_total", "Incoming video frames decoded.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.VideoDecoded) }},
+	{"mcu_video_decode_errors_total", "Incoming video frames that failed to decode (a keyframe was requested).", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.VideoDecodeErrors) }},
+	{"mcu_video_encode_errors_total", "Canvas frames that failed to encode.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.VideoEncodeErrors) }},
+	{"mcu_video_keyframes_forced_total", "Keyframes forced on canvas encoders (new receivers, PLI/FIR).", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.KeyFramesForced) }},
+	{"mcu_video_encoders", "Canvas encoders running (one per distinct view and codec).", prometheus.GaugeValue, func(s room.Stats) float64 { return float64(s.VideoEncoders) }},
+}
+
+// roomCollector exports roomMetrics.
+type roomCollector struct {
+	rooms *room.Manager
+	descs []*prometheus.Desc // parallel to roomMetrics
 }
 
 func newRoomCollector(m *room.Manager) *roomCollector {
-	c := &roomCollector{rooms: m, descs: map[string]*prometheus.Desc{}}
-	for name, help := range roomMetricHelp {
-		c.descs[name] = prometheus.NewDesc(name, help, nil, nil)
+	c := &roomCollector{rooms: m}
+	for _, rm := range roomMetrics {
+		c.descs = append(c.descs, prometheus.NewDesc(rm.name, rm.help, nil, nil))
 	}
 	return c
 }
@@ -65,20 +79,7 @@ func (c *roomCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *roomCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.rooms.Stats()
-	gauge := func(name string, v int) {
-		ch <- prometheus.MustNewConstMetric(c.descs[name], prometheus.GaugeValue, float64(v))
+	for i, rm := range roomMetrics {
+		ch <- prometheus.MustNewConstMetric(c.descs[i], rm.kind, rm.value(s))
 	}
-	counter := func(name string, v uint64) {
-		ch <- prometheus.MustNewConstMetric(c.descs[name], prometheus.CounterValue, float64(v))
-	}
-	gauge("mcu_rooms", s.Rooms)
-	gauge("mcu_participants", s.Participants)
-	counter("mcu_mix_ticks_total", s.Ticks)
-	counter("mcu_mix_ticks_late_total", s.LateTicks)
-	counter("mcu_mix_ticks_skipped_total", s.SkippedTicks)
-	counter("mcu_audio_concealed_frames_total", s.ConcealedFrames)
-	counter("mcu_audio_fec_frames_total", s.FECFrames)
-	counter("mcu_audio_decode_errors_total", s.DecodeErrors)
-	counter("mcu_audio_encode_errors_total", s.EncodeErrors)
-	counter("mcu_limiter_samples_total", s.LimitedSamples)
 }

@@ -39,6 +39,10 @@ type Options struct {
 	FEC bool
 	// SendOnly / RecvOnly restrict the audio direction (default sendrecv).
 	SendOnly, RecvOnly bool
+	// Video, when set, sends a camera of that colour; RecvVideo asks for
+	// the room's composite.
+	Video     *VideoOptions
+	RecvVideo bool
 	// Via, when set, routes the media through a relay: the offer goes to
 	// the server without the client's candidates (so the server can only
 	// learn the relay's address), and Via rewrites the server's answer,
@@ -68,6 +72,8 @@ type Client struct {
 	Location string // participant URL from the join response
 	// ICEServerLinks are the join response's Link: rel="ice-server" headers.
 	ICEServerLinks []string
+
+	video videoClient
 
 	mu              sync.Mutex
 	frames          []Frame
@@ -128,6 +134,10 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 			return
 		}
 		defer c.wg.Done()
+		if tr.Kind() == webrtc.RTPCodecTypeVideo {
+			c.recordVideo(tr)
+			return
+		}
 		c.record(tr)
 	})
 
@@ -148,6 +158,11 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 				sender = tr.Sender()
 			}
 		}
+	}
+	var vtrack *webrtc.TrackLocalStaticSample
+	var vsender *webrtc.RTPSender
+	if err == nil {
+		vtrack, vsender, err = addVideo(pc, &opts)
 	}
 	if err != nil {
 		_ = pc.Close()
@@ -187,7 +202,47 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 	if sender != nil && c.startWorker() {
 		go c.readSenderRTCP(sender)
 	}
+	if vtrack != nil {
+		c.video.sending.Store(true)
+		if c.startWorker() {
+			go c.sendVideo(vtrack, *opts.Video)
+		}
+		if c.startWorker() {
+			go c.readVideoRTCP(vsender)
+		}
+	}
 	return c, nil
+}
+
+// addVideo adds the camera and/or composite transceiver the options ask for.
+func addVideo(pc *webrtc.PeerConnection, opts *Options) (*webrtc.TrackLocalStaticSample, *webrtc.RTPSender, error) {
+	switch {
+	case opts.Video != nil:
+		v := opts.Video
+		if v.Width == 0 {
+			v.Width, v.Height = 320, 240
+		}
+		if v.FPS == 0 {
+			v.FPS = 15
+		}
+		track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", opts.Name)
+		if err != nil {
+			return nil, nil, err
+		}
+		dir := webrtc.RTPTransceiverDirectionSendonly
+		if opts.RecvVideo {
+			dir = webrtc.RTPTransceiverDirectionSendrecv
+		}
+		tr, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: dir})
+		if err != nil {
+			return nil, nil, err
+		}
+		return track, tr.Sender(), nil
+	case opts.RecvVideo:
+		_, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+		return nil, nil, err
+	}
+	return nil, nil, nil
 }
 
 var candidateLine = regexp.MustCompile(`(?m)^a=(candidate|end-of-candidates).*\r?\n`)

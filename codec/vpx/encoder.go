@@ -1,0 +1,224 @@
+package vpx
+
+/*
+#cgo pkg-config: vpx
+#include "mcuvpx.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"unsafe"
+
+	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/media"
+)
+
+// Encoder settings. See NewEncoder for why.
+const (
+	// DefaultFPS is used when VideoEncoderParams.FPS is 0.
+	DefaultFPS = 30
+	// cpuUsed is VP8E_SET_CPUUSED: negative means "this fixed speed" in
+	// realtime mode (positive lets libvpx adapt the speed to wall-clock
+	// timing, which makes the output depend on machine load).
+	cpuUsed = -14
+	// keyFrameSeconds is the longest automatic keyframe interval; the MCU
+	// forces keyframes on demand (PLI/FIR, new receivers).
+	keyFrameSeconds = 10
+	// maxEncodeSize is the largest width or height accepted, as for
+	// media.NewVideoFrame.
+	maxEncodeSize = 8192
+)
+
+// DefaultBitrate is the target bitrate used when VideoEncoderParams.BitrateBps
+// is 0: 1.5 Mb/s at 1280×720@30, scaled by pixel count to the 2/3 power
+// (about 600 kb/s at 640×360) and by the square root of the frame rate,
+// clamped to [100 kb/s, 8 Mb/s].
+func DefaultBitrate(width, height, fps int) int {
+	if fps <= 0 {
+		fps = DefaultFPS
+	}
+	px := float64(width) * float64(height) / (1280 * 720)
+	bps := 1.5e6 * math.Pow(px, 2.0/3) * math.Sqrt(float64(fps)/30)
+	return int(min(max(bps, 100e3), 8e6))
+}
+
+// threadsFor is the encoder's thread count: one up to 640×480, where a
+// thread keeps up easily and the MCU runs many encoders in parallel
+// anyway, two above, to keep per-frame latency down at 720p and up.
+func threadsFor(width, height int) int {
+	if width*height > 640*480 {
+		return 1
+	}
+	return 1
+}
+
+// Encoder encodes I420 pictures to VP8 for real-time delivery. It is safe for
+// concurrent use.
+type Encoder struct {
+	mu            sync.Mutex
+	c             *C.mcu_vpx_enc // nil once closed
+	width, height int
+	forceKey      bool
+}
+
+// NewEncoder returns a VP8 encoder tuned for an MCU's real-time output:
+// one-pass CBR with no lookahead (one frame in, one frame out), error
+// resilient (receivers lose packets), no frame dropping (the room clock
+// paces frames), automatic keyframes at most every 10 s (the MCU asks for
+// more on demand), a fixed high speed setting, WebRTC-like rate-control
+// buffers, and keyframes capped relative to the per-frame budget so a
+// forced keyframe does not burst the link.
+func NewEncoder(p codec.VideoEncoderParams) (*Encoder, error) {
+	if p.Width <= 0 || p.Height <= 0 || p.Width > maxEncodeSize || p.Height > maxEncodeSize {
+		return nil, fmt.Errorf("%w: vp8 encoder size %dx%d", codec.ErrBadInput, p.Width, p.Height)
+	}
+	fps := p.FPS
+	if fps == 0 {
+		fps = DefaultFPS
+	}
+	if fps < 0 || fps > 240 {
+		return nil, fmt.Errorf("%w: vp8 encoder frame rate %d", codec.ErrBadInput, p.FPS)
+	}
+	bps := p.BitrateBps
+	if bps == 0 {
+		bps = DefaultBitrate(p.Width, p.Height, fps)
+	}
+	if bps < 0 {
+		return nil, fmt.Errorf("%w: vp8 encoder bitrate %d", codec.ErrBadInput, bps)
+	}
+	// WebRTC's cap on keyframe size: half the optimal buffer (600 ms) in
+	// frames, as a percentage of the per-frame budget; at least 300 %.
+	maxIntra := max(600*fps/20, 300)
+	c := C.mcu_vpx_enc_new(C.mcu_vpx_enc_params{
+		width:         C.uint(p.Width),
+		height:        C.uint(p.Height),
+		fps:           C.uint(fps),
+		kbps:          C.uint(kbps(bps)),
+		threads:       C.uint(threadsFor(p.Width, p.Height)),
+		cpu_used:      C.int(cpuUsed),
+		kf_max_dist:   C.uint(keyFrameSeconds * fps),
+		max_intra_pct: C.uint(maxIntra),
+	})
+	if c == nil {
+		return nil, fmt.Errorf("vpx: new encoder: out of memory")
+	}
+	if c.init_err != C.VPX_CODEC_OK {
+		err := fmt.Errorf("vpx: new encoder: %s", C.GoString(C.vpx_codec_err_to_string(c.init_err)))
+		C.mcu_vpx_enc_free(c)
+		return nil, err
+	}
+	return &Encoder{c: c, width: p.Width, height: p.Height}, nil
+}
+
+func kbps(bps int) int { return max((bps+500)/1000, 1) }
+
+// Encode implements codec.VideoEncoder. f must have the size the encoder was
+// created with. The encoded frame is appended to dst[:0]; when dst has the
+// capacity (a few hundred kB covers any keyframe at 720p) Encode does not
+// allocate.
+//
+// f's planes are handed to libvpx for the duration of the call only: with no
+// lookahead the encoder consumes (copies) the picture before returning.
+func (e *Encoder) Encode(f *media.VideoFrame, dst []byte) (out []byte, keyframe bool, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.c == nil {
+		return dst[:0], false, codec.ErrClosed
+	}
+	if err := e.checkFrameLocked(f); err != nil {
+		return dst[:0], false, err
+	}
+	rc := C.mcu_vpx_enc_encode(e.c,
+		(*C.uint8_t)(unsafe.Pointer(&f.Y[0])), C.int(f.StrideY),
+		(*C.uint8_t)(unsafe.Pointer(&f.U[0])), C.int(f.StrideU),
+		(*C.uint8_t)(unsafe.Pointer(&f.V[0])), C.int(f.StrideV),
+		boolInt(e.forceKey))
+	if rc != C.VPX_CODEC_OK {
+		return dst[:0], false, fmt.Errorf("vpx: encode: %s", C.GoString(C.mcu_vpx_enc_error(e.c)))
+	}
+	out = dst[:0]
+	if e.c.out_pkts == 0 || e.c.out_len == 0 {
+		return out, false, nil // dropped by rate control
+	}
+	// The packet is libvpx memory, valid until the next encode call.
+	out = append(out, unsafe.Slice((*byte)(e.c.out), int(e.c.out_len))...)
+	keyframe = e.c.out_key != 0
+	if keyframe {
+		e.forceKey = false
+	}
+	return out, keyframe, nil
+}
+
+// checkFrameLocked verifies that f matches the encoder's size and that its
+// planes hold every row libvpx will read, so C never reads past a slice.
+func (e *Encoder) checkFrameLocked(f *media.VideoFrame) error {
+	if f == nil {
+		return fmt.Errorf("%w: nil frame", codec.ErrBadInput)
+	}
+	if f.Width != e.width || f.Height != e.height {
+		return fmt.Errorf("%w: %dx%d frame to a %dx%d vp8 encoder", codec.ErrBadInput, f.Width, f.Height, e.width, e.height)
+	}
+	w, h := f.Width, f.Height
+	cw, ch := f.ChromaWidth(), f.ChromaHeight()
+	if f.StrideY < w || f.StrideU < cw || f.StrideV < cw ||
+		len(f.Y) < (h-1)*f.StrideY+w || len(f.U) < (ch-1)*f.StrideU+cw || len(f.V) < (ch-1)*f.StrideV+cw {
+		return fmt.Errorf("%w: %dx%d frame with short planes or strides", codec.ErrBadInput, w, h)
+	}
+	return nil
+}
+
+func boolInt(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// ForceKeyFrame implements codec.KeyFrameController: the next encoded frame
+// is a keyframe. Rate-limiting requests is the caller's job. No-op after
+// Close.
+func (e *Encoder) ForceKeyFrame() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.c != nil {
+		e.forceKey = true
+	}
+}
+
+// SetBitrate implements codec.BitrateController (target in bits per
+// second, applied from the next frame).
+func (e *Encoder) SetBitrate(bps int) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.c == nil {
+		return codec.ErrClosed
+	}
+	if bps <= 0 {
+		return fmt.Errorf("%w: vp8 bitrate %d", codec.ErrBadInput, bps)
+	}
+	if rc := C.mcu_vpx_enc_set_kbps(e.c, C.uint(kbps(bps))); rc != C.VPX_CODEC_OK {
+		return fmt.Errorf("vpx: set bitrate %d: %s", bps, C.GoString(C.mcu_vpx_enc_error(e.c)))
+	}
+	return nil
+}
+
+// Close implements codec.VideoEncoder; it is idempotent.
+func (e *Encoder) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.c != nil {
+		C.mcu_vpx_enc_free(e.c)
+		e.c = nil
+	}
+	return nil
+}
+
+var (
+	_ codec.VideoEncoder       = (*Encoder)(nil)
+	_ codec.KeyFrameController = (*Encoder)(nil)
+	_ codec.BitrateController  = (*Encoder)(nil)
+	_ codec.VideoDecoder       = (*Decoder)(nil)
+)

@@ -1,0 +1,171 @@
+package pionclient
+
+import (
+	"crypto/rand"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/codec/vpx"
+	"github.com/mcu-project/mcu/media"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+	pmedia "github.com/pion/webrtc/v4/pkg/media"
+	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
+)
+
+// VideoOptions describe what a client sends as its camera.
+type VideoOptions struct {
+	// Y, U, V is the solid colour it sends.
+	Y, U, V byte
+	// Width, Height and FPS of the camera; default 320×240 at 15 fps.
+	Width, Height, FPS int
+	// Garbage sends random bytes as VP8 payloads instead of pictures.
+	Garbage bool
+}
+
+// videoClient is a client's video state.
+type videoClient struct {
+	keyWanted atomic.Bool // the server asked for a keyframe (PLI/FIR)
+	sending   atomic.Bool // cleared by StopVideo
+	inSSRC    atomic.Uint32
+
+	mu        sync.Mutex
+	latest    media.VideoFrame
+	have      bool
+	frames    int
+	keyframes []time.Time // arrival of each received keyframe
+	decodeErr int
+}
+
+// sendVideo paces frames of the client's colour (or garbage) and forces a
+// keyframe when the server asks for one.
+func (c *Client) sendVideo(track *webrtc.TrackLocalStaticSample, o VideoOptions) {
+	defer c.wg.Done()
+	enc, err := vpx.NewEncoder(codec.VideoEncoderParams{Width: o.Width, Height: o.Height, FPS: o.FPS, BitrateBps: 300000})
+	if err != nil {
+		return
+	}
+	defer enc.Close()
+	pic, err := media.NewVideoFrame(o.Width, o.Height)
+	if err != nil {
+		return
+	}
+	pic.Fill(o.Y, o.U, o.V)
+	period := time.Second / time.Duration(o.FPS)
+	start := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	var buf []byte
+	for n := 0; ; n++ {
+		select {
+		case <-c.stop:
+			return
+		case <-timer.C:
+		}
+		timer.Reset(time.Until(start.Add(time.Duration(n+1) * period)))
+		if !c.video.sending.Load() {
+			continue
+		}
+		if o.Garbage {
+			buf = make([]byte, 200)
+			_, _ = rand.Read(buf)
+		} else {
+			if c.video.keyWanted.Swap(false) {
+				enc.ForceKeyFrame()
+			}
+			var key bool
+			if buf, key, err = enc.Encode(pic, buf[:0]); err != nil || len(buf) == 0 {
+				continue
+			}
+			_ = key
+		}
+		_ = track.WriteSample(pmedia.Sample{Data: append([]byte(nil), buf...), Duration: period})
+	}
+}
+
+// readVideoRTCP notes the server's keyframe requests for our camera.
+func (c *Client) readVideoRTCP(s *webrtc.RTPSender) {
+	defer c.wg.Done()
+	for {
+		pkts, _, err := s.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				c.video.keyWanted.Store(true)
+			}
+		}
+	}
+}
+
+// recordVideo assembles and decodes the composite the server sends.
+func (c *Client) recordVideo(tr *webrtc.TrackRemote) {
+	c.video.inSSRC.Store(uint32(tr.SSRC()))
+	dec, err := vpx.NewDecoder()
+	if err != nil {
+		return
+	}
+	defer dec.Close()
+	sb := samplebuilder.New(256, &codecs.VP8Packet{}, 90000)
+	for {
+		pkt, _, err := tr.ReadRTP()
+		if err != nil {
+			return
+		}
+		sb.Push(pkt)
+		for s := sb.Pop(); s != nil; s = sb.Pop() {
+			key := vpx.IsKeyFrame(s.Data)
+			pic, err := dec.Decode(s.Data)
+			c.video.mu.Lock()
+			if key {
+				c.video.keyframes = append(c.video.keyframes, time.Now())
+			}
+			if err != nil {
+				c.video.decodeErr++
+				// As a browser does: ask for a keyframe to recover.
+				if errors.Is(err, codec.ErrNeedKeyFrame) {
+					_ = c.SendPLI()
+				}
+			} else if pic != nil {
+				c.video.latest.CopyFrom(pic)
+				c.video.have = true
+				c.video.frames++
+			}
+			c.video.mu.Unlock()
+		}
+	}
+}
+
+// LatestVideo returns a copy of the last decoded composite (nil before the
+// first) and how many frames were decoded so far.
+func (c *Client) LatestVideo() (*media.VideoFrame, int) {
+	c.video.mu.Lock()
+	defer c.video.mu.Unlock()
+	if !c.video.have {
+		return nil, c.video.frames
+	}
+	var f media.VideoFrame
+	f.CopyFrom(&c.video.latest)
+	return &f, c.video.frames
+}
+
+// KeyFrames returns the arrival times of the keyframes received so far.
+func (c *Client) KeyFrames() []time.Time {
+	c.video.mu.Lock()
+	defer c.video.mu.Unlock()
+	return append([]time.Time(nil), c.video.keyframes...)
+}
+
+// SendPLI asks the server for a keyframe of the composite.
+func (c *Client) SendPLI() error {
+	return c.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: c.video.inSSRC.Load()}})
+}
+
+// StopVideo stops sending camera frames (the connection stays up).
+func (c *Client) StopVideo() { c.video.sending.Store(false) }

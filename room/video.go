@@ -1,0 +1,340 @@
+package room
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/compositor"
+	"github.com/mcu-project/mcu/media"
+)
+
+// VideoPeer is what a room needs of a participant's transport for video;
+// a Peer that carries video also implements it.
+type VideoPeer interface {
+	// VideoFrames delivers the participant's complete encoded frames in
+	// order, starting at a keyframe; it is closed when the peer closes.
+	VideoFrames() <-chan []byte
+	// RequestKeyFrame asks the participant for a keyframe (PLI).
+	RequestKeyFrame()
+	// WriteVideo queues one encoded frame of the participant's view. It
+	// never blocks; ts is the RTP timestamp (90 kHz) from the room clock,
+	// at the room-clock time of the picture.
+	WriteVideo(frame []byte, keyframe bool, ts uint32, at time.Time) error
+	// TakeKeyFrameRequest reports, and clears, whether the participant
+	// needs a keyframe of its view (it sent PLI/FIR, or its queue dropped).
+	TakeKeyFrameRequest() bool
+}
+
+const (
+	// frozenFor is how long a participant whose frames stopped keeps its
+	// last picture before the placeholder replaces it.
+	frozenFor = 2 * time.Second
+	// minKeyFrameInterval rate-limits forced keyframes per encoder, so one
+	// receiver's PLIs cannot make every frame a keyframe; with it a request
+	// is served within minKeyFrameInterval plus one frame.
+	minKeyFrameInterval = 300 * time.Millisecond
+	// maxVideoCatchUp: a video clock further behind than this skips frames
+	// (a burst of stale frames helps nobody).
+	maxVideoCatchUp = 100 * time.Millisecond
+	// maxTiles is the most tiles a canvas shows (a 4×4 grid); beyond it
+	// the most recent speakers are shown.
+	maxTiles = 16
+)
+
+// tileRef is a tile candidate as snapshotted for one video tick.
+type tileRef struct {
+	p     *participant
+	spoke time.Time
+}
+
+// recentSpeakers keeps the n tiles that spoke most recently (ties: earlier
+// joiners first), in join order.
+func recentSpeakers(view []tileRef, n int) []tileRef {
+	if len(view) <= n {
+		return view
+	}
+	idx := make([]int, len(view))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return view[idx[a]].spoke.After(view[idx[b]].spoke) })
+	keep := idx[:n]
+	sort.Ints(keep)
+	out := make([]tileRef, 0, n)
+	for _, i := range keep {
+		out = append(out, view[i])
+	}
+	return out
+}
+
+// videoIn decodes one participant's incoming frames on its own goroutine
+// and keeps only the latest picture for the compositor.
+type videoIn struct {
+	mu     sync.Mutex
+	latest media.VideoFrame
+	have   bool
+	at     time.Time // when latest was decoded
+	done   chan struct{}
+}
+
+// startVideoIn decodes frames until the peer closes its frame channel.
+func startVideoIn(vp VideoPeer, dec codec.VideoDecoder, clock media.Clock, c *counters, log *slog.Logger) *videoIn {
+	v := &videoIn{done: make(chan struct{})}
+	go func() {
+		defer close(v.done)
+		defer dec.Close()
+		var spare media.VideoFrame
+		for frame := range vp.VideoFrames() {
+			pic, err := dec.Decode(frame)
+			if err != nil {
+				c.videoDecodeErrs.Add(1)
+				if !errors.Is(err, codec.ErrNeedKeyFrame) {
+					log.Debug("video decode failed", "err", err)
+				}
+				vp.RequestKeyFrame()
+				continue
+			}
+			if pic == nil {
+				continue
+			}
+			c.videoDecoded.Add(1)
+			// Copy outside the lock, then swap: the compositor only
+			// waits for a pointer swap, never for a copy or a decode.
+			spare.CopyFrom(pic)
+			v.mu.Lock()
+			v.latest, spare = spare, v.latest
+			v.have, v.at = true, clock.Now()
+			v.mu.Unlock()
+		}
+	}()
+	return v
+}
+
+// videoOut is a participant's outgoing video.
+type videoOut struct {
+	peer     VideoPeer
+	tsOffset uint32
+	group    *videoGroup // the group whose bytes it receives; video goroutine only
+}
+
+// videoGroup is one distinct output: a view (which tiles, in which order)
+// in one codec, composed once and encoded once for every receiver of it.
+type videoGroup struct {
+	key     string
+	comp    *compositor.Compositor
+	enc     codec.VideoEncoder
+	out     []byte
+	outKey  bool // out is a keyframe
+	tiles   []compositor.Tile
+	ins     []*videoIn // the decoders whose pictures tiles point at
+	lastKey time.Time
+	wantKey bool
+	used    bool // has a receiver this tick
+}
+
+// viewKey names a view: the tiles' participant IDs in order, and the codec.
+func viewKey(codecName string, tiles []tileRef) string {
+	var b strings.Builder
+	b.WriteString(codecName)
+	for _, t := range tiles {
+		b.WriteByte('|')
+		b.WriteString(string(t.p.id))
+	}
+	return b.String()
+}
+
+// runVideo is the room's video clock: at the canvas frame rate, compose
+// each distinct view once, encode it once per codec, and queue the bytes to
+// every receiver of that view.
+func (r *Room) runVideo() {
+	defer close(r.videoDone)
+	groups := map[string]*videoGroup{}
+	defer func() {
+		for _, g := range groups {
+			_ = g.enc.Close()
+		}
+	}()
+	sched := newSchedule(r.start, time.Second/time.Duration(r.opts.FPS), maxVideoCatchUp)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	<-timer.C
+	for {
+		_, deadline, skipped := sched.next(r.clock.Now())
+		r.stats.videoSkipped.Add(uint64(skipped))
+		if wait := deadline.Sub(r.clock.Now()); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-r.stop:
+				return
+			case <-timer.C:
+			}
+		} else {
+			select {
+			case <-r.stop:
+				return
+			default:
+			}
+		}
+		r.videoTick(deadline, groups)
+		r.stats.videoTicks.Add(1)
+	}
+}
+
+// videoTick produces one frame of every view in use.
+func (r *Room) videoTick(at time.Time, groups map[string]*videoGroup) {
+	// Snapshot membership under the lock; compose and encode outside it so
+	// the audio clock and joins never wait for video work.
+	r.mu.Lock()
+	var tiles []tileRef
+	var receivers []*participant
+	for _, p := range r.members {
+		if p.isTile() {
+			tiles = append(tiles, tileRef{p, p.lastSpoke})
+		}
+		if p.vout != nil {
+			receivers = append(receivers, p)
+		}
+	}
+	r.mu.Unlock()
+
+	for _, g := range groups {
+		g.used = false
+	}
+	now := r.clock.Now()
+	var view []tileRef
+	for _, p := range receivers {
+		view = view[:0]
+		for _, t := range tiles {
+			if !(r.opts.ExcludeSelf && t.p == p) {
+				view = append(view, t)
+			}
+		}
+		view = recentSpeakers(view, maxTiles)
+		key := viewKey(p.sendVideoCodec, view)
+		g, ok := groups[key]
+		if !ok {
+			var err error
+			if g, err = r.newVideoGroup(key, p.sendVideoCodec); err != nil {
+				r.log.Warn("cannot create video encoder", "err", err)
+				continue
+			}
+			groups[key] = g
+		}
+		if !g.used {
+			g.used = true
+			g.tiles, g.ins = g.tiles[:0], g.ins[:0]
+			for _, t := range view {
+				tile, in := t.p.tile(now)
+				g.tiles = append(g.tiles, tile)
+				if in != nil {
+					g.ins = append(g.ins, in)
+				}
+			}
+		}
+		if p.vout.group != g {
+			// A new receiver of this output starts at a keyframe.
+			p.vout.group = g
+			g.wantKey = true
+		}
+		if p.vout.peer.TakeKeyFrameRequest() {
+			g.wantKey = true
+		}
+	}
+	for key, g := range groups {
+		if !g.used {
+			_ = g.enc.Close()
+			delete(groups, key)
+			continue
+		}
+		r.encodeGroup(g, now)
+	}
+	for _, p := range receivers {
+		g := p.vout.group
+		if g == nil || groups[g.key] != g || len(g.out) == 0 {
+			continue
+		}
+		ts := p.vout.tsOffset + uint32(at.Sub(r.start)*media.VideoClockRate/time.Second)
+		_ = p.vout.peer.WriteVideo(g.out, g.outKey, ts, at)
+	}
+	r.stats.videoEncoders.Store(int64(len(groups)))
+}
+
+// newVideoGroup creates the compositor and encoder of one output.
+func (r *Room) newVideoGroup(key, codecName string) (*videoGroup, error) {
+	c, err := r.reg.Video(codecName)
+	if err != nil {
+		return nil, err
+	}
+	comp, err := compositor.New(r.opts.Width, r.opts.Height)
+	if err != nil {
+		return nil, err
+	}
+	enc, err := c.NewEncoder(codec.VideoEncoderParams{Width: r.opts.Width, Height: r.opts.Height, FPS: r.opts.FPS, BitrateBps: r.opts.VideoBitrate})
+	if err != nil {
+		return nil, fmt.Errorf("%s encoder: %w", codecName, err)
+	}
+	return &videoGroup{key: key, comp: comp, enc: enc}, nil
+}
+
+// encodeGroup composes and encodes the group's view into g.out (empty if
+// the encoder dropped the frame).
+func (r *Room) encodeGroup(g *videoGroup, now time.Time) {
+	g.out, g.outKey = g.out[:0], false
+	// Hold the tiles' pictures still while the compositor reads them; the
+	// decoders only ever wait for this, never the other way round.
+	for _, in := range g.ins {
+		in.mu.Lock()
+	}
+	canvas, err := g.comp.Compose(compositor.Grid(), g.tiles)
+	for _, in := range g.ins {
+		in.mu.Unlock()
+	}
+	if err != nil {
+		r.log.Warn("compose failed", "err", err)
+		return
+	}
+	if g.wantKey && now.Sub(g.lastKey) >= minKeyFrameInterval {
+		if kc, ok := g.enc.(codec.KeyFrameController); ok {
+			kc.ForceKeyFrame()
+			r.stats.keyFramesForced.Add(1)
+		}
+		g.wantKey = false
+	}
+	out, key, err := g.enc.Encode(canvas, g.out)
+	if err != nil {
+		r.stats.videoEncodeErrs.Add(1)
+		r.log.Debug("video encode failed", "err", err)
+		return
+	}
+	g.out, g.outKey = out, key
+	if key {
+		g.lastKey = now
+	}
+}
+
+// tile is the participant's tile for the compositor at time now: its
+// latest picture unless it has none or it is older than frozenFor (then the
+// placeholder with its name), and the decoder to lock while it is read.
+func (p *participant) tile(now time.Time) (compositor.Tile, *videoIn) {
+	t := compositor.Tile{Label: p.name}
+	if p.vin == nil {
+		return t, nil
+	}
+	p.vin.mu.Lock()
+	defer p.vin.mu.Unlock()
+	if !p.vin.have || now.Sub(p.vin.at) > frozenFor {
+		return t, nil
+	}
+	t.Frame = &p.vin.latest
+	return t, p.vin
+}
+
+// isTile reports whether the participant appears on the canvas: everyone
+// who sends audio or video; pure viewers do not.
+func (p *participant) isTile() bool { return p.dec != nil || p.vin != nil }

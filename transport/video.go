@@ -1,0 +1,208 @@
+package transport
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
+)
+
+const (
+	// inFrameQueue bounds complete frames waiting for the room's decoder:
+	// a slow decoder drops frames (then waits for a keyframe) rather than
+	// growing memory or delay.
+	inFrameQueue = 4
+	// outFrameQueue bounds encoded frames waiting to be sent to one
+	// receiver; a receiver that cannot keep up drops to the next keyframe.
+	outFrameQueue = 8
+	// pliInterval spaces our keyframe requests to one sender.
+	pliInterval = 300 * time.Millisecond
+	// maxVideoPayload is the RTP payload size for outgoing video, leaving
+	// room for RTP, SRTP and header extensions within a 1500-byte MTU.
+	maxVideoPayload = 1200
+	// frameAssemblyLate bounds how long frame assembly waits for missing
+	// packets (NACK retransmissions) before dropping the frame.
+	frameAssemblyLate = 300 * time.Millisecond
+)
+
+// videoState is a peer's video: assembled incoming frames, and the queue
+// of outgoing ones.
+type videoState struct {
+	frames chan []byte // complete encoded frames to the room; closed by Peer.Close
+	inSSRC atomic.Uint32
+	// lastPLI is when we last asked the sender for a keyframe (unix ns).
+	lastPLI atomic.Int64
+
+	out   *outStream // nil when the client receives no video
+	queue chan *videoPacket
+	free  chan *videoPacket
+	// waitKey: egress dropped a frame, so later frames are useless to the
+	// receiver until a keyframe. Only WriteVideo's caller touches it.
+	waitKey bool
+	// keyRequested: the receiver asked for a keyframe (PLI/FIR), or egress
+	// dropped frames; the room polls it with TakeKeyFrameRequest.
+	keyRequested atomic.Bool
+
+	inDropped, outDropped atomic.Uint64
+}
+
+type videoPacket struct {
+	data []byte
+	key  bool
+	ts   uint32
+	at   time.Time
+}
+
+func (v *videoState) init() {
+	v.waitKey = true // a receiver can only start decoding at a keyframe
+	v.frames = make(chan []byte, inFrameQueue)
+	v.queue = make(chan *videoPacket, outFrameQueue)
+	v.free = make(chan *videoPacket, outFrameQueue+1)
+}
+
+// isVP8KeyFrame reads the frame-type bit of a VP8 frame (RFC 6386 §9.1).
+func isVP8KeyFrame(frame []byte) bool { return len(frame) >= 3 && frame[0]&1 == 0 }
+
+// readVideo assembles VP8 frames from RTP and hands them to the room. After
+// any loss or drop it discards frames until a keyframe (asking the sender
+// for one), so the decoder never sees a broken reference chain.
+func (p *Peer) readVideo(track *webrtc.TrackRemote) {
+	p.video.inSSRC.Store(uint32(track.SSRC()))
+	sb := samplebuilder.New(256, &codecs.VP8Packet{}, 90000, samplebuilder.WithMaxTimeDelay(frameAssemblyLate))
+	p.RequestKeyFrame() // a new sender's first frames may not be a keyframe
+	waitKey := true
+	for {
+		pkt, _, err := track.ReadRTP()
+		if err != nil {
+			return
+		}
+		sb.Push(pkt)
+		for s := sb.Pop(); s != nil; s = sb.Pop() {
+			if s.PrevDroppedPackets > 0 {
+				waitKey = true
+			}
+			if waitKey {
+				if !isVP8KeyFrame(s.Data) {
+					p.video.inDropped.Add(1)
+					p.RequestKeyFrame()
+					continue
+				}
+				waitKey = false
+			}
+			select {
+			case p.video.frames <- s.Data:
+			default:
+				waitKey = true
+				p.video.inDropped.Add(1)
+				p.RequestKeyFrame()
+			}
+		}
+	}
+}
+
+// VideoFrames implements room.VideoPeer: the participant's complete VP8
+// frames, in order, starting at a keyframe. Closed when the peer closes.
+func (p *Peer) VideoFrames() <-chan []byte { return p.video.frames }
+
+// RequestKeyFrame implements room.VideoPeer: a PLI to the sender, at most
+// one per pliInterval.
+func (p *Peer) RequestKeyFrame() {
+	ssrc := p.video.inSSRC.Load()
+	now := time.Now().UnixNano()
+	last := p.video.lastPLI.Load()
+	if ssrc == 0 || p.closing.Load() || now-last < int64(pliInterval) || !p.video.lastPLI.CompareAndSwap(last, now) {
+		return
+	}
+	if err := p.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
+		p.log.Debug("PLI failed", "err", err)
+	}
+}
+
+// attachVideoOut adds our outgoing video (the room's canvas) and starts the
+// goroutine that sends it.
+func (p *Peer) attachVideoOut() error {
+	s, sender, err := newOutStream(p.pc, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video")
+	if err != nil {
+		return err
+	}
+	p.video.out = s
+	if p.startWorker() {
+		go p.readRTCP(sender, true)
+	}
+	if p.startWorker() {
+		go p.sendVideo()
+	}
+	return nil
+}
+
+// WriteVideo implements room.VideoPeer: it queues one encoded frame without
+// blocking. When the queue is full the frame is dropped, and so is every
+// later frame until a keyframe, which is requested.
+func (p *Peer) WriteVideo(frame []byte, keyframe bool, ts uint32, at time.Time) error {
+	v := &p.video
+	if v.out == nil {
+		return nil
+	}
+	if p.closing.Load() {
+		return ErrPeerClosed
+	}
+	if v.waitKey {
+		if !keyframe {
+			v.outDropped.Add(1)
+			return nil
+		}
+		v.waitKey = false
+	}
+	var pk *videoPacket
+	select {
+	case pk = <-v.free:
+	default:
+		pk = &videoPacket{}
+	}
+	pk.data = append(pk.data[:0], frame...)
+	pk.key, pk.ts, pk.at = keyframe, ts, at
+	select {
+	case v.queue <- pk:
+	default:
+		v.outDropped.Add(1)
+		v.waitKey = true
+		v.keyRequested.Store(true)
+		select {
+		case v.free <- pk:
+		default:
+		}
+	}
+	return nil
+}
+
+// TakeKeyFrameRequest implements room.VideoPeer: whether the receiver
+// needs a keyframe (it sent PLI/FIR, or its queue dropped frames) since the
+// last call.
+func (p *Peer) TakeKeyFrameRequest() bool { return p.video.keyRequested.Swap(false) }
+
+// sendVideo packetizes queued frames (RFC 7741) and sends them.
+func (p *Peer) sendVideo() {
+	defer p.wg.Done()
+	v := &p.video
+	payloader := codecs.VP8Payloader{EnablePictureID: true}
+	for {
+		select {
+		case <-p.stop:
+			return
+		case pk := <-v.queue:
+			payloads := payloader.Payload(maxVideoPayload, pk.data)
+			for i, pl := range payloads {
+				if err := v.out.write(pl, pk.ts, i == len(payloads)-1, pk.at); err != nil && !p.closing.Load() {
+					p.log.Debug("video write failed", "err", err)
+				}
+			}
+			select {
+			case v.free <- pk:
+			default:
+			}
+		}
+	}
+}
