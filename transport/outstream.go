@@ -26,8 +26,12 @@ type outStream struct {
 	sent    bool
 }
 
+// mixStreamID groups our audio and video tracks into one MediaStream:
+// browsers lip-sync only tracks of the same stream.
+const mixStreamID = "mcu-mix"
+
 func newOutStream(pc *webrtc.PeerConnection, c webrtc.RTPCodecCapability, kind string) (*outStream, *webrtc.RTPSender, error) {
-	track, err := webrtc.NewTrackLocalStaticRTP(c, kind, "mcu-"+kind)
+	track, err := webrtc.NewTrackLocalStaticRTP(c, kind, mixStreamID)
 	if err != nil {
 		return nil, nil, err
 	}

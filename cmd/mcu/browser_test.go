@@ -49,15 +49,17 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// TestBrowserHearsRoom: headless Chromium opens the web page, joins a room
-// where a pion client plays a tone, and the page reports received audio
-// (inbound-rtp packets and a non-zero level); its mute button and Leave
-// work; the pion client hears Chromium's fake microphone.
-func TestBrowserHearsRoom(t *testing.T) {
+// TestBrowserJoinsRoom: headless Chromium opens the web page and joins a
+// room where a pion client plays a tone and shows red. The page reports
+// received audio (inbound-rtp packets, a non-zero level) and video decoded
+// at the canvas resolution, and a pixel of the received video at the pion
+// client's tile is red; mute and Leave work; the pion client hears
+// Chromium's fake microphone.
+func TestBrowserJoinsRoom(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Chromium")
 	}
-	s := startServer(t)
+	s := startServer(t, func(c *Config) { c.Canvas = "640x360@15" })
 	opts := append([]chromedp.ExecAllocatorOption{chromedp.ExecPath(chromiumPath(t)), chromedp.UserDataDir(t.TempDir())}, chromiumFlags...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
@@ -66,7 +68,8 @@ func TestBrowserHearsRoom(t *testing.T) {
 	ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
 	defer cancel()
 
-	tone, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: "web", Name: "tone", ToneHz: 440})
+	tone, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: "web", Name: "tone", ToneHz: 440,
+		Video: &pionclient.VideoOptions{Y: red.y, U: red.u, V: red.v}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +93,9 @@ func TestBrowserHearsRoom(t *testing.T) {
 		PacketsReceived float64 `json:"packetsReceived"`
 		AudioLevel      float64 `json:"audioLevel"`
 		Meter           float64 `json:"meter"`
+		FramesDecoded   float64 `json:"framesDecoded"`
+		FrameWidth      float64 `json:"frameWidth"`
+		FrameHeight     float64 `json:"frameHeight"`
 	}
 	var stats pageStats
 	deadline := time.Now().Add(20 * time.Second)
@@ -97,16 +103,27 @@ func TestBrowserHearsRoom(t *testing.T) {
 		if stats, err = chromedp.Run(ctx, chromedp.Evaluate[pageStats](`window.mcuStats`)); err != nil {
 			t.Fatal(err)
 		}
-		if stats.Connected && stats.PacketsReceived > 100 && stats.AudioLevel > 0.01 && stats.Meter > 0 {
+		if stats.Connected && stats.PacketsReceived > 100 && stats.AudioLevel > 0.01 && stats.Meter > 0 && stats.FramesDecoded > 10 {
 			break
 		}
 		if time.Now().After(deadline) {
 			status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("status")))
-			t.Fatalf("page never reported received audio: %+v (status %q)", stats, status)
+			t.Fatalf("page never reported received audio and video: %+v (status %q)", stats, status)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Logf("page reports %+v", stats)
+	if stats.FrameWidth != 640 || stats.FrameHeight != 360 {
+		t.Errorf("page decodes %vx%v, want the 640x360 canvas", stats.FrameWidth, stats.FrameHeight)
+	}
+	// Two tiles side by side in join order: the pion client is on the left.
+	rgb, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`window.mcuSample(160, 180)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rgb) != 3 || rgb[0] < 180 || rgb[1] > 80 || rgb[2] > 80 {
+		t.Errorf("pixel at the pion client's tile is %v, want red", rgb)
+	}
 	if got := s.metric(t, "mcu_participants"); got != 2 {
 		t.Fatalf("participants = %v, want 2", got)
 	}

@@ -1,11 +1,23 @@
 // MCU web client: joins a room with one POST (SDP offer in, SDP answer out),
-// sends the microphone, plays the room's mix and meters what it hears.
+// sends the microphone and camera, shows the room's composite with its mix
+// (one MediaStream, so the browser lip-syncs them) and meters what it hears.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { pc: null, location: null, mic: null, audioCtx: null, timer: null };
-// Exposed for automated checks: the latest inbound audio statistics.
-window.mcuStats = { connected: false, packetsReceived: 0, audioLevel: 0, meter: 0 };
+const state = { pc: null, location: null, mic: null, cam: null, videoSender: null, audioCtx: null, timer: null, metered: false };
+// Exposed for automated checks: the latest inbound statistics.
+window.mcuStats = { connected: false, packetsReceived: 0, audioLevel: 0, meter: 0, framesDecoded: 0, frameWidth: 0, frameHeight: 0 };
+
+// mcuSample returns the [r, g, b] of the composite at (x, y) in video pixels.
+window.mcuSample = (x, y) => {
+  const v = $("remote");
+  if (!v.videoWidth) return null;
+  const c = document.createElement("canvas");
+  c.width = v.videoWidth; c.height = v.videoHeight;
+  const g = c.getContext("2d");
+  g.drawImage(v, 0, 0);
+  return Array.from(g.getImageData(x, y, 1, 1).data.slice(0, 3));
+};
 
 function setStatus(text) { $("status").textContent = text; }
 
@@ -37,18 +49,19 @@ async function join(ev) {
   setStatus("Asking for the microphone…");
   try {
     state.audioCtx = new AudioContext();
-    try {
-      state.mic = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true } });
-    } catch (e) {
-      state.mic = null;
-      setStatus("No microphone (" + e.name + "): joining to listen only…");
-    }
+    state.mic = await media({ audio: { echoCancellation: true, noiseSuppression: true } }, "microphone");
+    state.cam = await media({ video: { width: 640, height: 360 } }, "camera");
     const pc = new RTCPeerConnection({ iceServers: await iceServers() });
     state.pc = pc;
     if (state.mic) {
       pc.addTransceiver(state.mic.getAudioTracks()[0], { direction: "sendrecv", streams: [state.mic] });
     } else {
       pc.addTransceiver("audio", { direction: "recvonly" });
+    }
+    if (state.cam) {
+      state.videoSender = pc.addTransceiver(state.cam.getVideoTracks()[0], { direction: "sendrecv", streams: [state.cam] }).sender;
+    } else {
+      pc.addTransceiver("video", { direction: "recvonly" });
     }
     pc.ontrack = (e) => attachRemote(e.streams[0] || new MediaStream([e.track]));
     pc.onconnectionstatechange = () => {
@@ -68,6 +81,7 @@ async function join(ev) {
     $("call").hidden = false;
     $("leave").disabled = false;
     $("mute").disabled = !state.mic;
+    $("camera").disabled = !state.cam;
     state.timer = setInterval(pollStats, 250);
   } catch (e) {
     setStatus("Could not join: " + e.message);
@@ -75,13 +89,29 @@ async function join(ev) {
   }
 }
 
+// media asks for one kind of device; null (and a status line) if refused.
+async function media(constraints, what) {
+  try {
+    return await navigator.mediaDevices.getUserMedia(constraints);
+  } catch (e) {
+    setStatus("No " + what + " (" + e.name + "): joining without it…");
+    return null;
+  }
+}
+
 function attachRemote(stream) {
-  const audio = $("remote");
-  audio.srcObject = stream;
-  audio.play().catch(() => {});
+  // Audio and video arrive in one stream (the server groups them), so the
+  // element plays them in sync; it may fire once per track.
+  const el = $("remote");
+  if (el.srcObject !== stream) {
+    el.srcObject = stream;
+    el.play().catch(() => {});
+  }
+  if (state.metered || stream.getAudioTracks().length === 0) return;
+  state.metered = true;
   // Meter what we hear: an analyser on the mix (Chrome needs the stream
   // attached to a media element as well for WebAudio to receive it).
-  const src = state.audioCtx.createMediaStreamSource(stream);
+  const src = state.audioCtx.createMediaStreamSource(new MediaStream(stream.getAudioTracks()));
   const analyser = state.audioCtx.createAnalyser();
   analyser.fftSize = 1024;
   src.connect(analyser);
@@ -106,14 +136,34 @@ function attachRemote(stream) {
 async function pollStats() {
   if (!state.pc) return;
   const report = await state.pc.getStats();
+  const st = window.mcuStats;
   report.forEach((s) => {
-    if (s.type === "inbound-rtp" && s.kind === "audio") {
-      window.mcuStats.packetsReceived = s.packetsReceived || 0;
-      window.mcuStats.audioLevel = s.audioLevel || 0;
-      $("stats").textContent = "received " + s.packetsReceived + " packets, level " + (s.audioLevel || 0).toFixed(3) +
-        ", jitter " + ((s.jitter || 0) * 1000).toFixed(1) + " ms, lost " + (s.packetsLost || 0);
+    if (s.type !== "inbound-rtp") return;
+    if (s.kind === "audio") {
+      st.packetsReceived = s.packetsReceived || 0;
+      st.audioLevel = s.audioLevel || 0;
+      st.audioLost = s.packetsLost || 0;
+      st.jitterMs = (s.jitter || 0) * 1000;
+    } else if (s.kind === "video") {
+      st.framesDecoded = s.framesDecoded || 0;
+      st.frameWidth = s.frameWidth || 0;
+      st.frameHeight = s.frameHeight || 0;
+      st.fps = s.framesPerSecond || 0;
     }
   });
+  $("stats").textContent = "audio: " + st.packetsReceived + " packets, level " + st.audioLevel.toFixed(3) +
+    ", jitter " + (st.jitterMs || 0).toFixed(1) + " ms, lost " + (st.audioLost || 0) +
+    " · video: " + st.frameWidth + "×" + st.frameHeight + " @ " + (st.fps || 0) + " fps, " + st.framesDecoded + " frames";
+}
+
+// toggleCamera stops or resumes sending the camera; the room shows our
+// name in place of the picture while it is off.
+async function toggleCamera() {
+  if (!state.cam || !state.videoSender) return;
+  const off = state.videoSender.track !== null;
+  await state.videoSender.replaceTrack(off ? null : state.cam.getVideoTracks()[0]);
+  $("camera").setAttribute("aria-pressed", String(off));
+  $("camera").textContent = off ? "Camera on" : "Camera off";
 }
 
 function toggleMute() {
@@ -132,6 +182,12 @@ async function leave() {
   }
   if (state.pc) { state.pc.close(); state.pc = null; }
   if (state.mic) { state.mic.getTracks().forEach((t) => t.stop()); state.mic = null; }
+  if (state.cam) { state.cam.getTracks().forEach((t) => t.stop()); state.cam = null; }
+  state.videoSender = null;
+  state.metered = false;
+  $("remote").srcObject = null;
+  $("camera").setAttribute("aria-pressed", "false");
+  $("camera").textContent = "Camera off";
   if (state.audioCtx) { state.audioCtx.close().catch(() => {}); state.audioCtx = null; }
   window.mcuStats.connected = false;
   $("call").hidden = true;
@@ -145,5 +201,6 @@ async function leave() {
 $("join-form").addEventListener("submit", join);
 $("leave").addEventListener("click", () => { leave(); setStatus("Left the room."); });
 $("mute").addEventListener("click", toggleMute);
+$("camera").addEventListener("click", toggleCamera);
 // Leave promptly when the tab closes instead of waiting for ICE to time out.
 window.addEventListener("pagehide", () => { if (state.location) fetch(state.location, { method: "DELETE", keepalive: true }); });
