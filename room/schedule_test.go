@@ -47,3 +47,22 @@ func TestSchedule(t *testing.T) {
 		})
 	}
 }
+
+func TestVideoTS(t *testing.T) {
+	for _, tc := range []struct {
+		n    int64
+		fps  int
+		want uint32
+	}{
+		{0, 30, 0},
+		{1, 30, 3000},
+		{30, 30, 90000},
+		{1, 24, 3750},
+		{3, 7, 38571},
+		{30 * 3600 * 100, 30, uint32(uint64(100*3600*90000) % (1 << 32))}, // 100 h: wraps like RTP, no drift
+	} {
+		if got := videoTS(tc.n, tc.fps); got != tc.want {
+			t.Errorf("videoTS(%d, %d) = %d, want %d", tc.n, tc.fps, got, tc.want)
+		}
+	}
+}

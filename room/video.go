@@ -165,7 +165,7 @@ func (r *Room) runVideo() {
 	defer timer.Stop()
 	<-timer.C
 	for {
-		_, deadline, skipped := sched.next(r.clock.Now())
+		n, deadline, skipped := sched.next(r.clock.Now())
 		r.stats.videoSkipped.Add(uint64(skipped))
 		if wait := deadline.Sub(r.clock.Now()); wait > 0 {
 			timer.Reset(wait)
@@ -181,13 +181,13 @@ func (r *Room) runVideo() {
 			default:
 			}
 		}
-		r.videoTick(deadline, groups)
+		r.videoTick(n, deadline, groups)
 		r.stats.videoTicks.Add(1)
 	}
 }
 
 // videoTick produces one frame of every view in use.
-func (r *Room) videoTick(at time.Time, groups map[string]*videoGroup) {
+func (r *Room) videoTick(n int64, at time.Time, groups map[string]*videoGroup) {
 	// Snapshot membership under the lock; compose and encode outside it so
 	// the audio clock and joins never wait for video work.
 	r.mu.Lock()
@@ -259,7 +259,7 @@ func (r *Room) videoTick(at time.Time, groups map[string]*videoGroup) {
 		if g == nil || groups[g.key] != g || len(g.out) == 0 {
 			continue
 		}
-		ts := p.vout.tsOffset + uint32(at.Sub(r.start)*media.VideoClockRate/time.Second)
+		ts := p.vout.tsOffset + videoTS(n, r.opts.FPS)
 		_ = p.vout.peer.WriteVideo(g.out, g.outKey, ts, at)
 	}
 	r.stats.videoEncoders.Store(int64(len(groups)))
@@ -338,3 +338,10 @@ func (p *participant) tile(now time.Time) (compositor.Tile, *videoIn) {
 // isTile reports whether the participant appears on the canvas: everyone
 // who sends audio or video; pure viewers do not.
 func (p *participant) isTile() bool { return p.dec != nil || p.vin != nil }
+
+// videoTS is the RTP time (90 kHz) of video tick n at fps frames per
+// second, counted from the room clock's start like the audio timestamps:
+// exact for any rate, where a truncated frame period would drift.
+func videoTS(n int64, fps int) uint32 {
+	return uint32(n * media.VideoClockRate / int64(fps))
+}

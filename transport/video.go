@@ -7,7 +7,6 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 )
 
 const (
@@ -25,7 +24,7 @@ const (
 	maxVideoPayload = 1200
 	// frameAssemblyLate bounds how long frame assembly waits for missing
 	// packets (NACK retransmissions) before dropping the frame.
-	frameAssemblyLate = 300 * time.Millisecond
+	frameAssemblyLate = 200 * time.Millisecond
 )
 
 // videoState is a peer's video: assembled incoming frames, and the queue
@@ -71,35 +70,35 @@ func isVP8KeyFrame(frame []byte) bool { return len(frame) >= 3 && frame[0]&1 == 
 // for one), so the decoder never sees a broken reference chain.
 func (p *Peer) readVideo(track *webrtc.TrackRemote) {
 	p.video.inSSRC.Store(uint32(track.SSRC()))
-	sb := samplebuilder.New(256, &codecs.VP8Packet{}, 90000, samplebuilder.WithMaxTimeDelay(frameAssemblyLate))
+	asm := NewVP8Assembler(frameAssemblyLate)
 	p.RequestKeyFrame() // a new sender's first frames may not be a keyframe
 	waitKey := true
+	deliver := func(frame []byte, afterLoss bool) {
+		if afterLoss {
+			waitKey = true
+		}
+		if waitKey {
+			if !isVP8KeyFrame(frame) {
+				p.video.inDropped.Add(1)
+				p.RequestKeyFrame()
+				return
+			}
+			waitKey = false
+		}
+		select {
+		case p.video.frames <- frame:
+		default:
+			waitKey = true
+			p.video.inDropped.Add(1)
+			p.RequestKeyFrame()
+		}
+	}
 	for {
 		pkt, _, err := track.ReadRTP()
 		if err != nil {
 			return
 		}
-		sb.Push(pkt)
-		for s := sb.Pop(); s != nil; s = sb.Pop() {
-			if s.PrevDroppedPackets > 0 {
-				waitKey = true
-			}
-			if waitKey {
-				if !isVP8KeyFrame(s.Data) {
-					p.video.inDropped.Add(1)
-					p.RequestKeyFrame()
-					continue
-				}
-				waitKey = false
-			}
-			select {
-			case p.video.frames <- s.Data:
-			default:
-				waitKey = true
-				p.video.inDropped.Add(1)
-				p.RequestKeyFrame()
-			}
-		}
+		asm.Push(pkt, time.Now(), deliver)
 	}
 }
 

@@ -50,3 +50,40 @@ func TestSenderReportsMapRoomClock(t *testing.T) {
 		}
 	}
 }
+
+// TestVideoSenderReportsShareAudioMapping: the composite carries sender
+// reports from the same room clock as the mix. A report maps RTP time to
+// the room-clock time of the picture (when it was composed), so a frame
+// arrives after its mapped time by the compose-encode-send delay: never
+// before it (the mapping would be wrong), and within a bounded delay.
+func TestVideoSenderReportsShareAudioMapping(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end WebRTC test")
+	}
+	s := videoServer(t, false)
+	c := joinVideo(t, s, "sync", red)
+	time.Sleep(3500 * time.Millisecond)
+	audio, video := c.SenderReports(), c.VideoSenderReports()
+	if len(audio) < 2 || len(video) < 2 {
+		t.Fatalf("%d audio and %d video sender reports in 3.5 s", len(audio), len(video))
+	}
+	vsr := video[len(video)-1]
+	rate := float64(vsr.RTPTime-video[0].RTPTime) / vsr.NTP.Sub(video[0].NTP).Seconds()
+	if rate < 89800 || rate > 90200 {
+		t.Errorf("video sender reports advance at %.0f per second, want 90000", rate)
+	}
+	var offsets []time.Duration
+	for _, f := range c.VideoFrameTimes() {
+		sent := vsr.NTP.Add(time.Duration(float64(int32(f.TS-vsr.RTPTime)) / 90000 * float64(time.Second)))
+		offsets = append(offsets, f.At.Sub(sent))
+	}
+	slices.Sort(offsets)
+	earliest, median := offsets[0], offsets[len(offsets)/2]
+	t.Logf("video: arrival minus mapped room-clock time: earliest %v, median %v", earliest, median)
+	if earliest < -2*time.Millisecond {
+		t.Errorf("a frame arrived %v before its mapped time", -earliest)
+	}
+	if median > 200*time.Millisecond {
+		t.Errorf("frames arrive %v after their mapped time (median)", median)
+	}
+}

@@ -166,6 +166,24 @@ func TestVideoGrid(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+
+	// One receiver flooding PLIs cannot turn the shared stream into
+	// keyframes: at most one per 300 ms reaches everyone.
+	watcher := clients[1]
+	before = len(watcher.KeyFrames())
+	flood := time.Now()
+	for time.Since(flood) < 2*time.Second {
+		_ = c.SendPLI()
+		time.Sleep(20 * time.Millisecond)
+	}
+	got := len(watcher.KeyFrames()) - before
+	t.Logf("%d keyframes during a 2 s PLI flood", got)
+	if got > 8 {
+		t.Errorf("%d keyframes in 2 s of PLIs every 20 ms: not rate-limited", got)
+	}
+	if got < 2 {
+		t.Errorf("only %d keyframes in 2 s of PLIs: requests are not served", got)
+	}
 }
 
 // TestVideoExcludeSelf: with exclude_self each participant sees only the

@@ -128,7 +128,7 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 	})
 	pc.OnTrack(func(tr *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
 		if c.startWorker() {
-			go c.readReports(rx)
+			go c.readReports(rx, tr.Kind() == webrtc.RTPCodecTypeVideo)
 		}
 		if !c.startWorker() {
 			return
@@ -346,8 +346,8 @@ func (c *Client) record(tr *webrtc.TrackRemote) {
 	}
 }
 
-// readReports keeps the sender reports of the incoming stream.
-func (c *Client) readReports(rx *webrtc.RTPReceiver) {
+// readReports keeps the sender reports of an incoming stream.
+func (c *Client) readReports(rx *webrtc.RTPReceiver, video bool) {
 	defer c.wg.Done()
 	for {
 		pkts, _, err := rx.ReadRTCP()
@@ -355,11 +355,20 @@ func (c *Client) readReports(rx *webrtc.RTPReceiver) {
 			return
 		}
 		for _, p := range pkts {
-			if sr, ok := p.(*rtcp.SenderReport); ok {
-				c.mu.Lock()
-				c.reports = append(c.reports, SenderReport{At: time.Now(), NTP: fromNTP(sr.NTPTime), RTPTime: sr.RTPTime, Packets: sr.PacketCount})
-				c.mu.Unlock()
+			sr, ok := p.(*rtcp.SenderReport)
+			if !ok {
+				continue
 			}
+			r := SenderReport{At: time.Now(), NTP: fromNTP(sr.NTPTime), RTPTime: sr.RTPTime, Packets: sr.PacketCount}
+			if video {
+				c.video.mu.Lock()
+				c.video.reports = append(c.video.reports, r)
+				c.video.mu.Unlock()
+				continue
+			}
+			c.mu.Lock()
+			c.reports = append(c.reports, r)
+			c.mu.Unlock()
 		}
 	}
 }

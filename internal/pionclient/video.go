@@ -10,11 +10,10 @@ import (
 	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/codec/vpx"
 	"github.com/mcu-project/mcu/media"
+	"github.com/mcu-project/mcu/transport"
 	"github.com/pion/rtcp"
-	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 	pmedia "github.com/pion/webrtc/v4/pkg/media"
-	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 )
 
 // VideoOptions describe what a client sends as its camera.
@@ -34,6 +33,8 @@ type videoClient struct {
 	inSSRC    atomic.Uint32
 
 	mu        sync.Mutex
+	reports   []SenderReport
+	arrivals  []Frame // arrival and RTP timestamp of each frame (no samples)
 	latest    media.VideoFrame
 	have      bool
 	frames    int
@@ -112,33 +113,36 @@ func (c *Client) recordVideo(tr *webrtc.TrackRemote) {
 		return
 	}
 	defer dec.Close()
-	sb := samplebuilder.New(256, &codecs.VP8Packet{}, 90000)
+	asm := transport.NewVP8Assembler(200 * time.Millisecond)
+	var ts uint32
+	deliver := func(data []byte, _ bool) {
+		key := vpx.IsKeyFrame(data)
+		pic, err := dec.Decode(data)
+		c.video.mu.Lock()
+		c.video.arrivals = append(c.video.arrivals, Frame{At: time.Now(), TS: ts})
+		if key {
+			c.video.keyframes = append(c.video.keyframes, time.Now())
+		}
+		if err != nil {
+			c.video.decodeErr++
+		} else if pic != nil {
+			c.video.latest.CopyFrom(pic)
+			c.video.have = true
+			c.video.frames++
+		}
+		c.video.mu.Unlock()
+		// As a browser does: ask for a keyframe to recover.
+		if errors.Is(err, codec.ErrNeedKeyFrame) {
+			_ = c.SendPLI()
+		}
+	}
 	for {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
 			return
 		}
-		sb.Push(pkt)
-		for s := sb.Pop(); s != nil; s = sb.Pop() {
-			key := vpx.IsKeyFrame(s.Data)
-			pic, err := dec.Decode(s.Data)
-			c.video.mu.Lock()
-			if key {
-				c.video.keyframes = append(c.video.keyframes, time.Now())
-			}
-			if err != nil {
-				c.video.decodeErr++
-				// As a browser does: ask for a keyframe to recover.
-				if errors.Is(err, codec.ErrNeedKeyFrame) {
-					_ = c.SendPLI()
-				}
-			} else if pic != nil {
-				c.video.latest.CopyFrom(pic)
-				c.video.have = true
-				c.video.frames++
-			}
-			c.video.mu.Unlock()
-		}
+		ts = pkt.Timestamp
+		asm.Push(pkt, time.Now(), deliver)
 	}
 }
 
@@ -153,6 +157,21 @@ func (c *Client) LatestVideo() (*media.VideoFrame, int) {
 	var f media.VideoFrame
 	f.CopyFrom(&c.video.latest)
 	return &f, c.video.frames
+}
+
+// VideoFrameTimes returns the arrival time and RTP timestamp of every
+// composite frame received.
+func (c *Client) VideoFrameTimes() []Frame {
+	c.video.mu.Lock()
+	defer c.video.mu.Unlock()
+	return append([]Frame(nil), c.video.arrivals...)
+}
+
+// VideoSenderReports returns the sender reports of the composite.
+func (c *Client) VideoSenderReports() []SenderReport {
+	c.video.mu.Lock()
+	defer c.video.mu.Unlock()
+	return append([]SenderReport(nil), c.video.reports...)
 }
 
 // KeyFrames returns the arrival times of the keyframes received so far.
