@@ -3,15 +3,15 @@
 
 GO        ?= go
 BIN       := bin
-# C libraries for cgo (Opus) and the tools the tests use as independent
+# C libraries for cgo (Opus, VP8) and the tools the tests use as independent
 # checkers (Chromium for the browser test).
-DEB_BUILD := gcc pkg-config libopus-dev libopusfile-dev
+DEB_BUILD := gcc pkg-config libopus-dev libopusfile-dev libvpx-dev
 DEB_TEST  := chromium
 ARGS      ?=
 
 .DEFAULT_GOAL := help
 
-.PHONY: help deps deps-test build run test test-short bench bench-audio lint fmt clean
+.PHONY: help deps deps-test build run test test-short bench bench-audio bench-video lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -53,4 +53,9 @@ clean: ## remove build output
 bench-audio: build ## CPU of the mcu with N=20 audio participants for 30 s (separate load process)
 	@./$(BIN)/mcu -http 127.0.0.1:18080 -interfaces lo -include-loopback true -log-level warn & \
 	pid=$$!; trap "kill $$pid" EXIT; sleep 1; \
-	$(GO) run ./bench/audioload -url http://127.0.0.1:18080 -n $${N:-20} -d $${D:-30s} -pid $$pid
+	$(GO) run ./bench/roomload -url http://127.0.0.1:18080 -n $${N:-20} -d $${D:-30s} -pid $$pid
+
+bench-video: build ## CPU of the mcu for one 4-person room (640x360 cameras, 1280x720@30 canvas) for 30 s
+	@./$(BIN)/mcu -http 127.0.0.1:18080 -interfaces lo -include-loopback true -log-level warn -canvas $${CANVAS:-1280x720@30} & \
+	pid=$$!; trap "kill $$pid" EXIT; sleep 1; \
+	$(GO) run ./bench/roomload -url http://127.0.0.1:18080 -n $${N:-4} -video $${CAMERA:-640x360} -d $${D:-30s} -pid $$pid

@@ -24,6 +24,9 @@ type VideoOptions struct {
 	Width, Height, FPS int
 	// Garbage sends random bytes as VP8 payloads instead of pictures.
 	Garbage bool
+	// Moving draws a white box sliding across the colour, so the encoders
+	// (ours and the MCU's) do the work of a real camera.
+	Moving bool
 }
 
 // videoClient is a client's video state.
@@ -75,6 +78,9 @@ func (c *Client) sendVideo(track *webrtc.TrackLocalStaticSample, o VideoOptions)
 			buf = make([]byte, 200)
 			_, _ = rand.Read(buf)
 		} else {
+			if o.Moving {
+				drawMovingBox(pic, o, n)
+			}
 			if c.video.keyWanted.Swap(false) {
 				enc.ForceKeyFrame()
 			}
@@ -188,3 +194,18 @@ func (c *Client) SendPLI() error {
 
 // StopVideo stops sending camera frames (the connection stays up).
 func (c *Client) StopVideo() { c.video.sending.Store(false) }
+
+// drawMovingBox repaints pic: the colour with a white box at a position
+// that advances every frame.
+func drawMovingBox(pic *media.VideoFrame, o VideoOptions, n int) {
+	pic.Fill(o.Y, o.U, o.V)
+	size := pic.Height / 4
+	x0 := (n * 8) % (pic.Width - size)
+	y0 := (n * 3) % (pic.Height - size)
+	for y := y0; y < y0+size; y++ {
+		row := pic.Y[y*pic.StrideY:]
+		for x := x0; x < x0+size; x++ {
+			row[x] = 235
+		}
+	}
+}

@@ -1,9 +1,10 @@
-// Command audioload joins N audio participants (each sending its own tone)
-// to one room of a running mcu from this separate process, holds them for a
-// duration, and reports the mcu process's CPU use (from /proc) and what every
-// participant received.
+// Command roomload joins N participants (each sending its own tone, and
+// with -video a moving camera picture) to one room of a running mcu from
+// this separate process, holds them for a duration, and reports the mcu
+// process's CPU use (from /proc) and what every participant received.
 //
-//	audioload -url http://127.0.0.1:8080 -n 20 -d 30s -pid $(pidof mcu)
+//	roomload -url http://127.0.0.1:8080 -n 20 -d 30s -pid $(pidof mcu)
+//	roomload -n 4 -video 640x360 -d 30s -pid $(pidof mcu)
 package main
 
 import (
@@ -25,14 +26,22 @@ func main() {
 	n := flag.Int("n", 20, "participants")
 	d := flag.Duration("d", 30*time.Second, "measurement duration (after all joined)")
 	pid := flag.Int("pid", 0, "mcu process ID, for CPU accounting (0: skip)")
+	video := flag.String("video", "", "camera size WIDTHxHEIGHT (at 30 fps); empty: audio only")
 	flag.Parse()
-	if err := run(*url, *room, *n, *d, *pid); err != nil {
-		fmt.Fprintln(os.Stderr, "audioload:", err)
+	if err := run(*url, *room, *n, *d, *pid, *video); err != nil {
+		fmt.Fprintln(os.Stderr, "roomload:", err)
 		os.Exit(1)
 	}
 }
 
-func run(url, room string, n int, d time.Duration, pid int) error {
+func run(url, room string, n int, d time.Duration, pid int, video string) error {
+	var cam *pionclient.VideoOptions
+	if video != "" {
+		cam = &pionclient.VideoOptions{FPS: 30, Moving: true}
+		if _, err := fmt.Sscanf(video, "%dx%d", &cam.Width, &cam.Height); err != nil {
+			return fmt.Errorf("-video %q: want WIDTHxHEIGHT", video)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	clients := make([]*pionclient.Client, 0, n)
@@ -43,7 +52,13 @@ func run(url, room string, n int, d time.Duration, pid int) error {
 		}
 	}()
 	for i := range n {
-		c, err := pionclient.Join(ctx, pionclient.Options{BaseURL: url, Room: room, Name: fmt.Sprintf("load%d", i), ToneHz: 200 + 37*float64(i)})
+		opts := pionclient.Options{BaseURL: url, Room: room, Name: fmt.Sprintf("load%d", i), ToneHz: 200 + 37*float64(i)}
+		if cam != nil {
+			c := *cam
+			c.Y, c.U, c.V = byte(60+40*(i%4)), byte(90+30*(i%3)), byte(200-30*(i%5))
+			opts.Video, opts.RecvVideo = &c, true
+		}
+		c, err := pionclient.Join(ctx, opts)
 		if err != nil {
 			return fmt.Errorf("participant %d: %w", i, err)
 		}
@@ -56,8 +71,10 @@ func run(url, room string, n int, d time.Duration, pid int) error {
 	}
 	time.Sleep(time.Second) // let buffers and codecs settle
 	before := make([]int, n)
+	vbefore := make([]int, n)
 	for i, c := range clients {
 		before[i] = c.FrameCount()
+		_, vbefore[i] = c.LatestVideo()
 	}
 	cpu0, err := cpuSeconds(pid)
 	if err != nil {
@@ -76,7 +93,19 @@ func run(url, room string, n int, d time.Duration, pid int) error {
 		minRate, maxRate = min(minRate, rate), max(maxRate, rate)
 	}
 	fmt.Printf("participants: %d, duration: %.1f s\n", n, elapsed.Seconds())
-	fmt.Printf("received packets/s per participant: min %.1f, max %.1f (want 50)\n", minRate, maxRate)
+	fmt.Printf("received audio packets/s per participant: min %.1f, max %.1f (want 50)\n", minRate, maxRate)
+	if cam != nil {
+		minFPS, maxFPS := 1e9, 0.0
+		for i, c := range clients {
+			pic, frames := c.LatestVideo()
+			fps := float64(frames-vbefore[i]) / elapsed.Seconds()
+			minFPS, maxFPS = min(minFPS, fps), max(maxFPS, fps)
+			if i == 0 && pic != nil {
+				fmt.Printf("composite: %dx%d\n", pic.Width, pic.Height)
+			}
+		}
+		fmt.Printf("decoded composite frames/s per participant: min %.1f, max %.1f\n", minFPS, maxFPS)
+	}
 	if pid != 0 {
 		used := cpu1 - cpu0
 		fmt.Printf("mcu CPU: %.2f s over %.1f s = %.1f %% of one core; %.3f CPU-s per participant-minute\n",
