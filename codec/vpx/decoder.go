@@ -76,11 +76,11 @@ func (d *Decoder) Decode(frame []byte) (*media.VideoFrame, error) {
 		w, h, ok := KeyFrameSize(frame)
 		if !ok {
 			d.haveKey = false
-			return nil, fmt.Errorf("%w: %w: vp8 keyframe without a valid header", codec.ErrBadInput, codec.ErrNeedKeyFrame)
+			return nil, fmt.Errorf("%w: vp8 keyframe without a valid header (%w)", codec.ErrBadInput, codec.ErrNeedKeyFrame)
 		}
 		if w == 0 || h == 0 || w > MaxDecodeWidth || h > MaxDecodeHeight || w*h > MaxDecodePixels {
 			d.haveKey = false
-			return nil, fmt.Errorf("%w: %w: vp8 keyframe of unsupported size %dx%d", codec.ErrBadInput, codec.ErrNeedKeyFrame, w, h)
+			return nil, fmt.Errorf("%w: vp8 keyframe of unsupported size %dx%d (%w)", codec.ErrBadInput, w, h, codec.ErrNeedKeyFrame)
 		}
 	} else if !d.haveKey {
 		return nil, fmt.Errorf("vpx: interframe without a reference: %w", codec.ErrNeedKeyFrame)
@@ -90,7 +90,7 @@ func (d *Decoder) Decode(frame []byte) (*media.VideoFrame, error) {
 	// synchronous) and keeps no pointer to it.
 	if rc := C.mcu_vpx_dec_decode(d.c, (*C.uint8_t)(unsafe.Pointer(&frame[0])), C.size_t(len(frame))); rc != C.VPX_CODEC_OK {
 		d.haveKey = false
-		return nil, fmt.Errorf("%w: %w: vp8 decode: %s", codec.ErrBadInput, codec.ErrNeedKeyFrame, C.GoString(C.mcu_vpx_dec_error(d.c)))
+		return nil, fmt.Errorf("%w: vp8 decode: %s (%w)", codec.ErrBadInput, C.GoString(C.mcu_vpx_dec_error(d.c)), codec.ErrNeedKeyFrame)
 	}
 	if d.c.corrupted != 0 {
 		d.haveKey = false

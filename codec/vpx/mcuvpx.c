@@ -61,7 +61,7 @@ mcu_vpx_enc *mcu_vpx_enc_new(mcu_vpx_enc_params p) {
 	c->rc_dropframe_thresh = 0; // the MCU paces frames itself; never skip
 	c->rc_resize_allowed = 0;
 	c->rc_min_quantizer = 2;
-	c->rc_max_quantizer = 63;
+	c->rc_max_quantizer = 63; // no frame dropping: let q rise to meet low targets
 	c->rc_undershoot_pct = 100;
 	c->rc_overshoot_pct = 15;
 	c->rc_buf_initial_sz = 500;

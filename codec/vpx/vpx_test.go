@@ -191,6 +191,30 @@ func TestBrokenKeyFrameNeedsNewOne(t *testing.T) {
 	}
 }
 
+// TestCorruptInterFrameNeedsKeyFrame: a damaged interframe (here truncated,
+// as when the last packets of a frame are lost) is reported, by libvpx's
+// error or its corruption flag, and the decoder then waits for a keyframe.
+func TestCorruptInterFrameNeedsKeyFrame(t *testing.T) {
+	frames := encodeStream(t, 320, 240, 4)
+	for _, pct := range []int{10, 50, 90, 99} {
+		dec, err := vpx.NewDecoder()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dec.Decode(frames[0]); err != nil {
+			t.Fatal(err)
+		}
+		cut := frames[1][:len(frames[1])*pct/100]
+		if _, err := dec.Decode(cut); !errors.Is(err, codec.ErrNeedKeyFrame) {
+			t.Errorf("interframe cut to %d%%: %v, want ErrNeedKeyFrame", pct, err)
+		}
+		if _, err := dec.Decode(frames[2]); !errors.Is(err, codec.ErrNeedKeyFrame) {
+			t.Errorf("interframe after a corrupt one: %v, want ErrNeedKeyFrame", err)
+		}
+		dec.Close()
+	}
+}
+
 func TestBitrateFollowsTarget(t *testing.T) {
 	const w, h = 640, 360
 	enc, err := vpx.NewEncoder(codec.VideoEncoderParams{Width: w, Height: h, FPS: 30, BitrateBps: 800_000})
@@ -402,7 +426,7 @@ func BenchmarkDecode(b *testing.B) {
 }
 
 func FuzzDecode(f *testing.F) {
-	frames := encodeStream(f, 176, 144, 3)
+	frames := encodeStream(f, 64, 48, 3)
 	key, inter := frames[0], frames[1]
 	f.Add(key, false)
 	f.Add(inter, true)
