@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"testing"
@@ -69,7 +70,7 @@ func TestBrowserJoinsRoom(t *testing.T) {
 	defer cancel()
 
 	tone, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: "web", Name: "tone", ToneHz: 440,
-		Video: &pionclient.VideoOptions{Y: red.y, U: red.u, V: red.v}})
+		Video: &pionclient.VideoOptions{Y: red.y, U: red.u, V: red.v}, RecvVideo: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,6 +139,34 @@ func TestBrowserJoinsRoom(t *testing.T) {
 		t.Errorf("pion client hears nothing from Chromium (peak %d)", peak)
 	}
 
+	// Camera off: after the 2 s freeze the others see Chromium's tile (the
+	// right one) as the placeholder's dark grey. The point sampled lies in
+	// the camera's picture (a 16:9 camera in a tall cell has black bars
+	// above and below) and away from the placeholder's centred name.
+	placeholder := func() (bool, string) {
+		pic, _ := tone.LatestVideo()
+		if pic == nil {
+			return false, "no picture"
+		}
+		y, u, v := pic.At(pic.Width/2+8, pic.Height*100/360)
+		return y >= 25 && y <= 65 && absDiff(u, 128) < 10 && absDiff(v, 128) < 10, fmt.Sprintf("%d,%d,%d", y, u, v)
+	}
+	if is, yuv := placeholder(); is {
+		t.Fatalf("Chromium's tile looks like a placeholder (%s) while its camera is on", yuv)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("camera"))); err != nil {
+		t.Fatal(err)
+	}
+	for off := time.Now(); ; time.Sleep(100 * time.Millisecond) {
+		is, yuv := placeholder()
+		if is {
+			t.Logf("placeholder %v after camera off", time.Since(off))
+			break
+		}
+		if time.Since(off) > 6*time.Second {
+			t.Fatalf("Chromium's tile never became a placeholder after camera off (%s)", yuv)
+		}
+	}
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("mute"))); err != nil {
 		t.Fatal(err)
 	}
