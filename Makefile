@@ -6,7 +6,7 @@ BIN       := bin
 # C libraries for cgo (Opus, VP8) and the tools the tests use as independent
 # checkers (Chromium for the browser test).
 DEB_BUILD := gcc pkg-config libopus-dev libopusfile-dev libvpx-dev
-DEB_TEST  := chromium
+DEB_TEST  := chromium libyuv-dev
 ARGS      ?=
 
 .DEFAULT_GOAL := help
@@ -33,12 +33,14 @@ run: build ## start the MCU on :8080 (web page at http://localhost:8080/); ARGS=
 # starve them and measure the machine instead of the MCU.
 test: deps-test ## all tests with the race detector, end-to-end and browser tests included
 	$(GO) test -race -p 1 -count=1 -timeout 15m ./...
+	# the optional libyuv scaling kernel, checked against the pure-Go one
+	$(GO) test -race -count=1 -tags libyuv ./compositor/
 
 test-short: deps ## unit tests only (no WebRTC end-to-end or browser)
 	$(GO) test -race -short -count=1 ./...
 
-bench: deps ## micro-benchmarks (mixer, codecs, jitter buffer)
-	$(GO) test -run '^$$' -bench . -benchmem ./mixer/ ./codec/... ./transport/jitter/
+bench: deps ## micro-benchmarks (mixer, compositor, codecs, jitter buffer)
+	$(GO) test -run '^$$' -bench . -benchmem ./mixer/ ./compositor/ ./codec/... ./transport/jitter/
 
 lint: deps ## gofmt and go vet
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

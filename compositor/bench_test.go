@@ -78,6 +78,7 @@ func BenchmarkScalePlane(b *testing.B) {
 			fw, fs := h.compute(sw, 0, float64(sw), dw, nil, nil)
 			v.compute(sh, 0, float64(sh), dh, fw, fs)
 			var s scratch
+			scalePlane(plane{dst, dw}, 0, 0, dw, dh, plane{src, sw}, &h, &v, &s) // size the scratch
 			b.ReportAllocs()
 			for b.Loop() {
 				scalePlane(plane{dst, dw}, 0, 0, dw, dh, plane{src, sw}, &h, &v, &s)

@@ -39,15 +39,9 @@ func newFrame(tb testing.TB, w, h, pad int, c yuv) *media.VideoFrame {
 	f.U = make([]byte, f.StrideU*ch)
 	f.V = make([]byte, f.StrideV*ch)
 	// Garbage in the padding must never show up in the output.
-	for i := range f.Y {
-		f.Y[i] = 0xEE
-	}
-	for i := range f.U {
-		f.U[i] = 0x11
-	}
-	for i := range f.V {
-		f.V[i] = 0x22
-	}
+	fillBytes(f.Y, 0xEE)
+	fillBytes(f.U, 0x11)
+	fillBytes(f.V, 0x22)
 	f.Fill(c.y, c.u, c.v)
 	return f
 }

@@ -17,15 +17,18 @@ import "math"
 //     ⌈s⌉+1 taps at most. Unlike plain bilinear this never skips source
 //     pixels, so 1280→320 does not alias, and it is cheaper than a widened
 //     tent filter.
-//   - Exact 1:1 copies are detected and done with copy().
+//   - Exact 1:1 copies are done with copy(); exact 2:1 reductions (the
+//     common 720p→360p and 360p→180p tiles) with word-at-a-time (SWAR)
+//     loops: a fused 2×2 average, rounded once, when both axes halve.
 //
 // Weights are non-negative 14-bit fixed point that sum to exactly 1<<14 per
 // output sample, so flat colours pass through unchanged, nothing overshoots
-// (no clamping needed) and gradients stay monotonic. The horizontal pass
-// runs first into a scratch buffer of the needed source rows, the vertical
-// pass then accumulates whole rows, which keeps the inner loops simple and
-// sequential. Y and the U, V planes are scaled separately with their own
-// tables (chroma at half resolution).
+// (no clamping needed) and gradients stay monotonic. Only samples inside
+// the source crop are read; edges are extended. Y and the U, V planes are
+// scaled separately with their own tables (chroma at half resolution).
+// Pass order is chosen per call (see scalePlane): vertical first when
+// shrinking vertically, so the slower gathering horizontal pass runs on
+// the output rows only.
 
 // accelScalePlane is nil in the default build. Built with the tags cgo and
 // libyuv, scale_libyuv_cgo.go sets it to libyuv's ScalePlane (box filter),
@@ -244,12 +247,7 @@ func scalePlane(dst plane, dx, dy, dw, dh int, src plane, h, v *coeffs, s *scrat
 		x0 := int(h.start[0])
 		for j := range dh {
 			o := int(v.start[j])*src.stride + x0
-			a := src.pix[o : o+2*dw : o+2*dw]
-			b := src.pix[o+src.stride : o+src.stride+2*dw : o+src.stride+2*dw]
-			d := drow(j)
-			for i := range d {
-				d[i] = byte((uint(a[2*i]) + uint(a[2*i+1]) + uint(b[2*i]) + uint(b[2*i+1]) + 2) >> 2)
-			}
+			box2x2(drow(j), src.pix[o:o+2*dw], src.pix[o+src.stride:o+src.stride+2*dw])
 		}
 	case h.identity:
 		x0 := int(h.start[0])
@@ -289,9 +287,7 @@ func vpass(d []byte, pix []byte, stride, x0, r0 int, w []int16, s *scratch) {
 		a, b := row(0), row(1)
 		w0, w1 := int32(w[0]), int32(w[1])
 		if w0 == fixOne/2 && w1 == fixOne/2 {
-			for i := range d {
-				d[i] = byte((uint(a[i]) + uint(b[i]) + 1) >> 1) // same result as the weights
-			}
+			avgRows(d, a, b) // same result as the weights
 			return
 		}
 		for i := range d {
@@ -345,10 +341,7 @@ func hpass(dst, src []byte, h *coeffs) {
 	case 2:
 		if h.half {
 			s := int(st[0])
-			p := src[s : s+2*len(dst)]
-			for i := range dst {
-				dst[i] = byte((uint(p[2*i]) + uint(p[2*i+1]) + 1) >> 1) // same result as the weights
-			}
+			half2x1(dst, src[s:s+2*len(dst)]) // same result as the weights
 			return
 		}
 		w := h.w[: 2*len(dst) : 2*len(dst)]

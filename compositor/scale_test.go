@@ -225,3 +225,42 @@ func TestCoeffsInvariants(t *testing.T) {
 		})
 	}
 }
+
+// TestSWAR: the word-at-a-time loops equal their scalar formulas on
+// random data, at lengths around the word boundaries.
+func TestSWAR(t *testing.T) {
+	seed := uint32(7)
+	rnd := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			seed = seed*1664525 + 1013904223
+			b[i] = byte(seed >> 24)
+		}
+		if n > 3 {
+			b[0], b[1], b[2], b[3] = 255, 255, 0, 255 // extremes
+		}
+		return b
+	}
+	for n := range 40 {
+		a, b := rnd(2*n+3), rnd(2*n+3)
+		d := make([]byte, n)
+		box2x2(d, a, b)
+		for i := range n {
+			if want := byte((int(a[2*i]) + int(a[2*i+1]) + int(b[2*i]) + int(b[2*i+1]) + 2) >> 2); d[i] != want {
+				t.Fatalf("box2x2 n=%d i=%d: %d, want %d", n, i, d[i], want)
+			}
+		}
+		half2x1(d, a)
+		for i := range n {
+			if want := byte((int(a[2*i]) + int(a[2*i+1]) + 1) >> 1); d[i] != want {
+				t.Fatalf("half2x1 n=%d i=%d: %d, want %d", n, i, d[i], want)
+			}
+		}
+		avgRows(d, a, b)
+		for i := range n {
+			if want := byte((int(a[i]) + int(b[i]) + 1) >> 1); d[i] != want {
+				t.Fatalf("avgRows n=%d i=%d: %d, want %d", n, i, d[i], want)
+			}
+		}
+	}
+}

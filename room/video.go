@@ -296,8 +296,13 @@ func (r *Room) encodeGroup(g *videoGroup, now time.Time) {
 		in.mu.Unlock()
 	}
 	if err != nil {
-		r.log.Warn("compose failed", "err", err)
-		return
+		if canvas == nil {
+			r.log.Warn("compose failed", "err", err)
+			return
+		}
+		// One tile's picture was unusable: it is drawn as a placeholder
+		// and everyone else's canvas goes on.
+		r.log.Debug("tile replaced by a placeholder", "err", err)
 	}
 	if g.wantKey && now.Sub(g.lastKey) >= minKeyFrameInterval {
 		if kc, ok := g.enc.(codec.KeyFrameController); ok {
