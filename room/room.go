@@ -181,28 +181,16 @@ func (r *Room) close() []*participant {
 func (r *Room) run() {
 	defer close(r.done)
 	sched := newSchedule(r.clock.Now(), media.FrameDuration, maxCatchUp)
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	<-timer.C
+	w := newDeadlineWaiter(r.clock, r.stop)
+	defer w.close()
 	for {
 		n, deadline, skipped := sched.next(r.clock.Now())
 		if skipped > 0 {
 			r.stats.skippedTicks.Add(uint64(skipped))
 			r.log.Warn("audio clock stalled; skipped ticks", "skipped", skipped)
 		}
-		if wait := deadline.Sub(r.clock.Now()); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-r.stop:
-				return
-			case <-timer.C:
-			}
-		} else {
-			select {
-			case <-r.stop:
-				return
-			default:
-			}
+		if !w.wait(deadline) {
+			return
 		}
 		start := r.clock.Now()
 		lateness := start.Sub(deadline)

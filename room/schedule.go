@@ -1,6 +1,10 @@
 package room
 
-import "time"
+import (
+	"time"
+
+	"github.com/mcu-project/mcu/media"
+)
 
 // schedule hands out the absolute deadlines of a periodic clock. Deadlines
 // are start + n·period, so timer error never accumulates into drift. After
@@ -40,3 +44,39 @@ func (s *schedule) next(now time.Time) (n int64, deadline time.Time, skipped int
 	s.n++
 	return n, s.deadline(n), skipped
 }
+
+// deadlineWaiter sleeps until absolute deadlines with one reusable timer,
+// and wakes early when stop closes.
+type deadlineWaiter struct {
+	clock media.Clock
+	stop  <-chan struct{}
+	timer *time.Timer
+}
+
+func newDeadlineWaiter(clock media.Clock, stop <-chan struct{}) *deadlineWaiter {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &deadlineWaiter{clock: clock, stop: stop, timer: t}
+}
+
+// wait returns true at the deadline (at once if it has passed) and false
+// if stop closed first.
+func (w *deadlineWaiter) wait(deadline time.Time) bool {
+	if d := deadline.Sub(w.clock.Now()); d > 0 {
+		w.timer.Reset(d)
+		select {
+		case <-w.stop:
+			return false
+		case <-w.timer.C:
+			return true
+		}
+	}
+	select {
+	case <-w.stop:
+		return false
+	default:
+		return true
+	}
+}
+
+func (w *deadlineWaiter) close() { w.timer.Stop() }

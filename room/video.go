@@ -161,25 +161,13 @@ func (r *Room) runVideo() {
 		}
 	}()
 	sched := newSchedule(r.start, time.Second/time.Duration(r.opts.FPS), maxVideoCatchUp)
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	<-timer.C
+	w := newDeadlineWaiter(r.clock, r.stop)
+	defer w.close()
 	for {
 		n, deadline, skipped := sched.next(r.clock.Now())
 		r.stats.videoSkipped.Add(uint64(skipped))
-		if wait := deadline.Sub(r.clock.Now()); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-r.stop:
-				return
-			case <-timer.C:
-			}
-		} else {
-			select {
-			case <-r.stop:
-				return
-			default:
-			}
+		if !w.wait(deadline) {
+			return
 		}
 		r.videoTick(n, deadline, groups)
 		r.stats.videoTicks.Add(1)
