@@ -22,6 +22,9 @@ type Options struct {
 	VideoBitrate int
 	// ExcludeSelf leaves each participant's own tile out of its canvas.
 	ExcludeSelf bool
+	// VideoCodecs is the video codec preference (MIME types, most
+	// preferred first): each participant gets the first one it offered.
+	VideoCodecs []string
 	// MaxParticipants caps the room (0: no cap).
 	MaxParticipants int
 	// KeepWhenEmpty keeps the room (and its clock) after the last
@@ -33,7 +36,7 @@ type Options struct {
 
 // DefaultOptions are the options of rooms created by a first join.
 func DefaultOptions() Options {
-	return Options{Width: 1280, Height: 720, FPS: 30, Mixer: mixer.DefaultOptions()}
+	return Options{Width: 1280, Height: 720, FPS: 30, VideoCodecs: []string{"video/VP8", "video/H264"}, Mixer: mixer.DefaultOptions()}
 }
 
 // Validate checks the options.
@@ -45,6 +48,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("%w: %d fps (1 to 60)", ErrBadOptions, o.FPS)
 	case o.MaxParticipants < 0 || o.VideoBitrate < 0:
 		return fmt.Errorf("%w: negative limit", ErrBadOptions)
+	case len(o.VideoCodecs) == 0:
+		return fmt.Errorf("%w: no video codec", ErrBadOptions)
 	}
 	if err := o.Mixer.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadOptions, err)
@@ -147,6 +152,17 @@ func (m *Manager) deleteLocked(r *Room) {
 	delete(m.rooms, r.id)
 	r.close() // empty, so no peers come back
 	m.log.Info("room deleted", "room", r.id)
+}
+
+// VideoCodecs returns the video codec preference of the room, or of a room
+// that a first join would create.
+func (m *Manager) VideoCodecs(id media.RoomID) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r, ok := m.rooms[id]; ok {
+		return r.opts.VideoCodecs
+	}
+	return m.cfg.Defaults.VideoCodecs
 }
 
 // Room returns the room with that ID.

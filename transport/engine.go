@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/mcu-project/mcu/transport/jitter"
@@ -153,11 +154,37 @@ func registerCodecs(me *webrtc.MediaEngine) error {
 	}, webrtc.RTPCodecTypeAudio); err != nil {
 		return err
 	}
-	videoFB := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: webrtc.TypeRTCPFBTransportCC}}
-	return me.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFB},
-		PayloadType:        96,
-	}, webrtc.RTPCodecTypeVideo)
+	for _, c := range videoCodecs {
+		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var videoFB = []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: webrtc.TypeRTCPFBTransportCC}}
+
+// videoCodecs are the video formats we take and send. H.264 is constrained
+// baseline (what our encoder makes) in packetization mode 1; browsers
+// offer it as profile-level-id 42e01f and 42001f, and a baseline stream
+// decodes in any profile's decoder.
+var videoCodecs = []webrtc.RTPCodecParameters{
+	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFB}, PayloadType: 96},
+	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: videoFB,
+		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, PayloadType: 102},
+	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: videoFB,
+		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f"}, PayloadType: 106},
+}
+
+// codecParams returns our registered parameters for mimeType.
+func codecParams(mimeType string) []webrtc.RTPCodecParameters {
+	var out []webrtc.RTPCodecParameters
+	for _, c := range videoCodecs {
+		if strings.EqualFold(c.MimeType, mimeType) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // configureInterceptors adds NACK generation and response, receiver

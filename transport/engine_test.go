@@ -69,7 +69,7 @@ func answerFor(t *testing.T, cfg Config, withVideo bool) (string, *webrtc.PeerCo
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	peer, answer, err := eng.negotiate(ctx, offer, info)
+	peer, answer, err := eng.negotiate(ctx, offer, info, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestSingleUDPPort(t *testing.T) {
 	for i := range 2 {
 		client, offer := clientOffer(t, false)
 		info, _ := parseOffer(offer)
-		peer, answer, err := eng.negotiate(context.Background(), offer, info)
+		peer, answer, err := eng.negotiate(context.Background(), offer, info, "")
 		if err != nil {
 			t.Fatal(err)
 		}

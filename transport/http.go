@@ -44,6 +44,9 @@ type JoinRequest struct {
 type Rooms interface {
 	Join(room media.RoomID, req JoinRequest) (media.ParticipantID, error)
 	Leave(room media.RoomID, id media.ParticipantID) error
+	// VideoCodecs is the room's video codec preference (MIME types, most
+	// preferred first), from its options or the defaults for a new room.
+	VideoCodecs(room media.RoomID) []string
 }
 
 // Server serves the HTTP join API.
@@ -105,7 +108,8 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	peer, answer, err := s.eng.negotiate(r.Context(), string(body), offer)
+	videoCodec := offer.chooseVideoCodec(s.rooms.VideoCodecs(media.RoomID(roomID)))
+	peer, answer, err := s.eng.negotiate(r.Context(), string(body), offer, videoCodec)
 	if err != nil {
 		httpError(w, http.StatusBadRequest, "cannot answer offer: %v", err)
 		return
@@ -117,11 +121,11 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 	if receives(offer.audioDir) {
 		req.SendAudioCodec, req.SendAudioClockRate = webrtc.MimeTypeOpus, 48000
 	}
-	if sends(offer.videoDir) {
-		req.RecvVideoCodec = webrtc.MimeTypeVP8
+	if videoCodec != "" && sends(offer.videoDir) {
+		req.RecvVideoCodec = videoCodec
 	}
-	if receives(offer.videoDir) {
-		req.SendVideoCodec = webrtc.MimeTypeVP8
+	if videoCodec != "" && receives(offer.videoDir) {
+		req.SendVideoCodec = videoCodec
 	}
 	id, err := s.rooms.Join(media.RoomID(roomID), req)
 	if err != nil {
@@ -202,8 +206,9 @@ func checkName(name string) error {
 }
 
 // negotiate creates a PeerConnection for offer and returns it with the
-// complete answer (ICE gathered: the join API does not trickle).
-func (e *Engine) negotiate(ctx context.Context, sdpOffer string, offer offerInfo) (*Peer, string, error) {
+// complete answer (ICE gathered: the join API does not trickle). Video, if
+// any, is narrowed to videoCodec in both directions ("" rejects it).
+func (e *Engine) negotiate(ctx context.Context, sdpOffer string, offer offerInfo, videoCodec string) (*Peer, string, error) {
 	jb, err := newJitter(e.cfg)
 	if err != nil {
 		return nil, "", err
@@ -225,8 +230,11 @@ func (e *Engine) negotiate(ctx context.Context, sdpOffer string, offer offerInfo
 			return fail(err)
 		}
 	}
-	if receives(offer.videoDir) {
-		if err := peer.attachVideoOut(); err != nil {
+	if err := narrowVideo(pc, videoCodec); err != nil {
+		return fail(err)
+	}
+	if videoCodec != "" && receives(offer.videoDir) {
+		if err := peer.attachVideoOut(codecParams(videoCodec)[0].RTPCodecCapability); err != nil {
 			return fail(err)
 		}
 	}
@@ -249,4 +257,25 @@ func (e *Engine) negotiate(ctx context.Context, sdpOffer string, offer offerInfo
 		return fail(ctx.Err())
 	}
 	return peer, pc.LocalDescription().SDP, nil
+}
+
+// narrowVideo limits the offer's video m-lines to one codec, so the client
+// sends what we decode for it and receives what its view is encoded in;
+// with no codec the video is rejected.
+func narrowVideo(pc *webrtc.PeerConnection, videoCodec string) error {
+	for _, t := range pc.GetTransceivers() {
+		if t.Kind() != webrtc.RTPCodecTypeVideo {
+			continue
+		}
+		if videoCodec == "" {
+			if err := t.Stop(); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := t.SetCodecPreferences(codecParams(videoCodec)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -12,8 +12,11 @@ type offerInfo struct {
 	// audioDir and videoDir are the directions of the first usable audio
 	// and video m-lines from the offerer's point of view: sendrecv,
 	// sendonly, recvonly or inactive; videoDir is "" without a video
-	// m-line that offers VP8.
+	// m-line that offers a codec we take.
 	audioDir, videoDir string
+	// videoCodecs are the MIME types (lower case) that video m-line offers
+	// among those we take.
+	videoCodecs map[string]bool
 }
 
 func receives(dir string) bool { return dir == "sendrecv" || dir == "recvonly" }
@@ -47,8 +50,18 @@ func parseOffer(raw string) (offerInfo, error) {
 				info.audioDir = direction(md)
 			}
 		case "video":
-			if info.videoDir == "" && offers(md, "vp8/90000") {
-				info.videoDir = direction(md)
+			if info.videoDir != "" {
+				continue
+			}
+			codecs := map[string]bool{}
+			if offers(md, "vp8/90000") {
+				codecs["video/vp8"] = true
+			}
+			if offersH264Mode1(md) {
+				codecs["video/h264"] = true
+			}
+			if len(codecs) > 0 {
+				info.videoDir, info.videoCodecs = direction(md), codecs
 			}
 		}
 	}
@@ -74,6 +87,38 @@ func offers(md *sdp.MediaDescription, encoding string) bool {
 		}
 	}
 	return false
+}
+
+// offersH264Mode1 reports whether md offers H.264 in packetization mode 1
+// (the only mode we send: FU-A fragments large NAL units).
+func offersH264Mode1(md *sdp.MediaDescription) bool {
+	pts := map[string]bool{}
+	for _, a := range md.Attributes {
+		if pt, enc, ok := strings.Cut(a.Value, " "); a.Key == "rtpmap" && ok && strings.HasPrefix(strings.ToLower(enc), "h264/90000") {
+			pts[pt] = true
+		}
+	}
+	for _, a := range md.Attributes {
+		if pt, params, ok := strings.Cut(a.Value, " "); a.Key == "fmtp" && ok && pts[pt] {
+			for _, kv := range strings.Split(params, ";") {
+				if strings.TrimSpace(kv) == "packetization-mode=1" {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// chooseVideoCodec returns the first codec of preference that the offer
+// has, "" if none.
+func (o offerInfo) chooseVideoCodec(preference []string) string {
+	for _, c := range preference {
+		if o.videoCodecs[strings.ToLower(c)] {
+			return c
+		}
+	}
+	return ""
 }
 
 func direction(md *sdp.MediaDescription) string {

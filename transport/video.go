@@ -1,10 +1,12 @@
 package transport
 
 import (
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 )
@@ -35,9 +37,10 @@ type videoState struct {
 	// lastPLI is when we last asked the sender for a keyframe (unix ns).
 	lastPLI atomic.Int64
 
-	out   *outStream // nil when the client receives no video
-	queue chan *videoPacket
-	free  chan *videoPacket
+	out     *outStream // nil when the client receives no video
+	outMime string     // the codec of out
+	queue   chan *videoPacket
+	free    chan *videoPacket
 	// waitKey: egress dropped a frame, so later frames are useless to the
 	// receiver until a keyframe. Only WriteVideo's caller touches it.
 	waitKey bool
@@ -62,15 +65,17 @@ func (v *videoState) init() {
 	v.free = make(chan *videoPacket, outFrameQueue+1)
 }
 
-// isVP8KeyFrame reads the frame-type bit of a VP8 frame (RFC 6386 §9.1).
-func isVP8KeyFrame(frame []byte) bool { return len(frame) >= 3 && frame[0]&1 == 0 }
-
-// readVideo assembles VP8 frames from RTP and hands them to the room. After
+// readVideo assembles frames from RTP and hands them to the room. After
 // any loss or drop it discards frames until a keyframe (asking the sender
 // for one), so the decoder never sees a broken reference chain.
 func (p *Peer) readVideo(track *webrtc.TrackRemote) {
+	asm, err := NewFrameAssembler(track.Codec().MimeType, frameAssemblyLate)
+	if err != nil {
+		p.log.Warn("cannot receive video", "err", err)
+		drain(track)
+		return
+	}
 	p.video.inSSRC.Store(uint32(track.SSRC()))
-	asm := NewVP8Assembler(frameAssemblyLate)
 	p.RequestKeyFrame() // a new sender's first frames may not be a keyframe
 	waitKey := true
 	deliver := func(frame []byte, afterLoss bool) {
@@ -78,7 +83,7 @@ func (p *Peer) readVideo(track *webrtc.TrackRemote) {
 			waitKey = true
 		}
 		if waitKey {
-			if !isVP8KeyFrame(frame) {
+			if !asm.IsKeyFrame(frame) {
 				p.video.inDropped.Add(1)
 				p.RequestKeyFrame()
 				return
@@ -102,8 +107,19 @@ func (p *Peer) readVideo(track *webrtc.TrackRemote) {
 	}
 }
 
-// VideoFrames implements room.VideoPeer: the participant's complete VP8
-// frames, in order, starting at a keyframe. Closed when the peer closes.
+// drain reads and discards a track the room cannot use.
+func drain(track *webrtc.TrackRemote) {
+	buf := make([]byte, maxRTPPayload)
+	for {
+		if _, _, err := track.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+// VideoFrames implements room.VideoPeer: the participant's complete frames
+// (VP8, or H.264 as Annex-B access units), in order, starting at a
+// keyframe. Closed when the peer closes.
 func (p *Peer) VideoFrames() <-chan []byte { return p.video.frames }
 
 // RequestKeyFrame implements room.VideoPeer: a PLI to the sender, at most
@@ -120,14 +136,17 @@ func (p *Peer) RequestKeyFrame() {
 	}
 }
 
-// attachVideoOut adds our outgoing video (the room's canvas) and starts the
-// goroutine that sends it.
-func (p *Peer) attachVideoOut() error {
-	s, sender, err := newOutStream(p.pc, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video")
+// attachVideoOut adds our outgoing video (the room's canvas) in codec c
+// and starts the goroutine that sends it.
+func (p *Peer) attachVideoOut(c webrtc.RTPCodecCapability) error {
+	if _, err := formatFor(c.MimeType); err != nil {
+		return err
+	}
+	s, sender, err := newOutStream(p.pc, c, "video")
 	if err != nil {
 		return err
 	}
-	p.video.out = s
+	p.video.out, p.video.outMime = s, c.MimeType
 	if p.startWorker() {
 		go p.readRTCP(sender, true)
 	}
@@ -182,11 +201,15 @@ func (p *Peer) WriteVideo(frame []byte, keyframe bool, ts uint32, at time.Time) 
 // last call.
 func (p *Peer) TakeKeyFrameRequest() bool { return p.video.keyRequested.Swap(false) }
 
-// sendVideo packetizes queued frames (RFC 7741) and sends them.
+// sendVideo packetizes queued frames (RFC 7741 for VP8, RFC 6184 mode 1
+// for H.264) and sends them.
 func (p *Peer) sendVideo() {
 	defer p.wg.Done()
 	v := &p.video
-	payloader := codecs.VP8Payloader{EnablePictureID: true}
+	var payloader rtp.Payloader = &codecs.VP8Payloader{EnablePictureID: true}
+	if strings.EqualFold(v.outMime, webrtc.MimeTypeH264) {
+		payloader = &codecs.H264Payloader{}
+	}
 	for {
 		select {
 		case <-p.stop:

@@ -32,6 +32,7 @@ type Config struct {
 	MaxParticipants int                   `yaml:"max_participants"`
 	Canvas          string                `yaml:"canvas"`
 	ExcludeSelf     bool                  `yaml:"exclude_self"`
+	VideoCodecs     []string              `yaml:"video_codecs"`
 	PProf           bool                  `yaml:"pprof"`
 }
 
@@ -78,6 +79,7 @@ var settings = []setting{
 	}},
 	{"pprof", "MCU_PPROF", "serve Go profiles under /debug/pprof/ (do not expose publicly)", func(c *Config, v string) error { return parseBool(&c.PProf)(c, v) }},
 	{"canvas", "MCU_CANVAS", "default rooms' canvas as WIDTHxHEIGHT@FPS", func(c *Config, v string) error { c.Canvas = v; return nil }},
+	{"video-codecs", "MCU_VIDEO_CODECS", "video codec preference of new rooms, e.g. VP8,H264", func(c *Config, v string) error { c.VideoCodecs = list(v); return nil }},
 	{"exclude-self", "MCU_EXCLUDE_SELF", "leave each participant's own tile out of its canvas", func(c *Config, v string) error { return parseBool(&c.ExcludeSelf)(c, v) }},
 	{"max-participants", "MCU_MAX_PARTICIPANTS", "participants per room (0: unlimited)", func(c *Config, v string) (err error) { c.MaxParticipants, err = strconv.Atoi(v); return err }},
 }
@@ -152,6 +154,17 @@ func (c Config) transportConfig(log *slog.Logger) (transport.Config, error) {
 func (c Config) roomDefaults() (room.Options, error) {
 	o := room.DefaultOptions()
 	o.MaxParticipants, o.ExcludeSelf = c.MaxParticipants, c.ExcludeSelf
+	if len(c.VideoCodecs) > 0 {
+		o.VideoCodecs = nil
+		for _, v := range c.VideoCodecs {
+			switch strings.ToUpper(v) {
+			case "VP8", "H264":
+				o.VideoCodecs = append(o.VideoCodecs, "video/"+strings.ToUpper(v))
+			default:
+				return o, fmt.Errorf("video codec %q: want VP8 or H264", v)
+			}
+		}
+	}
 	if _, err := fmt.Sscanf(c.Canvas, "%dx%d@%d", &o.Width, &o.Height, &o.FPS); err != nil {
 		return o, fmt.Errorf("canvas %q: want WIDTHxHEIGHT@FPS", c.Canvas)
 	}

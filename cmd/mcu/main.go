@@ -141,6 +141,8 @@ func (a roomsAdapter) Join(id media.RoomID, req transport.JoinRequest) (media.Pa
 	return pid, mapRoomErr(err)
 }
 
+func (a roomsAdapter) VideoCodecs(id media.RoomID) []string { return a.m.VideoCodecs(id) }
+
 func (a roomsAdapter) Leave(id media.RoomID, pid media.ParticipantID) error {
 	return mapRoomErr(a.m.Leave(id, pid))
 }

@@ -119,7 +119,10 @@ func (c *Client) recordVideo(tr *webrtc.TrackRemote) {
 		return
 	}
 	defer dec.Close()
-	asm := transport.NewVP8Assembler(200 * time.Millisecond)
+	asm, err := transport.NewFrameAssembler(tr.Codec().MimeType, 200*time.Millisecond)
+	if err != nil {
+		return
+	}
 	var ts uint32
 	deliver := func(data []byte, _ bool) {
 		key := vpx.IsKeyFrame(data)

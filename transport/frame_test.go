@@ -32,6 +32,15 @@ func frameData(n, parts int) []byte {
 	return b
 }
 
+func mustAssembler(t testing.TB, mime string, wait time.Duration) *FrameAssembler {
+	t.Helper()
+	a, err := NewFrameAssembler(mime, wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 type emitted struct {
 	data []byte
 	loss bool
@@ -83,7 +92,7 @@ func TestVP8Assembler(t *testing.T) {
 			}
 			// Packets come 20 ms apart: a frame with its duplicates spans
 			// under 100 ms, and an incomplete one expires two frames on.
-			a := NewVP8Assembler(100 * time.Millisecond)
+			a := mustAssembler(t, "video/VP8", 100*time.Millisecond)
 			var got []emitted
 			now := time.Unix(0, 0)
 			for _, p := range pkts {
@@ -112,7 +121,7 @@ func TestVP8Assembler(t *testing.T) {
 // TestVP8AssemblerEmitsAtMarker: a frame comes out with its last packet,
 // not one frame later.
 func TestVP8AssemblerEmitsAtMarker(t *testing.T) {
-	a := NewVP8Assembler(time.Second)
+	a := mustAssembler(t, "video/VP8", time.Second)
 	var n int
 	for _, p := range vp8Packets(0, 100, 2) {
 		a.Push(p, time.Now(), func([]byte, bool) { n++ })
@@ -129,7 +138,7 @@ func FuzzVP8Assembler(f *testing.F) {
 	f.Add([]byte{0x90, 0x80, 0x05, 1}, uint16(65535), uint32(1<<31), false)
 	f.Add([]byte{}, uint16(7), uint32(9), true)
 	f.Fuzz(func(t *testing.T, payload []byte, seq uint16, ts uint32, marker bool) {
-		a := NewVP8Assembler(10 * time.Millisecond)
+		a := mustAssembler(t, "video/VP8", 10*time.Millisecond)
 		now := time.Unix(0, 0)
 		step := 1 // 0 repeats sequence numbers, 2 skips every other
 		if len(payload) > 0 {

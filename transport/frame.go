@@ -1,0 +1,195 @@
+package transport
+
+import (
+	"errors"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// FrameAssembler rebuilds video frames from RTP packets. A frame is
+// complete when its first packet (as the codec's payload format marks it),
+// its last (RTP marker) and every sequence number between them have
+// arrived; it is emitted at once, without waiting for the next frame.
+// Packets may arrive out of order within the frames still pending. A frame
+// that cannot complete (a lost packet not retransmitted within maxWait), or
+// whose payloads do not parse, is dropped and the next emitted frame is
+// flagged as following a loss, so the caller can wait for a keyframe.
+// Not safe for concurrent use.
+type FrameAssembler struct {
+	format  payloadFormat
+	maxWait time.Duration
+	pending []pendingFrame // ordered by RTP timestamp (oldest first)
+	free    []pendingFrame // recycled frames, for their packet buffers
+	lastTS  uint32         // timestamp of the last emitted or dropped frame
+	lastSeq uint16         // its final sequence number
+	started bool
+	lost    bool // a frame was dropped since the last emitted one
+	ordered [][]byte
+}
+
+// payloadFormat is what the assembler needs of a codec's RTP payload
+// format.
+type payloadFormat interface {
+	// isStart reports whether a payload begins a frame.
+	isStart(payload []byte) bool
+	// assemble appends the frame carried by payloads (in sequence order)
+	// to dst, in the form the decoder takes.
+	assemble(dst []byte, payloads [][]byte) ([]byte, error)
+	// isKeyFrame reports whether an assembled frame is a keyframe.
+	isKeyFrame(frame []byte) bool
+}
+
+var errBadPayload = errors.New("transport: malformed video payload")
+
+type pendingFrame struct {
+	ts      uint32
+	first   time.Time // arrival of its first packet
+	pkts    []framePart
+	startOK bool
+	endOK   bool
+	endSeq  uint16
+}
+
+type framePart struct {
+	seq     uint16
+	start   bool
+	payload []byte
+}
+
+// maxPendingFrames bounds memory when packets of many frames never
+// complete.
+const maxPendingFrames = 8
+
+// NewFrameAssembler returns an assembler for mimeType ("video/VP8" or
+// "video/H264") that waits up to maxWait for a frame's missing packets.
+func NewFrameAssembler(mimeType string, maxWait time.Duration) (*FrameAssembler, error) {
+	f, err := formatFor(mimeType)
+	if err != nil {
+		return nil, err
+	}
+	return &FrameAssembler{format: f, maxWait: maxWait}, nil
+}
+
+// IsKeyFrame reports whether an assembled frame is a keyframe.
+func (a *FrameAssembler) IsKeyFrame(frame []byte) bool { return a.format.isKeyFrame(frame) }
+
+// Push adds one packet. emit is called, in timestamp order, with each
+// frame that became complete; afterLoss is set when frames were dropped (or
+// packets went missing) since the previous emitted frame. The data passed
+// to emit is newly allocated and owned by the callee.
+func (a *FrameAssembler) Push(pkt *rtp.Packet, now time.Time, emit func(frame []byte, afterLoss bool)) {
+	if len(pkt.Payload) == 0 {
+		return // padding: nothing to assemble
+	}
+	if a.started && !tsAfter(pkt.Timestamp, a.lastTS) {
+		return // a frame already emitted or given up on
+	}
+	f := a.frame(pkt.Timestamp, now)
+	for _, p := range f.pkts {
+		if p.seq == pkt.SequenceNumber {
+			return // duplicate
+		}
+	}
+	start := a.format.isStart(pkt.Payload)
+	f.pkts = append(f.pkts, framePart{seq: pkt.SequenceNumber, start: start, payload: append([]byte(nil), pkt.Payload...)})
+	f.startOK = f.startOK || start
+	if pkt.Marker {
+		f.endOK, f.endSeq = true, pkt.SequenceNumber
+	}
+	a.drain(now, emit)
+}
+
+// frame returns the pending frame with timestamp ts, creating it in order.
+func (a *FrameAssembler) frame(ts uint32, now time.Time) *pendingFrame {
+	i := 0
+	for ; i < len(a.pending); i++ {
+		if a.pending[i].ts == ts {
+			return &a.pending[i]
+		}
+		if tsAfter(a.pending[i].ts, ts) {
+			break
+		}
+	}
+	var f pendingFrame
+	if n := len(a.free); n > 0 {
+		f, a.free = a.free[n-1], a.free[:n-1]
+		f.pkts = f.pkts[:0]
+	}
+	f.ts, f.first, f.startOK, f.endOK = ts, now, false, false
+	a.pending = append(a.pending, pendingFrame{})
+	copy(a.pending[i+1:], a.pending[i:])
+	a.pending[i] = f
+	return &a.pending[i]
+}
+
+// drain emits complete frames from the head and drops the head when it is
+// hopeless: too old, or too many frames behind it.
+func (a *FrameAssembler) drain(now time.Time, emit func([]byte, bool)) {
+	for len(a.pending) > 0 {
+		f := &a.pending[0]
+		if first, ok := a.complete(f); ok {
+			data, err := a.format.assemble(nil, a.ordered)
+			if err != nil || len(data) == 0 {
+				a.lost = true
+				a.pop()
+				continue
+			}
+			// A whole frame missing in between shows as a sequence gap.
+			gap := a.started && first != a.lastSeq+1
+			emit(data, a.lost || gap)
+			a.lastSeq, a.lost = f.endSeq, false
+			a.pop()
+			continue
+		}
+		if now.Sub(f.first) > a.maxWait || len(a.pending) > maxPendingFrames {
+			a.lost = true
+			a.pop()
+			continue
+		}
+		return
+	}
+}
+
+// pop retires the head frame; its packets arriving later are ignored.
+func (a *FrameAssembler) pop() {
+	f := a.pending[0]
+	a.lastTS, a.started = f.ts, true
+	a.free = append(a.free, f)
+	a.pending = append(a.pending[:0], a.pending[1:]...)
+}
+
+// complete reports whether every packet from the frame's start to its
+// marker is present; if so a.ordered holds their payloads in sequence
+// order, and first is the start's sequence number.
+func (a *FrameAssembler) complete(f *pendingFrame) (first uint16, ok bool) {
+	if !f.startOK || !f.endOK {
+		return 0, false
+	}
+	// The start is the start packet furthest back from the marker.
+	maxD := -1
+	for _, p := range f.pkts {
+		if d := int(f.endSeq - p.seq); p.start && d < len(f.pkts) && d > maxD {
+			maxD, first = d, p.seq
+		}
+	}
+	n := maxD + 1
+	if maxD < 0 || n != len(f.pkts) {
+		return 0, false
+	}
+	a.ordered = a.ordered[:0]
+	for range n {
+		a.ordered = append(a.ordered, nil)
+	}
+	for _, p := range f.pkts {
+		d := int(p.seq - first)
+		if d >= n || a.ordered[d] != nil {
+			return 0, false
+		}
+		a.ordered[d] = p.payload
+	}
+	return first, true
+}
+
+// tsAfter reports whether RTP timestamp a is after b (modulo 2^32).
+func tsAfter(a, b uint32) bool { return a != b && a-b < 1<<31 }
