@@ -64,6 +64,10 @@ type Config struct {
 	Logger   *slog.Logger // nil: slog.Default()
 	Clock    media.Clock  // nil: the system clock
 	Metrics  Metrics      // nil: none
+	// OnEvent, if set, is told of every event. It is called on the room's
+	// goroutines, sometimes with a room's lock held: it must return
+	// quickly and never call back into the manager.
+	OnEvent func(Event)
 }
 
 // Manager owns the rooms of a server.
@@ -94,6 +98,9 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}
 	}
+	if cfg.OnEvent == nil {
+		cfg.OnEvent = func(Event) {}
+	}
 	return &Manager{cfg: cfg, log: cfg.Logger.With("component", "room"), rooms: make(map[media.RoomID]*Room)}, nil
 }
 
@@ -109,6 +116,9 @@ func (m *Manager) Join(id media.RoomID, p JoinParams) (media.ParticipantID, erro
 		return "", ErrClosed
 	}
 	r, ok := m.rooms[id]
+	if !ok && p.MustExist {
+		return "", fmt.Errorf("%w: %s", ErrUnknownRoom, id)
+	}
 	if !ok {
 		var err error
 		if r, err = newRoom(id, m.cfg.Defaults, m); err != nil {
@@ -122,6 +132,9 @@ func (m *Manager) Join(id media.RoomID, p JoinParams) (media.ParticipantID, erro
 		// Do not leave behind a room that only existed for a failed join;
 		// it has no members, so there are no peers to close.
 		m.deleteLocked(r)
+	}
+	if err == nil {
+		m.cfg.OnEvent(Event{Type: EventJoined, Room: id, Participant: pid, At: m.cfg.Clock.Now()})
 	}
 	return pid, err
 }
@@ -143,6 +156,7 @@ func (m *Manager) Leave(id media.RoomID, pid media.ParticipantID) error {
 	if err != nil {
 		return err
 	}
+	m.cfg.OnEvent(Event{Type: EventLeft, Room: id, Participant: pid, At: m.cfg.Clock.Now()})
 	// Outside the lock: closing a peer can call back into Leave.
 	return pt.finish()
 }
@@ -203,6 +217,7 @@ func (m *Manager) Stats() Stats {
 	s.VideoTicks, s.VideoSkipped, s.VideoDecoded = c.videoTicks.Load(), c.videoSkipped.Load(), c.videoDecoded.Load()
 	s.VideoDecodeErrors, s.VideoEncodeErrors, s.KeyFramesForced = c.videoDecodeErrs.Load(), c.videoEncodeErrs.Load(), c.keyFramesForced.Load()
 	s.VideoEncoders = c.videoEncoders.Load()
+	s.DTMF = c.dtmf.Load()
 	return s
 }
 

@@ -55,6 +55,7 @@ type participant struct {
 	vout           *videoOut
 	sendVideoCodec string
 	lastSpoke      time.Time // last tick it was talking, for choosing tiles beyond 16
+	dtmf           DTMFPeer  // nil unless the peer receives telephone keys
 
 	// egress
 	enc       codec.AudioEncoder // nil: the participant receives no audio
@@ -66,6 +67,7 @@ type participant struct {
 
 func newParticipant(id media.ParticipantID, p JoinParams, reg *codec.Registry, log *slog.Logger) (*participant, error) {
 	pt := &participant{id: id, name: p.Name, peer: p.Peer, log: log, lastDur: media.FrameSamples}
+	pt.dtmf, _ = p.Peer.(DTMFPeer)
 	if p.RecvAudioCodec != "" {
 		c, err := reg.Audio(p.RecvAudioCodec)
 		if err != nil {

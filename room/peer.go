@@ -39,4 +39,6 @@ type JoinParams struct {
 	// RecvVideoCodec and SendVideoCodec are the video MIME types, as for
 	// audio; either needs Peer to implement VideoPeer.
 	RecvVideoCodec, SendVideoCodec string
+	// MustExist refuses the join if the room does not exist yet.
+	MustExist bool
 }

@@ -26,6 +26,8 @@ type Room struct {
 	clock   media.Clock
 	metrics Metrics
 	stats   *counters
+	onEvent func(Event)
+	keys    []byte // DTMF scratch, clock goroutine only
 
 	mu      sync.Mutex
 	mix     *mixer.Mixer
@@ -46,7 +48,7 @@ func newRoom(id media.RoomID, opts Options, m *Manager) (*Room, error) {
 		return nil, fmt.Errorf("%w: %w", ErrBadOptions, err)
 	}
 	r := &Room{
-		id: id, opts: opts, reg: m.cfg.Registry, clock: m.cfg.Clock, metrics: m.cfg.Metrics, stats: &m.stats,
+		id: id, opts: opts, reg: m.cfg.Registry, clock: m.cfg.Clock, metrics: m.cfg.Metrics, stats: &m.stats, onEvent: m.cfg.OnEvent,
 		log: m.log.With("room", string(id)), mix: mx, start: m.cfg.Clock.Now(),
 		stop: make(chan struct{}), done: make(chan struct{}), videoDone: make(chan struct{}),
 	}
@@ -223,11 +225,22 @@ func (r *Room) tick(n int64, at time.Time) {
 	}
 	r.stats.limited.Add(r.mix.LimitedSamples() - limitedBefore)
 	for _, ch := range r.mix.TalkingChanges() {
-		r.log.Debug("talking", "participant", ch.ID, "talking", ch.Talking, "level", ch.Level)
+		ev := Event{Type: EventTalkingStopped, Room: r.id, Participant: ch.ID, At: at, Level: ch.Level}
+		if ch.Talking {
+			ev.Type = EventTalkingStarted
+		}
+		r.onEvent(ev)
 	}
 	for _, pt := range r.members {
 		if pt.in.Talking() {
 			pt.lastSpoke = at
+		}
+		if pt.dtmf != nil {
+			r.keys = pt.dtmf.TakeDTMF(r.keys[:0])
+			for _, k := range r.keys {
+				r.stats.dtmf.Add(1)
+				r.onEvent(Event{Type: EventDTMF, Room: r.id, Participant: pt.id, At: at, Digit: k})
+			}
 		}
 	}
 }

@@ -34,6 +34,7 @@ type Stats struct {
 	VideoEncodeErrors uint64
 	KeyFramesForced   uint64 // keyframes forced on canvas encoders (new receivers, PLI/FIR)
 	VideoEncoders     int64  // canvas encoders running now
+	DTMF              uint64 // telephone keys received (RFC 4733)
 }
 
 // LateTickThreshold is how late a tick may start before it counts as late.
@@ -49,4 +50,5 @@ type counters struct {
 	videoTicks, videoSkipped, videoDecoded            atomic.Uint64
 	videoDecodeErrs, videoEncodeErrs, keyFramesForced atomic.Uint64
 	videoEncoders                                     atomic.Int64
+	dtmf                                              atomic.Uint64
 }

@@ -27,10 +27,22 @@ const maxNameRunes = 64
 
 var roomIDPattern = regexp.MustCompile(`^[A-Za-z0-9._~-]{1,64}$`)
 
+// Participant is a connected participant's transport: a WebRTC *Peer or a
+// plain-RTP *RTPLeg. It matches room.Peer method for method; *Peer also
+// carries video, *RTPLeg DTMF.
+type Participant interface {
+	ReadAudio(now time.Time) media.EncodedAudio
+	WriteAudio(payload []byte, ts uint32, at time.Time) error
+	Close() error
+}
+
 // JoinRequest is a negotiated participant handed to Rooms.Join.
 type JoinRequest struct {
 	Name string
-	Peer *Peer
+	Peer Participant
+	// MustExist refuses the join when the room does not exist yet
+	// (plain-RTP legs attach to rooms; they do not create them).
+	MustExist bool
 	// RecvAudioCodec is the MIME type the participant sends us ("" when it
 	// sends no audio); SendAudioCodec what we send it ("" for none); the
 	// same for video.
@@ -65,6 +77,7 @@ func NewServer(eng *Engine, rooms Rooms) *Server {
 func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /rooms/{room}/join", s.handleJoin)
 	mux.HandleFunc("DELETE /rooms/{room}/participants/{id}", s.handleLeave)
+	mux.HandleFunc("POST /rooms/{room}/rtp", s.handleRTPLeg)
 	mux.HandleFunc("GET /config", s.handleConfig)
 }
 
@@ -130,14 +143,7 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 	id, err := s.rooms.Join(media.RoomID(roomID), req)
 	if err != nil {
 		_ = peer.Close()
-		switch {
-		case errors.Is(err, ErrRoomFull):
-			httpError(w, http.StatusConflict, "%v", err)
-		case errors.Is(err, ErrUnavailable):
-			httpError(w, http.StatusServiceUnavailable, "%v", err)
-		default:
-			httpError(w, http.StatusBadRequest, "cannot join: %v", err)
-		}
+		s.joinError(w, err)
 		return
 	}
 	room := media.RoomID(roomID)
@@ -165,6 +171,83 @@ func iceServerLink(u string, ice ICEServer) string {
 		link += fmt.Sprintf("; username=%q; credential=%q; credential-type=\"password\"", ice.Username, ice.Credential)
 	}
 	return link
+}
+
+// maxLegRequest bounds a leg request's JSON body.
+const maxLegRequest = 64 << 10
+
+// legRequest is the body of POST /rooms/{room}/rtp.
+type legRequest struct {
+	Remote string `json:"remote"`
+	Codec  string `json:"codec"`
+	Name   string `json:"name,omitempty"`
+}
+
+// handleRTPLeg attaches a plain-RTP audio leg to an existing room.
+func (s *Server) handleRTPLeg(w http.ResponseWriter, r *http.Request) {
+	roomID := r.PathValue("room")
+	if !roomIDPattern.MatchString(roomID) {
+		httpError(w, http.StatusBadRequest, "bad room name: use 1-64 letters, digits, '.', '_', '~' or '-'")
+		return
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxLegRequest))
+	dec.DisallowUnknownFields()
+	var req legRequest
+	if err := dec.Decode(&req); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			httpError(w, http.StatusRequestEntityTooLarge, "request larger than %d bytes", maxLegRequest)
+			return
+		}
+		httpError(w, http.StatusBadRequest, "bad JSON: %v (want {\"remote\":\"ip:port\",\"codec\":\"PCMU\"|\"PCMA\"|\"opus\"})", err)
+		return
+	}
+	if err := checkName(req.Name); err != nil {
+		httpError(w, http.StatusBadRequest, "bad name: %v", err)
+		return
+	}
+	leg, local, err := s.eng.newRTPLeg(req.Remote, req.Codec)
+	if err != nil {
+		if errors.Is(err, ErrBadLeg) {
+			httpError(w, http.StatusBadRequest, "%v", err)
+		} else {
+			httpError(w, http.StatusServiceUnavailable, "cannot open RTP leg: %v", err)
+		}
+		return
+	}
+	name := req.Name
+	if name == "" {
+		name = "RTP " + req.Remote
+	}
+	room := media.RoomID(roomID)
+	id, err := s.rooms.Join(room, JoinRequest{
+		Name: name, Peer: leg, MustExist: true,
+		RecvAudioCodec: leg.codec.mime, SendAudioCodec: leg.codec.mime, SendAudioClockRate: leg.codec.clockRate,
+	})
+	if err != nil {
+		_ = leg.Close()
+		s.joinError(w, err)
+		return
+	}
+	leg.start(func() { _ = s.rooms.Leave(room, id) })
+	w.Header().Set("Location", "/rooms/"+url.PathEscape(roomID)+"/participants/"+url.PathEscape(string(id)))
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	_ = json.NewEncoder(w).Encode(map[string]string{"id": string(id), "local": local})
+}
+
+// joinError answers a failed Rooms.Join.
+func (s *Server) joinError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		httpError(w, http.StatusNotFound, "%v", err)
+	case errors.Is(err, ErrRoomFull):
+		httpError(w, http.StatusConflict, "%v", err)
+	case errors.Is(err, ErrUnavailable):
+		httpError(w, http.StatusServiceUnavailable, "%v", err)
+	default:
+		httpError(w, http.StatusBadRequest, "cannot join: %v", err)
+	}
 }
 
 func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {

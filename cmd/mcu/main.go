@@ -67,7 +67,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	if err != nil {
 		return err
 	}
-	rooms, err := room.NewManager(room.Config{Registry: &reg, Defaults: defaults, Logger: log, Metrics: newTickMetrics(prom)})
+	rooms, err := room.NewManager(room.Config{Registry: &reg, Defaults: defaults, Logger: log, Metrics: newTickMetrics(prom), OnEvent: logEvent(log)})
 	if err != nil {
 		return err
 	}
@@ -128,6 +128,19 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	return errors.Join(errs...)
 }
 
+// logEvent logs the room events an operator wants to see; the gRPC event
+// feed will carry all of them.
+func logEvent(log *slog.Logger) func(room.Event) {
+	return func(ev room.Event) {
+		switch ev.Type {
+		case room.EventDTMF:
+			log.Info("DTMF", "room", ev.Room, "participant", ev.Participant, "key", string(ev.Digit))
+		case room.EventTalkingStarted, room.EventTalkingStopped:
+			log.Debug("talking", "room", ev.Room, "participant", ev.Participant, "event", ev.Type.String(), "level", ev.Level)
+		}
+	}
+}
+
 // roomsAdapter lets the transport's HTTP API drive the room manager, mapping
 // room errors to the transport's status-bearing sentinels.
 type roomsAdapter struct{ m *room.Manager }
@@ -137,6 +150,7 @@ func (a roomsAdapter) Join(id media.RoomID, req transport.JoinRequest) (media.Pa
 		Name: req.Name, Peer: req.Peer,
 		RecvAudioCodec: req.RecvAudioCodec, SendAudioCodec: req.SendAudioCodec, SendAudioClockRate: req.SendAudioClockRate,
 		RecvVideoCodec: req.RecvVideoCodec, SendVideoCodec: req.SendVideoCodec,
+		MustExist: req.MustExist,
 	})
 	return pid, mapRoomErr(err)
 }

@@ -54,6 +54,7 @@ var roomMetrics = []roomMetric{
 	{"mcu_video_decode_errors_total", "Incoming video frames that failed to decode (a keyframe was requested).", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.VideoDecodeErrors) }},
 	{"mcu_video_encode_errors_total", "Canvas frames that failed to encode.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.VideoEncodeErrors) }},
 	{"mcu_video_keyframes_forced_total", "Keyframes forced on canvas encoders (new receivers, PLI/FIR).", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.KeyFramesForced) }},
+	{"mcu_dtmf_keys_total", "Telephone keys (RFC 4733) received from plain-RTP legs.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.DTMF) }},
 	{"mcu_video_encoders", "Canvas encoders running (one per distinct view and codec).", prometheus.GaugeValue, func(s room.Stats) float64 { return float64(s.VideoEncoders) }},
 }
 

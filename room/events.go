@@ -1,0 +1,51 @@
+package room
+
+import (
+	"time"
+
+	"github.com/mcu-project/mcu/media"
+)
+
+// EventType says what happened in a room.
+type EventType uint8
+
+const (
+	EventUnknown EventType = iota
+	EventJoined
+	EventLeft
+	EventTalkingStarted
+	EventTalkingStopped
+	EventDTMF
+)
+
+func (t EventType) String() string {
+	switch t {
+	case EventJoined:
+		return "joined"
+	case EventLeft:
+		return "left"
+	case EventTalkingStarted:
+		return "talking-started"
+	case EventTalkingStopped:
+		return "talking-stopped"
+	case EventDTMF:
+		return "dtmf"
+	}
+	return "unknown"
+}
+
+// Event is one thing that happened in a room.
+type Event struct {
+	Type        EventType
+	Room        media.RoomID
+	Participant media.ParticipantID
+	At          time.Time
+	Level       float64 // talking events: dBov
+	Digit       byte    // DTMF: one of 0-9 * # A-D
+}
+
+// DTMFPeer is implemented by peers that receive telephone keys (RFC 4733).
+type DTMFPeer interface {
+	// TakeDTMF appends the keys pressed since the last call to dst.
+	TakeDTMF(dst []byte) []byte
+}

@@ -1,0 +1,340 @@
+package transport
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mcu-project/mcu/media"
+	"github.com/mcu-project/mcu/transport/jitter"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+)
+
+const (
+	// legIdleTimeout removes a plain-RTP leg that sends nothing this long.
+	legIdleTimeout = 30 * time.Second
+	// legReportInterval spaces the leg's RTCP sender reports (RFC 3550's
+	// 5 s minimum).
+	legReportInterval = 5 * time.Second
+	// telephoneEventPT is the payload type we accept RFC 4733 events on
+	// (the common choice of SIP gateways).
+	telephoneEventPT = 101
+)
+
+// legCodec is an audio codec a plain-RTP leg can carry.
+type legCodec struct {
+	mime      string
+	pt        uint8
+	clockRate int
+}
+
+var legCodecs = map[string]legCodec{
+	"PCMU": {"audio/PCMU", 0, 8000},
+	"PCMA": {"audio/PCMA", 8, 8000},
+	"OPUS": {"audio/opus", opusPayloadType, 48000},
+}
+
+// ErrBadLeg wraps every reason a leg request is refused.
+var ErrBadLeg = errors.New("bad RTP leg request")
+
+// RTPLeg is a plain-RTP audio participant (a phone behind a SIP gateway,
+// any RTP device): no ICE, DTLS or SRTP. It latches to the address packets
+// actually come from (symmetric RTP), multiplexes RTCP on the same port
+// (RFC 5761), reports DTMF (RFC 4733) and ends after legIdleTimeout without
+// packets. It satisfies room.Peer.
+type RTPLeg struct {
+	conn   *net.UDPConn
+	codec  legCodec
+	log    *slog.Logger
+	remote atomic.Pointer[net.UDPAddr]
+	ssrc   uint32
+
+	jbMu sync.Mutex
+	jb   *jitter.Buffer
+	inSS uint32
+
+	// Written only by the room's audio clock (WriteAudio).
+	seq             uint16
+	packets, octets uint32
+	lastTS          uint32
+	lastAt          time.Time
+	srMu            sync.Mutex // guards the four fields above for reports
+	lastRecv        atomic.Int64
+	dtmfMu          sync.Mutex
+	dtmf            []byte
+	lastEventTS     uint32
+	haveEvent       bool
+	gone            func()
+	goneOnce        sync.Once
+	stop            chan struct{}
+	wg              sync.WaitGroup
+	closeOnce       sync.Once
+	receivedPackets atomic.Uint64
+}
+
+// LegLocal is the address a leg's remote end should send to.
+func (l *RTPLeg) LegLocal() string { return l.conn.LocalAddr().String() }
+
+// newRTPLeg validates the request and opens the leg's socket.
+func (e *Engine) newRTPLeg(remote, codecName string) (*RTPLeg, string, error) {
+	c, ok := legCodecs[strings.ToUpper(codecName)]
+	if !ok {
+		return nil, "", fmt.Errorf("%w: unknown codec %q (PCMU, PCMA or opus)", ErrBadLeg, codecName)
+	}
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil || ap.Port() == 0 || ap.Addr().IsUnspecified() {
+		return nil, "", fmt.Errorf("%w: remote %q is not an IP:port", ErrBadLeg, remote)
+	}
+	raddr := net.UDPAddrFromAddrPort(ap)
+	conn, err := e.listenLeg(raddr)
+	if err != nil {
+		return nil, "", err
+	}
+	cfg := e.cfg.Jitter
+	cfg.ClockRate = c.clockRate
+	jb, err := jitter.New(cfg)
+	if err != nil {
+		conn.Close()
+		return nil, "", err
+	}
+	l := &RTPLeg{conn: conn, codec: c, jb: jb, log: e.log.With("leg", conn.LocalAddr().String()), ssrc: rand.Uint32(), stop: make(chan struct{})}
+	l.remote.Store(raddr)
+	l.lastRecv.Store(time.Now().UnixNano())
+	return l, e.advertised(conn, raddr), nil
+}
+
+// listenLeg opens the leg's UDP socket, within the configured port range
+// when there is one.
+func (e *Engine) listenLeg(remote *net.UDPAddr) (*net.UDPConn, error) {
+	network := "udp4"
+	if remote.IP.To4() == nil {
+		network = "udp6"
+	}
+	lo, hi := int(e.cfg.UDPPortMin), int(e.cfg.UDPPortMax)
+	if lo == 0 {
+		return net.ListenUDP(network, &net.UDPAddr{})
+	}
+	start := lo + rand.IntN(hi-lo+1)
+	for i := range hi - lo + 1 {
+		port := lo + (start-lo+i)%(hi-lo+1)
+		if c, err := net.ListenUDP(network, &net.UDPAddr{Port: port}); err == nil {
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("no free UDP port in %d-%d", lo, hi)
+}
+
+// advertised is the host:port the remote should send to: the public IP
+// when one is configured, else the local address that routes to remote.
+func (e *Engine) advertised(conn *net.UDPConn, remote *net.UDPAddr) string {
+	port := conn.LocalAddr().(*net.UDPAddr).Port
+	if len(e.cfg.PublicIPs) > 0 {
+		return net.JoinHostPort(e.cfg.PublicIPs[0], fmt.Sprint(port))
+	}
+	ip := net.IPv4zero
+	if probe, err := net.DialUDP("udp", nil, remote); err == nil {
+		ip = probe.LocalAddr().(*net.UDPAddr).IP
+		probe.Close()
+	}
+	return net.JoinHostPort(ip.String(), fmt.Sprint(port))
+}
+
+// start runs the leg's goroutines; gone is called once when the leg dies
+// on its own (idle, or the remote said BYE).
+func (l *RTPLeg) start(gone func()) {
+	l.gone = gone
+	l.wg.Add(2)
+	go l.read()
+	go l.watch()
+}
+
+// fireGone runs the gone callback once, on its own goroutine: the callback
+// removes the leg, which closes it and waits for the goroutine that noticed
+// the end — so it cannot run on that goroutine. It is bounded by that one
+// call.
+func (l *RTPLeg) fireGone(reason string) {
+	l.goneOnce.Do(func() {
+		l.log.Info("RTP leg ended", "reason", reason)
+		if l.gone != nil {
+			go l.gone()
+		}
+	})
+}
+
+// read receives RTP and RTCP on the one socket.
+func (l *RTPLeg) read() {
+	defer l.wg.Done()
+	buf := make([]byte, maxRTPPayload)
+	var pkt rtp.Packet
+	for {
+		n, from, err := l.conn.ReadFromUDP(buf)
+		if err != nil {
+			return
+		}
+		if n < 2 || buf[0]>>6 != 2 {
+			continue
+		}
+		if pt := buf[1] & 0x7f; pt >= 64 && pt <= 95 { // RTCP (RFC 5761 §4)
+			l.readRTCP(buf[:n])
+			continue
+		}
+		if err := pkt.Unmarshal(buf[:n]); err != nil {
+			continue
+		}
+		l.remote.Store(from) // symmetric RTP: answer where packets come from
+		l.lastRecv.Store(time.Now().UnixNano())
+		switch pkt.PayloadType {
+		case l.codec.pt:
+			l.jbMu.Lock()
+			if pkt.SSRC != l.inSS {
+				l.jb.Reset()
+				l.inSS = pkt.SSRC
+			}
+			l.jb.Push(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, time.Now())
+			l.jbMu.Unlock()
+		case telephoneEventPT:
+			l.telephoneEvent(pkt.Timestamp, pkt.Payload)
+		}
+	}
+}
+
+func (l *RTPLeg) readRTCP(b []byte) {
+	pkts, err := rtcp.Unmarshal(b)
+	if err != nil {
+		return
+	}
+	for _, p := range pkts {
+		if _, ok := p.(*rtcp.Goodbye); ok {
+			l.fireGone("RTCP BYE")
+		}
+	}
+}
+
+// dtmfDigits maps RFC 4733 event codes 0-15 to their keys.
+const dtmfDigits = "0123456789*#ABCD"
+
+// telephoneEvent records a DTMF key once per event: senders repeat the
+// packet (same timestamp) while the key is held and three times at its end.
+func (l *RTPLeg) telephoneEvent(ts uint32, payload []byte) {
+	if len(payload) < 4 || int(payload[0]) >= len(dtmfDigits) {
+		return
+	}
+	l.dtmfMu.Lock()
+	defer l.dtmfMu.Unlock()
+	if l.haveEvent && ts == l.lastEventTS {
+		return
+	}
+	l.haveEvent, l.lastEventTS = true, ts
+	if len(l.dtmf) < 64 {
+		l.dtmf = append(l.dtmf, dtmfDigits[payload[0]])
+	}
+}
+
+// TakeDTMF implements room.DTMFPeer: the keys pressed since the last call.
+func (l *RTPLeg) TakeDTMF(dst []byte) []byte {
+	l.dtmfMu.Lock()
+	defer l.dtmfMu.Unlock()
+	dst = append(dst, l.dtmf...)
+	l.dtmf = l.dtmf[:0]
+	return dst
+}
+
+// watch ends an idle leg and sends sender reports.
+func (l *RTPLeg) watch() {
+	defer l.wg.Done()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var sinceReport time.Duration
+	for {
+		select {
+		case <-l.stop:
+			return
+		case now := <-tick.C:
+			if now.Sub(time.Unix(0, l.lastRecv.Load())) > legIdleTimeout {
+				l.fireGone("no packets for 30 s")
+			}
+			if sinceReport += time.Second; sinceReport >= legReportInterval {
+				sinceReport = 0
+				l.sendReport(now)
+			}
+		}
+	}
+}
+
+func (l *RTPLeg) sendReport(now time.Time) {
+	l.srMu.Lock()
+	if l.packets == 0 {
+		l.srMu.Unlock()
+		return
+	}
+	sr := rtcp.SenderReport{
+		SSRC: l.ssrc, NTPTime: ntpTime(now),
+		RTPTime:     l.lastTS + uint32(now.Sub(l.lastAt).Seconds()*float64(l.codec.clockRate)),
+		PacketCount: l.packets, OctetCount: l.octets,
+	}
+	l.srMu.Unlock()
+	if b, err := sr.Marshal(); err == nil {
+		_, _ = l.conn.WriteToUDP(b, l.remote.Load())
+	}
+}
+
+// ReadAudio implements room.Peer.
+func (l *RTPLeg) ReadAudio(now time.Time) media.EncodedAudio {
+	l.jbMu.Lock()
+	r := l.jb.Pop(now)
+	l.jbMu.Unlock()
+	switch r.Status {
+	case jitter.Packet:
+		return media.EncodedAudio{Status: media.PacketOK, Payload: r.Payload}
+	case jitter.Lost:
+		return media.EncodedAudio{Status: media.PacketLost, Next: r.Next}
+	}
+	return media.EncodedAudio{Status: media.PacketEmpty}
+}
+
+// WriteAudio implements room.Peer: one RTP packet to the latched address.
+func (l *RTPLeg) WriteAudio(payload []byte, ts uint32, at time.Time) error {
+	var hdr [12]byte
+	l.seq++
+	hdr[0] = 0x80
+	hdr[1] = l.codec.pt
+	binary.BigEndian.PutUint16(hdr[2:], l.seq)
+	binary.BigEndian.PutUint32(hdr[4:], ts)
+	binary.BigEndian.PutUint32(hdr[8:], l.ssrc)
+	var pkt [12 + maxRTPPayload]byte
+	n := copy(pkt[:], hdr[:])
+	n += copy(pkt[n:], payload)
+	if _, err := l.conn.WriteToUDP(pkt[:n], l.remote.Load()); err != nil {
+		return err
+	}
+	l.srMu.Lock()
+	l.packets++
+	l.octets += uint32(len(payload))
+	l.lastTS, l.lastAt = ts, at
+	l.srMu.Unlock()
+	return nil
+}
+
+// Close implements room.Peer: it sends RTCP BYE, closes the socket and
+// waits for the leg's goroutines. Idempotent.
+func (l *RTPLeg) Close() error {
+	var err error
+	l.closeOnce.Do(func() {
+		if b, e := (&rtcp.Goodbye{Sources: []uint32{l.ssrc}}).Marshal(); e == nil {
+			_, _ = l.conn.WriteToUDP(b, l.remote.Load())
+		}
+		close(l.stop)
+		err = l.conn.Close()
+		l.wg.Wait()
+	})
+	return err
+}
