@@ -2,6 +2,7 @@ package room
 
 import (
 	"errors"
+	"slices"
 	"math"
 	"sync"
 	"testing"
@@ -300,5 +301,64 @@ func TestMuteAndGain(t *testing.T) {
 	}
 	if err := r.SetGain(id, 99); err == nil {
 		t.Fatal("gain of +99 dB accepted")
+	}
+}
+
+// dtmfPeer is a silent fake peer that reports telephone keys.
+type dtmfPeer struct {
+	*fakePeer
+	mu   sync.Mutex
+	keys []byte
+}
+
+func (d *dtmfPeer) TakeDTMF(dst []byte) []byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	dst = append(dst, d.keys...)
+	d.keys = d.keys[:0]
+	return dst
+}
+
+// TestEvents: joins, leaves and DTMF keys reach OnEvent in order;
+// MustExist refuses a join to a room that does not exist.
+func TestEvents(t *testing.T) {
+	var mu sync.Mutex
+	var events []Event
+	m := newTestManager(t, func(c *Config) {
+		c.OnEvent = func(e Event) {
+			mu.Lock()
+			events = append(events, e)
+			mu.Unlock()
+		}
+	})
+	if _, err := m.Join("nowhere", JoinParams{Peer: newFakePeer(t, 0), MustExist: true}); !errors.Is(err, ErrUnknownRoom) {
+		t.Fatalf("MustExist join: %v", err)
+	}
+	phone := &dtmfPeer{fakePeer: newFakePeer(t, 0)}
+	listener := join(t, m, "r", newFakePeer(t, 0))
+	pid := join(t, m, "r", phone)
+	phone.mu.Lock()
+	phone.keys = append(phone.keys, '1', '#')
+	phone.mu.Unlock()
+	time.Sleep(100 * time.Millisecond)
+	if err := m.Leave("r", pid); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var got []string
+	for _, e := range events {
+		s := e.Type.String() + ":" + string(e.Participant)
+		if e.Type == EventDTMF {
+			s += ":" + string(e.Digit)
+		}
+		got = append(got, s)
+	}
+	want := []string{"joined:" + string(listener), "joined:" + string(pid), "dtmf:" + string(pid) + ":1", "dtmf:" + string(pid) + ":#", "left:" + string(pid)}
+	if !slices.Equal(got, want) {
+		t.Fatalf("events %v\nwant   %v", got, want)
+	}
+	if s := m.Stats(); s.DTMF != 2 {
+		t.Fatalf("DTMF count %d", s.DTMF)
 	}
 }

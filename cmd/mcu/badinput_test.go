@@ -45,6 +45,13 @@ func TestBadInput(t *testing.T) {
 		{"unknown participant", "DELETE", "/rooms/a/participants/nobody", "", "", 404, "room: unknown room: a"},
 		{"unknown path", "GET", "/nothing/here", "", "", 404, "unknown path"},
 		{"wrong method", "GET", "/rooms/a/join", "", "", 404, "unknown path"},
+		{"leg: unknown room", "POST", "/rooms/nosuch/rtp", "application/json", `{"remote":"127.0.0.1:4000","codec":"PCMU"}`, 404, "unknown room"},
+		{"leg: hostname, not an IP", "POST", "/rooms/a/rtp", "application/json", `{"remote":"phone.example.org:4000","codec":"PCMU"}`, 400, "not an IP:port"},
+		{"leg: no port", "POST", "/rooms/a/rtp", "application/json", `{"remote":"127.0.0.1","codec":"PCMU"}`, 400, "not an IP:port"},
+		{"leg: unknown codec", "POST", "/rooms/a/rtp", "application/json", `{"remote":"127.0.0.1:4000","codec":"G729"}`, 400, "unknown codec"},
+		{"leg: malformed JSON", "POST", "/rooms/a/rtp", "application/json", `{"remote":`, 400, "bad JSON"},
+		{"leg: unknown field", "POST", "/rooms/a/rtp", "application/json", `{"remote":"127.0.0.1:4000","codec":"PCMU","x":1}`, 400, "unknown field"},
+		{"leg: huge body", "POST", "/rooms/a/rtp", "application/json", `{"remote":"` + strings.Repeat("1", 70000) + `"}`, 413, "larger than"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
