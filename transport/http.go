@@ -356,7 +356,19 @@ func narrowVideo(pc *webrtc.PeerConnection, videoCodec string) error {
 			}
 			continue
 		}
-		if err := t.SetCodecPreferences(codecParams(videoCodec)); err != nil {
+		// Narrow to the codec as negotiated from the offer: its payload
+		// types are the offerer's, which need not match ours (a VP8
+		// offered on the PT we registered H.264 under, say).
+		var keep []webrtc.RTPCodecParameters
+		for _, c := range t.Receiver().GetParameters().Codecs {
+			if strings.EqualFold(c.MimeType, videoCodec) {
+				keep = append(keep, c)
+			}
+		}
+		if len(keep) == 0 {
+			return fmt.Errorf("%s was offered but not negotiated", videoCodec)
+		}
+		if err := t.SetCodecPreferences(keep); err != nil {
 			return err
 		}
 	}

@@ -43,6 +43,10 @@ type Options struct {
 	// the room's composite.
 	Video     *VideoOptions
 	RecvVideo bool
+	// VideoCodec limits the client's offer to one video codec
+	// ("video/VP8" or "video/H264"), as a browser that has only that one;
+	// empty offers pion's defaults (VP8 first).
+	VideoCodec string
 	// Via, when set, routes the media through a relay: the offer goes to
 	// the server without the client's candidates (so the server can only
 	// learn the relay's address), and Via rewrites the server's answer,
@@ -99,16 +103,38 @@ func (c *Client) startWorker() bool {
 	return true
 }
 
+// mediaEngine offers Opus and either pion's default video codecs or just
+// videoCodec.
+func mediaEngine(videoCodec string) (*webrtc.MediaEngine, error) {
+	me := &webrtc.MediaEngine{}
+	if videoCodec == "" {
+		return me, me.RegisterDefaultCodecs()
+	}
+	err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
+		PayloadType:        111,
+	}, webrtc.RTPCodecTypeAudio)
+	if err != nil {
+		return nil, err
+	}
+	fb := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
+	video := webrtc.RTPCodecCapability{MimeType: videoCodec, ClockRate: 90000, RTCPFeedback: fb}
+	if strings.EqualFold(videoCodec, webrtc.MimeTypeH264) {
+		video.SDPFmtpLine = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+	}
+	return me, me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: video, PayloadType: 102}, webrtc.RTPCodecTypeVideo)
+}
+
 // Join negotiates with the MCU and starts sending and recording.
-func Join(ctx context.Context, opts Options) (*Client, error) {
+func Join(ctx context.Context, opts Options) (c *Client, err error) {
 	if opts.ToneAmp == 0 {
 		opts.ToneAmp = 8192
 	}
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
+	me, err := mediaEngine(opts.VideoCodec)
+	if err != nil {
 		return nil, err
 	}
 	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me))
@@ -116,7 +142,7 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{opts: opts, pc: pc, connected: make(chan struct{}), ended: make(chan struct{}), stop: make(chan struct{})}
+	c = &Client{opts: opts, pc: pc, connected: make(chan struct{}), ended: make(chan struct{}), stop: make(chan struct{})}
 	var connOnce, endOnce sync.Once
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		switch s {
@@ -225,7 +251,12 @@ func addVideo(pc *webrtc.PeerConnection, opts *Options) (*webrtc.TrackLocalStati
 		if v.FPS == 0 {
 			v.FPS = 15
 		}
-		track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", opts.Name)
+		camera := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+		if strings.EqualFold(opts.VideoCodec, webrtc.MimeTypeH264) {
+			camera = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+				SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}
+		}
+		track, err := webrtc.NewTrackLocalStaticSample(camera, "video", opts.Name)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/codec/h264"
 	"github.com/mcu-project/mcu/codec/vpx"
 	"github.com/mcu-project/mcu/media"
 	"github.com/mcu-project/mcu/transport"
@@ -36,6 +37,7 @@ type videoClient struct {
 	inSSRC    atomic.Uint32
 
 	mu        sync.Mutex
+	codec     string // MIME type of the composite received
 	reports   []SenderReport
 	arrivals  []Frame // arrival and RTP timestamp of each frame (no samples)
 	latest    media.VideoFrame
@@ -49,11 +51,16 @@ type videoClient struct {
 // keyframe when the server asks for one.
 func (c *Client) sendVideo(track *webrtc.TrackLocalStaticSample, o VideoOptions) {
 	defer c.wg.Done()
-	enc, err := vpx.NewEncoder(codec.VideoEncoderParams{Width: o.Width, Height: o.Height, FPS: o.FPS, BitrateBps: 300000})
+	vc, err := videoRegistry.Video(track.Codec().MimeType)
+	if err != nil {
+		return
+	}
+	enc, err := vc.NewEncoder(codec.VideoEncoderParams{Width: o.Width, Height: o.Height, FPS: o.FPS, BitrateBps: 300000})
 	if err != nil {
 		return
 	}
 	defer enc.Close()
+	kc, _ := enc.(codec.KeyFrameController)
 	pic, err := media.NewVideoFrame(o.Width, o.Height)
 	if err != nil {
 		return
@@ -81,8 +88,8 @@ func (c *Client) sendVideo(track *webrtc.TrackLocalStaticSample, o VideoOptions)
 			if o.Moving {
 				drawMovingBox(pic, o, n)
 			}
-			if c.video.keyWanted.Swap(false) {
-				enc.ForceKeyFrame()
+			if c.video.keyWanted.Swap(false) && kc != nil {
+				kc.ForceKeyFrame()
 			}
 			var key bool
 			if buf, key, err = enc.Encode(pic, buf[:0]); err != nil || len(buf) == 0 {
@@ -111,10 +118,27 @@ func (c *Client) readVideoRTCP(s *webrtc.RTPSender) {
 	}
 }
 
+// videoRegistry has the video codecs a client can send and receive.
+var videoRegistry = func() *codec.Registry {
+	var r codec.Registry
+	if err := errors.Join(vpx.Register(&r), h264.Register(&r)); err != nil {
+		panic(err) // fixed at build time
+	}
+	return &r
+}()
+
 // recordVideo assembles and decodes the composite the server sends.
 func (c *Client) recordVideo(tr *webrtc.TrackRemote) {
+	mime := tr.Codec().MimeType
+	c.video.mu.Lock()
+	c.video.codec = mime
+	c.video.mu.Unlock()
 	c.video.inSSRC.Store(uint32(tr.SSRC()))
-	dec, err := vpx.NewDecoder()
+	vc, err := videoRegistry.Video(mime)
+	if err != nil {
+		return
+	}
+	dec, err := vc.NewDecoder()
 	if err != nil {
 		return
 	}
@@ -125,7 +149,7 @@ func (c *Client) recordVideo(tr *webrtc.TrackRemote) {
 	}
 	var ts uint32
 	deliver := func(data []byte, _ bool) {
-		key := vpx.IsKeyFrame(data)
+		key := asm.IsKeyFrame(data)
 		pic, err := dec.Decode(data)
 		c.video.mu.Lock()
 		c.video.arrivals = append(c.video.arrivals, Frame{At: time.Now(), TS: ts})
@@ -181,6 +205,13 @@ func (c *Client) VideoSenderReports() []SenderReport {
 	c.video.mu.Lock()
 	defer c.video.mu.Unlock()
 	return append([]SenderReport(nil), c.video.reports...)
+}
+
+// VideoCodec returns the MIME type the composite arrives in ("" before).
+func (c *Client) VideoCodec() string {
+	c.video.mu.Lock()
+	defer c.video.mu.Unlock()
+	return c.video.codec
 }
 
 // KeyFrames returns the arrival times of the keyframes received so far.
