@@ -22,8 +22,8 @@ type Options struct {
 	VideoBitrate int
 	// ExcludeSelf leaves each participant's own tile out of its canvas.
 	ExcludeSelf bool
-	// VideoCodecs is the video codec preference (MIME types, most
-	// preferred first): each participant gets the first one it offered.
+	// VideoCodecs are the video codecs the room allows (MIME types); each
+	// participant gets the one its offer prefers among them.
 	VideoCodecs []string
 	// MaxParticipants caps the room (0: no cap).
 	MaxParticipants int

@@ -2,8 +2,8 @@ package room
 
 import (
 	"errors"
-	"slices"
 	"math"
+	"slices"
 	"sync"
 	"testing"
 	"time"

@@ -56,8 +56,8 @@ type JoinRequest struct {
 type Rooms interface {
 	Join(room media.RoomID, req JoinRequest) (media.ParticipantID, error)
 	Leave(room media.RoomID, id media.ParticipantID) error
-	// VideoCodecs is the room's video codec preference (MIME types, most
-	// preferred first), from its options or the defaults for a new room.
+	// VideoCodecs are the video codecs the room allows (MIME types), from
+	// its options or the defaults for a new room.
 	VideoCodecs(room media.RoomID) []string
 }
 

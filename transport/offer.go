@@ -2,6 +2,7 @@ package transport
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pion/sdp/v3"
@@ -15,8 +16,8 @@ type offerInfo struct {
 	// m-line that offers a codec we take.
 	audioDir, videoDir string
 	// videoCodecs are the MIME types (lower case) that video m-line offers
-	// among those we take.
-	videoCodecs map[string]bool
+	// among those we take, in the offer's order (the offerer's preference).
+	videoCodecs []string
 }
 
 func receives(dir string) bool { return dir == "sendrecv" || dir == "recvonly" }
@@ -53,14 +54,7 @@ func parseOffer(raw string) (offerInfo, error) {
 			if info.videoDir != "" {
 				continue
 			}
-			codecs := map[string]bool{}
-			if offers(md, "vp8/90000") {
-				codecs["video/vp8"] = true
-			}
-			if offersH264Mode1(md) {
-				codecs["video/h264"] = true
-			}
-			if len(codecs) > 0 {
+			if codecs := offeredVideo(md); len(codecs) > 0 {
 				info.videoDir, info.videoCodecs = direction(md), codecs
 			}
 		}
@@ -89,33 +83,56 @@ func offers(md *sdp.MediaDescription, encoding string) bool {
 	return false
 }
 
-// offersH264Mode1 reports whether md offers H.264 in packetization mode 1
-// (the only mode we send: FU-A fragments large NAL units).
-func offersH264Mode1(md *sdp.MediaDescription) bool {
-	pts := map[string]bool{}
+// offeredVideo lists the video codecs we take that md offers, in the order
+// of its payload types: VP8, and H.264 in packetization mode 1 (the only
+// mode we send: FU-A fragments large NAL units).
+func offeredVideo(md *sdp.MediaDescription) []string {
+	enc, fmtp := map[string]string{}, map[string]string{}
 	for _, a := range md.Attributes {
-		if pt, enc, ok := strings.Cut(a.Value, " "); a.Key == "rtpmap" && ok && strings.HasPrefix(strings.ToLower(enc), "h264/90000") {
-			pts[pt] = true
+		pt, v, ok := strings.Cut(a.Value, " ")
+		switch {
+		case !ok:
+		case a.Key == "rtpmap":
+			enc[pt] = strings.ToLower(v)
+		case a.Key == "fmtp":
+			fmtp[pt] = v
 		}
 	}
-	for _, a := range md.Attributes {
-		if pt, params, ok := strings.Cut(a.Value, " "); a.Key == "fmtp" && ok && pts[pt] {
-			for _, kv := range strings.Split(params, ";") {
-				if strings.TrimSpace(kv) == "packetization-mode=1" {
-					return true
-				}
-			}
+	var out []string
+	add := func(c string) {
+		if !slices.Contains(out, c) {
+			out = append(out, c)
 		}
 	}
-	return false
+	for _, pt := range md.MediaName.Formats {
+		switch e := enc[pt]; {
+		case strings.HasPrefix(e, "vp8/90000"):
+			add("video/vp8")
+		case strings.HasPrefix(e, "h264/90000") && slices.Contains(fmtpParams(fmtp[pt]), "packetization-mode=1"):
+			add("video/h264")
+		}
+	}
+	return out
 }
 
-// chooseVideoCodec returns the first codec of preference that the offer
-// has, "" if none.
-func (o offerInfo) chooseVideoCodec(preference []string) string {
-	for _, c := range preference {
-		if o.videoCodecs[strings.ToLower(c)] {
-			return c
+func fmtpParams(v string) []string {
+	var out []string
+	for _, kv := range strings.Split(v, ";") {
+		out = append(out, strings.TrimSpace(kv))
+	}
+	return out
+}
+
+// chooseVideoCodec returns the offerer's most preferred codec among those
+// the room allows, "" if none: the room decides what is allowed, the
+// participant (whose offer order is its preference, e.g. a device with a
+// hardware H.264 decoder) what it gets.
+func (o offerInfo) chooseVideoCodec(allowed []string) string {
+	for _, c := range o.videoCodecs {
+		for _, a := range allowed {
+			if strings.EqualFold(a, c) {
+				return a
+			}
 		}
 	}
 	return ""

@@ -67,3 +67,36 @@ func FuzzParseOffer(f *testing.F) {
 		}
 	})
 }
+
+func TestChooseVideoCodec(t *testing.T) {
+	offer := func(formats string, lines ...string) string {
+		return "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n" +
+			"m=video 9 UDP/TLS/RTP/SAVPF " + formats + "\r\n" + strings.Join(lines, "\r\n") + "\r\n"
+	}
+	vp8 := "a=rtpmap:96 VP8/90000"
+	h264 := "a=rtpmap:102 H264/90000\r\na=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+	h264mode0 := "a=rtpmap:103 H264/90000\r\na=fmtp:103 profile-level-id=42e01f"
+	both := []string{"video/VP8", "video/H264"}
+	cases := []struct {
+		name, sdp string
+		allowed   []string
+		want      string
+	}{
+		{"VP8 first", offer("96 102", vp8, h264), both, "video/VP8"},
+		{"H.264 first", offer("102 96", vp8, h264), both, "video/H264"},
+		{"room allows only VP8", offer("102 96", vp8, h264), []string{"video/VP8"}, "video/VP8"},
+		{"H.264 mode 0 only is unusable", offer("103", h264mode0), both, ""},
+		{"nothing allowed", offer("96", vp8), []string{"video/H264"}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			info, err := parseOffer(tc.sdp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := info.chooseVideoCodec(tc.allowed); got != tc.want {
+				t.Fatalf("chose %q, want %q (offered %v)", got, tc.want, info.videoCodecs)
+			}
+		})
+	}
+}

@@ -50,6 +50,95 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
+// browser starts headless Chromium for the test; it stops when the test
+// ends.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append([]chromedp.ExecAllocatorOption{chromedp.ExecPath(chromiumPath(t)), chromedp.UserDataDir(t.TempDir())}, chromiumFlags...)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
+	t.Cleanup(func() {
+		cancel()
+		cancelBrowser()
+		cancelAlloc()
+	})
+	return ctx
+}
+
+// pageStats is window.mcuStats.
+type pageStats struct {
+	Connected       bool    `json:"connected"`
+	PacketsReceived float64 `json:"packetsReceived"`
+	AudioLevel      float64 `json:"audioLevel"`
+	Meter           float64 `json:"meter"`
+	FramesDecoded   float64 `json:"framesDecoded"`
+	FrameWidth      float64 `json:"frameWidth"`
+	FrameHeight     float64 `json:"frameHeight"`
+	VideoCodec      string  `json:"videoCodec"`
+}
+
+// joinPage opens the page at query, joins room and waits until it reports
+// audio and video, returning the page's statistics.
+func joinPage(t *testing.T, ctx context.Context, url, room string) pageStats {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(url),
+		chromedp.SetValue(chromedp.ID("room"), room),
+		chromedp.SetValue(chromedp.ID("name"), "chromium"),
+		chromedp.Click(chromedp.ID("join")),
+		chromedp.WaitVisible(chromedp.ID("call")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		stats, err := chromedp.Run(ctx, chromedp.Evaluate[pageStats](`window.mcuStats`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stats.Connected && stats.PacketsReceived > 100 && stats.AudioLevel > 0.01 && stats.Meter > 0 && stats.FramesDecoded > 10 {
+			return stats
+		}
+		if time.Now().After(deadline) {
+			status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("status")))
+			t.Fatalf("page never reported received audio and video: %+v (status %q)", stats, status)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestBrowserPrefersH264: Chromium that prefers H.264 (setCodecPreferences,
+// via ?codec=h264) receives the canvas in H.264 while a VP8-only pion
+// client in the room receives VP8: two encoders for one canvas.
+func TestBrowserPrefersH264(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chromium")
+	}
+	s := startServer(t, func(c *Config) { c.Canvas = "640x360@15" })
+	ctx := browser(t)
+	vp8 := joinCodec(t, s, "h264", "video/VP8", red)
+	stats := joinPage(t, ctx, s.URL+"/?codec=h264", "h264")
+	t.Logf("page reports %+v", stats)
+	if stats.VideoCodec != "video/H264" {
+		t.Errorf("Chromium receives %q, want video/H264", stats.VideoCodec)
+	}
+	if got := vp8.VideoCodec(); got != "video/VP8" {
+		t.Errorf("pion client receives %q, want video/VP8", got)
+	}
+	if enc := s.metric(t, "mcu_video_encoders"); enc != 2 {
+		t.Errorf("%v canvas encoders, want 2", enc)
+	}
+	rgb, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`window.mcuSample(160, 180)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rgb) != 3 || rgb[0] < 180 || rgb[1] > 80 || rgb[2] > 80 {
+		t.Errorf("pixel at the pion client's tile is %v, want red", rgb)
+	}
+}
+
 // TestBrowserJoinsRoom: headless Chromium opens the web page and joins a
 // room where a pion client plays a tone and shows red. The page reports
 // received audio (inbound-rtp packets, a non-zero level) and video decoded
@@ -61,13 +150,7 @@ func TestBrowserJoinsRoom(t *testing.T) {
 		t.Skip("starts Chromium")
 	}
 	s := startServer(t, func(c *Config) { c.Canvas = "640x360@15" })
-	opts := append([]chromedp.ExecAllocatorOption{chromedp.ExecPath(chromiumPath(t)), chromedp.UserDataDir(t.TempDir())}, chromiumFlags...)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
-	defer cancel()
+	ctx := browser(t)
 
 	tone, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: "web", Name: "tone", ToneHz: 440,
 		Video: &pionclient.VideoOptions{Y: red.y, U: red.u, V: red.v}, RecvVideo: true})
@@ -79,40 +162,7 @@ func TestBrowserJoinsRoom(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	err = chromedp.Do(ctx,
-		chromedp.Navigate(s.URL+"/"),
-		chromedp.SetValue(chromedp.ID("room"), "web"),
-		chromedp.SetValue(chromedp.ID("name"), "chromium"),
-		chromedp.Click(chromedp.ID("join")),
-		chromedp.WaitVisible(chromedp.ID("call")),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	type pageStats struct {
-		Connected       bool    `json:"connected"`
-		PacketsReceived float64 `json:"packetsReceived"`
-		AudioLevel      float64 `json:"audioLevel"`
-		Meter           float64 `json:"meter"`
-		FramesDecoded   float64 `json:"framesDecoded"`
-		FrameWidth      float64 `json:"frameWidth"`
-		FrameHeight     float64 `json:"frameHeight"`
-	}
-	var stats pageStats
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if stats, err = chromedp.Run(ctx, chromedp.Evaluate[pageStats](`window.mcuStats`)); err != nil {
-			t.Fatal(err)
-		}
-		if stats.Connected && stats.PacketsReceived > 100 && stats.AudioLevel > 0.01 && stats.Meter > 0 && stats.FramesDecoded > 10 {
-			break
-		}
-		if time.Now().After(deadline) {
-			status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("status")))
-			t.Fatalf("page never reported received audio and video: %+v (status %q)", stats, status)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	stats := joinPage(t, ctx, s.URL+"/", "web")
 	t.Logf("page reports %+v", stats)
 	if stats.FrameWidth != 640 || stats.FrameHeight != 360 {
 		t.Errorf("page decodes %vx%v, want the 640x360 canvas", stats.FrameWidth, stats.FrameHeight)

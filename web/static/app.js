@@ -58,11 +58,11 @@ async function join(ev) {
     } else {
       pc.addTransceiver("audio", { direction: "recvonly" });
     }
-    if (state.cam) {
-      state.videoSender = pc.addTransceiver(state.cam.getVideoTracks()[0], { direction: "sendrecv", streams: [state.cam] }).sender;
-    } else {
-      pc.addTransceiver("video", { direction: "recvonly" });
-    }
+    const video = state.cam
+      ? pc.addTransceiver(state.cam.getVideoTracks()[0], { direction: "sendrecv", streams: [state.cam] })
+      : pc.addTransceiver("video", { direction: "recvonly" });
+    state.videoSender = state.cam ? video.sender : null;
+    preferCodec(video, new URLSearchParams(location.search).get("codec"));
     pc.ontrack = (e) => attachRemote(e.streams[0] || new MediaStream([e.track]));
     pc.onconnectionstatechange = () => {
       setStatus("Connection: " + pc.connectionState);
@@ -87,6 +87,16 @@ async function join(ev) {
     setStatus("Could not join: " + e.message);
     await leave();
   }
+}
+
+// preferCodec puts one video codec (e.g. ?codec=h264) first in the offer,
+// so the server picks it when the room allows it.
+function preferCodec(transceiver, name) {
+  if (!name || !transceiver.setCodecPreferences || !RTCRtpReceiver.getCapabilities) return;
+  const want = "video/" + name.toLowerCase();
+  const codecs = RTCRtpReceiver.getCapabilities("video").codecs;
+  const first = codecs.filter((c) => c.mimeType.toLowerCase() === want);
+  if (first.length) transceiver.setCodecPreferences(first.concat(codecs.filter((c) => c.mimeType.toLowerCase() !== want)));
 }
 
 // media asks for one kind of device; null (and a status line) if refused.
@@ -145,6 +155,8 @@ async function pollStats() {
       st.audioLost = s.packetsLost || 0;
       st.jitterMs = (s.jitter || 0) * 1000;
     } else if (s.kind === "video") {
+      const c = s.codecId && report.get(s.codecId);
+      st.videoCodec = c ? c.mimeType : "";
       st.framesDecoded = s.framesDecoded || 0;
       st.frameWidth = s.frameWidth || 0;
       st.frameHeight = s.frameHeight || 0;
@@ -153,7 +165,7 @@ async function pollStats() {
   });
   $("stats").textContent = "audio: " + st.packetsReceived + " packets, level " + st.audioLevel.toFixed(3) +
     ", jitter " + (st.jitterMs || 0).toFixed(1) + " ms, lost " + (st.audioLost || 0) +
-    " · video: " + st.frameWidth + "×" + st.frameHeight + " @ " + (st.fps || 0) + " fps, " + st.framesDecoded + " frames";
+    " · video: " + (st.videoCodec || "") + " " + st.frameWidth + "×" + st.frameHeight + " @ " + (st.fps || 0) + " fps, " + st.framesDecoded + " frames";
 }
 
 // toggleCamera stops or resumes sending the camera; the room shows our
