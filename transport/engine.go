@@ -47,7 +47,10 @@ type Config struct {
 	GatherTimeout time.Duration
 	// Jitter configures each participant's audio playout buffer.
 	Jitter jitter.Config
-	Logger *slog.Logger
+	// LegIdleTimeout removes a plain-RTP leg that sends nothing for this
+	// long (default 30 s).
+	LegIdleTimeout time.Duration
+	Logger         *slog.Logger
 }
 
 // Opus payload type and format parameters we answer with: browsers use 111,
@@ -73,6 +76,9 @@ func NewEngine(cfg Config) (*Engine, error) {
 	}
 	if cfg.GatherTimeout <= 0 {
 		cfg.GatherTimeout = 5 * time.Second
+	}
+	if cfg.LegIdleTimeout <= 0 {
+		cfg.LegIdleTimeout = defaultLegIdleTimeout
 	}
 	if cfg.Jitter == (jitter.Config{}) {
 		cfg.Jitter = jitter.DefaultConfig()

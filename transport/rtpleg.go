@@ -20,8 +20,9 @@ import (
 )
 
 const (
-	// legIdleTimeout removes a plain-RTP leg that sends nothing this long.
-	legIdleTimeout = 30 * time.Second
+	// defaultLegIdleTimeout removes a plain-RTP leg that sends nothing this
+	// long.
+	defaultLegIdleTimeout = 30 * time.Second
 	// legReportInterval spaces the leg's RTCP sender reports (RFC 3550's
 	// 5 s minimum).
 	legReportInterval = 5 * time.Second
@@ -50,10 +51,11 @@ var ErrBadLeg = errors.New("bad RTP leg request")
 // any RTP device): no ICE, DTLS or SRTP. It latches to the address packets
 // actually come from (symmetric RTP), multiplexes RTCP on the same port
 // (RFC 5761), reports DTMF (RFC 4733) and ends after legIdleTimeout without
-// packets. It satisfies room.Peer.
+// packets (30 s by default). It satisfies room.Peer.
 type RTPLeg struct {
 	conn   *net.UDPConn
 	codec  legCodec
+	idle   time.Duration
 	log    *slog.Logger
 	remote atomic.Pointer[net.UDPAddr]
 	ssrc   uint32
@@ -106,7 +108,7 @@ func (e *Engine) newRTPLeg(remote, codecName string) (*RTPLeg, string, error) {
 		conn.Close()
 		return nil, "", err
 	}
-	l := &RTPLeg{conn: conn, codec: c, jb: jb, log: e.log.With("leg", conn.LocalAddr().String()), ssrc: rand.Uint32(), stop: make(chan struct{})}
+	l := &RTPLeg{conn: conn, codec: c, jb: jb, idle: e.cfg.LegIdleTimeout, log: e.log.With("leg", conn.LocalAddr().String()), ssrc: rand.Uint32(), stop: make(chan struct{})}
 	l.remote.Store(raddr)
 	l.lastRecv.Store(time.Now().UnixNano())
 	return l, e.advertised(conn, raddr), nil
@@ -259,8 +261,8 @@ func (l *RTPLeg) watch() {
 		case <-l.stop:
 			return
 		case now := <-tick.C:
-			if now.Sub(time.Unix(0, l.lastRecv.Load())) > legIdleTimeout {
-				l.fireGone("no packets for 30 s")
+			if now.Sub(time.Unix(0, l.lastRecv.Load())) > l.idle {
+				l.fireGone("no packets")
 			}
 			if sinceReport += time.Second; sinceReport >= legReportInterval {
 				sinceReport = 0

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mcu-project/mcu/room"
 	"github.com/mcu-project/mcu/transport"
@@ -34,6 +35,8 @@ type Config struct {
 	ExcludeSelf     bool                  `yaml:"exclude_self"`
 	VideoCodecs     []string              `yaml:"video_codecs"`
 	PProf           bool                  `yaml:"pprof"`
+
+	legIdleTimeout time.Duration // tests only: shorter than the 30 s default
 }
 
 func defaultConfig() Config {
@@ -136,6 +139,7 @@ func (c Config) transportConfig(log *slog.Logger) (transport.Config, error) {
 	tc := transport.Config{
 		PublicIPs: c.PublicIPs, UDPPort: c.UDPPort, Interfaces: c.Interfaces,
 		IncludeLoopback: c.IncludeLoopback, ICEServers: c.ICEServers, Logger: log,
+		LegIdleTimeout: c.legIdleTimeout,
 	}
 	if c.UDPPortRange != "" {
 		lo, hi, ok := strings.Cut(c.UDPPortRange, "-")

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/codec/g711"
 	"github.com/mcu-project/mcu/codec/h264"
 	"github.com/mcu-project/mcu/codec/opus"
 	"github.com/mcu-project/mcu/codec/vpx"
@@ -58,7 +59,7 @@ const shutdownTimeout = 5 * time.Second
 // is told the HTTP address once the server listens.
 func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)) error {
 	var reg codec.Registry
-	if err := errors.Join(opus.Register(&reg), vpx.Register(&reg), h264.Register(&reg)); err != nil {
+	if err := errors.Join(opus.Register(&reg), g711.Register(&reg), vpx.Register(&reg), h264.Register(&reg)); err != nil {
 		return err
 	}
 	prom := prometheus.NewRegistry()

@@ -1,0 +1,242 @@
+package h264
+
+/*
+#cgo pkg-config: libavcodec libavutil
+#include "mcuh264.h"
+*/
+import "C"
+
+import (
+	"os"
+	"fmt"
+	"math"
+	"sync"
+	"unsafe"
+
+	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/media"
+)
+
+// Encoder settings. See NewEncoder for why.
+const (
+	// DefaultFPS is used when VideoEncoderParams.FPS is 0.
+	DefaultFPS = 30
+	// preset is x264's speed/quality preset.
+	// encoderThreads is the number of x264 threads. One: an MCU runs many
+	// encoders in parallel, and with tune zerolatency more threads would
+	// mean sliced threads (several slices per picture), not more speed.
+	encoderThreads = 1
+	// keyFrameSeconds is the longest automatic keyframe interval; the MCU
+	// forces keyframes on demand (PLI/FIR, new receivers).
+	keyFrameSeconds = 10
+	// vbvMillis is the rate-control buffer: how far above the target a
+	// burst (a forced keyframe) may go before x264 raises the quantizer.
+	vbvMillis = 500
+	// x264Params: no scene-cut keyframes (a layout change is cheaper as a
+	// P picture than as an IDR every receiver must take), Annex-B output
+	// with SPS/PPS in front of every IDR.
+	x264Params = "scenecut=0:annexb=1:repeat-headers=1:aq-mode=0:psy=0"
+	// maxEncodeSize is the largest width or height accepted, as for
+	// media.NewVideoFrame.
+	maxEncodeSize = 8192
+)
+
+// DefaultBitrate is the target bitrate used when VideoEncoderParams.BitrateBps
+// is 0 (the same rule as package vpx): 1.5 Mb/s at 1280×720@30, scaled by
+// pixel count to the 2/3 power (about 600 kb/s at 640×360) and by the
+// square root of the frame rate, clamped to [100 kb/s, 8 Mb/s].
+func DefaultBitrate(width, height, fps int) int {
+	if fps <= 0 {
+		fps = DefaultFPS
+	}
+	px := float64(width) * float64(height) / (1280 * 720)
+	bps := 1.5e6 * math.Pow(px, 2.0/3) * math.Sqrt(float64(fps)/30)
+	return int(min(max(bps, 100e3), 8e6))
+}
+
+var (
+	cPreset  = C.CString(os.Getenv("H264_PRESET"))
+	cTune    = C.CString("zerolatency")
+	cProfile = C.CString("baseline")
+	cParams  = C.CString(x264Params)
+	eAgain   = C.mcu_h264_eagain()
+)
+
+// Encoder encodes I420 pictures to H.264 (Constrained Baseline, Annex-B)
+// for real-time delivery. It is safe for concurrent use.
+type Encoder struct {
+	mu            sync.Mutex
+	c             *C.mcu_h264_enc // nil once closed
+	width, height int
+	forceKey      bool
+}
+
+// NewEncoder returns an H.264 encoder tuned for an MCU's real-time output:
+// libx264, profile baseline (Constrained Baseline: no B-frames, CAVLC, what
+// every WebRTC endpoint decodes; the level is the lowest that fits the size
+// and rate, 3.1 at 720p30), tune zerolatency (no lookahead: one picture in,
+// one access unit out), preset veryfast on one thread, one slice per
+// picture, SPS and PPS repeated in front of every IDR, automatic IDRs only
+// every 10 s (the MCU forces them on demand) and none on scene cuts, and
+// CBR-like rate control (the VBV rate equals the target, with a 500 ms
+// buffer, so a forced keyframe cannot burst the link by more than that).
+func NewEncoder(p codec.VideoEncoderParams) (*Encoder, error) {
+	if p.Width <= 0 || p.Height <= 0 || p.Width > maxEncodeSize || p.Height > maxEncodeSize {
+		return nil, fmt.Errorf("%w: h264 encoder size %dx%d", codec.ErrBadInput, p.Width, p.Height)
+	}
+	fps := p.FPS
+	if fps == 0 {
+		fps = DefaultFPS
+	}
+	if fps < 0 || fps > 240 {
+		return nil, fmt.Errorf("%w: h264 encoder frame rate %d", codec.ErrBadInput, p.FPS)
+	}
+	bps := p.BitrateBps
+	if bps == 0 {
+		bps = DefaultBitrate(p.Width, p.Height, fps)
+	}
+	if bps < 0 {
+		return nil, fmt.Errorf("%w: h264 encoder bitrate %d", codec.ErrBadInput, bps)
+	}
+	quiet()
+	c := C.mcu_h264_enc_new(C.mcu_h264_enc_params{
+		width:       C.int(p.Width),
+		height:      C.int(p.Height),
+		fps:         C.int(fps),
+		bitrate:     C.int64_t(clampBitrate(bps)),
+		vbv_ms:      C.int(vbvMillis),
+		threads:     C.int(encoderThreads),
+		keyint:      C.int(keyFrameSeconds * fps),
+		preset:      cPreset,
+		tune:        cTune,
+		profile:     cProfile,
+		x264_params: cParams,
+	})
+	if c == nil {
+		return nil, fmt.Errorf("h264: new encoder: out of memory")
+	}
+	if c.init_err != 0 {
+		err := fmt.Errorf("h264: new encoder: %s", C.GoString(&c.err[0]))
+		C.mcu_h264_enc_free(c)
+		return nil, err
+	}
+	return &Encoder{c: c, width: p.Width, height: p.Height}, nil
+}
+
+// clampBitrate keeps a target within what x264 takes (it counts kb/s).
+func clampBitrate(bps int) int { return min(max(bps, 1000), 1_000_000_000) }
+
+// Encode implements codec.VideoEncoder. f must have the size the encoder was
+// created with. The access unit (Annex-B, with SPS and PPS in front of an
+// IDR) is appended to dst[:0]; when dst has the capacity (a few hundred kB
+// covers any keyframe at 720p) Encode does not allocate.
+//
+// f's planes are copied into the encoder's own picture during the call.
+func (e *Encoder) Encode(f *media.VideoFrame, dst []byte) (out []byte, keyframe bool, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.c == nil {
+		return dst[:0], false, codec.ErrClosed
+	}
+	if err := e.checkFrameLocked(f); err != nil {
+		return dst[:0], false, err
+	}
+	if rc := C.mcu_h264_enc_send(e.c,
+		(*C.uint8_t)(unsafe.Pointer(&f.Y[0])), C.int(f.StrideY),
+		(*C.uint8_t)(unsafe.Pointer(&f.U[0])), C.int(f.StrideU),
+		(*C.uint8_t)(unsafe.Pointer(&f.V[0])), C.int(f.StrideV),
+		boolInt(e.forceKey)); rc < 0 {
+		return dst[:0], false, fmt.Errorf("h264: %s", C.GoString(&e.c.err[0]))
+	}
+	out = dst[:0]
+	for {
+		rc := C.mcu_h264_enc_receive(e.c)
+		if rc == eAgain {
+			break
+		}
+		if rc < 0 {
+			return dst[:0], false, fmt.Errorf("h264: %s", C.GoString(&e.c.err[0]))
+		}
+		// The packet is libavcodec memory, valid until the next receive.
+		pkt := e.c.pkt
+		if pkt.size > 0 {
+			out = append(out, unsafe.Slice((*byte)(unsafe.Pointer(pkt.data)), int(pkt.size))...)
+		}
+		if pkt.flags&C.AV_PKT_FLAG_KEY != 0 {
+			keyframe = true
+		}
+	}
+	if keyframe {
+		e.forceKey = false
+	}
+	return out, keyframe, nil
+}
+
+// checkFrameLocked verifies that f matches the encoder's size and that its
+// planes hold every row the copy reads, so C never reads past a slice.
+func (e *Encoder) checkFrameLocked(f *media.VideoFrame) error {
+	if f == nil {
+		return fmt.Errorf("%w: nil frame", codec.ErrBadInput)
+	}
+	if f.Width != e.width || f.Height != e.height {
+		return fmt.Errorf("%w: %dx%d frame to a %dx%d h264 encoder", codec.ErrBadInput, f.Width, f.Height, e.width, e.height)
+	}
+	w, h := f.Width, f.Height
+	cw, ch := f.ChromaWidth(), f.ChromaHeight()
+	if f.StrideY < w || f.StrideU < cw || f.StrideV < cw ||
+		len(f.Y) < (h-1)*f.StrideY+w || len(f.U) < (ch-1)*f.StrideU+cw || len(f.V) < (ch-1)*f.StrideV+cw {
+		return fmt.Errorf("%w: %dx%d frame with short planes or strides", codec.ErrBadInput, w, h)
+	}
+	return nil
+}
+
+func boolInt(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// ForceKeyFrame implements codec.KeyFrameController: the next encoded frame
+// is an IDR picture (with SPS and PPS). Rate-limiting requests is the
+// caller's job. No-op after Close.
+func (e *Encoder) ForceKeyFrame() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.c != nil {
+		e.forceKey = true
+	}
+}
+
+// SetBitrate implements codec.BitrateController (target in bits per
+// second; x264 is reconfigured before the next frame).
+func (e *Encoder) SetBitrate(bps int) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.c == nil {
+		return codec.ErrClosed
+	}
+	if bps <= 0 {
+		return fmt.Errorf("%w: h264 bitrate %d", codec.ErrBadInput, bps)
+	}
+	C.mcu_h264_enc_set_bitrate(e.c, C.int64_t(clampBitrate(bps)))
+	return nil
+}
+
+// Close implements codec.VideoEncoder; it is idempotent.
+func (e *Encoder) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.c != nil {
+		C.mcu_h264_enc_free(e.c)
+		e.c = nil
+	}
+	return nil
+}
+
+var (
+	_ codec.VideoEncoder       = (*Encoder)(nil)
+	_ codec.KeyFrameController = (*Encoder)(nil)
+	_ codec.BitrateController  = (*Encoder)(nil)
+	_ codec.VideoDecoder       = (*Decoder)(nil)
+)
