@@ -3,9 +3,9 @@
 
 GO        ?= go
 BIN       := bin
-# C libraries for cgo (Opus, VP8) and the tools the tests use as independent
+# C libraries for cgo (Opus, VP8, H.264 through libavcodec) and the tools the tests use as independent
 # checkers (Chromium for the browser test).
-DEB_BUILD := gcc pkg-config libopus-dev libopusfile-dev libvpx-dev
+DEB_BUILD := gcc pkg-config libopus-dev libopusfile-dev libvpx-dev libavcodec-dev libavutil-dev
 DEB_TEST  := chromium libyuv-dev
 ARGS      ?=
 
@@ -57,7 +57,7 @@ bench-audio: build ## CPU of the mcu with N=20 audio participants for 30 s (sepa
 	pid=$$!; trap "kill $$pid" EXIT; sleep 1; \
 	$(GO) run ./bench/roomload -url http://127.0.0.1:18080 -n $${N:-20} -d $${D:-30s} -pid $$pid
 
-bench-video: build ## CPU of the mcu for one 4-person room (640x360 cameras, 1280x720@30 canvas) for 30 s
+bench-video: build ## CPU of the mcu for one 4-person room (640x360 cameras, 1280x720@30 canvas) for 30 s; CODECS=VP8,H264 mixes codecs
 	@./$(BIN)/mcu -http 127.0.0.1:18080 -interfaces lo -include-loopback true -log-level warn -canvas $${CANVAS:-1280x720@30} & \
 	pid=$$!; trap "kill $$pid" EXIT; sleep 1; \
-	$(GO) run ./bench/roomload -url http://127.0.0.1:18080 -n $${N:-4} -video $${CAMERA:-640x360} -d $${D:-30s} -pid $$pid
+	$(GO) run ./bench/roomload -url http://127.0.0.1:18080 -n $${N:-4} -video $${CAMERA:-640x360} -codecs $${CODECS:-VP8} -d $${D:-30s} -pid $$pid

@@ -27,14 +27,15 @@ func main() {
 	d := flag.Duration("d", 30*time.Second, "measurement duration (after all joined)")
 	pid := flag.Int("pid", 0, "mcu process ID, for CPU accounting (0: skip)")
 	video := flag.String("video", "", "camera size WIDTHxHEIGHT (at 30 fps); empty: audio only")
+	codecs := flag.String("codecs", "VP8", "video codecs handed to participants in turn, e.g. VP8,H264")
 	flag.Parse()
-	if err := run(*url, *room, *n, *d, *pid, *video); err != nil {
+	if err := run(*url, *room, *n, *d, *pid, *video, strings.Split(*codecs, ",")); err != nil {
 		fmt.Fprintln(os.Stderr, "roomload:", err)
 		os.Exit(1)
 	}
 }
 
-func run(url, room string, n int, d time.Duration, pid int, video string) error {
+func run(url, room string, n int, d time.Duration, pid int, video string, codecs []string) error {
 	var cam *pionclient.VideoOptions
 	if video != "" {
 		cam = &pionclient.VideoOptions{FPS: 30, Moving: true}
@@ -57,6 +58,7 @@ func run(url, room string, n int, d time.Duration, pid int, video string) error 
 			c := *cam
 			c.Y, c.U, c.V = byte(60+40*(i%4)), byte(90+30*(i%3)), byte(200-30*(i%5))
 			opts.Video, opts.RecvVideo = &c, true
+			opts.VideoCodec = "video/" + strings.ToUpper(strings.TrimSpace(codecs[i%len(codecs)]))
 		}
 		c, err := pionclient.Join(ctx, opts)
 		if err != nil {
@@ -100,8 +102,8 @@ func run(url, room string, n int, d time.Duration, pid int, video string) error 
 			pic, frames := c.LatestVideo()
 			fps := float64(frames-vbefore[i]) / elapsed.Seconds()
 			minFPS, maxFPS = min(minFPS, fps), max(maxFPS, fps)
-			if i == 0 && pic != nil {
-				fmt.Printf("composite: %dx%d\n", pic.Width, pic.Height)
+			if pic != nil {
+				fmt.Printf("participant %d receives %s %dx%d\n", i, c.VideoCodec(), pic.Width, pic.Height)
 			}
 		}
 		fmt.Printf("decoded composite frames/s per participant: min %.1f, max %.1f\n", minFPS, maxFPS)
