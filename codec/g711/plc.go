@@ -95,24 +95,31 @@ func (c *concealer) start() {
 }
 
 // pitch returns the period in [pitchMin, pitchMax] whose lag best
-// correlates (normalised) the last corrLen samples with the history.
+// correlates (normalised: xy/√yy) the last corrLen samples with the history.
+// Integer sums are exact; the lagged window's energy slides along.
 func (c *concealer) pitch() int {
 	h := c.hist[:]
 	ref := h[histLen-corrLen:]
+	var yy int64
+	for _, v := range h[histLen-corrLen-pitchMin : histLen-pitchMin] {
+		yy += int64(v) * int64(v)
+	}
 	best, bestScore := pitchMax, 0.0
 	for p := pitchMin; p <= pitchMax; p++ {
 		lag := h[histLen-corrLen-p : histLen-p]
-		var xy, yy float64
+		lag = lag[:len(ref)]
+		var xy int64
 		for i, v := range ref {
-			y := float64(lag[i])
-			xy += float64(v) * y
-			yy += y * y
+			xy += int64(v) * int64(lag[i])
 		}
-		if yy == 0 || xy <= 0 {
-			continue
+		if yy > 0 && xy > 0 {
+			if score := float64(xy) / math.Sqrt(float64(yy)); score > bestScore*1.0001 {
+				best, bestScore = p, score
+			}
 		}
-		if score := xy / math.Sqrt(yy); score > bestScore*1.0001 {
-			best, bestScore = p, score
+		if p < pitchMax { // slide the lagged window one sample earlier
+			in, out := int64(h[histLen-corrLen-p-1]), int64(h[histLen-p-1])
+			yy += in*in - out*out
 		}
 	}
 	return best
