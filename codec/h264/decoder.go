@@ -25,6 +25,8 @@ const (
 	MaxDecodeWidth  = 4096
 	MaxDecodeHeight = 4096
 	MaxDecodePixels = 4096 * 2304
+	// maxAccessUnit bounds the input Decode copies into libavcodec.
+	maxAccessUnit = 64 << 20
 )
 
 // Decoder decodes H.264 (any profile libavcodec decodes to 8-bit 4:2:0;
@@ -154,6 +156,9 @@ func (d *Decoder) Decode(frame []byte) (*media.VideoFrame, error) {
 // parameter sets, checks their picture size, and reads the first slice's
 // header.
 func (d *Decoder) inspectLocked(frame []byte) (au accessUnit, err error) {
+	if len(frame) > maxAccessUnit {
+		return au, fmt.Errorf("%w: h264 access unit of %d bytes (%w)", codec.ErrBadInput, len(frame), codec.ErrNeedKeyFrame)
+	}
 	n := 0
 	for nal, rest, ok := nextNAL(frame); ok; nal, rest, ok = nextNAL(rest) {
 		if len(nal) == 0 {

@@ -129,8 +129,13 @@ mcu_h264_enc *mcu_h264_enc_new(mcu_h264_enc_params p) {
 		return e;
 	}
 	AVCodecContext *c = e->ctx;
-	c->width = p.width;
-	c->height = p.height;
+	// H.264 codes 4:2:0 pictures in whole chroma samples (cropping too
+	// works in 2-pixel units), so an odd width or height is coded one
+	// pixel larger, the last column or row repeated.
+	e->width = p.width;
+	e->height = p.height;
+	c->width = (p.width + 1) & ~1;
+	c->height = (p.height + 1) & ~1;
 	c->pix_fmt = AV_PIX_FMT_YUV420P;
 	c->time_base = (AVRational){1, p.fps};
 	c->framerate = (AVRational){p.fps, 1};
@@ -164,8 +169,8 @@ mcu_h264_enc *mcu_h264_enc_new(mcu_h264_enc_params p) {
 		return e;
 	}
 	e->frame->format = AV_PIX_FMT_YUV420P;
-	e->frame->width = p.width;
-	e->frame->height = p.height;
+	e->frame->width = c->width;
+	e->frame->height = c->height;
 	err = av_frame_get_buffer(e->frame, 0);
 	if (err < 0) {
 		e->init_err = err;
@@ -191,10 +196,14 @@ int mcu_h264_enc_send(mcu_h264_enc *e, const uint8_t *y, int sy, const uint8_t *
 		set_err(e->err, sizeof(e->err), err, "h264 encode");
 		return err;
 	}
-	int w = f->width, h = f->height, cw = (w + 1) / 2, ch = (h + 1) / 2;
+	int w = e->width, h = e->height, cw = (w + 1) / 2, ch = (h + 1) / 2;
 	copy_plane(f->data[0], f->linesize[0], y, sy, w, h);
 	copy_plane(f->data[1], f->linesize[1], u, su, cw, ch);
 	copy_plane(f->data[2], f->linesize[2], v, sv, cw, ch);
+	if (f->width > w) // repeat the last column
+		for (int r = 0; r < h; r++) f->data[0][(size_t)r * f->linesize[0] + w] = f->data[0][(size_t)r * f->linesize[0] + w - 1];
+	if (f->height > h) // repeat the last row
+		memcpy(f->data[0] + (size_t)h * f->linesize[0], f->data[0] + (size_t)(h - 1) * f->linesize[0], f->width);
 	f->pts = e->pts++;
 	f->pict_type = force_idr ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
 	err = avcodec_send_frame(e->ctx, f);

@@ -60,6 +60,7 @@ typedef struct {
 	AVCodecContext *ctx;
 	AVFrame *frame; // our own picture buffer, copied into each call
 	AVPacket *pkt;  // the packet handed to Go, valid until the next call
+	int width, height; // of the input; the coded picture is rounded up to even
 	int64_t pts;
 	int vbv_ms;
 	int init_err;
