@@ -11,7 +11,7 @@ ARGS      ?=
 
 .DEFAULT_GOAL := help
 
-.PHONY: help deps deps-test build run test test-short bench bench-audio bench-video lint fmt clean
+.PHONY: help deps deps-test build run test test-short bench bench-audio bench-video proto lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -61,3 +61,11 @@ bench-video: build ## CPU of the mcu for one 4-person room (640x360 cameras, 128
 	@./$(BIN)/mcu -http 127.0.0.1:18080 -interfaces lo -include-loopback true -log-level warn -canvas $${CANVAS:-1280x720@30} & \
 	pid=$$!; trap "kill $$pid" EXIT; sleep 1; \
 	$(GO) run ./bench/roomload -url http://127.0.0.1:18080 -n $${N:-4} -video $${CAMERA:-640x360} -codecs $${CODECS:-VP8} -d $${D:-30s} -pid $$pid
+
+proto: ## regenerate the gRPC code from api/mcu/v1/*.proto (protoc from Debian, plugins pinned in go.mod)
+	@./scripts/apt-ensure protobuf-compiler libprotobuf-dev
+	$(GO) build -o $(BIN)/protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go
+	$(GO) build -o $(BIN)/protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc
+	protoc --plugin=protoc-gen-go=$(BIN)/protoc-gen-go --plugin=protoc-gen-go-grpc=$(BIN)/protoc-gen-go-grpc \
+		--go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative \
+		api/mcu/v1/mcu.proto

@@ -196,6 +196,7 @@ type Input struct {
 	gainQ  int64 // Q16, see package doc
 
 	muted        bool
+	suppressed   bool // left out of the sum this tick (speaker cap), still measured
 	present      bool // Frame holds audio for the coming Mix
 	contributing bool // contrib is part of m.total
 
@@ -299,6 +300,12 @@ func gainQ16(db float64) int64 {
 	return int64(math.Round(math.Pow(10, db/20) * unityGain))
 }
 
+// Suppress leaves the input out of the next Mix's sum only: its level and
+// talking state are still measured, so a room that caps how many speakers
+// are mixed (the loudest N) can let it back in when it gets louder. Like
+// SetPresent it lasts one tick.
+func (in *Input) Suppress() { in.suppressed = true }
+
 // SetMuted mutes or unmutes the input from the next Mix. A muted input
 // contributes nothing and is never talking (muting a talking input stops it
 // at the next Mix, with a TalkingChange), but Level still measures what it
@@ -339,7 +346,7 @@ func (m *Mixer) Mix(now time.Time) Stats {
 		if in.present {
 			st.Present++
 			var sumSq uint64
-			if in.muted {
+			if in.muted || in.suppressed {
 				sumSq = frameSumSq(&in.frame)
 			} else {
 				sumSq = in.accumulate(&m.total)
@@ -348,7 +355,7 @@ func (m *Mixer) Mix(now time.Time) Stats {
 			}
 			raw = sumSqDBov(sumSq)
 		}
-		in.present = false
+		in.present, in.suppressed = false, false
 		in.rawLevel = raw
 		// Instant attack, bounded release: a meter that follows speech up
 		// at once but does not flicker between syllables.

@@ -423,3 +423,33 @@ func TestNoOverflowAtCapacity(t *testing.T) {
 	m.MixMinus(ins[0], &out)
 	checkPattern(t, "MixMinus", &out, []int16{-32767, 32767})
 }
+
+// TestSuppress: a suppressed input is out of the sum for one tick but still
+// measured and still talking.
+func TestSuppress(t *testing.T) {
+	m, err := New(DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := m.Add("a"), m.Add("b")
+	now := time.Unix(0, 0)
+	for i := range 10 {
+		for j := range a.Frame().Samples {
+			a.Frame().Samples[j], b.Frame().Samples[j] = 1000, 3000
+		}
+		a.SetPresent(true)
+		b.SetPresent(true)
+		if i == 9 {
+			b.Suppress()
+		}
+		m.Mix(now.Add(time.Duration(i) * 20 * time.Millisecond))
+	}
+	var out media.AudioFrame
+	m.MixAll(&out)
+	if out.Samples[0] != 1000 {
+		t.Fatalf("mix with b suppressed = %d, want 1000", out.Samples[0])
+	}
+	if !b.Talking() || b.Level() < -30 {
+		t.Fatalf("suppressed b: talking %v level %.1f", b.Talking(), b.Level())
+	}
+}

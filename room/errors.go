@@ -11,6 +11,8 @@ var (
 	ErrRoomFull = errors.New("room: room is full")
 	// ErrClosed: the manager has shut down.
 	ErrClosed = errors.New("room: shutting down")
+	// ErrRoomExists: CreateRoom for an ID in use.
+	ErrRoomExists = errors.New("room: room exists")
 	// ErrBadOptions: options or join parameters failed validation.
 	ErrBadOptions = errors.New("room: bad options")
 )

@@ -16,6 +16,11 @@ const (
 	EventTalkingStarted
 	EventTalkingStopped
 	EventDTMF
+	EventRoomCreated
+	EventRoomDeleted
+	EventLayoutChanged
+	EventKeyFrameRequested
+	EventActiveSpeakerChanged
 )
 
 func (t EventType) String() string {
@@ -30,6 +35,16 @@ func (t EventType) String() string {
 		return "talking-stopped"
 	case EventDTMF:
 		return "dtmf"
+	case EventRoomCreated:
+		return "room-created"
+	case EventRoomDeleted:
+		return "room-deleted"
+	case EventLayoutChanged:
+		return "layout-changed"
+	case EventKeyFrameRequested:
+		return "keyframe-requested"
+	case EventActiveSpeakerChanged:
+		return "active-speaker-changed"
 	}
 	return "unknown"
 }
@@ -40,8 +55,9 @@ type Event struct {
 	Room        media.RoomID
 	Participant media.ParticipantID
 	At          time.Time
-	Level       float64 // talking events: dBov
-	Digit       byte    // DTMF: one of 0-9 * # A-D
+	Level       float64             // talking events: dBov
+	Digit       byte                // DTMF: one of 0-9 * # A-D
+	Viewer      media.ParticipantID // layout changes: whose override ("" the room's)
 }
 
 // DTMFPeer is implemented by peers that receive telephone keys (RFC 4733).

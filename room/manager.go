@@ -27,6 +27,8 @@ type Options struct {
 	VideoCodecs []string
 	// MaxParticipants caps the room (0: no cap).
 	MaxParticipants int
+	// MaxSpeakers caps how many inputs are mixed: the loudest N (0: all).
+	MaxSpeakers int
 	// KeepWhenEmpty keeps the room (and its clock) after the last
 	// participant leaves; by default an empty room is deleted.
 	KeepWhenEmpty bool
@@ -46,7 +48,7 @@ func (o Options) Validate() error {
 		return fmt.Errorf("%w: canvas %dx%d (even, 16 to 4096)", ErrBadOptions, o.Width, o.Height)
 	case o.FPS < 1 || o.FPS > 60:
 		return fmt.Errorf("%w: %d fps (1 to 60)", ErrBadOptions, o.FPS)
-	case o.MaxParticipants < 0 || o.VideoBitrate < 0:
+	case o.MaxParticipants < 0 || o.VideoBitrate < 0 || o.MaxSpeakers < 0:
 		return fmt.Errorf("%w: negative limit", ErrBadOptions)
 	case len(o.VideoCodecs) == 0:
 		return fmt.Errorf("%w: no video codec", ErrBadOptions)
@@ -121,11 +123,9 @@ func (m *Manager) Join(id media.RoomID, p JoinParams) (media.ParticipantID, erro
 	}
 	if !ok {
 		var err error
-		if r, err = newRoom(id, m.cfg.Defaults, m); err != nil {
+		if r, err = m.createLocked(id, m.cfg.Defaults); err != nil {
 			return "", err
 		}
-		m.rooms[id] = r
-		m.log.Info("room created", "room", id)
 	}
 	pid, err := r.add(p)
 	if err != nil && !ok {
@@ -166,6 +166,55 @@ func (m *Manager) deleteLocked(r *Room) {
 	delete(m.rooms, r.id)
 	r.close() // empty, so no peers come back
 	m.log.Info("room deleted", "room", r.id)
+	m.cfg.OnEvent(Event{Type: EventRoomDeleted, Room: r.id, At: m.cfg.Clock.Now()})
+}
+
+func (m *Manager) createLocked(id media.RoomID, opts Options) (*Room, error) {
+	r, err := newRoom(id, opts, m)
+	if err != nil {
+		return nil, err
+	}
+	m.rooms[id] = r
+	m.log.Info("room created", "room", id)
+	m.cfg.OnEvent(Event{Type: EventRoomCreated, Room: id, At: m.cfg.Clock.Now()})
+	return r, nil
+}
+
+// CreateRoom creates a room with opts (validated) that stays until deleted
+// unless opts say otherwise.
+func (m *Manager) CreateRoom(id media.RoomID, opts Options) (*Room, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	if _, ok := m.rooms[id]; ok {
+		return nil, fmt.Errorf("%w: %s", ErrRoomExists, id)
+	}
+	return m.createLocked(id, opts)
+}
+
+// DeleteRoom removes every participant and the room.
+func (m *Manager) DeleteRoom(id media.RoomID) error {
+	m.mu.Lock()
+	r, ok := m.rooms[id]
+	if !ok {
+		m.mu.Unlock()
+		return fmt.Errorf("%w: %s", ErrUnknownRoom, id)
+	}
+	delete(m.rooms, id)
+	m.mu.Unlock()
+	var errs []error
+	for _, p := range r.close() {
+		m.cfg.OnEvent(Event{Type: EventLeft, Room: id, Participant: p.id, At: m.cfg.Clock.Now()})
+		errs = append(errs, p.finish())
+	}
+	m.log.Info("room deleted", "room", id)
+	m.cfg.OnEvent(Event{Type: EventRoomDeleted, Room: id, At: m.cfg.Clock.Now()})
+	return errors.Join(errs...)
 }
 
 // VideoCodecs returns the video codec preference of the room, or of a room

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/mcu-project/mcu/codec"
@@ -56,6 +57,15 @@ type participant struct {
 	sendVideoCodec string
 	lastSpoke      time.Time // last tick it was talking, for choosing tiles beyond 16
 	dtmf           DTMFPeer  // nil unless the peer receives telephone keys
+	kind           string
+	recvAudioCodec string
+	recvVideoCodec string
+	videoMuted     bool // under the room lock
+	// rxBytes counts encoded media received (audio and video); the audio
+	// clock turns it into bitrate once a second.
+	rxBytes atomic.Uint64
+	rxLast  uint64
+	bitrate atomic.Uint64
 
 	// egress
 	enc       codec.AudioEncoder // nil: the participant receives no audio
@@ -66,7 +76,8 @@ type participant struct {
 }
 
 func newParticipant(id media.ParticipantID, p JoinParams, reg *codec.Registry, log *slog.Logger) (*participant, error) {
-	pt := &participant{id: id, name: p.Name, peer: p.Peer, log: log, lastDur: media.FrameSamples}
+	pt := &participant{id: id, name: p.Name, peer: p.Peer, log: log, lastDur: media.FrameSamples,
+		kind: p.Kind, recvAudioCodec: p.RecvAudioCodec, recvVideoCodec: p.RecvVideoCodec}
 	pt.dtmf, _ = p.Peer.(DTMFPeer)
 	if p.RecvAudioCodec != "" {
 		c, err := reg.Audio(p.RecvAudioCodec)
@@ -127,7 +138,7 @@ func newParticipant(id media.ParticipantID, p JoinParams, reg *codec.Registry, l
 // decoding its video.
 func (p *participant) start(clock media.Clock, c *counters) {
 	if p.vdec != nil {
-		p.vin = startVideoIn(p.peer.(VideoPeer), p.vdec, clock, c, p.log)
+		p.vin = startVideoIn(p.peer.(VideoPeer), p.vdec, clock, c, &p.rxBytes, p.log)
 		p.vdec = nil // owned by the decode goroutine now
 	}
 }
@@ -159,6 +170,7 @@ func (p *participant) pull(now time.Time, c *counters) {
 		pk := p.peer.ReadAudio(now)
 		switch pk.Status {
 		case media.PacketOK:
+			p.rxBytes.Add(uint64(len(pk.Payload)))
 			n, err := p.dec.Decode(pk.Payload, p.carry[p.carryLen:])
 			if err != nil {
 				c.decodeErrs.Add(1)

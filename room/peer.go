@@ -41,4 +41,6 @@ type JoinParams struct {
 	RecvVideoCodec, SendVideoCodec string
 	// MustExist refuses the join if the room does not exist yet.
 	MustExist bool
+	// Kind is shown in participant listings: "webrtc", "rtp".
+	Kind string
 }

@@ -34,6 +34,16 @@ type Room struct {
 	members []*participant // join order
 	closed  bool
 
+	// Layout state (under mu): the room's layout, viewers' overrides, the
+	// pinned participant, and the active speaker with its challenger.
+	layout         Layout
+	overrides      map[media.ParticipantID]Layout
+	pinned         media.ParticipantID
+	speaker        media.ParticipantID
+	candidate      media.ParticipantID
+	candidateSince time.Time
+	rank           []*participant // speaker-cap scratch, clock goroutine only
+
 	// start is the room clock's origin: audio and video timestamps and
 	// deadlines all count from it, so they share one timeline.
 	start     time.Time
@@ -50,6 +60,7 @@ func newRoom(id media.RoomID, opts Options, m *Manager) (*Room, error) {
 	r := &Room{
 		id: id, opts: opts, reg: m.cfg.Registry, clock: m.cfg.Clock, metrics: m.cfg.Metrics, stats: &m.stats, onEvent: m.cfg.OnEvent,
 		log: m.log.With("room", string(id)), mix: mx, start: m.cfg.Clock.Now(),
+		layout: Layout{Type: LayoutGrid}, overrides: map[media.ParticipantID]Layout{},
 		stop: make(chan struct{}), done: make(chan struct{}), videoDone: make(chan struct{}),
 	}
 	go r.run()
@@ -104,6 +115,10 @@ func (r *Room) remove(id media.ParticipantID) (*participant, int, error) {
 		if pt.id == id {
 			r.members = append(r.members[:i], r.members[i+1:]...)
 			r.mix.Remove(pt.in)
+			delete(r.overrides, id)
+			if r.pinned == id {
+				r.pinned = ""
+			}
 			pt.close()
 			r.log.Info("participant left", "participant", id, "participants", len(r.members))
 			return pt, len(r.members), nil
@@ -114,11 +129,16 @@ func (r *Room) remove(id media.ParticipantID) (*participant, int, error) {
 
 // Participant is a read-only view of a member.
 type Participant struct {
-	ID      media.ParticipantID
-	Name    string
-	Muted   bool
-	Talking bool
-	Level   float64 // dBov of what the participant sends
+	ID                     media.ParticipantID
+	Name, Kind             string
+	AudioCodec, VideoCodec string // what it sends
+	Muted                  bool   // audio left out of the mix
+	VideoMuted             bool
+	GainDB                 float64
+	Pinned                 bool
+	Talking                bool
+	Level                  float64 // dBov of what the participant sends
+	BitrateBps             uint64  // received from it over the last second
 }
 
 // Participants lists the members in join order.
@@ -127,7 +147,11 @@ func (r *Room) Participants() []Participant {
 	defer r.mu.Unlock()
 	out := make([]Participant, 0, len(r.members))
 	for _, pt := range r.members {
-		out = append(out, Participant{ID: pt.id, Name: pt.name, Muted: pt.in.Muted(), Talking: pt.in.Talking(), Level: pt.in.Level()})
+		out = append(out, Participant{
+			ID: pt.id, Name: pt.name, Kind: pt.kind, AudioCodec: pt.recvAudioCodec, VideoCodec: pt.recvVideoCodec,
+			Muted: pt.in.Muted(), VideoMuted: pt.videoMuted, GainDB: pt.in.GainDB(), Pinned: r.pinned == pt.id,
+			Talking: pt.in.Talking(), Level: pt.in.Level(), BitrateBps: pt.bitrate.Load(),
+		})
 	}
 	return out
 }
@@ -214,6 +238,7 @@ func (r *Room) tick(n int64, at time.Time) {
 	for _, pt := range r.members {
 		pt.pull(now, r.stats)
 	}
+	r.capSpeakersLocked()
 	limitedBefore := r.mix.LimitedSamples()
 	r.mix.Mix(at)
 	for _, pt := range r.members {
@@ -231,9 +256,16 @@ func (r *Room) tick(n int64, at time.Time) {
 		}
 		r.onEvent(ev)
 	}
+	r.followSpeakerLocked(at)
+	measureBitrate := n%int64(time.Second/media.FrameDuration) == 0
 	for _, pt := range r.members {
 		if pt.in.Talking() {
 			pt.lastSpoke = at
+		}
+		if measureBitrate { // once a second
+			b := pt.rxBytes.Load()
+			pt.bitrate.Store((b - pt.rxLast) * 8)
+			pt.rxLast = b
 		}
 		if pt.dtmf != nil {
 			r.keys = pt.dtmf.TakeDTMF(r.keys[:0])

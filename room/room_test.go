@@ -354,7 +354,7 @@ func TestEvents(t *testing.T) {
 		}
 		got = append(got, s)
 	}
-	want := []string{"joined:" + string(listener), "joined:" + string(pid), "dtmf:" + string(pid) + ":1", "dtmf:" + string(pid) + ":#", "left:" + string(pid)}
+	want := []string{"room-created:", "joined:" + string(listener), "joined:" + string(pid), "dtmf:" + string(pid) + ":1", "dtmf:" + string(pid) + ":#", "left:" + string(pid)}
 	if !slices.Equal(got, want) {
 		t.Fatalf("events %v\nwant   %v", got, want)
 	}

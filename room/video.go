@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mcu-project/mcu/codec"
@@ -47,10 +48,13 @@ const (
 	maxTiles = 16
 )
 
-// tileRef is a tile candidate as snapshotted for one video tick.
+// tileRef is a tile candidate as snapshotted (under the room lock) for one
+// video tick.
 type tileRef struct {
-	p     *participant
-	spoke time.Time
+	p          *participant
+	spoke      time.Time
+	label      string
+	videoMuted bool
 }
 
 // recentSpeakers keeps the n tiles that spoke most recently (ties: earlier
@@ -84,13 +88,14 @@ type videoIn struct {
 }
 
 // startVideoIn decodes frames until the peer closes its frame channel.
-func startVideoIn(vp VideoPeer, dec codec.VideoDecoder, clock media.Clock, c *counters, log *slog.Logger) *videoIn {
+func startVideoIn(vp VideoPeer, dec codec.VideoDecoder, clock media.Clock, c *counters, rx *atomic.Uint64, log *slog.Logger) *videoIn {
 	v := &videoIn{done: make(chan struct{})}
 	go func() {
 		defer close(v.done)
 		defer dec.Close()
 		var spare media.VideoFrame
 		for frame := range vp.VideoFrames() {
+			rx.Add(uint64(len(frame)))
 			pic, err := dec.Decode(frame)
 			if err != nil {
 				c.videoDecodeErrs.Add(1)
@@ -127,6 +132,7 @@ type videoOut struct {
 // in one codec, composed once and encoded once for every receiver of it.
 type videoGroup struct {
 	key     string
+	layout  compositor.Layout
 	comp    *compositor.Compositor
 	enc     codec.VideoEncoder
 	out     []byte
@@ -138,13 +144,19 @@ type videoGroup struct {
 	used    bool // has a receiver this tick
 }
 
-// viewKey names a view: the tiles' participant IDs in order, and the codec.
-func viewKey(codecName string, tiles []tileRef) string {
+// viewKey names an output: codec, arrangement and the tiles in order
+// (with what each shows), so equal views share one encoder.
+func viewKey(codecName string, l Layout, tiles []tileRef) string {
 	var b strings.Builder
 	b.WriteString(codecName)
+	b.WriteByte('|')
+	b.WriteString(l.key())
 	for _, t := range tiles {
 		b.WriteByte('|')
 		b.WriteString(string(t.p.id))
+		if t.videoMuted {
+			b.WriteString("/muted")
+		}
 	}
 	return b.String()
 }
@@ -176,19 +188,28 @@ func (r *Room) runVideo() {
 
 // videoTick produces one frame of every view in use.
 func (r *Room) videoTick(n int64, at time.Time, groups map[string]*videoGroup) {
-	// Snapshot membership under the lock; compose and encode outside it so
-	// the audio clock and joins never wait for video work.
+	// Snapshot membership, layouts and names under the lock; compose and
+	// encode outside it so the audio clock and joins never wait for video.
+	type receiver struct {
+		p      *participant
+		layout Layout
+	}
 	r.mu.Lock()
 	var tiles []tileRef
-	var receivers []*participant
+	var receivers []receiver
 	for _, p := range r.members {
 		if p.isTile() {
-			tiles = append(tiles, tileRef{p, p.lastSpoke})
+			tiles = append(tiles, tileRef{p: p, spoke: p.lastSpoke, label: p.name, videoMuted: p.videoMuted})
 		}
 		if p.vout != nil {
-			receivers = append(receivers, p)
+			l, ok := r.overrides[p.id]
+			if !ok {
+				l = r.layout
+			}
+			receivers = append(receivers, receiver{p, l})
 		}
 	}
+	featured := r.featuredLocked()
 	r.mu.Unlock()
 
 	for _, g := range groups {
@@ -196,15 +217,16 @@ func (r *Room) videoTick(n int64, at time.Time, groups map[string]*videoGroup) {
 	}
 	now := r.clock.Now()
 	var view []tileRef
-	for _, p := range receivers {
+	for _, rc := range receivers {
+		p := rc.p
 		view = view[:0]
 		for _, t := range tiles {
 			if !(r.opts.ExcludeSelf && t.p == p) {
 				view = append(view, t)
 			}
 		}
-		view = recentSpeakers(view, maxTiles)
-		key := viewKey(p.sendVideoCodec, view)
+		arranged, layout := rc.layout.arrange(view, featured)
+		key := viewKey(p.sendVideoCodec, rc.layout, arranged)
 		g, ok := groups[key]
 		if !ok {
 			var err error
@@ -215,10 +237,10 @@ func (r *Room) videoTick(n int64, at time.Time, groups map[string]*videoGroup) {
 			groups[key] = g
 		}
 		if !g.used {
-			g.used = true
+			g.used, g.layout = true, layout
 			g.tiles, g.ins = g.tiles[:0], g.ins[:0]
-			for _, t := range view {
-				tile, in := t.p.tile(now)
+			for _, t := range arranged {
+				tile, in := t.tile(now)
 				g.tiles = append(g.tiles, tile)
 				if in != nil {
 					g.ins = append(g.ins, in)
@@ -232,6 +254,7 @@ func (r *Room) videoTick(n int64, at time.Time, groups map[string]*videoGroup) {
 		}
 		if p.vout.peer.TakeKeyFrameRequest() {
 			g.wantKey = true
+			r.onEvent(Event{Type: EventKeyFrameRequested, Room: r.id, Participant: p.id, At: at})
 		}
 	}
 	for key, g := range groups {
@@ -242,7 +265,8 @@ func (r *Room) videoTick(n int64, at time.Time, groups map[string]*videoGroup) {
 		}
 		r.encodeGroup(g, now)
 	}
-	for _, p := range receivers {
+	for _, rc := range receivers {
+		p := rc.p
 		g := p.vout.group
 		if g == nil || groups[g.key] != g || len(g.out) == 0 {
 			continue
@@ -279,7 +303,7 @@ func (r *Room) encodeGroup(g *videoGroup, now time.Time) {
 	for _, in := range g.ins {
 		in.mu.Lock()
 	}
-	canvas, err := g.comp.Compose(compositor.Grid(), g.tiles)
+	canvas, err := g.comp.Compose(g.layout, g.tiles)
 	for _, in := range g.ins {
 		in.mu.Unlock()
 	}
@@ -312,20 +336,22 @@ func (r *Room) encodeGroup(g *videoGroup, now time.Time) {
 }
 
 // tile is the participant's tile for the compositor at time now: its
-// latest picture unless it has none or it is older than frozenFor (then the
-// placeholder with its name), and the decoder to lock while it is read.
-func (p *participant) tile(now time.Time) (compositor.Tile, *videoIn) {
-	t := compositor.Tile{Label: p.name}
-	if p.vin == nil {
-		return t, nil
+// latest picture unless it has none, it is older than frozenFor or video is
+// muted (then the placeholder with its name), and the decoder to lock
+// while it is read.
+func (t tileRef) tile(now time.Time) (compositor.Tile, *videoIn) {
+	p := t.p
+	tile := compositor.Tile{Label: t.label}
+	if p.vin == nil || t.videoMuted {
+		return tile, nil
 	}
 	p.vin.mu.Lock()
 	defer p.vin.mu.Unlock()
 	if !p.vin.have || now.Sub(p.vin.at) > frozenFor {
-		return t, nil
+		return tile, nil
 	}
-	t.Frame = &p.vin.latest
-	return t, p.vin
+	tile.Frame = &p.vin.latest
+	return tile, p.vin
 }
 
 // isTile reports whether the participant appears on the canvas: everyone
