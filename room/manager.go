@@ -217,6 +217,9 @@ func (m *Manager) DeleteRoom(id media.RoomID) error {
 	return errors.Join(errs...)
 }
 
+// Defaults returns the options of rooms created by a first join.
+func (m *Manager) Defaults() Options { return m.cfg.Defaults }
+
 // VideoCodecs returns the video codec preference of the room, or of a room
 // that a first join would create.
 func (m *Manager) VideoCodecs(id media.RoomID) []string {

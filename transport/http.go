@@ -43,6 +43,8 @@ type JoinRequest struct {
 	// MustExist refuses the join when the room does not exist yet
 	// (plain-RTP legs attach to rooms; they do not create them).
 	MustExist bool
+	// Kind names the transport in listings: "webrtc" or "rtp".
+	Kind string
 	// RecvAudioCodec is the MIME type the participant sends us ("" when it
 	// sends no audio); SendAudioCodec what we send it ("" for none); the
 	// same for video.
@@ -127,7 +129,7 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "cannot answer offer: %v", err)
 		return
 	}
-	req := JoinRequest{Name: name, Peer: peer}
+	req := JoinRequest{Name: name, Peer: peer, Kind: "webrtc"}
 	if sends(offer.audioDir) {
 		req.RecvAudioCodec = webrtc.MimeTypeOpus
 	}
@@ -202,38 +204,45 @@ func (s *Server) handleRTPLeg(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "bad JSON: %v (want {\"remote\":\"ip:port\",\"codec\":\"PCMU\"|\"PCMA\"|\"opus\"})", err)
 		return
 	}
-	if err := checkName(req.Name); err != nil {
-		httpError(w, http.StatusBadRequest, "bad name: %v", err)
-		return
-	}
-	leg, local, err := s.eng.newRTPLeg(req.Remote, req.Codec)
+	id, local, err := s.CreateRTPLeg(media.RoomID(roomID), req.Remote, req.Codec, req.Name)
 	if err != nil {
 		if errors.Is(err, ErrBadLeg) {
 			httpError(w, http.StatusBadRequest, "%v", err)
-		} else {
-			httpError(w, http.StatusServiceUnavailable, "cannot open RTP leg: %v", err)
+			return
 		}
-		return
-	}
-	name := req.Name
-	if name == "" {
-		name = "RTP " + req.Remote
-	}
-	room := media.RoomID(roomID)
-	id, err := s.rooms.Join(room, JoinRequest{
-		Name: name, Peer: leg, MustExist: true,
-		RecvAudioCodec: leg.codec.mime, SendAudioCodec: leg.codec.mime, SendAudioClockRate: leg.codec.clockRate,
-	})
-	if err != nil {
-		_ = leg.Close()
 		s.joinError(w, err)
 		return
 	}
-	leg.start(func() { _ = s.rooms.Leave(room, id) })
 	w.Header().Set("Location", "/rooms/"+url.PathEscape(roomID)+"/participants/"+url.PathEscape(string(id)))
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
 	_ = json.NewEncoder(w).Encode(map[string]string{"id": string(id), "local": local})
+}
+
+// CreateRTPLeg opens a plain-RTP leg to remote and joins it to an existing
+// room, returning its participant ID and the address the device should
+// send to. Bad requests wrap ErrBadLeg.
+func (s *Server) CreateRTPLeg(room media.RoomID, remote, codecName, name string) (media.ParticipantID, string, error) {
+	if err := checkName(name); err != nil {
+		return "", "", fmt.Errorf("%w: name: %v", ErrBadLeg, err)
+	}
+	leg, local, err := s.eng.newRTPLeg(remote, codecName)
+	if err != nil {
+		return "", "", err
+	}
+	if name == "" {
+		name = "RTP " + remote
+	}
+	id, err := s.rooms.Join(room, JoinRequest{
+		Name: name, Peer: leg, MustExist: true, Kind: "rtp",
+		RecvAudioCodec: leg.codec.mime, SendAudioCodec: leg.codec.mime, SendAudioClockRate: leg.codec.clockRate,
+	})
+	if err != nil {
+		_ = leg.Close()
+		return "", "", err
+	}
+	leg.start(func() { _ = s.rooms.Leave(room, id) })
+	return id, local, nil
 }
 
 // joinError answers a failed Rooms.Join.

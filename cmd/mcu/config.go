@@ -22,6 +22,11 @@ import (
 // variables, command-line flags.
 type Config struct {
 	HTTP            string                `yaml:"http"`
+	GRPC            string                `yaml:"grpc"`
+	GRPCToken       string                `yaml:"grpc_token"`
+	GRPCCert        string                `yaml:"grpc_cert"`
+	GRPCKey         string                `yaml:"grpc_key"`
+	GRPCClientCA    string                `yaml:"grpc_client_ca"`
 	LogLevel        string                `yaml:"log_level"`
 	LogFormat       string                `yaml:"log_format"`
 	PublicIPs       []string              `yaml:"public_ips"`
@@ -40,7 +45,7 @@ type Config struct {
 }
 
 func defaultConfig() Config {
-	return Config{HTTP: ":8080", LogLevel: "info", LogFormat: "text", Canvas: "1280x720@30"}
+	return Config{HTTP: ":8080", GRPC: ":9090", LogLevel: "info", LogFormat: "text", Canvas: "1280x720@30"}
 }
 
 // setting is one option reachable from a flag and an environment variable;
@@ -66,6 +71,11 @@ func parseBool(dst *bool) func(*Config, string) error {
 
 var settings = []setting{
 	{"http", "MCU_HTTP", "HTTP listen address", func(c *Config, v string) error { c.HTTP = v; return nil }},
+	{"grpc", "MCU_GRPC", "gRPC listen address (empty: no gRPC)", func(c *Config, v string) error { c.GRPC = v; return nil }},
+	{"grpc-token", "MCU_GRPC_TOKEN", "bearer token every gRPC call must carry (empty: none)", func(c *Config, v string) error { c.GRPCToken = v; return nil }},
+	{"grpc-cert", "MCU_GRPC_CERT", "TLS certificate (PEM) for gRPC", func(c *Config, v string) error { c.GRPCCert = v; return nil }},
+	{"grpc-key", "MCU_GRPC_KEY", "TLS private key (PEM) for gRPC", func(c *Config, v string) error { c.GRPCKey = v; return nil }},
+	{"grpc-client-ca", "MCU_GRPC_CLIENT_CA", "CA (PEM) that gRPC client certificates must chain to (mTLS)", func(c *Config, v string) error { c.GRPCClientCA = v; return nil }},
 	{"log-level", "MCU_LOG_LEVEL", "debug, info, warn or error", func(c *Config, v string) error { c.LogLevel = v; return nil }},
 	{"log-format", "MCU_LOG_FORMAT", "text or json", func(c *Config, v string) error { c.LogFormat = v; return nil }},
 	{"public-ip", "MCU_PUBLIC_IPS", "comma-separated public IPs for NAT 1:1 (replace host candidates)", func(c *Config, v string) error { c.PublicIPs = list(v); return nil }},

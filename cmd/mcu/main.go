@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mcu-project/mcu/api"
 	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/codec/g711"
 	"github.com/mcu-project/mcu/codec/h264"
@@ -28,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
 )
 
 func main() {
@@ -56,8 +58,8 @@ func main() {
 const shutdownTimeout = 5 * time.Second
 
 // run serves until ctx ends, then closes every room and peer. ready, if set,
-// is told the HTTP address once the server listens.
-func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)) error {
+// is told the HTTP and gRPC addresses (nil without gRPC) once both listen.
+func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(httpAddr, grpcAddr net.Addr)) error {
 	var reg codec.Registry
 	if err := errors.Join(opus.Register(&reg), g711.Register(&reg), vpx.Register(&reg), h264.Register(&reg)); err != nil {
 		return err
@@ -69,7 +71,10 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	if err != nil {
 		return err
 	}
-	rooms, err := room.NewManager(room.Config{Registry: &reg, Defaults: defaults, Logger: log, Metrics: newTickMetrics(prom), OnEvent: logEvent(log)})
+	events := api.NewBroker()
+	logEv := logEvent(log)
+	onEvent := func(ev room.Event) { logEv(ev); events.Publish(ev) }
+	rooms, err := room.NewManager(room.Config{Registry: &reg, Defaults: defaults, Logger: log, Metrics: newTickMetrics(prom), OnEvent: onEvent})
 	if err != nil {
 		return err
 	}
@@ -85,7 +90,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	}
 
 	mux := http.NewServeMux()
-	transport.NewServer(eng, roomsAdapter{rooms}).Register(mux)
+	httpAPI := transport.NewServer(eng, roomsAdapter{rooms})
+	httpAPI.Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(prom, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -107,12 +113,31 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 		_ = eng.Close()
 		return err
 	}
+	var grpcSrv *grpc.Server
+	var grpcAddr net.Addr
+	grpcDone := make(chan error, 1)
+	if cfg.GRPC != "" {
+		if grpcSrv, err = newGRPCServer(cfg, rooms, httpAPI, events, log); err != nil {
+			_ = ln.Close()
+			_ = eng.Close()
+			return err
+		}
+		gln, err := net.Listen("tcp", cfg.GRPC)
+		if err != nil {
+			_ = ln.Close()
+			_ = eng.Close()
+			return err
+		}
+		go func() { grpcDone <- grpcSrv.Serve(gln) }()
+		grpcAddr = gln.Addr()
+		log.Info("gRPC listening", "grpc", grpcAddr.String())
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("mcu listening", "http", ln.Addr().String())
 	if ready != nil {
-		ready(ln.Addr())
+		ready(ln.Addr(), grpcAddr)
 	}
 
 	select {
@@ -125,6 +150,19 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(net.Addr)
 	errs := []error{err, srv.Shutdown(sctx)}
 	if err == nil {
 		<-served // http.ErrServerClosed once Shutdown returned
+	}
+	if grpcSrv != nil {
+		// Event streams never end by themselves: give unary calls the
+		// same grace, then cut the rest.
+		stopped := make(chan struct{})
+		go func() { grpcSrv.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-sctx.Done():
+			grpcSrv.Stop()
+			<-stopped
+		}
+		<-grpcDone
 	}
 	errs = append(errs, rooms.Close(), eng.Close())
 	return errors.Join(errs...)
@@ -152,7 +190,7 @@ func (a roomsAdapter) Join(id media.RoomID, req transport.JoinRequest) (media.Pa
 		Name: req.Name, Peer: req.Peer,
 		RecvAudioCodec: req.RecvAudioCodec, SendAudioCodec: req.SendAudioCodec, SendAudioClockRate: req.SendAudioClockRate,
 		RecvVideoCodec: req.RecvVideoCodec, SendVideoCodec: req.SendVideoCodec,
-		MustExist: req.MustExist,
+		MustExist: req.MustExist, Kind: req.Kind,
 	})
 	return pid, mapRoomErr(err)
 }

@@ -27,6 +27,7 @@ func TestMain(m *testing.M) {
 // testServer is an mcu running in-process on loopback.
 type testServer struct {
 	URL  string
+	GRPC string // host:port of the gRPC API
 	stop func() error
 }
 
@@ -36,6 +37,7 @@ func startServer(t *testing.T, mutate ...func(*Config)) *testServer {
 	t.Helper()
 	cfg := defaultConfig()
 	cfg.HTTP = "127.0.0.1:0"
+	cfg.GRPC = "127.0.0.1:0"
 	cfg.Interfaces = []string{"lo"}
 	cfg.IncludeLoopback = true
 	for _, f := range mutate {
@@ -47,13 +49,13 @@ func startServer(t *testing.T, mutate ...func(*Config)) *testServer {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan net.Addr, 1)
+	addr := make(chan [2]net.Addr, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, log, func(a net.Addr) { addr <- a }) }()
+	go func() { done <- run(ctx, cfg, log, func(h, g net.Addr) { addr <- [2]net.Addr{h, g} }) }()
 	var ts *testServer
 	select {
 	case a := <-addr:
-		ts = &testServer{URL: "http://" + a.String()}
+		ts = &testServer{URL: "http://" + a[0].String(), GRPC: a[1].String()}
 	case err := <-done:
 		cancel()
 		t.Fatalf("server did not start: %v", err)
