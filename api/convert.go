@@ -12,6 +12,7 @@ import (
 // optionsFromProto overlays the set fields of p on defaults.
 func optionsFromProto(defaults room.Options, p *mcuv1.RoomOptions) (room.Options, error) {
 	o := defaults
+	o.KeepWhenEmpty = true // managed rooms stay unless asked otherwise
 	if p == nil {
 		return o, nil
 	}
@@ -32,7 +33,7 @@ func optionsFromProto(defaults room.Options, p *mcuv1.RoomOptions) (room.Options
 			}
 		}
 	}
-	o.ExcludeSelf, o.KeepWhenEmpty = p.ExcludeSelf, p.KeepWhenEmpty
+	o.ExcludeSelf, o.KeepWhenEmpty = p.ExcludeSelf, !p.DeleteWhenEmpty
 	o.MaxParticipants, o.MaxSpeakers = int(p.MaxParticipants), int(p.MaxSpeakers)
 	return o, o.Validate()
 }
@@ -47,7 +48,7 @@ func roomToProto(i room.Info) *mcuv1.Room {
 		Id: string(i.ID), Participants: uint32(i.Participants), Layout: layoutToProto(i.Layout), ActiveSpeaker: string(i.Speaker),
 		Options: &mcuv1.RoomOptions{
 			Width: uint32(o.Width), Height: uint32(o.Height), Fps: uint32(o.FPS), VideoCodecs: codecs,
-			ExcludeSelf: o.ExcludeSelf, MaxParticipants: uint32(o.MaxParticipants), MaxSpeakers: uint32(o.MaxSpeakers), KeepWhenEmpty: o.KeepWhenEmpty,
+			ExcludeSelf: o.ExcludeSelf, MaxParticipants: uint32(o.MaxParticipants), MaxSpeakers: uint32(o.MaxSpeakers), DeleteWhenEmpty: !o.KeepWhenEmpty,
 		},
 	}
 }

@@ -158,8 +158,9 @@ func (s *Server) UpdateRoom(_ context.Context, req *mcuv1.UpdateRoomRequest) (*m
 	if req.ExcludeSelf != nil {
 		u.ExcludeSelf = req.ExcludeSelf
 	}
-	if req.KeepWhenEmpty != nil {
-		u.KeepWhenEmpty = req.KeepWhenEmpty
+	if req.DeleteWhenEmpty != nil {
+		keep := !req.GetDeleteWhenEmpty()
+		u.KeepWhenEmpty = &keep
 	}
 	if req.MaxParticipants != nil {
 		v := int(req.GetMaxParticipants())

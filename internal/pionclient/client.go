@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mcu-project/mcu/codec"
@@ -78,6 +79,7 @@ type Client struct {
 	ICEServerLinks []string
 
 	video videoClient
+	toneHz atomic.Uint64 // float64 bits; 0 sends silence
 
 	mu              sync.Mutex
 	frames          []Frame
@@ -222,6 +224,7 @@ func Join(ctx context.Context, opts Options) (c *Client, err error) {
 		c.Close()
 		return nil, err
 	}
+	c.SetTone(opts.ToneHz)
 	if track != nil && c.startWorker() {
 		go c.send(track)
 	}
@@ -310,6 +313,10 @@ func (c *Client) WaitConnected(ctx context.Context) error {
 	}
 }
 
+// SetTone changes the tone the client sends (0: silence), e.g. to make it
+// start or stop talking.
+func (c *Client) SetTone(hz float64) { c.toneHz.Store(math.Float64bits(hz)) }
+
 // WaitClosed waits until the connection is lost or closed (e.g. the server
 // hung up).
 func (c *Client) WaitClosed(ctx context.Context) error {
@@ -343,8 +350,9 @@ func (c *Client) send(track *webrtc.TrackLocalStaticSample) {
 			return
 		case <-timer.C:
 		}
+		hz := math.Float64frombits(c.toneHz.Load())
 		for i := range pcm {
-			pcm[i] = int16(c.opts.ToneAmp * math.Sin(2*math.Pi*c.opts.ToneHz*float64(n*960+i)/48000))
+			pcm[i] = int16(c.opts.ToneAmp * math.Sin(2*math.Pi*hz*float64(n*960+i)/48000))
 		}
 		size, err := enc.Encode(pcm, pkt)
 		if err == nil {

@@ -226,10 +226,12 @@ type RoomOptions struct {
 	MaxParticipants uint32 `protobuf:"varint,6,opt,name=max_participants,json=maxParticipants,proto3" json:"max_participants,omitempty"`
 	// Most simultaneous speakers mixed (the loudest); 0: everyone.
 	MaxSpeakers uint32 `protobuf:"varint,7,opt,name=max_speakers,json=maxSpeakers,proto3" json:"max_speakers,omitempty"`
-	// Keep the room after the last participant leaves.
-	KeepWhenEmpty bool `protobuf:"varint,8,opt,name=keep_when_empty,json=keepWhenEmpty,proto3" json:"keep_when_empty,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Delete the room when its last participant leaves (rooms created here
+	// stay until deleted otherwise; rooms created by a first join are
+	// deleted when empty).
+	DeleteWhenEmpty bool `protobuf:"varint,8,opt,name=delete_when_empty,json=deleteWhenEmpty,proto3" json:"delete_when_empty,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *RoomOptions) Reset() {
@@ -311,9 +313,9 @@ func (x *RoomOptions) GetMaxSpeakers() uint32 {
 	return 0
 }
 
-func (x *RoomOptions) GetKeepWhenEmpty() bool {
+func (x *RoomOptions) GetDeleteWhenEmpty() bool {
 	if x != nil {
-		return x.KeepWhenEmpty
+		return x.DeleteWhenEmpty
 	}
 	return false
 }
@@ -579,7 +581,7 @@ type UpdateRoomRequest struct {
 	ExcludeSelf     *bool                  `protobuf:"varint,2,opt,name=exclude_self,json=excludeSelf,proto3,oneof" json:"exclude_self,omitempty"`
 	MaxParticipants *uint32                `protobuf:"varint,3,opt,name=max_participants,json=maxParticipants,proto3,oneof" json:"max_participants,omitempty"`
 	MaxSpeakers     *uint32                `protobuf:"varint,4,opt,name=max_speakers,json=maxSpeakers,proto3,oneof" json:"max_speakers,omitempty"`
-	KeepWhenEmpty   *bool                  `protobuf:"varint,5,opt,name=keep_when_empty,json=keepWhenEmpty,proto3,oneof" json:"keep_when_empty,omitempty"`
+	DeleteWhenEmpty *bool                  `protobuf:"varint,5,opt,name=delete_when_empty,json=deleteWhenEmpty,proto3,oneof" json:"delete_when_empty,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -642,9 +644,9 @@ func (x *UpdateRoomRequest) GetMaxSpeakers() uint32 {
 	return 0
 }
 
-func (x *UpdateRoomRequest) GetKeepWhenEmpty() bool {
-	if x != nil && x.KeepWhenEmpty != nil {
-		return *x.KeepWhenEmpty
+func (x *UpdateRoomRequest) GetDeleteWhenEmpty() bool {
+	if x != nil && x.DeleteWhenEmpty != nil {
+		return *x.DeleteWhenEmpty
 	}
 	return false
 }
@@ -1811,7 +1813,7 @@ var File_api_mcu_v1_mcu_proto protoreflect.FileDescriptor
 
 const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\n" +
-	"\x14api/mcu/v1/mcu.proto\x12\x06mcu.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x89\x02\n" +
+	"\x14api/mcu/v1/mcu.proto\x12\x06mcu.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8d\x02\n" +
 	"\vRoomOptions\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\rR\x06height\x12\x10\n" +
@@ -1819,8 +1821,8 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\fvideo_codecs\x18\x04 \x03(\tR\vvideoCodecs\x12!\n" +
 	"\fexclude_self\x18\x05 \x01(\bR\vexcludeSelf\x12)\n" +
 	"\x10max_participants\x18\x06 \x01(\rR\x0fmaxParticipants\x12!\n" +
-	"\fmax_speakers\x18\a \x01(\rR\vmaxSpeakers\x12&\n" +
-	"\x0fkeep_when_empty\x18\b \x01(\bR\rkeepWhenEmpty\"\xb8\x01\n" +
+	"\fmax_speakers\x18\a \x01(\rR\vmaxSpeakers\x12*\n" +
+	"\x11delete_when_empty\x18\b \x01(\bR\x0fdeleteWhenEmpty\"\xb8\x01\n" +
 	"\x04Room\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12-\n" +
 	"\aoptions\x18\x02 \x01(\v2\x13.mcu.v1.RoomOptionsR\aoptions\x12\"\n" +
@@ -1834,17 +1836,17 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x12\n" +
 	"\x10ListRoomsRequest\"7\n" +
 	"\x11ListRoomsResponse\x12\"\n" +
-	"\x05rooms\x18\x01 \x03(\v2\f.mcu.v1.RoomR\x05rooms\"\x9b\x02\n" +
+	"\x05rooms\x18\x01 \x03(\v2\f.mcu.v1.RoomR\x05rooms\"\xa1\x02\n" +
 	"\x11UpdateRoomRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12&\n" +
 	"\fexclude_self\x18\x02 \x01(\bH\x00R\vexcludeSelf\x88\x01\x01\x12.\n" +
 	"\x10max_participants\x18\x03 \x01(\rH\x01R\x0fmaxParticipants\x88\x01\x01\x12&\n" +
-	"\fmax_speakers\x18\x04 \x01(\rH\x02R\vmaxSpeakers\x88\x01\x01\x12+\n" +
-	"\x0fkeep_when_empty\x18\x05 \x01(\bH\x03R\rkeepWhenEmpty\x88\x01\x01B\x0f\n" +
+	"\fmax_speakers\x18\x04 \x01(\rH\x02R\vmaxSpeakers\x88\x01\x01\x12/\n" +
+	"\x11delete_when_empty\x18\x05 \x01(\bH\x03R\x0fdeleteWhenEmpty\x88\x01\x01B\x0f\n" +
 	"\r_exclude_selfB\x13\n" +
 	"\x11_max_participantsB\x0f\n" +
-	"\r_max_speakersB\x12\n" +
-	"\x10_keep_when_empty\"#\n" +
+	"\r_max_speakersB\x14\n" +
+	"\x12_delete_when_empty\"#\n" +
 	"\x11DeleteRoomRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x14\n" +
 	"\x12DeleteRoomResponse\"\xd4\x02\n" +
