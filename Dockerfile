@@ -18,8 +18,8 @@ RUN apt-get update \
  && useradd --system --no-create-home --uid 10001 mcu
 COPY --from=build /out/mcu /usr/local/bin/mcu
 USER mcu
-# HTTP (join API, web page, metrics) and, with -udp-port 3478, all WebRTC
+# HTTP (join API, web page, metrics), gRPC, and, with -udp-port 3478, all WebRTC
 # media. Plain-RTP legs take ports from -udp-port-range (publish that range).
-EXPOSE 8080/tcp 3478/udp
+EXPOSE 8080/tcp 9090/tcp 3478/udp
 ENTRYPOINT ["/usr/local/bin/mcu"]
 CMD ["-udp-port", "3478"]

@@ -6,7 +6,7 @@ BIN       := bin
 # C libraries for cgo (Opus, VP8, H.264 through libavcodec) and the tools the tests use as independent
 # checkers (Chromium for the browser test).
 DEB_BUILD := gcc pkg-config libopus-dev libopusfile-dev libvpx-dev libavcodec-dev libavutil-dev
-DEB_TEST  := chromium libyuv-dev
+DEB_TEST  := chromium libyuv-dev protobuf-compiler libprotobuf-dev
 ARGS      ?=
 
 .DEFAULT_GOAL := help
