@@ -62,6 +62,39 @@ func BenchmarkCompose(b *testing.B) {
 	}
 }
 
+// BenchmarkComposeLayouts measures the speaker and picture-in-picture
+// layouts at 1280×720 (allocations must be 0).
+func BenchmarkComposeLayouts(b *testing.B) {
+	for _, bc := range []struct {
+		name    string
+		layout  Layout
+		n, w, h int
+	}{
+		{"speaker/tiles=2/src=1280x720", Speaker(), 2, 1280, 720},
+		{"speaker/tiles=6/src=640x360", Speaker(), 6, 640, 360},
+		{"speaker/tiles=16/src=640x360", Speaker(), 16, 640, 360},
+		{"speaker/tiles=16/src=320x180", Speaker(), 16, 320, 180},
+		{"pip/tiles=1/src=1280x720", PIP(), 1, 1280, 720},
+		{"pip/tiles=2/src=1280x720", PIP(), 2, 1280, 720},
+		{"pip/tiles=2/src=640x480", PIP(), 2, 640, 480},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			c := mustNew(b, DefaultWidth, DefaultHeight)
+			tiles := benchTiles(b, bc.n, bc.w, bc.h)
+			if _, err := c.Compose(bc.layout, tiles); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := c.Compose(bc.layout, tiles); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkScalePlane compares the kernels on one luma plane: pure Go
 // always, libyuv too when built with -tags libyuv.
 func BenchmarkScalePlane(b *testing.B) {
@@ -112,6 +145,14 @@ func TestComposeZeroAllocs(t *testing.T) {
 		{"grid16 mixed", Grid(), benchTiles(t, 16, 176, 144, 0, 5, 15)},
 		{"pip", pip, benchTiles(t, 2, 640, 480, 1)},
 		{"empty", Grid(), nil},
+		{"speaker2", Speaker(), benchTiles(t, 2, 640, 360)},
+		{"speaker6", Speaker(), benchTiles(t, 6, 640, 360)},
+		{"speaker16 mixed", Speaker(), benchTiles(t, 16, 320, 180, 0, 4, 15)},
+		{"speaker empty", Speaker(), nil},
+		{"PIP single", PIP(), benchTiles(t, 1, 1280, 720)},
+		{"PIP", PIP(), benchTiles(t, 2, 1280, 720)},
+		{"PIP 4:3 inset placeholder main", PIP(), benchTiles(t, 2, 640, 480, 0)},
+		{"PIP empty", PIP(), nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := mustNew(t, DefaultWidth, DefaultHeight)

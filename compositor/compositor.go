@@ -1,9 +1,10 @@
 // Package compositor tiles participants' video into one I420 canvas.
 //
-// Geometry is data: a Layout (Grid, Custom, or any type implementing the
-// interface) turns the canvas size and tile count into one Region per tile
-// — an even-aligned pixel rectangle, a Z order and a Fit (contain =
-// letterbox, cover = crop). ContentRect does the aspect-ratio arithmetic.
+// Geometry is data: a Layout (Grid, Speaker, PIP, Custom, or any type
+// implementing the interface) turns the canvas size and tile count into one
+// Region per tile — an even-aligned pixel rectangle, a Z order and a Fit
+// (contain = letterbox, cover = crop). ContentRect does the aspect-ratio
+// arithmetic.
 //
 // A Compositor owns the canvas. Each Compose paints it black (Y 16, U V
 // 128), then draws the tiles in Z order: a tile's latest frame is scaled

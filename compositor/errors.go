@@ -10,7 +10,9 @@ var (
 	ErrInvalidSize = errors.New("compositor: invalid canvas size")
 
 	// ErrTooManyTiles reports more tiles than the layout has slots for
-	// (more than MaxGridTiles for Grid, more than its regions for Custom).
+	// (more than MaxGridTiles for Grid and Speaker, more than PIPMaxTiles
+	// for PIP, more than its regions for Custom), or a canvas too small to
+	// give each of them a region.
 	ErrTooManyTiles = errors.New("compositor: too many tiles for layout")
 
 	// ErrBadRegion reports a layout region that is not even-aligned, is

@@ -77,6 +77,10 @@ func FuzzCompose(f *testing.F) {
 		}
 		out, err := c.Compose(Grid(), tiles)
 		check(out, err, ErrTooManyTiles)
+		out, err = c.Compose(Speaker(), tiles)
+		check(out, err, ErrTooManyTiles)
+		out, err = c.Compose(PIP(), tiles)
+		check(out, err, ErrTooManyTiles)
 		custom := &Custom{}
 		for i := range tiles {
 			x := float64(i%4) / 4

@@ -11,8 +11,9 @@ const MaxGridTiles = 16
 
 // Layout turns a canvas size and a tile count into geometry: one Region per
 // tile, in tile order. Layouts are data: they compute rectangles and never
-// touch pixels, so new layouts (speaker, picture-in-picture, custom regions)
-// plug in without changing the compositor.
+// touch pixels, so new layouts plug in without changing the compositor.
+// Built in: Grid, Speaker (tile 0 large, the others in a strip), PIP (tile
+// 1 inset over tile 0) and Custom (explicit normalised regions).
 //
 // AppendRegions appends exactly n regions to dst (normally dst[:0] of a
 // reused slice, which keeps Compose free of allocations) and returns the
