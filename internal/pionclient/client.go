@@ -78,7 +78,7 @@ type Client struct {
 	// ICEServerLinks are the join response's Link: rel="ice-server" headers.
 	ICEServerLinks []string
 
-	video videoClient
+	video  videoClient
 	toneHz atomic.Uint64 // float64 bits; 0 sends silence
 
 	mu              sync.Mutex
