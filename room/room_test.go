@@ -362,3 +362,25 @@ func TestEvents(t *testing.T) {
 		t.Fatalf("DTMF count %d", s.DTMF)
 	}
 }
+
+// TestMaxSpeakers: with the mix capped at one speaker, a listener hears
+// exactly one of two equally loud talkers.
+func TestMaxSpeakers(t *testing.T) {
+	m := newTestManager(t, func(c *Config) { c.Defaults.MaxSpeakers = 1 })
+	a, b, listener := newFakePeer(t, 900), newFakePeer(t, 1300), newFakePeer(t, 0)
+	join(t, m, "r", a)
+	join(t, m, "r", b)
+	join(t, m, "r", listener)
+	for deadline := time.Now().Add(5 * time.Second); len(listener.snapshot()) < 40; {
+		if time.Now().After(deadline) {
+			t.Fatal("listener got too few packets")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	pcm := decodeAll(t, listener.snapshot())[20*960:]
+	la, lb := level(pcm, 900), level(pcm, 1300)
+	t.Logf("listener hears 900 Hz at %+.1f dB, 1300 Hz at %+.1f dB", la, lb)
+	if (la > -3) == (lb > -3) || min(la, lb) > -40 {
+		t.Fatalf("want exactly one talker mixed: %+.1f and %+.1f dB", la, lb)
+	}
+}

@@ -400,7 +400,10 @@ func (x *Room) GetActiveSpeaker() string {
 type CreateRoomRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Unset fields take the server's defaults.
+	// Zero width/height/fps and empty video_codecs take the server's
+	// defaults; the other fields are as given (proto3 cannot tell an unset
+	// bool or count from false or 0). No options at all: every default,
+	// and the room stays until deleted.
 	Options       *RoomOptions `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
