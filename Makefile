@@ -52,10 +52,10 @@ fmt: ## rewrite sources with gofmt
 clean: ## remove build output
 	rm -rf $(BIN)
 
-bench-audio: build ## CPU of the mcu with N=20 audio participants for 30 s (separate load process)
+bench-audio: build ## CPU of the mcu with N=20 audio participants for 30 s (separate load process); TALKERS=3 N=50 for a big room
 	@./$(BIN)/mcu -http 127.0.0.1:18080 -grpc '' -interfaces lo -include-loopback true -log-level warn & \
 	pid=$$!; trap "kill $$pid" EXIT; sleep 1; \
-	$(GO) run ./bench/roomload -url http://127.0.0.1:18080 -n $${N:-20} -d $${D:-30s} -pid $$pid
+	$(GO) run ./bench/roomload -url http://127.0.0.1:18080 -n $${N:-20} -talkers $${TALKERS:--1} -d $${D:-30s} -pid $$pid
 
 bench-video: build ## CPU of the mcu for one 4-person room (640x360 cameras, 1280x720@30 canvas) for 30 s; CODECS=VP8,H264 mixes codecs
 	@./$(BIN)/mcu -http 127.0.0.1:18080 -grpc '' -interfaces lo -include-loopback true -log-level warn -canvas $${CANVAS:-1280x720@30} & \

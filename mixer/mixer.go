@@ -86,6 +86,14 @@ type Options struct {
 	// talking stops, so pauses between words do not toggle it. >= 0.
 	TalkHangTime time.Duration
 
+	// GateDB is a noise gate: an input that is not talking contributes to
+	// the mix only frames at or above this level (dBov), so silent
+	// participants add no background noise and — contributing nothing —
+	// can share one encode of the full mix. Talking inputs always
+	// contribute (pauses between words stay natural); onsets pass at once.
+	// SilenceDBov (the default) turns the gate off.
+	GateDB float64
+
 	// LevelReleaseDB is the most Input.Level may fall per tick (20 ms);
 	// rises are immediate. It smooths the meter the room reports (RFC 6464
 	// extension, events) without delaying attacks. In (0, 127].
@@ -102,6 +110,7 @@ func DefaultOptions() Options {
 		TalkOffDB:      -50,
 		TalkStartDelay: 40 * time.Millisecond,
 		TalkHangTime:   500 * time.Millisecond,
+		GateDB:         SilenceDBov,
 		LevelReleaseDB: 2,
 	}
 }
@@ -120,6 +129,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("%w: TalkStartDelay %v negative", ErrInvalidOptions, o.TalkStartDelay)
 	case o.TalkHangTime < 0:
 		return fmt.Errorf("%w: TalkHangTime %v negative", ErrInvalidOptions, o.TalkHangTime)
+	case !(o.GateDB >= SilenceDBov && o.GateDB <= 0):
+		return fmt.Errorf("%w: GateDB %v not in [-127, 0]", ErrInvalidOptions, o.GateDB)
 	case !(o.LevelReleaseDB > 0 && o.LevelReleaseDB <= -SilenceDBov):
 		return fmt.Errorf("%w: LevelReleaseDB %v not in (0, 127]", ErrInvalidOptions, o.LevelReleaseDB)
 	}
@@ -326,6 +337,11 @@ func (in *Input) Level() float64 { return in.level }
 // the audio-level header extension. Talking detection uses this value.
 func (in *Input) FrameLevel() float64 { return in.rawLevel }
 
+// Contributing reports whether the input is part of the last Mix's sum. A
+// listener that is not hears exactly MixAll, the same bytes as every other
+// such listener.
+func (in *Input) Contributing() bool { return in.contributing }
+
 // Talking reports whether the input is talking, with the hysteresis and
 // timing of Options.
 func (in *Input) Talking() bool { return in.talking }
@@ -346,9 +362,17 @@ func (m *Mixer) Mix(now time.Time) Stats {
 		if in.present {
 			st.Present++
 			var sumSq uint64
-			if in.muted || in.suppressed {
+			switch {
+			case in.muted || in.suppressed:
 				sumSq = frameSumSq(&in.frame)
-			} else {
+			case !in.talking && m.opts.GateDB > SilenceDBov:
+				// Measure first: most such frames are silence and stop here.
+				if sumSq = frameSumSq(&in.frame); sumSqDBov(sumSq) >= m.opts.GateDB {
+					in.accumulate(&m.total)
+					in.contributing = true
+					st.Mixed++
+				}
+			default:
 				sumSq = in.accumulate(&m.total)
 				in.contributing = true
 				st.Mixed++

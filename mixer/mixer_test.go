@@ -453,3 +453,42 @@ func TestSuppress(t *testing.T) {
 		t.Fatalf("suppressed b: talking %v level %.1f", b.Talking(), b.Level())
 	}
 }
+
+// TestGate: with the gate on, a quiet, non-talking input is left out of the
+// sum (and so shares the full mix), a loud one gets in at once, and a
+// talking one stays in through a quiet pause.
+func TestGate(t *testing.T) {
+	o := DefaultOptions()
+	o.GateDB = -50
+	m, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet, loud := m.Add("quiet"), m.Add("loud")
+	now := time.Unix(0, 0)
+	tick := func(q, l int16) {
+		for i := range quiet.Frame().Samples {
+			quiet.Frame().Samples[i], loud.Frame().Samples[i] = q, l
+		}
+		quiet.SetPresent(true)
+		loud.SetPresent(true)
+		m.Mix(now)
+		now = now.Add(20 * time.Millisecond)
+	}
+	tick(30, 3000) // -61 dBov and -21 dBov
+	if quiet.Contributing() || !loud.Contributing() {
+		t.Fatalf("contributing: quiet %v, loud %v", quiet.Contributing(), loud.Contributing())
+	}
+	var out media.AudioFrame
+	m.MixAll(&out)
+	if out.Samples[0] != 3000 {
+		t.Fatalf("mix %d, want the loud input alone", out.Samples[0])
+	}
+	for range 5 { // loud starts talking
+		tick(30, 3000)
+	}
+	tick(30, 20) // a quiet pause while talking: still mixed
+	if !loud.Talking() || !loud.Contributing() {
+		t.Fatalf("talking input gated in a pause: talking %v contributing %v", loud.Talking(), loud.Contributing())
+	}
+}

@@ -38,7 +38,11 @@ type Options struct {
 
 // DefaultOptions are the options of rooms created by a first join.
 func DefaultOptions() Options {
-	return Options{Width: 1280, Height: 720, FPS: 30, VideoCodecs: []string{"video/VP8", "video/H264"}, Mixer: mixer.DefaultOptions()}
+	mo := mixer.DefaultOptions()
+	// Gate silent inputs out of the mix: less summed background noise, and
+	// listeners who contribute nothing share one encode of the full mix.
+	mo.GateDB = -50
+	return Options{Width: 1280, Height: 720, FPS: 30, VideoCodecs: []string{"video/VP8", "video/H264"}, Mixer: mo}
 }
 
 // Validate checks the options.
@@ -266,6 +270,7 @@ func (m *Manager) Stats() Stats {
 	s.Ticks, s.LateTicks, s.SkippedTicks = c.ticks.Load(), c.lateTicks.Load(), c.skippedTicks.Load()
 	s.ConcealedFrames, s.FECFrames = c.concealed.Load(), c.fec.Load()
 	s.DecodeErrors, s.EncodeErrors, s.LimitedSamples = c.decodeErrs.Load(), c.encodeErrs.Load(), c.limited.Load()
+	s.AudioEncodes = c.encodes.Load()
 	s.VideoTicks, s.VideoSkipped, s.VideoDecoded = c.videoTicks.Load(), c.videoSkipped.Load(), c.videoDecoded.Load()
 	s.VideoDecodeErrors, s.VideoEncodeErrors, s.KeyFramesForced = c.videoDecodeErrs.Load(), c.videoEncodeErrs.Load(), c.keyFramesForced.Load()
 	s.VideoEncoders = c.videoEncoders.Load()

@@ -68,6 +68,8 @@ type participant struct {
 	bitrate atomic.Uint64
 
 	// egress
+	sendCodec string             // MIME type it receives audio in
+	sendRate  int                // and that codec's RTP clock rate
 	enc       codec.AudioEncoder // nil: the participant receives no audio
 	out       media.AudioFrame
 	pkt       [1500]byte
@@ -103,6 +105,7 @@ func newParticipant(id media.ParticipantID, p JoinParams, reg *codec.Registry, l
 			rate = c.ClockRate
 		}
 		pt.tsPerTick = uint32(rate / int(time.Second/media.FrameDuration))
+		pt.sendCodec, pt.sendRate = p.SendAudioCodec, rate
 		// RFC 3550 wants a random initial timestamp.
 		pt.tsOffset = rand.Uint32()
 	}
@@ -236,19 +239,22 @@ func (p *participant) concealInto(next []byte, c *counters) {
 	p.carryLen += len(dst)
 }
 
-// push encodes this listener's mix for tick n and sends it.
+// push encodes this listener's own mix (p.out) for tick n and sends it.
 func (p *participant) push(n int64, at time.Time, c *counters) {
-	if p.enc == nil {
-		return
-	}
 	size, err := p.enc.Encode(p.out.Samples[:], p.pkt[:])
+	c.encodes.Add(1)
 	if err != nil {
 		c.encodeErrs.Add(1)
 		p.log.Debug("encode failed", "err", err)
 		return
 	}
+	p.send(p.pkt[:size], n, at)
+}
+
+// send writes one encoded frame for tick n with this listener's timestamp.
+func (p *participant) send(payload []byte, n int64, at time.Time) {
 	ts := p.tsOffset + uint32(n)*p.tsPerTick
-	if err := p.peer.WriteAudio(p.pkt[:size], ts, at); err != nil && !errors.Is(err, ErrClosed) {
+	if err := p.peer.WriteAudio(payload, ts, at); err != nil && !errors.Is(err, ErrClosed) {
 		p.log.Debug("write audio failed", "err", err)
 	}
 }

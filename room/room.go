@@ -44,6 +44,10 @@ type Room struct {
 	candidateSince time.Time
 	rank           []*participant // speaker-cap scratch, clock goroutine only
 
+	// shared encodes the full mix once per codec and rate for every
+	// listener that contributes nothing to it (clock goroutine only).
+	shared map[string]*sharedMix
+
 	// start is the room clock's origin: audio and video timestamps and
 	// deadlines all count from it, so they share one timeline.
 	start     time.Time
@@ -60,7 +64,7 @@ func newRoom(id media.RoomID, opts Options, m *Manager) (*Room, error) {
 	r := &Room{
 		id: id, opts: opts, reg: m.cfg.Registry, clock: m.cfg.Clock, metrics: m.cfg.Metrics, stats: &m.stats, onEvent: m.cfg.OnEvent,
 		log: m.log.With("room", string(id)), mix: mx, start: m.cfg.Clock.Now(),
-		layout: Layout{Type: LayoutGrid}, overrides: map[media.ParticipantID]Layout{},
+		layout: Layout{Type: LayoutGrid}, overrides: map[media.ParticipantID]Layout{}, shared: map[string]*sharedMix{},
 		stop: make(chan struct{}), done: make(chan struct{}), videoDone: make(chan struct{}),
 	}
 	go r.run()
@@ -199,6 +203,9 @@ func (r *Room) close() []*participant {
 		pt.close()
 	}
 	r.members = nil
+	for _, sh := range r.shared {
+		_ = sh.enc.Close()
+	}
 	return members
 }
 
@@ -242,11 +249,19 @@ func (r *Room) tick(n int64, at time.Time) {
 	limitedBefore := r.mix.LimitedSamples()
 	r.mix.Mix(at)
 	for _, pt := range r.members {
-		if pt.enc == nil {
-			continue
+		switch {
+		case pt.enc == nil:
+		case pt.in.Contributing():
+			// In the mix: it needs its own mix-minus.
+			r.mix.MixMinus(pt.in, &pt.out)
+			pt.push(n, at, r.stats)
+		default:
+			// Not in the mix: it hears the full mix, the same bytes as
+			// every other such listener in its codec.
+			if payload := r.sharedPayload(pt, n); payload != nil {
+				pt.send(payload, n, at)
+			}
 		}
-		r.mix.MixMinus(pt.in, &pt.out)
-		pt.push(n, at, r.stats)
 	}
 	r.stats.limited.Add(r.mix.LimitedSamples() - limitedBefore)
 	for _, ch := range r.mix.TalkingChanges() {
@@ -275,4 +290,45 @@ func (r *Room) tick(n int64, at time.Time) {
 			}
 		}
 	}
+}
+
+// sharedMix is one encode of the full mix per tick, for every listener in
+// its codec and rate that contributes nothing.
+type sharedMix struct {
+	enc  codec.AudioEncoder
+	mix  media.AudioFrame
+	pkt  [1500]byte
+	size int
+	tick int64 // the tick pkt holds; -1 before the first
+}
+
+// sharedPayload returns tick n's encoded full mix in pt's codec, encoding
+// it on first use in the tick; nil if it cannot be encoded.
+func (r *Room) sharedPayload(pt *participant, n int64) []byte {
+	key := fmt.Sprintf("%s/%d", pt.sendCodec, pt.sendRate)
+	sh, ok := r.shared[key]
+	if !ok {
+		c, err := r.reg.Audio(pt.sendCodec)
+		if err != nil {
+			return nil
+		}
+		enc, err := c.NewEncoder(codec.EncoderParams{FEC: true})
+		if err != nil {
+			r.log.Warn("cannot create shared audio encoder", "err", err)
+			return nil
+		}
+		sh = &sharedMix{enc: enc, tick: -1}
+		r.shared[key] = sh
+	}
+	if sh.tick != n {
+		r.mix.MixAll(&sh.mix)
+		size, err := sh.enc.Encode(sh.mix.Samples[:], sh.pkt[:])
+		r.stats.encodes.Add(1)
+		if err != nil {
+			r.stats.encodeErrs.Add(1)
+			return nil
+		}
+		sh.size, sh.tick = size, n
+	}
+	return sh.pkt[:sh.size]
 }

@@ -384,3 +384,34 @@ func TestMaxSpeakers(t *testing.T) {
 		t.Fatalf("want exactly one talker mixed: %+.1f and %+.1f dB", la, lb)
 	}
 }
+
+// TestSharedMixEncode: listeners who contribute nothing (silent, gated out
+// of the mix) share one encode of the full mix; only the talker gets its
+// own mix-minus. One talker and three silent listeners cost two encodes per
+// tick, not four, and every listener hears the talker.
+func TestSharedMixEncode(t *testing.T) {
+	m := newTestManager(t)
+	talker := newFakePeer(t, 700)
+	listeners := []*fakePeer{newFakePeer(t, 0), newFakePeer(t, 0), newFakePeer(t, 0)}
+	join(t, m, "r", talker)
+	for _, l := range listeners {
+		join(t, m, "r", l)
+	}
+	time.Sleep(300 * time.Millisecond)
+	s0 := m.Stats()
+	time.Sleep(500 * time.Millisecond)
+	s1 := m.Stats()
+	perTick := float64(s1.AudioEncodes-s0.AudioEncodes) / float64(s1.Ticks-s0.Ticks)
+	t.Logf("%.2f encodes per tick for 1 talker and 3 silent listeners", perTick)
+	if perTick < 1.9 || perTick > 2.1 {
+		t.Errorf("%.2f encodes per tick, want 2", perTick)
+	}
+	for i, l := range listeners {
+		if lv := level(decodeAll(t, l.snapshot())[10*960:], 700); math.Abs(lv) > 1.5 {
+			t.Errorf("listener %d hears the talker at %+.1f dB", i, lv)
+		}
+	}
+	if lv := level(decodeAll(t, talker.snapshot())[10*960:], 700); lv > -40 {
+		t.Errorf("the talker hears itself at %+.1f dB", lv)
+	}
+}

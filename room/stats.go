@@ -25,6 +25,7 @@ type Stats struct {
 	FECFrames           uint64 // frames recovered from in-band FEC
 	DecodeErrors        uint64
 	EncodeErrors        uint64
+	AudioEncodes        uint64 // audio frames encoded (shared encodes count once)
 	LimitedSamples      uint64 // output samples the soft limiter compressed
 
 	VideoTicks        uint64 // canvas frames produced (per room)
@@ -45,6 +46,7 @@ const LateTickThreshold = 5 * time.Millisecond
 type counters struct {
 	ticks, lateTicks, skippedTicks         atomic.Uint64
 	concealed, fec, decodeErrs, encodeErrs atomic.Uint64
+	encodes                                atomic.Uint64
 	limited                                atomic.Uint64
 
 	videoTicks, videoSkipped, videoDecoded            atomic.Uint64

@@ -28,14 +28,15 @@ func main() {
 	pid := flag.Int("pid", 0, "mcu process ID, for CPU accounting (0: skip)")
 	video := flag.String("video", "", "camera size WIDTHxHEIGHT (at 30 fps); empty: audio only")
 	codecs := flag.String("codecs", "VP8", "video codecs handed to participants in turn, e.g. VP8,H264")
+	talkers := flag.Int("talkers", -1, "how many participants talk (send a tone); the rest send silence (-1: all)")
 	flag.Parse()
-	if err := run(*url, *room, *n, *d, *pid, *video, strings.Split(*codecs, ",")); err != nil {
+	if err := run(*url, *room, *n, *d, *pid, *video, strings.Split(*codecs, ","), *talkers); err != nil {
 		fmt.Fprintln(os.Stderr, "roomload:", err)
 		os.Exit(1)
 	}
 }
 
-func run(url, room string, n int, d time.Duration, pid int, video string, codecs []string) error {
+func run(url, room string, n int, d time.Duration, pid int, video string, codecs []string, talkers int) error {
 	var cam *pionclient.VideoOptions
 	if video != "" {
 		cam = &pionclient.VideoOptions{FPS: 30, Moving: true}
@@ -54,6 +55,9 @@ func run(url, room string, n int, d time.Duration, pid int, video string, codecs
 	}()
 	for i := range n {
 		opts := pionclient.Options{BaseURL: url, Room: room, Name: fmt.Sprintf("load%d", i), ToneHz: 200 + 37*float64(i)}
+		if talkers >= 0 && i >= talkers {
+			opts.ToneHz = 0 // a listener: its microphone sends silence
+		}
 		if cam != nil {
 			c := *cam
 			c.Y, c.U, c.V = byte(60+40*(i%4)), byte(90+30*(i%3)), byte(200-30*(i%5))

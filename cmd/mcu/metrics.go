@@ -46,6 +46,7 @@ var roomMetrics = []roomMetric{
 	{"mcu_audio_concealed_frames_total", "Incoming audio frames synthesised by packet-loss concealment.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.ConcealedFrames) }},
 	{"mcu_audio_fec_frames_total", "Incoming audio frames recovered from in-band FEC.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.FECFrames) }},
 	{"mcu_audio_decode_errors_total", "Incoming audio packets that failed to decode.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.DecodeErrors) }},
+	{"mcu_audio_encodes_total", "Audio frames encoded; listeners who contribute nothing to the mix share one encode per codec.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.AudioEncodes) }},
 	{"mcu_audio_encode_errors_total", "Outgoing audio frames that failed to encode.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.EncodeErrors) }},
 	{"mcu_limiter_samples_total", "Output samples compressed by the soft limiter.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.LimitedSamples) }},
 	{"mcu_video_ticks_total", "Video clock ticks run (per room, at the canvas frame rate).", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.VideoTicks) }},

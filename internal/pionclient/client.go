@@ -331,7 +331,14 @@ func (c *Client) WaitClosed(ctx context.Context) error {
 // send paces Opus frames of the tone on absolute 20 ms deadlines.
 func (c *Client) send(track *webrtc.TrackLocalStaticSample) {
 	defer c.wg.Done()
-	enc, err := opus.NewEncoder(codec.EncoderParams{BitrateBps: 64000, FEC: c.opts.FEC})
+	// With FEC, send like a browser: 32 kb/s, where libopus codes speech
+	// (and our tones) in its SILK modes, the ones that carry FEC. At 64 kb/s
+	// it may settle on CELT for a tone, which has none.
+	rate := 64000
+	if c.opts.FEC {
+		rate = 32000
+	}
+	enc, err := opus.NewEncoder(codec.EncoderParams{BitrateBps: rate, FEC: c.opts.FEC})
 	if err != nil {
 		return
 	}
