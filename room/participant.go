@@ -70,6 +70,7 @@ type participant struct {
 	// egress
 	sendCodec string             // MIME type it receives audio in
 	sendRate  int                // and that codec's RTP clock rate
+	sharedKey string             // names the shared mix encode it can use
 	enc       codec.AudioEncoder // nil: the participant receives no audio
 	out       media.AudioFrame
 	pkt       [1500]byte
@@ -106,6 +107,7 @@ func newParticipant(id media.ParticipantID, p JoinParams, reg *codec.Registry, l
 		}
 		pt.tsPerTick = uint32(rate / int(time.Second/media.FrameDuration))
 		pt.sendCodec, pt.sendRate = p.SendAudioCodec, rate
+		pt.sharedKey = fmt.Sprintf("%s/%d", p.SendAudioCodec, rate)
 		// RFC 3550 wants a random initial timestamp.
 		pt.tsOffset = rand.Uint32()
 	}

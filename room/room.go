@@ -305,8 +305,7 @@ type sharedMix struct {
 // sharedPayload returns tick n's encoded full mix in pt's codec, encoding
 // it on first use in the tick; nil if it cannot be encoded.
 func (r *Room) sharedPayload(pt *participant, n int64) []byte {
-	key := fmt.Sprintf("%s/%d", pt.sendCodec, pt.sendRate)
-	sh, ok := r.shared[key]
+	sh, ok := r.shared[pt.sharedKey]
 	if !ok {
 		c, err := r.reg.Audio(pt.sendCodec)
 		if err != nil {
@@ -318,7 +317,7 @@ func (r *Room) sharedPayload(pt *participant, n int64) []byte {
 			return nil
 		}
 		sh = &sharedMix{enc: enc, tick: -1}
-		r.shared[key] = sh
+		r.shared[pt.sharedKey] = sh
 	}
 	if sh.tick != n {
 		r.mix.MixAll(&sh.mix)
