@@ -11,7 +11,7 @@ ARGS      ?=
 
 .DEFAULT_GOAL := help
 
-.PHONY: help deps deps-test build run test test-short bench bench-audio bench-video proto lint fmt clean
+.PHONY: help deps deps-test build run test test-short bench bench-full bench-micro bench-audio bench-video proto lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -39,8 +39,14 @@ test: deps-test ## all tests with the race detector, end-to-end and browser test
 test-short: deps ## unit tests only (no WebRTC end-to-end or browser)
 	$(GO) test -race -short -count=1 ./...
 
-bench: deps ## micro-benchmarks (mixer, compositor, codecs, jitter buffer)
-	$(GO) test -run '^$$' -bench . -benchmem ./mixer/ ./compositor/ ./codec/... ./transport/jitter/
+bench: deps ## scenario benchmarks, a few minutes: bench/results/<date>/report.md (mcu vs the codec floor)
+	$(GO) run ./bench/harness -pairs 2 -d 6s
+
+bench-full: deps ## all scenarios, 5 pairs of 15 s, with Janus AudioBridge and GStreamer as references
+	$(GO) run ./bench/harness -pairs 5 -d 15s -refs janus,gst
+
+bench-micro: deps ## micro-benchmarks (mixer, room tick, compositor, codecs, jitter buffer)
+	$(GO) test -run '^$$' -bench . -benchmem ./mixer/ ./room/ ./compositor/ ./codec/... ./transport/jitter/
 
 lint: deps ## gofmt and go vet
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"syscall"
+	"time"
+
+	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/codec/codectest"
+	"github.com/mcu-project/mcu/codec/opus"
+	"github.com/mcu-project/mcu/codec/vpx"
+	"github.com/mcu-project/mcu/media"
+)
+
+// cpuNow is this process's user+system CPU time.
+func cpuNow() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// audioFloor is the CPU-seconds per media-second of the codec work an audio
+// room needs: decodes Opus decodes and encodes Opus encodes every 20 ms,
+// with the MCU's libraries and settings, timed in this process.
+func audioFloor(decodes, encodes int) float64 {
+	enc, _ := opus.NewEncoder(codec.EncoderParams{FEC: true})
+	defer enc.Close()
+	pcm := make([]int16, media.FrameSamples)
+	pkts := make([][]byte, 50)
+	for f := range pkts {
+		codectest.Tone(pcm, 440, 6000, f*media.FrameSamples)
+		b := make([]byte, 1500)
+		n, _ := enc.Encode(pcm, b)
+		pkts[f] = b[:n]
+	}
+	decs := make([]*opus.Decoder, decodes)
+	encs := make([]*opus.Encoder, encodes)
+	for i := range decs {
+		decs[i], _ = opus.NewDecoder()
+		defer decs[i].Close()
+	}
+	for i := range encs {
+		encs[i], _ = opus.NewEncoder(codec.EncoderParams{FEC: true})
+		defer encs[i].Close()
+	}
+	out := make([]int16, opus.MaxPacketSamples)
+	buf := make([]byte, 1500)
+	const frames = 100 // 2 s of media
+	start := cpuNow()
+	for f := range frames {
+		for _, d := range decs {
+			_, _ = d.Decode(pkts[f%len(pkts)], out)
+		}
+		codectest.Tone(pcm, 440, 6000, f*media.FrameSamples)
+		for _, e := range encs {
+			_, _ = e.Encode(pcm, buf)
+		}
+	}
+	return (cpuNow() - start).Seconds() / (frames * media.FrameDuration.Seconds())
+}
+
+// videoFloor is the CPU-seconds per media-second of the VP8 work a video
+// room needs at 30 fps: decodes of inW×inH streams and encodes of the
+// canvas.
+func videoFloor(decodes, inW, inH, encodes, canvasW, canvasH int) float64 {
+	const fps, frames = 30, 30
+	src, _ := media.NewVideoFrame(inW, inH)
+	senc, _ := vpx.NewEncoder(codec.VideoEncoderParams{Width: inW, Height: inH, FPS: fps})
+	defer senc.Close()
+	var stream [][]byte
+	for f := range frames {
+		codectest.MovingFrame(src, f)
+		out, _, _ := senc.Encode(src, nil)
+		stream = append(stream, append([]byte(nil), out...))
+	}
+	canvas, _ := media.NewVideoFrame(canvasW, canvasH)
+	decs := make([]*vpx.Decoder, decodes)
+	encs := make([]*vpx.Encoder, encodes)
+	for i := range decs {
+		decs[i], _ = vpx.NewDecoder()
+		defer decs[i].Close()
+	}
+	for i := range encs {
+		encs[i], _ = vpx.NewEncoder(codec.VideoEncoderParams{Width: canvasW, Height: canvasH, FPS: fps})
+		defer encs[i].Close()
+	}
+	var buf []byte
+	start := cpuNow()
+	for f := range frames {
+		for _, d := range decs {
+			_, _ = d.Decode(stream[f])
+		}
+		codectest.MovingFrame(canvas, f)
+		for _, e := range encs {
+			buf, _, _ = e.Encode(canvas, buf[:0])
+		}
+	}
+	return (cpuNow() - start).Seconds() / (float64(frames) / fps)
+}

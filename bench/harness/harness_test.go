@@ -1,0 +1,39 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestQuickRun: the harness's quick mode builds the mcu, runs a small
+// scenario end to end against it and writes a report with the table.
+func TestQuickRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the mcu")
+	}
+	t.Chdir("../..") // the harness runs from the module root
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var log bytes.Buffer
+	if err := run(ctx, &log, true, out, 0, 0, "", ""); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	report, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| scenario |", "audio N=2 (quick)", "yes"} {
+		if !strings.Contains(string(report), want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
+	if !strings.Contains(log.String(), "pair 1/1: mcu") {
+		t.Errorf("no progress shown:\n%s", log.String())
+	}
+}

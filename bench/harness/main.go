@@ -1,0 +1,315 @@
+// Command harness runs the benchmark scenarios against a freshly started mcu
+// (load from this separate process, over real loopback WebRTC), alternates
+// them in short slices with the references — the raw codec floor timed in
+// process, and, when asked, Janus AudioBridge and GStreamer — repeats the
+// pairs, and writes bench/results/<date>/report.md with medians, ratios and
+// an SVG plot. This machine's speed swings between runs: only ratios from
+// one run mean anything.
+//
+//	go run ./bench/harness            # the full run (make bench-full)
+//	go run ./bench/harness -quick     # seconds: checks the harness works
+//	go run ./bench/harness -refs janus,gst
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mcu-project/mcu/bench/load"
+)
+
+// scenario is one measured situation.
+type scenario struct {
+	name     string
+	n        int
+	talkers  int    // -1: everyone
+	video    string // camera size; "" audio only
+	canvas   string // mcu -canvas
+	exclude  bool   // exclude_self (personal views)
+	codecs   []string
+	latency  bool
+	janus    bool // compare with Janus AudioBridge (same N, talkers)
+	gstMode  string
+	audioDec int // codec floor: decodes, encodes per 20 ms
+	audioEnc int
+	videoDec int // codec floor: decodes (camera size), encodes (canvas) per frame
+	videoEnc int
+}
+
+func scenarios(quick bool) []scenario {
+	if quick {
+		return []scenario{{name: "audio N=2 (quick)", n: 2, talkers: -1, latency: true, audioDec: 2, audioEnc: 2}}
+	}
+	var out []scenario
+	for _, n := range []int{4, 8, 16, 32} {
+		out = append(out, scenario{name: fmt.Sprintf("audio N=%d, all talking", n), n: n, talkers: -1, janus: true, audioDec: n, audioEnc: n})
+	}
+	out = append(out,
+		scenario{name: "audio N=50, 3 talking", n: 50, talkers: 3, janus: true, audioDec: 50, audioEnc: 4},
+		scenario{name: "audio latency N=3", n: 3, talkers: -1, latency: true, janus: true, audioDec: 3, audioEnc: 3},
+		scenario{name: "video 4x 640x360@30, shared canvas 1280x720", n: 4, talkers: 1, video: "640x360", canvas: "1280x720@30", gstMode: "shared", audioDec: 4, audioEnc: 2, videoDec: 4, videoEnc: 1},
+		scenario{name: "video 4x 640x360@30, exclude_self", n: 4, talkers: 1, video: "640x360", canvas: "1280x720@30", exclude: true, gstMode: "personal", audioDec: 4, audioEnc: 2, videoDec: 4, videoEnc: 4},
+		scenario{name: "video mixed VP8+H264, 4x 640x360@30", n: 4, talkers: 1, video: "640x360", canvas: "1280x720@30", codecs: []string{"VP8", "H264"}, audioDec: 4, audioEnc: 2, videoDec: 4, videoEnc: 2},
+	)
+	return out
+}
+
+// measurement is one system's median over the pairs.
+type measurement struct {
+	cpuPerSecond []float64 // CPU-seconds per media-second
+	outputOK     []bool
+	latencyMs    []float64
+	note         string
+}
+
+func main() {
+	quick := flag.Bool("quick", false, "a few seconds: small N, one pair, no references")
+	out := flag.String("out", filepath.Join("bench", "results", time.Now().Format("2006-01-02")), "report directory")
+	pairs := flag.Int("pairs", 5, "repetitions of each (mcu, reference) pair")
+	slice := flag.Duration("d", 15*time.Second, "length of one measured slice")
+	refs := flag.String("refs", "", "references besides the codec floor: janus, gst (comma-separated)")
+	mcuBin := flag.String("mcu", "", "mcu binary (default: build ./cmd/mcu)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Stdout, *quick, *out, *pairs, *slice, *refs, *mcuBin); err != nil {
+		fmt.Fprintln(os.Stderr, "harness:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int, slice time.Duration, refs, mcuBin string) error {
+	if quick {
+		pairs, slice, refs = 1, 2*time.Second, ""
+	}
+	if mcuBin == "" {
+		mcuBin = filepath.Join(os.TempDir(), "mcu-bench")
+		fmt.Fprintln(w, "building ./cmd/mcu ...")
+		if b, err := exec.CommandContext(ctx, "go", "build", "-o", mcuBin, "./cmd/mcu").CombinedOutput(); err != nil {
+			return fmt.Errorf("build mcu: %v\n%s", err, b)
+		}
+	}
+	useJanus, useGst := strings.Contains(refs, "janus"), strings.Contains(refs, "gst")
+	type row struct {
+		s                   scenario
+		mcu, floor, jan, gs measurement
+	}
+	var rows []row
+	for _, s := range scenarios(quick) {
+		r := row{s: s}
+		for p := range pairs {
+			fmt.Fprintf(w, "[%s] pair %d/%d: mcu ...\n", s.name, p+1, pairs)
+			m, err := runMCU(ctx, mcuBin, s, slice)
+			if err != nil {
+				return fmt.Errorf("%s: %w", s.name, err)
+			}
+			r.mcu.cpuPerSecond = append(r.mcu.cpuPerSecond, m.CPUSeconds/m.Duration.Seconds())
+			r.mcu.outputOK = append(r.mcu.outputOK, m.AudioPPSMin >= 49 && (s.video == "" || m.VideoFPSMin >= 29.5))
+			r.mcu.latencyMs = append(r.mcu.latencyMs, m.LatencyMs...)
+			fmt.Fprintf(w, "[%s] pair %d/%d: codec floor ...\n", s.name, p+1, pairs)
+			r.floor.cpuPerSecond = append(r.floor.cpuPerSecond, floorFor(s))
+			if useJanus && s.janus {
+				fmt.Fprintf(w, "[%s] pair %d/%d: janus ...\n", s.name, p+1, pairs)
+				jr, err := runRef(ctx, "./bench/janusref", "-n", fmt.Sprint(s.n), "-talkers", fmt.Sprint(s.talkers), "-d", slice.String(), "-json")
+				if err != nil {
+					r.jan.note = err.Error()
+				} else {
+					r.jan.cpuPerSecond = append(r.jan.cpuPerSecond, jr.CPUSeconds/jr.DurationS)
+					r.jan.outputOK = append(r.jan.outputOK, jr.OutPPSMin >= 49)
+					if jr.LatencyMsP50 > 0 {
+						r.jan.latencyMs = append(r.jan.latencyMs, jr.LatencyMsP50)
+					}
+				}
+			}
+			if useGst && s.gstMode != "" {
+				fmt.Fprintf(w, "[%s] pair %d/%d: gstreamer ...\n", s.name, p+1, pairs)
+				canvas, _, _ := strings.Cut(s.canvas, "@")
+				gr, err := runRef(ctx, "./bench/gstref", "-mode", s.gstMode, "-n", fmt.Sprint(s.n), "-in", s.video, "-canvas", canvas, "-fps", "30", "-d", slice.String(), "-json")
+				if err != nil {
+					r.gs.note = err.Error()
+				} else {
+					r.gs.cpuPerSecond = append(r.gs.cpuPerSecond, gr.CPUSeconds/gr.DurationS)
+					r.gs.outputOK = append(r.gs.outputOK, gr.OutFPS >= 29.5)
+				}
+			}
+		}
+		rows = append(rows, r)
+	}
+
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return err
+	}
+	var md strings.Builder
+	fmt.Fprintf(&md, "# MCU benchmark report\n\n%s, %d pair(s) of %v slices per scenario, medians; load from a separate process over loopback WebRTC. CPU is CPU-seconds per media-second of the measured process (1.0 = one core busy).\n\n", time.Now().Format(time.RFC1123), pairs, slice)
+	md.WriteString("| scenario | mcu CPU | codec floor | mcu / floor | Janus | mcu / Janus | GStreamer | mcu / GStreamer | CPU-s per participant-minute (mcu) | outputs at rate | audio latency p50 (mcu / Janus) |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	var plot []point
+	for _, r := range rows {
+		mc, fl := load.Median(r.mcu.cpuPerSecond), load.Median(r.floor.cpuPerSecond)
+		perPM := mc * 60 / float64(r.s.n)
+		fmt.Fprintf(&md, "| %s | %.3f | %.3f | %s | %s | %s | %s | %s | %.3f | %s | %s |\n", r.s.name, mc, fl, ratio(mc, fl),
+			cell(r.jan), ratio(mc, load.Median(r.jan.cpuPerSecond)), cell(r.gs), ratio(mc, load.Median(r.gs.cpuPerSecond)),
+			perPM, okCell(r.mcu.outputOK), latencyCell(r.mcu.latencyMs, r.jan.latencyMs))
+		if r.s.video == "" && r.s.talkers < 0 && !r.s.latency {
+			plot = append(plot, point{n: r.s.n, mcu: perPM, floor: fl * 60 / float64(r.s.n), janus: load.Median(r.jan.cpuPerSecond) * 60 / float64(r.s.n)})
+		}
+	}
+	for _, r := range rows {
+		for _, m := range []measurement{r.jan, r.gs} {
+			if m.note != "" {
+				fmt.Fprintf(&md, "\n- %s: reference failed: %s\n", r.s.name, m.note)
+			}
+		}
+	}
+	if len(plot) > 0 {
+		if err := os.WriteFile(filepath.Join(outDir, "cpu.svg"), []byte(svgPlot(plot)), 0o644); err != nil {
+			return err
+		}
+		md.WriteString("\n![CPU-seconds per participant-minute vs participants](cpu.svg)\n")
+	}
+	md.WriteString("\nRegenerate: `make bench-full` (or `go run ./bench/harness -refs janus,gst`).\n")
+	report := filepath.Join(outDir, "report.md")
+	if err := os.WriteFile(report, []byte(md.String()), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n%s\nwrote %s\n", md.String(), report)
+	return nil
+}
+
+func floorFor(s scenario) float64 {
+	f := audioFloor(s.audioDec, s.audioEnc)
+	if s.video != "" {
+		var iw, ih, cw, ch int
+		fmt.Sscanf(s.video, "%dx%d", &iw, &ih)
+		fmt.Sscanf(s.canvas, "%dx%d", &cw, &ch)
+		f += videoFloor(s.videoDec, iw, ih, s.videoEnc, cw, ch)
+	}
+	return f
+}
+
+// runMCU starts a fresh mcu for one slice and loads it.
+func runMCU(ctx context.Context, bin string, s scenario, d time.Duration) (load.Result, error) {
+	port, err := freePort()
+	if err != nil {
+		return load.Result{}, err
+	}
+	args := []string{"-http", fmt.Sprintf("127.0.0.1:%d", port), "-grpc", "", "-interfaces", "lo", "-include-loopback", "true", "-log-level", "error"}
+	if s.canvas != "" {
+		args = append(args, "-canvas", s.canvas)
+	}
+	if s.exclude {
+		args = append(args, "-exclude-self", "true")
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	if err := cmd.Start(); err != nil {
+		return load.Result{}, err
+	}
+	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			return load.Result{}, errors.New("mcu did not start")
+		}
+	}
+	return load.Run(ctx, load.Options{URL: url, Room: "bench", N: s.n, Talkers: s.talkers, Video: s.video, Codecs: s.codecs, D: d, PID: cmd.Process.Pid, Latency: s.latency})
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// refResult is the JSON a reference runner prints.
+type refResult struct {
+	CPUSeconds   float64 `json:"cpu_seconds"`
+	DurationS    float64 `json:"duration_s"`
+	OutPPSMin    float64 `json:"out_pps_min"`
+	OutFPS       float64 `json:"out_fps"`
+	LatencyMsP50 float64 `json:"latency_ms_p50"`
+}
+
+func runRef(ctx context.Context, pkg string, args ...string) (refResult, error) {
+	cmd := exec.CommandContext(ctx, "go", append([]string{"run", pkg}, args...)...)
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return refResult{}, fmt.Errorf("%s: %v: %s", pkg, err, lastLine(string(ee.Stderr)))
+		}
+		return refResult{}, err
+	}
+	var r refResult
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil || r.DurationS == 0 {
+		return refResult{}, fmt.Errorf("%s: unreadable result %q", pkg, lastLine(string(out)))
+	}
+	return r, nil
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func ratio(a, b float64) string {
+	if a == 0 || b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+func cell(m measurement) string {
+	if len(m.cpuPerSecond) == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.3f", load.Median(m.cpuPerSecond))
+}
+
+func okCell(ok []bool) string {
+	if len(ok) == 0 {
+		return "–"
+	}
+	if slices.Contains(ok, false) {
+		return fmt.Sprintf("no (%d of %d slices)", len(ok)-count(ok), len(ok))
+	}
+	return "yes"
+}
+
+func count(ok []bool) (n int) {
+	for _, v := range ok {
+		if v {
+			n++
+		}
+	}
+	return n
+}
+
+func latencyCell(mcu, janus []float64) string {
+	if len(mcu) == 0 {
+		return "–"
+	}
+	s := fmt.Sprintf("%.1f ms", load.Median(mcu))
+	if len(janus) > 0 {
+		s += fmt.Sprintf(" / %.1f ms", load.Median(janus))
+	}
+	return s
+}

@@ -1,0 +1,218 @@
+// Package load generates a room's worth of participants from one process:
+// real WebRTC over loopback, replaying tones and camera pictures, and
+// measures what each receives, the mcu process's CPU, and the audio
+// latency the mcu adds.
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mcu-project/mcu/codec/codectest"
+	"github.com/mcu-project/mcu/internal/pionclient"
+)
+
+// Options describe one run.
+type Options struct {
+	URL, Room string
+	N         int
+	// Talkers send a tone; the rest send silence (-1: everyone).
+	Talkers int
+	// Video, when set ("640x360"), gives everyone a moving camera at 30 fps.
+	Video  string
+	Codecs []string // video codecs handed out in turn (default VP8)
+	D      time.Duration
+	PID    int // the mcu process, for CPU accounting (0: skip)
+	// Latency makes participant 0 toggle its tone and participant 1
+	// measure when each onset arrives.
+	Latency bool
+}
+
+// Result is what one run measured.
+type Result struct {
+	N, Talkers               int
+	Duration                 time.Duration
+	CPUSeconds               float64 // of the mcu process over Duration
+	AudioPPSMin, AudioPPSMax float64 // received audio packets/s per participant
+	VideoFPSMin, VideoFPSMax float64 // decoded composite frames/s per participant
+	LatencyMs                []float64
+}
+
+// CPUPerParticipantMinute is the mcu's CPU-seconds per participant-minute.
+func (r Result) CPUPerParticipantMinute() float64 {
+	return r.CPUSeconds / (float64(r.N) * r.Duration.Minutes())
+}
+
+// Run joins the participants, measures for o.D and leaves.
+func Run(ctx context.Context, o Options) (Result, error) {
+	res := Result{N: o.N, Talkers: o.Talkers}
+	if o.Talkers < 0 || o.Talkers > o.N {
+		res.Talkers = o.N
+	}
+	var cam *pionclient.VideoOptions
+	if o.Video != "" {
+		cam = &pionclient.VideoOptions{FPS: 30, Moving: true}
+		if _, err := fmt.Sscanf(o.Video, "%dx%d", &cam.Width, &cam.Height); err != nil {
+			return res, fmt.Errorf("video %q: want WIDTHxHEIGHT", o.Video)
+		}
+	}
+	if len(o.Codecs) == 0 {
+		o.Codecs = []string{"VP8"}
+	}
+	jctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	clients := make([]*pionclient.Client, 0, o.N)
+	defer func() {
+		for _, c := range clients {
+			_, _ = c.Leave(context.Background())
+			c.Close()
+		}
+	}()
+	for i := range o.N {
+		opts := pionclient.Options{BaseURL: o.URL, Room: o.Room, Name: fmt.Sprintf("load%d", i), ToneHz: 200 + 37*float64(i)}
+		if i >= res.Talkers {
+			opts.ToneHz = 0 // a listener: its microphone sends silence
+		}
+		if cam != nil {
+			c := *cam
+			c.Y, c.U, c.V = byte(60+40*(i%4)), byte(90+30*(i%3)), byte(200-30*(i%5))
+			opts.Video, opts.RecvVideo = &c, true
+			opts.VideoCodec = "video/" + strings.ToUpper(strings.TrimSpace(o.Codecs[i%len(o.Codecs)]))
+		}
+		c, err := pionclient.Join(jctx, opts)
+		if err != nil {
+			return res, fmt.Errorf("participant %d: %w", i, err)
+		}
+		clients = append(clients, c)
+	}
+	for _, c := range clients {
+		if err := c.WaitConnected(jctx); err != nil {
+			return res, err
+		}
+	}
+	time.Sleep(time.Second) // buffers and codecs settle
+	if o.Latency && len(clients) >= 2 {
+		clients[0].SetTone(0)
+		time.Sleep(300 * time.Millisecond)
+	}
+	before := make([]int, len(clients))
+	vbefore := make([]int, len(clients))
+	for i, c := range clients {
+		before[i] = c.FrameCount()
+		_, vbefore[i] = c.LatestVideo()
+	}
+	cpu0, err := CPUSeconds(o.PID)
+	if err != nil {
+		return res, err
+	}
+	start := time.Now()
+	var onsets []time.Time
+	if o.Latency && len(clients) >= 2 {
+		onsets = toggle(ctx, clients[0], 200, o.D)
+	} else {
+		select {
+		case <-time.After(o.D):
+		case <-ctx.Done():
+			return res, ctx.Err()
+		}
+	}
+	res.Duration = time.Since(start)
+	cpu1, err := CPUSeconds(o.PID)
+	if err != nil {
+		return res, err
+	}
+	res.CPUSeconds = cpu1 - cpu0
+	res.AudioPPSMin, res.VideoFPSMin = math.Inf(1), math.Inf(1)
+	for i, c := range clients {
+		pps := float64(c.FrameCount()-before[i]) / res.Duration.Seconds()
+		res.AudioPPSMin, res.AudioPPSMax = min(res.AudioPPSMin, pps), max(res.AudioPPSMax, pps)
+		if cam != nil {
+			_, frames := c.LatestVideo()
+			fps := float64(frames-vbefore[i]) / res.Duration.Seconds()
+			res.VideoFPSMin, res.VideoFPSMax = min(res.VideoFPSMin, fps), max(res.VideoFPSMax, fps)
+		}
+	}
+	if cam == nil {
+		res.VideoFPSMin = 0
+	}
+	if len(onsets) > 0 {
+		res.LatencyMs = onsetLatencies(clients[1], onsets, 200)
+	}
+	return res, nil
+}
+
+// toggle switches c's tone on for 400 ms and off for 600 ms until d has
+// passed, returning when each onset was sent.
+func toggle(ctx context.Context, c *pionclient.Client, hz float64, d time.Duration) []time.Time {
+	var onsets []time.Time
+	end := time.Now().Add(d)
+	for time.Now().Before(end) && ctx.Err() == nil {
+		onsets = append(onsets, time.Now())
+		c.SetTone(hz)
+		time.Sleep(400 * time.Millisecond)
+		c.SetTone(0)
+		time.Sleep(600 * time.Millisecond)
+	}
+	return onsets
+}
+
+// onsetLatencies finds, for each onset, the first frame the listener
+// received carrying the tone, and returns the delays in milliseconds.
+func onsetLatencies(listener *pionclient.Client, onsets []time.Time, hz float64) []float64 {
+	frames := listener.Frames()
+	var out []float64
+	for _, on := range onsets {
+		for _, f := range frames {
+			if f.At.Before(on) || f.At.After(on.Add(500*time.Millisecond)) {
+				continue
+			}
+			if codectest.Goertzel(f.Samples, hz) > 8192*0.1 { // within 20 dB of the sent level
+				out = append(out, float64(f.At.Sub(on).Microseconds())/1000)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Median of xs (0 for none).
+func Median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// CPUSeconds returns user+system CPU time of pid from /proc (0 for pid 0).
+func CPUSeconds(pid int) (float64, error) {
+	if pid == 0 {
+		return 0, nil
+	}
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the parenthesised command name; utime and stime are the
+	// 14th and 15th fields overall (11th and 12th after it).
+	_, rest, ok := strings.Cut(string(raw), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0, errors.New("unexpected /proc stat format")
+	}
+	utime, err1 := strconv.ParseFloat(f[11], 64)
+	stime, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("unexpected /proc stat fields")
+	}
+	const clockTicks = 100 // USER_HZ on Linux
+	return (utime + stime) / clockTicks, nil
+}
