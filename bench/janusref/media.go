@@ -1,0 +1,318 @@
+package main
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/codec/opus"
+	"github.com/pion/rtp"
+)
+
+const (
+	sampleRate  = 48000
+	frameLen    = 960 // 20 ms at 48 kHz
+	framePeriod = 20 * time.Millisecond
+	payloadType = 111
+	sendBitrate = 64000 // what internal/pionclient sends, so both benchmarks feed the same streams
+
+	// The latency talker's cycle: 400 ms tone, 600 ms silence.
+	toggleOnFrames    = 20
+	toggleCycleFrames = 50
+)
+
+// toneHz is talker i's steady tone, as bench/load hands them out.
+func toneHz(i int) float64 { return 200 + 37*float64(i) }
+
+// toggleHz is the latency talker's tone: a multiple of 50 Hz (whole cycles
+// per 20 ms frame, so every burst starts at phase 0) at least 400 Hz above
+// every steady tone in the mix, so a Hann-windowed detector sees none of
+// them.
+func toggleHz(talkers int) float64 {
+	top := toneHz(max(talkers-1, 0)) + 400
+	return max(1000, math.Ceil(top/50)*50)
+}
+
+// encodeLoop pre-encodes frames of pcm (gen fills frame f) with a fresh
+// encoder, after warm frames of warm-up that are thrown away, so the stored
+// loop has no encoder start-up in it.
+func encodeLoop(frames, warm int, gen func(pcm []int16, f int)) ([][]byte, error) {
+	enc, err := opus.NewEncoder(codec.EncoderParams{BitrateBps: sendBitrate})
+	if err != nil {
+		return nil, err
+	}
+	defer enc.Close()
+	pcm := make([]int16, frameLen)
+	buf := make([]byte, 1500)
+	out := make([][]byte, 0, frames)
+	for f := 0; f < warm+frames; f++ {
+		gen(pcm, f)
+		n, err := enc.Encode(pcm, buf)
+		if err != nil {
+			return nil, err
+		}
+		if f >= warm {
+			out = append(out, append([]byte(nil), buf[:n]...))
+		}
+	}
+	return out, nil
+}
+
+// sine fills pcm with frame f of a tone (phase-continuous across frames).
+func sine(pcm []int16, hz, amp float64, f int) {
+	for i := range pcm {
+		pcm[i] = int16(amp * math.Sin(2*math.Pi*hz*float64(f*frameLen+i)/sampleRate))
+	}
+}
+
+// Every steady tone here is a whole number of Hz, so it repeats exactly
+// every second: a 2 s loop replays seamlessly.
+const loopFrames = 100
+
+// toneLoop is 2 s of Opus for a steady tone.
+func toneLoop(hz, amp float64) ([][]byte, error) {
+	return encodeLoop(loopFrames, 50, func(pcm []int16, f int) { sine(pcm, hz, amp, f) })
+}
+
+// silenceLoop is 2 s of Opus-coded digital silence: real frames that Janus
+// decodes like any others.
+func silenceLoop() ([][]byte, error) {
+	return encodeLoop(loopFrames, 50, func(pcm []int16, f int) { clear(pcm) })
+}
+
+// toggleLoop is one 1 s cycle: 400 ms of tone, 600 ms of silence, coded
+// with one encoder as a continuous stream (after one cycle of warm-up).
+func toggleLoop(hz, amp float64) ([][]byte, error) {
+	return encodeLoop(toggleCycleFrames, toggleCycleFrames, func(pcm []int16, f int) {
+		if f%toggleCycleFrames < toggleOnFrames {
+			sine(pcm, hz, amp, f)
+		} else {
+			clear(pcm)
+		}
+	})
+}
+
+// heard is one received frame of the listener: when it arrived and the
+// level of the latency tone in it.
+type heard struct {
+	at    time.Time
+	level float64
+}
+
+// participant is one plain RTP member of the room: a loopback UDP socket
+// that sends its pre-encoded stream to Janus and counts the mix it gets.
+type participant struct {
+	idx    int
+	conn   *net.UDPConn
+	handle int64 // Janus handle
+	id     int64 // AudioBridge participant ID
+	janus  *net.UDPAddr
+	loop   [][]byte
+
+	ssrc uint32
+	seq  uint16
+	ts   uint32
+
+	received atomic.Int64
+	lastSeq  atomic.Int64 // last received sequence number, -1 before the first
+	gaps     atomic.Int64 // received packets that did not follow the previous one
+
+	// toggle: this participant's loop is toggleLoop; send times of onsets.
+	toggle bool
+	mu     sync.Mutex
+	onsets []time.Time
+
+	// listen: decode the mix and keep the latency tone's level per frame.
+	listen   bool
+	detectHz float64
+	heard    []heard
+}
+
+func newParticipant(idx int) (*participant, error) {
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, err
+	}
+	_ = conn.SetReadBuffer(1 << 20)
+	p := &participant{idx: idx, conn: conn, ssrc: rand.Uint32(), seq: uint16(rand.UintN(1 << 16)), ts: rand.Uint32()}
+	p.lastSeq.Store(-1)
+	return p, nil
+}
+
+func (p *participant) port() int { return p.conn.LocalAddr().(*net.UDPAddr).Port }
+
+// send paces the loop to Janus on absolute 20 ms deadlines from start until
+// stop closes. Packet k carries seq+k and ts+960k; a late wake-up sends at
+// once instead of skipping, so the stream never has holes.
+func (p *participant) send(start time.Time, stop <-chan struct{}, done *sync.WaitGroup) {
+	defer done.Done()
+	buf := make([]byte, 12+1500)
+	timer := time.NewTimer(time.Until(start))
+	defer timer.Stop()
+	for k := 0; ; k++ {
+		select {
+		case <-stop:
+			return
+		case <-timer.C:
+		}
+		payload := p.loop[k%len(p.loop)]
+		buf[0] = 0x80
+		buf[1] = payloadType
+		if k == 0 {
+			buf[1] |= 0x80 // marker: start of the talk spurt
+		}
+		binary.BigEndian.PutUint16(buf[2:], p.seq+uint16(k))
+		binary.BigEndian.PutUint32(buf[4:], p.ts+uint32(k*frameLen))
+		binary.BigEndian.PutUint32(buf[8:], p.ssrc)
+		n := copy(buf[12:], payload)
+		if _, err := p.conn.WriteToUDP(buf[:12+n], p.janus); err != nil && errors.Is(err, net.ErrClosed) {
+			return
+		}
+		if p.toggle && k%toggleCycleFrames == 0 {
+			at := time.Now()
+			p.mu.Lock()
+			p.onsets = append(p.onsets, at)
+			p.mu.Unlock()
+		}
+		timer.Reset(time.Until(start.Add(time.Duration(k+1) * framePeriod)))
+	}
+}
+
+// receive counts the mixed packets Janus sends, and for the listener
+// decodes them, until the socket closes.
+func (p *participant) receive(done *sync.WaitGroup) {
+	defer done.Done()
+	var dec *opus.Decoder
+	var pcm []int16
+	if p.listen {
+		var err error
+		if dec, err = opus.NewDecoder(); err != nil {
+			logf("participant %d: opus decoder: %v", p.idx, err)
+			p.listen = false
+		} else {
+			defer dec.Close()
+			pcm = make([]int16, opus.MaxPacketSamples)
+		}
+	}
+	buf := make([]byte, 2048)
+	var h rtp.Header
+	for {
+		n, _, err := p.conn.ReadFromUDP(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		at := time.Now()
+		off, err := h.Unmarshal(buf[:n])
+		if err != nil || h.PayloadType != payloadType {
+			continue
+		}
+		p.received.Add(1)
+		if last := p.lastSeq.Swap(int64(h.SequenceNumber)); last >= 0 && uint16(last)+1 != h.SequenceNumber {
+			p.gaps.Add(1)
+		}
+		if dec == nil || off >= n {
+			continue
+		}
+		m, err := dec.Decode(buf[off:n], pcm)
+		if err != nil {
+			continue
+		}
+		level := hannLevel(pcm[:m], p.detectHz)
+		p.mu.Lock()
+		p.heard = append(p.heard, heard{at: at, level: level})
+		p.mu.Unlock()
+	}
+}
+
+func (p *participant) onsetTimes() []time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.onsets)
+}
+
+func (p *participant) heardFrames() []heard {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.heard)
+}
+
+// hannLevel is the amplitude of freq Hz in pcm, Hann-windowed (a sine of
+// amplitude A reads about A; tones more than ~100 Hz away barely register,
+// unlike the rectangular window of codectest.Goertzel, which picks up a
+// neighbour 37 Hz away at a third of its level in a 20 ms frame).
+func hannLevel(pcm []int16, freq float64) float64 {
+	n := len(pcm)
+	if n < 2 {
+		return 0
+	}
+	w := 2 * math.Pi * freq / sampleRate
+	c := 2 * math.Cos(w)
+	var s1, s2, wsum float64
+	for i, x := range pcm {
+		win := 0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/float64(n-1))
+		wsum += win
+		s0 := float64(x)*win + c*s1 - s2
+		s2, s1 = s1, s0
+	}
+	power := s1*s1 + s2*s2 - c*s1*s2
+	return 2 * math.Sqrt(math.Max(power, 0)) / wsum
+}
+
+// onsetStats matches each onset (send time of the first tone packet) with
+// the first frame the listener received that carries the tone (level above
+// thr) within the following 900 ms, and returns the delays in
+// milliseconds. baseline is the 95th percentile of the tone's level in the
+// frames that arrived in the 300 ms before each onset (end of the silent
+// part of the cycle): far below thr when the detection is trustworthy.
+func onsetStats(onsets []time.Time, frames []heard, thr float64) (lat []float64, baseline float64) {
+	var quiet []float64
+	for _, on := range onsets {
+		for _, f := range frames {
+			if !f.at.Before(on.Add(-300*time.Millisecond)) && f.at.Before(on) {
+				quiet = append(quiet, f.level)
+			}
+		}
+		for _, f := range frames {
+			if f.at.Before(on) || !f.at.Before(on.Add(900*time.Millisecond)) {
+				continue
+			}
+			if f.level > thr {
+				lat = append(lat, float64(f.at.Sub(on).Microseconds())/1000)
+				break
+			}
+		}
+	}
+	if len(quiet) > 0 {
+		slices.Sort(quiet)
+		baseline = quiet[len(quiet)*95/100]
+	}
+	return lat, baseline
+}
+
+// median of xs; -1 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return -1
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func fmtAddr(ip string, port int) string { return fmt.Sprintf("%s:%d", ip, port) }
+
+func resolveUDP(addr string) (*net.UDPAddr, error) { return net.ResolveUDPAddr("udp4", addr) }
