@@ -212,8 +212,17 @@ func (g *gstProcess) stop() {
 }
 
 // failed describes gst-launch having exited before the measurement ended.
+// The first line carries gst-launch's first error message.
 func (g *gstProcess) failed(when string) error {
-	return fmt.Errorf("pipeline failed %s (gst-launch exited: %v): %s", when, g.err, g.tail())
+	t := g.tail()
+	first := "no error message"
+	for _, l := range strings.Split(t, "\n") {
+		if i := strings.Index(l, "ERROR:"); i >= 0 {
+			first = l[i:]
+			break
+		}
+	}
+	return fmt.Errorf("pipeline failed %s (gst-launch: %v): %s\n--- gst-launch output (tail) ---\n%s", when, g.err, first, t)
 }
 
 // measure prepares the inputs, runs the pipeline and measures it.
@@ -273,7 +282,7 @@ func measure(ctx context.Context, c *config, gst, version string, logf func(stri
 		case <-g.exited:
 			return nil, g.failed("starting")
 		case <-startup.C:
-			return nil, fmt.Errorf("pipeline produced no output within %v: %s", c.startupTimeout, g.tail())
+			return nil, fmt.Errorf("pipeline produced no output within %v\n--- gst-launch output (tail) ---\n%s", c.startupTimeout, g.tail())
 		case <-tick.C:
 			s := g.snapshot()
 			running = len(s) == len(sinks)

@@ -28,6 +28,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -42,7 +43,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "gstref: interrupted:", err)
 		os.Exit(130)
 	case err != nil:
-		fmt.Fprintln(os.Stderr, "gstref:", err)
+		msg := err.Error()
+		fmt.Fprintln(os.Stderr, "gstref:", msg)
+		if first, _, multi := strings.Cut(msg, "\n"); multi {
+			// Callers that keep only the last line (bench/harness) get
+			// the summary.
+			fmt.Fprintln(os.Stderr, "gstref:", first)
+		}
 		os.Exit(1)
 	}
 }
