@@ -76,6 +76,7 @@ type measurement struct {
 
 func main() {
 	quick := flag.Bool("quick", false, "a few seconds: small N, one pair, no references")
+	only := flag.String("only", "", "run only scenarios whose name contains this")
 	out := flag.String("out", filepath.Join("bench", "results", time.Now().Format("2006-01-02")), "report directory")
 	pairs := flag.Int("pairs", 5, "repetitions of each (mcu, reference) pair")
 	slice := flag.Duration("d", 15*time.Second, "length of one measured slice")
@@ -84,13 +85,13 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, os.Stdout, *quick, *out, *pairs, *slice, *refs, *mcuBin); err != nil {
+	if err := run(ctx, os.Stdout, *quick, *out, *pairs, *slice, *refs, *mcuBin, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int, slice time.Duration, refs, mcuBin string) error {
+func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int, slice time.Duration, refs, mcuBin, only string) error {
 	if quick {
 		pairs, slice, refs = 1, 2*time.Second, ""
 	}
@@ -108,6 +109,9 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 	}
 	var rows []row
 	for _, s := range scenarios(quick) {
+		if !strings.Contains(s.name, only) {
+			continue
+		}
 		r := row{s: s}
 		for p := range pairs {
 			fmt.Fprintf(w, "[%s] pair %d/%d: mcu ...\n", s.name, p+1, pairs)
@@ -122,7 +126,8 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 			r.floor.cpuPerSecond = append(r.floor.cpuPerSecond, floorFor(s))
 			if useJanus && s.janus {
 				fmt.Fprintf(w, "[%s] pair %d/%d: janus ...\n", s.name, p+1, pairs)
-				jr, err := runRef(ctx, "./bench/janusref", "-n", fmt.Sprint(s.n), "-talkers", fmt.Sprint(s.talkers), "-d", slice.String(), "-json")
+				// quality 9: the Opus complexity libopus gives our encoders.
+				jr, err := runRef(ctx, "./bench/janusref", "-n", fmt.Sprint(s.n), "-talkers", fmt.Sprint(s.talkers), "-quality", "9", "-d", slice.String(), "-json")
 				if err != nil {
 					r.jan.note = err.Error()
 				} else {

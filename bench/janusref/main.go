@@ -300,6 +300,8 @@ func run(ctx context.Context, o options) (res result, err error) {
 	defer func() {
 		if err := api.destroySession(cctxFn()); err != nil {
 			vlogf("destroy session: %v", err)
+		} else {
+			vlogf("teardown: session destroyed")
 		}
 	}()
 	admin, err := api.attach(ctx)
@@ -335,6 +337,8 @@ func run(ctx context.Context, o options) (res result, err error) {
 	defer func() {
 		if _, err := api.message(cctxFn(), admin, map[string]any{"request": "destroy", "room": room}); err != nil {
 			vlogf("destroy room: %v", err)
+		} else {
+			vlogf("teardown: room %d destroyed", room)
 		}
 	}()
 
@@ -346,17 +350,21 @@ func run(ctx context.Context, o options) (res result, err error) {
 		close(stopSend)
 		senders.Wait()
 		cctx := cctxFn()
+		left := 0
 		for _, p := range parts {
 			if p.handle == 0 {
 				continue
 			}
 			if _, err := api.message(cctx, p.handle, map[string]any{"request": "leave"}); err != nil {
 				vlogf("participant %d leave: %v", p.idx, err)
+			} else {
+				left++
 			}
 			if err := api.detach(cctx, p.handle); err != nil {
 				vlogf("participant %d detach: %v", p.idx, err)
 			}
 		}
+		vlogf("teardown: %d of %d participants left the room", left, len(parts))
 		for _, p := range parts {
 			_ = p.conn.Close()
 		}
@@ -443,8 +451,8 @@ func run(ctx context.Context, o options) (res result, err error) {
 		pps := float64(p.received.Load()-before[i]) / elapsed.Seconds()
 		res.OutPPSMin, res.OutPPSMax = min(res.OutPPSMin, pps), max(res.OutPPSMax, pps)
 		res.OutSeqGaps += p.gaps.Load()
-		vlogf("participant %d (port %d -> janus %s): %.2f packets/s, %d sequence gaps in all",
-			p.idx, p.port(), p.janus, pps, p.gaps.Load())
+		vlogf("participant %d (port %d -> janus %s): %.2f packets/s, %d sequence gaps in all; Opus modes SILK/hybrid/CELT %d/%d/%d",
+			p.idx, p.port(), p.janus, pps, p.gaps.Load(), p.modes[0].Load(), p.modes[1].Load(), p.modes[2].Load())
 	}
 	res.OutSeqGaps -= gaps0
 	res.OutPPSMin, res.OutPPSMax = round3(res.OutPPSMin), round3(res.OutPPSMax)

@@ -122,8 +122,9 @@ type participant struct {
 	ts   uint32
 
 	received atomic.Int64
-	lastSeq  atomic.Int64 // last received sequence number, -1 before the first
-	gaps     atomic.Int64 // received packets that did not follow the previous one
+	lastSeq  atomic.Int64    // last received sequence number, -1 before the first
+	gaps     atomic.Int64    // received packets that did not follow the previous one
+	modes    [3]atomic.Int64 // received packets by Opus mode (TOC): SILK, hybrid, CELT
 
 	// toggle: this participant's loop is toggleLoop; send times of onsets.
 	toggle bool
@@ -221,7 +222,11 @@ func (p *participant) receive(done *sync.WaitGroup) {
 		if last := p.lastSeq.Swap(int64(h.SequenceNumber)); last >= 0 && uint16(last)+1 != h.SequenceNumber {
 			p.gaps.Add(1)
 		}
-		if dec == nil || off >= n {
+		if off >= n {
+			continue
+		}
+		p.modes[opusMode(buf[off])].Add(1)
+		if dec == nil {
 			continue
 		}
 		m, err := dec.Decode(buf[off:n], pcm)
@@ -245,6 +250,19 @@ func (p *participant) heardFrames() []heard {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return slices.Clone(p.heard)
+}
+
+// opusMode is 0 for SILK-only, 1 for hybrid, 2 for CELT-only packets
+// (the TOC configuration, RFC 6716 section 3.1).
+func opusMode(toc byte) int {
+	switch c := toc >> 3; {
+	case c < 12:
+		return 0
+	case c < 16:
+		return 1
+	default:
+		return 2
+	}
 }
 
 // hannLevel is the amplitude of freq Hz in pcm, Hann-windowed (a sine of

@@ -115,7 +115,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	start := time.Now()
 	var onsets []time.Time
 	if o.Latency && len(clients) >= 2 {
-		onsets = toggle(ctx, clients[0], 200, o.D)
+		onsets = toggle(ctx, clients[0], latencyHz, o.D)
 	} else {
 		select {
 		case <-time.After(o.D):
@@ -143,10 +143,14 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		res.VideoFPSMin = 0
 	}
 	if len(onsets) > 0 {
-		res.LatencyMs = onsetLatencies(clients[1], onsets, 200)
+		res.LatencyMs = onsetLatencies(clients[1], onsets, latencyHz)
 	}
 	return res, nil
 }
+
+// latencyHz is the probe tone: far from the talkers' 200 + 37·i Hz, so
+// their leakage into a 20 ms window cannot pass for an onset.
+const latencyHz = 1100
 
 // toggle switches c's tone on for 400 ms and off for 600 ms until d has
 // passed, returning when each onset was sent.
@@ -173,7 +177,7 @@ func onsetLatencies(listener *pionclient.Client, onsets []time.Time, hz float64)
 			if f.At.Before(on) || f.At.After(on.Add(500*time.Millisecond)) {
 				continue
 			}
-			if codectest.Goertzel(f.Samples, hz) > 8192*0.1 { // within 20 dB of the sent level
+			if hannGoertzel(f.Samples, hz) > 8192*0.1 { // within 20 dB of the sent level
 				out = append(out, float64(f.At.Sub(on).Microseconds())/1000)
 				break
 			}
@@ -215,4 +219,15 @@ func CPUSeconds(pid int) (float64, error) {
 	}
 	const clockTicks = 100 // USER_HZ on Linux
 	return (utime + stime) / clockTicks, nil
+}
+
+// hannGoertzel is the amplitude of hz in pcm under a Hann window, whose low
+// side lobes keep other tones from leaking in (the window halves a steady
+// tone's amplitude; the result is scaled back).
+func hannGoertzel(pcm []int16, hz float64) float64 {
+	w := make([]int16, len(pcm))
+	for i, x := range pcm {
+		w[i] = int16(float64(x) * 0.5 * (1 - math.Cos(2*math.Pi*float64(i)/float64(len(pcm)-1))))
+	}
+	return 2 * codectest.Goertzel(w, hz)
 }
