@@ -8,6 +8,7 @@ import (
 	"github.com/mcu-project/mcu/codec/codectest"
 	"github.com/mcu-project/mcu/codec/opus"
 	"github.com/mcu-project/mcu/codec/vpx"
+	"github.com/mcu-project/mcu/compositor"
 	"github.com/mcu-project/mcu/media"
 )
 
@@ -65,25 +66,23 @@ func audioFloor(decodes, encodes int) float64 {
 
 // videoFloor is the CPU-seconds per media-second of the VP8 work a video
 // room needs at 30 fps: decodes of inW×inH streams and encodes of the
-// canvas.
+// canvas. The canvases encoded are the same content the mcu encodes — the
+// decoded cameras composed into a grid — made before the clock starts, so
+// only codec work is timed.
 func videoFloor(decodes, inW, inH, encodes, canvasW, canvasH int) float64 {
 	const fps, frames = 30, 30
-	src, _ := media.NewVideoFrame(inW, inH)
-	senc, _ := vpx.NewEncoder(codec.VideoEncoderParams{Width: inW, Height: inH, FPS: fps})
-	defer senc.Close()
-	var stream [][]byte
-	for f := range frames {
-		codectest.MovingFrame(src, f)
-		out, _, _ := senc.Encode(src, nil)
-		stream = append(stream, append([]byte(nil), out...))
+	streams := make([][][]byte, max(decodes, 1))
+	for s := range streams {
+		src, _ := media.NewVideoFrame(inW, inH)
+		senc, _ := vpx.NewEncoder(codec.VideoEncoderParams{Width: inW, Height: inH, FPS: fps, BitrateBps: 300000})
+		for f := range frames {
+			codectest.MovingFrame(src, f+7*s)
+			out, _, _ := senc.Encode(src, nil)
+			streams[s] = append(streams[s], append([]byte(nil), out...))
+		}
+		senc.Close()
 	}
-	// Canvas pictures are painted before the clock starts: only codec
-	// work is timed.
-	canvases := make([]*media.VideoFrame, 10)
-	for i := range canvases {
-		canvases[i], _ = media.NewVideoFrame(canvasW, canvasH)
-		codectest.MovingFrame(canvases[i], i)
-	}
+	canvases := composeCanvases(streams, canvasW, canvasH)
 	decs := make([]*vpx.Decoder, decodes)
 	encs := make([]*vpx.Encoder, encodes)
 	for i := range decs {
@@ -97,12 +96,39 @@ func videoFloor(decodes, inW, inH, encodes, canvasW, canvasH int) float64 {
 	var buf []byte
 	start := cpuNow()
 	for f := range frames {
-		for _, d := range decs {
-			_, _ = d.Decode(stream[f])
+		for i, d := range decs {
+			_, _ = d.Decode(streams[i][f])
 		}
 		for _, e := range encs {
-			buf, _, _ = e.Encode(canvases[f%len(canvases)], buf[:0])
+			buf, _, _ = e.Encode(canvases[f], buf[:0])
 		}
 	}
 	return (cpuNow() - start).Seconds() / (float64(frames) / fps)
+}
+
+// composeCanvases decodes the streams and grids them frame by frame, as
+// the mcu's shared canvas shows them.
+func composeCanvases(streams [][][]byte, w, h int) []*media.VideoFrame {
+	decs := make([]*vpx.Decoder, len(streams))
+	for i := range decs {
+		decs[i], _ = vpx.NewDecoder()
+		defer decs[i].Close()
+	}
+	comp, _ := compositor.New(w, h)
+	var out []*media.VideoFrame
+	pics := make([]media.VideoFrame, len(streams))
+	tiles := make([]compositor.Tile, len(streams))
+	for f := range streams[0] {
+		for i, d := range decs {
+			if pic, err := d.Decode(streams[i][f]); err == nil && pic != nil {
+				pics[i].CopyFrom(pic)
+				tiles[i].Frame = &pics[i]
+			}
+		}
+		canvas, _ := comp.Compose(compositor.Grid(), tiles)
+		var c media.VideoFrame
+		c.CopyFrom(canvas)
+		out = append(out, &c)
+	}
+	return out
 }
