@@ -86,7 +86,7 @@ func (c *Client) sendVideo(track *webrtc.TrackLocalStaticSample, o VideoOptions)
 			_, _ = rand.Read(buf)
 		} else {
 			if o.Moving {
-				drawMovingBox(pic, o, n)
+				PaintCamera(pic, o, n)
 			}
 			if c.video.keyWanted.Swap(false) && kc != nil {
 				kc.ForceKeyFrame()
@@ -229,9 +229,10 @@ func (c *Client) SendPLI() error {
 // StopVideo stops sending camera frames (the connection stays up).
 func (c *Client) StopVideo() { c.video.sending.Store(false) }
 
-// drawMovingBox repaints pic: the colour with a white box at a position
-// that advances every frame.
-func drawMovingBox(pic *media.VideoFrame, o VideoOptions, n int) {
+// PaintCamera paints frame n of a Moving camera: the colour with a white
+// box at a position that advances every frame. Benchmarks use it to make
+// the same pictures the clients send.
+func PaintCamera(pic *media.VideoFrame, o VideoOptions, n int) {
 	pic.Fill(o.Y, o.U, o.V)
 	size := pic.Height / 4
 	x0 := (n * 8) % (pic.Width - size)
