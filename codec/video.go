@@ -1,6 +1,11 @@
 package codec
 
-import "github.com/mcu-project/mcu/media"
+import (
+	"fmt"
+	"math"
+
+	"github.com/mcu-project/mcu/media"
+)
 
 // VideoDecoder turns complete encoded frames (as reassembled from RTP) into
 // I420 pictures.
@@ -43,4 +48,50 @@ type VideoCodec struct {
 	ClockRate  int    // 90000
 	NewDecoder func() (VideoDecoder, error)
 	NewEncoder func(VideoEncoderParams) (VideoEncoder, error)
+}
+
+// DefaultVideoFPS is used when VideoEncoderParams.FPS is 0.
+const DefaultVideoFPS = 30
+
+// MaxDecodeWidth, MaxDecodeHeight and MaxDecodePixels bound the pictures
+// video decoders accept. A stream may declare far larger ones (VP8 up to
+// 16383×16383), which would make the decoder allocate gigabytes of
+// reference frames on behalf of one remote sender; decoders reject them
+// before the C library sees them.
+const (
+	MaxDecodeWidth  = 4096
+	MaxDecodeHeight = 4096
+	MaxDecodePixels = 4096 * 2304
+)
+
+// DefaultVideoBitrate is the target bitrate for VideoEncoderParams.BitrateBps
+// 0: 1.5 Mb/s at 1280×720@30, scaled by pixel count to the 2/3 power (about
+// 600 kb/s at 640×360) and by the square root of the frame rate, clamped to
+// [100 kb/s, 8 Mb/s].
+func DefaultVideoBitrate(width, height, fps int) int {
+	if fps <= 0 {
+		fps = DefaultVideoFPS
+	}
+	px := float64(width) * float64(height) / (1280 * 720)
+	bps := 1.5e6 * math.Pow(px, 2.0/3) * math.Sqrt(float64(fps)/30)
+	return int(min(max(bps, 100e3), 8e6))
+}
+
+// CheckEncoderFrame verifies that f is width×height and that its planes
+// hold every row an encoder reads, so C code never reads past a slice.
+// name labels the encoder in the error.
+func CheckEncoderFrame(f *media.VideoFrame, width, height int, name string) error {
+	if f == nil {
+		return fmt.Errorf("%w: nil frame", ErrBadInput)
+	}
+	if f.Width != width || f.Height != height {
+		return fmt.Errorf("%w: %dx%d frame to a %dx%d %s encoder", ErrBadInput, f.Width, f.Height, width, height, name)
+	}
+	w, h := f.Width, f.Height
+	cw, ch := f.ChromaWidth(), f.ChromaHeight()
+	if f.StrideY < w || f.StrideU < cw || f.StrideV < cw ||
+		len(f.Y) < (h-1)*f.StrideY+w || len(f.U) < (ch-1)*f.StrideU+cw || len(f.V) < (ch-1)*f.StrideV+cw {
+		return fmt.Errorf("%w: %dx%d frame with short planes or strides", ErrBadInput, w, h)
+	}
+	return nil
 }

@@ -42,7 +42,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.verbose, "v", false, "log progress and the pipeline to stderr even with -json")
 	quick := fs.Bool("quick", false, "smoke test: -d 3s, 320x180 cameras, 640x360 canvas (unless those flags are given)")
 	fs.IntVar(&c.inBitrate, "in-bitrate", 300000, "camera bitrate in b/s (the load generator's clients send 300 kb/s)")
-	fs.IntVar(&c.bitrate, "bitrate", 0, "canvas encoder target in b/s (0: the MCU's default for the canvas, vpx.DefaultBitrate)")
+	fs.IntVar(&c.bitrate, "bitrate", 0, "canvas encoder target in b/s (0: the MCU's default for the canvas, codec.DefaultVideoBitrate)")
 	fs.IntVar(&c.compThreads, "compositor-threads", 1, "GStreamer compositor max-threads (the MCU composes each canvas on one goroutine; 0: auto)")
 	fs.StringVar(&c.keepInputs, "keep-inputs", "", "write the camera IVF files into this directory and keep them (default: a temporary directory, removed)")
 	fs.StringVar(&c.gstLaunch, "gst-launch", "gst-launch-1.0", "gst-launch-1.0 executable")

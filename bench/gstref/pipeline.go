@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/mcu-project/mcu/codec/vpx"
+	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/compositor"
 )
 
@@ -67,7 +67,7 @@ func vp8encProps(fps, bps int) string {
 
 // defaultCanvasBitrate is what the MCU's canvas encoder uses when the room
 // sets no bitrate.
-func defaultCanvasBitrate(w, h, fps int) int { return vpx.DefaultBitrate(w, h, fps) }
+func defaultCanvasBitrate(w, h, fps int) int { return codec.DefaultVideoBitrate(w, h, fps) }
 
 // compositorElement returns "compositor name=<name> ..." with every sink
 // pad placed where the MCU's grid layout (compositor.Grid, FitContain)

@@ -15,19 +15,11 @@ import (
 	"github.com/mcu-project/mcu/media"
 )
 
-// MaxDecodeWidth, MaxDecodeHeight and MaxDecodePixels bound the pictures
-// the decoder accepts (coded size, before cropping). An SPS may declare
-// pictures far larger, which would make libavcodec allocate gigabytes of
-// reference frames on behalf of one remote sender; larger sequence
+// maxAccessUnit bounds the input Decode copies into libavcodec. Pictures
+// are bounded by codec.MaxDecodeWidth/Height/Pixels: larger sequence
 // parameter sets are rejected before they reach libavcodec, and libavcodec
 // is told the same limit (max_pixels).
-const (
-	MaxDecodeWidth  = 4096
-	MaxDecodeHeight = 4096
-	MaxDecodePixels = 4096 * 2304
-	// maxAccessUnit bounds the input Decode copies into libavcodec.
-	maxAccessUnit = 64 << 20
-)
+const maxAccessUnit = 64 << 20
 
 // Decoder decodes H.264 (any profile libavcodec decodes to 8-bit 4:2:0;
 // WebRTC sends Constrained Baseline). It is safe for concurrent use, but
@@ -54,7 +46,7 @@ type Decoder struct {
 // NewDecoder returns a single-threaded, low-delay H.264 decoder.
 func NewDecoder() (*Decoder, error) {
 	quiet()
-	c := C.mcu_h264_dec_new(C.int64_t(MaxDecodePixels))
+	c := C.mcu_h264_dec_new(C.int64_t(codec.MaxDecodePixels))
 	if c == nil {
 		return nil, fmt.Errorf("h264: new decoder: out of memory")
 	}
@@ -174,7 +166,7 @@ func (d *Decoder) inspectLocked(frame []byte) (au accessUnit, err error) {
 			if !ok {
 				return au, fmt.Errorf("%w: bad h264 sequence parameter set (%w)", codec.ErrBadInput, codec.ErrNeedKeyFrame)
 			}
-			if s.codedWidth > MaxDecodeWidth || s.codedHeight > MaxDecodeHeight || s.codedWidth*s.codedHeight > MaxDecodePixels {
+			if s.codedWidth > codec.MaxDecodeWidth || s.codedHeight > codec.MaxDecodeHeight || s.codedWidth*s.codedHeight > codec.MaxDecodePixels {
 				return au, fmt.Errorf("%w: h264 picture of unsupported size %dx%d (%w)", codec.ErrBadInput, s.width, s.height, codec.ErrNeedKeyFrame)
 			}
 			d.sps[id] = s
@@ -249,7 +241,7 @@ func (d *Decoder) pictureLocked() (*media.VideoFrame, error) {
 	w, h := int(f.width), int(f.height)
 	sy, su, sv := int(f.linesize[0]), int(f.linesize[1]), int(f.linesize[2])
 	cw, ch := (w+1)/2, (h+1)/2
-	if w <= 0 || h <= 0 || w > MaxDecodeWidth || h > MaxDecodeHeight || sy < w || su < cw || sv < cw ||
+	if w <= 0 || h <= 0 || w > codec.MaxDecodeWidth || h > codec.MaxDecodeHeight || sy < w || su < cw || sv < cw ||
 		f.data[0] == nil || f.data[1] == nil || f.data[2] == nil {
 		d.failLocked()
 		return nil, fmt.Errorf("%w: h264 decoder produced a %dx%d picture with strides %d/%d/%d", codec.ErrBadInput, w, h, sy, su, sv)

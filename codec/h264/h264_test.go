@@ -469,19 +469,6 @@ func TestBitrateFollowsTarget(t *testing.T) {
 	}
 }
 
-func TestDefaultBitrate(t *testing.T) {
-	for _, c := range []struct{ w, h, fps, lo, hi int }{
-		{1280, 720, 30, 1_450_000, 1_550_000},
-		{640, 360, 30, 550_000, 650_000},
-		{1920, 1080, 30, 2_400_000, 2_700_000},
-		{16, 16, 30, 100_000, 100_000},
-	} {
-		if got := h264.DefaultBitrate(c.w, c.h, c.fps); got < c.lo || got > c.hi {
-			t.Errorf("DefaultBitrate(%d, %d, %d) = %d", c.w, c.h, c.fps, got)
-		}
-	}
-}
-
 func TestBadEncoderParams(t *testing.T) {
 	for _, p := range []codec.VideoEncoderParams{
 		{Width: 0, Height: 10}, {Width: 10, Height: -1}, {Width: 9000, Height: 10},
@@ -794,7 +781,7 @@ func TestDamagedStreams(t *testing.T) {
 				if pic.Width != 176 || pic.Height != 144 {
 					// A damaged SPS may declare another size; the
 					// picture must still be whole.
-					if pic.Width > h264.MaxDecodeWidth || pic.Height > h264.MaxDecodeHeight {
+					if pic.Width > codec.MaxDecodeWidth || pic.Height > codec.MaxDecodeHeight {
 						t.Fatalf("picture %dx%d", pic.Width, pic.Height)
 					}
 				}
@@ -903,7 +890,7 @@ func FuzzDecode(f *testing.F) {
 				continue
 			}
 			if pic != nil {
-				if pic.Width <= 0 || pic.Height <= 0 || pic.Width > h264.MaxDecodeWidth || pic.Height > h264.MaxDecodeHeight {
+				if pic.Width <= 0 || pic.Height <= 0 || pic.Width > codec.MaxDecodeWidth || pic.Height > codec.MaxDecodeHeight {
 					t.Fatalf("picture %dx%d", pic.Width, pic.Height)
 				}
 				_ = pic.Y[len(pic.Y)-1] + pic.U[len(pic.U)-1] + pic.V[len(pic.V)-1]

@@ -15,16 +15,6 @@ import (
 	"github.com/mcu-project/mcu/media"
 )
 
-// MaxDecodeWidth, MaxDecodeHeight and MaxDecodePixels bound the keyframes
-// the decoder accepts. A VP8 keyframe may declare up to 16383×16383, which
-// would make libvpx allocate gigabytes of reference frames on behalf of one
-// remote sender; larger keyframes are rejected before they reach libvpx.
-const (
-	MaxDecodeWidth  = 4096
-	MaxDecodeHeight = 4096
-	MaxDecodePixels = 4096 * 2304
-)
-
 // Decoder decodes VP8. It is safe for concurrent use, but the picture
 // Decode returns is shared state: see Decode.
 type Decoder struct {
@@ -78,7 +68,7 @@ func (d *Decoder) Decode(frame []byte) (*media.VideoFrame, error) {
 			d.haveKey = false
 			return nil, fmt.Errorf("%w: vp8 keyframe without a valid header (%w)", codec.ErrBadInput, codec.ErrNeedKeyFrame)
 		}
-		if w == 0 || h == 0 || w > MaxDecodeWidth || h > MaxDecodeHeight || w*h > MaxDecodePixels {
+		if w == 0 || h == 0 || w > codec.MaxDecodeWidth || h > codec.MaxDecodeHeight || w*h > codec.MaxDecodePixels {
 			d.haveKey = false
 			return nil, fmt.Errorf("%w: vp8 keyframe of unsupported size %dx%d (%w)", codec.ErrBadInput, w, h, codec.ErrNeedKeyFrame)
 		}

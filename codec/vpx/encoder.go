@@ -8,7 +8,6 @@ import "C"
 
 import (
 	"fmt"
-	"math"
 	"sync"
 	"unsafe"
 
@@ -18,8 +17,6 @@ import (
 
 // Encoder settings. See NewEncoder for why.
 const (
-	// DefaultFPS is used when VideoEncoderParams.FPS is 0.
-	DefaultFPS = 30
 	// cpuUsed is VP8E_SET_CPUUSED: negative means "this fixed speed" in
 	// realtime mode (positive lets libvpx adapt the speed to wall-clock
 	// timing, which makes the output depend on machine load). Measured on
@@ -39,19 +36,6 @@ const (
 	// media.NewVideoFrame.
 	maxEncodeSize = 8192
 )
-
-// DefaultBitrate is the target bitrate used when VideoEncoderParams.BitrateBps
-// is 0: 1.5 Mb/s at 1280×720@30, scaled by pixel count to the 2/3 power
-// (about 600 kb/s at 640×360) and by the square root of the frame rate,
-// clamped to [100 kb/s, 8 Mb/s].
-func DefaultBitrate(width, height, fps int) int {
-	if fps <= 0 {
-		fps = DefaultFPS
-	}
-	px := float64(width) * float64(height) / (1280 * 720)
-	bps := 1.5e6 * math.Pow(px, 2.0/3) * math.Sqrt(float64(fps)/30)
-	return int(min(max(bps, 100e3), 8e6))
-}
 
 // Encoder encodes I420 pictures to VP8 for real-time delivery. It is safe for
 // concurrent use.
@@ -78,14 +62,14 @@ func NewEncoder(p codec.VideoEncoderParams) (*Encoder, error) {
 	}
 	fps := p.FPS
 	if fps == 0 {
-		fps = DefaultFPS
+		fps = codec.DefaultVideoFPS
 	}
 	if fps < 0 || fps > 240 {
 		return nil, fmt.Errorf("%w: vp8 encoder frame rate %d", codec.ErrBadInput, p.FPS)
 	}
 	bps := p.BitrateBps
 	if bps == 0 {
-		bps = DefaultBitrate(p.Width, p.Height, fps)
+		bps = codec.DefaultVideoBitrate(p.Width, p.Height, fps)
 	}
 	if bps < 0 {
 		return nil, fmt.Errorf("%w: vp8 encoder bitrate %d", codec.ErrBadInput, bps)
@@ -153,22 +137,9 @@ func (e *Encoder) Encode(f *media.VideoFrame, dst []byte) (out []byte, keyframe 
 	return out, keyframe, nil
 }
 
-// checkFrameLocked verifies that f matches the encoder's size and that its
-// planes hold every row libvpx will read, so C never reads past a slice.
+// checkFrameLocked verifies f before C reads it.
 func (e *Encoder) checkFrameLocked(f *media.VideoFrame) error {
-	if f == nil {
-		return fmt.Errorf("%w: nil frame", codec.ErrBadInput)
-	}
-	if f.Width != e.width || f.Height != e.height {
-		return fmt.Errorf("%w: %dx%d frame to a %dx%d vp8 encoder", codec.ErrBadInput, f.Width, f.Height, e.width, e.height)
-	}
-	w, h := f.Width, f.Height
-	cw, ch := f.ChromaWidth(), f.ChromaHeight()
-	if f.StrideY < w || f.StrideU < cw || f.StrideV < cw ||
-		len(f.Y) < (h-1)*f.StrideY+w || len(f.U) < (ch-1)*f.StrideU+cw || len(f.V) < (ch-1)*f.StrideV+cw {
-		return fmt.Errorf("%w: %dx%d frame with short planes or strides", codec.ErrBadInput, w, h)
-	}
-	return nil
+	return codec.CheckEncoderFrame(f, e.width, e.height, "vp8")
 }
 
 func boolInt(b bool) C.int {
