@@ -193,13 +193,17 @@ func (p *Peer) push(pkt *rtp.Packet, now time.Time) {
 	p.jb.Push(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, now)
 }
 
-// ReadAudio implements room.Peer. The payloads stay valid after the lock is
-// released: the playout buffer keeps them until the next Pop, which only
-// this method's single caller makes, and Push never touches them.
-func (p *Peer) ReadAudio(now time.Time) media.EncodedAudio {
-	p.jbMu.Lock()
-	r := p.jb.Pop(now)
-	p.jbMu.Unlock()
+// ReadAudio implements room.Peer.
+func (p *Peer) ReadAudio(now time.Time) media.EncodedAudio { return pop(&p.jbMu, p.jb, now) }
+
+// pop takes the next playout result from a peer's buffer. The payloads
+// stay valid after the lock is released: the buffer keeps them until the
+// next Pop, which only the room's clock (this function's single caller per
+// buffer) makes, and Push never touches them.
+func pop(mu *sync.Mutex, jb *jitter.Buffer, now time.Time) media.EncodedAudio {
+	mu.Lock()
+	r := jb.Pop(now)
+	mu.Unlock()
 	switch r.Status {
 	case jitter.Packet:
 		return media.EncodedAudio{Status: media.PacketOK, Payload: r.Payload}

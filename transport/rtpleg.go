@@ -290,18 +290,7 @@ func (l *RTPLeg) sendReport(now time.Time) {
 }
 
 // ReadAudio implements room.Peer.
-func (l *RTPLeg) ReadAudio(now time.Time) media.EncodedAudio {
-	l.jbMu.Lock()
-	r := l.jb.Pop(now)
-	l.jbMu.Unlock()
-	switch r.Status {
-	case jitter.Packet:
-		return media.EncodedAudio{Status: media.PacketOK, Payload: r.Payload}
-	case jitter.Lost:
-		return media.EncodedAudio{Status: media.PacketLost, Next: r.Next}
-	}
-	return media.EncodedAudio{Status: media.PacketEmpty}
-}
+func (l *RTPLeg) ReadAudio(now time.Time) media.EncodedAudio { return pop(&l.jbMu, l.jb, now) }
 
 // WriteAudio implements room.Peer: one RTP packet to the latched address.
 func (l *RTPLeg) WriteAudio(payload []byte, ts uint32, at time.Time) error {
