@@ -95,3 +95,29 @@ func CheckEncoderFrame(f *media.VideoFrame, width, height int, name string) erro
 	}
 	return nil
 }
+
+// MaxEncodeSize is the largest canvas width or height encoders accept, as
+// for media.NewVideoFrame.
+const MaxEncodeSize = 8192
+
+// ResolveEncoderParams validates p for an encoder called name and fills in
+// the defaults: DefaultVideoFPS for FPS 0, DefaultVideoBitrate for
+// BitrateBps 0.
+func ResolveEncoderParams(p VideoEncoderParams, name string) (VideoEncoderParams, error) {
+	if p.Width <= 0 || p.Height <= 0 || p.Width > MaxEncodeSize || p.Height > MaxEncodeSize {
+		return p, fmt.Errorf("%w: %s encoder size %dx%d", ErrBadInput, name, p.Width, p.Height)
+	}
+	if p.FPS == 0 {
+		p.FPS = DefaultVideoFPS
+	}
+	if p.FPS < 0 || p.FPS > 240 {
+		return p, fmt.Errorf("%w: %s encoder frame rate %d", ErrBadInput, name, p.FPS)
+	}
+	if p.BitrateBps == 0 {
+		p.BitrateBps = DefaultVideoBitrate(p.Width, p.Height, p.FPS)
+	}
+	if p.BitrateBps < 0 {
+		return p, fmt.Errorf("%w: %s encoder bitrate %d", ErrBadInput, name, p.BitrateBps)
+	}
+	return p, nil
+}

@@ -42,3 +42,18 @@ func TestCheckEncoderFrame(t *testing.T) {
 		t.Errorf("wrong size: %v", err)
 	}
 }
+
+func TestResolveEncoderParams(t *testing.T) {
+	p, err := codec.ResolveEncoderParams(codec.VideoEncoderParams{Width: 640, Height: 360}, "test")
+	if err != nil || p.FPS != codec.DefaultVideoFPS || p.BitrateBps != codec.DefaultVideoBitrate(640, 360, 30) {
+		t.Fatalf("defaults: %+v %v", p, err)
+	}
+	for _, bad := range []codec.VideoEncoderParams{
+		{Width: 0, Height: 360}, {Width: 9000, Height: 360}, {Width: 640, Height: 360, FPS: -1},
+		{Width: 640, Height: 360, FPS: 500}, {Width: 640, Height: 360, BitrateBps: -5},
+	} {
+		if _, err := codec.ResolveEncoderParams(bad, "test"); !errors.Is(err, codec.ErrBadInput) {
+			t.Errorf("%+v accepted: %v", bad, err)
+		}
+	}
+}

@@ -42,9 +42,6 @@ const (
 	// P picture than as an IDR every receiver must take), Annex-B output
 	// with SPS/PPS in front of every IDR.
 	x264Params = "scenecut=0:annexb=1:repeat-headers=1"
-	// maxEncodeSize is the largest width or height accepted, as for
-	// media.NewVideoFrame.
-	maxEncodeSize = 8192
 )
 
 var (
@@ -84,23 +81,11 @@ type Encoder struct {
 // approached over a few seconds (x264's CBR model ramps up: about 70 % of
 // a step after 2 s, 90 % after 10 s).
 func NewEncoder(p codec.VideoEncoderParams) (*Encoder, error) {
-	if p.Width <= 0 || p.Height <= 0 || p.Width > maxEncodeSize || p.Height > maxEncodeSize {
-		return nil, fmt.Errorf("%w: h264 encoder size %dx%d", codec.ErrBadInput, p.Width, p.Height)
+	p, err := codec.ResolveEncoderParams(p, "h264")
+	if err != nil {
+		return nil, err
 	}
-	fps := p.FPS
-	if fps == 0 {
-		fps = codec.DefaultVideoFPS
-	}
-	if fps < 0 || fps > 240 {
-		return nil, fmt.Errorf("%w: h264 encoder frame rate %d", codec.ErrBadInput, p.FPS)
-	}
-	bps := p.BitrateBps
-	if bps == 0 {
-		bps = codec.DefaultVideoBitrate(p.Width, p.Height, fps)
-	}
-	if bps < 0 {
-		return nil, fmt.Errorf("%w: h264 encoder bitrate %d", codec.ErrBadInput, bps)
-	}
+	fps, bps := p.FPS, p.BitrateBps
 	quiet()
 	c := C.mcu_h264_enc_new(C.mcu_h264_enc_params{
 		width:       C.int(p.Width),

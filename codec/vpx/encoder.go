@@ -32,9 +32,6 @@ const (
 	// keyFrameSeconds is the longest automatic keyframe interval; the MCU
 	// forces keyframes on demand (PLI/FIR, new receivers).
 	keyFrameSeconds = 10
-	// maxEncodeSize is the largest width or height accepted, as for
-	// media.NewVideoFrame.
-	maxEncodeSize = 8192
 )
 
 // Encoder encodes I420 pictures to VP8 for real-time delivery. It is safe for
@@ -57,23 +54,11 @@ type Encoder struct {
 // dropping that is what lets a low SetBitrate actually be met on busy
 // pictures.
 func NewEncoder(p codec.VideoEncoderParams) (*Encoder, error) {
-	if p.Width <= 0 || p.Height <= 0 || p.Width > maxEncodeSize || p.Height > maxEncodeSize {
-		return nil, fmt.Errorf("%w: vp8 encoder size %dx%d", codec.ErrBadInput, p.Width, p.Height)
+	p, err := codec.ResolveEncoderParams(p, "vp8")
+	if err != nil {
+		return nil, err
 	}
-	fps := p.FPS
-	if fps == 0 {
-		fps = codec.DefaultVideoFPS
-	}
-	if fps < 0 || fps > 240 {
-		return nil, fmt.Errorf("%w: vp8 encoder frame rate %d", codec.ErrBadInput, p.FPS)
-	}
-	bps := p.BitrateBps
-	if bps == 0 {
-		bps = codec.DefaultVideoBitrate(p.Width, p.Height, fps)
-	}
-	if bps < 0 {
-		return nil, fmt.Errorf("%w: vp8 encoder bitrate %d", codec.ErrBadInput, bps)
-	}
+	fps, bps := p.FPS, p.BitrateBps
 	// WebRTC's cap on keyframe size: half the optimal buffer (600 ms) in
 	// frames, as a percentage of the per-frame budget; at least 300 %.
 	maxIntra := max(600*fps/20, 300)
