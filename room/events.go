@@ -21,6 +21,7 @@ const (
 	EventLayoutChanged
 	EventKeyFrameRequested
 	EventActiveSpeakerChanged
+	EventRungChanged
 )
 
 func (t EventType) String() string {
@@ -45,6 +46,8 @@ func (t EventType) String() string {
 		return "keyframe-requested"
 	case EventActiveSpeakerChanged:
 		return "active-speaker-changed"
+	case EventRungChanged:
+		return "rung-changed"
 	}
 	return "unknown"
 }
@@ -58,6 +61,10 @@ type Event struct {
 	Level       float64             // talking events: dBov
 	Digit       byte                // DTMF: one of 0-9 * # A-D
 	Viewer      media.ParticipantID // layout changes: whose override ("" the room's)
+	// Rung changes: the rung the participant now receives (-1: video
+	// paused), the one it left, and the estimate that moved it.
+	Rung, FromRung int
+	EstimateBps    int
 }
 
 // DTMFPeer is implemented by peers that receive telephone keys (RFC 4733).

@@ -34,6 +34,65 @@ type Options struct {
 	KeepWhenEmpty bool
 	// Mixer tunes the audio mixer.
 	Mixer mixer.Options
+	// Ladder is the rungs every view is encoded at, top first: each
+	// receiver gets the highest rung its link carries. Empty: DefaultLadder
+	// of the canvas; one rung turns adaptation off.
+	Ladder []Rung
+}
+
+// Rung is one step of the bitrate ladder: the canvas scaled to Width×Height
+// at FPS (which divides the canvas rate) and encoded at BitrateBps.
+type Rung struct {
+	Width, Height, FPS, BitrateBps int
+}
+
+// MaxRungs bounds a ladder.
+const MaxRungs = 3
+
+// DefaultLadder is the canvas at full size and rate, half size, and
+// quarter size at half rate (for a 1280×720@30 canvas: 1.5 Mb/s, 600 kb/s,
+// 150 kb/s). bitrate is the top rung's (0: the codec default).
+func DefaultLadder(width, height, fps, bitrate int) []Rung {
+	if bitrate <= 0 {
+		bitrate = codec.DefaultVideoBitrate(width, height, fps)
+	}
+	half := func(v int) int { return max(v/2&^1, 16) }
+	w2, h2 := half(width), half(height)
+	w4, h4 := half(w2), half(h2)
+	f4 := fps
+	if fps%2 == 0 {
+		f4 = fps / 2
+	}
+	return []Rung{
+		{width, height, fps, bitrate},
+		{w2, h2, fps, min(codec.DefaultVideoBitrate(w2, h2, fps), bitrate*2/5)},
+		{w4, h4, f4, min(codec.DefaultVideoBitrate(w4, h4, f4), bitrate/10)},
+	}
+}
+
+// ladder is the room's rungs: Ladder, or the default for the canvas.
+func (o Options) ladder() []Rung {
+	if len(o.Ladder) > 0 {
+		return o.Ladder
+	}
+	return DefaultLadder(o.Width, o.Height, o.FPS, o.VideoBitrate)
+}
+
+func (o Options) validateLadder() error {
+	if len(o.Ladder) > MaxRungs {
+		return fmt.Errorf("%w: %d rungs (at most %d)", ErrBadOptions, len(o.Ladder), MaxRungs)
+	}
+	for i, r := range o.Ladder {
+		switch {
+		case r.Width < 16 || r.Height < 16 || r.Width%2 != 0 || r.Height%2 != 0 || r.Width > o.Width || r.Height > o.Height:
+			return fmt.Errorf("%w: rung %d is %dx%d (even, 16 up to the %dx%d canvas)", ErrBadOptions, i, r.Width, r.Height, o.Width, o.Height)
+		case r.FPS < 1 || r.FPS > o.FPS || o.FPS%r.FPS != 0:
+			return fmt.Errorf("%w: rung %d at %d fps (must divide the canvas's %d fps)", ErrBadOptions, i, r.FPS, o.FPS)
+		case r.BitrateBps <= 0 || (i > 0 && r.BitrateBps >= o.Ladder[i-1].BitrateBps):
+			return fmt.Errorf("%w: rung %d at %d b/s (positive, below the rung above)", ErrBadOptions, i, r.BitrateBps)
+		}
+	}
+	return nil
 }
 
 // DefaultOptions are the options of rooms created by a first join.
@@ -60,7 +119,7 @@ func (o Options) Validate() error {
 	if err := o.Mixer.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadOptions, err)
 	}
-	return nil
+	return o.validateLadder()
 }
 
 // Config configures a Manager.

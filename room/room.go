@@ -143,6 +143,24 @@ type Participant struct {
 	Talking                bool
 	Level                  float64 // dBov of what the participant sends
 	BitrateBps             uint64  // received from it over the last second
+	// Video is what it receives of the canvas (nil: it receives none).
+	Video *VideoReception
+}
+
+// VideoReception is a receiver's place on the bitrate ladder and what its
+// link reports.
+type VideoReception struct {
+	Rung int  // the rung it receives, 0 the top; ladder.Paused (-1): audio only
+	Size Rung // that rung's size, rate and bitrate (zero when paused)
+	// Target is the rung it is switching to (at that rung's next
+	// keyframe); equal to Rung when settled.
+	Target         int
+	EstimateBps    int     // the link estimate the rung follows
+	EstimateSource string  // "twcc", "remb", or "" before any estimate
+	Loss           float64 // loss fraction the receiver reports
+	RTT            time.Duration
+	Switches       uint64 // rung changes since it joined
+	Probing        bool   // padding is testing the next rung up
 }
 
 // Participants lists the members in join order.

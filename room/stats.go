@@ -35,7 +35,13 @@ type Stats struct {
 	VideoEncodeErrors uint64
 	KeyFramesForced   uint64 // keyframes forced on canvas encoders (new receivers, PLI/FIR)
 	VideoEncoders     int64  // canvas encoders running now
-	DTMF              uint64 // telephone keys received (RFC 4733)
+	// RungEncoders counts the encoders running now on each ladder rung
+	// (index 0 the top); VideoEncoders is their sum.
+	RungEncoders [MaxRungs]int64
+	RungSwitches uint64 // receivers moved between rungs (pauses included)
+	VideoPaused  int64  // receivers getting audio only now
+	PaddingBytes uint64 // probe padding sent
+	DTMF         uint64 // telephone keys received (RFC 4733)
 }
 
 // LateTickThreshold is how late a tick may start before it counts as late.

@@ -1,0 +1,281 @@
+// Package ladder decides, for one receiver, which rung of a bitrate ladder
+// it should get from its link estimate: down quickly on sustained
+// congestion, up slowly and only after a probe has shown the link carries
+// the next rung. It is pure: time is passed in, and it neither measures nor
+// sends anything itself.
+package ladder
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Paused is the rung of a receiver whose link cannot carry the lowest
+// rung: it gets audio only.
+const Paused = -1
+
+// ErrBadConfig reports an unusable Config.
+var ErrBadConfig = errors.New("ladder: bad config")
+
+// Config describes the ladder and how eagerly to move on it.
+type Config struct {
+	// Rates are the rungs' video bitrates in bits/s, top rung first,
+	// strictly decreasing.
+	Rates []int
+	// ReserveBps is kept for everything but the video: audio and packet
+	// overhead (default 70 kb/s: 40 kb/s Opus plus RTP/SRTP/UDP/IP).
+	ReserveBps int
+	// Headroom is the share of the estimate the media may fill (default
+	// 0.85): estimates wobble, and a full queue delays audio too.
+	Headroom float64
+	// DownAfter is how long the estimate must stay short of the current
+	// rung, or the loss above MaxLoss, before moving down (default 1 s).
+	DownAfter time.Duration
+	// UpAfter is how long the estimate must carry the next rung up before
+	// probing it (default 2 s).
+	UpAfter time.Duration
+	// ProbeFor is how long a probe ramps padding up to the next rung's
+	// rate; it then holds that rate for a quarter as long (default 2 s).
+	ProbeFor time.Duration
+	// ProbeEvery is the first wait between probes while the estimate does
+	// not show spare capacity; it doubles after each failed probe up to
+	// MaxProbeEvery (defaults 3 s and 8 s: a link that recovers is found within seconds, and a probe that fails costs a fraction of a second of queueing).
+	ProbeEvery, MaxProbeEvery time.Duration
+	// MaxLoss is the loss fraction that counts as congestion (default 0.1).
+	MaxLoss float64
+}
+
+func (c Config) withDefaults() Config {
+	if c.ReserveBps == 0 {
+		c.ReserveBps = 70_000
+	}
+	if c.Headroom == 0 {
+		c.Headroom = 0.85
+	}
+	if c.DownAfter == 0 {
+		c.DownAfter = time.Second
+	}
+	if c.UpAfter == 0 {
+		c.UpAfter = 2 * time.Second
+	}
+	if c.ProbeFor == 0 {
+		c.ProbeFor = 2 * time.Second
+	}
+	if c.ProbeEvery == 0 {
+		c.ProbeEvery = 3 * time.Second
+	}
+	if c.MaxProbeEvery == 0 {
+		c.MaxProbeEvery = 8 * time.Second
+	}
+	if c.MaxLoss == 0 {
+		c.MaxLoss = 0.1
+	}
+	return c
+}
+
+// Validate checks the rates and tunables.
+func (c Config) Validate() error {
+	if len(c.Rates) == 0 {
+		return fmt.Errorf("%w: no rungs", ErrBadConfig)
+	}
+	for i, r := range c.Rates {
+		if r <= 0 || (i > 0 && r >= c.Rates[i-1]) {
+			return fmt.Errorf("%w: rates %v must be positive and decreasing", ErrBadConfig, c.Rates)
+		}
+	}
+	if c.ReserveBps < 0 || c.Headroom < 0 || c.Headroom > 1 || c.MaxLoss < 0 || c.MaxLoss > 1 {
+		return fmt.Errorf("%w: reserve, headroom or loss out of range", ErrBadConfig)
+	}
+	return nil
+}
+
+// Sample is what the transport knows of the receiver's link now.
+type Sample struct {
+	// EstimateBps is the bandwidth estimate (0: none yet, nothing moves).
+	EstimateBps int
+	// Loss is the recently reported loss fraction, 0 to 1.
+	Loss float64
+	// Congested is set while the estimator sees queues growing (delay
+	// overuse) or loss: a probe stops at once.
+	Congested bool
+}
+
+// Decision is where the receiver should be.
+type Decision struct {
+	// Rung is the rung it should receive (Paused: audio only).
+	Rung int
+	// PadBps is the padding to send on top of its media while a probe runs
+	// (0 otherwise).
+	PadBps int
+	// Probing reports a probe in progress toward Rung-1 (or the lowest rung
+	// from Paused).
+	Probing bool
+}
+
+// Controller is one receiver's position on the ladder. It is not safe for
+// concurrent use.
+type Controller struct {
+	cfg Config
+	// idx is the rung as an index where len(Rates) means paused, so a
+	// larger index is always a lower quality.
+	idx int
+
+	downSince, lossSince, upSince time.Time
+	probing                       bool
+	probeStart                    time.Time
+	wait                          time.Duration // current wait before a probe
+	nextProbe                     time.Time
+	// floorBps is the capacity a successful probe showed; it stands in for
+	// a lagging estimate until the link shows congestion again.
+	floorBps int
+}
+
+// New returns a controller starting on rung start (0 is the top).
+func New(cfg Config, start int) (*Controller, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	c := &Controller{cfg: cfg, wait: cfg.ProbeEvery}
+	c.idx = c.fromRung(start)
+	return c, nil
+}
+
+func (c *Controller) fromRung(r int) int {
+	if r < 0 || r >= len(c.cfg.Rates) {
+		return len(c.cfg.Rates)
+	}
+	return r
+}
+
+func (c *Controller) toRung(idx int) int {
+	if idx >= len(c.cfg.Rates) {
+		return Paused
+	}
+	return idx
+}
+
+// Rung is the current decision's rung.
+func (c *Controller) Rung() int { return c.toRung(c.idx) }
+
+// need is the estimate rung idx needs, reserve and headroom included.
+func (c *Controller) need(idx int) int {
+	if idx >= len(c.cfg.Rates) {
+		return 0
+	}
+	return int(float64(c.cfg.Rates[idx]+c.cfg.ReserveBps) / c.cfg.Headroom)
+}
+
+// best is the highest rung (lowest index) est carries.
+func (c *Controller) best(est int) int {
+	for i := range c.cfg.Rates {
+		if est >= c.need(i) {
+			return i
+		}
+	}
+	return len(c.cfg.Rates)
+}
+
+// Effective is the estimate the controller works with: the transport's,
+// raised to what the last successful probe showed.
+func (c *Controller) Effective(s Sample) int { return max(s.EstimateBps, c.floorBps) }
+
+// Update takes the link's state at now and returns the decision.
+func (c *Controller) Update(now time.Time, s Sample) Decision {
+	if s.EstimateBps <= 0 {
+		return Decision{Rung: c.Rung()}
+	}
+	if s.Congested || s.Loss > c.cfg.MaxLoss {
+		// The link is full: what a probe showed no longer holds.
+		c.floorBps = 0
+	}
+	est := c.Effective(s)
+	best := c.best(est)
+
+	// Down: the estimate no longer carries this rung, or loss stays high.
+	short := best > c.idx
+	lossy := s.Loss > c.cfg.MaxLoss && c.idx < len(c.cfg.Rates)
+	c.downSince = since(c.downSince, short, now)
+	c.lossSince = since(c.lossSince, lossy, now)
+	if c.probing && (short || s.Congested || s.Loss > c.cfg.MaxLoss/2) {
+		c.failProbe(now)
+	}
+	switch {
+	case short && now.Sub(c.downSince) >= c.cfg.DownAfter:
+		c.move(best)
+		return Decision{Rung: c.Rung()}
+	case lossy && now.Sub(c.lossSince) >= c.cfg.DownAfter:
+		c.move(c.idx + 1)
+		return Decision{Rung: c.Rung()}
+	case short || lossy:
+		return Decision{Rung: c.Rung()}
+	}
+
+	if c.probing {
+		return c.probe(now)
+	}
+	if c.idx == 0 {
+		return Decision{Rung: c.Rung()}
+	}
+	// Up: when the estimate already carries the next rung, confirm it
+	// with a probe after UpAfter; when it does not (an estimator only
+	// learns of capacity that is used), probe every c.wait anyway.
+	c.upSince = since(c.upSince, best < c.idx, now)
+	ready := !c.upSince.IsZero() && now.Sub(c.upSince) >= c.cfg.UpAfter
+	if c.nextProbe.IsZero() {
+		c.nextProbe = now.Add(c.wait)
+	}
+	if ready || !now.Before(c.nextProbe) {
+		c.probing, c.probeStart = true, now
+		return c.probe(now)
+	}
+	return Decision{Rung: c.Rung()}
+}
+
+// since tracks when a condition became true: zero while it is false.
+func since(t time.Time, cond bool, now time.Time) time.Time {
+	switch {
+	case !cond:
+		return time.Time{}
+	case t.IsZero():
+		return now
+	}
+	return t
+}
+
+// probe ramps padding toward the next rung's rate; once it has held that
+// rate without congestion the receiver climbs.
+func (c *Controller) probe(now time.Time) Decision {
+	target := c.idx - 1
+	extra := c.cfg.Rates[target]
+	if c.idx < len(c.cfg.Rates) {
+		extra -= c.cfg.Rates[c.idx]
+	}
+	el := now.Sub(c.probeStart)
+	if el >= c.cfg.ProbeFor+c.cfg.ProbeFor/4 {
+		c.probing = false
+		c.floorBps = max(c.floorBps, c.need(target))
+		c.wait = c.cfg.ProbeEvery
+		c.move(target)
+		return Decision{Rung: c.Rung()}
+	}
+	pad := extra
+	if el < c.cfg.ProbeFor {
+		pad = int(float64(extra) * float64(el) / float64(c.cfg.ProbeFor))
+	}
+	return Decision{Rung: c.Rung(), PadBps: pad, Probing: true}
+}
+
+func (c *Controller) failProbe(now time.Time) {
+	c.probing = false
+	c.wait = min(2*c.wait, c.cfg.MaxProbeEvery)
+	c.nextProbe = now.Add(c.wait)
+}
+
+// move goes to rung index idx and restarts the timers.
+func (c *Controller) move(idx int) {
+	c.idx = min(idx, len(c.cfg.Rates))
+	c.downSince, c.lossSince, c.upSince = time.Time{}, time.Time{}, time.Time{}
+	c.nextProbe = time.Time{}
+}

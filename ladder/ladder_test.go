@@ -1,0 +1,149 @@
+package ladder
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+var rates = []int{1_500_000, 600_000, 150_000}
+
+// run feeds the controller a sample every 100 ms for d and returns the
+// last decision and the rungs it passed through.
+func run(c *Controller, t0 *time.Time, d time.Duration, s func(Decision) Sample) (Decision, []int) {
+	dec := Decision{Rung: c.Rung()}
+	seen := []int{c.Rung()}
+	for end := t0.Add(d); t0.Before(end); *t0 = t0.Add(100 * time.Millisecond) {
+		dec = c.Update(*t0, s(dec))
+		if dec.Rung != seen[len(seen)-1] {
+			seen = append(seen, dec.Rung)
+		}
+	}
+	return dec, seen
+}
+
+func fixed(est int, loss float64) func(Decision) Sample {
+	return func(Decision) Sample { return Sample{EstimateBps: est, Loss: loss} }
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, cfg := range []Config{{}, {Rates: []int{100, 200}}, {Rates: []int{100, 0}}, {Rates: []int{100}, Headroom: 2}} {
+		if _, err := New(cfg, 0); !errors.Is(err, ErrBadConfig) {
+			t.Errorf("%+v: err %v, want ErrBadConfig", cfg, err)
+		}
+	}
+}
+
+func TestNoEstimateStays(t *testing.T) {
+	c, _ := New(Config{Rates: rates}, 0)
+	t0 := time.Unix(0, 0)
+	if dec, _ := run(c, &t0, 30*time.Second, fixed(0, 0)); dec.Rung != 0 || dec.PadBps != 0 {
+		t.Fatalf("without an estimate: %+v, want top rung and no probe", dec)
+	}
+}
+
+func TestDownQuicklyOnlyWhenSustained(t *testing.T) {
+	c, _ := New(Config{Rates: rates}, 0)
+	t0 := time.Unix(0, 0)
+	// A dip shorter than DownAfter changes nothing.
+	if dec, _ := run(c, &t0, 800*time.Millisecond, fixed(300_000, 0)); dec.Rung != 0 {
+		t.Fatalf("after a short dip: rung %d", dec.Rung)
+	}
+	run(c, &t0, 5*time.Second, fixed(3_000_000, 0))
+	// A sustained shortfall jumps straight to the rung that fits.
+	start := t0
+	var at time.Time
+	run(c, &t0, 5*time.Second, func(d Decision) Sample {
+		if d.Rung == 2 && at.IsZero() {
+			at = t0
+		}
+		return Sample{EstimateBps: 300_000}
+	})
+	if at.IsZero() || at.Sub(start) > 1200*time.Millisecond {
+		t.Fatalf("reached the lowest rung after %v, want about DownAfter", at.Sub(start))
+	}
+	// Below the lowest rung video pauses.
+	if dec, _ := run(c, &t0, 2*time.Second, fixed(80_000, 0)); dec.Rung != Paused {
+		t.Fatalf("at 80 kb/s: rung %d, want paused", dec.Rung)
+	}
+}
+
+func TestLossMovesDownOneRung(t *testing.T) {
+	c, _ := New(Config{Rates: rates}, 0)
+	t0 := time.Unix(0, 0)
+	dec, seen := run(c, &t0, 1500*time.Millisecond, fixed(5_000_000, 0.2))
+	if dec.Rung != 1 || len(seen) != 2 {
+		t.Fatalf("under 20%% loss: %v, want one step down", seen)
+	}
+}
+
+func TestClimbsOnlyAfterAProbe(t *testing.T) {
+	c, _ := New(Config{Rates: rates}, 2)
+	t0 := time.Unix(0, 0)
+	probed := false
+	_, seen := run(c, &t0, 20*time.Second, func(d Decision) Sample {
+		if d.Probing {
+			probed = true
+			if d.PadBps < 0 || d.PadBps > rates[0] {
+				t.Fatalf("padding %d out of range", d.PadBps)
+			}
+		} else if d.Rung < 2 && !probed {
+			t.Fatal("climbed without a probe")
+		}
+		return Sample{EstimateBps: 5_000_000}
+	})
+	if seen[len(seen)-1] != 0 {
+		t.Fatalf("with plenty of estimate: rungs %v, want to reach the top", seen)
+	}
+	if len(seen) != 3 {
+		t.Fatalf("rungs %v: want one step at a time", seen)
+	}
+}
+
+func TestFailedProbesBackOffAndStayDown(t *testing.T) {
+	c, _ := New(Config{Rates: rates}, 2)
+	t0 := time.Unix(0, 0)
+	probes := 0
+	var last Decision
+	// The estimate carries the lowest rung only; every probe meets
+	// congestion as soon as it pads.
+	_, seen := run(c, &t0, 60*time.Second, func(d Decision) Sample {
+		if d.Probing && !last.Probing {
+			probes++
+		}
+		last = d
+		return Sample{EstimateBps: 300_000, Congested: d.PadBps > 20_000}
+	})
+	if len(seen) != 1 {
+		t.Fatalf("rungs %v: failed probes must not climb", seen)
+	}
+	// 3 s, then 6, 8, 8, ...: about 8 probes in a minute, not 20.
+	if probes < 4 || probes > 10 {
+		t.Fatalf("%d probes in 60 s", probes)
+	}
+}
+
+func TestProbeFloorHoldsUntilCongestion(t *testing.T) {
+	c, _ := New(Config{Rates: rates}, 2)
+	t0 := time.Unix(0, 0)
+	// The estimator lags (it shows only 300 kb/s) but the probe finds no
+	// congestion: the receiver climbs and stays there.
+	dec, _ := run(c, &t0, 8*time.Second, fixed(300_000, 0))
+	if dec.Rung != 1 {
+		t.Fatalf("after a clean probe: rung %d, want 1", dec.Rung)
+	}
+	// Congestion drops the floor and the receiver goes back down.
+	dec, _ = run(c, &t0, 2*time.Second, func(Decision) Sample { return Sample{EstimateBps: 300_000, Congested: true} })
+	if dec.Rung != 2 {
+		t.Fatalf("after congestion: rung %d, want 2", dec.Rung)
+	}
+}
+
+func TestResumesFromPause(t *testing.T) {
+	c, _ := New(Config{Rates: rates}, Paused)
+	t0 := time.Unix(0, 0)
+	dec, _ := run(c, &t0, 10*time.Second, fixed(400_000, 0))
+	if dec.Rung != 2 {
+		t.Fatalf("rung %d, want the lowest after the limit lifts", dec.Rung)
+	}
+}
