@@ -2,6 +2,7 @@ package api
 
 import (
 	"strings"
+	"time"
 
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
 	"github.com/mcu-project/mcu/compositor"
@@ -21,6 +22,17 @@ func optionsFromProto(defaults room.Options, p *mcuv1.RoomOptions) (room.Options
 	}
 	if p.Fps != 0 {
 		o.FPS = int(p.Fps)
+	}
+	switch {
+	case len(p.Ladder) > 0:
+		o.Ladder = LadderFromProto(p.Ladder)
+	case o.Width != defaults.Width || o.Height != defaults.Height || o.FPS != defaults.FPS:
+		// The server's ladder is for its canvas: another canvas gets its
+		// own default, still a single rung if adaptation is off.
+		o.Ladder = nil
+		if len(defaults.Ladder) == 1 {
+			o.Ladder = room.DefaultLadder(o.Width, o.Height, o.FPS, o.VideoBitrate)[:1]
+		}
 	}
 	if len(p.VideoCodecs) > 0 {
 		o.VideoCodecs = nil
@@ -49,16 +61,35 @@ func roomToProto(i room.Info) *mcuv1.Room {
 		Options: &mcuv1.RoomOptions{
 			Width: uint32(o.Width), Height: uint32(o.Height), Fps: uint32(o.FPS), VideoCodecs: codecs,
 			ExcludeSelf: o.ExcludeSelf, MaxParticipants: uint32(o.MaxParticipants), MaxSpeakers: uint32(o.MaxSpeakers), DeleteWhenEmpty: !o.KeepWhenEmpty,
+			Ladder: LadderToProto(effectiveLadder(o)),
 		},
 	}
 }
 
+// effectiveLadder is the ladder a room encodes at: its own, or the
+// default of its canvas.
+func effectiveLadder(o room.Options) []room.Rung {
+	if len(o.Ladder) > 0 {
+		return o.Ladder
+	}
+	return room.DefaultLadder(o.Width, o.Height, o.FPS, o.VideoBitrate)
+}
+
 func participantToProto(p room.Participant) *mcuv1.Participant {
-	return &mcuv1.Participant{
+	out := &mcuv1.Participant{
 		Id: string(p.ID), Name: p.Name, Kind: p.Kind, AudioCodec: p.AudioCodec, VideoCodec: p.VideoCodec,
 		Talking: p.Talking, LevelDbov: p.Level, BitrateBps: p.BitrateBps,
 		AudioMuted: p.Muted, VideoMuted: p.VideoMuted, GainDb: p.GainDB, Pinned: p.Pinned,
 	}
+	if v := p.Video; v != nil {
+		out.Video = &mcuv1.VideoReception{
+			Rung: int32(v.Rung), Target: int32(v.Target),
+			Width: uint32(v.Size.Width), Height: uint32(v.Size.Height), Fps: uint32(v.Size.FPS), BitrateBps: uint32(v.Size.BitrateBps),
+			EstimateBps: uint64(max(v.EstimateBps, 0)), EstimateSource: v.EstimateSource,
+			Loss: v.Loss, RttMs: float64(v.RTT) / float64(time.Millisecond), Switches: v.Switches, Probing: v.Probing,
+		}
+	}
+	return out
 }
 
 var layoutTypes = map[mcuv1.LayoutType]room.LayoutType{

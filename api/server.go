@@ -316,8 +316,10 @@ func eventToProto(ev room.Event) *mcuv1.Event {
 		room.EventTalkingStarted: mcuv1.EventType_EVENT_TYPE_TALKING_STARTED, room.EventTalkingStopped: mcuv1.EventType_EVENT_TYPE_TALKING_STOPPED,
 		room.EventLayoutChanged: mcuv1.EventType_EVENT_TYPE_LAYOUT_CHANGED, room.EventDTMF: mcuv1.EventType_EVENT_TYPE_DTMF,
 		room.EventKeyFrameRequested: mcuv1.EventType_EVENT_TYPE_KEYFRAME_REQUESTED, room.EventActiveSpeakerChanged: mcuv1.EventType_EVENT_TYPE_ACTIVE_SPEAKER_CHANGED,
+		room.EventRungChanged: mcuv1.EventType_EVENT_TYPE_RUNG_CHANGED,
 	}
 	out := &mcuv1.Event{Type: types[ev.Type], Time: timestamppb.New(ev.At), RoomId: string(ev.Room), ParticipantId: string(ev.Participant), LevelDbov: ev.Level, ViewerId: string(ev.Viewer)}
+	out.Rung, out.FromRung, out.EstimateBps = int32(ev.Rung), int32(ev.FromRung), uint64(max(ev.EstimateBps, 0))
 	if ev.Digit != 0 {
 		out.Digit = string(ev.Digit)
 	}

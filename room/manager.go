@@ -323,6 +323,12 @@ func (m *Manager) Stats() Stats {
 	s := Stats{Rooms: len(m.rooms)}
 	for _, r := range m.rooms {
 		s.Participants += r.Len()
+		for i := range s.RungEncoders {
+			n := r.rungEncoders[i].Load()
+			s.RungEncoders[i] += n
+			s.VideoEncoders += n
+		}
+		s.VideoPaused += r.pausedReceivers()
 	}
 	m.mu.Unlock()
 	c := &m.stats
@@ -332,7 +338,7 @@ func (m *Manager) Stats() Stats {
 	s.AudioEncodes = c.encodes.Load()
 	s.VideoTicks, s.VideoSkipped, s.VideoDecoded = c.videoTicks.Load(), c.videoSkipped.Load(), c.videoDecoded.Load()
 	s.VideoDecodeErrors, s.VideoEncodeErrors, s.KeyFramesForced = c.videoDecodeErrs.Load(), c.videoEncodeErrs.Load(), c.keyFramesForced.Load()
-	s.VideoEncoders = c.videoEncoders.Load()
+	s.RungSwitches, s.PaddingBytes = c.rungSwitches.Load(), c.paddingBytes.Load()
 	s.DTMF = c.dtmf.Load()
 	return s
 }

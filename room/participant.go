@@ -57,6 +57,7 @@ type participant struct {
 	sendVideoCodec string
 	lastSpoke      time.Time // last tick it was talking, for choosing tiles beyond 16
 	dtmf           DTMFPeer  // nil unless the peer receives telephone keys
+	link           LinkPeer  // nil unless its transport reports on its link
 	kind           string
 	recvAudioCodec string
 	recvVideoCodec string
@@ -82,6 +83,7 @@ func newParticipant(id media.ParticipantID, p JoinParams, reg *codec.Registry, l
 	pt := &participant{id: id, name: p.Name, peer: p.Peer, log: log, lastDur: media.FrameSamples,
 		kind: p.Kind, recvAudioCodec: p.RecvAudioCodec, recvVideoCodec: p.RecvVideoCodec}
 	pt.dtmf, _ = p.Peer.(DTMFPeer)
+	pt.link, _ = p.Peer.(LinkPeer)
 	if p.RecvAudioCodec != "" {
 		c, err := reg.Audio(p.RecvAudioCodec)
 		if err != nil {
@@ -134,6 +136,7 @@ func newParticipant(id media.ParticipantID, p JoinParams, reg *codec.Registry, l
 			}
 			pt.sendVideoCodec = p.SendVideoCodec
 			pt.vout = &videoOut{peer: vp, tsOffset: rand.Uint32()}
+			pt.vout.link = pt.link
 		}
 	}
 	return pt, nil

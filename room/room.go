@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/ladder"
 	"github.com/mcu-project/mcu/media"
 	"github.com/mcu-project/mcu/mixer"
 )
@@ -46,7 +48,17 @@ type Room struct {
 
 	// shared encodes the full mix once per codec and rate for every
 	// listener that contributes nothing to it (clock goroutine only).
-	shared map[string]*sharedMix
+	shared     map[string]*sharedMix
+	sharedLoss map[string]int // scratch for adaptAudioLossLocked
+
+	// canvas and rungs are the video outputs' sizes, fixed at creation
+	// (the video clock reads them without the lock).
+	canvas Rung
+	rungs  []Rung
+
+	// rungEncoders counts the video encoders running per ladder rung
+	// (written by the video clock, summed by Manager.Stats).
+	rungEncoders [MaxRungs]atomic.Int64
 
 	// start is the room clock's origin: audio and video timestamps and
 	// deadlines all count from it, so they share one timeline.
@@ -64,8 +76,9 @@ func newRoom(id media.RoomID, opts Options, m *Manager) (*Room, error) {
 	r := &Room{
 		id: id, opts: opts, reg: m.cfg.Registry, clock: m.cfg.Clock, metrics: m.cfg.Metrics, stats: &m.stats, onEvent: m.cfg.OnEvent,
 		log: m.log.With("room", string(id)), mix: mx, start: m.cfg.Clock.Now(),
-		layout: Layout{Type: LayoutGrid}, overrides: map[media.ParticipantID]Layout{}, shared: map[string]*sharedMix{},
+		layout: Layout{Type: LayoutGrid}, overrides: map[media.ParticipantID]Layout{}, shared: map[string]*sharedMix{}, sharedLoss: map[string]int{},
 		stop: make(chan struct{}), done: make(chan struct{}), videoDone: make(chan struct{}),
+		canvas: Rung{Width: opts.Width, Height: opts.Height, FPS: opts.FPS}, rungs: opts.ladder(),
 	}
 	go r.run()
 	go r.runVideo()
@@ -103,6 +116,10 @@ func (r *Room) add(p JoinParams) (media.ParticipantID, error) {
 		// The mixer's own bound (MaxInputs) applies even without a room cap.
 		pt.close()
 		return "", fmt.Errorf("%w: mixer holds %d inputs", ErrRoomFull, r.mix.Len())
+	}
+	if pt.vout != nil {
+		pt.vout.ctl = newLadderController(r.rungs)
+		pt.vout.view = VideoReception{Size: r.rungs[0]}
 	}
 	pt.start(r.clock, r.stats)
 	r.members = append(r.members, pt)
@@ -174,8 +191,25 @@ func (r *Room) Participants() []Participant {
 			Muted: pt.in.Muted(), VideoMuted: pt.videoMuted, GainDB: pt.in.GainDB(), Pinned: r.pinned == pt.id,
 			Talking: pt.in.Talking(), Level: pt.in.Level(), BitrateBps: pt.bitrate.Load(),
 		})
+		if pt.vout != nil {
+			out[len(out)-1].Video = pt.vout.reception()
+		}
 	}
 	return out
+}
+
+// pausedReceivers counts the receivers getting audio only because their
+// link cannot carry the lowest rung.
+func (r *Room) pausedReceivers() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var n int64
+	for _, pt := range r.members {
+		if pt.vout != nil && pt.vout.reception().Rung == ladder.Paused {
+			n++
+		}
+	}
+	return n
 }
 
 // SetMuted mutes or unmutes a participant in everyone else's mix.
@@ -291,6 +325,9 @@ func (r *Room) tick(n int64, at time.Time) {
 	}
 	r.followSpeakerLocked(at)
 	measureBitrate := n%int64(time.Second/media.FrameDuration) == 0
+	if measureBitrate {
+		r.adaptAudioLossLocked()
+	}
 	for _, pt := range r.members {
 		if pt.in.Talking() {
 			pt.lastSpoke = at
@@ -307,6 +344,44 @@ func (r *Room) tick(n int64, at time.Time) {
 				r.onEvent(Event{Type: EventDTMF, Room: r.id, Participant: pt.id, At: at, Digit: k})
 			}
 		}
+	}
+}
+
+// adaptAudioLossLocked sets each audio encoder's expected loss, and so how
+// much in-band FEC it adds, from its listeners' receiver reports: a personal
+// encoder from its own listener's, the shared full mix from the worst
+// listener that may receive it.
+func (r *Room) adaptAudioLossLocked() {
+	for k := range r.sharedLoss {
+		r.sharedLoss[k] = 0
+	}
+	for _, pt := range r.members {
+		if pt.enc == nil || pt.link == nil {
+			continue
+		}
+		pct := lossPercent(pt.link.Link().AudioLoss)
+		setExpectedLoss(pt.enc, pct)
+		r.sharedLoss[pt.sharedKey] = max(r.sharedLoss[pt.sharedKey], pct)
+	}
+	for k, sh := range r.shared {
+		if pct, ok := r.sharedLoss[k]; ok {
+			setExpectedLoss(sh.enc, pct)
+		}
+	}
+}
+
+// lossPercent rounds a reported loss fraction to the percentage an encoder
+// takes, at least 1 % when there is any loss.
+func lossPercent(loss float64) int {
+	if loss <= 0 {
+		return 0
+	}
+	return min(max(int(loss*100+0.5), 1), 100)
+}
+
+func setExpectedLoss(enc codec.AudioEncoder, pct int) {
+	if lc, ok := enc.(codec.LossController); ok {
+		_ = lc.SetPacketLossPercent(pct)
 	}
 }
 

@@ -57,6 +57,6 @@ type counters struct {
 
 	videoTicks, videoSkipped, videoDecoded            atomic.Uint64
 	videoDecodeErrs, videoEncodeErrs, keyFramesForced atomic.Uint64
-	videoEncoders                                     atomic.Int64
+	rungSwitches, paddingBytes                        atomic.Uint64
 	dtmf                                              atomic.Uint64
 }

@@ -2,7 +2,6 @@ package room
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"sort"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/compositor"
+	"github.com/mcu-project/mcu/ladder"
 	"github.com/mcu-project/mcu/media"
 )
 
@@ -124,24 +124,49 @@ func startVideoIn(vp VideoPeer, dec codec.VideoDecoder, clock media.Clock, c *co
 // videoOut is a participant's outgoing video.
 type videoOut struct {
 	peer     VideoPeer
+	link     LinkPeer // nil: no link feedback, the receiver stays on the top rung
 	tsOffset uint32
-	group    *videoGroup // the group whose bytes it receives; video goroutine only
+	// The rest is the video goroutine's, except view (under mu).
+	group  *videoGroup // the group whose bytes it receives
+	rung   int         // the rung it receives (ladder.Paused: none)
+	target int         // the rung it is switching to, at that rung's next keyframe
+	ctl    *ladder.Controller
+	est    media.LinkSample
+	padBps int
+
+	mu   sync.Mutex
+	view VideoReception
 }
 
-// videoGroup is one distinct output: a view (which tiles, in which order)
-// in one codec, composed once and encoded once for every receiver of it.
+// videoGroup is one distinct view (which tiles, in which order) in one
+// codec, composed once per tick and encoded once per rung in use for every
+// receiver of that rung.
 type videoGroup struct {
-	key     string
-	layout  compositor.Layout
-	comp    *compositor.Compositor
-	enc     codec.VideoEncoder
-	out     []byte
-	outKey  bool // out is a keyframe
-	tiles   []compositor.Tile
-	ins     []*videoIn // the decoders whose pictures tiles point at
+	key    string
+	layout compositor.Layout
+	comp   *compositor.Compositor
+	tiles  []compositor.Tile
+	ins    []*videoIn // the decoders whose pictures tiles point at
+	rungs  []*rungOut
+	used   bool // has a receiver this tick
+}
+
+// rungOut is one rung of a group: the canvas scaled to the rung's size and
+// its encoder, which exists only while some receiver is on (or switching
+// to) the rung.
+type rungOut struct {
+	spec   Rung
+	every  int                    // encode every every-th canvas tick (rung fps below the canvas's)
+	scaler *compositor.Compositor // nil when the rung is the canvas size
+	one    [1]compositor.Tile
+	enc    codec.VideoEncoder
+	out    []byte
+	outKey bool
+	fresh  bool // out was produced this tick
+	// lastKey rate-limits forced keyframes per rung; wantKey asks for one.
 	lastKey time.Time
 	wantKey bool
-	used    bool // has a receiver this tick
+	users   int
 }
 
 // viewKey names an output: codec, arrangement and the tiles in order
@@ -162,17 +187,18 @@ func viewKey(codecName string, l Layout, tiles []tileRef) string {
 }
 
 // runVideo is the room's video clock: at the canvas frame rate, compose
-// each distinct view once, encode it once per codec, and queue the bytes to
-// every receiver of that view.
+// each distinct view once, encode it once per codec and rung in use, and
+// queue the bytes to every receiver of that rung.
 func (r *Room) runVideo() {
 	defer close(r.videoDone)
 	groups := map[string]*videoGroup{}
 	defer func() {
 		for _, g := range groups {
-			_ = g.enc.Close()
+			g.close()
 		}
+		r.countEncoders(nil)
 	}()
-	sched := newSchedule(r.start, time.Second/time.Duration(r.opts.FPS), maxVideoCatchUp)
+	sched := newSchedule(r.start, time.Second/time.Duration(r.canvas.FPS), maxVideoCatchUp)
 	w := newDeadlineWaiter(r.clock, r.stop)
 	defer w.close()
 	for {
@@ -186,7 +212,7 @@ func (r *Room) runVideo() {
 	}
 }
 
-// videoTick produces one frame of every view in use.
+// videoTick produces one frame of every view and rung in use.
 func (r *Room) videoTick(n int64, at time.Time, groups map[string]*videoGroup) {
 	// Snapshot membership, layouts and names under the lock; compose and
 	// encode outside it so the audio clock and joins never wait for video.
@@ -210,18 +236,23 @@ func (r *Room) videoTick(n int64, at time.Time, groups map[string]*videoGroup) {
 		}
 	}
 	featured := r.featuredLocked()
+	excludeSelf := r.opts.ExcludeSelf
 	r.mu.Unlock()
 
 	for _, g := range groups {
 		g.used = false
+		for _, ro := range g.rungs {
+			ro.users, ro.fresh = 0, false
+		}
 	}
 	now := r.clock.Now()
+	follow := n%int64(max(r.canvas.FPS/linkUpdatesPerSecond, 1)) == 0
 	var view []tileRef
 	for _, rc := range receivers {
 		p := rc.p
 		view = view[:0]
 		for _, t := range tiles {
-			if !(r.opts.ExcludeSelf && t.p == p) {
+			if !(excludeSelf && t.p == p) {
 				view = append(view, t)
 			}
 		}
@@ -230,8 +261,8 @@ func (r *Room) videoTick(n int64, at time.Time, groups map[string]*videoGroup) {
 		g, ok := groups[key]
 		if !ok {
 			var err error
-			if g, err = r.newVideoGroup(key, p.sendVideoCodec); err != nil {
-				r.log.Warn("cannot create video encoder", "err", err)
+			if g, err = r.newVideoGroup(key); err != nil {
+				r.log.Warn("cannot create video output", "err", err)
 				continue
 			}
 			groups[key] = g
@@ -247,57 +278,105 @@ func (r *Room) videoTick(n int64, at time.Time, groups map[string]*videoGroup) {
 				}
 			}
 		}
-		if p.vout.group != g {
-			// A new receiver of this output starts at a keyframe.
-			p.vout.group = g
-			g.wantKey = true
+		vo := p.vout
+		if follow {
+			r.followLink(p, at)
 		}
-		if p.vout.peer.TakeKeyFrameRequest() {
-			g.wantKey = true
+		if vo.group != g {
+			// A new receiver of this output starts at a keyframe of the
+			// rung it should be on.
+			vo.group = g
+			if vo.target != ladder.Paused {
+				vo.rung = vo.target
+				g.rungs[vo.rung].wantKey = true
+			}
+		}
+		if vo.rung != ladder.Paused {
+			g.rungs[vo.rung].users++
+		}
+		if vo.target != vo.rung && vo.target != ladder.Paused {
+			// Switching: only the target rung makes a keyframe, so the
+			// receivers that stay are not disturbed.
+			g.rungs[vo.target].users++
+			g.rungs[vo.target].wantKey = true
+		}
+		if vo.peer.TakeKeyFrameRequest() && vo.rung != ladder.Paused {
+			g.rungs[vo.rung].wantKey = true
 			r.onEvent(Event{Type: EventKeyFrameRequested, Room: r.id, Participant: p.id, At: at})
 		}
 	}
 	for key, g := range groups {
 		if !g.used {
-			_ = g.enc.Close()
+			g.close()
 			delete(groups, key)
 			continue
 		}
-		r.encodeGroup(g, now)
+		r.encodeGroup(g, n, now)
 	}
 	for _, rc := range receivers {
-		p := rc.p
-		g := p.vout.group
-		if g == nil || groups[g.key] != g || len(g.out) == 0 {
+		r.forward(rc.p, n, at, groups)
+	}
+	r.countEncoders(groups)
+}
+
+// newVideoGroup creates the compositor of one view and its rungs; their
+// encoders come when a receiver needs them.
+func (r *Room) newVideoGroup(key string) (*videoGroup, error) {
+	comp, err := compositor.New(r.canvas.Width, r.canvas.Height)
+	if err != nil {
+		return nil, err
+	}
+	g := &videoGroup{key: key, comp: comp}
+	for _, spec := range r.rungs {
+		ro := &rungOut{spec: spec, every: r.canvas.FPS / spec.FPS}
+		if spec.Width != r.canvas.Width || spec.Height != r.canvas.Height {
+			if ro.scaler, err = compositor.New(spec.Width, spec.Height); err != nil {
+				return nil, err
+			}
+		}
+		g.rungs = append(g.rungs, ro)
+	}
+	return g, nil
+}
+
+// close frees the group's encoders.
+func (g *videoGroup) close() {
+	for _, ro := range g.rungs {
+		ro.closeEncoder()
+	}
+}
+
+func (ro *rungOut) closeEncoder() {
+	if ro.enc != nil {
+		_ = ro.enc.Close()
+		ro.enc = nil
+	}
+	ro.out = ro.out[:0]
+}
+
+// encodeGroup composes the group's view once and encodes it for every rung
+// in use whose frame rate has a frame at tick n.
+func (r *Room) encodeGroup(g *videoGroup, n int64, now time.Time) {
+	var canvas *media.VideoFrame
+	for _, ro := range g.rungs {
+		if ro.users == 0 {
+			ro.closeEncoder()
 			continue
 		}
-		ts := p.vout.tsOffset + videoTS(n, r.opts.FPS)
-		_ = p.vout.peer.WriteVideo(g.out, g.outKey, ts, at)
+		if n%int64(ro.every) != 0 {
+			continue
+		}
+		if canvas == nil {
+			if canvas = r.compose(g); canvas == nil {
+				return
+			}
+		}
+		r.encodeRung(g, ro, canvas, now)
 	}
-	r.stats.videoEncoders.Store(int64(len(groups)))
 }
 
-// newVideoGroup creates the compositor and encoder of one output.
-func (r *Room) newVideoGroup(key, codecName string) (*videoGroup, error) {
-	c, err := r.reg.Video(codecName)
-	if err != nil {
-		return nil, err
-	}
-	comp, err := compositor.New(r.opts.Width, r.opts.Height)
-	if err != nil {
-		return nil, err
-	}
-	enc, err := c.NewEncoder(codec.VideoEncoderParams{Width: r.opts.Width, Height: r.opts.Height, FPS: r.opts.FPS, BitrateBps: r.opts.VideoBitrate})
-	if err != nil {
-		return nil, fmt.Errorf("%s encoder: %w", codecName, err)
-	}
-	return &videoGroup{key: key, comp: comp, enc: enc}, nil
-}
-
-// encodeGroup composes and encodes the group's view into g.out (empty if
-// the encoder dropped the frame).
-func (r *Room) encodeGroup(g *videoGroup, now time.Time) {
-	g.out, g.outKey = g.out[:0], false
+// compose draws the group's tiles into its canvas.
+func (r *Room) compose(g *videoGroup) *media.VideoFrame {
 	// Hold the tiles' pictures still while the compositor reads them; the
 	// decoders only ever wait for this, never the other way round.
 	for _, in := range g.ins {
@@ -310,29 +389,63 @@ func (r *Room) encodeGroup(g *videoGroup, now time.Time) {
 	if err != nil {
 		if canvas == nil {
 			r.log.Warn("compose failed", "err", err)
-			return
+			return nil
 		}
 		// One tile's picture was unusable: it is drawn as a placeholder
 		// and everyone else's canvas goes on.
 		r.log.Debug("tile replaced by a placeholder", "err", err)
 	}
-	if g.wantKey && now.Sub(g.lastKey) >= minKeyFrameInterval {
-		if kc, ok := g.enc.(codec.KeyFrameController); ok {
+	return canvas
+}
+
+// encodeRung scales the canvas to the rung's size and encodes it into
+// ro.out (empty if the encoder dropped the frame).
+func (r *Room) encodeRung(g *videoGroup, ro *rungOut, canvas *media.VideoFrame, now time.Time) {
+	ro.out, ro.outKey, ro.fresh = ro.out[:0], false, true
+	if ro.enc == nil {
+		c, err := r.reg.Video(codecOfKey(g.key))
+		if err == nil {
+			ro.enc, err = c.NewEncoder(codec.VideoEncoderParams{Width: ro.spec.Width, Height: ro.spec.Height, FPS: ro.spec.FPS, BitrateBps: ro.spec.BitrateBps})
+		}
+		if err != nil {
+			r.stats.videoEncodeErrs.Add(1)
+			r.log.Warn("cannot create video encoder", "err", err)
+			return
+		}
+	}
+	pic := canvas
+	if ro.scaler != nil {
+		ro.one[0].Frame = canvas
+		var err error
+		if pic, err = ro.scaler.Compose(compositor.Grid(), ro.one[:]); pic == nil {
+			r.log.Warn("scaling the canvas failed", "err", err)
+			return
+		}
+	}
+	if ro.wantKey && now.Sub(ro.lastKey) >= minKeyFrameInterval {
+		if kc, ok := ro.enc.(codec.KeyFrameController); ok {
 			kc.ForceKeyFrame()
 			r.stats.keyFramesForced.Add(1)
 		}
-		g.wantKey = false
+		ro.wantKey = false
 	}
-	out, key, err := g.enc.Encode(canvas, g.out)
+	out, key, err := ro.enc.Encode(pic, ro.out)
 	if err != nil {
 		r.stats.videoEncodeErrs.Add(1)
 		r.log.Debug("video encode failed", "err", err)
 		return
 	}
-	g.out, g.outKey = out, key
+	ro.out, ro.outKey = out, key
 	if key {
-		g.lastKey = now
+		ro.lastKey = now
+		ro.wantKey = false
 	}
+}
+
+// codecOfKey is the codec a view key names (its first field).
+func codecOfKey(key string) string {
+	c, _, _ := strings.Cut(key, "|")
+	return c
 }
 
 // tile is the participant's tile for the compositor at time now: its

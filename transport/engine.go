@@ -9,11 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mcu-project/mcu/transport/jitter"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/webrtc/v4"
 )
@@ -67,6 +69,12 @@ type Engine struct {
 	api *webrtc.API
 	mux ice.UDPMux // nil unless UDPPort is set
 	log *slog.Logger
+
+	// pion hands each new PeerConnection's bandwidth estimator to a
+	// callback during NewPeerConnection; pcMu serialises creation so the
+	// estimator in created belongs to the connection just made.
+	pcMu    sync.Mutex
+	created cc.BandwidthEstimator
 }
 
 // NewEngine validates cfg and prepares pion.
@@ -141,7 +149,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
-	if err := configureInterceptors(me, ir); err != nil {
+	if err := e.configureInterceptors(me, ir); err != nil {
 		_ = e.Close()
 		return nil, err
 	}
@@ -194,11 +202,13 @@ func codecParams(mimeType string) []webrtc.RTPCodecParameters {
 }
 
 // configureInterceptors adds NACK generation and response, receiver
-// reports and transport-wide congestion control feedback. Sender reports are
-// ours (see peer.go): pion's would map NTP to RTP from the moment a packet is
-// written, while ours use the room clock that stamped it, so every stream of
-// a room shares one mapping.
-func configureInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry) error {
+// reports, transport-wide congestion control feedback for what we receive,
+// and for what we send: transport-wide sequence numbers and a send-side
+// bandwidth estimator per connection. Sender reports are ours (see peer.go):
+// pion's would map NTP to RTP from the moment a packet is written, while ours
+// use the room clock that stamped it, so every stream of a room shares one
+// mapping.
+func (e *Engine) configureInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry) error {
 	if err := webrtc.ConfigureNack(me, ir); err != nil {
 		return err
 	}
@@ -207,7 +217,26 @@ func configureInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry) err
 		return err
 	}
 	ir.Add(rr)
-	return webrtc.ConfigureTWCCSender(me, ir)
+	if err := webrtc.ConfigureTWCCSender(me, ir); err != nil {
+		return err
+	}
+	bwe, err := cc.NewInterceptor(newEstimator)
+	if err != nil {
+		return err
+	}
+	bwe.OnNewPeerConnection(func(_ string, est cc.BandwidthEstimator) { e.created = est })
+	ir.Add(bwe)
+	return webrtc.ConfigureTWCCHeaderExtensionSender(me, ir)
+}
+
+// newPeerConnection creates a connection and returns it with its
+// bandwidth estimator.
+func (e *Engine) newPeerConnection() (*webrtc.PeerConnection, cc.BandwidthEstimator, error) {
+	e.pcMu.Lock()
+	defer e.pcMu.Unlock()
+	e.created = nil
+	pc, err := e.api.NewPeerConnection(webrtc.Configuration{})
+	return pc, e.created, err
 }
 
 // ICEServers returns the servers advertised to clients.

@@ -26,6 +26,13 @@ type FrameAssembler struct {
 	started bool
 	lost    bool // a frame was dropped since the last emitted one
 	ordered [][]byte
+	// padding remembers recent padding-only packets by sequence number
+	// (slot seq%len): they fill sequence gaps between frames without being
+	// a loss. Senders probing the link send them (as our egress does).
+	padding [1024]struct {
+		seq uint16
+		ok  bool
+	}
 }
 
 // payloadFormat is what the assembler needs of a codec's RTP payload
@@ -80,7 +87,11 @@ func (a *FrameAssembler) IsKeyFrame(frame []byte) bool { return a.format.isKeyFr
 // to emit is newly allocated and owned by the callee.
 func (a *FrameAssembler) Push(pkt *rtp.Packet, now time.Time, emit func(frame []byte, afterLoss bool)) {
 	if len(pkt.Payload) == 0 {
-		return // padding: nothing to assemble
+		// Padding: nothing to assemble, but its sequence number is not
+		// a loss.
+		slot := &a.padding[int(pkt.SequenceNumber)%len(a.padding)]
+		slot.seq, slot.ok = pkt.SequenceNumber, true
+		return
 	}
 	if a.started && !tsAfter(pkt.Timestamp, a.lastTS) {
 		return // a frame already emitted or given up on
@@ -136,7 +147,7 @@ func (a *FrameAssembler) drain(now time.Time, emit func([]byte, bool)) {
 				continue
 			}
 			// A whole frame missing in between shows as a sequence gap.
-			gap := a.started && first != a.lastSeq+1
+			gap := a.started && a.missingBetween(a.lastSeq, first)
 			emit(data, a.lost || gap)
 			a.lastSeq, a.lost = f.endSeq, false
 			a.pop()
@@ -149,6 +160,21 @@ func (a *FrameAssembler) drain(now time.Time, emit func([]byte, bool)) {
 		}
 		return
 	}
+}
+
+// missingBetween reports whether a sequence number strictly between from
+// and to never arrived (padding counts as arrived).
+func (a *FrameAssembler) missingBetween(from, to uint16) bool {
+	n := to - from - 1
+	if n >= 1<<15 {
+		return true // reordered far back: treat as a loss
+	}
+	for s := from + 1; s != to; s++ {
+		if slot := a.padding[int(s)%len(a.padding)]; !slot.ok || slot.seq != s {
+			return true
+		}
+	}
+	return false
 }
 
 // pop retires the head frame; its packets arriving later are ignored.

@@ -160,3 +160,29 @@ func FuzzVP8Assembler(f *testing.F) {
 }
 
 func (e emitted) String() string { return fmt.Sprintf("%v/%v", e.data, e.loss) }
+
+// Padding between frames (a sender probing the link) fills the sequence
+// gap: the next frame is not flagged as following a loss, while a real gap
+// still is.
+func TestAssemblerPaddingIsNotLoss(t *testing.T) {
+	a := mustAssembler(t, "video/VP8", time.Second)
+	var got []emitted
+	emit := func(d []byte, loss bool) { got = append(got, emitted{d, loss}) }
+	push := func(ps ...*rtp.Packet) {
+		for _, p := range ps {
+			a.Push(p, time.Now(), emit)
+		}
+	}
+	pad := func(seq uint16) *rtp.Packet {
+		return &rtp.Packet{Header: rtp.Header{SequenceNumber: seq, Timestamp: 0, Padding: true}}
+	}
+	push(vp8Packets(0, 65530, 2)...) // 65530-65531
+	push(pad(65532), pad(65533))     // across the wrap too
+	push(pad(65534), pad(65535), pad(0))
+	push(vp8Packets(1, 1, 2)...) // 1-2
+	push(pad(3))                 // 4 never arrives
+	push(vp8Packets(2, 5, 2)...)
+	if len(got) != 3 || got[0].loss || got[1].loss || !got[2].loss {
+		t.Fatalf("emitted %v: want frames 0 and 1 clean, 2 after a loss", got)
+	}
+}

@@ -305,11 +305,12 @@ func (e *Engine) negotiate(ctx context.Context, sdpOffer string, offer offerInfo
 	if err != nil {
 		return nil, "", err
 	}
-	pc, err := e.api.NewPeerConnection(webrtc.Configuration{})
+	pc, bwe, err := e.newPeerConnection()
 	if err != nil {
 		return nil, "", err
 	}
 	peer := newPeer(pc, jb, e.log)
+	peer.link.bwe = bwe
 	fail := func(err error) (*Peer, string, error) {
 		_ = peer.Close()
 		return nil, "", err

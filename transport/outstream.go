@@ -58,6 +58,28 @@ func (s *outStream) write(payload []byte, ts uint32, marker bool, at time.Time) 
 	return s.track.WriteRTP(&pkt)
 }
 
+// writePadding sends one padding-only packet of size bytes (at most 255)
+// after the last media packet: it probes the link without media.
+func (s *outStream) writePadding(size byte) error {
+	s.mu.Lock()
+	if !s.sent {
+		s.mu.Unlock()
+		return nil // nothing to pad after yet
+	}
+	s.seq++
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, Padding: true, PaddingSize: size, SequenceNumber: s.seq, Timestamp: s.lastTS}}
+	s.mu.Unlock()
+	return s.track.WriteRTP(&pkt)
+}
+
+// ssrcOrZero is the stream's SSRC, 0 for no stream.
+func (s *outStream) ssrcOrZero() uint32 {
+	if s == nil {
+		return 0
+	}
+	return s.ssrc
+}
+
 // report returns a sender report for now, extrapolating the RTP time from
 // the last packet's room-clock time; false before anything was sent.
 func (s *outStream) report(now time.Time) (*rtcp.SenderReport, bool) {

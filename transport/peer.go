@@ -2,6 +2,7 @@ package transport
 
 import (
 	"errors"
+	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -38,6 +39,7 @@ type Peer struct {
 
 	audioOut *outStream // nil when the client receives no audio
 	video    videoState
+	link     linkMonitor
 
 	gone     func() // called once when the connection fails or closes by itself
 	goneOnce sync.Once
@@ -128,22 +130,32 @@ func (p *Peer) startReports() {
 	}
 }
 
+// maxRTCPErrors ends an RTCP reader after this many failed reads in a row;
+// single failures (a malformed packet the interceptors reject) are skipped.
+const maxRTCPErrors = 100
+
 // readRTCP drains RTCP from the receiver of one of our streams so that
-// pion's interceptors (NACK responder, reports) see it; on the video stream
-// it also notes keyframe requests (PLI, FIR).
+// pion's interceptors (NACK responder, congestion control) see it, feeds
+// the link monitor, and on the video stream notes keyframe requests.
 func (p *Peer) readRTCP(sender *webrtc.RTPSender, video bool) {
 	defer p.wg.Done()
 	buf := make([]byte, maxRTPPayload)
-	for {
+	for fails := 0; fails < maxRTCPErrors; {
 		n, _, err := sender.Read(buf)
 		if err != nil {
-			return
-		}
-		if !video {
+			if p.closing.Load() || errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) {
+				return
+			}
+			fails++
 			continue
 		}
+		fails = 0
 		pkts, err := rtcp.Unmarshal(buf[:n])
 		if err != nil {
+			continue
+		}
+		p.link.onRTCP(pkts, p.audioOut.ssrcOrZero(), p.video.out.ssrcOrZero(), time.Now())
+		if !video {
 			continue
 		}
 		for _, pkt := range pkts {
@@ -154,6 +166,10 @@ func (p *Peer) readRTCP(sender *webrtc.RTPSender, video bool) {
 		}
 	}
 }
+
+// Link implements the room's link interface: what we know of the path
+// toward this receiver.
+func (p *Peer) Link() media.LinkSample { return p.link.sample(time.Now()) }
 
 // onTrack runs on pion's goroutine for each incoming track: the first audio
 // track feeds the playout buffer, video feeds the frame channel.
@@ -248,6 +264,7 @@ func (p *Peer) sendReports() {
 			if len(pkts) == 0 {
 				continue
 			}
+			p.link.sentReport(pkts[0].(*rtcp.SenderReport).NTPTime, now)
 			if err := p.pc.WriteRTCP(pkts); err != nil && !p.closing.Load() {
 				p.log.Debug("sender report failed", "err", err)
 			}

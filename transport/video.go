@@ -49,6 +49,12 @@ type videoState struct {
 	keyRequested atomic.Bool
 
 	inDropped, outDropped atomic.Uint64
+
+	// padBps is the probe padding to send on top of the media; padWake
+	// tells the sender goroutine that padding started.
+	padBps   atomic.Int64
+	padWake  chan struct{}
+	padBytes atomic.Uint64
 }
 
 type videoPacket struct {
@@ -63,6 +69,7 @@ func (v *videoState) init() {
 	v.frames = make(chan []byte, inFrameQueue)
 	v.queue = make(chan *videoPacket, outFrameQueue)
 	v.free = make(chan *videoPacket, outFrameQueue+1)
+	v.padWake = make(chan struct{}, 1)
 }
 
 // readVideo assembles frames from RTP and hands them to the room. After
@@ -201,8 +208,40 @@ func (p *Peer) WriteVideo(frame []byte, keyframe bool, ts uint32, at time.Time) 
 // last call.
 func (p *Peer) TakeKeyFrameRequest() bool { return p.video.keyRequested.Swap(false) }
 
+// SetPadding implements the room's link interface: send bps of padding
+// on the video stream on top of the media (0 stops), to probe whether the
+// link carries more.
+func (p *Peer) SetPadding(bps int) {
+	if p.video.out == nil {
+		return
+	}
+	if old := p.video.padBps.Swap(int64(max(bps, 0))); old == 0 && bps > 0 {
+		select {
+		case p.video.padWake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// PaddingBytes is how much probe padding was sent.
+func (p *Peer) PaddingBytes() uint64 { return p.video.padBytes.Load() }
+
+// sendPadding sends one padInterval's worth of padding.
+func (p *Peer) sendPadding() {
+	v := &p.video
+	budget := int(v.padBps.Load() * int64(padInterval) / int64(8*time.Second))
+	for budget > 0 {
+		n := min(budget, maxPadding)
+		if err := v.out.writePadding(byte(n)); err != nil {
+			return
+		}
+		v.padBytes.Add(uint64(n))
+		budget -= n
+	}
+}
+
 // sendVideo packetizes queued frames (RFC 7741 for VP8, RFC 6184 mode 1
-// for H.264) and sends them.
+// for H.264) and sends them, with probe padding while the room asks for it.
 func (p *Peer) sendVideo() {
 	defer p.wg.Done()
 	v := &p.video
@@ -210,10 +249,29 @@ func (p *Peer) sendVideo() {
 	if strings.EqualFold(v.outMime, webrtc.MimeTypeH264) {
 		payloader = &codecs.H264Payloader{}
 	}
+	var pad *time.Ticker
+	var padC <-chan time.Time
+	defer func() {
+		if pad != nil {
+			pad.Stop()
+		}
+	}()
 	for {
 		select {
 		case <-p.stop:
 			return
+		case <-v.padWake:
+			if pad == nil {
+				pad = time.NewTicker(padInterval)
+				padC = pad.C
+			}
+		case <-padC:
+			if v.padBps.Load() == 0 {
+				pad.Stop()
+				pad, padC = nil, nil
+				continue
+			}
+			p.sendPadding()
 		case pk := <-v.queue:
 			payloads := payloader.Payload(maxVideoPayload, pk.data)
 			for i, pl := range payloads {

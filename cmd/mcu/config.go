@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcu-project/mcu/api"
 	"github.com/mcu-project/mcu/room"
 	"github.com/mcu-project/mcu/transport"
 	"gopkg.in/yaml.v3"
@@ -37,6 +38,7 @@ type Config struct {
 	ICEServers      []transport.ICEServer `yaml:"ice_servers"`
 	MaxParticipants int                   `yaml:"max_participants"`
 	Canvas          string                `yaml:"canvas"`
+	Ladder          string                `yaml:"ladder"`
 	ExcludeSelf     bool                  `yaml:"exclude_self"`
 	VideoCodecs     []string              `yaml:"video_codecs"`
 	PProf           bool                  `yaml:"pprof"`
@@ -92,6 +94,7 @@ var settings = []setting{
 	}},
 	{"pprof", "MCU_PPROF", "serve Go profiles under /debug/pprof/ (do not expose publicly)", func(c *Config, v string) error { return parseBool(&c.PProf)(c, v) }},
 	{"canvas", "MCU_CANVAS", "default rooms' canvas as WIDTHxHEIGHT@FPS", func(c *Config, v string) error { c.Canvas = v; return nil }},
+	{"ladder", "MCU_LADDER", "default rooms' bitrate ladder, " + api.LadderSyntax + " top first (e.g. 1280x720@30:1500k,640x360@30:600k,320x180@15:150k); one rung or \"off\" (the canvas alone): no adaptation; empty: the canvas's default", func(c *Config, v string) error { c.Ladder = v; return nil }},
 	{"video-codecs", "MCU_VIDEO_CODECS", "video codec preference of new rooms, e.g. VP8,H264", func(c *Config, v string) error { c.VideoCodecs = list(v); return nil }},
 	{"exclude-self", "MCU_EXCLUDE_SELF", "leave each participant's own tile out of its canvas", func(c *Config, v string) error { return parseBool(&c.ExcludeSelf)(c, v) }},
 	{"max-participants", "MCU_MAX_PARTICIPANTS", "participants per room (0: unlimited)", func(c *Config, v string) (err error) { c.MaxParticipants, err = strconv.Atoi(v); return err }},
@@ -182,7 +185,21 @@ func (c Config) roomDefaults() (room.Options, error) {
 	if _, err := fmt.Sscanf(c.Canvas, "%dx%d@%d", &o.Width, &o.Height, &o.FPS); err != nil {
 		return o, fmt.Errorf("canvas %q: want WIDTHxHEIGHT@FPS", c.Canvas)
 	}
-	return o, o.Validate()
+	if err := o.Validate(); err != nil || c.Ladder == "" {
+		return o, err
+	}
+	if c.Ladder == "off" {
+		o.Ladder = room.DefaultLadder(o.Width, o.Height, o.FPS, o.VideoBitrate)[:1]
+		return o, nil
+	}
+	var err error
+	if o.Ladder, err = api.ParseLadder(c.Ladder); err != nil {
+		return o, err
+	}
+	if err := o.Validate(); err != nil {
+		return o, fmt.Errorf("ladder %q: %w", c.Ladder, err)
+	}
+	return o, nil
 }
 
 func (c Config) logger() (*slog.Logger, error) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/mcu-project/mcu/api"
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -49,6 +50,7 @@ func roomsCreate(fs *flag.FlagSet) func([]string) (action, error) {
 	maxParticipants := fs.Uint("max-participants", 0, "most participants, `N` (0: no limit)")
 	maxSpeakers := fs.Uint("max-speakers", 0, "most simultaneous speakers mixed, `N` (0: everyone)")
 	deleteWhenEmpty := fs.Bool("delete-when-empty", false, "delete the room when its last participant leaves")
+	ladder := fs.String("ladder", "", "bitrate ladder, top rung first, `"+api.LadderSyntax+"` (e.g. 1280x720@30:1500k,640x360@30:600k,320x180@15:150k)")
 	return func(args []string) (action, error) {
 		req := &mcuv1.CreateRoomRequest{Id: args[0]}
 		// Without flags the options stay unset: all the server's defaults.
@@ -71,6 +73,13 @@ func roomsCreate(fs *flag.FlagSet) func([]string) (action, error) {
 					return nil, err
 				}
 				o.VideoCodecs = cs
+			}
+			if *ladder != "" {
+				rungs, err := api.ParseLadder(*ladder)
+				if err != nil {
+					return nil, err
+				}
+				o.Ladder = api.LadderToProto(rungs)
 			}
 			var err error
 			if o.MaxParticipants, err = uint32Flag("max-participants", *maxParticipants); err != nil {

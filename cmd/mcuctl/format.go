@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/mcu-project/mcu/api"
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -131,6 +132,7 @@ func printRoom(w io.Writer, r *mcuv1.Room) error {
 		{"max participants", limitText(o.GetMaxParticipants(), "unlimited")},
 		{"max speakers", limitText(o.GetMaxSpeakers(), "all")},
 		{"delete when empty", yesNo(o.GetDeleteWhenEmpty())},
+		{"ladder", dash(api.FormatLadder(api.LadderFromProto(o.GetLadder())))},
 		{"layout", layoutText(r.GetLayout())},
 		{"speaker", dash(r.GetActiveSpeaker())},
 	} {
@@ -174,7 +176,7 @@ func printParticipants(w io.Writer, ps []*mcuv1.Participant) error {
 		return err
 	}
 	tw := newTable(w)
-	fmt.Fprintln(tw, "ID\tNAME\tKIND\tAUDIO\tVIDEO\tTALKING\tLEVEL(dBov)\tBITRATE(kb/s)\tMUTED\tGAIN(dB)\tPINNED")
+	fmt.Fprintln(tw, "ID\tNAME\tKIND\tAUDIO\tVIDEO\tTALKING\tLEVEL(dBov)\tBITRATE(kb/s)\tMUTED\tGAIN(dB)\tPINNED\tRECEIVING\tESTIMATE\tLOSS")
 	for _, p := range ps {
 		var muted []string
 		if p.GetAudioMuted() {
@@ -183,13 +185,41 @@ func printParticipants(w io.Writer, ps []*mcuv1.Participant) error {
 		if p.GetVideoMuted() {
 			muted = append(muted, "video")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%d\t%s\t%+.1f\t%s\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%d\t%s\t%+.1f\t%s\t%s\n",
 			p.GetId(), dash(p.GetName()), dash(p.GetKind()),
 			dash(strings.TrimPrefix(p.GetAudioCodec(), "audio/")), dash(strings.TrimPrefix(p.GetVideoCodec(), "video/")),
 			yesNo(p.GetTalking()), p.GetLevelDbov(), (p.GetBitrateBps()+500)/1000,
-			dash(strings.Join(muted, ",")), p.GetGainDb(), yesNo(p.GetPinned()))
+			dash(strings.Join(muted, ",")), p.GetGainDb(), yesNo(p.GetPinned()), receptionText(p.GetVideo()))
 	}
 	return tw.Flush()
+}
+
+// receptionText is the RECEIVING, ESTIMATE and LOSS columns: "640x360@30
+// (rung 1)\t450 kb/s (twcc)\t2.5%", dashes for a participant receiving no
+// video.
+func receptionText(v *mcuv1.VideoReception) string {
+	if v == nil {
+		return "-\t-\t-"
+	}
+	rung := "paused"
+	if v.GetRung() >= 0 {
+		rung = fmt.Sprintf("%dx%d@%d (rung %d)", v.GetWidth(), v.GetHeight(), v.GetFps(), v.GetRung())
+	}
+	est := "-"
+	if v.GetEstimateSource() != "" {
+		est = fmt.Sprintf("%s (%s)", kbps(v.GetEstimateBps()), v.GetEstimateSource())
+	}
+	return fmt.Sprintf("%s\t%s\t%.1f%%", rung, est, v.GetLoss()*100)
+}
+
+func kbps(bps uint64) string { return fmt.Sprintf("%d kb/s", (bps+500)/1000) }
+
+// rungText is a rung number, "paused" for -1.
+func rungText(r int32) string {
+	if r < 0 {
+		return "paused"
+	}
+	return strconv.Itoa(int(r))
 }
 
 func eventTypeText(t mcuv1.EventType) string {
@@ -210,6 +240,8 @@ func eventLine(ev *mcuv1.Event) string {
 		if ev.GetViewerId() != "" {
 			line += " viewer " + ev.GetViewerId()
 		}
+	case mcuv1.EventType_EVENT_TYPE_RUNG_CHANGED:
+		line += fmt.Sprintf(" %s -> %s (est %s)", rungText(ev.GetFromRung()), rungText(ev.GetRung()), kbps(ev.GetEstimateBps()))
 	}
 	return line
 }

@@ -137,6 +137,9 @@ func TestCommandRequests(t *testing.T) {
 			&mcuv1.CreateRoomRequest{Id: "demo", Options: &mcuv1.RoomOptions{Width: 640, Height: 360}}, ""},
 		{"create, flags around the room", []string{"rooms", "create", "--exclude-self", "demo", "--max-participants", "5", "--max-speakers=3", "--delete-when-empty"},
 			&mcuv1.CreateRoomRequest{Id: "demo", Options: &mcuv1.RoomOptions{ExcludeSelf: true, MaxParticipants: 5, MaxSpeakers: 3, DeleteWhenEmpty: true}}, ""},
+		{"create with a ladder", []string{"rooms", "create", "demo", "--ladder", "1280x720@30:1.5M,640x360@30:600k,320x180@15:150000"},
+			&mcuv1.CreateRoomRequest{Id: "demo", Options: &mcuv1.RoomOptions{Ladder: []*mcuv1.Rung{
+				{Width: 1280, Height: 720, Fps: 30, BitrateBps: 1_500_000}, {Width: 640, Height: 360, Fps: 30, BitrateBps: 600_000}, {Width: 320, Height: 180, Fps: 15, BitrateBps: 150_000}}}}, ""},
 		{"create with server defaults", []string{"rooms", "create", "demo"}, &mcuv1.CreateRoomRequest{Id: "demo"}, ""},
 		{"global flag after the command", []string{"rooms", "create", "demo", "-json"}, &mcuv1.CreateRoomRequest{Id: "demo"}, `{"id":"demo"`},
 		{"get", []string{"rooms", "get", "demo"}, &mcuv1.GetRoomRequest{Id: "demo"}, "room:"},
@@ -239,6 +242,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"rooms", "create", "demo", "--canvas", "wide"}, `canvas "wide"`},
 		{[]string{"rooms", "create", "demo", "--canvas"}, "flag needs an argument: -canvas"},
 		{[]string{"rooms", "create", "demo", "--codecs", "VP8,,H264"}, `codecs "VP8,,H264"`},
+		{[]string{"rooms", "create", "demo", "--ladder", "1280x720:1500k"}, `rung "1280x720:1500k": no @FPS`},
+		{[]string{"rooms", "create", "demo", "--ladder", "1280x720@30:0"}, `bitrate "0" is not a positive whole number of b/s`},
+		{[]string{"rooms", "create", "demo", "--ladder", "1280x720@30:1500k,,"}, `rung "": no @FPS`},
+		{[]string{"rooms", "create", "demo", "--ladder", "fast"}, `ladder "fast": rung "fast": no @FPS (want WxH@FPS:BITRATE[,...]`},
 		{[]string{"rooms", "create", "demo", "--max-speakers", "-1"}, `invalid value "-1" for flag -max-speakers`},
 		{[]string{"rooms", "create", "demo", "--colour", "red"}, "flag provided but not defined: -colour"},
 		{[]string{"rooms", "update", "demo"}, "nothing to update"},
@@ -284,6 +291,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"help"}, "legs create <room> <ip:port> <PCMU|PCMA|opus> [--name NAME]"},
 		{[]string{"rooms", "-h"}, "mcuctl rooms update <room>"},
 		{[]string{"rooms", "create", "-h"}, "--canvas WxH[@FPS]"},
+		{[]string{"rooms", "create", "-h"}, "--ladder WxH@FPS:BITRATE[,...]"},
 		{[]string{"layout", "set", "demo", "--help"}, "A region is x,y,w,h[,z][,fit][,who]"},
 		{[]string{"events", "-h"}, "usage: mcuctl events [<room>]"},
 	} {

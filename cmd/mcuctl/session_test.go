@@ -192,6 +192,12 @@ func TestSession(t *testing.T) {
 		"participants list demo",
 		"rooms delete demo",
 		"rooms list",
+		"rooms create tiers --ladder 1280x720@30:1.5M,640x360@30:600k,320x180@15:150k",
+		"rooms get tiers",
+		"rooms create bad --canvas 640x360@30 --ladder 1280x720@30:1500k",
+		"rooms create bad --ladder 1280x720@30:1500k,640x360@30:600k,320x180@7:150k",
+		"rooms create bad --ladder 1280x720:1500k",
+		"rooms delete tiers",
 	}
 	var transcript strings.Builder
 	norm := &normaliser{ids: map[string]string{}}

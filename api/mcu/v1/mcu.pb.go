@@ -152,6 +152,8 @@ const (
 	EventType_EVENT_TYPE_DTMF                   EventType = 8
 	EventType_EVENT_TYPE_KEYFRAME_REQUESTED     EventType = 9
 	EventType_EVENT_TYPE_ACTIVE_SPEAKER_CHANGED EventType = 10
+	// A receiver moved on the bitrate ladder.
+	EventType_EVENT_TYPE_RUNG_CHANGED EventType = 11
 )
 
 // Enum value maps for EventType.
@@ -168,6 +170,7 @@ var (
 		8:  "EVENT_TYPE_DTMF",
 		9:  "EVENT_TYPE_KEYFRAME_REQUESTED",
 		10: "EVENT_TYPE_ACTIVE_SPEAKER_CHANGED",
+		11: "EVENT_TYPE_RUNG_CHANGED",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":            0,
@@ -181,6 +184,7 @@ var (
 		"EVENT_TYPE_DTMF":                   8,
 		"EVENT_TYPE_KEYFRAME_REQUESTED":     9,
 		"EVENT_TYPE_ACTIVE_SPEAKER_CHANGED": 10,
+		"EVENT_TYPE_RUNG_CHANGED":           11,
 	}
 )
 
@@ -230,8 +234,12 @@ type RoomOptions struct {
 	// stay until deleted otherwise; rooms created by a first join are
 	// deleted when empty).
 	DeleteWhenEmpty bool `protobuf:"varint,8,opt,name=delete_when_empty,json=deleteWhenEmpty,proto3" json:"delete_when_empty,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The bitrate ladder, top rung first (at most 3): each receiver gets the
+	// highest rung its link carries; one rung turns adaptation off. Rooms
+	// always report the ladder in effect.
+	Ladder        []*Rung `protobuf:"bytes,9,rep,name=ladder,proto3" json:"ladder,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RoomOptions) Reset() {
@@ -320,6 +328,84 @@ func (x *RoomOptions) GetDeleteWhenEmpty() bool {
 	return false
 }
 
+func (x *RoomOptions) GetLadder() []*Rung {
+	if x != nil {
+		return x.Ladder
+	}
+	return nil
+}
+
+// One step of the bitrate ladder: the canvas scaled to width x height
+// (even, at most the canvas) at fps (dividing the canvas rate), encoded at
+// bitrate_bps (below the rung above).
+type Rung struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Width         uint32                 `protobuf:"varint,1,opt,name=width,proto3" json:"width,omitempty"`
+	Height        uint32                 `protobuf:"varint,2,opt,name=height,proto3" json:"height,omitempty"`
+	Fps           uint32                 `protobuf:"varint,3,opt,name=fps,proto3" json:"fps,omitempty"`
+	BitrateBps    uint32                 `protobuf:"varint,4,opt,name=bitrate_bps,json=bitrateBps,proto3" json:"bitrate_bps,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Rung) Reset() {
+	*x = Rung{}
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Rung) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Rung) ProtoMessage() {}
+
+func (x *Rung) ProtoReflect() protoreflect.Message {
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Rung.ProtoReflect.Descriptor instead.
+func (*Rung) Descriptor() ([]byte, []int) {
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Rung) GetWidth() uint32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *Rung) GetHeight() uint32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *Rung) GetFps() uint32 {
+	if x != nil {
+		return x.Fps
+	}
+	return 0
+}
+
+func (x *Rung) GetBitrateBps() uint32 {
+	if x != nil {
+		return x.BitrateBps
+	}
+	return 0
+}
+
 type Room struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
 	Id           string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -334,7 +420,7 @@ type Room struct {
 
 func (x *Room) Reset() {
 	*x = Room{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[1]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -346,7 +432,7 @@ func (x *Room) String() string {
 func (*Room) ProtoMessage() {}
 
 func (x *Room) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[1]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -359,7 +445,7 @@ func (x *Room) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Room.ProtoReflect.Descriptor instead.
 func (*Room) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{1}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Room) GetId() string {
@@ -401,9 +487,11 @@ type CreateRoomRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Zero width/height/fps and empty video_codecs take the server's
-	// defaults; the other fields are as given (proto3 cannot tell an unset
-	// bool or count from false or 0). No options at all: every default,
-	// and the room stays until deleted.
+	// defaults; an empty ladder the server's ladder (with a canvas of its
+	// own: that canvas's default ladder, or its single top rung if the
+	// server's ladder is one rung); the other fields are as given (proto3
+	// cannot tell an unset bool or count from false or 0). No options at
+	// all: every default, and the room stays until deleted.
 	Options       *RoomOptions `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -411,7 +499,7 @@ type CreateRoomRequest struct {
 
 func (x *CreateRoomRequest) Reset() {
 	*x = CreateRoomRequest{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[2]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -423,7 +511,7 @@ func (x *CreateRoomRequest) String() string {
 func (*CreateRoomRequest) ProtoMessage() {}
 
 func (x *CreateRoomRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[2]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -436,7 +524,7 @@ func (x *CreateRoomRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRoomRequest.ProtoReflect.Descriptor instead.
 func (*CreateRoomRequest) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{2}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreateRoomRequest) GetId() string {
@@ -462,7 +550,7 @@ type GetRoomRequest struct {
 
 func (x *GetRoomRequest) Reset() {
 	*x = GetRoomRequest{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[3]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -474,7 +562,7 @@ func (x *GetRoomRequest) String() string {
 func (*GetRoomRequest) ProtoMessage() {}
 
 func (x *GetRoomRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[3]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -487,7 +575,7 @@ func (x *GetRoomRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRoomRequest.ProtoReflect.Descriptor instead.
 func (*GetRoomRequest) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{3}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetRoomRequest) GetId() string {
@@ -505,7 +593,7 @@ type ListRoomsRequest struct {
 
 func (x *ListRoomsRequest) Reset() {
 	*x = ListRoomsRequest{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[4]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -517,7 +605,7 @@ func (x *ListRoomsRequest) String() string {
 func (*ListRoomsRequest) ProtoMessage() {}
 
 func (x *ListRoomsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[4]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -530,7 +618,7 @@ func (x *ListRoomsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoomsRequest.ProtoReflect.Descriptor instead.
 func (*ListRoomsRequest) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{4}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{5}
 }
 
 type ListRoomsResponse struct {
@@ -542,7 +630,7 @@ type ListRoomsResponse struct {
 
 func (x *ListRoomsResponse) Reset() {
 	*x = ListRoomsResponse{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[5]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -554,7 +642,7 @@ func (x *ListRoomsResponse) String() string {
 func (*ListRoomsResponse) ProtoMessage() {}
 
 func (x *ListRoomsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[5]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -567,7 +655,7 @@ func (x *ListRoomsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoomsResponse.ProtoReflect.Descriptor instead.
 func (*ListRoomsResponse) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{5}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListRoomsResponse) GetRooms() []*Room {
@@ -591,7 +679,7 @@ type UpdateRoomRequest struct {
 
 func (x *UpdateRoomRequest) Reset() {
 	*x = UpdateRoomRequest{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[6]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -603,7 +691,7 @@ func (x *UpdateRoomRequest) String() string {
 func (*UpdateRoomRequest) ProtoMessage() {}
 
 func (x *UpdateRoomRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[6]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -616,7 +704,7 @@ func (x *UpdateRoomRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRoomRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRoomRequest) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{6}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UpdateRoomRequest) GetId() string {
@@ -663,7 +751,7 @@ type DeleteRoomRequest struct {
 
 func (x *DeleteRoomRequest) Reset() {
 	*x = DeleteRoomRequest{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[7]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -675,7 +763,7 @@ func (x *DeleteRoomRequest) String() string {
 func (*DeleteRoomRequest) ProtoMessage() {}
 
 func (x *DeleteRoomRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[7]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -688,7 +776,7 @@ func (x *DeleteRoomRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRoomRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRoomRequest) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{7}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DeleteRoomRequest) GetId() string {
@@ -706,7 +794,7 @@ type DeleteRoomResponse struct {
 
 func (x *DeleteRoomResponse) Reset() {
 	*x = DeleteRoomResponse{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[8]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -718,7 +806,7 @@ func (x *DeleteRoomResponse) String() string {
 func (*DeleteRoomResponse) ProtoMessage() {}
 
 func (x *DeleteRoomResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[8]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -731,7 +819,7 @@ func (x *DeleteRoomResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRoomResponse.ProtoReflect.Descriptor instead.
 func (*DeleteRoomResponse) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{8}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{9}
 }
 
 type Participant struct {
@@ -746,18 +834,20 @@ type Participant struct {
 	// Level of what it sends, dBov (0 full scale, -127 silence).
 	LevelDbov float64 `protobuf:"fixed64,7,opt,name=level_dbov,json=levelDbov,proto3" json:"level_dbov,omitempty"`
 	// Bitrate it sends, bits per second, over the last seconds.
-	BitrateBps    uint64  `protobuf:"varint,8,opt,name=bitrate_bps,json=bitrateBps,proto3" json:"bitrate_bps,omitempty"`
-	AudioMuted    bool    `protobuf:"varint,9,opt,name=audio_muted,json=audioMuted,proto3" json:"audio_muted,omitempty"`
-	VideoMuted    bool    `protobuf:"varint,10,opt,name=video_muted,json=videoMuted,proto3" json:"video_muted,omitempty"`
-	GainDb        float64 `protobuf:"fixed64,11,opt,name=gain_db,json=gainDb,proto3" json:"gain_db,omitempty"`
-	Pinned        bool    `protobuf:"varint,12,opt,name=pinned,proto3" json:"pinned,omitempty"`
+	BitrateBps uint64  `protobuf:"varint,8,opt,name=bitrate_bps,json=bitrateBps,proto3" json:"bitrate_bps,omitempty"`
+	AudioMuted bool    `protobuf:"varint,9,opt,name=audio_muted,json=audioMuted,proto3" json:"audio_muted,omitempty"`
+	VideoMuted bool    `protobuf:"varint,10,opt,name=video_muted,json=videoMuted,proto3" json:"video_muted,omitempty"`
+	GainDb     float64 `protobuf:"fixed64,11,opt,name=gain_db,json=gainDb,proto3" json:"gain_db,omitempty"`
+	Pinned     bool    `protobuf:"varint,12,opt,name=pinned,proto3" json:"pinned,omitempty"`
+	// What it receives of the canvas; unset when it receives no video.
+	Video         *VideoReception `protobuf:"bytes,13,opt,name=video,proto3" json:"video,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Participant) Reset() {
 	*x = Participant{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[9]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -769,7 +859,7 @@ func (x *Participant) String() string {
 func (*Participant) ProtoMessage() {}
 
 func (x *Participant) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[9]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -782,7 +872,7 @@ func (x *Participant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Participant.ProtoReflect.Descriptor instead.
 func (*Participant) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{9}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Participant) GetId() string {
@@ -869,6 +959,155 @@ func (x *Participant) GetPinned() bool {
 	return false
 }
 
+func (x *Participant) GetVideo() *VideoReception {
+	if x != nil {
+		return x.Video
+	}
+	return nil
+}
+
+// A receiver's place on the bitrate ladder and what its link reports.
+type VideoReception struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rung it receives, 0 the top; -1: video paused (audio only).
+	Rung int32 `protobuf:"varint,1,opt,name=rung,proto3" json:"rung,omitempty"`
+	// The rung it is switching to (at that rung's next keyframe); equal to
+	// rung when settled.
+	Target int32 `protobuf:"varint,2,opt,name=target,proto3" json:"target,omitempty"`
+	// The received rung's size, frame rate and bitrate (zero when paused).
+	Width      uint32 `protobuf:"varint,3,opt,name=width,proto3" json:"width,omitempty"`
+	Height     uint32 `protobuf:"varint,4,opt,name=height,proto3" json:"height,omitempty"`
+	Fps        uint32 `protobuf:"varint,5,opt,name=fps,proto3" json:"fps,omitempty"`
+	BitrateBps uint32 `protobuf:"varint,6,opt,name=bitrate_bps,json=bitrateBps,proto3" json:"bitrate_bps,omitempty"`
+	// The link estimate the rung follows, and where it comes from: "twcc",
+	// "remb", or empty before any estimate.
+	EstimateBps    uint64 `protobuf:"varint,7,opt,name=estimate_bps,json=estimateBps,proto3" json:"estimate_bps,omitempty"`
+	EstimateSource string `protobuf:"bytes,8,opt,name=estimate_source,json=estimateSource,proto3" json:"estimate_source,omitempty"`
+	// Loss the receiver reports, a fraction (0..1).
+	Loss  float64 `protobuf:"fixed64,9,opt,name=loss,proto3" json:"loss,omitempty"`
+	RttMs float64 `protobuf:"fixed64,10,opt,name=rtt_ms,json=rttMs,proto3" json:"rtt_ms,omitempty"`
+	// Rung changes since it joined.
+	Switches uint64 `protobuf:"varint,11,opt,name=switches,proto3" json:"switches,omitempty"`
+	// Padding is testing the next rung up.
+	Probing       bool `protobuf:"varint,12,opt,name=probing,proto3" json:"probing,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VideoReception) Reset() {
+	*x = VideoReception{}
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VideoReception) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VideoReception) ProtoMessage() {}
+
+func (x *VideoReception) ProtoReflect() protoreflect.Message {
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VideoReception.ProtoReflect.Descriptor instead.
+func (*VideoReception) Descriptor() ([]byte, []int) {
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *VideoReception) GetRung() int32 {
+	if x != nil {
+		return x.Rung
+	}
+	return 0
+}
+
+func (x *VideoReception) GetTarget() int32 {
+	if x != nil {
+		return x.Target
+	}
+	return 0
+}
+
+func (x *VideoReception) GetWidth() uint32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *VideoReception) GetHeight() uint32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *VideoReception) GetFps() uint32 {
+	if x != nil {
+		return x.Fps
+	}
+	return 0
+}
+
+func (x *VideoReception) GetBitrateBps() uint32 {
+	if x != nil {
+		return x.BitrateBps
+	}
+	return 0
+}
+
+func (x *VideoReception) GetEstimateBps() uint64 {
+	if x != nil {
+		return x.EstimateBps
+	}
+	return 0
+}
+
+func (x *VideoReception) GetEstimateSource() string {
+	if x != nil {
+		return x.EstimateSource
+	}
+	return ""
+}
+
+func (x *VideoReception) GetLoss() float64 {
+	if x != nil {
+		return x.Loss
+	}
+	return 0
+}
+
+func (x *VideoReception) GetRttMs() float64 {
+	if x != nil {
+		return x.RttMs
+	}
+	return 0
+}
+
+func (x *VideoReception) GetSwitches() uint64 {
+	if x != nil {
+		return x.Switches
+	}
+	return 0
+}
+
+func (x *VideoReception) GetProbing() bool {
+	if x != nil {
+		return x.Probing
+	}
+	return false
+}
+
 type ListParticipantsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RoomId        string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
@@ -878,7 +1117,7 @@ type ListParticipantsRequest struct {
 
 func (x *ListParticipantsRequest) Reset() {
 	*x = ListParticipantsRequest{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[10]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -890,7 +1129,7 @@ func (x *ListParticipantsRequest) String() string {
 func (*ListParticipantsRequest) ProtoMessage() {}
 
 func (x *ListParticipantsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[10]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -903,7 +1142,7 @@ func (x *ListParticipantsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListParticipantsRequest.ProtoReflect.Descriptor instead.
 func (*ListParticipantsRequest) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{10}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListParticipantsRequest) GetRoomId() string {
@@ -922,7 +1161,7 @@ type ListParticipantsResponse struct {
 
 func (x *ListParticipantsResponse) Reset() {
 	*x = ListParticipantsResponse{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[11]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -934,7 +1173,7 @@ func (x *ListParticipantsResponse) String() string {
 func (*ListParticipantsResponse) ProtoMessage() {}
 
 func (x *ListParticipantsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[11]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -947,7 +1186,7 @@ func (x *ListParticipantsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListParticipantsResponse.ProtoReflect.Descriptor instead.
 func (*ListParticipantsResponse) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{11}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListParticipantsResponse) GetParticipants() []*Participant {
@@ -977,7 +1216,7 @@ type UpdateParticipantRequest struct {
 
 func (x *UpdateParticipantRequest) Reset() {
 	*x = UpdateParticipantRequest{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[12]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -989,7 +1228,7 @@ func (x *UpdateParticipantRequest) String() string {
 func (*UpdateParticipantRequest) ProtoMessage() {}
 
 func (x *UpdateParticipantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[12]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1002,7 +1241,7 @@ func (x *UpdateParticipantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateParticipantRequest.ProtoReflect.Descriptor instead.
 func (*UpdateParticipantRequest) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{12}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UpdateParticipantRequest) GetRoomId() string {
@@ -1064,7 +1303,7 @@ type RemoveParticipantRequest struct {
 
 func (x *RemoveParticipantRequest) Reset() {
 	*x = RemoveParticipantRequest{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[13]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1076,7 +1315,7 @@ func (x *RemoveParticipantRequest) String() string {
 func (*RemoveParticipantRequest) ProtoMessage() {}
 
 func (x *RemoveParticipantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[13]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1089,7 +1328,7 @@ func (x *RemoveParticipantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveParticipantRequest.ProtoReflect.Descriptor instead.
 func (*RemoveParticipantRequest) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{13}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RemoveParticipantRequest) GetRoomId() string {
@@ -1114,7 +1353,7 @@ type RemoveParticipantResponse struct {
 
 func (x *RemoveParticipantResponse) Reset() {
 	*x = RemoveParticipantResponse{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[14]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +1365,7 @@ func (x *RemoveParticipantResponse) String() string {
 func (*RemoveParticipantResponse) ProtoMessage() {}
 
 func (x *RemoveParticipantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[14]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +1378,7 @@ func (x *RemoveParticipantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveParticipantResponse.ProtoReflect.Descriptor instead.
 func (*RemoveParticipantResponse) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{14}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{16}
 }
 
 type Region struct {
@@ -1167,7 +1406,7 @@ type Region struct {
 
 func (x *Region) Reset() {
 	*x = Region{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[15]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1179,7 +1418,7 @@ func (x *Region) String() string {
 func (*Region) ProtoMessage() {}
 
 func (x *Region) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[15]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1192,7 +1431,7 @@ func (x *Region) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Region.ProtoReflect.Descriptor instead.
 func (*Region) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{15}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Region) GetX() float64 {
@@ -1304,7 +1543,7 @@ type Layout struct {
 
 func (x *Layout) Reset() {
 	*x = Layout{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[16]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1316,7 +1555,7 @@ func (x *Layout) String() string {
 func (*Layout) ProtoMessage() {}
 
 func (x *Layout) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[16]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1329,7 +1568,7 @@ func (x *Layout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Layout.ProtoReflect.Descriptor instead.
 func (*Layout) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{16}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Layout) GetType() LayoutType {
@@ -1359,7 +1598,7 @@ type SetLayoutRequest struct {
 
 func (x *SetLayoutRequest) Reset() {
 	*x = SetLayoutRequest{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[17]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1371,7 +1610,7 @@ func (x *SetLayoutRequest) String() string {
 func (*SetLayoutRequest) ProtoMessage() {}
 
 func (x *SetLayoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[17]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1384,7 +1623,7 @@ func (x *SetLayoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetLayoutRequest.ProtoReflect.Descriptor instead.
 func (*SetLayoutRequest) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{17}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SetLayoutRequest) GetRoomId() string {
@@ -1418,7 +1657,7 @@ type GetLayoutRequest struct {
 
 func (x *GetLayoutRequest) Reset() {
 	*x = GetLayoutRequest{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[18]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1430,7 +1669,7 @@ func (x *GetLayoutRequest) String() string {
 func (*GetLayoutRequest) ProtoMessage() {}
 
 func (x *GetLayoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[18]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1443,7 +1682,7 @@ func (x *GetLayoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLayoutRequest.ProtoReflect.Descriptor instead.
 func (*GetLayoutRequest) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{18}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetLayoutRequest) GetRoomId() string {
@@ -1474,7 +1713,7 @@ type CreateRTPLegRequest struct {
 
 func (x *CreateRTPLegRequest) Reset() {
 	*x = CreateRTPLegRequest{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[19]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1486,7 +1725,7 @@ func (x *CreateRTPLegRequest) String() string {
 func (*CreateRTPLegRequest) ProtoMessage() {}
 
 func (x *CreateRTPLegRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[19]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1499,7 +1738,7 @@ func (x *CreateRTPLegRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRTPLegRequest.ProtoReflect.Descriptor instead.
 func (*CreateRTPLegRequest) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{19}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CreateRTPLegRequest) GetRoomId() string {
@@ -1542,7 +1781,7 @@ type RTPLeg struct {
 
 func (x *RTPLeg) Reset() {
 	*x = RTPLeg{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[20]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1554,7 +1793,7 @@ func (x *RTPLeg) String() string {
 func (*RTPLeg) ProtoMessage() {}
 
 func (x *RTPLeg) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[20]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1567,7 +1806,7 @@ func (x *RTPLeg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RTPLeg.ProtoReflect.Descriptor instead.
 func (*RTPLeg) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{20}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RTPLeg) GetId() string {
@@ -1594,7 +1833,7 @@ type DeleteRTPLegRequest struct {
 
 func (x *DeleteRTPLegRequest) Reset() {
 	*x = DeleteRTPLegRequest{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[21]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1606,7 +1845,7 @@ func (x *DeleteRTPLegRequest) String() string {
 func (*DeleteRTPLegRequest) ProtoMessage() {}
 
 func (x *DeleteRTPLegRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[21]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1619,7 +1858,7 @@ func (x *DeleteRTPLegRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRTPLegRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRTPLegRequest) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{21}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DeleteRTPLegRequest) GetRoomId() string {
@@ -1644,7 +1883,7 @@ type DeleteRTPLegResponse struct {
 
 func (x *DeleteRTPLegResponse) Reset() {
 	*x = DeleteRTPLegResponse{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[22]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1656,7 +1895,7 @@ func (x *DeleteRTPLegResponse) String() string {
 func (*DeleteRTPLegResponse) ProtoMessage() {}
 
 func (x *DeleteRTPLegResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[22]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1669,7 +1908,7 @@ func (x *DeleteRTPLegResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRTPLegResponse.ProtoReflect.Descriptor instead.
 func (*DeleteRTPLegResponse) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{22}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{24}
 }
 
 type StreamEventsRequest struct {
@@ -1682,7 +1921,7 @@ type StreamEventsRequest struct {
 
 func (x *StreamEventsRequest) Reset() {
 	*x = StreamEventsRequest{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[23]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1694,7 +1933,7 @@ func (x *StreamEventsRequest) String() string {
 func (*StreamEventsRequest) ProtoMessage() {}
 
 func (x *StreamEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[23]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1707,7 +1946,7 @@ func (x *StreamEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamEventsRequest.ProtoReflect.Descriptor instead.
 func (*StreamEventsRequest) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{23}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *StreamEventsRequest) GetRoomId() string {
@@ -1728,14 +1967,19 @@ type Event struct {
 	// DTMF: one of 0-9 * # A-D.
 	Digit string `protobuf:"bytes,6,opt,name=digit,proto3" json:"digit,omitempty"`
 	// Layout changes: the viewer whose override changed (empty: the room's).
-	ViewerId      string `protobuf:"bytes,7,opt,name=viewer_id,json=viewerId,proto3" json:"viewer_id,omitempty"`
+	ViewerId string `protobuf:"bytes,7,opt,name=viewer_id,json=viewerId,proto3" json:"viewer_id,omitempty"`
+	// Rung changes: the rung the participant now receives (-1: video
+	// paused), the one it left, and the link estimate that moved it.
+	Rung          int32  `protobuf:"varint,8,opt,name=rung,proto3" json:"rung,omitempty"`
+	FromRung      int32  `protobuf:"varint,9,opt,name=from_rung,json=fromRung,proto3" json:"from_rung,omitempty"`
+	EstimateBps   uint64 `protobuf:"varint,10,opt,name=estimate_bps,json=estimateBps,proto3" json:"estimate_bps,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[24]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1747,7 +1991,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[24]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1760,7 +2004,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{24}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Event) GetType() EventType {
@@ -1812,11 +2056,32 @@ func (x *Event) GetViewerId() string {
 	return ""
 }
 
+func (x *Event) GetRung() int32 {
+	if x != nil {
+		return x.Rung
+	}
+	return 0
+}
+
+func (x *Event) GetFromRung() int32 {
+	if x != nil {
+		return x.FromRung
+	}
+	return 0
+}
+
+func (x *Event) GetEstimateBps() uint64 {
+	if x != nil {
+		return x.EstimateBps
+	}
+	return 0
+}
+
 var File_api_mcu_v1_mcu_proto protoreflect.FileDescriptor
 
 const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\n" +
-	"\x14api/mcu/v1/mcu.proto\x12\x06mcu.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8d\x02\n" +
+	"\x14api/mcu/v1/mcu.proto\x12\x06mcu.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x02\n" +
 	"\vRoomOptions\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\rR\x06height\x12\x10\n" +
@@ -1825,7 +2090,14 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\fexclude_self\x18\x05 \x01(\bR\vexcludeSelf\x12)\n" +
 	"\x10max_participants\x18\x06 \x01(\rR\x0fmaxParticipants\x12!\n" +
 	"\fmax_speakers\x18\a \x01(\rR\vmaxSpeakers\x12*\n" +
-	"\x11delete_when_empty\x18\b \x01(\bR\x0fdeleteWhenEmpty\"\xb8\x01\n" +
+	"\x11delete_when_empty\x18\b \x01(\bR\x0fdeleteWhenEmpty\x12$\n" +
+	"\x06ladder\x18\t \x03(\v2\f.mcu.v1.RungR\x06ladder\"g\n" +
+	"\x04Rung\x12\x14\n" +
+	"\x05width\x18\x01 \x01(\rR\x05width\x12\x16\n" +
+	"\x06height\x18\x02 \x01(\rR\x06height\x12\x10\n" +
+	"\x03fps\x18\x03 \x01(\rR\x03fps\x12\x1f\n" +
+	"\vbitrate_bps\x18\x04 \x01(\rR\n" +
+	"bitrateBps\"\xb8\x01\n" +
 	"\x04Room\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12-\n" +
 	"\aoptions\x18\x02 \x01(\v2\x13.mcu.v1.RoomOptionsR\aoptions\x12\"\n" +
@@ -1852,7 +2124,7 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x12_delete_when_empty\"#\n" +
 	"\x11DeleteRoomRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x14\n" +
-	"\x12DeleteRoomResponse\"\xd4\x02\n" +
+	"\x12DeleteRoomResponse\"\x82\x03\n" +
 	"\vParticipant\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -1872,7 +2144,23 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	" \x01(\bR\n" +
 	"videoMuted\x12\x17\n" +
 	"\again_db\x18\v \x01(\x01R\x06gainDb\x12\x16\n" +
-	"\x06pinned\x18\f \x01(\bR\x06pinned\"2\n" +
+	"\x06pinned\x18\f \x01(\bR\x06pinned\x12,\n" +
+	"\x05video\x18\r \x01(\v2\x16.mcu.v1.VideoReceptionR\x05video\"\xca\x02\n" +
+	"\x0eVideoReception\x12\x12\n" +
+	"\x04rung\x18\x01 \x01(\x05R\x04rung\x12\x16\n" +
+	"\x06target\x18\x02 \x01(\x05R\x06target\x12\x14\n" +
+	"\x05width\x18\x03 \x01(\rR\x05width\x12\x16\n" +
+	"\x06height\x18\x04 \x01(\rR\x06height\x12\x10\n" +
+	"\x03fps\x18\x05 \x01(\rR\x03fps\x12\x1f\n" +
+	"\vbitrate_bps\x18\x06 \x01(\rR\n" +
+	"bitrateBps\x12!\n" +
+	"\festimate_bps\x18\a \x01(\x04R\vestimateBps\x12'\n" +
+	"\x0festimate_source\x18\b \x01(\tR\x0eestimateSource\x12\x12\n" +
+	"\x04loss\x18\t \x01(\x01R\x04loss\x12\x15\n" +
+	"\x06rtt_ms\x18\n" +
+	" \x01(\x01R\x05rttMs\x12\x1a\n" +
+	"\bswitches\x18\v \x01(\x04R\bswitches\x12\x18\n" +
+	"\aprobing\x18\f \x01(\bR\aprobing\"2\n" +
 	"\x17ListParticipantsRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\"S\n" +
 	"\x18ListParticipantsResponse\x127\n" +
@@ -1931,7 +2219,7 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x02id\x18\x02 \x01(\tR\x02id\"\x16\n" +
 	"\x14DeleteRTPLegResponse\".\n" +
 	"\x13StreamEventsRequest\x12\x17\n" +
-	"\aroom_id\x18\x01 \x01(\tR\x06roomId\"\xf0\x01\n" +
+	"\aroom_id\x18\x01 \x01(\tR\x06roomId\"\xc4\x02\n" +
 	"\x05Event\x12%\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x11.mcu.v1.EventTypeR\x04type\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x17\n" +
@@ -1940,7 +2228,11 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\n" +
 	"level_dbov\x18\x05 \x01(\x01R\tlevelDbov\x12\x14\n" +
 	"\x05digit\x18\x06 \x01(\tR\x05digit\x12\x1b\n" +
-	"\tviewer_id\x18\a \x01(\tR\bviewerId*\x85\x01\n" +
+	"\tviewer_id\x18\a \x01(\tR\bviewerId\x12\x12\n" +
+	"\x04rung\x18\b \x01(\x05R\x04rung\x12\x1b\n" +
+	"\tfrom_rung\x18\t \x01(\x05R\bfromRung\x12!\n" +
+	"\festimate_bps\x18\n" +
+	" \x01(\x04R\vestimateBps*\x85\x01\n" +
 	"\n" +
 	"LayoutType\x12\x1b\n" +
 	"\x17LAYOUT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
@@ -1951,7 +2243,7 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x03Fit\x12\x13\n" +
 	"\x0fFIT_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vFIT_CONTAIN\x10\x01\x12\r\n" +
-	"\tFIT_COVER\x10\x02*\xe3\x02\n" +
+	"\tFIT_COVER\x10\x02*\x80\x03\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17EVENT_TYPE_ROOM_CREATED\x10\x01\x12\x1b\n" +
@@ -1964,7 +2256,8 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x0fEVENT_TYPE_DTMF\x10\b\x12!\n" +
 	"\x1dEVENT_TYPE_KEYFRAME_REQUESTED\x10\t\x12%\n" +
 	"!EVENT_TYPE_ACTIVE_SPEAKER_CHANGED\x10\n" +
-	"2\xdc\x06\n" +
+	"\x12\x1b\n" +
+	"\x17EVENT_TYPE_RUNG_CHANGED\x10\v2\xdc\x06\n" +
 	"\x03MCU\x125\n" +
 	"\n" +
 	"CreateRoom\x12\x19.mcu.v1.CreateRoomRequest\x1a\f.mcu.v1.Room\x12/\n" +
@@ -1996,81 +2289,85 @@ func file_api_mcu_v1_mcu_proto_rawDescGZIP() []byte {
 }
 
 var file_api_mcu_v1_mcu_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_api_mcu_v1_mcu_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_api_mcu_v1_mcu_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_api_mcu_v1_mcu_proto_goTypes = []any{
 	(LayoutType)(0),                   // 0: mcu.v1.LayoutType
 	(Fit)(0),                          // 1: mcu.v1.Fit
 	(EventType)(0),                    // 2: mcu.v1.EventType
 	(*RoomOptions)(nil),               // 3: mcu.v1.RoomOptions
-	(*Room)(nil),                      // 4: mcu.v1.Room
-	(*CreateRoomRequest)(nil),         // 5: mcu.v1.CreateRoomRequest
-	(*GetRoomRequest)(nil),            // 6: mcu.v1.GetRoomRequest
-	(*ListRoomsRequest)(nil),          // 7: mcu.v1.ListRoomsRequest
-	(*ListRoomsResponse)(nil),         // 8: mcu.v1.ListRoomsResponse
-	(*UpdateRoomRequest)(nil),         // 9: mcu.v1.UpdateRoomRequest
-	(*DeleteRoomRequest)(nil),         // 10: mcu.v1.DeleteRoomRequest
-	(*DeleteRoomResponse)(nil),        // 11: mcu.v1.DeleteRoomResponse
-	(*Participant)(nil),               // 12: mcu.v1.Participant
-	(*ListParticipantsRequest)(nil),   // 13: mcu.v1.ListParticipantsRequest
-	(*ListParticipantsResponse)(nil),  // 14: mcu.v1.ListParticipantsResponse
-	(*UpdateParticipantRequest)(nil),  // 15: mcu.v1.UpdateParticipantRequest
-	(*RemoveParticipantRequest)(nil),  // 16: mcu.v1.RemoveParticipantRequest
-	(*RemoveParticipantResponse)(nil), // 17: mcu.v1.RemoveParticipantResponse
-	(*Region)(nil),                    // 18: mcu.v1.Region
-	(*Layout)(nil),                    // 19: mcu.v1.Layout
-	(*SetLayoutRequest)(nil),          // 20: mcu.v1.SetLayoutRequest
-	(*GetLayoutRequest)(nil),          // 21: mcu.v1.GetLayoutRequest
-	(*CreateRTPLegRequest)(nil),       // 22: mcu.v1.CreateRTPLegRequest
-	(*RTPLeg)(nil),                    // 23: mcu.v1.RTPLeg
-	(*DeleteRTPLegRequest)(nil),       // 24: mcu.v1.DeleteRTPLegRequest
-	(*DeleteRTPLegResponse)(nil),      // 25: mcu.v1.DeleteRTPLegResponse
-	(*StreamEventsRequest)(nil),       // 26: mcu.v1.StreamEventsRequest
-	(*Event)(nil),                     // 27: mcu.v1.Event
-	(*timestamppb.Timestamp)(nil),     // 28: google.protobuf.Timestamp
+	(*Rung)(nil),                      // 4: mcu.v1.Rung
+	(*Room)(nil),                      // 5: mcu.v1.Room
+	(*CreateRoomRequest)(nil),         // 6: mcu.v1.CreateRoomRequest
+	(*GetRoomRequest)(nil),            // 7: mcu.v1.GetRoomRequest
+	(*ListRoomsRequest)(nil),          // 8: mcu.v1.ListRoomsRequest
+	(*ListRoomsResponse)(nil),         // 9: mcu.v1.ListRoomsResponse
+	(*UpdateRoomRequest)(nil),         // 10: mcu.v1.UpdateRoomRequest
+	(*DeleteRoomRequest)(nil),         // 11: mcu.v1.DeleteRoomRequest
+	(*DeleteRoomResponse)(nil),        // 12: mcu.v1.DeleteRoomResponse
+	(*Participant)(nil),               // 13: mcu.v1.Participant
+	(*VideoReception)(nil),            // 14: mcu.v1.VideoReception
+	(*ListParticipantsRequest)(nil),   // 15: mcu.v1.ListParticipantsRequest
+	(*ListParticipantsResponse)(nil),  // 16: mcu.v1.ListParticipantsResponse
+	(*UpdateParticipantRequest)(nil),  // 17: mcu.v1.UpdateParticipantRequest
+	(*RemoveParticipantRequest)(nil),  // 18: mcu.v1.RemoveParticipantRequest
+	(*RemoveParticipantResponse)(nil), // 19: mcu.v1.RemoveParticipantResponse
+	(*Region)(nil),                    // 20: mcu.v1.Region
+	(*Layout)(nil),                    // 21: mcu.v1.Layout
+	(*SetLayoutRequest)(nil),          // 22: mcu.v1.SetLayoutRequest
+	(*GetLayoutRequest)(nil),          // 23: mcu.v1.GetLayoutRequest
+	(*CreateRTPLegRequest)(nil),       // 24: mcu.v1.CreateRTPLegRequest
+	(*RTPLeg)(nil),                    // 25: mcu.v1.RTPLeg
+	(*DeleteRTPLegRequest)(nil),       // 26: mcu.v1.DeleteRTPLegRequest
+	(*DeleteRTPLegResponse)(nil),      // 27: mcu.v1.DeleteRTPLegResponse
+	(*StreamEventsRequest)(nil),       // 28: mcu.v1.StreamEventsRequest
+	(*Event)(nil),                     // 29: mcu.v1.Event
+	(*timestamppb.Timestamp)(nil),     // 30: google.protobuf.Timestamp
 }
 var file_api_mcu_v1_mcu_proto_depIdxs = []int32{
-	3,  // 0: mcu.v1.Room.options:type_name -> mcu.v1.RoomOptions
-	19, // 1: mcu.v1.Room.layout:type_name -> mcu.v1.Layout
-	3,  // 2: mcu.v1.CreateRoomRequest.options:type_name -> mcu.v1.RoomOptions
-	4,  // 3: mcu.v1.ListRoomsResponse.rooms:type_name -> mcu.v1.Room
-	12, // 4: mcu.v1.ListParticipantsResponse.participants:type_name -> mcu.v1.Participant
-	1,  // 5: mcu.v1.Region.fit:type_name -> mcu.v1.Fit
-	0,  // 6: mcu.v1.Layout.type:type_name -> mcu.v1.LayoutType
-	18, // 7: mcu.v1.Layout.regions:type_name -> mcu.v1.Region
-	19, // 8: mcu.v1.SetLayoutRequest.layout:type_name -> mcu.v1.Layout
-	2,  // 9: mcu.v1.Event.type:type_name -> mcu.v1.EventType
-	28, // 10: mcu.v1.Event.time:type_name -> google.protobuf.Timestamp
-	5,  // 11: mcu.v1.MCU.CreateRoom:input_type -> mcu.v1.CreateRoomRequest
-	6,  // 12: mcu.v1.MCU.GetRoom:input_type -> mcu.v1.GetRoomRequest
-	7,  // 13: mcu.v1.MCU.ListRooms:input_type -> mcu.v1.ListRoomsRequest
-	9,  // 14: mcu.v1.MCU.UpdateRoom:input_type -> mcu.v1.UpdateRoomRequest
-	10, // 15: mcu.v1.MCU.DeleteRoom:input_type -> mcu.v1.DeleteRoomRequest
-	13, // 16: mcu.v1.MCU.ListParticipants:input_type -> mcu.v1.ListParticipantsRequest
-	15, // 17: mcu.v1.MCU.UpdateParticipant:input_type -> mcu.v1.UpdateParticipantRequest
-	16, // 18: mcu.v1.MCU.RemoveParticipant:input_type -> mcu.v1.RemoveParticipantRequest
-	20, // 19: mcu.v1.MCU.SetLayout:input_type -> mcu.v1.SetLayoutRequest
-	21, // 20: mcu.v1.MCU.GetLayout:input_type -> mcu.v1.GetLayoutRequest
-	22, // 21: mcu.v1.MCU.CreateRTPLeg:input_type -> mcu.v1.CreateRTPLegRequest
-	24, // 22: mcu.v1.MCU.DeleteRTPLeg:input_type -> mcu.v1.DeleteRTPLegRequest
-	26, // 23: mcu.v1.MCU.StreamEvents:input_type -> mcu.v1.StreamEventsRequest
-	4,  // 24: mcu.v1.MCU.CreateRoom:output_type -> mcu.v1.Room
-	4,  // 25: mcu.v1.MCU.GetRoom:output_type -> mcu.v1.Room
-	8,  // 26: mcu.v1.MCU.ListRooms:output_type -> mcu.v1.ListRoomsResponse
-	4,  // 27: mcu.v1.MCU.UpdateRoom:output_type -> mcu.v1.Room
-	11, // 28: mcu.v1.MCU.DeleteRoom:output_type -> mcu.v1.DeleteRoomResponse
-	14, // 29: mcu.v1.MCU.ListParticipants:output_type -> mcu.v1.ListParticipantsResponse
-	12, // 30: mcu.v1.MCU.UpdateParticipant:output_type -> mcu.v1.Participant
-	17, // 31: mcu.v1.MCU.RemoveParticipant:output_type -> mcu.v1.RemoveParticipantResponse
-	19, // 32: mcu.v1.MCU.SetLayout:output_type -> mcu.v1.Layout
-	19, // 33: mcu.v1.MCU.GetLayout:output_type -> mcu.v1.Layout
-	23, // 34: mcu.v1.MCU.CreateRTPLeg:output_type -> mcu.v1.RTPLeg
-	25, // 35: mcu.v1.MCU.DeleteRTPLeg:output_type -> mcu.v1.DeleteRTPLegResponse
-	27, // 36: mcu.v1.MCU.StreamEvents:output_type -> mcu.v1.Event
-	24, // [24:37] is the sub-list for method output_type
-	11, // [11:24] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	4,  // 0: mcu.v1.RoomOptions.ladder:type_name -> mcu.v1.Rung
+	3,  // 1: mcu.v1.Room.options:type_name -> mcu.v1.RoomOptions
+	21, // 2: mcu.v1.Room.layout:type_name -> mcu.v1.Layout
+	3,  // 3: mcu.v1.CreateRoomRequest.options:type_name -> mcu.v1.RoomOptions
+	5,  // 4: mcu.v1.ListRoomsResponse.rooms:type_name -> mcu.v1.Room
+	14, // 5: mcu.v1.Participant.video:type_name -> mcu.v1.VideoReception
+	13, // 6: mcu.v1.ListParticipantsResponse.participants:type_name -> mcu.v1.Participant
+	1,  // 7: mcu.v1.Region.fit:type_name -> mcu.v1.Fit
+	0,  // 8: mcu.v1.Layout.type:type_name -> mcu.v1.LayoutType
+	20, // 9: mcu.v1.Layout.regions:type_name -> mcu.v1.Region
+	21, // 10: mcu.v1.SetLayoutRequest.layout:type_name -> mcu.v1.Layout
+	2,  // 11: mcu.v1.Event.type:type_name -> mcu.v1.EventType
+	30, // 12: mcu.v1.Event.time:type_name -> google.protobuf.Timestamp
+	6,  // 13: mcu.v1.MCU.CreateRoom:input_type -> mcu.v1.CreateRoomRequest
+	7,  // 14: mcu.v1.MCU.GetRoom:input_type -> mcu.v1.GetRoomRequest
+	8,  // 15: mcu.v1.MCU.ListRooms:input_type -> mcu.v1.ListRoomsRequest
+	10, // 16: mcu.v1.MCU.UpdateRoom:input_type -> mcu.v1.UpdateRoomRequest
+	11, // 17: mcu.v1.MCU.DeleteRoom:input_type -> mcu.v1.DeleteRoomRequest
+	15, // 18: mcu.v1.MCU.ListParticipants:input_type -> mcu.v1.ListParticipantsRequest
+	17, // 19: mcu.v1.MCU.UpdateParticipant:input_type -> mcu.v1.UpdateParticipantRequest
+	18, // 20: mcu.v1.MCU.RemoveParticipant:input_type -> mcu.v1.RemoveParticipantRequest
+	22, // 21: mcu.v1.MCU.SetLayout:input_type -> mcu.v1.SetLayoutRequest
+	23, // 22: mcu.v1.MCU.GetLayout:input_type -> mcu.v1.GetLayoutRequest
+	24, // 23: mcu.v1.MCU.CreateRTPLeg:input_type -> mcu.v1.CreateRTPLegRequest
+	26, // 24: mcu.v1.MCU.DeleteRTPLeg:input_type -> mcu.v1.DeleteRTPLegRequest
+	28, // 25: mcu.v1.MCU.StreamEvents:input_type -> mcu.v1.StreamEventsRequest
+	5,  // 26: mcu.v1.MCU.CreateRoom:output_type -> mcu.v1.Room
+	5,  // 27: mcu.v1.MCU.GetRoom:output_type -> mcu.v1.Room
+	9,  // 28: mcu.v1.MCU.ListRooms:output_type -> mcu.v1.ListRoomsResponse
+	5,  // 29: mcu.v1.MCU.UpdateRoom:output_type -> mcu.v1.Room
+	12, // 30: mcu.v1.MCU.DeleteRoom:output_type -> mcu.v1.DeleteRoomResponse
+	16, // 31: mcu.v1.MCU.ListParticipants:output_type -> mcu.v1.ListParticipantsResponse
+	13, // 32: mcu.v1.MCU.UpdateParticipant:output_type -> mcu.v1.Participant
+	19, // 33: mcu.v1.MCU.RemoveParticipant:output_type -> mcu.v1.RemoveParticipantResponse
+	21, // 34: mcu.v1.MCU.SetLayout:output_type -> mcu.v1.Layout
+	21, // 35: mcu.v1.MCU.GetLayout:output_type -> mcu.v1.Layout
+	25, // 36: mcu.v1.MCU.CreateRTPLeg:output_type -> mcu.v1.RTPLeg
+	27, // 37: mcu.v1.MCU.DeleteRTPLeg:output_type -> mcu.v1.DeleteRTPLegResponse
+	29, // 38: mcu.v1.MCU.StreamEvents:output_type -> mcu.v1.Event
+	26, // [26:39] is the sub-list for method output_type
+	13, // [13:26] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_api_mcu_v1_mcu_proto_init() }
@@ -2078,9 +2375,9 @@ func file_api_mcu_v1_mcu_proto_init() {
 	if File_api_mcu_v1_mcu_proto != nil {
 		return
 	}
-	file_api_mcu_v1_mcu_proto_msgTypes[6].OneofWrappers = []any{}
-	file_api_mcu_v1_mcu_proto_msgTypes[12].OneofWrappers = []any{}
-	file_api_mcu_v1_mcu_proto_msgTypes[15].OneofWrappers = []any{
+	file_api_mcu_v1_mcu_proto_msgTypes[7].OneofWrappers = []any{}
+	file_api_mcu_v1_mcu_proto_msgTypes[14].OneofWrappers = []any{}
+	file_api_mcu_v1_mcu_proto_msgTypes[17].OneofWrappers = []any{
 		(*Region_ParticipantId)(nil),
 		(*Region_ActiveSpeaker)(nil),
 		(*Region_NextFree)(nil),
@@ -2091,7 +2388,7 @@ func file_api_mcu_v1_mcu_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_api_mcu_v1_mcu_proto_rawDesc), len(file_api_mcu_v1_mcu_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   25,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

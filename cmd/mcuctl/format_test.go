@@ -1,0 +1,54 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+func TestParticipantReception(t *testing.T) {
+	var b strings.Builder
+	err := printParticipants(&b, []*mcuv1.Participant{
+		{Id: "p-up", Kind: "webrtc", Video: &mcuv1.VideoReception{Rung: 1, Target: 1, Width: 640, Height: 360, Fps: 30, BitrateBps: 600_000,
+			EstimateBps: 449_600, EstimateSource: "twcc", Loss: 0.025}},
+		{Id: "p-paused", Kind: "webrtc", Video: &mcuv1.VideoReception{Rung: -1, Target: -1, EstimateBps: 80_000, EstimateSource: "remb", Loss: 0.3}},
+		{Id: "p-new", Kind: "webrtc", Video: &mcuv1.VideoReception{Width: 1280, Height: 720, Fps: 30, BitrateBps: 1_500_000}},
+		{Id: "p-phone", Kind: "rtp"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	for i, want := range []string{
+		"RECEIVING             ESTIMATE         LOSS",
+		"640x360@30 (rung 1)   450 kb/s (twcc)  2.5%",
+		"paused                80 kb/s (remb)   30.0%",
+		"1280x720@30 (rung 0)  -                0.0%",
+		"-                     -                -",
+	} {
+		if !strings.HasSuffix(strings.TrimRight(lines[i], " "), want) {
+			t.Errorf("line %d %q does not end in %q", i, lines[i], want)
+		}
+	}
+}
+
+func TestRungChangedLine(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.Local)
+	for _, tc := range []struct {
+		from, to int32
+		want     string
+	}{
+		{0, 2, "03:04:05.000 demo p-xyz rung-changed 0 -> 2 (est 310 kb/s)"},
+		{2, -1, "03:04:05.000 demo p-xyz rung-changed 2 -> paused (est 310 kb/s)"},
+		{-1, 2, "03:04:05.000 demo p-xyz rung-changed paused -> 2 (est 310 kb/s)"},
+	} {
+		ev := &mcuv1.Event{Type: mcuv1.EventType_EVENT_TYPE_RUNG_CHANGED, Time: timestamppb.New(at), RoomId: "demo", ParticipantId: "p-xyz",
+			FromRung: tc.from, Rung: tc.to, EstimateBps: 310_400}
+		if got := eventLine(ev); got != tc.want {
+			t.Errorf("%q, want %q", got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,21 @@
+package media
+
+import "time"
+
+// LinkSample is what the transport knows, now, of the link toward one
+// receiver: the room's ladder follows it.
+type LinkSample struct {
+	// EstimateBps is the bandwidth estimate (0: none yet).
+	EstimateBps int
+	// Source names the estimate: "twcc" (send-side congestion control on
+	// transport-wide feedback), "remb" (the receiver's own estimate), or
+	// "" when there is none.
+	Source string
+	// Loss is the recent loss fraction of what we send it (0 to 1), and
+	// AudioLoss that of our audio stream alone, from its receiver reports.
+	Loss, AudioLoss float64
+	// Congested is set while the estimator sees the path's queue growing.
+	Congested bool
+	// RTT is the round-trip time from receiver reports (0: unknown).
+	RTT time.Duration
+}

@@ -1,0 +1,144 @@
+package transport
+
+import (
+	"sync"
+	"time"
+
+	"github.com/mcu-project/mcu/media"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/rtcp"
+)
+
+const (
+	// initialEstimate starts every receiver's send-side estimate high
+	// enough for the top rung of the default ladder: a good link keeps the
+	// full canvas from the first frame, a weak one is found within a second
+	// or two of congestion.
+	initialEstimate = 2_000_000
+	minEstimate     = 30_000
+	maxEstimate     = 20_000_000
+	// feedbackFresh is how long transport-wide feedback or a REMB stays
+	// the estimate's source after the last one arrived.
+	feedbackFresh = 3 * time.Second
+	// congestedLoss is the transport-wide loss that counts as congestion.
+	congestedLoss = 0.05
+	// padInterval paces probe padding; maxPadding is the most one padding
+	// packet carries (RTP padding lengths are one byte).
+	padInterval = 20 * time.Millisecond
+	maxPadding  = 255
+)
+
+// newEstimator is each PeerConnection's send-side bandwidth estimator
+// (Google congestion control on transport-wide feedback). Its pacer does
+// nothing: our encoders already produce what the estimate allows, and a
+// pacing queue would delay audio behind video.
+func newEstimator() (cc.BandwidthEstimator, error) {
+	return gcc.NewSendSideBWE(
+		gcc.SendSideBWEInitialBitrate(initialEstimate),
+		gcc.SendSideBWEMinBitrate(minEstimate),
+		gcc.SendSideBWEMaxBitrate(maxEstimate),
+		gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+	)
+}
+
+// linkMonitor gathers what we learn of the link toward the receiver: the
+// send-side estimate, REMB, and receiver reports' loss and RTT.
+type linkMonitor struct {
+	bwe cc.BandwidthEstimator // nil when the engine has none (tests)
+
+	mu                   sync.Mutex
+	twccAt               time.Time // last transport-wide feedback
+	remb                 int
+	rembAt               time.Time
+	videoLoss, audioLoss float64
+	rtt                  time.Duration
+	// srs are our recent sender reports (middle 32 bits of their NTP
+	// time, and when they left) to turn a report's LSR/DLSR into RTT.
+	srs  [8]sentReport
+	next int
+}
+
+type sentReport struct {
+	mid uint32
+	at  time.Time
+}
+
+// sentReport records a sender report we sent at now.
+func (l *linkMonitor) sentReport(ntp uint64, now time.Time) {
+	l.mu.Lock()
+	l.srs[l.next%len(l.srs)] = sentReport{mid: uint32(ntp >> 16), at: now}
+	l.next++
+	l.mu.Unlock()
+}
+
+// onRTCP takes the receiver's feedback about the streams audioSSRC and
+// videoSSRC (0: not ours).
+func (l *linkMonitor) onRTCP(pkts []rtcp.Packet, audioSSRC, videoSSRC uint32, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, pkt := range pkts {
+		switch p := pkt.(type) {
+		case *rtcp.TransportLayerCC:
+			l.twccAt = now
+		case *rtcp.ReceiverEstimatedMaximumBitrate:
+			l.remb, l.rembAt = int(p.Bitrate), now
+		case *rtcp.ReceiverReport:
+			l.reports(p.Reports, audioSSRC, videoSSRC, now)
+		case *rtcp.SenderReport:
+			l.reports(p.Reports, audioSSRC, videoSSRC, now)
+		}
+	}
+}
+
+func (l *linkMonitor) reports(rs []rtcp.ReceptionReport, audioSSRC, videoSSRC uint32, now time.Time) {
+	for _, r := range rs {
+		loss := float64(r.FractionLost) / 256
+		switch {
+		case r.SSRC == 0:
+			continue
+		case r.SSRC == audioSSRC:
+			l.audioLoss = loss
+		case r.SSRC == videoSSRC:
+			l.videoLoss = loss
+		default:
+			continue
+		}
+		if r.LastSenderReport == 0 {
+			continue
+		}
+		for _, sr := range l.srs {
+			if sr.mid == r.LastSenderReport && !sr.at.IsZero() {
+				dlsr := time.Duration(float64(r.Delay) / 65536 * float64(time.Second))
+				if rtt := now.Sub(sr.at) - dlsr; rtt >= 0 {
+					l.rtt = rtt
+				}
+				break
+			}
+		}
+	}
+}
+
+// sample is the link as known at now.
+func (l *linkMonitor) sample(now time.Time) media.LinkSample {
+	l.mu.Lock()
+	s := media.LinkSample{Loss: l.videoLoss, AudioLoss: l.audioLoss, RTT: l.rtt}
+	twcc := !l.twccAt.IsZero() && now.Sub(l.twccAt) < feedbackFresh
+	remb := !l.rembAt.IsZero() && now.Sub(l.rembAt) < feedbackFresh
+	rembBps := l.remb
+	l.mu.Unlock()
+	switch {
+	case twcc && l.bwe != nil:
+		s.Source, s.EstimateBps = "twcc", l.bwe.GetTargetBitrate()
+		st := l.bwe.GetStats()
+		if loss, ok := st["averageLoss"].(float64); ok {
+			s.Loss = loss
+		}
+		usage, _ := st["usage"].(string)
+		s.Congested = usage == "overuse" || s.Loss > congestedLoss
+	case remb:
+		s.Source, s.EstimateBps = "remb", rembBps
+		s.Congested = s.Loss > congestedLoss
+	}
+	return s
+}
