@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/codec/opus"
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 	pmedia "github.com/pion/webrtc/v4/pkg/media"
@@ -48,6 +50,13 @@ type Options struct {
 	// ("video/VP8" or "video/H264"), as a browser that has only that one;
 	// empty offers pion's defaults (VP8 first).
 	VideoCodec string
+	// Feedback makes the client report on what it receives as a browser
+	// does: NACKs, receiver reports and transport-wide congestion-control
+	// feedback (so the server can estimate the link toward it).
+	Feedback bool
+	// Interfaces are the network interfaces it gathers candidates on
+	// (default: loopback only).
+	Interfaces []string
 	// Via, when set, routes the media through a relay: the offer goes to
 	// the server without the client's candidates (so the server can only
 	// learn the relay's address), and Via rewrites the server's answer,
@@ -85,6 +94,7 @@ type Client struct {
 	frames          []Frame
 	reports         []SenderReport
 	receiverReports int // RTCP receiver reports about what this client sends
+	audioSeq        seqCounter
 
 	connected chan struct{}
 	ended     chan struct{} // closed when the connection drops or closes
@@ -133,13 +143,23 @@ func Join(ctx context.Context, opts Options) (c *Client, err error) {
 		opts.ToneAmp = 8192
 	}
 	var se webrtc.SettingEngine
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+	ifaces := opts.Interfaces
+	if len(ifaces) == 0 {
+		ifaces = []string{"lo"}
+	}
+	se.SetIncludeLoopbackCandidate(slices.Contains(ifaces, "lo"))
+	se.SetInterfaceFilter(func(name string) bool { return slices.Contains(ifaces, name) })
 	me, err := mediaEngine(opts.VideoCodec)
 	if err != nil {
 		return nil, err
 	}
-	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me))
+	ir := &interceptor.Registry{}
+	if opts.Feedback {
+		if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+			return nil, err
+		}
+	}
+	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, err
@@ -382,6 +402,9 @@ func (c *Client) record(tr *webrtc.TrackRemote) {
 		if err != nil {
 			return
 		}
+		c.mu.Lock()
+		c.audioSeq.add(pkt.SequenceNumber)
+		c.mu.Unlock()
 		n, err := dec.Decode(pkt.Payload, pcm)
 		if err != nil {
 			continue
@@ -390,6 +413,48 @@ func (c *Client) record(tr *webrtc.TrackRemote) {
 		c.frames = append(c.frames, Frame{At: time.Now(), TS: pkt.Timestamp, Samples: append([]int16(nil), pcm[:n]...)})
 		c.mu.Unlock()
 	}
+}
+
+// seqCounter counts the packets of an RTP stream that arrived against
+// those sent (from the sequence-number span).
+type seqCounter struct {
+	started  bool
+	first    int64
+	highest  int64 // extended over wraps
+	received int
+}
+
+func (s *seqCounter) add(seq uint16) {
+	if !s.started {
+		s.started, s.first, s.highest = true, int64(seq), int64(seq)
+	}
+	// Extend seq to the wrap cycle nearest the highest so far.
+	ext := s.highest&^0xffff | int64(seq)
+	switch {
+	case ext < s.highest-1<<15:
+		ext += 1 << 16
+	case ext > s.highest+1<<15:
+		ext -= 1 << 16
+	}
+	s.highest = max(s.highest, ext)
+	s.received++
+}
+
+// Counts is what arrived of a stream and what was sent.
+type Counts struct{ Received, Expected int }
+
+func (s *seqCounter) counts() Counts {
+	if !s.started {
+		return Counts{}
+	}
+	return Counts{Received: s.received, Expected: int(s.highest - s.first + 1)}
+}
+
+// AudioPackets counts the audio packets received and sent to this client.
+func (c *Client) AudioPackets() Counts {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.audioSeq.counts()
 }
 
 // readReports keeps the sender reports of an incoming stream.

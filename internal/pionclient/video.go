@@ -3,6 +3,7 @@ package pionclient
 import (
 	"crypto/rand"
 	"errors"
+	mrand "math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,9 @@ type VideoOptions struct {
 	// Moving draws a white box sliding across the colour, so the encoders
 	// (ours and the MCU's) do the work of a real camera.
 	Moving bool
+	// Noise adds fresh luma noise to every frame (with Moving), so every
+	// encoder down the line spends its whole bitrate, as on a busy camera.
+	Noise bool
 }
 
 // videoClient is a client's video state.
@@ -45,6 +49,8 @@ type videoClient struct {
 	frames    int
 	keyframes []time.Time // arrival of each received keyframe
 	decodeErr int
+	seq       seqCounter // every video RTP packet, padding included
+	bytes     int        // video RTP payload and padding bytes received
 }
 
 // sendVideo paces frames of the client's colour (or garbage) and forces a
@@ -66,6 +72,7 @@ func (c *Client) sendVideo(track *webrtc.TrackLocalStaticSample, o VideoOptions)
 		return
 	}
 	pic.Fill(o.Y, o.U, o.V)
+	rng := mrand.New(mrand.NewPCG(1, 2))
 	period := time.Second / time.Duration(o.FPS)
 	start := time.Now()
 	timer := time.NewTimer(0)
@@ -87,6 +94,11 @@ func (c *Client) sendVideo(track *webrtc.TrackLocalStaticSample, o VideoOptions)
 		} else {
 			if o.Moving {
 				PaintCamera(pic, o, n)
+			}
+			if o.Noise {
+				for i := range pic.Y {
+					pic.Y[i] += byte(rng.Uint32() & 31)
+				}
 			}
 			if c.video.keyWanted.Swap(false) && kc != nil {
 				kc.ForceKeyFrame()
@@ -175,6 +187,10 @@ func (c *Client) recordVideo(tr *webrtc.TrackRemote) {
 			return
 		}
 		ts = pkt.Timestamp
+		c.video.mu.Lock()
+		c.video.seq.add(pkt.SequenceNumber)
+		c.video.bytes += len(pkt.Payload) + int(pkt.PaddingSize)
+		c.video.mu.Unlock()
 		asm.Push(pkt, time.Now(), deliver)
 	}
 }
@@ -190,6 +206,14 @@ func (c *Client) LatestVideo() (*media.VideoFrame, int) {
 	var f media.VideoFrame
 	f.CopyFrom(&c.video.latest)
 	return &f, c.video.frames
+}
+
+// VideoPackets counts the video packets (padding included) received and
+// sent to this client, and the bytes received.
+func (c *Client) VideoPackets() (Counts, int) {
+	c.video.mu.Lock()
+	defer c.video.mu.Unlock()
+	return c.video.seq.counts(), c.video.bytes
 }
 
 // VideoFrameTimes returns the arrival time and RTP timestamp of every
