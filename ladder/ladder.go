@@ -23,8 +23,9 @@ type Config struct {
 	// Rates are the rungs' video bitrates in bits/s, top rung first,
 	// strictly decreasing.
 	Rates []int
-	// ReserveBps is kept for everything but the video: audio and packet
-	// overhead (default 70 kb/s: 40 kb/s Opus plus RTP/SRTP/UDP/IP).
+	// ReserveBps is kept for the audio (default 40 kb/s, our Opus rate).
+	// Estimators count media payload, so packet overhead is left to
+	// Headroom.
 	ReserveBps int
 	// Headroom is the share of the estimate the media may fill (default
 	// 0.85): estimates wobble, and a full queue delays audio too.
@@ -32,15 +33,20 @@ type Config struct {
 	// DownAfter is how long the estimate must stay short of the current
 	// rung, or the loss above MaxLoss, before moving down (default 1 s).
 	DownAfter time.Duration
+	// PauseAfter is how long the estimate must stay short of the lowest
+	// rung before video pauses (default 3 s): a new receiver's estimate
+	// overshoots downward while the first queue drains, and pausing costs
+	// a keyframe to resume.
+	PauseAfter time.Duration
 	// UpAfter is how long the estimate must carry the next rung up before
 	// probing it (default 2 s).
 	UpAfter time.Duration
 	// ProbeFor is how long a probe ramps padding up to the next rung's
-	// rate; it then holds that rate for a quarter as long (default 2 s).
+	// rate; it then holds that rate for a quarter as long (default 1.5 s).
 	ProbeFor time.Duration
 	// ProbeEvery is the first wait between probes while the estimate does
 	// not show spare capacity; it doubles after each failed probe up to
-	// MaxProbeEvery (defaults 3 s and 8 s: a link that recovers is found within seconds, and a probe that fails costs a fraction of a second of queueing).
+	// MaxProbeEvery (defaults 3 s and 6 s: a link that recovers is found within seconds, and a probe that fails costs a fraction of a second of queueing).
 	ProbeEvery, MaxProbeEvery time.Duration
 	// MaxLoss is the loss fraction that counts as congestion (default 0.1).
 	MaxLoss float64
@@ -48,7 +54,7 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if c.ReserveBps == 0 {
-		c.ReserveBps = 70_000
+		c.ReserveBps = 40_000
 	}
 	if c.Headroom == 0 {
 		c.Headroom = 0.85
@@ -56,17 +62,20 @@ func (c Config) withDefaults() Config {
 	if c.DownAfter == 0 {
 		c.DownAfter = time.Second
 	}
+	if c.PauseAfter == 0 {
+		c.PauseAfter = 3 * time.Second
+	}
 	if c.UpAfter == 0 {
 		c.UpAfter = 2 * time.Second
 	}
 	if c.ProbeFor == 0 {
-		c.ProbeFor = 2 * time.Second
+		c.ProbeFor = 1500 * time.Millisecond
 	}
 	if c.ProbeEvery == 0 {
 		c.ProbeEvery = 3 * time.Second
 	}
 	if c.MaxProbeEvery == 0 {
-		c.MaxProbeEvery = 8 * time.Second
+		c.MaxProbeEvery = 6 * time.Second
 	}
 	if c.MaxLoss == 0 {
 		c.MaxLoss = 0.1
@@ -96,6 +105,10 @@ type Sample struct {
 	EstimateBps int
 	// Loss is the recently reported loss fraction, 0 to 1.
 	Loss float64
+	// SentBps is what was sent toward the receiver over the last second
+	// (media and padding). Flowing without congestion it shows capacity
+	// the estimator may not have caught up with yet.
+	SentBps int
 	// Congested is set while the estimator sees queues growing (delay
 	// overuse) or loss: a probe stops at once.
 	Congested bool
@@ -129,6 +142,10 @@ type Controller struct {
 	// floorBps is the capacity a successful probe showed; it stands in for
 	// a lagging estimate until the link shows congestion again.
 	floorBps int
+	// graceUntil: a failed probe congested the link itself, and the
+	// estimate dips for it; the receiver holds its rung meanwhile.
+	graceUntil time.Time
+	climbed    bool // the last move was a climb
 }
 
 // New returns a controller starting on rung start (0 is the top).
@@ -167,7 +184,13 @@ func (c *Controller) need(idx int) int {
 	return int(float64(c.cfg.Rates[idx]+c.cfg.ReserveBps) / c.cfg.Headroom)
 }
 
-// best is the highest rung (lowest index) est carries.
+// holds reports whether est still carries rung idx without the headroom a
+// climb needs: the gap between the two is the ladder's hysteresis.
+func (c *Controller) holds(idx, est int) bool {
+	return idx >= len(c.cfg.Rates) || est >= c.cfg.Rates[idx]+c.cfg.ReserveBps
+}
+
+// best is the highest rung (lowest index) est carries with headroom.
 func (c *Controller) best(est int) int {
 	for i := range c.cfg.Rates {
 		if est >= c.need(i) {
@@ -178,8 +201,16 @@ func (c *Controller) best(est int) int {
 }
 
 // Effective is the estimate the controller works with: the transport's,
-// raised to what the last successful probe showed.
-func (c *Controller) Effective(s Sample) int { return max(s.EstimateBps, c.floorBps) }
+// raised to what the last successful probe showed and, while nothing is
+// congested, to what is flowing (with headroom: a rung that flows cleanly
+// is carried).
+func (c *Controller) Effective(s Sample) int {
+	est := max(s.EstimateBps, c.floorBps)
+	if !s.Congested && s.Loss <= c.cfg.MaxLoss/2 {
+		est = max(est, int(float64(s.SentBps)/c.cfg.Headroom))
+	}
+	return est
+}
 
 // Update takes the link's state at now and returns the decision.
 func (c *Controller) Update(now time.Time, s Sample) Decision {
@@ -194,18 +225,30 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 	best := c.best(est)
 
 	// Down: the estimate no longer carries this rung, or loss stays high.
-	short := best > c.idx
+	short := !c.holds(c.idx, est) && !now.Before(c.graceUntil)
 	lossy := s.Loss > c.cfg.MaxLoss && c.idx < len(c.cfg.Rates)
 	c.downSince = since(c.downSince, short, now)
 	c.lossSince = since(c.lossSince, lossy, now)
-	if c.probing && (short || s.Congested || s.Loss > c.cfg.MaxLoss/2) {
+	if c.probing && (!c.holds(c.idx, est) || s.Congested || s.Loss > c.cfg.MaxLoss/2) {
 		c.failProbe(now)
 	}
+	lowest := len(c.cfg.Rates) - 1
 	switch {
-	case short && now.Sub(c.downSince) >= c.cfg.DownAfter:
+	case short && best <= c.idx:
+		// Short of holding this rung, yet too close to move: wait.
+		return Decision{Rung: c.Rung()}
+	case short && best > lowest && c.idx < lowest && now.Sub(c.downSince) >= c.cfg.DownAfter:
+		// Down to the lowest rung first; pausing takes longer.
+		c.move(lowest)
+		return Decision{Rung: c.Rung()}
+	case short && best > lowest && now.Sub(c.downSince) >= c.cfg.PauseAfter:
 		c.move(best)
 		return Decision{Rung: c.Rung()}
-	case lossy && now.Sub(c.lossSince) >= c.cfg.DownAfter:
+	case short && best <= lowest && now.Sub(c.downSince) >= c.cfg.DownAfter:
+		c.move(best)
+		return Decision{Rung: c.Rung()}
+	case lossy && c.idx < lowest && now.Sub(c.lossSince) >= c.cfg.DownAfter,
+		lossy && now.Sub(c.lossSince) >= c.cfg.PauseAfter:
 		c.move(c.idx + 1)
 		return Decision{Rung: c.Rung()}
 	case short || lossy:
@@ -225,6 +268,11 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 	ready := !c.upSince.IsZero() && now.Sub(c.upSince) >= c.cfg.UpAfter
 	if c.nextProbe.IsZero() {
 		c.nextProbe = now.Add(c.wait)
+		if c.climbed {
+			// Right after a climb the link has just shown spare
+			// capacity: look for more soon.
+			c.nextProbe, c.climbed = now.Add(time.Second), false
+		}
 	}
 	if ready || !now.Before(c.nextProbe) {
 		c.probing, c.probeStart = true, now
@@ -258,6 +306,7 @@ func (c *Controller) probe(now time.Time) Decision {
 		c.floorBps = max(c.floorBps, c.need(target))
 		c.wait = c.cfg.ProbeEvery
 		c.move(target)
+		c.climbed = true
 		return Decision{Rung: c.Rung()}
 	}
 	pad := extra
@@ -269,6 +318,7 @@ func (c *Controller) probe(now time.Time) Decision {
 
 func (c *Controller) failProbe(now time.Time) {
 	c.probing = false
+	c.graceUntil = now.Add(c.cfg.DownAfter + c.cfg.DownAfter/2)
 	c.wait = min(2*c.wait, c.cfg.MaxProbeEvery)
 	c.nextProbe = now.Add(c.wait)
 }

@@ -62,9 +62,13 @@ func TestDownQuicklyOnlyWhenSustained(t *testing.T) {
 	if at.IsZero() || at.Sub(start) > 1200*time.Millisecond {
 		t.Fatalf("reached the lowest rung after %v, want about DownAfter", at.Sub(start))
 	}
-	// Below the lowest rung video pauses.
-	if dec, _ := run(c, &t0, 2*time.Second, fixed(80_000, 0)); dec.Rung != Paused {
-		t.Fatalf("at 80 kb/s: rung %d, want paused", dec.Rung)
+	// Below the lowest rung video pauses, but only once the shortfall
+	// outlasts PauseAfter.
+	if dec, _ := run(c, &t0, 2*time.Second, fixed(80_000, 0)); dec.Rung != 2 {
+		t.Fatalf("after 2 s at 80 kb/s: rung %d, want still the lowest", dec.Rung)
+	}
+	if dec, _ := run(c, &t0, 3*time.Second, fixed(80_000, 0)); dec.Rung != Paused {
+		t.Fatalf("after 5 s at 80 kb/s: rung %d, want paused", dec.Rung)
 	}
 }
 
@@ -128,7 +132,7 @@ func TestProbeFloorHoldsUntilCongestion(t *testing.T) {
 	t0 := time.Unix(0, 0)
 	// The estimator lags (it shows only 300 kb/s) but the probe finds no
 	// congestion: the receiver climbs and stays there.
-	dec, _ := run(c, &t0, 8*time.Second, fixed(300_000, 0))
+	dec, _ := run(c, &t0, 6*time.Second, fixed(300_000, 0))
 	if dec.Rung != 1 {
 		t.Fatalf("after a clean probe: rung %d, want 1", dec.Rung)
 	}
@@ -142,8 +146,16 @@ func TestProbeFloorHoldsUntilCongestion(t *testing.T) {
 func TestResumesFromPause(t *testing.T) {
 	c, _ := New(Config{Rates: rates}, Paused)
 	t0 := time.Unix(0, 0)
-	dec, _ := run(c, &t0, 10*time.Second, fixed(400_000, 0))
-	if dec.Rung != 2 {
-		t.Fatalf("rung %d, want the lowest after the limit lifts", dec.Rung)
+	// A 400 kb/s link: probes that would send more than that congest it.
+	link := func(d Decision) Sample {
+		sent := d.PadBps + 40_000
+		if d.Rung >= 0 {
+			sent += rates[d.Rung]
+		}
+		return Sample{EstimateBps: 250_000, SentBps: min(sent, 400_000), Congested: sent > 400_000}
+	}
+	dec, seen := run(c, &t0, 30*time.Second, link)
+	if dec.Rung != 2 || seen[len(seen)-1] != 2 || len(seen) != 2 {
+		t.Fatalf("rungs %v, want paused then the lowest and no further", seen)
 	}
 }

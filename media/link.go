@@ -14,6 +14,9 @@ type LinkSample struct {
 	// Loss is the recent loss fraction of what we send it (0 to 1), and
 	// AudioLoss that of our audio stream alone, from its receiver reports.
 	Loss, AudioLoss float64
+	// SentBps is what we sent it over the last second: media payload and
+	// probe padding. Flowing without congestion, it is capacity shown.
+	SentBps int
 	// Congested is set while the estimator sees the path's queue growing.
 	Congested bool
 	// RTT is the round-trip time from receiver reports (0: unknown).

@@ -46,8 +46,12 @@ func (r *Room) followLink(p *participant, at time.Time) {
 		return
 	}
 	vo.est = vo.link.Link()
-	dec := vo.ctl.Update(at, ladder.Sample{EstimateBps: vo.est.EstimateBps, Loss: vo.est.Loss, Congested: vo.est.Congested})
+	sample := ladder.Sample{EstimateBps: vo.est.EstimateBps, Loss: vo.est.Loss, SentBps: vo.est.SentBps, Congested: vo.est.Congested}
+	dec := vo.ctl.Update(at, sample)
 	vo.target = dec.Rung
+	if dec.Probing != (vo.padBps > 0) {
+		r.log.Debug("ladder probe", "participant", p.id, "probing", dec.Probing, "rung", dec.Rung, "estimate", vo.est.EstimateBps, "congested", vo.est.Congested, "loss", vo.est.Loss)
+	}
 	if dec.PadBps != vo.padBps {
 		vo.padBps = dec.PadBps
 		vo.link.SetPadding(dec.PadBps)
@@ -58,7 +62,7 @@ func (r *Room) followLink(p *participant, at time.Time) {
 	r.stats.paddingBytes.Add(uint64(dec.PadBps / linkUpdatesPerSecond / 8))
 	vo.mu.Lock()
 	v := &vo.view
-	v.Target, v.EstimateBps, v.EstimateSource = vo.target, vo.ctl.Effective(ladder.Sample{EstimateBps: vo.est.EstimateBps}), vo.est.Source
+	v.Target, v.EstimateBps, v.EstimateSource = vo.target, vo.ctl.Effective(sample), vo.est.Source
 	v.Loss, v.RTT, v.Probing = vo.est.Loss, vo.est.RTT, dec.Probing
 	vo.mu.Unlock()
 }

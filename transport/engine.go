@@ -209,6 +209,7 @@ func codecParams(mimeType string) []webrtc.RTPCodecParameters {
 // use the room clock that stamped it, so every stream of a room shares one
 // mapping.
 func (e *Engine) configureInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry) error {
+	ir.Add(nackLimiterFactory{}) // before the NACK responder: it sees only what this lets through
 	if err := webrtc.ConfigureNack(me, ir); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mcu-project/mcu/media"
@@ -57,6 +58,37 @@ type linkMonitor struct {
 	// time, and when they left) to turn a report's LSR/DLSR into RTT.
 	srs  [8]sentReport
 	next int
+
+	// sent counts payload and padding bytes written toward the receiver;
+	// rates keeps recent (time, count) pairs for the sent rate.
+	sent  atomic.Uint64
+	rates [16]sentMark
+	mark  int
+}
+
+type sentMark struct {
+	at    time.Time
+	bytes uint64
+}
+
+// sentRate is the bits per second sent over about the last second.
+func (l *linkMonitor) sentRate(now time.Time) int {
+	cur := sentMark{now, l.sent.Load()}
+	l.rates[l.mark%len(l.rates)] = cur
+	l.mark++
+	// The oldest mark at least a second back, else the oldest kept.
+	var from sentMark
+	for i := 1; i < len(l.rates) && i < l.mark; i++ {
+		m := l.rates[(l.mark-1-i)%len(l.rates)]
+		from = m
+		if now.Sub(m.at) >= time.Second {
+			break
+		}
+	}
+	if from.at.IsZero() || !now.After(from.at) {
+		return 0
+	}
+	return int(float64(cur.bytes-from.bytes) * 8 / now.Sub(from.at).Seconds())
 }
 
 type sentReport struct {
@@ -122,7 +154,7 @@ func (l *linkMonitor) reports(rs []rtcp.ReceptionReport, audioSSRC, videoSSRC ui
 // sample is the link as known at now.
 func (l *linkMonitor) sample(now time.Time) media.LinkSample {
 	l.mu.Lock()
-	s := media.LinkSample{Loss: l.videoLoss, AudioLoss: l.audioLoss, RTT: l.rtt}
+	s := media.LinkSample{Loss: l.videoLoss, AudioLoss: l.audioLoss, RTT: l.rtt, SentBps: l.sentRate(now)}
 	twcc := !l.twccAt.IsZero() && now.Sub(l.twccAt) < feedbackFresh
 	remb := !l.rembAt.IsZero() && now.Sub(l.rembAt) < feedbackFresh
 	rembBps := l.remb

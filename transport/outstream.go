@@ -2,6 +2,7 @@ package transport
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -16,6 +17,7 @@ type outStream struct {
 	track     *webrtc.TrackLocalStaticRTP
 	ssrc      uint32
 	clockRate float64
+	counted   *atomic.Uint64 // bytes sent, for the link's sent rate (may be nil)
 
 	mu      sync.Mutex
 	seq     uint16
@@ -55,6 +57,7 @@ func (s *outStream) write(payload []byte, ts uint32, marker bool, at time.Time) 
 	s.octets += uint32(len(payload))
 	s.lastTS, s.lastAt, s.sent = ts, at, true
 	s.mu.Unlock()
+	s.count(len(payload))
 	return s.track.WriteRTP(&pkt)
 }
 
@@ -69,7 +72,14 @@ func (s *outStream) writePadding(size byte) error {
 	s.seq++
 	pkt := rtp.Packet{Header: rtp.Header{Version: 2, Padding: true, PaddingSize: size, SequenceNumber: s.seq, Timestamp: s.lastTS}}
 	s.mu.Unlock()
+	s.count(int(size))
 	return s.track.WriteRTP(&pkt)
+}
+
+func (s *outStream) count(n int) {
+	if s.counted != nil {
+		s.counted.Add(uint64(n))
+	}
 }
 
 // ssrcOrZero is the stream's SSRC, 0 for no stream.

@@ -116,6 +116,7 @@ func (p *Peer) attachAudioOut() error {
 		return err
 	}
 	p.audioOut = s
+	s.counted = &p.link.sent
 	if p.startWorker() {
 		go p.readRTCP(sender, false)
 	}

@@ -154,6 +154,7 @@ func (p *Peer) attachVideoOut(c webrtc.RTPCodecCapability) error {
 		return err
 	}
 	p.video.out, p.video.outMime = s, c.MimeType
+	s.counted = &p.link.sent
 	if p.startWorker() {
 		go p.readRTCP(sender, true)
 	}
