@@ -15,13 +15,13 @@ func TestParseLadder(t *testing.T) {
 		want []room.Rung
 		err  string
 	}{
-		{in: "1280x720@30:1500k,640x360@30:600k,320x180@15:150k", want: []room.Rung{{1280, 720, 30, 1_500_000}, {640, 360, 30, 600_000}, {320, 180, 15, 150_000}}},
-		{in: "1920x1080@60:4M", want: []room.Rung{{1920, 1080, 60, 4_000_000}}},
-		{in: " 1280x720@30:1.5M , 640x360@15:250000", want: []room.Rung{{1280, 720, 30, 1_500_000}, {640, 360, 15, 250_000}}},
-		{in: "640x360@30:0.3M,320x180@30:64.5k", want: []room.Rung{{640, 360, 30, 300_000}, {320, 180, 30, 64_500}}},
-		{in: "640x360@30:600K", want: []room.Rung{{640, 360, 30, 600_000}}},
+		{in: "1280x720@30:1500k,640x360@30:600k,320x180@15:150k", want: []room.Rung{roomRung(1280, 720, 30, 1_500_000), roomRung(640, 360, 30, 600_000), roomRung(320, 180, 15, 150_000)}},
+		{in: "1920x1080@60:4M", want: []room.Rung{roomRung(1920, 1080, 60, 4_000_000)}},
+		{in: " 1280x720@30:1.5M , 640x360@15:250000", want: []room.Rung{roomRung(1280, 720, 30, 1_500_000), roomRung(640, 360, 15, 250_000)}},
+		{in: "640x360@30:0.3M,320x180@30:64.5k", want: []room.Rung{roomRung(640, 360, 30, 300_000), roomRung(320, 180, 30, 64_500)}},
+		{in: "640x360@30:600K", want: []room.Rung{roomRung(640, 360, 30, 600_000)}},
 		// Counts, sizes and order are the room's to check.
-		{in: "16x16@1:1,16x16@1:2,16x16@1:3,16x16@1:4", want: []room.Rung{{16, 16, 1, 1}, {16, 16, 1, 2}, {16, 16, 1, 3}, {16, 16, 1, 4}}},
+		{in: "16x16@1:1,16x16@1:2,16x16@1:3,16x16@1:4", want: []room.Rung{roomRung(16, 16, 1, 1), roomRung(16, 16, 1, 2), roomRung(16, 16, 1, 3), roomRung(16, 16, 1, 4)}},
 		{in: "1280x720:1500k", err: `rung "1280x720:1500k": no @FPS`},
 		{in: "1280x720@30", err: "no :BITRATE"},
 		{in: "1280x720@30:0", err: `bitrate "0" is not a positive whole number`},
@@ -51,7 +51,7 @@ func TestParseLadder(t *testing.T) {
 }
 
 func TestFormatLadder(t *testing.T) {
-	rungs := []room.Rung{{1920, 1080, 30, 3_000_000}, {1280, 720, 30, 1_500_000}, {320, 180, 15, 64_500}}
+	rungs := []room.Rung{roomRung(1920, 1080, 30, 3_000_000), roomRung(1280, 720, 30, 1_500_000), roomRung(320, 180, 15, 64_500)}
 	const want = "1920x1080@30:3M,1280x720@30:1500k,320x180@15:64500"
 	if got := api.FormatLadder(rungs); got != want {
 		t.Fatalf("%q, want %q", got, want)
@@ -60,4 +60,8 @@ func TestFormatLadder(t *testing.T) {
 	if err != nil || !slices.Equal(back, rungs) {
 		t.Fatalf("round trip: %v %v", back, err)
 	}
+}
+
+func roomRung(w, h, fps, bps int) room.Rung {
+	return room.Rung{Width: w, Height: h, FPS: fps, BitrateBps: bps}
 }

@@ -106,7 +106,7 @@ func TestLadderRoundTrip(t *testing.T) {
 func TestServerLadderAndCanvas(t *testing.T) {
 	ctx := context.Background()
 	defaults := room.DefaultOptions()
-	defaults.Ladder = []room.Rung{{1280, 720, 30, 1_200_000}, {640, 360, 15, 300_000}}
+	defaults.Ladder = []room.Rung{roomRung(1280, 720, 30, 1_200_000), roomRung(640, 360, 15, 300_000)}
 	c, _ := startServer(t, defaults)
 	off := room.DefaultOptions()
 	off.Ladder = room.DefaultLadder(1280, 720, 30, 0)[:1]

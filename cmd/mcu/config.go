@@ -94,7 +94,7 @@ var settings = []setting{
 	}},
 	{"pprof", "MCU_PPROF", "serve Go profiles under /debug/pprof/ (do not expose publicly)", func(c *Config, v string) error { return parseBool(&c.PProf)(c, v) }},
 	{"canvas", "MCU_CANVAS", "default rooms' canvas as WIDTHxHEIGHT@FPS", func(c *Config, v string) error { c.Canvas = v; return nil }},
-	{"ladder", "MCU_LADDER", "default rooms' bitrate ladder, " + api.LadderSyntax + " top first (e.g. 1280x720@30:1500k,640x360@30:600k,320x180@15:150k); one rung or \"off\" (the canvas alone): no adaptation; empty: the canvas's default", func(c *Config, v string) error { c.Ladder = v; return nil }},
+	{"ladder", "MCU_LADDER", "default rooms' bitrate ladder, top first, " + api.LadderSyntax + ", e.g. 1280x720@30:1500k,640x360@30:600k,320x180@15:150k (one rung or \"off\": no adaptation; empty: the canvas's default)", func(c *Config, v string) error { c.Ladder = v; return nil }},
 	{"video-codecs", "MCU_VIDEO_CODECS", "video codec preference of new rooms, e.g. VP8,H264", func(c *Config, v string) error { c.VideoCodecs = list(v); return nil }},
 	{"exclude-self", "MCU_EXCLUDE_SELF", "leave each participant's own tile out of its canvas", func(c *Config, v string) error { return parseBool(&c.ExcludeSelf)(c, v) }},
 	{"max-participants", "MCU_MAX_PARTICIPANTS", "participants per room (0: unlimited)", func(c *Config, v string) (err error) { c.MaxParticipants, err = strconv.Atoi(v); return err }},

@@ -4,8 +4,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/mcu-project/mcu/room"
 	"github.com/mcu-project/mcu/transport"
 )
 
@@ -17,6 +20,7 @@ http: ":7000"
 public_ips: ["203.0.113.1"]
 udp_port: 3478
 max_participants: 8
+ladder: "off"
 ice_servers:
   - urls: ["turn:turn.example.org:3478"]
     username: u
@@ -24,7 +28,7 @@ ice_servers:
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"MCU_CONFIG": yamlPath, "MCU_UDP_PORT": "4000", "MCU_MAX_PARTICIPANTS": "9"}
+	env := map[string]string{"MCU_CONFIG": yamlPath, "MCU_UDP_PORT": "4000", "MCU_MAX_PARTICIPANTS": "9", "MCU_LADDER": "1280x720@30:1M,640x360@15:300k"}
 	cfg, err := loadConfig([]string{"-max-participants", "10", "-public-ip", "198.51.100.1, 198.51.100.2"}, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -33,6 +37,7 @@ ice_servers:
 	want.HTTP = ":7000"                                       // YAML over default
 	want.UDPPort = 4000                                       // env over YAML
 	want.MaxParticipants = 10                                 // flag over env
+	want.Ladder = "1280x720@30:1M,640x360@15:300k"            // env over YAML
 	want.PublicIPs = []string{"198.51.100.1", "198.51.100.2"} // flag over YAML
 	want.ICEServers = []transport.ICEServer{{URLs: []string{"turn:turn.example.org:3478"}, Username: "u", Credential: "p"}}
 	if !reflect.DeepEqual(cfg, want) {
@@ -82,4 +87,47 @@ func TestConfigErrors(t *testing.T) {
 	if err != nil || tc.UDPPortMin != 10000 || tc.UDPPortMax != 10100 {
 		t.Fatalf("port range: %+v %v", tc, err)
 	}
+}
+
+func TestConfigLadder(t *testing.T) {
+	for _, tc := range []struct {
+		name, canvas, ladder string
+		want                 []room.Rung
+	}{
+		{"default", "1280x720@30", "", nil},
+		{"custom", "1280x720@30", "1280x720@30:2M,640x360@30:500k", []room.Rung{roomRung(1280, 720, 30, 2_000_000), roomRung(640, 360, 30, 500_000)}},
+		{"one rung", "1280x720@30", "960x540@15:800k", []room.Rung{roomRung(960, 540, 15, 800_000)}},
+		{"off", "640x360@15", "off", room.DefaultLadder(640, 360, 15, 0)[:1]},
+	} {
+		cfg := defaultConfig()
+		cfg.Canvas, cfg.Ladder = tc.canvas, tc.ladder
+		o, err := cfg.roomDefaults()
+		if err != nil || !slices.Equal(o.Ladder, tc.want) {
+			t.Errorf("%s: %v %v, want %v", tc.name, o.Ladder, err, tc.want)
+		}
+	}
+	noenv := func(string) string { return "" }
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"-ladder", "1280x720:1M"}, `ladder "1280x720:1M": rung "1280x720:1M": no @FPS`},
+		{[]string{"-ladder", "1280x720@30:0"}, `bitrate "0"`},
+		{[]string{"-ladder", "1920x1080@30:4M"}, `ladder "1920x1080@30:4M": room: bad options: rung 0 is 1920x1080`},
+		{[]string{"-ladder", "1280x720@30:1M,640x360@30:2M"}, `ladder "1280x720@30:1M,640x360@30:2M": room: bad options: rung 1 at 2000000 b/s`},
+		{[]string{"-canvas", "640x360@30", "-ladder", "640x360@7:500k"}, "rung 0 at 7 fps"},
+		{[]string{"-ladder", "16x16@1:4k,16x16@1:3k,16x16@1:2k,16x16@1:1k"}, "4 rungs (at most 3)"},
+	} {
+		cfg, err := loadConfig(tc.args, noenv)
+		if err == nil {
+			_, err = cfg.roomDefaults()
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%q: %v, want %q", tc.args, err, tc.msg)
+		}
+	}
+}
+
+func roomRung(w, h, fps, bps int) room.Rung {
+	return room.Rung{Width: w, Height: h, FPS: fps, BitrateBps: bps}
 }

@@ -78,7 +78,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(httpAddr,
 	if err != nil {
 		return err
 	}
-	prom.MustRegister(newRoomCollector(rooms))
+	prom.MustRegister(newRoomCollector(rooms), newReceiverCollector(managerParticipants(rooms)))
 
 	tc, err := cfg.transportConfig(log)
 	if err != nil {

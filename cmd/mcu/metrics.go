@@ -1,8 +1,11 @@
 package main
 
 import (
+	"iter"
+	"strconv"
 	"time"
 
+	"github.com/mcu-project/mcu/media"
 	"github.com/mcu-project/mcu/room"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -56,17 +59,22 @@ var roomMetrics = []roomMetric{
 	{"mcu_video_encode_errors_total", "Canvas frames that failed to encode.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.VideoEncodeErrors) }},
 	{"mcu_video_keyframes_forced_total", "Keyframes forced on canvas encoders (new receivers, PLI/FIR).", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.KeyFramesForced) }},
 	{"mcu_dtmf_keys_total", "Telephone keys (RFC 4733) received from plain-RTP legs.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.DTMF) }},
-	{"mcu_video_encoders", "Canvas encoders running (one per distinct view and codec).", prometheus.GaugeValue, func(s room.Stats) float64 { return float64(s.VideoEncoders) }},
+	{"mcu_video_encoders", "Canvas encoders running (one per distinct view, codec and ladder rung).", prometheus.GaugeValue, func(s room.Stats) float64 { return float64(s.VideoEncoders) }},
+	{"mcu_video_rung_switches_total", "Receivers moved between ladder rungs (pauses included).", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.RungSwitches) }},
+	{"mcu_video_receivers_paused", "Video receivers getting audio only because their link cannot carry the lowest rung.", prometheus.GaugeValue, func(s room.Stats) float64 { return float64(s.VideoPaused) }},
+	{"mcu_video_padding_bytes_total", "Padding sent to probe whether links carry the next rung up.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.PaddingBytes) }},
 }
 
-// roomCollector exports roomMetrics.
+// roomCollector exports roomMetrics and the encoders per rung.
 type roomCollector struct {
-	rooms *room.Manager
-	descs []*prometheus.Desc // parallel to roomMetrics
+	rooms        *room.Manager
+	descs        []*prometheus.Desc // parallel to roomMetrics
+	rungEncoders *prometheus.Desc
 }
 
 func newRoomCollector(m *room.Manager) *roomCollector {
-	c := &roomCollector{rooms: m}
+	c := &roomCollector{rooms: m, rungEncoders: prometheus.NewDesc("mcu_video_rung_encoders",
+		"Canvas encoders running per ladder rung (0 the top).", []string{"rung"}, nil)}
 	for _, rm := range roomMetrics {
 		c.descs = append(c.descs, prometheus.NewDesc(rm.name, rm.help, nil, nil))
 	}
@@ -77,11 +85,72 @@ func (c *roomCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range c.descs {
 		ch <- d
 	}
+	ch <- c.rungEncoders
 }
 
 func (c *roomCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.rooms.Stats()
 	for i, rm := range roomMetrics {
 		ch <- prometheus.MustNewConstMetric(c.descs[i], rm.kind, rm.value(s))
+	}
+	for i, n := range s.RungEncoders {
+		ch <- prometheus.MustNewConstMetric(c.rungEncoders, prometheus.GaugeValue, float64(n), strconv.Itoa(i))
+	}
+}
+
+// roomParticipants lists every room's participants, as they are when
+// iterated.
+type roomParticipants = iter.Seq2[media.RoomID, []room.Participant]
+
+func managerParticipants(m *room.Manager) roomParticipants {
+	return func(yield func(media.RoomID, []room.Participant) bool) {
+		for _, id := range m.Rooms() {
+			r, err := m.Room(id)
+			if err == nil && !yield(id, r.Participants()) { // err: the room has just gone
+				return
+			}
+		}
+	}
+}
+
+// receiverCollector exports each video receiver's place on the ladder,
+// read from the rooms at scrape time so that no series outlives its
+// participant.
+type receiverCollector struct {
+	list                           roomParticipants
+	rung, estimate, loss, switches *prometheus.Desc
+}
+
+func newReceiverCollector(list roomParticipants) *receiverCollector {
+	labels := []string{"room", "participant"}
+	return &receiverCollector{
+		list:     list,
+		rung:     prometheus.NewDesc("mcu_receiver_rung", "Ladder rung each video receiver gets (0 the top, -1 paused).", labels, nil),
+		estimate: prometheus.NewDesc("mcu_receiver_estimate_bps", "Link estimate each video receiver's rung follows, bits per second.", labels, nil),
+		loss:     prometheus.NewDesc("mcu_receiver_loss_ratio", "Loss fraction each video receiver reports.", labels, nil),
+		switches: prometheus.NewDesc("mcu_receiver_rung_switches_total", "Rung changes of each video receiver since it joined.", labels, nil),
+	}
+}
+
+func (c *receiverCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.rung
+	ch <- c.estimate
+	ch <- c.loss
+	ch <- c.switches
+}
+
+func (c *receiverCollector) Collect(ch chan<- prometheus.Metric) {
+	for id, ps := range c.list {
+		for _, p := range ps {
+			v := p.Video
+			if v == nil {
+				continue
+			}
+			labels := []string{string(id), string(p.ID)}
+			ch <- prometheus.MustNewConstMetric(c.rung, prometheus.GaugeValue, float64(v.Rung), labels...)
+			ch <- prometheus.MustNewConstMetric(c.estimate, prometheus.GaugeValue, float64(v.EstimateBps), labels...)
+			ch <- prometheus.MustNewConstMetric(c.loss, prometheus.GaugeValue, v.Loss, labels...)
+			ch <- prometheus.MustNewConstMetric(c.switches, prometheus.CounterValue, float64(v.Switches), labels...)
+		}
 	}
 }
