@@ -6,12 +6,12 @@ BIN       := bin
 # C libraries for cgo (Opus, VP8, H.264 through libavcodec) and the tools the tests use as independent
 # checkers (Chromium for the browser test).
 DEB_BUILD := gcc pkg-config libopus-dev libopusfile-dev libvpx-dev libavcodec-dev libavutil-dev
-DEB_TEST  := chromium libyuv-dev protobuf-compiler libprotobuf-dev
+DEB_TEST  := iproute2 chromium libyuv-dev protobuf-compiler libprotobuf-dev
 ARGS      ?=
 
 .DEFAULT_GOAL := help
 
-.PHONY: help deps deps-test build run test test-short bench bench-full bench-micro bench-audio bench-video proto lint fmt clean
+.PHONY: help deps deps-test build run test test-short bench bench-full bench-micro bench-audio bench-video bench-ladder proto lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -47,6 +47,10 @@ bench-full: deps ## all scenarios, 5 pairs of 15 s, with Janus AudioBridge and G
 
 bench-micro: deps ## micro-benchmarks (mixer, room tick, compositor, codecs, jitter buffer)
 	$(GO) test -run '^$$' -bench . -benchmem ./mixer/ ./room/ ./compositor/ ./codec/... ./transport/jitter/
+
+bench-ladder: deps-test ## the ladder over a tc-shaped link (root): writes bench/results/ladder/ladder.svg, .csv; then CPU of 1, 2, 3 rungs
+	MCU_LADDER_PLOT=$(CURDIR)/bench/results/ladder $(GO) test -count=1 -run '^TestLadder$$' -v ./cmd/mcu/
+	$(GO) test -run '^$$' -bench BenchmarkVideoLadder -benchtime 150x -count 3 ./room/
 
 lint: deps ## gofmt and go vet
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

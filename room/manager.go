@@ -339,6 +339,9 @@ func (m *Manager) Stats() Stats {
 	s.VideoTicks, s.VideoSkipped, s.VideoDecoded = c.videoTicks.Load(), c.videoSkipped.Load(), c.videoDecoded.Load()
 	s.VideoDecodeErrors, s.VideoEncodeErrors, s.KeyFramesForced = c.videoDecodeErrs.Load(), c.videoEncodeErrs.Load(), c.keyFramesForced.Load()
 	s.RungSwitches, s.PaddingBytes = c.rungSwitches.Load(), c.paddingBytes.Load()
+	for i := range s.RungKeyFramesForced {
+		s.RungKeyFramesForced[i] = c.rungKeysForced[i].Load()
+	}
 	s.DTMF = c.dtmf.Load()
 	return s
 }

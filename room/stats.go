@@ -39,9 +39,12 @@ type Stats struct {
 	// (index 0 the top); VideoEncoders is their sum.
 	RungEncoders [MaxRungs]int64
 	RungSwitches uint64 // receivers moved between rungs (pauses included)
-	VideoPaused  int64  // receivers getting audio only now
-	PaddingBytes uint64 // probe padding sent
-	DTMF         uint64 // telephone keys received (RFC 4733)
+	// RungKeyFramesForced counts the keyframes forced per rung (their
+	// share of KeyFramesForced).
+	RungKeyFramesForced [MaxRungs]uint64
+	VideoPaused         int64  // receivers getting audio only now
+	PaddingBytes        uint64 // probe padding sent
+	DTMF                uint64 // telephone keys received (RFC 4733)
 }
 
 // LateTickThreshold is how late a tick may start before it counts as late.
@@ -58,5 +61,6 @@ type counters struct {
 	videoTicks, videoSkipped, videoDecoded            atomic.Uint64
 	videoDecodeErrs, videoEncodeErrs, keyFramesForced atomic.Uint64
 	rungSwitches, paddingBytes                        atomic.Uint64
+	rungKeysForced                                    [MaxRungs]atomic.Uint64
 	dtmf                                              atomic.Uint64
 }

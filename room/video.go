@@ -155,6 +155,7 @@ type videoGroup struct {
 // its encoder, which exists only while some receiver is on (or switching
 // to) the rung.
 type rungOut struct {
+	idx    int // its index on the ladder
 	spec   Rung
 	every  int                    // encode every every-th canvas tick (rung fps below the canvas's)
 	scaler *compositor.Compositor // nil when the rung is the canvas size
@@ -327,8 +328,8 @@ func (r *Room) newVideoGroup(key string) (*videoGroup, error) {
 		return nil, err
 	}
 	g := &videoGroup{key: key, comp: comp}
-	for _, spec := range r.rungs {
-		ro := &rungOut{spec: spec, every: r.canvas.FPS / spec.FPS}
+	for i, spec := range r.rungs {
+		ro := &rungOut{idx: i, spec: spec, every: r.canvas.FPS / spec.FPS}
 		if spec.Width != r.canvas.Width || spec.Height != r.canvas.Height {
 			if ro.scaler, err = compositor.New(spec.Width, spec.Height); err != nil {
 				return nil, err
@@ -426,6 +427,7 @@ func (r *Room) encodeRung(g *videoGroup, ro *rungOut, canvas *media.VideoFrame, 
 		if kc, ok := ro.enc.(codec.KeyFrameController); ok {
 			kc.ForceKeyFrame()
 			r.stats.keyFramesForced.Add(1)
+			r.stats.rungKeysForced[ro.idx].Add(1)
 		}
 		ro.wantKey = false
 	}

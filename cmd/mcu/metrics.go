@@ -70,11 +70,14 @@ type roomCollector struct {
 	rooms        *room.Manager
 	descs        []*prometheus.Desc // parallel to roomMetrics
 	rungEncoders *prometheus.Desc
+	rungKeys     *prometheus.Desc
 }
 
 func newRoomCollector(m *room.Manager) *roomCollector {
 	c := &roomCollector{rooms: m, rungEncoders: prometheus.NewDesc("mcu_video_rung_encoders",
-		"Canvas encoders running per ladder rung (0 the top).", []string{"rung"}, nil)}
+		"Canvas encoders running per ladder rung (0 the top).", []string{"rung"}, nil),
+		rungKeys: prometheus.NewDesc("mcu_video_rung_keyframes_forced_total",
+			"Keyframes forced per ladder rung (its receivers' requests, new or switching receivers).", []string{"rung"}, nil)}
 	for _, rm := range roomMetrics {
 		c.descs = append(c.descs, prometheus.NewDesc(rm.name, rm.help, nil, nil))
 	}
@@ -86,6 +89,7 @@ func (c *roomCollector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- d
 	}
 	ch <- c.rungEncoders
+	ch <- c.rungKeys
 }
 
 func (c *roomCollector) Collect(ch chan<- prometheus.Metric) {
@@ -95,6 +99,9 @@ func (c *roomCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for i, n := range s.RungEncoders {
 		ch <- prometheus.MustNewConstMetric(c.rungEncoders, prometheus.GaugeValue, float64(n), strconv.Itoa(i))
+	}
+	for i, n := range s.RungKeyFramesForced {
+		ch <- prometheus.MustNewConstMetric(c.rungKeys, prometheus.CounterValue, float64(n), strconv.Itoa(i))
 	}
 }
 

@@ -1,0 +1,133 @@
+package room
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/codec/vpx"
+	"github.com/mcu-project/mcu/media"
+)
+
+// sinkPeer receives a view and discards it, counting bytes.
+type sinkPeer struct{ bytes int }
+
+func (*sinkPeer) VideoFrames() <-chan []byte { return nil }
+func (*sinkPeer) RequestKeyFrame()           {}
+func (s *sinkPeer) WriteVideo(f []byte, _ bool, _ uint32, _ time.Time) error {
+	s.bytes += len(f)
+	return nil
+}
+func (*sinkPeer) TakeKeyFrameRequest() bool { return false }
+
+// BenchmarkVideoLadder measures the video clock of a 4-person room on the
+// default 1280×720@30 canvas and ladder with its receivers spread over one,
+// two or three rungs: the extra cost of each rung in use is one scale and
+// one encode of the shared canvas. The tiles are 640×360 camera pictures
+// that change every tick, so every encoder works as on live cameras.
+// ns/op is one canvas tick; ×30 is CPU per media second.
+func BenchmarkVideoLadder(b *testing.B) {
+	for _, spread := range [][]int{{0, 0, 0, 0}, {0, 0, 1, 1}, {0, 0, 1, 2}} {
+		rungs := map[int]bool{}
+		for _, r := range spread {
+			rungs[r] = true
+		}
+		b.Run(fmt.Sprintf("rungs=%d", len(rungs)), func(b *testing.B) {
+			r, peers, cams := benchVideoRoom(b, spread)
+			groups := map[string]*videoGroup{}
+			defer func() {
+				for _, g := range groups {
+					g.close()
+				}
+			}()
+			start := time.Now()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for n := range b.N {
+				for _, c := range cams {
+					c.show(n)
+				}
+				r.videoTick(int64(n), start.Add(time.Duration(n)*time.Second/30), groups)
+			}
+			b.StopTimer()
+			var sent int
+			for _, p := range peers {
+				sent += p.bytes
+			}
+			b.ReportMetric(float64(sent)*8*30/float64(b.N)/1000, "kb/s-sent")
+			if got := r.rungEncoders[0].Load() + r.rungEncoders[1].Load() + r.rungEncoders[2].Load(); int(got) != len(rungs) {
+				b.Fatalf("%d encoders for %d rungs in use", got, len(rungs))
+			}
+		})
+	}
+}
+
+// benchVideoRoom builds a room without clocks whose members send camera
+// pictures and receive on the given rungs.
+func benchVideoRoom(b *testing.B, spread []int) (*Room, []*sinkPeer, []*benchCamera) {
+	b.Helper()
+	var reg codec.Registry
+	if err := vpx.Register(&reg); err != nil {
+		b.Fatal(err)
+	}
+	opts := DefaultOptions()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	r := &Room{id: "bench", opts: opts, reg: &reg, log: log, clock: media.SystemClock{}, metrics: noMetrics{},
+		stats: &counters{}, onEvent: func(Event) {}, overrides: map[media.ParticipantID]Layout{}, layout: Layout{Type: LayoutGrid},
+		canvas: Rung{Width: opts.Width, Height: opts.Height, FPS: opts.FPS}, rungs: opts.ladder()}
+	var peers []*sinkPeer
+	var cams []*benchCamera
+	for i, rung := range spread {
+		sp := &sinkPeer{}
+		cam := newBenchCamera(b, i)
+		peers, cams = append(peers, sp), append(cams, cam)
+		p := &participant{id: media.ParticipantID(fmt.Sprint("p", i)), name: fmt.Sprint("p", i), sendVideoCodec: "video/VP8",
+			vin: cam.in, vout: &videoOut{peer: sp, rung: rung, target: rung}}
+		r.members = append(r.members, p)
+	}
+	return r, peers, cams
+}
+
+// benchFrames is how many different pictures each camera cycles through.
+const benchFrames = 30
+
+// benchCamera is a participant's decoded-picture slot whose content changes
+// every tick: a moving box over noise, as a live camera's.
+type benchCamera struct {
+	in   *videoIn
+	pics []media.VideoFrame
+}
+
+func newBenchCamera(b *testing.B, seed int) *benchCamera {
+	rng := rand.New(rand.NewPCG(uint64(seed), 7))
+	cam := &benchCamera{}
+	for n := range benchFrames {
+		pic, err := media.NewVideoFrame(640, 360)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range pic.Y {
+			pic.Y[i] = byte(60 + seed*40 + int(rng.Uint32()&15))
+		}
+		for y := 90; y < 180; y++ {
+			for x := n * 16; x < n*16+90 && x < 640; x++ {
+				pic.Y[y*pic.StrideY+x] = 235
+			}
+		}
+		for i := range pic.U {
+			pic.U[i], pic.V[i] = byte(100+seed*20), byte(140-seed*20)
+		}
+		cam.pics = append(cam.pics, *pic)
+	}
+	cam.in = &videoIn{done: make(chan struct{}), have: true}
+	return cam
+}
+
+// show makes picture n the latest, as the decoder goroutine would.
+func (c *benchCamera) show(n int) {
+	c.in.latest, c.in.at = c.pics[n%benchFrames], time.Now()
+}
