@@ -81,13 +81,7 @@ func startServer(t *testing.T, mutate ...func(*Config)) *testServer {
 // metric reads one unlabelled sample from /metrics.
 func (s *testServer) metric(t *testing.T, name string) float64 {
 	t.Helper()
-	res, err := http.Get(s.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindSubmatch(body)
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindSubmatch(scrapeMetrics(t, s))
 	if m == nil {
 		t.Fatalf("metric %s not found", name)
 	}
