@@ -112,6 +112,11 @@ type Sample struct {
 	// Congested is set while the estimator sees queues growing (delay
 	// overuse) or loss: a probe stops at once.
 	Congested bool
+	// FeedbackLoss is the loss seen in transport-wide feedback. It comes
+	// every 100 ms, a second before receiver reports show the same loss,
+	// but it was seen to stay at 20–40 % for seconds after a link had
+	// recovered: only its rise during a probe counts.
+	FeedbackLoss float64
 }
 
 // Decision is where the receiver should be.
@@ -135,8 +140,12 @@ type Controller struct {
 	idx int
 
 	downSince, lossSince, upSince time.Time
+	clearSince                    time.Time // the receiver has reported no loss since
 	probing                       bool
 	probeStart                    time.Time
+	probeEst                      int           // the estimate when the probe began
+	probeLoss                     float64       // and the feedback loss
+	probeBad                      int           // updates in a row with signs of a full link
 	wait                          time.Duration // current wait before a probe
 	nextProbe                     time.Time
 	// floorBps is the capacity a successful probe showed; it stands in for
@@ -185,9 +194,18 @@ func (c *Controller) need(idx int) int {
 }
 
 // holds reports whether est still carries rung idx without the headroom a
-// climb needs: the gap between the two is the ladder's hysteresis.
+// climb needs: the gap between the two is the ladder's hysteresis. The
+// lowest rung holds down to three quarters of its rate: below it the only
+// way down is pausing video, which is for links that cannot carry video
+// at all, not for some loss.
 func (c *Controller) holds(idx, est int) bool {
-	return idx >= len(c.cfg.Rates) || est >= c.cfg.Rates[idx]+c.cfg.ReserveBps
+	switch {
+	case idx >= len(c.cfg.Rates):
+		return true
+	case idx == len(c.cfg.Rates)-1:
+		return est >= (c.cfg.Rates[idx]+c.cfg.ReserveBps)*3/4
+	}
+	return est >= c.cfg.Rates[idx]+c.cfg.ReserveBps
 }
 
 // best is the highest rung (lowest index) est carries with headroom.
@@ -221,6 +239,7 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 		// The link is full: what a probe showed no longer holds.
 		c.floorBps = 0
 	}
+	c.clearSince = since(c.clearSince, s.Loss <= c.cfg.MaxLoss/2, now)
 	est := c.Effective(s)
 	best := c.best(est)
 
@@ -229,7 +248,7 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 	lossy := s.Loss > c.cfg.MaxLoss && c.idx < len(c.cfg.Rates)
 	c.downSince = since(c.downSince, short, now)
 	c.lossSince = since(c.lossSince, lossy, now)
-	if c.probing && (!c.holds(c.idx, est) || s.Congested || s.Loss > c.cfg.MaxLoss/2) {
+	if c.probing && c.probeFailing(s, est) {
 		c.failProbe(now)
 	}
 	lowest := len(c.cfg.Rates) - 1
@@ -274,8 +293,14 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 			c.nextProbe, c.climbed = now.Add(time.Second), false
 		}
 	}
-	if ready || !now.Before(c.nextProbe) {
-		c.probing, c.probeStart = true, now
+	// A probe into a link that is queueing, or losing or has just been
+	// (its queue may not have drained), would only fail, costing loss and
+	// backing the next probe off: wait until the receiver's reports have
+	// been clean for a second. (The estimator's overuse flickers on and
+	// off on a full link, so only its present state counts.)
+	clear := !s.Congested && !c.clearSince.IsZero() && now.Sub(c.clearSince) >= time.Second
+	if clear && (ready || !now.Before(c.nextProbe)) {
+		c.probing, c.probeStart, c.probeEst, c.probeLoss, c.probeBad = true, now, s.EstimateBps, s.FeedbackLoss, 0
 		return c.probe(now)
 	}
 	return Decision{Rung: c.Rung()}
@@ -316,10 +341,38 @@ func (c *Controller) probe(now time.Time) Decision {
 	return Decision{Rung: c.Rung(), PadBps: pad, Probing: true}
 }
 
+// probeFailing reports signs that the probe has filled the link. Loss in
+// the receiver's reports ends it at once. The estimator's signs come a
+// second sooner but are noisier, so they must hold for two updates in a
+// row (a lone overuse sample, or one feedback with 6 % loss, was seen to
+// end probes on links with room to spare): queues growing, the estimate
+// backing off, or the loss in transport-wide feedback rising clearly
+// over where it stood when the probe began (it was seen to stay at
+// 20–40 % for seconds after a link had recovered). A steep rise of that
+// loss ends the probe at once.
+func (c *Controller) probeFailing(s Sample, est int) bool {
+	base := 1.5 * c.probeLoss
+	if !c.holds(c.idx, est) || s.Loss > c.cfg.MaxLoss/2 || s.FeedbackLoss > base+1.5*c.cfg.MaxLoss {
+		return true
+	}
+	if s.Congested || s.FeedbackLoss > base+c.cfg.MaxLoss/2 || float64(s.EstimateBps) < 0.85*float64(c.probeEst) {
+		c.probeBad++
+	} else {
+		c.probeBad = 0
+	}
+	return c.probeBad >= 2
+}
+
 func (c *Controller) failProbe(now time.Time) {
 	c.probing = false
 	c.graceUntil = now.Add(c.cfg.DownAfter + c.cfg.DownAfter/2)
-	c.wait = min(2*c.wait, c.cfg.MaxProbeEvery)
+	if c.idx < len(c.cfg.Rates) {
+		// Failed probes cost the media on the link some loss: space them
+		// out. A paused receiver has only audio at stake, and probes
+		// only once the link has been clear for a second, so it keeps
+		// trying at the first pace: resuming video is worth it.
+		c.wait = min(2*c.wait, c.cfg.MaxProbeEvery)
+	}
 	c.nextProbe = now.Add(c.wait)
 }
 

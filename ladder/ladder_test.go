@@ -159,3 +159,46 @@ func TestResumesFromPause(t *testing.T) {
 		t.Fatalf("rungs %v, want paused then the lowest and no further", seen)
 	}
 }
+
+// A paused receiver on a lossy link does not probe (a probe there only
+// fails and backs the next one off); once the loss clears it probes at
+// once and resumes within a probe's length.
+func TestNoProbeIntoLoss(t *testing.T) {
+	c, _ := New(Config{Rates: rates}, Paused)
+	t0 := time.Unix(0, 0)
+	_, seen := run(c, &t0, 20*time.Second, func(d Decision) Sample {
+		if d.Probing {
+			t.Fatalf("probing a link with 12%% loss: %+v", d)
+		}
+		return Sample{EstimateBps: 60_000, Loss: 0.12, SentBps: 50_000}
+	})
+	if len(seen) != 1 {
+		t.Fatalf("rungs %v on a lossy link, want paused throughout", seen)
+	}
+	start := t0
+	dec, _ := run(c, &t0, 3*time.Second, func(d Decision) Sample {
+		return Sample{EstimateBps: 60_000, SentBps: 50_000 + d.PadBps}
+	})
+	if dec.Rung != 2 {
+		t.Fatalf("%v after the loss cleared: rung %d, want the lowest (resumed)", t0.Sub(start), dec.Rung)
+	}
+}
+
+// A link the lowest rung fills, with some loss and a low estimate, keeps
+// video on the lowest rung; one that delivers a fraction of it pauses.
+func TestLowestRungHoldsOnAFullLink(t *testing.T) {
+	c, _ := New(Config{Rates: rates}, 2)
+	t0 := time.Unix(0, 0)
+	full := func(Decision) Sample {
+		return Sample{EstimateBps: 150_000, Loss: 0.07, SentBps: 205_000, Congested: true}
+	}
+	if _, seen := run(c, &t0, 20*time.Second, full); len(seen) != 1 {
+		t.Fatalf("rungs %v on a full link, want the lowest throughout", seen)
+	}
+	starved := func(Decision) Sample {
+		return Sample{EstimateBps: 45_000, Loss: 0.5, SentBps: 200_000, Congested: true}
+	}
+	if dec, _ := run(c, &t0, 5*time.Second, starved); dec.Rung != Paused {
+		t.Fatalf("rung %d on a link delivering half of the lowest rung, want paused", dec.Rung)
+	}
+}

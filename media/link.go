@@ -11,9 +11,14 @@ type LinkSample struct {
 	// transport-wide feedback), "remb" (the receiver's own estimate), or
 	// "" when there is none.
 	Source string
-	// Loss is the recent loss fraction of what we send it (0 to 1), and
-	// AudioLoss that of our audio stream alone, from its receiver reports.
+	// Loss is the recent loss fraction of what we send it (0 to 1): the
+	// worse of our audio and video streams' receiver reports. AudioLoss is
+	// that of the audio stream alone.
 	Loss, AudioLoss float64
+	// FeedbackLoss is the loss in transport-wide feedback (send-side
+	// estimation only): quick, but seen to stay high for seconds after a
+	// link recovers, so Loss does not use it.
+	FeedbackLoss float64
 	// SentBps is what we sent it over the last second: media payload and
 	// probe padding. Flowing without congestion, it is capacity shown.
 	SentBps int

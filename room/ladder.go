@@ -46,7 +46,8 @@ func (r *Room) followLink(p *participant, at time.Time) {
 		return
 	}
 	vo.est = vo.link.Link()
-	sample := ladder.Sample{EstimateBps: vo.est.EstimateBps, Loss: vo.est.Loss, SentBps: vo.est.SentBps, Congested: vo.est.Congested}
+	sample := ladder.Sample{EstimateBps: vo.est.EstimateBps, Loss: vo.est.Loss, SentBps: vo.est.SentBps,
+		Congested: vo.est.Congested, FeedbackLoss: vo.est.FeedbackLoss}
 	dec := vo.ctl.Update(at, sample)
 	vo.target = dec.Rung
 	if dec.Probing != (vo.padBps > 0) {

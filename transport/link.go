@@ -22,7 +22,7 @@ const (
 	// feedbackFresh is how long transport-wide feedback or a REMB stays
 	// the estimate's source after the last one arrived.
 	feedbackFresh = 3 * time.Second
-	// congestedLoss is the transport-wide loss that counts as congestion.
+	// congestedLoss is the reported loss that counts as congestion.
 	congestedLoss = 0.05
 	// padInterval paces probe padding; maxPadding is the most one padding
 	// packet carries (RTP padding lengths are one byte).
@@ -53,6 +53,7 @@ type linkMonitor struct {
 	remb                 int
 	rembAt               time.Time
 	videoLoss, audioLoss float64
+	videoAt, audioAt     time.Time // their last receiver reports
 	rtt                  time.Duration
 	// srs are our recent sender reports (middle 32 bits of their NTP
 	// time, and when they left) to turn a report's LSR/DLSR into RTT.
@@ -130,9 +131,9 @@ func (l *linkMonitor) reports(rs []rtcp.ReceptionReport, audioSSRC, videoSSRC ui
 		case r.SSRC == 0:
 			continue
 		case r.SSRC == audioSSRC:
-			l.audioLoss = loss
+			l.audioLoss, l.audioAt = loss, now
 		case r.SSRC == videoSSRC:
-			l.videoLoss = loss
+			l.videoLoss, l.videoAt = loss, now
 		default:
 			continue
 		}
@@ -151,26 +152,37 @@ func (l *linkMonitor) reports(rs []rtcp.ReceptionReport, audioSSRC, videoSSRC ui
 	}
 }
 
-// sample is the link as known at now.
+// sample is the link as known at now. Loss is the worse of the two
+// streams' fresh receiver reports, not the estimator's own loss average:
+// each report counts exactly the interval since the previous one, while
+// the transport-wide view was seen to hold 20–40 % loss for seconds after
+// a link had recovered (and the receiver reported none), which kept a
+// paused receiver from ever probing its way back.
 func (l *linkMonitor) sample(now time.Time) media.LinkSample {
 	l.mu.Lock()
-	s := media.LinkSample{Loss: l.videoLoss, AudioLoss: l.audioLoss, RTT: l.rtt, SentBps: l.sentRate(now)}
-	twcc := !l.twccAt.IsZero() && now.Sub(l.twccAt) < feedbackFresh
-	remb := !l.rembAt.IsZero() && now.Sub(l.rembAt) < feedbackFresh
+	fresh := func(at time.Time) bool { return !at.IsZero() && now.Sub(at) < feedbackFresh }
+	s := media.LinkSample{RTT: l.rtt, SentBps: l.sentRate(now)}
+	if fresh(l.audioAt) {
+		s.AudioLoss = l.audioLoss
+	}
+	if fresh(l.videoAt) {
+		s.Loss = l.videoLoss
+	}
+	s.Loss = max(s.Loss, s.AudioLoss)
+	twcc := fresh(l.twccAt)
+	remb := fresh(l.rembAt)
 	rembBps := l.remb
 	l.mu.Unlock()
+	s.Congested = s.Loss > congestedLoss
 	switch {
 	case twcc && l.bwe != nil:
 		s.Source, s.EstimateBps = "twcc", l.bwe.GetTargetBitrate()
 		st := l.bwe.GetStats()
-		if loss, ok := st["averageLoss"].(float64); ok {
-			s.Loss = loss
-		}
 		usage, _ := st["usage"].(string)
-		s.Congested = usage == "overuse" || s.Loss > congestedLoss
+		s.Congested = s.Congested || usage == "overuse"
+		s.FeedbackLoss, _ = st["averageLoss"].(float64)
 	case remb:
 		s.Source, s.EstimateBps = "remb", rembBps
-		s.Congested = s.Loss > congestedLoss
 	}
 	return s
 }
