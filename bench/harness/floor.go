@@ -1,16 +1,20 @@
 package main
 
 import (
+	"fmt"
+	"slices"
 	"syscall"
 	"time"
 
 	"github.com/mcu-project/mcu/codec"
-	"github.com/mcu-project/mcu/codec/codectest"
 	"github.com/mcu-project/mcu/codec/opus"
 	"github.com/mcu-project/mcu/codec/vpx"
 	"github.com/mcu-project/mcu/compositor"
+	"github.com/mcu-project/mcu/internal/opusloop"
 	"github.com/mcu-project/mcu/internal/pionclient"
 	"github.com/mcu-project/mcu/media"
+	"github.com/mcu-project/mcu/mixer"
+	"github.com/mcu-project/mcu/room"
 )
 
 // cpuNow is this process's user+system CPU time.
@@ -21,48 +25,108 @@ func cpuNow() time.Duration {
 }
 
 // audioFloor is the CPU-seconds per media-second of the codec work an audio
-// room needs: decodes Opus decodes and encodes Opus encodes every 20 ms,
-// with the MCU's libraries and settings, timed in this process.
-func audioFloor(decodes, encodes int) float64 {
-	enc, _ := opus.NewEncoder(codec.EncoderParams{FEC: true})
-	defer enc.Close()
-	pcm := make([]int16, media.FrameSamples)
-	pkts := make([][]byte, 50)
-	for f := range pkts {
-		codectest.Tone(pcm, 440, 6000, f*media.FrameSamples)
-		b := make([]byte, 1500)
-		n, _ := enc.Encode(pcm, b)
-		pkts[f] = b[:n]
+// room of n participants with talkers talking needs (talkers < 0: all),
+// with the MCU's libraries and settings, timed in this process, on the
+// content the room carries. Encoding cost depends heavily on the signal, so
+// the mixes are made, before the clock starts, by decoding the load's own
+// streams (tones for talkers, coded silence for the rest: bench/load sends
+// the same) through the room's mixer. What is timed is then exactly the
+// codec work: every 20 ms, one decode per participant and one encode per
+// distinct mix — a mix-minus for each input in the mix, plus the full mix
+// shared by everyone else when anyone else listens.
+func audioFloor(n, talkers int) float64 {
+	if talkers < 0 || talkers > n {
+		talkers = n
 	}
-	decs := make([]*opus.Decoder, decodes)
-	encs := make([]*opus.Encoder, encodes)
-	for i := range decs {
-		decs[i], _ = opus.NewDecoder()
+	const frames, warm = 50, 100 // 1 s of mixes after 2 s for talking detection to settle
+	amp := opusloop.ToneAmp(talkers)
+	streams := make([][][]byte, n)
+	decs := make([]*opus.Decoder, n)
+	for i := range n {
+		var err error
+		if i < talkers {
+			streams[i], err = opusloop.Tone(opusloop.ToneHz(i), amp)
+		} else {
+			streams[i], err = opusloop.Silence()
+		}
+		if err != nil {
+			return 0
+		}
+		if decs[i], err = opus.NewDecoder(); err != nil {
+			return 0
+		}
 		defer decs[i].Close()
 	}
-	for i := range encs {
-		encs[i], _ = opus.NewEncoder(codec.EncoderParams{FEC: true})
-		defer encs[i].Close()
+	mixes := roomMixes(streams, decs, warm, frames)
+	var encs []*opus.Encoder
+	for _, m := range mixes {
+		for len(encs) < len(m) {
+			e, err := opus.NewEncoder(codec.EncoderParams{FEC: true})
+			if err != nil {
+				return 0
+			}
+			defer e.Close()
+			encs = append(encs, e)
+		}
 	}
 	out := make([]int16, opus.MaxPacketSamples)
 	buf := make([]byte, 1500)
-	const frames = 100 // 2 s of media
-	// Inputs are made before the clock starts: only codec work is timed.
-	mixes := make([][]int16, 10)
-	for i := range mixes {
-		mixes[i] = make([]int16, media.FrameSamples)
-		codectest.Tone(mixes[i], 440, 6000, i*media.FrameSamples)
-	}
+	const rounds = 2 // 2 s of media
 	start := cpuNow()
-	for f := range frames {
-		for _, d := range decs {
-			_, _ = d.Decode(pkts[f%len(pkts)], out)
+	for f := range rounds * frames {
+		for i, d := range decs {
+			_, _ = d.Decode(streams[i][f%len(streams[i])], out)
 		}
-		for _, e := range encs {
-			_, _ = e.Encode(mixes[f%len(mixes)], buf)
+		for i, m := range mixes[f%frames] {
+			_, _ = encs[i].Encode(m, buf)
 		}
 	}
-	return (cpuNow() - start).Seconds() / (frames * media.FrameDuration.Seconds())
+	return (cpuNow() - start).Seconds() / (rounds * frames * media.FrameDuration.Seconds())
+}
+
+// roomMixes runs the streams through decoders and the room's mixer for
+// warm frames, then returns the distinct mixes of the next frames frames:
+// per frame, each contributing input's mix-minus and, when some input does
+// not contribute, the full mix. It leaves the decoders where the timed
+// loop continues them.
+func roomMixes(streams [][][]byte, decs []*opus.Decoder, warm, frames int) [][][]int16 {
+	mx, err := mixer.New(room.DefaultOptions().Mixer) // the room's gate and talking detection
+	if err != nil {
+		return nil
+	}
+	ins := make([]*mixer.Input, len(streams))
+	for i := range ins {
+		ins[i] = mx.Add(media.ParticipantID(fmt.Sprint(i)))
+	}
+	pcm := make([]int16, opus.MaxPacketSamples)
+	now := time.Now()
+	out := make([][][]int16, frames)
+	for f := range warm + frames {
+		for i, d := range decs {
+			k, _ := d.Decode(streams[i][f%len(streams[i])], pcm)
+			copy(ins[i].Frame().Samples[:], pcm[:k])
+			ins[i].SetPresent(true)
+		}
+		mx.Mix(now.Add(time.Duration(f) * media.FrameDuration))
+		if f < warm {
+			continue
+		}
+		var dst media.AudioFrame
+		shared := false
+		for _, in := range ins {
+			if !in.Contributing() {
+				shared = true
+				continue
+			}
+			mx.MixMinus(in, &dst)
+			out[f-warm] = append(out[f-warm], slices.Clone(dst.Samples[:]))
+		}
+		if shared {
+			mx.MixAll(&dst)
+			out[f-warm] = append(out[f-warm], slices.Clone(dst.Samples[:]))
+		}
+	}
+	return out
 }
 
 // videoFloor is the CPU-seconds per media-second of the VP8 work a video

@@ -1,5 +1,6 @@
 // Command harness runs the benchmark scenarios against a freshly started mcu
-// (load from this separate process, over real loopback WebRTC), alternates
+// (load from this separate process, over real loopback WebRTC, or as plain
+// RTP legs in the "plain RTP" rows, as Janus's participants are), alternates
 // them in short slices with the references — the raw codec floor timed in
 // process, and, when asked, Janus AudioBridge and GStreamer — repeats the
 // pairs, and writes bench/results/<date>/report.md with medians, ratios and
@@ -41,27 +42,29 @@ type scenario struct {
 	codecs   []string
 	latency  bool
 	janus    bool // compare with Janus AudioBridge (same N, talkers)
+	rtp      bool // the load joins as plain-RTP audio legs (like janusref), not WebRTC
 	gstMode  string
-	audioDec int // codec floor: decodes, encodes per 20 ms
-	audioEnc int
 	videoDec int // codec floor: decodes (camera size), encodes (canvas) per frame
 	videoEnc int
 }
 
 func scenarios(quick bool) []scenario {
 	if quick {
-		return []scenario{{name: "audio N=2 (quick)", n: 2, talkers: -1, latency: true, audioDec: 2, audioEnc: 2}}
+		return []scenario{{name: "audio N=2 (quick)", n: 2, talkers: -1, latency: true}}
 	}
 	var out []scenario
 	for _, n := range []int{4, 8, 16, 32} {
-		out = append(out, scenario{name: fmt.Sprintf("audio N=%d, all talking", n), n: n, talkers: -1, janus: true, audioDec: n, audioEnc: n})
+		out = append(out, scenario{name: fmt.Sprintf("audio N=%d, all talking", n), n: n, talkers: -1, janus: true})
 	}
 	out = append(out,
-		scenario{name: "audio N=50, 3 talking", n: 50, talkers: 3, janus: true, audioDec: 50, audioEnc: 4},
-		scenario{name: "audio latency N=3", n: 3, talkers: -1, latency: true, janus: true, audioDec: 3, audioEnc: 3},
-		scenario{name: "video 4x 640x360@30, shared canvas 1280x720", n: 4, talkers: 1, video: "640x360", canvas: "1280x720@30", gstMode: "shared", audioDec: 4, audioEnc: 2, videoDec: 4, videoEnc: 1},
-		scenario{name: "video 4x 640x360@30, exclude_self", n: 4, talkers: 1, video: "640x360", canvas: "1280x720@30", exclude: true, gstMode: "personal", audioDec: 4, audioEnc: 2, videoDec: 4, videoEnc: 4},
-		scenario{name: "video mixed VP8+H264, 4x 640x360@30", n: 4, talkers: 1, video: "640x360", canvas: "1280x720@30", codecs: []string{"VP8", "H264"}, audioDec: 4, audioEnc: 2, videoDec: 4, videoEnc: 2},
+		scenario{name: "audio N=50, 3 talking", n: 50, talkers: 3, janus: true},
+		// Janus's participants are plain RTP: these rows compare like with like.
+		scenario{name: "audio N=32, all talking, plain RTP", n: 32, talkers: -1, rtp: true, janus: true},
+		scenario{name: "audio N=50, 3 talking, plain RTP", n: 50, talkers: 3, rtp: true, janus: true},
+		scenario{name: "audio latency N=3", n: 3, talkers: -1, latency: true, janus: true},
+		scenario{name: "video 4x 640x360@30, shared canvas 1280x720", n: 4, talkers: 1, video: "640x360", canvas: "1280x720@30", gstMode: "shared", videoDec: 4, videoEnc: 1},
+		scenario{name: "video 4x 640x360@30, exclude_self", n: 4, talkers: 1, video: "640x360", canvas: "1280x720@30", exclude: true, gstMode: "personal", videoDec: 4, videoEnc: 4},
+		scenario{name: "video mixed VP8+H264, 4x 640x360@30", n: 4, talkers: 1, video: "640x360", canvas: "1280x720@30", codecs: []string{"VP8", "H264"}, videoDec: 4, videoEnc: 2},
 	)
 	return out
 }
@@ -157,7 +160,7 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 		return err
 	}
 	var md strings.Builder
-	fmt.Fprintf(&md, "# MCU benchmark report\n\n%s, %d pair(s) of %v slices per scenario, medians; load from a separate process over loopback WebRTC. CPU is CPU-seconds per media-second of the measured process (1.0 = one core busy).\n\n", time.Now().Format(time.RFC1123), pairs, slice)
+	fmt.Fprintf(&md, "# MCU benchmark report\n\n%s, %d pair(s) of %v slices per scenario, medians; load from a separate process over loopback WebRTC (plain RTP legs in the \"plain RTP\" rows, as Janus's participants always are). CPU is CPU-seconds per media-second of the measured process (1.0 = one core busy).\n\n", time.Now().Format(time.RFC1123), pairs, slice)
 	md.WriteString("| scenario | mcu CPU | codec floor | mcu / floor | Janus | mcu / Janus | GStreamer | mcu / GStreamer | CPU-s per participant-minute (mcu) | outputs at rate | audio latency p50 (mcu / Janus) |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	var plot []point
 	for _, r := range rows {
@@ -166,7 +169,7 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 		fmt.Fprintf(&md, "| %s | %.3f | %.3f | %s | %s | %s | %s | %s | %.3f | %s | %s |\n", r.s.name, mc, fl, ratio(mc, fl),
 			cell(r.jan), ratio(mc, load.Median(r.jan.cpuPerSecond)), cell(r.gs), ratio(mc, load.Median(r.gs.cpuPerSecond)),
 			perPM, okCell(r.mcu.outputOK), latencyCell(r.mcu.latencyMs, r.jan.latencyMs))
-		if r.s.video == "" && r.s.talkers < 0 && !r.s.latency {
+		if r.s.video == "" && r.s.talkers < 0 && !r.s.latency && !r.s.rtp {
 			plot = append(plot, point{n: r.s.n, mcu: perPM, floor: fl * 60 / float64(r.s.n), janus: load.Median(r.jan.cpuPerSecond) * 60 / float64(r.s.n)})
 		}
 	}
@@ -193,7 +196,7 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 }
 
 func floorFor(s scenario) float64 {
-	f := audioFloor(s.audioDec, s.audioEnc)
+	f := audioFloor(s.n, s.talkers)
 	if s.video != "" {
 		var iw, ih, cw, ch int
 		fmt.Sscanf(s.video, "%dx%d", &iw, &ih)
@@ -231,7 +234,11 @@ func runMCU(ctx context.Context, bin string, s scenario, d time.Duration) (load.
 			return load.Result{}, errors.New("mcu did not start")
 		}
 	}
-	return load.Run(ctx, load.Options{URL: url, Room: "bench", N: s.n, Talkers: s.talkers, Video: s.video, Codecs: s.codecs, D: d, PID: cmd.Process.Pid, Latency: s.latency})
+	o := load.Options{URL: url, Room: "bench", N: s.n, Talkers: s.talkers, Video: s.video, Codecs: s.codecs, D: d, PID: cmd.Process.Pid, Latency: s.latency}
+	if s.rtp {
+		return load.RunRTP(ctx, o)
+	}
+	return load.Run(ctx, o)
 }
 
 func freePort() (int, error) {

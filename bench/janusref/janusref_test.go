@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcu-project/mcu/internal/opusloop"
 )
 
 // TestMain lets the Janus test run this very binary as the command
@@ -156,13 +158,13 @@ func TestDetectorIgnoresNeighbourTones(t *testing.T) {
 	mix := func(withToggle bool) []int16 {
 		out := make([]int16, frameLen)
 		for i := 2; i < 16; i++ {
-			sine(pcm, toneHz(i), amp, 7)
+			opusloop.Sine(pcm, opusloop.ToneHz(i), amp, 7)
 			for j := range out {
 				out[j] += pcm[j]
 			}
 		}
 		if withToggle {
-			sine(pcm, hz, amp, 7)
+			opusloop.Sine(pcm, hz, amp, 7)
 			for j := range out {
 				out[j] += pcm[j]
 			}
@@ -178,7 +180,7 @@ func TestDetectorIgnoresNeighbourTones(t *testing.T) {
 }
 
 func TestLoopsAreRealOpus(t *testing.T) {
-	s, err := silenceLoop()
+	s, err := opusloop.Silence()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +188,7 @@ func TestLoopsAreRealOpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s) != loopFrames || len(tl) != toggleCycleFrames {
+	if len(s) != opusloop.LoopFrames || len(tl) != toggleCycleFrames {
 		t.Fatalf("loop lengths %d, %d", len(s), len(tl))
 	}
 	for _, p := range append(s, tl...) {

@@ -55,6 +55,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/mcu-project/mcu/internal/opusloop"
 )
 
 // options are the command-line settings.
@@ -145,7 +147,7 @@ func parseFlags(args []string) (options, error) {
 		return o, errors.New("-amp must be 0-32767")
 	}
 	if o.amp == 0 {
-		o.amp = math.Floor(min(8192, 32000/float64(max(o.talkers, 1))))
+		o.amp = opusloop.ToneAmp(o.talkers)
 	}
 	return o, nil
 }
@@ -252,7 +254,7 @@ func run(ctx context.Context, o options) (res result, err error) {
 	latency := o.latency && o.n >= 2 && o.talkers >= 1
 	detectHz := toggleHz(o.talkers)
 	loops := make([][][]byte, o.n)
-	silence, err := silenceLoop()
+	silence, err := opusloop.Silence()
 	if err != nil {
 		return res, fmt.Errorf("encode silence: %w", err)
 	}
@@ -261,7 +263,7 @@ func run(ctx context.Context, o options) (res result, err error) {
 		case i == 0 && latency:
 			loops[i], err = toggleLoop(detectHz, o.amp)
 		case i < o.talkers:
-			loops[i], err = toneLoop(toneHz(i), o.amp)
+			loops[i], err = opusloop.Tone(opusloop.ToneHz(i), o.amp)
 		default:
 			loops[i] = silence
 		}

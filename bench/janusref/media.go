@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -12,88 +11,36 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/codec/opus"
+	"github.com/mcu-project/mcu/internal/opusloop"
 	"github.com/pion/rtp"
 )
 
 const (
-	sampleRate  = 48000
-	frameLen    = 960 // 20 ms at 48 kHz
-	framePeriod = 20 * time.Millisecond
-	payloadType = 111
-	sendBitrate = 64000 // what internal/pionclient sends, so both benchmarks feed the same streams
+	sampleRate  = opusloop.SampleRate
+	frameLen    = opusloop.FrameLen
+	payloadType = opusloop.PayloadType
 
 	// The latency talker's cycle: 400 ms tone, 600 ms silence.
 	toggleOnFrames    = 20
 	toggleCycleFrames = 50
 )
 
-// toneHz is talker i's steady tone, as bench/load hands them out.
-func toneHz(i int) float64 { return 200 + 37*float64(i) }
-
 // toggleHz is the latency talker's tone: a multiple of 50 Hz (whole cycles
 // per 20 ms frame, so every burst starts at phase 0) at least 400 Hz above
 // every steady tone in the mix, so a Hann-windowed detector sees none of
 // them.
 func toggleHz(talkers int) float64 {
-	top := toneHz(max(talkers-1, 0)) + 400
+	top := opusloop.ToneHz(max(talkers-1, 0)) + 400
 	return max(1000, math.Ceil(top/50)*50)
-}
-
-// encodeLoop pre-encodes frames of pcm (gen fills frame f) with a fresh
-// encoder, after warm frames of warm-up that are thrown away, so the stored
-// loop has no encoder start-up in it.
-func encodeLoop(frames, warm int, gen func(pcm []int16, f int)) ([][]byte, error) {
-	enc, err := opus.NewEncoder(codec.EncoderParams{BitrateBps: sendBitrate})
-	if err != nil {
-		return nil, err
-	}
-	defer enc.Close()
-	pcm := make([]int16, frameLen)
-	buf := make([]byte, 1500)
-	out := make([][]byte, 0, frames)
-	for f := 0; f < warm+frames; f++ {
-		gen(pcm, f)
-		n, err := enc.Encode(pcm, buf)
-		if err != nil {
-			return nil, err
-		}
-		if f >= warm {
-			out = append(out, append([]byte(nil), buf[:n]...))
-		}
-	}
-	return out, nil
-}
-
-// sine fills pcm with frame f of a tone (phase-continuous across frames).
-func sine(pcm []int16, hz, amp float64, f int) {
-	for i := range pcm {
-		pcm[i] = int16(amp * math.Sin(2*math.Pi*hz*float64(f*frameLen+i)/sampleRate))
-	}
-}
-
-// Every steady tone here is a whole number of Hz, so it repeats exactly
-// every second: a 2 s loop replays seamlessly.
-const loopFrames = 100
-
-// toneLoop is 2 s of Opus for a steady tone.
-func toneLoop(hz, amp float64) ([][]byte, error) {
-	return encodeLoop(loopFrames, 50, func(pcm []int16, f int) { sine(pcm, hz, amp, f) })
-}
-
-// silenceLoop is 2 s of Opus-coded digital silence: real frames that Janus
-// decodes like any others.
-func silenceLoop() ([][]byte, error) {
-	return encodeLoop(loopFrames, 50, func(pcm []int16, f int) { clear(pcm) })
 }
 
 // toggleLoop is one 1 s cycle: 400 ms of tone, 600 ms of silence, coded
 // with one encoder as a continuous stream (after one cycle of warm-up).
 func toggleLoop(hz, amp float64) ([][]byte, error) {
-	return encodeLoop(toggleCycleFrames, toggleCycleFrames, func(pcm []int16, f int) {
+	return opusloop.Encode(toggleCycleFrames, toggleCycleFrames, func(pcm []int16, f int) {
 		if f%toggleCycleFrames < toggleOnFrames {
-			sine(pcm, hz, amp, f)
+			opusloop.Sine(pcm, hz, amp, f)
 		} else {
 			clear(pcm)
 		}
@@ -117,9 +64,7 @@ type participant struct {
 	janus  *net.UDPAddr
 	loop   [][]byte
 
-	ssrc uint32
-	seq  uint16
-	ts   uint32
+	stream opusloop.Stream
 
 	received atomic.Int64
 	lastSeq  atomic.Int64    // last received sequence number, -1 before the first
@@ -143,7 +88,7 @@ func newParticipant(idx int) (*participant, error) {
 		return nil, err
 	}
 	_ = conn.SetReadBuffer(1 << 20)
-	p := &participant{idx: idx, conn: conn, ssrc: rand.Uint32(), seq: uint16(rand.UintN(1 << 16)), ts: rand.Uint32()}
+	p := &participant{idx: idx, conn: conn, stream: opusloop.Stream{SSRC: rand.Uint32(), Seq: uint16(rand.UintN(1 << 16)), TS: rand.Uint32()}}
 	p.lastSeq.Store(-1)
 	return p, nil
 }
@@ -155,7 +100,7 @@ func (p *participant) port() int { return p.conn.LocalAddr().(*net.UDPAddr).Port
 // once instead of skipping, so the stream never has holes.
 func (p *participant) send(start time.Time, stop <-chan struct{}, done *sync.WaitGroup) {
 	defer done.Done()
-	buf := make([]byte, 12+1500)
+	buf := make([]byte, opusloop.HeaderLen+1500)
 	timer := time.NewTimer(time.Until(start))
 	defer timer.Stop()
 	for k := 0; ; k++ {
@@ -164,17 +109,8 @@ func (p *participant) send(start time.Time, stop <-chan struct{}, done *sync.Wai
 			return
 		case <-timer.C:
 		}
-		payload := p.loop[k%len(p.loop)]
-		buf[0] = 0x80
-		buf[1] = payloadType
-		if k == 0 {
-			buf[1] |= 0x80 // marker: start of the talk spurt
-		}
-		binary.BigEndian.PutUint16(buf[2:], p.seq+uint16(k))
-		binary.BigEndian.PutUint32(buf[4:], p.ts+uint32(k*frameLen))
-		binary.BigEndian.PutUint32(buf[8:], p.ssrc)
-		n := copy(buf[12:], payload)
-		if _, err := p.conn.WriteToUDP(buf[:12+n], p.janus); err != nil && errors.Is(err, net.ErrClosed) {
+		n := p.stream.Packet(buf, k, p.loop[k%len(p.loop)])
+		if _, err := p.conn.WriteToUDP(buf[:n], p.janus); err != nil && errors.Is(err, net.ErrClosed) {
 			return
 		}
 		if p.toggle && k%toggleCycleFrames == 0 {
@@ -183,7 +119,7 @@ func (p *participant) send(start time.Time, stop <-chan struct{}, done *sync.Wai
 			p.onsets = append(p.onsets, at)
 			p.mu.Unlock()
 		}
-		timer.Reset(time.Until(start.Add(time.Duration(k+1) * framePeriod)))
+		timer.Reset(time.Until(start.Add(time.Duration(k+1) * opusloop.FramePeriod)))
 	}
 }
 

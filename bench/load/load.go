@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mcu-project/mcu/codec/codectest"
+	"github.com/mcu-project/mcu/internal/opusloop"
 	"github.com/mcu-project/mcu/internal/pionclient"
 )
 
@@ -66,6 +67,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if len(o.Codecs) == 0 {
 		o.Codecs = []string{"VP8"}
 	}
+	amp := opusloop.ToneAmp(res.Talkers)
 	jctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	clients := make([]*pionclient.Client, 0, o.N)
@@ -76,7 +78,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 	}()
 	for i := range o.N {
-		opts := pionclient.Options{BaseURL: o.URL, Room: o.Room, Name: fmt.Sprintf("load%d", i), ToneHz: 200 + 37*float64(i)}
+		// The same tones and levels as RunRTP and bench/janusref send.
+		opts := pionclient.Options{BaseURL: o.URL, Room: o.Room, Name: fmt.Sprintf("load%d", i), ToneHz: opusloop.ToneHz(i), ToneAmp: amp, KeepSent: o.Latency && i == 0}
 		if i >= res.Talkers {
 			opts.ToneHz = 0 // a listener: its microphone sends silence
 		}
@@ -143,7 +146,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		res.VideoFPSMin = 0
 	}
 	if len(onsets) > 0 {
-		res.LatencyMs = onsetLatencies(clients[1], onsets, latencyHz)
+		res.LatencyMs = onsetLatencies(clients[0].Sent(), clients[1].Frames(), onsets, latencyHz, amp)
 	}
 	return res, nil
 }
@@ -167,23 +170,38 @@ func toggle(ctx context.Context, c *pionclient.Client, hz float64, d time.Durati
 	return onsets
 }
 
-// onsetLatencies finds, for each onset, the first frame the listener
-// received carrying the tone, and returns the delays in milliseconds.
-func onsetLatencies(listener *pionclient.Client, onsets []time.Time, hz float64) []float64 {
-	frames := listener.Frames()
+// onsetLatencies measures, for each onset, from the first frame the
+// sender sent that carries the tone to the first frame the listener
+// received that carries it, in milliseconds: the latency the mcu adds
+// (network, playout buffer, mixing clock, its encoder and ours to decode),
+// without the sender's own packetisation and encoder delay — the same span
+// bench/janusref measures for Janus.
+func onsetLatencies(sent, heard []pionclient.Frame, onsets []time.Time, hz, amp float64) []float64 {
 	var out []float64
 	for _, on := range onsets {
-		for _, f := range frames {
-			if f.At.Before(on) || f.At.After(on.Add(500*time.Millisecond)) {
-				continue
-			}
-			if hannGoertzel(f.Samples, hz) > 8192*0.1 { // within 20 dB of the sent level
-				out = append(out, float64(f.At.Sub(on).Microseconds())/1000)
-				break
-			}
+		from, ok := firstWithTone(sent, on, hz, amp)
+		if !ok {
+			continue
+		}
+		if to, ok := firstWithTone(heard, from, hz, amp); ok {
+			out = append(out, float64(to.Sub(from).Microseconds())/1000)
 		}
 	}
 	return out
+}
+
+// firstWithTone is the time of the first frame in [after, after+500 ms)
+// whose audio carries hz within 20 dB of amp, the sent level.
+func firstWithTone(frames []pionclient.Frame, after time.Time, hz, amp float64) (time.Time, bool) {
+	for _, f := range frames {
+		if f.At.Before(after) || f.At.After(after.Add(500*time.Millisecond)) {
+			continue
+		}
+		if hannGoertzel(f.Samples, hz) > amp*0.1 {
+			return f.At, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // Median of xs (0 for none).

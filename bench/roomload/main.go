@@ -5,6 +5,11 @@
 //
 //	roomload -url http://127.0.0.1:8080 -n 20 -d 30s -pid $(pidof mcu)
 //	roomload -n 4 -video 640x360 -codecs VP8,H264 -d 30s -pid $(pidof mcu)
+//	roomload -rtp -n 50 -talkers 3 -d 30s -pid $(pidof mcu)
+//
+// With -rtp every participant is a plain-RTP audio leg (POST
+// /rooms/{room}/rtp: no ICE, DTLS or SRTP, as Janus AudioBridge's
+// participants in bench/janusref) instead of a WebRTC peer.
 package main
 
 import (
@@ -29,11 +34,16 @@ func main() {
 	flag.DurationVar(&o.D, "d", 30e9, "measurement duration (after all joined)")
 	flag.IntVar(&o.PID, "pid", 0, "mcu process ID, for CPU accounting (0: skip)")
 	flag.BoolVar(&o.Latency, "latency", false, "measure the audio latency the mcu adds (participant 0 toggles its tone)")
+	rtp := flag.Bool("rtp", false, "join plain-RTP audio legs instead of WebRTC peers (no -video, no -latency)")
 	flag.Parse()
 	o.Codecs = strings.Split(*codecs, ",")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	r, err := load.Run(ctx, o)
+	run := load.Run
+	if *rtp {
+		run = load.RunRTP
+	}
+	r, err := run(ctx, o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "roomload:", err)
 		os.Exit(1)

@@ -54,6 +54,11 @@ type Options struct {
 	// does: NACKs, receiver reports and transport-wide congestion-control
 	// feedback (so the server can estimate the link toward it).
 	Feedback bool
+	// KeepSent keeps every frame it sends, as its own decoder hears it,
+	// with the send time (Sent): latency is then measured from the first
+	// sent frame that carries a sound to the first received one, so the
+	// sender's packetisation and encoder delay are not counted.
+	KeepSent bool
 	// Interfaces are the network interfaces it gathers candidates on
 	// (default: loopback only).
 	Interfaces []string
@@ -92,6 +97,7 @@ type Client struct {
 
 	mu              sync.Mutex
 	frames          []Frame
+	sent            []Frame // with KeepSent
 	reports         []SenderReport
 	receiverReports int // RTCP receiver reports about what this client sends
 	audioSeq        seqCounter
@@ -366,6 +372,13 @@ func (c *Client) send(track *webrtc.TrackLocalStaticSample) {
 	if c.opts.FEC {
 		_ = enc.SetPacketLossPercent(10)
 	}
+	var self *opus.Decoder // with KeepSent: what a listener of ours would decode
+	if c.opts.KeepSent {
+		if self, err = opus.NewDecoder(); err != nil {
+			return
+		}
+		defer self.Close()
+	}
 	pcm := make([]int16, 960)
 	pkt := make([]byte, 1500)
 	start := time.Now()
@@ -384,6 +397,9 @@ func (c *Client) send(track *webrtc.TrackLocalStaticSample) {
 		size, err := enc.Encode(pcm, pkt)
 		if err == nil {
 			_ = track.WriteSample(pmedia.Sample{Data: append([]byte(nil), pkt[:size]...), Duration: 20 * time.Millisecond})
+			if self != nil {
+				c.keepSent(self, pkt[:size])
+			}
 		}
 		timer.Reset(time.Until(start.Add(time.Duration(n+1) * 20 * time.Millisecond)))
 	}
@@ -524,6 +540,27 @@ func (c *Client) SenderReports() []SenderReport {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]SenderReport(nil), c.reports...)
+}
+
+// keepSent decodes a frame just sent and keeps it with its send time.
+func (c *Client) keepSent(dec *opus.Decoder, pkt []byte) {
+	at := time.Now()
+	pcm := make([]int16, opus.MaxPacketSamples)
+	n, err := dec.Decode(pkt, pcm)
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	c.sent = append(c.sent, Frame{At: at, Samples: pcm[:n]})
+	c.mu.Unlock()
+}
+
+// Sent returns the frames sent so far, as decoded, with their send times
+// (empty unless Options.KeepSent).
+func (c *Client) Sent() []Frame {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Frame(nil), c.sent...)
 }
 
 // Frames returns the frames received so far.

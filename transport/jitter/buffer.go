@@ -30,25 +30,24 @@ type Buffer struct {
 	started bool // playout has begun at least once: packets behind nextSeq are late
 	playing bool // false while (re)buffering
 
-	epoch     time.Time // arrival of the stream's first packet; times below are durations since it
-	tsOrigin  int64     // extended timestamp of the stream's first packet
-	nextSeq   int64     // extended sequence number playout needs next
-	highest   int64     // highest extended sequence number accepted (buffered whenever count > 0)
-	highestTs int64     // its extended timestamp
-	count     int       // packets buffered
-	frame     int64     // estimated packet duration, timestamp units
-	history   uint64    // bit i: packet nextSeq-1-i was received (played or dropped)
+	epoch     time.Time     // arrival of the stream's first packet; times below are durations since it
+	tsOrigin  int64         // extended timestamp of the stream's first packet
+	nextSeq   int64         // extended sequence number playout needs next
+	highest   int64         // highest extended sequence number accepted (buffered whenever count > 0)
+	highestTs int64         // its extended timestamp
+	count     int           // packets buffered
+	firstArr  time.Duration // arrival of the packet that made the buffer non-empty
+	frame     int64         // estimated packet duration, timestamp units
+	history   uint64        // bit i: packet nextSeq-1-i was received (played or dropped)
 
-	firstArrival time.Duration // arrival of the packet that made the buffer non-empty
-
-	over      bool          // depth above target+2 frames at every Pop since overSince
+	over      bool          // excess above a frame at every Pop since overSince
 	overSince time.Duration //
-	overMin   int64         // smallest depth seen since overSince
+	overMin   time.Duration // smallest excess seen since overSince
 
 	est   estimator
 	clock time.Duration // latest time seen (arrival or Pop), for Delay and Stats
 
-	lossSeen bool          // a Lost was handed out since the stream began
+	lossSeen bool          // a loss was seen since the stream began: a Lost handed out, or a gap while playing
 	lastLoss time.Duration // when, for lossHold
 
 	out   []byte // Result.Payload
@@ -181,6 +180,14 @@ func (b *Buffer) Push(seq uint16, ts uint32, payload []byte, arrival time.Time) 
 	if ext > b.highest {
 		if ext == b.highest+1 {
 			b.learnFrame(extTs - b.highestTs)
+		} else if b.started {
+			// A gap: switch to the cushioned playout (ready) now, not
+			// once the missing packet is handed out as Lost. On a clean
+			// link playout runs less than a frame behind arrivals, so the
+			// missing packet's Pop finds the buffer empty (an underrun);
+			// the rebuffer after it then keeps a packet of cushion, and
+			// the next losses find their successor buffered, for FEC.
+			b.lossSeen, b.lastLoss = true, arr
 		}
 		b.highest, b.highestTs = ext, extTs
 	}
@@ -242,7 +249,7 @@ func (b *Buffer) store(ext, extTs int64, payload []byte, arr time.Duration) {
 	s.payload = append(s.payload[:0], payload...)
 	s.ext, s.ts, s.present = ext, extTs, true
 	if b.count == 0 {
-		b.firstArrival = arr
+		b.firstArr = arr
 	}
 	b.count++
 	b.stats.Accepted++
@@ -331,7 +338,7 @@ func (b *Buffer) Pop(now time.Time) Result {
 	targetTs := b.durToTs(target)
 
 	if !b.playing {
-		if b.count == 0 || (b.depthTs() < targetTs && t-b.firstArrival < target) {
+		if b.count == 0 || (b.depthTs() < targetTs && !b.ready(t, target)) {
 			return b.empty()
 		}
 		b.playing, b.started, b.over = true, true, false
@@ -342,7 +349,7 @@ func (b *Buffer) Pop(now time.Time) Result {
 		return b.empty()
 	}
 
-	b.checkShrink(t, targetTs)
+	b.checkShrink(t, target)
 
 	if s := &b.slots[b.nextSeq%b.n]; s.present && s.ext == b.nextSeq {
 		b.out, s.payload = s.payload, b.out[:0]
@@ -395,35 +402,81 @@ func (b *Buffer) empty() Result {
 	return Result{Status: Empty, Seq: seq}
 }
 
-// checkShrink drops buffered audio when the depth has stayed above
-// target + 2 frames at every Pop for ShrinkAfter: it drops (from the head)
-// the smallest excess seen over that period minus one frame, keeping at
-// least the newest packet. count > 0.
-func (b *Buffer) checkShrink(t time.Duration, targetTs int64) {
-	depth := b.depthTs()
-	if depth <= targetTs+2*b.frame {
+// ready reports whether (re)buffering may end before the depth reaches
+// the target. On a clean link the head packet must be due (headDue): a
+// fraction of a frame of jitter then costs that fraction, not a whole
+// packet. For lossHold after a loss the head must instead have waited the
+// whole target since it arrived, which keeps at least one packet of
+// cushion: FEC recovers packet N from N+1, so N+1 must be buffered when N
+// is declared lost, and the cushion absorbs the jitter estimate's swings
+// that would otherwise make a missing packet be waited for (concealed)
+// before it is declared lost.
+func (b *Buffer) ready(t, target time.Duration) bool {
+	if b.lossHeld(t) {
+		return t-b.firstArr >= target
+	}
+	return t >= b.headDue(target)
+}
+
+// headDue is when playout of the head packet may begin: its expected
+// arrival (the fastest recent transit plus its timestamp) plus the jitter
+// allowance, target − frame. A packet played at its due time leaves every
+// later packet that arrives within the allowance in time for its own turn,
+// since both advance one frame per Pop. Before the first playout of a
+// stream one more frame is allowed: the estimate has seen too few packets
+// to trust, and shrinking takes the frame back once it has.
+func (b *Buffer) headDue(target time.Duration) time.Duration {
+	allow := target - b.tsToDur(b.frame)
+	if !b.started {
+		allow += b.tsToDur(b.frame)
+	}
+	return b.tsToDur(b.headTs()-b.tsOrigin) + b.est.base + allow
+}
+
+// excess is how much buffered audio Pops could do without: on a clean
+// link the head's slack beyond its due time; for lossHold after a loss the
+// depth beyond target + 1 frame (the cushion ready keeps).
+func (b *Buffer) excess(t, target time.Duration) time.Duration {
+	if b.lossHeld(t) {
+		return b.tsToDur(b.depthTs()) - target - b.tsToDur(b.frame)
+	}
+	return t - b.headDue(target)
+}
+
+// checkShrink drops buffered audio when the excess has stayed above a
+// frame at every Pop for ShrinkAfter: the smallest excess seen over that
+// period, in whole frames, is dropped from the head, keeping at least the
+// newest packet. Excess is waiting beyond what the jitter estimate (and
+// after a loss, the FEC cushion) asks for, so dropping it cannot make a
+// later packet late. This follows clock drift, bursts after network
+// stalls, a target that decayed, and takes back the first playout's extra
+// frame. count > 0.
+func (b *Buffer) checkShrink(t, target time.Duration) {
+	ex := b.excess(t, target)
+	frame := b.tsToDur(b.frame)
+	if ex <= frame {
 		b.over = false
 		return
 	}
 	if !b.over {
-		b.over, b.overSince, b.overMin = true, t, depth
-	} else if depth < b.overMin {
-		b.overMin = depth
+		b.over, b.overSince, b.overMin = true, t, ex
+	} else if ex < b.overMin {
+		b.overMin = ex
 	}
 	if t-b.overSince < b.cfg.ShrinkAfter {
 		return
 	}
 	b.over = false
-	excess := b.overMin - targetTs - b.frame
-	for excess > 0 && b.count > 1 {
+	drop := b.durToTs(b.overMin)
+	for drop >= b.frame && b.count > 1 {
 		if s := &b.slots[b.nextSeq%b.n]; s.present && s.ext == b.nextSeq {
-			excess -= b.headDur()
+			drop -= b.headDur()
 			s.present = false
 			b.count--
 			b.stats.DroppedShrink++
 			b.advance(true)
 		} else {
-			excess -= b.frame
+			drop -= b.frame
 			b.stats.Lost++
 			b.advance(false)
 		}
@@ -440,11 +493,14 @@ const lossHold = 10 * time.Second
 // when N is due; without loss it would only add latency.
 func (b *Buffer) target(t time.Duration) time.Duration {
 	d := b.tsToDur(b.frame) + b.est.jitterAt(t)
-	if b.lossSeen && t-b.lastLoss < lossHold {
+	if b.lossHeld(t) {
 		d += b.tsToDur(b.frame)
 	}
 	return min(max(d, b.cfg.MinDelay), b.cfg.MaxDelay)
 }
+
+// lossHeld reports whether t is within lossHold of the last loss.
+func (b *Buffer) lossHeld(t time.Duration) bool { return b.lossSeen && t-b.lastLoss < lossHold }
 
 // Delay returns the current target delay.
 func (b *Buffer) Delay() time.Duration { return b.target(b.clock) }

@@ -27,8 +27,9 @@ type Config struct {
 	// timestamp) larger than this — a timestamp jump without a matching
 	// pause — also starts a new stream. 0 means 5 s; otherwise > MaxDelay.
 	ResyncTransit time.Duration
-	// ShrinkAfter: how long the buffered audio must stay above
-	// target + 2 packets before buffered packets are dropped to cut latency.
+	// ShrinkAfter: how long the head packet must have waited at least a
+	// frame beyond its due time before buffered packets are dropped to cut
+	// latency.
 	// 0 means 1 s; negative is invalid.
 	ShrinkAfter time.Duration
 }

@@ -37,15 +37,31 @@
 //	target = clamp(frame + J, MinDelay, MaxDelay)
 //
 // so with no jitter it stays at one packet (MinDelay, 20 ms, by default).
+// target − frame is the jitter allowance: how long after its expected
+// arrival (base + its timestamp) a packet may still come in time.
 //
 // # Playout
 //
 // Before playout, and again after an underrun, the buffer (re)buffers:
-// Pop returns Empty until the depth reaches the target, or the oldest
-// buffered packet has waited the target (this bounds the wait for a lone
-// packet, e.g. a DTX comfort-noise packet). Before the first playout a
-// packet older than the buffered ones is still accepted and becomes the
-// head; afterwards anything behind the playout point is Late.
+// Pop returns Empty until the head packet is due — its expected arrival
+// plus the allowance has passed — or the depth reaches the target. Due
+// time, not a whole number of buffered packets, decides: with 20 ms packets
+// and 20 ms Pops, a packet played at its due time leaves every later packet
+// that arrives within the allowance in time for its own Pop, so a 2 ms
+// jitter estimate costs about 2 ms of delay, not another packet. Before the
+// first playout of a stream the estimate has seen too few packets to trust,
+// so one more frame is allowed (shrinking takes it back).
+//
+// For lossHold (10 s) after a loss — a Lost handed out, or a sequence gap
+// while playing — the target has one more frame and (re)buffering waits
+// until the depth reaches the target or the oldest buffered packet has
+// waited the whole target: a packet of cushion. FEC recovers packet N from
+// N+1, so N+1 must be buffered when N is declared lost, and the cushion
+// absorbs the jitter estimate's swings that would otherwise make a missing
+// packet be waited for, and concealed, before it is declared lost. Before
+// the first
+// playout a packet older than the buffered ones is still accepted and
+// becomes the head; afterwards anything behind the playout point is Late.
 //
 // While playing, each Pop:
 //
@@ -69,10 +85,15 @@
 //
 // # Shrinking and bounds
 //
-// If the depth stays above target + 2 frames at every Pop for ShrinkAfter
-// (1 s), the smallest depth seen over that period minus (target + 1 frame)
-// is dropped from the head in one go (Stats.DroppedShrink); this follows
-// clock drift, bursts after network stalls, and a target that decayed.
+// The excess is what Pops could do without: on a clean link the head's
+// slack beyond its due time; during lossHold the depth beyond target + 1
+// frame. If it stays above a frame at every Pop for ShrinkAfter (1 s), the
+// smallest excess seen over that period, in whole frames, is dropped from
+// the head in one go (Stats.DroppedShrink). Excess is waiting beyond what
+// the jitter estimate (and the FEC cushion) asks for, so dropping it
+// cannot make a later packet late. This follows clock drift, bursts after
+// network stalls, a target that decayed, and takes back the first
+// playout's extra frame.
 //
 // At most MaxPackets packets are buffered; the sequence-number window is
 // [playout point, playout point + MaxPackets). A packet beyond it evicts the

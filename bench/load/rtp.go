@@ -1,0 +1,351 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mcu-project/mcu/internal/opusloop"
+	"github.com/pion/webrtc/v4"
+)
+
+// RunRTP is Run with every participant a plain-RTP audio leg instead of a
+// WebRTC peer: no ICE, DTLS or SRTP, as Janus AudioBridge's participants
+// join in bench/janusref, so the two CPU figures compare like with like.
+//
+// Each participant is a loopback UDP socket in this process, attached with
+// POST /rooms/{room}/rtp (codec opus). One goroutine sends every
+// participant's pre-encoded Opus (internal/opusloop: 20 ms mono frames,
+// payload type 111) on absolute 20 ms deadlines: talkers a steady tone of
+// 200+37·i Hz at min(8192, 32000/talkers), listeners coded digital silence,
+// so the mcu decodes everyone. Each socket counts the mix-minus RTP packets
+// it gets back, decoding nothing.
+//
+// Plain-RTP legs attach to rooms but do not create them. When the room
+// does not exist (404), RunRTP creates it with a throwaway WebRTC join
+// (a receive-only audio offer that never connects), attaches the legs and
+// then removes that participant before any leg sends: the legs keep the room alive, and only
+// they are in it while the CPU is measured.
+//
+// Latency is not measured over plain RTP (o.Latency is an error), and legs
+// carry no video (o.Video is an error). Everything started is stopped, every
+// socket closed and every leg (DELETE) removed before RunRTP returns.
+func RunRTP(ctx context.Context, o Options) (Result, error) {
+	res := Result{N: o.N, Talkers: o.Talkers}
+	if o.Talkers < 0 || o.Talkers > o.N {
+		res.Talkers = o.N
+	}
+	switch {
+	case o.N < 1:
+		return res, errors.New("plain RTP: need at least one participant")
+	case o.Latency:
+		return res, errors.New("plain RTP: latency is measured over WebRTC only (use Run)")
+	case o.Video != "":
+		return res, errors.New("plain RTP legs are audio only")
+	}
+
+	// Every stream is encoded before the first leg joins.
+	silence, err := opusloop.Silence()
+	if err != nil {
+		return res, fmt.Errorf("encode silence: %w", err)
+	}
+	amp := opusloop.ToneAmp(res.Talkers)
+	legs := make([]*rtpLeg, 0, o.N)
+	for i := range o.N {
+		l := &rtpLeg{loop: silence, stream: opusloop.Stream{SSRC: rand.Uint32(), Seq: uint16(rand.UintN(1 << 16)), TS: rand.Uint32()}}
+		if i < res.Talkers {
+			if l.loop, err = opusloop.Tone(opusloop.ToneHz(i), amp); err != nil {
+				return res, fmt.Errorf("encode tone %d: %w", i, err)
+			}
+		}
+		legs = append(legs, l)
+	}
+
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	api := &legAPI{hc: &http.Client{Transport: tr, Timeout: 20 * time.Second}, base: strings.TrimSuffix(o.URL, "/"), room: o.Room}
+
+	// Teardown, in order: stop sending, leave, close the sockets, wait for
+	// the readers. It runs on every return.
+	stopSend := make(chan struct{})
+	var sender, readers sync.WaitGroup
+	var anchor string
+	defer func() {
+		close(stopSend)
+		sender.Wait()
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if anchor != "" {
+			_ = api.leave(cctx, anchor)
+		}
+		for _, l := range legs {
+			if l.id != "" {
+				_ = api.leave(cctx, l.id)
+			}
+			if l.conn != nil {
+				_ = l.conn.Close()
+			}
+		}
+		readers.Wait()
+	}()
+
+	jctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for i, l := range legs {
+		if l.conn, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
+			return res, err
+		}
+		_ = l.conn.SetReadBuffer(1 << 20)
+		readers.Add(1)
+		go l.receive(&readers)
+		name := fmt.Sprintf("rtp%d", i)
+		err := api.join(jctx, l, name)
+		if errors.Is(err, errNoRoom) && anchor == "" {
+			if anchor, err = api.createRoom(jctx); err == nil {
+				err = api.join(jctx, l, name)
+			}
+		}
+		if err != nil {
+			return res, fmt.Errorf("participant %d: %w", i, err)
+		}
+	}
+	if anchor != "" {
+		if err := api.leave(jctx, anchor); err != nil {
+			return res, fmt.Errorf("remove the participant that created the room: %w", err)
+		}
+		anchor = ""
+	}
+	sender.Add(1)
+	go sendAll(legs, time.Now(), stopSend, &sender)
+
+	// Every leg must hear the mix before we measure; then buffers and
+	// codecs settle as in Run.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		waiting := -1
+		for i, l := range legs {
+			if l.received.Load() == 0 {
+				waiting = i
+				break
+			}
+		}
+		if waiting < 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return res, fmt.Errorf("participant %d received nothing from the mcu within 10 s", waiting)
+		}
+		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
+			return res, err
+		}
+	}
+	if err := sleepCtx(ctx, time.Second); err != nil {
+		return res, err
+	}
+
+	before := make([]int64, len(legs))
+	for i, l := range legs {
+		before[i] = l.received.Load()
+	}
+	cpu0, err := CPUSeconds(o.PID)
+	if err != nil {
+		return res, err
+	}
+	start := time.Now()
+	if err := sleepCtx(ctx, o.D); err != nil {
+		return res, err
+	}
+	res.Duration = time.Since(start)
+	cpu1, err := CPUSeconds(o.PID)
+	if err != nil {
+		return res, err
+	}
+	res.CPUSeconds = cpu1 - cpu0
+	res.AudioPPSMin = math.Inf(1)
+	for i, l := range legs {
+		pps := float64(l.received.Load()-before[i]) / res.Duration.Seconds()
+		res.AudioPPSMin, res.AudioPPSMax = min(res.AudioPPSMin, pps), max(res.AudioPPSMax, pps)
+	}
+	return res, nil
+}
+
+// rtpLeg is one plain-RTP participant: its socket, what it sends and what
+// it has received.
+type rtpLeg struct {
+	conn     *net.UDPConn
+	id       string       // participant ID at the mcu
+	mcu      *net.UDPAddr // where the mcu wants this leg's RTP
+	loop     [][]byte
+	stream   opusloop.Stream
+	received atomic.Int64 // Opus RTP packets from the mcu
+}
+
+// receive counts the Opus RTP packets the mcu sends (RTCP, multiplexed on
+// the same port, is not counted) until the socket closes.
+func (l *rtpLeg) receive(done *sync.WaitGroup) {
+	defer done.Done()
+	buf := make([]byte, 2048)
+	for {
+		n, _, err := l.conn.ReadFromUDP(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		if n > opusloop.HeaderLen && buf[0]>>6 == 2 && buf[1]&0x7f == opusloop.PayloadType {
+			l.received.Add(1)
+		}
+	}
+}
+
+// sendAll sends packet k of every leg at start+k·20 ms until stop closes.
+// After a late wake-up the missed packets go out at once rather than being
+// skipped, so no stream has holes (as bench/janusref's senders do).
+func sendAll(legs []*rtpLeg, start time.Time, stop <-chan struct{}, done *sync.WaitGroup) {
+	defer done.Done()
+	buf := make([]byte, opusloop.HeaderLen+1500)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for k := 0; ; k++ {
+		select {
+		case <-stop:
+			return
+		case <-timer.C:
+		}
+		for _, l := range legs {
+			n := l.stream.Packet(buf, k, l.loop[k%len(l.loop)])
+			_, _ = l.conn.WriteToUDP(buf[:n], l.mcu)
+		}
+		timer.Reset(time.Until(start.Add(time.Duration(k+1) * opusloop.FramePeriod)))
+	}
+}
+
+// errNoRoom: the room a leg asked for does not exist.
+var errNoRoom = errors.New("no such room")
+
+// legAPI is the mcu's HTTP API for one room.
+type legAPI struct {
+	hc         *http.Client
+	base, room string
+}
+
+func (a *legAPI) roomURL() string { return a.base + "/rooms/" + url.PathEscape(a.room) }
+
+// join attaches l to the room as an Opus leg and learns where the mcu
+// wants its RTP.
+func (a *legAPI) join(ctx context.Context, l *rtpLeg, name string) error {
+	body, _ := json.Marshal(map[string]string{"remote": l.conn.LocalAddr().String(), "codec": "opus", "name": name})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.roomURL()+"/rtp", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	switch resp.StatusCode {
+	case http.StatusCreated:
+	case http.StatusNotFound:
+		return fmt.Errorf("%w: %s", errNoRoom, strings.TrimSpace(string(raw)))
+	default:
+		return fmt.Errorf("POST %s/rtp: %s: %s", a.roomURL(), resp.Status, strings.TrimSpace(string(raw)))
+	}
+	var leg struct{ ID, Local string }
+	if err := json.Unmarshal(raw, &leg); err != nil || leg.ID == "" {
+		return fmt.Errorf("leg answer %q: %v", raw, err)
+	}
+	addr, err := net.ResolveUDPAddr("udp4", leg.Local)
+	if err != nil {
+		return fmt.Errorf("leg address %q: %w", leg.Local, err)
+	}
+	if addr.IP.IsUnspecified() {
+		addr.IP = net.IPv4(127, 0, 0, 1)
+	}
+	l.id, l.mcu = leg.ID, addr
+	return nil
+}
+
+// createRoom makes the room exist by joining a receive-only WebRTC
+// participant: the offer is posted without candidates and never connects. It returns that participant's ID, for leave.
+func (a *legAPI) createRoom(ctx context.Context) (string, error) {
+	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return "", err
+	}
+	defer pc.Close()
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		return "", err
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.roomURL()+"/join?name=rtp-room-creator", strings.NewReader(offer.SDP))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/sdp")
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusCreated {
+		return "", fmt.Errorf("create room with POST %s/join: %s: %s", a.roomURL(), resp.Status, strings.TrimSpace(string(raw)))
+	}
+	loc := resp.Header.Get("Location")
+	i := strings.LastIndexByte(loc, '/')
+	if i < 0 || i == len(loc)-1 {
+		return "", fmt.Errorf("create room: join answer without a participant Location (%q)", loc)
+	}
+	id, err := url.PathUnescape(loc[i+1:])
+	if err != nil {
+		return "", fmt.Errorf("create room: Location %q: %w", loc, err)
+	}
+	return id, nil
+}
+
+// leave removes participant id (a leg or the room's creator).
+func (a *legAPI) leave(ctx context.Context, id string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, a.roomURL()+"/participants/"+url.PathEscape(id), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("DELETE participant %s: %s", id, resp.Status)
+	}
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,139 @@
+package load
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// startMCU builds ./cmd/mcu and runs it on a free loopback port (no gRPC),
+// returning its base URL and the process; it is stopped at cleanup.
+func startMCU(t *testing.T) (string, *exec.Cmd) {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build the mcu")
+	}
+	bin := filepath.Join(t.TempDir(), "mcu")
+	if out, err := exec.Command(goBin, "build", "-o", bin, "github.com/mcu-project/mcu/cmd/mcu").CombinedOutput(); err != nil {
+		t.Fatalf("build mcu: %v\n%s", err, out)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	var stderr bytes.Buffer
+	cmd := exec.Command(bin, "-http", addr, "-grpc", "", "-interfaces", "lo", "-include-loopback", "true", "-log-level", "error")
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if stderr.Len() > 0 {
+			t.Logf("mcu stderr:\n%s", stderr.String())
+		}
+	})
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mcu did not start:\n%s", stderr.String())
+		}
+	}
+	return "http://" + addr, cmd
+}
+
+// metric reads one unlabelled value from the mcu's /metrics.
+func metric(t *testing.T, base, name string) string {
+	t.Helper()
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			return v
+		}
+	}
+	t.Fatalf("no %s in /metrics", name)
+	return ""
+}
+
+// TestRunRTP: three plain-RTP legs (one talking) in a room that does not
+// exist beforehand each get the mix at 50 packets/s, the mcu's CPU is
+// measured, and nothing is left behind: no participant or room at the mcu,
+// no goroutine here.
+func TestRunRTP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the mcu in real time")
+	}
+	url, cmd := startMCU(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r, err := RunRTP(ctx, Options{URL: url, Room: "bench", N: 3, Talkers: 1, D: 2 * time.Second, PID: cmd.Process.Pid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", r)
+	if r.N != 3 || r.Talkers != 1 {
+		t.Errorf("N, talkers = %d, %d", r.N, r.Talkers)
+	}
+	if r.Duration < 2*time.Second || r.Duration > 3*time.Second {
+		t.Errorf("duration %v", r.Duration)
+	}
+	if r.AudioPPSMin < 45 || r.AudioPPSMax > 55 {
+		t.Errorf("received packets/s per participant %.1f-%.1f, want about 50", r.AudioPPSMin, r.AudioPPSMax)
+	}
+	if r.CPUSeconds <= 0 {
+		t.Errorf("mcu CPU %.2f s", r.CPUSeconds)
+	}
+	// The mcu decoded what the legs sent.
+	t.Logf("mcu: decode errors %s, concealed frames %s, encodes %s", metric(t, url, "mcu_audio_decode_errors_total"),
+		metric(t, url, "mcu_audio_concealed_frames_total"), metric(t, url, "mcu_audio_encodes_total"))
+	if e := metric(t, url, "mcu_audio_decode_errors_total"); e != "0" {
+		t.Errorf("%s packets failed to decode at the mcu", e)
+	}
+	// The legs left with DELETE: the room emptied and went away.
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		p, rooms := metric(t, url, "mcu_participants"), metric(t, url, "mcu_rooms")
+		if p == "0" && rooms == "0" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the run: %s participants in %s rooms", p, rooms)
+		}
+	}
+}
+
+func TestRunRTPRefuses(t *testing.T) {
+	for _, o := range []Options{
+		{N: 2, Latency: true},
+		{N: 2, Video: "640x360"},
+		{N: 0},
+	} {
+		if _, err := RunRTP(context.Background(), o); err == nil {
+			t.Errorf("%s accepted", fmt.Sprintf("%+v", o))
+		}
+	}
+}
