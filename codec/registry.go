@@ -21,6 +21,9 @@ type AudioCodec struct {
 type EncoderParams struct {
 	BitrateBps int  // 0 = codec default
 	FEC        bool // in-band forward error correction where supported
+	// Complexity trades CPU for quality where the codec has such a knob
+	// (Opus: 1..10); 0 = codec default.
+	Complexity int
 }
 
 // Registry maps MIME types to codecs. The zero value is empty and ready.

@@ -29,6 +29,9 @@ type Options struct {
 	MaxParticipants int
 	// MaxSpeakers caps how many inputs are mixed: the loudest N (0: all).
 	MaxSpeakers int
+	// AudioComplexity is the Opus encoders' complexity, 1..10: lower costs
+	// less CPU per encode at some quality (0: libopus's default, 9).
+	AudioComplexity int
 	// KeepWhenEmpty keeps the room (and its clock) after the last
 	// participant leaves; by default an empty room is deleted.
 	KeepWhenEmpty bool
@@ -113,6 +116,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("%w: %d fps (1 to 60)", ErrBadOptions, o.FPS)
 	case o.MaxParticipants < 0 || o.VideoBitrate < 0 || o.MaxSpeakers < 0:
 		return fmt.Errorf("%w: negative limit", ErrBadOptions)
+	case o.AudioComplexity < 0 || o.AudioComplexity > 10:
+		return fmt.Errorf("%w: audio complexity %d (1 to 10, or 0 for the default)", ErrBadOptions, o.AudioComplexity)
 	case len(o.VideoCodecs) == 0:
 		return fmt.Errorf("%w: no video codec", ErrBadOptions)
 	}

@@ -79,7 +79,8 @@ type participant struct {
 	tsPerTick uint32
 }
 
-func newParticipant(id media.ParticipantID, p JoinParams, reg *codec.Registry, log *slog.Logger) (*participant, error) {
+// audio holds the room's audio encoder settings.
+func newParticipant(id media.ParticipantID, p JoinParams, reg *codec.Registry, audio codec.EncoderParams, log *slog.Logger) (*participant, error) {
 	pt := &participant{id: id, name: p.Name, peer: p.Peer, log: log, lastDur: media.FrameSamples,
 		kind: p.Kind, recvAudioCodec: p.RecvAudioCodec, recvVideoCodec: p.RecvVideoCodec}
 	pt.dtmf, _ = p.Peer.(DTMFPeer)
@@ -99,7 +100,7 @@ func newParticipant(id media.ParticipantID, p JoinParams, reg *codec.Registry, l
 			pt.close()
 			return nil, err
 		}
-		if pt.enc, err = c.NewEncoder(codec.EncoderParams{FEC: true}); err != nil {
+		if pt.enc, err = c.NewEncoder(audio); err != nil {
 			pt.close()
 			return nil, fmt.Errorf("encoder for %s: %w", p.SendAudioCodec, err)
 		}

@@ -98,7 +98,7 @@ func (r *Room) Len() int {
 // add admits a participant; it fails if the room is full or closed.
 func (r *Room) add(p JoinParams) (media.ParticipantID, error) {
 	id := newParticipantID()
-	pt, err := newParticipant(id, p, r.reg, r.log.With("participant", string(id)))
+	pt, err := newParticipant(id, p, r.reg, r.audioParams(), r.log.With("participant", string(id)))
 	if err != nil {
 		return "", err
 	}
@@ -385,6 +385,12 @@ func setExpectedLoss(enc codec.AudioEncoder, pct int) {
 	}
 }
 
+// audioParams are the room's audio encoders' settings: in-band FEC (sent
+// only while receivers report loss) and the room's complexity.
+func (r *Room) audioParams() codec.EncoderParams {
+	return codec.EncoderParams{FEC: true, Complexity: r.opts.AudioComplexity}
+}
+
 // sharedMix is one encode of the full mix per tick, for every listener in
 // its codec and rate that contributes nothing.
 type sharedMix struct {
@@ -404,7 +410,7 @@ func (r *Room) sharedPayload(pt *participant, n int64) []byte {
 		if err != nil {
 			return nil
 		}
-		enc, err := c.NewEncoder(codec.EncoderParams{FEC: true})
+		enc, err := c.NewEncoder(r.audioParams())
 		if err != nil {
 			r.log.Warn("cannot create shared audio encoder", "err", err)
 			return nil

@@ -60,7 +60,7 @@ func benchRoom(b *testing.B, n, talkers int) *Room {
 			pkt = loud
 		}
 		p := JoinParams{Peer: &replayPeer{pkt}, RecvAudioCodec: opus.MimeType, SendAudioCodec: opus.MimeType}
-		pt, err := newParticipant(media.ParticipantID(fmt.Sprint(i)), p, &reg, log)
+		pt, err := newParticipant(media.ParticipantID(fmt.Sprint(i)), p, &reg, r.audioParams(), log)
 		if err != nil {
 			b.Fatal(err)
 		}

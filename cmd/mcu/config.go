@@ -37,6 +37,7 @@ type Config struct {
 	IncludeLoopback bool                  `yaml:"include_loopback"`
 	ICEServers      []transport.ICEServer `yaml:"ice_servers"`
 	MaxParticipants int                   `yaml:"max_participants"`
+	AudioComplexity int                   `yaml:"audio_complexity"`
 	Canvas          string                `yaml:"canvas"`
 	Ladder          string                `yaml:"ladder"`
 	ExcludeSelf     bool                  `yaml:"exclude_self"`
@@ -98,6 +99,7 @@ var settings = []setting{
 	{"video-codecs", "MCU_VIDEO_CODECS", "video codec preference of new rooms, e.g. VP8,H264", func(c *Config, v string) error { c.VideoCodecs = list(v); return nil }},
 	{"exclude-self", "MCU_EXCLUDE_SELF", "leave each participant's own tile out of its canvas", func(c *Config, v string) error { return parseBool(&c.ExcludeSelf)(c, v) }},
 	{"max-participants", "MCU_MAX_PARTICIPANTS", "participants per room (0: unlimited)", func(c *Config, v string) (err error) { c.MaxParticipants, err = strconv.Atoi(v); return err }},
+	{"audio-complexity", "MCU_AUDIO_COMPLEXITY", "default rooms' Opus encoder complexity, 1..10: lower costs less CPU, at some quality (0: libopus's default, 9)", func(c *Config, v string) (err error) { c.AudioComplexity, err = strconv.Atoi(v); return err }},
 }
 
 // loadConfig builds the configuration from args and the environment.
@@ -170,7 +172,7 @@ func (c Config) transportConfig(log *slog.Logger) (transport.Config, error) {
 // by a first join.
 func (c Config) roomDefaults() (room.Options, error) {
 	o := room.DefaultOptions()
-	o.MaxParticipants, o.ExcludeSelf = c.MaxParticipants, c.ExcludeSelf
+	o.MaxParticipants, o.ExcludeSelf, o.AudioComplexity = c.MaxParticipants, c.ExcludeSelf, c.AudioComplexity
 	if len(c.VideoCodecs) > 0 {
 		o.VideoCodecs = nil
 		for _, v := range c.VideoCodecs {

@@ -117,6 +117,7 @@ func TestConfigLadder(t *testing.T) {
 		{[]string{"-ladder", "1280x720@30:1M,640x360@30:2M"}, `ladder "1280x720@30:1M,640x360@30:2M": room: bad options: rung 1 at 2000000 b/s`},
 		{[]string{"-canvas", "640x360@30", "-ladder", "640x360@7:500k"}, "rung 0 at 7 fps"},
 		{[]string{"-ladder", "16x16@1:4k,16x16@1:3k,16x16@1:2k,16x16@1:1k"}, "4 rungs (at most 3)"},
+		{[]string{"-audio-complexity", "11"}, "audio complexity 11 (1 to 10, or 0 for the default)"},
 	} {
 		cfg, err := loadConfig(tc.args, noenv)
 		if err == nil {

@@ -50,11 +50,11 @@ func TestGRPCRoomsAndErrors(t *testing.T) {
 	}
 	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer s3cret")
 
-	r, err := c.CreateRoom(ctx, &mcuv1.CreateRoomRequest{Id: "demo", Options: &mcuv1.RoomOptions{Width: 640, Height: 360, Fps: 15, VideoCodecs: []string{"H264"}, MaxSpeakers: 3}})
+	r, err := c.CreateRoom(ctx, &mcuv1.CreateRoomRequest{Id: "demo", Options: &mcuv1.RoomOptions{Width: 640, Height: 360, Fps: 15, VideoCodecs: []string{"H264"}, MaxSpeakers: 3, AudioComplexity: 5}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o := r.GetOptions(); o.GetWidth() != 640 || o.GetFps() != 15 || !slices.Equal(o.GetVideoCodecs(), []string{"H264"}) || o.GetMaxSpeakers() != 3 || r.GetLayout().GetType() != mcuv1.LayoutType_LAYOUT_TYPE_GRID {
+	if o := r.GetOptions(); o.GetWidth() != 640 || o.GetFps() != 15 || !slices.Equal(o.GetVideoCodecs(), []string{"H264"}) || o.GetMaxSpeakers() != 3 || o.GetAudioComplexity() != 5 || r.GetLayout().GetType() != mcuv1.LayoutType_LAYOUT_TYPE_GRID {
 		t.Fatalf("created %v", r)
 	}
 	yes := true
@@ -81,6 +81,10 @@ func TestGRPCRoomsAndErrors(t *testing.T) {
 		}, codes.InvalidArgument},
 		{"odd canvas", func() error {
 			_, err := c.CreateRoom(ctx, &mcuv1.CreateRoomRequest{Id: "x", Options: &mcuv1.RoomOptions{Width: 641, Height: 360}})
+			return err
+		}, codes.InvalidArgument},
+		{"audio complexity above 10", func() error {
+			_, err := c.CreateRoom(ctx, &mcuv1.CreateRoomRequest{Id: "x", Options: &mcuv1.RoomOptions{Width: 640, Height: 360, Fps: 15, AudioComplexity: 11}})
 			return err
 		}, codes.InvalidArgument},
 		{"unknown codec", func() error {

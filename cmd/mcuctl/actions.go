@@ -49,6 +49,7 @@ func roomsCreate(fs *flag.FlagSet) func([]string) (action, error) {
 	excludeSelf := fs.Bool("exclude-self", false, "leave each participant's own tile out of its canvas")
 	maxParticipants := fs.Uint("max-participants", 0, "most participants, `N` (0: no limit)")
 	maxSpeakers := fs.Uint("max-speakers", 0, "most simultaneous speakers mixed, `N` (0: everyone)")
+	audioComplexity := fs.Uint("audio-complexity", 0, "Opus encoder complexity, `1..10`: lower costs less CPU (0: the server's default)")
 	deleteWhenEmpty := fs.Bool("delete-when-empty", false, "delete the room when its last participant leaves")
 	ladder := fs.String("ladder", "", "bitrate ladder, top rung first, `"+api.LadderSyntax+"` (e.g. 1280x720@30:1500k,640x360@30:600k,320x180@15:150k)")
 	return func(args []string) (action, error) {
@@ -86,6 +87,9 @@ func roomsCreate(fs *flag.FlagSet) func([]string) (action, error) {
 				return nil, err
 			}
 			if o.MaxSpeakers, err = uint32Flag("max-speakers", *maxSpeakers); err != nil {
+				return nil, err
+			}
+			if o.AudioComplexity, err = uint32Flag("audio-complexity", *audioComplexity); err != nil {
 				return nil, err
 			}
 			o.ExcludeSelf, o.DeleteWhenEmpty = *excludeSelf, *deleteWhenEmpty

@@ -131,6 +131,7 @@ func printRoom(w io.Writer, r *mcuv1.Room) error {
 		{"exclude self", yesNo(o.GetExcludeSelf())},
 		{"max participants", limitText(o.GetMaxParticipants(), "unlimited")},
 		{"max speakers", limitText(o.GetMaxSpeakers(), "all")},
+		{"audio complexity", limitText(o.GetAudioComplexity(), "default (9)")},
 		{"delete when empty", yesNo(o.GetDeleteWhenEmpty())},
 		{"ladder", dash(api.FormatLadder(api.LadderFromProto(o.GetLadder())))},
 		{"layout", layoutText(r.GetLayout())},

@@ -135,8 +135,8 @@ func TestCommandRequests(t *testing.T) {
 			"room demo created (1280x720@30, VP8,H264)"},
 		{"create, flags before the room", []string{"rooms", "create", "-canvas=640x360", "demo"},
 			&mcuv1.CreateRoomRequest{Id: "demo", Options: &mcuv1.RoomOptions{Width: 640, Height: 360}}, ""},
-		{"create, flags around the room", []string{"rooms", "create", "--exclude-self", "demo", "--max-participants", "5", "--max-speakers=3", "--delete-when-empty"},
-			&mcuv1.CreateRoomRequest{Id: "demo", Options: &mcuv1.RoomOptions{ExcludeSelf: true, MaxParticipants: 5, MaxSpeakers: 3, DeleteWhenEmpty: true}}, ""},
+		{"create, flags around the room", []string{"rooms", "create", "--exclude-self", "demo", "--max-participants", "5", "--max-speakers=3", "--audio-complexity", "4", "--delete-when-empty"},
+			&mcuv1.CreateRoomRequest{Id: "demo", Options: &mcuv1.RoomOptions{ExcludeSelf: true, MaxParticipants: 5, MaxSpeakers: 3, AudioComplexity: 4, DeleteWhenEmpty: true}}, ""},
 		{"create with a ladder", []string{"rooms", "create", "demo", "--ladder", "1280x720@30:1.5M,640x360@30:600k,320x180@15:150000"},
 			&mcuv1.CreateRoomRequest{Id: "demo", Options: &mcuv1.RoomOptions{Ladder: []*mcuv1.Rung{
 				{Width: 1280, Height: 720, Fps: 30, BitrateBps: 1_500_000}, {Width: 640, Height: 360, Fps: 30, BitrateBps: 600_000}, {Width: 320, Height: 180, Fps: 15, BitrateBps: 150_000}}}}, ""},

@@ -139,6 +139,9 @@ func NewEncoder(p codec.EncoderParams) (*Encoder, error) {
 		rate = DefaultBitrate
 	}
 	errs := []error{e.SetBitrate(rate), e.SetInBandFEC(p.FEC)}
+	if p.Complexity != 0 {
+		errs = append(errs, e.SetComplexity(p.Complexity))
+	}
 	if p.FEC {
 		// FEC is only emitted when the encoder expects loss; start with a
 		// modest figure until receivers report the real one.

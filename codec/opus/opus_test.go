@@ -1,6 +1,7 @@
 package opus_test
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -84,5 +85,66 @@ func BenchmarkEncodeDecode(b *testing.B) {
 	for b.Loop() {
 		n, _ := enc.Encode(in, pkt)
 		_, _ = dec.Decode(pkt[:n], out)
+	}
+}
+
+// TestComplexity: every complexity libopus accepts codes a tone that
+// decodes back at its level; one it does not is refused at creation.
+func TestComplexity(t *testing.T) {
+	for _, c := range []int{1, 5, 10} {
+		enc, err := opus.NewEncoder(codec.EncoderParams{Complexity: c})
+		if err != nil {
+			t.Fatalf("complexity %d: %v", c, err)
+		}
+		dec, _ := opus.NewDecoder()
+		in, out := make([]int16, 960), make([]int16, 960)
+		pkt := make([]byte, 1500)
+		for f := range 10 {
+			codectest.Tone(in, 440, 8000, f*960)
+			n, err := enc.Encode(in, pkt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := dec.Decode(pkt[:n], out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if db := 20 * math.Log10(codectest.Goertzel(out, 440)/8000); db < -3 {
+			t.Errorf("complexity %d: tone at %.1f dB", c, db)
+		}
+		enc.Close()
+		dec.Close()
+	}
+	if _, err := opus.NewEncoder(codec.EncoderParams{Complexity: 11}); err == nil {
+		t.Fatal("complexity 11 accepted")
+	}
+}
+
+// BenchmarkEncodeComplexity: what the room option buys, side by side on a
+// mix of three voices' worth of tones (the shape of a mixed output).
+func BenchmarkEncodeComplexity(b *testing.B) {
+	for _, c := range []int{1, 5, 9, 10} {
+		b.Run(fmt.Sprintf("complexity=%d", c), func(b *testing.B) {
+			enc, _ := opus.NewEncoder(codec.EncoderParams{FEC: true, Complexity: c})
+			defer enc.Close()
+			frames := make([][]int16, 50)
+			for f := range frames {
+				frames[f] = make([]int16, 960)
+				tmp := make([]int16, 960)
+				for _, hz := range []float64{200, 237, 274} {
+					codectest.Tone(tmp, hz, 6000, f*960)
+					for i, v := range tmp {
+						frames[f][i] += v
+					}
+				}
+			}
+			pkt := make([]byte, 1500)
+			b.ReportAllocs()
+			f := 0
+			for b.Loop() {
+				_, _ = enc.Encode(frames[f%len(frames)], pkt)
+				f++
+			}
+		})
 	}
 }

@@ -237,9 +237,12 @@ type RoomOptions struct {
 	// The bitrate ladder, top rung first (at most 3): each receiver gets the
 	// highest rung its link carries; one rung turns adaptation off. Rooms
 	// always report the ladder in effect.
-	Ladder        []*Rung `protobuf:"bytes,9,rep,name=ladder,proto3" json:"ladder,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Ladder []*Rung `protobuf:"bytes,9,rep,name=ladder,proto3" json:"ladder,omitempty"`
+	// Opus encoder complexity, 1..10: lower costs less CPU per encode, at
+	// some quality; 0: libopus's default (9).
+	AudioComplexity uint32 `protobuf:"varint,10,opt,name=audio_complexity,json=audioComplexity,proto3" json:"audio_complexity,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *RoomOptions) Reset() {
@@ -333,6 +336,13 @@ func (x *RoomOptions) GetLadder() []*Rung {
 		return x.Ladder
 	}
 	return nil
+}
+
+func (x *RoomOptions) GetAudioComplexity() uint32 {
+	if x != nil {
+		return x.AudioComplexity
+	}
+	return 0
 }
 
 // One step of the bitrate ladder: the canvas scaled to width x height
@@ -2081,7 +2091,7 @@ var File_api_mcu_v1_mcu_proto protoreflect.FileDescriptor
 
 const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\n" +
-	"\x14api/mcu/v1/mcu.proto\x12\x06mcu.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x02\n" +
+	"\x14api/mcu/v1/mcu.proto\x12\x06mcu.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xde\x02\n" +
 	"\vRoomOptions\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\rR\x06height\x12\x10\n" +
@@ -2091,7 +2101,9 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x10max_participants\x18\x06 \x01(\rR\x0fmaxParticipants\x12!\n" +
 	"\fmax_speakers\x18\a \x01(\rR\vmaxSpeakers\x12*\n" +
 	"\x11delete_when_empty\x18\b \x01(\bR\x0fdeleteWhenEmpty\x12$\n" +
-	"\x06ladder\x18\t \x03(\v2\f.mcu.v1.RungR\x06ladder\"g\n" +
+	"\x06ladder\x18\t \x03(\v2\f.mcu.v1.RungR\x06ladder\x12)\n" +
+	"\x10audio_complexity\x18\n" +
+	" \x01(\rR\x0faudioComplexity\"g\n" +
 	"\x04Rung\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\rR\x06height\x12\x10\n" +
