@@ -39,7 +39,9 @@ type FECDecoder interface {
 // AudioEncoder turns 48 kHz mono PCM into packets.
 type AudioEncoder interface {
 	// Encode encodes pcm (one frame: 20 ms unless the codec says otherwise)
-	// into out and returns the number of bytes written.
+	// into out and returns the number of bytes written. 0 bytes (with DTX,
+	// EncoderParams.DTX) means the frame is silence the receiver fills in
+	// itself: send nothing.
 	Encode(pcm []int16, out []byte) (int, error)
 	// Close frees the encoder; idempotent.
 	Close() error

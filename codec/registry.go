@@ -24,6 +24,10 @@ type EncoderParams struct {
 	// Complexity trades CPU for quality where the codec has such a knob
 	// (Opus: 1..10); 0 = codec default.
 	Complexity int
+	// DTX (discontinuous transmission, where supported): during silence
+	// most frames encode to nothing to send, and a comfort-noise frame now
+	// and then keeps the receiver's background alive.
+	DTX bool
 }
 
 // Registry maps MIME types to codecs. The zero value is empty and ready.

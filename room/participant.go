@@ -257,8 +257,13 @@ func (p *participant) push(n int64, at time.Time, c *counters) {
 	p.send(p.pkt[:size], n, at)
 }
 
-// send writes one encoded frame for tick n with this listener's timestamp.
+// send writes one encoded frame for tick n with this listener's timestamp;
+// an empty one (DTX silence) is not sent: the timestamp of the next one
+// tells the receiver how long the gap lasted.
 func (p *participant) send(payload []byte, n int64, at time.Time) {
+	if len(payload) == 0 {
+		return
+	}
 	ts := p.tsOffset + uint32(n)*p.tsPerTick
 	if err := p.peer.WriteAudio(payload, ts, at); err != nil && !errors.Is(err, ErrClosed) {
 		p.log.Debug("write audio failed", "err", err)

@@ -386,9 +386,11 @@ func setExpectedLoss(enc codec.AudioEncoder, pct int) {
 }
 
 // audioParams are the room's audio encoders' settings: in-band FEC (sent
-// only while receivers report loss) and the room's complexity.
+// only while receivers report loss), DTX (a silent mix — someone alone in
+// a room, a room where nobody speaks — costs a packet every 400 ms instead
+// of 50 a second) and the room's complexity.
 func (r *Room) audioParams() codec.EncoderParams {
-	return codec.EncoderParams{FEC: true, Complexity: r.opts.AudioComplexity}
+	return codec.EncoderParams{FEC: true, DTX: true, Complexity: r.opts.AudioComplexity}
 }
 
 // sharedMix is one encode of the full mix per tick, for every listener in

@@ -415,3 +415,59 @@ func TestSharedMixEncode(t *testing.T) {
 		t.Errorf("the talker hears itself at %+.1f dB", lv)
 	}
 }
+
+// TestDTXWhenTheMixIsSilent: someone alone in a room hears silence, which
+// costs a comfort-noise packet now and then instead of 50 packets a second;
+// once someone else talks, every frame is sent again, and the timestamps
+// carry the length of the gap.
+func TestDTXWhenTheMixIsSilent(t *testing.T) {
+	m := newTestManager(t)
+	alone := newFakePeer(t, 500)
+	join(t, m, "d", alone)
+	time.Sleep(1500 * time.Millisecond)
+	mark := time.Now()
+	time.Sleep(time.Second)
+	var quiet int
+	for _, p := range alone.snapshot() {
+		if p.at.After(mark) {
+			quiet++
+		}
+	}
+	if quiet > 10 {
+		t.Fatalf("%d packets in a second of silence, want DTX (a few)", quiet)
+	}
+	join(t, m, "d", newFakePeer(t, 1300))
+	time.Sleep(500 * time.Millisecond)
+	mark = time.Now()
+	time.Sleep(time.Second)
+	var talk []sentPacket
+	for _, p := range alone.snapshot() {
+		if p.at.After(mark) {
+			talk = append(talk, p)
+		}
+	}
+	if len(talk) < 45 {
+		t.Fatalf("%d packets in a second of speech, want every frame", len(talk))
+	}
+	for i := 1; i < len(talk); i++ {
+		if d := talk[i].ts - talk[i-1].ts; d != 960 {
+			t.Fatalf("timestamp step %d while someone talks", d)
+		}
+	}
+	sent := alone.snapshot()
+	var gap bool
+	for i := 1; i < len(sent); i++ {
+		if d := sent[i].ts - sent[i-1].ts; d%960 != 0 {
+			t.Fatalf("timestamp step %d is not whole frames", d)
+		} else if d > 960 {
+			gap = true
+		}
+	}
+	if !gap {
+		t.Fatal("no timestamp gap over the silence")
+	}
+	pcm := decodeAll(t, talk)
+	if l := level(pcm, 1300); math.Abs(l) > 1.5 {
+		t.Errorf("hears the talker at %+.2f dB after the silence", l)
+	}
+}

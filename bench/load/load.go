@@ -41,7 +41,10 @@ type Result struct {
 	N, Talkers               int
 	Duration                 time.Duration
 	CPUSeconds               float64 // of the mcu process over Duration
-	AudioPPSMin, AudioPPSMax float64 // received audio packets/s per participant
+	// AudioPPSMin and Max: received audio packets/s per participant that
+	// hears someone talk (the mcu sends a silent mix with DTX: a packet
+	// now and then); 0 when nobody does.
+	AudioPPSMin, AudioPPSMax float64
 	VideoFPSMin, VideoFPSMax float64 // decoded composite frames/s per participant
 	LatencyMs                []float64
 }
@@ -134,8 +137,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	res.CPUSeconds = cpu1 - cpu0
 	res.AudioPPSMin, res.VideoFPSMin = math.Inf(1), math.Inf(1)
 	for i, c := range clients {
-		pps := float64(c.FrameCount()-before[i]) / res.Duration.Seconds()
-		res.AudioPPSMin, res.AudioPPSMax = min(res.AudioPPSMin, pps), max(res.AudioPPSMax, pps)
+		if hearsTalk(i, res.Talkers, o.Latency) {
+			pps := float64(c.FrameCount()-before[i]) / res.Duration.Seconds()
+			res.AudioPPSMin, res.AudioPPSMax = min(res.AudioPPSMin, pps), max(res.AudioPPSMax, pps)
+		}
 		if cam != nil {
 			_, frames := c.LatestVideo()
 			fps := float64(frames-vbefore[i]) / res.Duration.Seconds()
@@ -145,10 +150,28 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if cam == nil {
 		res.VideoFPSMin = 0
 	}
+	if math.IsInf(res.AudioPPSMin, 1) {
+		res.AudioPPSMin = 0
+	}
 	if len(onsets) > 0 {
 		res.LatencyMs = onsetLatencies(clients[0].Sent(), clients[1].Frames(), onsets, latencyHz, amp)
 	}
 	return res, nil
+}
+
+// hearsTalk reports whether participant i's mix carries someone talking
+// all the time: the talkers are the first talkers participants except, in
+// latency mode, participant 0, whose tone comes and goes; nobody hears
+// itself.
+func hearsTalk(i, talkers int, latency bool) bool {
+	steady := talkers
+	if i < talkers {
+		steady-- // not itself
+	}
+	if latency && i != 0 && talkers > 0 {
+		steady-- // participant 0 toggles
+	}
+	return steady > 0
 }
 
 // latencyHz is the probe tone: far from the talkers' 200 + 37·i Hz, so

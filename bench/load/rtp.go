@@ -174,8 +174,13 @@ func RunRTP(ctx context.Context, o Options) (Result, error) {
 	res.CPUSeconds = cpu1 - cpu0
 	res.AudioPPSMin = math.Inf(1)
 	for i, l := range legs {
-		pps := float64(l.received.Load()-before[i]) / res.Duration.Seconds()
-		res.AudioPPSMin, res.AudioPPSMax = min(res.AudioPPSMin, pps), max(res.AudioPPSMax, pps)
+		if hearsTalk(i, res.Talkers, false) {
+			pps := float64(l.received.Load()-before[i]) / res.Duration.Seconds()
+			res.AudioPPSMin, res.AudioPPSMax = min(res.AudioPPSMin, pps), max(res.AudioPPSMax, pps)
+		}
+	}
+	if math.IsInf(res.AudioPPSMin, 1) {
+		res.AudioPPSMin = 0
 	}
 	return res, nil
 }

@@ -126,6 +126,7 @@ func (d *Decoder) Close() error {
 type Encoder struct {
 	mu  sync.Mutex
 	enc *hopus.Encoder // nil once closed
+	dtx bool
 }
 
 // NewEncoder returns a VoIP-tuned mono encoder.
@@ -142,6 +143,9 @@ func NewEncoder(p codec.EncoderParams) (*Encoder, error) {
 	if p.Complexity != 0 {
 		errs = append(errs, e.SetComplexity(p.Complexity))
 	}
+	if p.DTX {
+		errs = append(errs, e.SetDTX(true))
+	}
 	if p.FEC {
 		// FEC is only emitted when the encoder expects loss; start with a
 		// modest figure until receivers report the real one.
@@ -150,7 +154,7 @@ func NewEncoder(p codec.EncoderParams) (*Encoder, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("opus: configure encoder: %w", err)
 	}
-	return &Encoder{enc: e}, nil
+	return &Encoder{enc: e, dtx: p.DTX}, nil
 }
 
 // Encode implements codec.AudioEncoder.
@@ -166,6 +170,11 @@ func (e *Encoder) Encode(pcm []int16, out []byte) (int, error) {
 	n, err := e.enc.Encode(pcm, out)
 	if err != nil {
 		return 0, fmt.Errorf("opus: encode: %w", err)
+	}
+	if e.dtx && n <= 2 {
+		// libopus's DTX frames (a TOC byte, at most one more): "does not
+		// need to be transmitted" (opus_encode's documentation).
+		return 0, nil
 	}
 	return n, nil
 }
