@@ -338,7 +338,7 @@ func (m *Manager) Stats() Stats {
 	m.mu.Unlock()
 	c := &m.stats
 	s.Ticks, s.LateTicks, s.SkippedTicks = c.ticks.Load(), c.lateTicks.Load(), c.skippedTicks.Load()
-	s.ConcealedFrames, s.FECFrames = c.concealed.Load(), c.fec.Load()
+	s.ConcealedFrames, s.FECFrames, s.SilentFrames = c.concealed.Load(), c.fec.Load(), c.silentFrames.Load()
 	s.DecodeErrors, s.EncodeErrors, s.LimitedSamples = c.decodeErrs.Load(), c.encodeErrs.Load(), c.limited.Load()
 	s.AudioEncodes = c.encodes.Load()
 	s.VideoTicks, s.VideoSkipped, s.VideoDecoded = c.videoTicks.Load(), c.videoSkipped.Load(), c.videoDecoded.Load()

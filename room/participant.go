@@ -1,6 +1,7 @@
 package room
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,16 @@ const concealLimit = 5
 // maxPullsPerTick bounds the packets one participant may consume per tick.
 const maxPullsPerTick = 16
 
+// maxSilentPayload bounds the silence packet a participant remembers.
+// Encoders code steady silence as the same few bytes every frame (libopus:
+// 3 bytes in CELT modes, a few dozen in SILK), so one short packet is
+// compared per frame.
+const maxSilentPayload = 64
+
+// silentPeak is the largest sample a decoded frame may hold and still count
+// as silence (-84 dBov): digital silence, or a codec's ±1 dither of it.
+const silentPeak = 2
+
 // participant is one member of a room and its audio pipeline: pull packets,
 // decode (or conceal) into a 20 ms frame for the mixer, then encode the
 // listener's mix-minus and hand it to the peer. Only the room's clock
@@ -48,6 +59,14 @@ type participant struct {
 	// discontinuity per loss, so they are skipped instead.
 	owed    int
 	lastDur int // samples in the last decoded packet, for PLC/FEC sizing
+	// silent is the last payload that decoded to silence (silentLen bytes,
+	// silentDur samples; silentLen 0: none). The same bytes again decode
+	// to silence again, from a decoder that just decoded silence, so they
+	// are not decoded: muted browsers and idle phones send exactly this,
+	// 50 times a second, and in a big room most participants do.
+	silent    [maxSilentPayload]byte
+	silentLen int
+	silentDur int
 
 	// video (nil when the participant sends or receives none); the
 	// decoder is created at join and started once admitted.
@@ -180,12 +199,20 @@ func (p *participant) pull(now time.Time, c *counters) {
 		switch pk.Status {
 		case media.PacketOK:
 			p.rxBytes.Add(uint64(len(pk.Payload)))
-			n, err := p.dec.Decode(pk.Payload, p.carry[p.carryLen:])
-			if err != nil {
-				c.decodeErrs.Add(1)
-				p.log.Debug("decode failed", "err", err)
-				p.concealInto(nil, c)
-				continue
+			var n int
+			if p.silentLen > 0 && bytes.Equal(pk.Payload, p.silent[:p.silentLen]) {
+				n = p.silentDur
+				clear(p.carry[p.carryLen : p.carryLen+n])
+				c.silentFrames.Add(1)
+			} else {
+				var err error
+				if n, err = p.dec.Decode(pk.Payload, p.carry[p.carryLen:]); err != nil {
+					c.decodeErrs.Add(1)
+					p.log.Debug("decode failed", "err", err)
+					p.concealInto(nil, c)
+					continue
+				}
+				p.noteSilence(pk.Payload, p.carry[p.carryLen:p.carryLen+n])
 			}
 			p.carryLen += n
 			if n > 0 {
@@ -216,6 +243,21 @@ func (p *participant) pull(now time.Time, c *counters) {
 	p.in.SetPresent(true)
 	copy(p.in.Frame().Samples[:], p.carry[:media.FrameSamples])
 	p.carryLen = copy(p.carry[:], p.carry[media.FrameSamples:p.carryLen])
+}
+
+// noteSilence remembers payload when it decoded to silence (pcm), and
+// forgets the remembered one otherwise.
+func (p *participant) noteSilence(payload []byte, pcm []int16) {
+	p.silentLen = 0
+	if len(pcm) == 0 || len(payload) > maxSilentPayload {
+		return
+	}
+	for _, s := range pcm {
+		if s > silentPeak || s < -silentPeak {
+			return
+		}
+	}
+	p.silentLen, p.silentDur = copy(p.silent[:], payload), len(pcm)
 }
 
 // concealInto appends one lost packet's worth of audio to the carry buffer,

@@ -26,6 +26,7 @@ type fakePeer struct {
 	n       int          // frames produced
 	lose    map[int]bool // frame indexes reported lost
 	pending []byte       // the packet after a loss, for FEC
+	silence bool         // with toneHz 0: send coded silence rather than nothing
 	sent    []sentPacket
 	closed  int
 }
@@ -62,7 +63,7 @@ func (p *fakePeer) encode(i int) []byte {
 func (p *fakePeer) ReadAudio(time.Time) media.EncodedAudio {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.toneHz == 0 {
+	if p.toneHz == 0 && !p.silence {
 		return media.EncodedAudio{Status: media.PacketEmpty}
 	}
 	i := p.n
@@ -80,6 +81,14 @@ func (p *fakePeer) ReadAudio(time.Time) media.EncodedAudio {
 		return media.EncodedAudio{Status: media.PacketLost, Next: p.pending}
 	}
 	return media.EncodedAudio{Status: media.PacketOK, Payload: pk}
+}
+
+// setTone changes what it sends from the next pull: a tone, or with hz 0
+// coded silence (silence true) or nothing.
+func (p *fakePeer) setTone(hz float64, silence bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.toneHz, p.silence = hz, silence
 }
 
 func (p *fakePeer) WriteAudio(payload []byte, ts uint32, at time.Time) error {
@@ -469,5 +478,42 @@ func TestDTXWhenTheMixIsSilent(t *testing.T) {
 	pcm := decodeAll(t, talk)
 	if l := level(pcm, 1300); math.Abs(l) > 1.5 {
 		t.Errorf("hears the talker at %+.2f dB after the silence", l)
+	}
+}
+
+// TestSilenceIsNotDecoded: a participant sending steady silence (a muted
+// browser) repeats the same packet, which the room recognises without
+// decoding; when it starts talking, the others hear it at once, at its
+// level.
+func TestSilenceIsNotDecoded(t *testing.T) {
+	m := newTestManager(t)
+	muted := newFakePeer(t, 900)
+	muted.setTone(0, true)
+	listener := newFakePeer(t, 500)
+	join(t, m, "s", muted)
+	join(t, m, "s", listener)
+	time.Sleep(time.Second)
+	skipped0 := m.Stats().SilentFrames
+	time.Sleep(time.Second)
+	if n := m.Stats().SilentFrames - skipped0; n < 40 {
+		t.Fatalf("%d silent frames recognised in a second of silence, want about 50", n)
+	}
+	muted.setTone(900, true)
+	on := time.Now()
+	time.Sleep(time.Second)
+	sent := listener.snapshot()
+	pcm := decodeAll(t, sent) // one decoder over the whole stream, as a receiver has
+	var checked int
+	for i, p := range sent {
+		if p.at.Before(on.Add(100 * time.Millisecond)) { // a tick or two after the change, and this test's clock jitter
+			continue
+		}
+		checked++
+		if l := level(pcm[i*960:(i+1)*960], 900); math.Abs(l) > 3 {
+			t.Fatalf("frame %d after the talker started: tone at %+.1f dB", checked, l)
+		}
+	}
+	if checked < 40 {
+		t.Fatalf("listener got %d packets in the second after the talker started", checked)
 	}
 }

@@ -22,6 +22,7 @@ type Stats struct {
 	LateTicks           uint64 // ticks that started more than LateTickThreshold after their deadline
 	SkippedTicks        uint64 // ticks dropped after a stall longer than the catch-up bound
 	ConcealedFrames     uint64 // frames synthesised by packet-loss concealment
+	SilentFrames        uint64 // incoming frames known to be silence (a repeat of the last silent packet) and not decoded
 	FECFrames           uint64 // frames recovered from in-band FEC
 	DecodeErrors        uint64
 	EncodeErrors        uint64
@@ -55,6 +56,7 @@ const LateTickThreshold = 5 * time.Millisecond
 type counters struct {
 	ticks, lateTicks, skippedTicks         atomic.Uint64
 	concealed, fec, decodeErrs, encodeErrs atomic.Uint64
+	silentFrames                           atomic.Uint64
 	encodes                                atomic.Uint64
 	limited                                atomic.Uint64
 

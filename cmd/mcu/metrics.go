@@ -46,6 +46,7 @@ var roomMetrics = []roomMetric{
 	{"mcu_mix_ticks_total", "Audio mix ticks run.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.Ticks) }},
 	{"mcu_mix_ticks_late_total", "Audio mix ticks that started more than 5 ms late.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.LateTicks) }},
 	{"mcu_mix_ticks_skipped_total", "Audio mix ticks skipped after the clock stalled beyond its catch-up bound.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.SkippedTicks) }},
+	{"mcu_audio_silent_frames_total", "Incoming audio frames recognised as repeated silence (muted or idle senders) and not decoded.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.SilentFrames) }},
 	{"mcu_audio_concealed_frames_total", "Incoming audio frames synthesised by packet-loss concealment.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.ConcealedFrames) }},
 	{"mcu_audio_fec_frames_total", "Incoming audio frames recovered from in-band FEC.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.FECFrames) }},
 	{"mcu_audio_decode_errors_total", "Incoming audio packets that failed to decode.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.DecodeErrors) }},
