@@ -38,12 +38,8 @@ func BenchmarkVideoLadder(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("rungs=%d", len(rungs)), func(b *testing.B) {
 			r, peers, cams := benchVideoRoom(b, spread)
-			groups := map[string]*videoGroup{}
-			defer func() {
-				for _, g := range groups {
-					g.close()
-				}
-			}()
+			vc := newVideoClock()
+			defer vc.close()
 			start := time.Now()
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -51,7 +47,7 @@ func BenchmarkVideoLadder(b *testing.B) {
 				for _, c := range cams {
 					c.show(n)
 				}
-				r.videoTick(int64(n), start.Add(time.Duration(n)*time.Second/30), groups)
+				r.videoTick(int64(n), start.Add(time.Duration(n)*time.Second/30), vc)
 			}
 			b.StopTimer()
 			var sent int

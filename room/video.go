@@ -3,7 +3,7 @@ package room
 import (
 	"errors"
 	"log/slog"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,24 +57,40 @@ type tileRef struct {
 	videoMuted bool
 }
 
-// recentSpeakers keeps the n tiles that spoke most recently (ties: earlier
-// joiners first), in join order.
+// recentSpeakers keeps the n tiles that spoke most recently (ties: the
+// earlier in view first), in view order. It moves them to the front of
+// view and returns that prefix: for n up to maxTiles, choosing allocates
+// nothing.
 func recentSpeakers(view []tileRef, n int) []tileRef {
 	if len(view) <= n {
 		return view
 	}
-	idx := make([]int, len(view))
-	for i := range idx {
-		idx[i] = i
+	// best holds the indices of the n best so far, best first. A later
+	// tile that only ties the worst kept one ranks below it, so it must
+	// be strictly more recent to get in.
+	var buf [maxTiles]int
+	best := buf[:0]
+	for i, t := range view {
+		if len(best) == n && !t.spoke.After(view[best[n-1]].spoke) {
+			continue
+		}
+		at := len(best)
+		for at > 0 && t.spoke.After(view[best[at-1]].spoke) {
+			at--
+		}
+		if len(best) < n {
+			best = append(best, 0)
+		}
+		copy(best[at+1:], best[at:len(best)-1])
+		best[at] = i
 	}
-	sort.SliceStable(idx, func(a, b int) bool { return view[idx[a]].spoke.After(view[idx[b]].spoke) })
-	keep := idx[:n]
-	sort.Ints(keep)
-	out := make([]tileRef, 0, n)
-	for _, i := range keep {
-		out = append(out, view[i])
+	slices.Sort(best)
+	// best is ascending and best[k] >= k: moving forward never overwrites
+	// a tile still to be moved.
+	for k, i := range best {
+		view[k] = view[i]
 	}
-	return out
+	return view[:n]
 }
 
 // videoIn decodes one participant's incoming frames on its own goroutine
@@ -170,21 +186,58 @@ type rungOut struct {
 	users   int
 }
 
-// viewKey names an output: codec, arrangement and the tiles in order
-// (with what each shows), so equal views share one encoder.
-func viewKey(codecName string, l Layout, tiles []tileRef) string {
-	var b strings.Builder
-	b.WriteString(codecName)
-	b.WriteByte('|')
-	b.WriteString(l.key())
+// appendViewKey appends the name of an output to dst: codec, arrangement
+// and the tiles in order (with what each shows), so equal views share one
+// encoder.
+func appendViewKey(dst []byte, codecName string, l Layout, tiles []tileRef) []byte {
+	dst = append(dst, codecName...)
+	dst = append(dst, '|')
+	dst = append(dst, l.key()...)
 	for _, t := range tiles {
-		b.WriteByte('|')
-		b.WriteString(string(t.p.id))
+		dst = append(dst, '|')
+		dst = append(dst, t.p.id...)
 		if t.videoMuted {
-			b.WriteString("/muted")
+			dst = append(dst, "/muted"...)
 		}
 	}
-	return b.String()
+	return dst
+}
+
+// videoClock is what the room's video clock keeps from tick to tick: the
+// outputs, and the buffers each tick refills, so that a tick whose views
+// and rungs did not change allocates nothing.
+type videoClock struct {
+	groups    map[string]*videoGroup // by view key
+	tiles     []tileRef
+	receivers []videoReceiver
+	view      []tileRef
+	key       []byte
+}
+
+// videoReceiver is a participant who receives video, with its layout, as
+// snapshotted for one tick.
+type videoReceiver struct {
+	p      *participant
+	layout Layout
+}
+
+func newVideoClock() *videoClock {
+	return &videoClock{groups: map[string]*videoGroup{}}
+}
+
+// close frees every output's encoders.
+func (vc *videoClock) close() {
+	for _, g := range vc.groups {
+		g.close()
+	}
+}
+
+// forget drops the tick's references to participants, so the buffers do
+// not keep those who left (and their pictures) alive.
+func (vc *videoClock) forget() {
+	clear(vc.tiles[:cap(vc.tiles)])
+	clear(vc.receivers[:cap(vc.receivers)])
+	clear(vc.view[:cap(vc.view)])
 }
 
 // runVideo is the room's video clock: at the canvas frame rate, compose
@@ -192,11 +245,9 @@ func viewKey(codecName string, l Layout, tiles []tileRef) string {
 // queue the bytes to every receiver of that rung.
 func (r *Room) runVideo() {
 	defer close(r.videoDone)
-	groups := map[string]*videoGroup{}
+	vc := newVideoClock()
 	defer func() {
-		for _, g := range groups {
-			g.close()
-		}
+		vc.close()
 		r.countEncoders(nil)
 	}()
 	sched := newSchedule(r.start, time.Second/time.Duration(r.canvas.FPS), maxVideoCatchUp)
@@ -208,22 +259,18 @@ func (r *Room) runVideo() {
 		if !w.wait(deadline) {
 			return
 		}
-		r.videoTick(n, deadline, groups)
+		r.videoTick(n, deadline, vc)
 		r.stats.videoTicks.Add(1)
 	}
 }
 
 // videoTick produces one frame of every view and rung in use.
-func (r *Room) videoTick(n int64, at time.Time, groups map[string]*videoGroup) {
+func (r *Room) videoTick(n int64, at time.Time, vc *videoClock) {
+	defer vc.forget()
 	// Snapshot membership, layouts and names under the lock; compose and
 	// encode outside it so the audio clock and joins never wait for video.
-	type receiver struct {
-		p      *participant
-		layout Layout
-	}
+	tiles, receivers := vc.tiles[:0], vc.receivers[:0]
 	r.mu.Lock()
-	var tiles []tileRef
-	var receivers []receiver
 	for _, p := range r.members {
 		if p.isTile() {
 			tiles = append(tiles, tileRef{p: p, spoke: p.lastSpoke, label: p.name, videoMuted: p.videoMuted})
@@ -233,13 +280,15 @@ func (r *Room) videoTick(n int64, at time.Time, groups map[string]*videoGroup) {
 			if !ok {
 				l = r.layout
 			}
-			receivers = append(receivers, receiver{p, l})
+			receivers = append(receivers, videoReceiver{p, l})
 		}
 	}
 	featured := r.featuredLocked()
 	excludeSelf := r.opts.ExcludeSelf
 	r.mu.Unlock()
+	vc.tiles, vc.receivers = tiles, receivers
 
+	groups := vc.groups
 	for _, g := range groups {
 		g.used = false
 		for _, ro := range g.rungs {
@@ -248,19 +297,20 @@ func (r *Room) videoTick(n int64, at time.Time, groups map[string]*videoGroup) {
 	}
 	now := r.clock.Now()
 	follow := n%int64(max(r.canvas.FPS/linkUpdatesPerSecond, 1)) == 0
-	var view []tileRef
 	for _, rc := range receivers {
 		p := rc.p
-		view = view[:0]
+		view := vc.view[:0]
 		for _, t := range tiles {
 			if !(excludeSelf && t.p == p) {
 				view = append(view, t)
 			}
 		}
+		vc.view = view
 		arranged, layout := rc.layout.arrange(view, featured)
-		key := viewKey(p.sendVideoCodec, rc.layout, arranged)
-		g, ok := groups[key]
+		vc.key = appendViewKey(vc.key[:0], p.sendVideoCodec, rc.layout, arranged)
+		g, ok := groups[string(vc.key)]
 		if !ok {
+			key := string(vc.key)
 			var err error
 			if g, err = r.newVideoGroup(key); err != nil {
 				r.log.Warn("cannot create video output", "err", err)
@@ -412,6 +462,13 @@ func (r *Room) encodeRung(g *videoGroup, ro *rungOut, canvas *media.VideoFrame, 
 			r.stats.videoEncodeErrs.Add(1)
 			r.log.Warn("cannot create video encoder", "err", err)
 			return
+		}
+		// Room for a second of the rung's bits: the encoders' rate control
+		// keeps frames, keyframes included, well under that, so Encode
+		// does not have to grow (allocate) the output; a frame that is
+		// bigger still only costs that one allocation.
+		if need := ro.spec.BitrateBps / 8; cap(ro.out) < need {
+			ro.out = make([]byte, 0, need)
 		}
 	}
 	pic := canvas
