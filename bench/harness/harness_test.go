@@ -28,12 +28,25 @@ func TestQuickRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| scenario |", "audio N=2 (quick)", "yes"} {
+	for _, want := range []string{"| scenario |", "audio N=2 (quick)", "yes", "latency.svg"} {
 		if !strings.Contains(string(report), want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
 		}
 	}
 	if !strings.Contains(log.String(), "pair 1/1: mcu") {
 		t.Errorf("no progress shown:\n%s", log.String())
+	}
+}
+
+// TestLatencyPlot: the distribution plot has a curve per system measured.
+func TestLatencyPlot(t *testing.T) {
+	svg := latencyPlot([]float64{21, 18, 19.5}, []float64{150, 160})
+	for _, want := range []string{"<svg", "mcu", "Janus AudioBridge", "onset latency (ms)"} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("plot lacks %q", want)
+		}
+	}
+	if strings.Contains(latencyPlot([]float64{20}, nil), "Janus") {
+		t.Error("Janus drawn without measurements")
 	}
 }

@@ -136,9 +136,7 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 				} else {
 					r.jan.cpuPerSecond = append(r.jan.cpuPerSecond, jr.CPUSeconds/jr.DurationS)
 					r.jan.outputOK = append(r.jan.outputOK, jr.OutPPSMin >= 49)
-					if jr.LatencyMsP50 > 0 {
-						r.jan.latencyMs = append(r.jan.latencyMs, jr.LatencyMsP50)
-					}
+					r.jan.latencyMs = append(r.jan.latencyMs, jr.LatenciesMs...)
 				}
 			}
 			if useGst && s.gstMode != "" {
@@ -179,6 +177,16 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 				fmt.Fprintf(&md, "\n- %s: reference failed: %s\n", r.s.name, m.note)
 			}
 		}
+	}
+	for _, r := range rows {
+		if len(r.mcu.latencyMs) == 0 {
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(outDir, "latency.svg"), []byte(latencyPlot(r.mcu.latencyMs, r.jan.latencyMs)), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(&md, "\n![Audio onset latency, cumulative distribution (%s)](latency.svg)\n", r.s.name)
+		break
 	}
 	if len(plot) > 0 {
 		if err := os.WriteFile(filepath.Join(outDir, "cpu.svg"), []byte(svgPlot(plot)), 0o644); err != nil {
@@ -256,7 +264,8 @@ type refResult struct {
 	DurationS    float64 `json:"duration_s"`
 	OutPPSMin    float64 `json:"out_pps_min"`
 	OutFPS       float64 `json:"out_fps"`
-	LatencyMsP50 float64 `json:"latency_ms_p50"`
+	LatencyMsP50 float64   `json:"latency_ms_p50"`
+	LatenciesMs  []float64 `json:"latencies_ms"`
 }
 
 func runRef(ctx context.Context, pkg string, args ...string) (refResult, error) {

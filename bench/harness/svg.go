@@ -1,11 +1,38 @@
 package main
 
-import "github.com/mcu-project/mcu/internal/svgplot"
+import (
+	"slices"
+
+	"github.com/mcu-project/mcu/internal/svgplot"
+)
 
 // point is one N of the CPU-per-participant plot.
 type point struct {
 	n                 int
 	mcu, floor, janus float64
+}
+
+// latencyPlot draws the cumulative distribution of onset latencies: the
+// share of onsets heard within x ms, for the mcu and Janus (when measured).
+func latencyPlot(mcu, janus []float64) string {
+	var series []svgplot.Series
+	for _, s := range []struct {
+		name, colour string
+		ms           []float64
+	}{{"mcu", "#2a6", mcu}, {"Janus AudioBridge", "#c33", janus}} {
+		if len(s.ms) == 0 {
+			continue
+		}
+		ms := slices.Clone(s.ms)
+		slices.Sort(ms)
+		ser := svgplot.Series{Name: s.name, Colour: s.colour, Step: true}
+		for i, v := range ms {
+			ser.X = append(ser.X, v)
+			ser.Y = append(ser.Y, float64(i+1)/float64(len(ms)))
+		}
+		series = append(series, ser)
+	}
+	return svgplot.Line(svgplot.Chart{XLabel: "onset latency (ms)", YLabel: "share of onsets heard"}, series)
 }
 
 // svgPlot draws CPU-seconds per participant-minute against participants

@@ -155,24 +155,25 @@ func parseFlags(args []string) (options, error) {
 // result is what one run reports (the first nine fields are the harness's
 // common ones).
 type result struct {
-	Impl                   string  `json:"impl"`
-	Participants           int     `json:"participants"`
-	Talkers                int     `json:"talkers"`
-	DurationS              float64 `json:"duration_s"`
-	CPUSeconds             float64 `json:"cpu_seconds"`
-	CPUPerParticipantMin   float64 `json:"cpu_s_per_participant_minute"`
-	OutPPSMin              float64 `json:"out_pps_min"`
-	OutPPSMax              float64 `json:"out_pps_max"`
-	LatencyP50             float64 `json:"latency_ms_p50"`
-	LatencyOnsets          int     `json:"latency_onsets"`
-	OutSeqGaps             int64   `json:"out_seq_gaps"`
-	JanusVersion           string  `json:"janus_version"`
-	Prebuffer              int     `json:"prebuffer"`
-	Quality                int     `json:"quality"`
-	Bitrate                int     `json:"bitrate"`
-	SamplingRate           int     `json:"sampling_rate"`
-	ToneAmp                float64 `json:"tone_amp"`
-	LoadGeneratorCPUSecond float64 `json:"load_cpu_seconds"`
+	Impl                   string    `json:"impl"`
+	Participants           int       `json:"participants"`
+	Talkers                int       `json:"talkers"`
+	DurationS              float64   `json:"duration_s"`
+	CPUSeconds             float64   `json:"cpu_seconds"`
+	CPUPerParticipantMin   float64   `json:"cpu_s_per_participant_minute"`
+	OutPPSMin              float64   `json:"out_pps_min"`
+	OutPPSMax              float64   `json:"out_pps_max"`
+	LatencyP50             float64   `json:"latency_ms_p50"`
+	LatencyOnsets          int       `json:"latency_onsets"`
+	LatenciesMs            []float64 `json:"latencies_ms,omitempty"` // every onset's, for the distribution
+	OutSeqGaps             int64     `json:"out_seq_gaps"`
+	JanusVersion           string    `json:"janus_version"`
+	Prebuffer              int       `json:"prebuffer"`
+	Quality                int       `json:"quality"`
+	Bitrate                int       `json:"bitrate"`
+	SamplingRate           int       `json:"sampling_rate"`
+	ToneAmp                float64   `json:"tone_amp"`
+	LoadGeneratorCPUSecond float64   `json:"load_cpu_seconds"`
 }
 
 var verbose bool
@@ -477,7 +478,7 @@ func run(ctx context.Context, o options) (res result, err error) {
 		if len(lat) < len(onsets) {
 			logf("warning: %d of %d tone onsets never reached participant 1", len(onsets)-len(lat), len(onsets))
 		}
-		res.LatencyOnsets = len(lat)
+		res.LatencyOnsets, res.LatenciesMs = len(lat), lat
 		if len(lat) > 0 {
 			res.LatencyP50 = round3(median(lat))
 		}
