@@ -1,5 +1,7 @@
 package media
 
+import "time"
+
 // PacketStatus says what a playout buffer handed out for one pull.
 type PacketStatus uint8
 
@@ -35,4 +37,7 @@ type EncodedAudio struct {
 	Status  PacketStatus
 	Payload []byte
 	Next    []byte
+	// Waited is how long the playout buffer held Payload (PacketOK), for
+	// the delay metrics.
+	Waited time.Duration
 }

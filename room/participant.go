@@ -183,7 +183,7 @@ func (p *participant) finish() error {
 
 // pull fills the mixer input's frame for this tick from the peer's packets,
 // decoding, recovering with FEC or concealing as needed.
-func (p *participant) pull(now time.Time, c *counters) {
+func (p *participant) pull(now time.Time, c *counters, m Metrics) {
 	if p.dec == nil {
 		p.in.SetPresent(false)
 		return
@@ -199,6 +199,7 @@ func (p *participant) pull(now time.Time, c *counters) {
 		switch pk.Status {
 		case media.PacketOK:
 			p.rxBytes.Add(uint64(len(pk.Payload)))
+			m.ObservePlayout(pk.Waited)
 			var n int
 			if p.silentLen > 0 && bytes.Equal(pk.Payload, p.silent[:p.silentLen]) {
 				n = p.silentDur

@@ -295,7 +295,7 @@ func (r *Room) tick(n int64, at time.Time) {
 	defer r.mu.Unlock()
 	now := r.clock.Now() // playout buffers judge waiting by real time, not the deadline
 	for _, pt := range r.members {
-		pt.pull(now, r.stats)
+		pt.pull(now, r.stats, r.metrics)
 	}
 	r.capSpeakersLocked()
 	limitedBefore := r.mix.LimitedSamples()

@@ -9,11 +9,16 @@ import (
 // than a counter; cmd/mcu adapts it to Prometheus histograms.
 type Metrics interface {
 	ObserveTick(lateness, duration time.Duration)
+	// ObservePlayout is how long an audio packet waited in its playout
+	// buffer, from arrival to the tick that decoded it: the delay the
+	// jitter buffer and the mixing clock add before mixing.
+	ObservePlayout(waited time.Duration)
 }
 
 type noMetrics struct{}
 
 func (noMetrics) ObserveTick(time.Duration, time.Duration) {}
+func (noMetrics) ObservePlayout(time.Duration)             {}
 
 // Stats are cumulative counters over every room of a manager.
 type Stats struct {

@@ -87,6 +87,14 @@ func TestThreeWayMix(t *testing.T) {
 	time.Sleep(time.Second)
 	to := time.Now()
 	t.Logf("server: %v ticks, %v late, %v frames concealed", s.metric(t, "mcu_mix_ticks_total"), s.metric(t, "mcu_mix_ticks_late_total"), s.metric(t, "mcu_audio_concealed_frames_total"))
+	// Every decoded packet's wait is observed; on loopback it is the
+	// mixing clock's phase plus a little jitter, below the 100 ms cap.
+	waits, waited := s.metric(t, "mcu_audio_playout_wait_seconds_count"), s.metric(t, "mcu_audio_playout_wait_seconds_sum")
+	if mean := waited / waits; waits < 100 || mean <= 0 || mean > 0.1 {
+		t.Errorf("playout waits: %v packets, mean %.1f ms", waits, 1000*mean)
+	} else {
+		t.Logf("playout wait: mean %.1f ms over %v packets", 1000*mean, waits)
+	}
 	for i, c := range clients {
 		pcm := c.Received(from, to)
 		if len(pcm) < 40*960 {

@@ -12,7 +12,7 @@ import (
 
 // tickMetrics implements room.Metrics with Prometheus histograms.
 type tickMetrics struct {
-	lateness, duration prometheus.Histogram
+	lateness, duration, playout prometheus.Histogram
 }
 
 func newTickMetrics(reg prometheus.Registerer) *tickMetrics {
@@ -23,9 +23,13 @@ func newTickMetrics(reg prometheus.Registerer) *tickMetrics {
 		lateness: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "mcu_mix_tick_lateness_seconds", Help: "How late each audio mix tick started after its deadline.", Buckets: buckets}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "mcu_mix_tick_duration_seconds", Help: "Time spent in each audio mix tick (decode, mix, encode, send).", Buckets: buckets}),
 	}
-	reg.MustRegister(m.lateness, m.duration)
+	// Playout waits: 1 ms to ~250 ms.
+	m.playout = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "mcu_audio_playout_wait_seconds", Help: "How long each incoming audio packet waited from arrival to the mix tick that decoded it (jitter buffer and mixing clock).", Buckets: prometheus.ExponentialBuckets(0.001, 1.5, 14)})
+	reg.MustRegister(m.lateness, m.duration, m.playout)
 	return m
 }
+
+func (m *tickMetrics) ObservePlayout(waited time.Duration) { m.playout.Observe(max(waited, 0).Seconds()) }
 
 func (m *tickMetrics) ObserveTick(lateness, duration time.Duration) {
 	m.lateness.Observe(max(lateness, 0).Seconds())

@@ -58,6 +58,7 @@ type Buffer struct {
 type slot struct {
 	ext     int64
 	ts      int64
+	arr     time.Duration // arrival, since epoch
 	payload []byte
 	present bool
 }
@@ -247,7 +248,7 @@ func (b *Buffer) store(ext, extTs int64, payload []byte, arr time.Duration) {
 		s.payload = make([]byte, 0, max(2*len(payload), minPayCap))
 	}
 	s.payload = append(s.payload[:0], payload...)
-	s.ext, s.ts, s.present = ext, extTs, true
+	s.ext, s.ts, s.arr, s.present = ext, extTs, arr, true
 	if b.count == 0 {
 		b.firstArr = arr
 	}
@@ -358,7 +359,7 @@ func (b *Buffer) Pop(now time.Time) Result {
 		seq := uint16(b.nextSeq)
 		b.advance(true)
 		b.stats.Played++
-		return Result{Status: Packet, Payload: b.out, Seq: seq}
+		return Result{Status: Packet, Payload: b.out, Seq: seq, Waited: t - s.arr}
 	}
 
 	// The head is missing but a later packet is buffered.

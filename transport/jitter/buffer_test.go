@@ -777,3 +777,19 @@ func TestHoldsLessThanAPacketOnACleanLink(t *testing.T) {
 		}
 	}
 }
+
+// TestWaited: a played packet reports how long it was buffered.
+func TestWaited(t *testing.T) {
+	b := mustNew(t, DefaultConfig())
+	b.Push(1, 0, []byte{1}, t0)
+	b.Push(2, 960, []byte{2}, t0.Add(20*ms))
+	for _, tc := range []struct {
+		at   time.Duration
+		want time.Duration
+	}{{27 * ms, 27 * ms}, {47 * ms, 27 * ms}} {
+		r := b.Pop(t0.Add(tc.at))
+		if r.Status != Packet || r.Waited != tc.want {
+			t.Fatalf("pop at %v: %v waited %v, want a packet that waited %v", tc.at, r.Status, r.Waited, tc.want)
+		}
+	}
+}

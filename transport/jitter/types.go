@@ -95,6 +95,9 @@ type Result struct {
 	// concealed (Lost). For Empty it is the sequence number playout is
 	// waiting for (0 before any packet).
 	Seq uint16
+	// Waited is how long the packet was buffered: from its arrival to this
+	// Pop (Status Packet only).
+	Waited time.Duration
 }
 
 // Stats are cumulative counters since New (Reset does not clear them) plus
