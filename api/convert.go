@@ -63,7 +63,7 @@ func roomToProto(i room.Info) *mcuv1.Room {
 			Width: uint32(o.Width), Height: uint32(o.Height), Fps: uint32(o.FPS), VideoCodecs: codecs,
 			ExcludeSelf: o.ExcludeSelf, MaxParticipants: uint32(o.MaxParticipants), MaxSpeakers: uint32(o.MaxSpeakers), DeleteWhenEmpty: !o.KeepWhenEmpty,
 			AudioComplexity: uint32(o.AudioComplexity),
-			Ladder: LadderToProto(effectiveLadder(o)),
+			Ladder:          LadderToProto(effectiveLadder(o)),
 		},
 	}
 }

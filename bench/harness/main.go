@@ -260,10 +260,10 @@ func freePort() (int, error) {
 
 // refResult is the JSON a reference runner prints.
 type refResult struct {
-	CPUSeconds   float64 `json:"cpu_seconds"`
-	DurationS    float64 `json:"duration_s"`
-	OutPPSMin    float64 `json:"out_pps_min"`
-	OutFPS       float64 `json:"out_fps"`
+	CPUSeconds   float64   `json:"cpu_seconds"`
+	DurationS    float64   `json:"duration_s"`
+	OutPPSMin    float64   `json:"out_pps_min"`
+	OutFPS       float64   `json:"out_fps"`
 	LatencyMsP50 float64   `json:"latency_ms_p50"`
 	LatenciesMs  []float64 `json:"latencies_ms"`
 }

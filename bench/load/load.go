@@ -38,9 +38,9 @@ type Options struct {
 
 // Result is what one run measured.
 type Result struct {
-	N, Talkers               int
-	Duration                 time.Duration
-	CPUSeconds               float64 // of the mcu process over Duration
+	N, Talkers int
+	Duration   time.Duration
+	CPUSeconds float64 // of the mcu process over Duration
 	// AudioPPSMin and Max: received audio packets/s per participant that
 	// hears someone talk (the mcu sends a silent mix with DTX: a packet
 	// now and then); 0 when nobody does.

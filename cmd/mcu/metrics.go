@@ -29,7 +29,9 @@ func newTickMetrics(reg prometheus.Registerer) *tickMetrics {
 	return m
 }
 
-func (m *tickMetrics) ObservePlayout(waited time.Duration) { m.playout.Observe(max(waited, 0).Seconds()) }
+func (m *tickMetrics) ObservePlayout(waited time.Duration) {
+	m.playout.Observe(max(waited, 0).Seconds())
+}
 
 func (m *tickMetrics) ObserveTick(lateness, duration time.Duration) {
 	m.lateness.Observe(max(lateness, 0).Seconds())
