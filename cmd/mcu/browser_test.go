@@ -227,6 +227,14 @@ func TestBrowserJoinsRoom(t *testing.T) {
 	if pressed.Value != "true" {
 		t.Errorf("mute button aria-pressed = %q after click", pressed.Value)
 	}
+	// Muted, Chromium keeps sending coded silence, the same packet every
+	// frame: the room recognises the repeats without decoding them.
+	time.Sleep(500 * time.Millisecond)
+	silent0 := s.metric(t, "mcu_audio_silent_frames_total")
+	time.Sleep(time.Second)
+	if n := s.metric(t, "mcu_audio_silent_frames_total") - silent0; n < 40 {
+		t.Errorf("%v frames of the muted browser recognised as silence in 1 s, want about 50", n)
+	}
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("leave"))); err != nil {
 		t.Fatal(err)
 	}
