@@ -71,6 +71,12 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		o.Codecs = []string{"VP8"}
 	}
 	amp := opusloop.ToneAmp(res.Talkers)
+	// Every stream but the latency probe's is encoded once, here: the
+	// clients replay it, so the load costs little CPU next to the mcu.
+	silence, err := opusloop.Silence()
+	if err != nil {
+		return res, err
+	}
 	jctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	clients := make([]*pionclient.Client, 0, o.N)
@@ -83,8 +89,14 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	for i := range o.N {
 		// The same tones and levels as RunRTP and bench/janusref send.
 		opts := pionclient.Options{BaseURL: o.URL, Room: o.Room, Name: fmt.Sprintf("load%d", i), ToneHz: opusloop.ToneHz(i), ToneAmp: amp, KeepSent: o.Latency && i == 0}
-		if i >= res.Talkers {
-			opts.ToneHz = 0 // a listener: its microphone sends silence
+		switch {
+		case o.Latency && i == 0: // toggles its tone: encoded live
+		case i >= res.Talkers:
+			opts.Replay = silence // a listener: its microphone sends silence
+		default:
+			if opts.Replay, err = opusloop.Tone(opts.ToneHz, amp); err != nil {
+				return res, err
+			}
 		}
 		if cam != nil {
 			c := *cam

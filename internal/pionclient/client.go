@@ -54,6 +54,10 @@ type Options struct {
 	// does: NACKs, receiver reports and transport-wide congestion-control
 	// feedback (so the server can estimate the link toward it).
 	Feedback bool
+	// Replay, when set, is Opus frames (20 ms each) sent in a loop instead
+	// of the tone encoded live: a load generator with many clients then
+	// spends no CPU encoding. ToneHz and SetTone are ignored.
+	Replay [][]byte
 	// KeepSent keeps every frame it sends, as its own decoder hears it,
 	// with the send time (Sent): latency is then measured from the first
 	// sent frame that carries a sound to the first received one, so the
@@ -390,11 +394,16 @@ func (c *Client) send(track *webrtc.TrackLocalStaticSample) {
 			return
 		case <-timer.C:
 		}
-		hz := math.Float64frombits(c.toneHz.Load())
-		for i := range pcm {
-			pcm[i] = int16(c.opts.ToneAmp * math.Sin(2*math.Pi*hz*float64(n*960+i)/48000))
+		var size int
+		if r := c.opts.Replay; len(r) > 0 {
+			size = copy(pkt, r[n%len(r)])
+		} else {
+			hz := math.Float64frombits(c.toneHz.Load())
+			for i := range pcm {
+				pcm[i] = int16(c.opts.ToneAmp * math.Sin(2*math.Pi*hz*float64(n*960+i)/48000))
+			}
+			size, err = enc.Encode(pcm, pkt)
 		}
-		size, err := enc.Encode(pcm, pkt)
 		if err == nil {
 			_ = track.WriteSample(pmedia.Sample{Data: append([]byte(nil), pkt[:size]...), Duration: 20 * time.Millisecond})
 			if self != nil {
