@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcu-project/mcu/internal/onset"
 	"github.com/mcu-project/mcu/internal/opusloop"
 )
 
@@ -171,10 +172,10 @@ func TestDetectorIgnoresNeighbourTones(t *testing.T) {
 		}
 		return out
 	}
-	if off := hannLevel(mix(false), hz); off > 0.02*amp {
+	if off := onset.Level(mix(false), hz); off > 0.02*amp {
 		t.Errorf("tone off reads %.0f", off)
 	}
-	if on := hannLevel(mix(true), hz); math.Abs(on-amp) > 0.05*amp {
+	if on := onset.Level(mix(true), hz); math.Abs(on-amp) > 0.05*amp {
 		t.Errorf("tone on reads %.0f, want %d", on, amp)
 	}
 }

@@ -21,8 +21,11 @@
 //
 // Latency: participant 0 toggles a tone (400 ms on, 600 ms off, at a
 // frequency clear of every steady tone) and participant 1 decodes its mix;
-// the onset latency is from the send time of the first tone packet to the
-// arrival of the first packet whose decoded audio carries the tone. The
+// the onset latency is from where the tone starts in what participant 0
+// sent to where it starts in what participant 1 received, each to the
+// millisecond (internal/onset, at a quarter of the tone's level; a sample
+// is placed at its packet's send or arrival time plus its offset in the
+// packet), exactly as bench/load measures the mcu. The
 // median over the onsets in the measured window is reported (-1 when not
 // measured: fewer than 2 participants, no talkers, or -latency=false).
 //
@@ -469,7 +472,14 @@ func run(ctx context.Context, o options) (res result, err error) {
 			}
 		}
 		thr := 0.25 * o.amp
-		lat, baseline := onsetStats(onsets, parts[1].heardFrames(), thr)
+		shift, err := sentOnset(loops[0], detectHz, thr)
+		if err != nil {
+			return res, err
+		}
+		for i := range onsets {
+			onsets[i] = onsets[i].Add(shift)
+		}
+		lat, baseline := onsetStats(onsets, parts[1].heardFrames(), detectHz, thr)
 		vlogf("latency: tone %.0f Hz, threshold %.0f, quiet level p95 %.0f, %d/%d onsets detected: %v",
 			detectHz, thr, baseline, len(lat), len(onsets), lat)
 		if baseline > thr/2 {

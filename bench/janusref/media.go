@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mcu-project/mcu/codec/opus"
+	"github.com/mcu-project/mcu/internal/onset"
 	"github.com/mcu-project/mcu/internal/opusloop"
 	"github.com/pion/rtp"
 )
@@ -52,6 +53,7 @@ func toggleLoop(hz, amp float64) ([][]byte, error) {
 type heard struct {
 	at    time.Time
 	level float64
+	pcm   []int16 // the decoded frame, for the onset detector
 }
 
 // participant is one plain RTP member of the room: a loopback UDP socket
@@ -169,9 +171,9 @@ func (p *participant) receive(done *sync.WaitGroup) {
 		if err != nil {
 			continue
 		}
-		level := hannLevel(pcm[:m], p.detectHz)
+		level := onset.Level(pcm[:m], p.detectHz)
 		p.mu.Lock()
-		p.heard = append(p.heard, heard{at: at, level: level})
+		p.heard = append(p.heard, heard{at: at, level: level, pcm: slices.Clone(pcm[:m])})
 		p.mu.Unlock()
 	}
 }
@@ -201,50 +203,28 @@ func opusMode(toc byte) int {
 	}
 }
 
-// hannLevel is the amplitude of freq Hz in pcm, Hann-windowed (a sine of
-// amplitude A reads about A; tones more than ~100 Hz away barely register,
-// unlike the rectangular window of codectest.Goertzel, which picks up a
-// neighbour 37 Hz away at a third of its level in a 20 ms frame).
-func hannLevel(pcm []int16, freq float64) float64 {
-	n := len(pcm)
-	if n < 2 {
-		return 0
-	}
-	w := 2 * math.Pi * freq / sampleRate
-	c := 2 * math.Cos(w)
-	var s1, s2, wsum float64
-	for i, x := range pcm {
-		win := 0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/float64(n-1))
-		wsum += win
-		s0 := float64(x)*win + c*s1 - s2
-		s2, s1 = s1, s0
-	}
-	power := s1*s1 + s2*s2 - c*s1*s2
-	return 2 * math.Sqrt(math.Max(power, 0)) / wsum
-}
-
-// onsetStats matches each onset (send time of the first tone packet) with
-// the first frame the listener received that carries the tone (level above
-// thr) within the following 900 ms, and returns the delays in
-// milliseconds. baseline is the 95th percentile of the tone's level in the
-// frames that arrived in the 300 ms before each onset (end of the silent
-// part of the cycle): far below thr when the detection is trustworthy.
-func onsetStats(onsets []time.Time, frames []heard, thr float64) (lat []float64, baseline float64) {
+// onsetStats matches each onset (when the tone starts in what the toggling
+// participant sent, to the millisecond: internal/onset) with its start in
+// what the listener received within the following 900 ms, at amplitude thr
+// or more, and returns the delays in milliseconds: the same measure
+// bench/load takes of the mcu. baseline is the 95th percentile of the
+// tone's level in the frames that arrived in the 300 ms before each onset
+// (end of the silent part of the cycle): far below thr when the detection
+// is trustworthy.
+func onsetStats(onsets []time.Time, frames []heard, hz, thr float64) (lat []float64, baseline float64) {
 	var quiet []float64
+	heardFrames := make([]onset.Frame, len(frames))
+	for i, f := range frames {
+		heardFrames[i] = onset.Frame{At: f.at, Samples: f.pcm}
+	}
 	for _, on := range onsets {
 		for _, f := range frames {
 			if !f.at.Before(on.Add(-300*time.Millisecond)) && f.at.Before(on) {
 				quiet = append(quiet, f.level)
 			}
 		}
-		for _, f := range frames {
-			if f.at.Before(on) || !f.at.Before(on.Add(900*time.Millisecond)) {
-				continue
-			}
-			if f.level > thr {
-				lat = append(lat, float64(f.at.Sub(on).Microseconds())/1000)
-				break
-			}
+		if to, ok := onset.First(heardFrames, on, 900*time.Millisecond, hz, thr); ok {
+			lat = append(lat, float64(to.Sub(on).Microseconds())/1000)
 		}
 	}
 	if len(quiet) > 0 {
@@ -252,6 +232,34 @@ func onsetStats(onsets []time.Time, frames []heard, thr float64) (lat []float64,
 		baseline = quiet[len(quiet)*95/100]
 	}
 	return lat, baseline
+}
+
+// sentOnset is where the tone starts in the decoded toggle loop, after the
+// start of its first tone packet (the encoder's look-ahead, and the
+// detector's window): added to each first tone packet's send time, it
+// gives the onset in what was sent, measured as bench/load measures it.
+func sentOnset(loop [][]byte, hz, thr float64) (time.Duration, error) {
+	dec, err := opus.NewDecoder()
+	if err != nil {
+		return 0, err
+	}
+	defer dec.Close()
+	t0 := time.Now()
+	var frames []onset.Frame
+	pcm := make([]int16, opus.MaxPacketSamples)
+	for k := range 2 * len(loop) { // the second pass, from a decoder in steady state
+		n, err := dec.Decode(loop[k%len(loop)], pcm)
+		if err != nil {
+			return 0, err
+		}
+		frames = append(frames, onset.Frame{At: t0.Add(time.Duration(k) * opusloop.FramePeriod), Samples: slices.Clone(pcm[:n])})
+	}
+	start := t0.Add(time.Duration(len(loop)) * opusloop.FramePeriod)
+	at, ok := onset.First(frames, start, time.Second, hz, thr)
+	if !ok {
+		return 0, errors.New("the toggle loop's tone is not detected")
+	}
+	return at.Sub(start), nil
 }
 
 // median of xs; -1 for none.

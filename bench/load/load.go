@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mcu-project/mcu/codec/codectest"
+	"github.com/mcu-project/mcu/internal/onset"
 	"github.com/mcu-project/mcu/internal/opusloop"
 	"github.com/mcu-project/mcu/internal/pionclient"
 )
@@ -205,39 +205,33 @@ func toggle(ctx context.Context, c *pionclient.Client, hz float64, d time.Durati
 	return onsets
 }
 
-// onsetLatencies measures, for each onset, from the first frame the
-// sender sent that carries the tone to the first frame the listener
-// received that carries it, in milliseconds: the latency the mcu adds
-// (network, playout buffer, mixing clock, its encoder and ours to decode),
-// without the sender's own packetisation and encoder delay — the same span
-// bench/janusref measures for Janus.
+// onsetLatencies measures, for each onset, from the tone's start in what
+// the sender sent to its start in what the listener received (internal/
+// onset: to the millisecond, at a quarter of the sent level, the criterion
+// bench/janusref applies to Janus), in milliseconds: the latency the mcu
+// adds (network, playout buffer, mixing clock, its encoder's look-ahead),
+// without the sender's own packetisation and encoder delay.
 func onsetLatencies(sent, heard []pionclient.Frame, onsets []time.Time, hz, amp float64) []float64 {
+	s, h := onsetFrames(sent), onsetFrames(heard)
 	var out []float64
 	for _, on := range onsets {
-		from, ok := firstWithTone(sent, on, hz, amp)
+		from, ok := onset.First(s, on, 500*time.Millisecond, hz, amp/4)
 		if !ok {
 			continue
 		}
-		if to, ok := firstWithTone(heard, from, hz, amp); ok {
+		if to, ok := onset.First(h, from, 500*time.Millisecond, hz, amp/4); ok {
 			out = append(out, float64(to.Sub(from).Microseconds())/1000)
 		}
 	}
 	return out
 }
 
-// firstWithTone is the time of the first frame in [after, after+500 ms)
-// whose audio carries hz at a quarter of amp, the sent level, or more: the
-// criterion bench/janusref applies to Janus.
-func firstWithTone(frames []pionclient.Frame, after time.Time, hz, amp float64) (time.Time, bool) {
-	for _, f := range frames {
-		if f.At.Before(after) || f.At.After(after.Add(500*time.Millisecond)) {
-			continue
-		}
-		if hannGoertzel(f.Samples, hz) > amp*0.25 {
-			return f.At, true
-		}
+func onsetFrames(fs []pionclient.Frame) []onset.Frame {
+	out := make([]onset.Frame, len(fs))
+	for i, f := range fs {
+		out[i] = onset.Frame{At: f.At, Samples: f.Samples}
 	}
-	return time.Time{}, false
+	return out
 }
 
 // Median of xs (0 for none).
@@ -273,15 +267,4 @@ func CPUSeconds(pid int) (float64, error) {
 	}
 	const clockTicks = 100 // USER_HZ on Linux
 	return (utime + stime) / clockTicks, nil
-}
-
-// hannGoertzel is the amplitude of hz in pcm under a Hann window, whose low
-// side lobes keep other tones from leaking in (the window halves a steady
-// tone's amplitude; the result is scaled back).
-func hannGoertzel(pcm []int16, hz float64) float64 {
-	w := make([]int16, len(pcm))
-	for i, x := range pcm {
-		w[i] = int16(float64(x) * 0.5 * (1 - math.Cos(2*math.Pi*float64(i)/float64(len(pcm)-1))))
-	}
-	return 2 * codectest.Goertzel(w, hz)
 }
