@@ -10,6 +10,7 @@ import (
 
 	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/codec/vpx"
+	"github.com/mcu-project/mcu/compositor"
 	"github.com/mcu-project/mcu/media"
 )
 
@@ -64,7 +65,7 @@ func BenchmarkVideoLadder(b *testing.B) {
 
 // benchVideoRoom builds a room without clocks whose members send camera
 // pictures and receive on the given rungs.
-func benchVideoRoom(b *testing.B, spread []int) (*Room, []*sinkPeer, []*benchCamera) {
+func benchVideoRoom(b testing.TB, spread []int) (*Room, []*sinkPeer, []*benchCamera) {
 	b.Helper()
 	var reg codec.Registry
 	if err := vpx.Register(&reg); err != nil {
@@ -98,7 +99,7 @@ type benchCamera struct {
 	pics []media.VideoFrame
 }
 
-func newBenchCamera(b *testing.B, seed int) *benchCamera {
+func newBenchCamera(b testing.TB, seed int) *benchCamera {
 	rng := rand.New(rand.NewPCG(uint64(seed), 7))
 	cam := &benchCamera{}
 	for n := range benchFrames {
@@ -126,4 +127,39 @@ func newBenchCamera(b *testing.B, seed int) *benchCamera {
 // show makes picture n the latest, as the decoder goroutine would.
 func (c *benchCamera) show(n int) {
 	c.in.latest, c.in.at = c.pics[n%benchFrames], time.Now()
+}
+
+// BenchmarkVideoLayouts measures a steady-state tick of a 4-person room
+// (everyone on the top rung, the speaker slot on the third to join) under
+// each kind of layout, so that what a layout costs per tick beyond the
+// shared compose and encode shows in allocs/op.
+func BenchmarkVideoLayouts(b *testing.B) {
+	for _, l := range []Layout{
+		{Type: LayoutGrid},
+		{Type: LayoutSpeaker},
+		{Type: LayoutPIP},
+		{Type: LayoutCustom, Regions: []Region{
+			{X: 0, Y: 0, W: 0.6, H: 1, Source: SourceSpeaker},
+			{X: 0.6, Y: 0.25, W: 0.4, H: 0.5, Z: 1, Fit: compositor.FitCover},
+		}},
+	} {
+		b.Run(l.Type.String(), func(b *testing.B) {
+			r, _, cams := benchVideoRoom(b, []int{0, 0, 0, 0})
+			if err := r.SetLayout("", l); err != nil {
+				b.Fatal(err)
+			}
+			r.speaker = r.members[2].id
+			vc := newVideoClock()
+			defer vc.close()
+			start := time.Now()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for n := range b.N {
+				for _, c := range cams {
+					c.show(n)
+				}
+				r.videoTick(int64(n), start.Add(time.Duration(n)*time.Second/30), vc)
+			}
+		})
+	}
 }

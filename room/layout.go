@@ -2,7 +2,8 @@ package room
 
 import (
 	"fmt"
-	"strings"
+	"slices"
+	"strconv"
 
 	"github.com/mcu-project/mcu/compositor"
 	"github.com/mcu-project/mcu/media"
@@ -95,89 +96,113 @@ func (l Layout) Validate() error {
 	return nil
 }
 
-// key identifies the layout's arrangement for encoder sharing.
-func (l Layout) key() string {
+// appendKey appends what identifies the layout's arrangement, for encoder
+// sharing, to dst: the type and, for a custom layout, every region (each
+// field as %g, %d or %s would print it, so keys stay as they always were).
+// Appending into the view key's buffer keeps a tick from allocating a key.
+func (l Layout) appendKey(dst []byte) []byte {
+	dst = append(dst, l.Type.String()...)
 	if l.Type != LayoutCustom {
-		return l.Type.String()
+		return dst
 	}
-	var b strings.Builder
-	b.WriteString("custom")
 	for _, r := range l.Regions {
-		fmt.Fprintf(&b, ";%g,%g,%g,%g,%d,%d,%d,%s", r.X, r.Y, r.W, r.H, r.Z, r.Fit, r.Source, r.Participant)
+		for i, v := range [...]float64{r.X, r.Y, r.W, r.H} {
+			if i == 0 {
+				dst = append(dst, ';')
+			} else {
+				dst = append(dst, ',')
+			}
+			dst = strconv.AppendFloat(dst, v, 'g', -1, 64)
+		}
+		dst = append(dst, ',')
+		dst = strconv.AppendInt(dst, int64(r.Z), 10)
+		dst = append(dst, ',')
+		dst = strconv.AppendUint(dst, uint64(r.Fit), 10)
+		dst = append(dst, ',')
+		dst = strconv.AppendUint(dst, uint64(r.Source), 10)
+		dst = append(dst, ',')
+		dst = append(dst, r.Participant...)
 	}
-	return b.String()
+	return dst
+}
+
+// customBuf is what a custom layout is resolved into: the tiles its
+// regions show and those regions. The video clock reuses one for every
+// receiver, so resolving allocates nothing once it has grown, and what
+// arrange returns from it is only good until the next receiver's turn.
+type customBuf struct {
+	tiles  []tileRef
+	layout compositor.Custom
 }
 
 // arrange orders the candidate tiles (join order, the viewer already left
 // out if it excludes itself) for the layout, and returns the compositor
 // layout that places them. featured is the speaker slot ("" if none).
-func (l Layout) arrange(tiles []tileRef, featured media.ParticipantID) ([]tileRef, compositor.Layout) {
+// Grid, speaker and PIP reorder tiles in place and return a prefix of
+// tiles; a custom layout, whose regions may show one tile twice, is
+// resolved into buf.
+func (l Layout) arrange(tiles []tileRef, featured media.ParticipantID, buf *customBuf) ([]tileRef, compositor.Layout) {
 	switch l.Type {
 	case LayoutSpeaker, LayoutPIP:
-		out := make([]tileRef, 0, len(tiles))
-		fi := indexOf(tiles, featured)
-		if fi < 0 && len(tiles) > 0 {
-			fi = 0
-		}
-		if fi >= 0 {
-			out = append(out, tiles[fi])
-		}
-		for i, t := range tiles {
-			if i != fi {
-				out = append(out, t)
-			}
+		// The speaker slot (else the first tile) first, the others after
+		// it in order.
+		if fi := indexOf(tiles, featured); fi > 0 {
+			f := tiles[fi]
+			copy(tiles[1:fi+1], tiles[:fi])
+			tiles[0] = f
 		}
 		if l.Type == LayoutPIP {
-			return out[:min(len(out), 2)], compositor.PIP()
+			return tiles[:min(len(tiles), 2)], compositor.PIP()
 		}
-		return recentSpeakers(out, maxTiles), compositor.Speaker()
+		return recentSpeakers(tiles, maxTiles), compositor.Speaker()
 	case LayoutCustom:
-		return l.arrangeCustom(tiles, featured)
+		return l.arrangeCustom(tiles, featured, buf)
 	}
 	return recentSpeakers(tiles, maxTiles), compositor.Grid()
 }
 
 // arrangeCustom resolves each region's source; regions whose participant is
 // absent are left out.
-func (l Layout) arrangeCustom(tiles []tileRef, featured media.ParticipantID) ([]tileRef, compositor.Layout) {
-	used := make([]bool, len(tiles))
-	pick := make([]int, len(l.Regions))
-	for i, r := range l.Regions {
-		pick[i] = -1
+func (l Layout) arrangeCustom(tiles []tileRef, featured media.ParticipantID, buf *customBuf) ([]tileRef, compositor.Layout) {
+	// pick[i] is the index in tiles of what region i shows (-1: nothing);
+	// a tile is taken when pick holds it. A valid layout has at most
+	// maxTiles regions, so pick fits in picks without allocating.
+	var picks [maxTiles]int
+	pick := picks[:0]
+	for _, r := range l.Regions {
+		i := -1
 		switch r.Source {
 		case SourceParticipant:
-			pick[i] = indexOf(tiles, r.Participant)
+			i = indexOf(tiles, r.Participant)
 		case SourceSpeaker:
-			if pick[i] = indexOf(tiles, featured); pick[i] < 0 && len(tiles) > 0 {
-				pick[i] = 0
+			if i = indexOf(tiles, featured); i < 0 && len(tiles) > 0 {
+				i = 0
 			}
 		}
-		if pick[i] >= 0 {
-			used[pick[i]] = true
-		}
+		pick = append(pick, i)
 	}
 	next := 0
 	for i, r := range l.Regions {
 		if r.Source != SourceNextFree {
 			continue
 		}
-		for next < len(tiles) && used[next] {
+		for next < len(tiles) && slices.Contains(pick, next) {
 			next++
 		}
 		if next < len(tiles) {
-			pick[i], used[next] = next, true
+			pick[i] = next
 		}
 	}
-	custom := &compositor.Custom{}
-	var out []tileRef
+	out, regions := buf.tiles[:0], buf.layout.Regions[:0]
 	for i, r := range l.Regions {
 		if pick[i] < 0 {
 			continue
 		}
 		out = append(out, tiles[pick[i]])
-		custom.Regions = append(custom.Regions, compositor.NormRegion{X: r.X, Y: r.Y, W: r.W, H: r.H, Z: r.Z, Fit: r.Fit})
+		regions = append(regions, compositor.NormRegion{X: r.X, Y: r.Y, W: r.W, H: r.H, Z: r.Z, Fit: r.Fit})
 	}
-	return out, custom
+	buf.tiles, buf.layout.Regions = out, regions
+	return out, &buf.layout
 }
 
 func indexOf(tiles []tileRef, id media.ParticipantID) int {

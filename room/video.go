@@ -160,6 +160,7 @@ type videoOut struct {
 type videoGroup struct {
 	key    string
 	layout compositor.Layout
+	custom compositor.Custom // layout's regions when it is a custom layout
 	comp   *compositor.Compositor
 	tiles  []compositor.Tile
 	ins    []*videoIn // the decoders whose pictures tiles point at
@@ -192,7 +193,7 @@ type rungOut struct {
 func appendViewKey(dst []byte, codecName string, l Layout, tiles []tileRef) []byte {
 	dst = append(dst, codecName...)
 	dst = append(dst, '|')
-	dst = append(dst, l.key()...)
+	dst = l.appendKey(dst)
 	for _, t := range tiles {
 		dst = append(dst, '|')
 		dst = append(dst, t.p.id...)
@@ -211,6 +212,7 @@ type videoClock struct {
 	tiles     []tileRef
 	receivers []videoReceiver
 	view      []tileRef
+	custom    customBuf
 	key       []byte
 }
 
@@ -238,6 +240,7 @@ func (vc *videoClock) forget() {
 	clear(vc.tiles[:cap(vc.tiles)])
 	clear(vc.receivers[:cap(vc.receivers)])
 	clear(vc.view[:cap(vc.view)])
+	clear(vc.custom.tiles[:cap(vc.custom.tiles)])
 }
 
 // runVideo is the room's video clock: at the canvas frame rate, compose
@@ -306,7 +309,7 @@ func (r *Room) videoTick(n int64, at time.Time, vc *videoClock) {
 			}
 		}
 		vc.view = view
-		arranged, layout := rc.layout.arrange(view, featured)
+		arranged, layout := rc.layout.arrange(view, featured, &vc.custom)
 		vc.key = appendViewKey(vc.key[:0], p.sendVideoCodec, rc.layout, arranged)
 		g, ok := groups[string(vc.key)]
 		if !ok {
@@ -319,7 +322,8 @@ func (r *Room) videoTick(n int64, at time.Time, vc *videoClock) {
 			groups[key] = g
 		}
 		if !g.used {
-			g.used, g.layout = true, layout
+			g.used = true
+			g.setLayout(layout)
 			g.tiles, g.ins = g.tiles[:0], g.ins[:0]
 			for _, t := range arranged {
 				tile, in := t.tile(now)
@@ -388,6 +392,18 @@ func (r *Room) newVideoGroup(key string) (*videoGroup, error) {
 		g.rungs = append(g.rungs, ro)
 	}
 	return g, nil
+}
+
+// setLayout makes l the layout the group composes with this tick. A custom
+// layout is copied into the group's own: arrange resolves it into the
+// clock's buffer, which the next receiver's arrangement overwrites before
+// the group composes.
+func (g *videoGroup) setLayout(l compositor.Layout) {
+	if c, ok := l.(*compositor.Custom); ok {
+		g.custom.Regions = append(g.custom.Regions[:0], c.Regions...)
+		l = &g.custom
+	}
+	g.layout = l
 }
 
 // close frees the group's encoders.
