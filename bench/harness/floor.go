@@ -64,7 +64,7 @@ func audioFloor(n, talkers int) float64 {
 	var encs []*opus.Encoder
 	for _, m := range mixes {
 		for len(encs) < len(m) {
-			e, err := opus.NewEncoder(codec.EncoderParams{FEC: true})
+			e, err := opus.NewEncoder(codec.EncoderParams{FEC: true, DTX: true}) // the room's audio encoder settings
 			if err != nil {
 				return 0
 			}

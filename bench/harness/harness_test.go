@@ -21,7 +21,7 @@ func TestQuickRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var log bytes.Buffer
-	if err := run(ctx, &log, true, out, 0, 0, "", "", ""); err != nil {
+	if err := run(ctx, &log, true, out, 0, 0, "", "", "", false); err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
 	report, err := os.ReadFile(filepath.Join(out, "report.md"))

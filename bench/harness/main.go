@@ -20,12 +20,15 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mcu-project/mcu/bench/load"
@@ -69,6 +72,13 @@ func scenarios(quick bool) []scenario {
 	return out
 }
 
+// row is one scenario's measurements, and the file with its mcu profile.
+type row struct {
+	s                   scenario
+	mcu, floor, jan, gs measurement
+	profile             string
+}
+
 // measurement is one system's median over the pairs.
 type measurement struct {
 	cpuPerSecond []float64 // CPU-seconds per media-second
@@ -78,7 +88,8 @@ type measurement struct {
 }
 
 func main() {
-	quick := flag.Bool("quick", false, "a few seconds: small N, one pair, no references")
+	quick := flag.Bool("quick", false, "a few seconds: small N, one pair, no references, no profiles")
+	profiles := flag.Bool("profiles", true, "profile the mcu in one extra slice per scenario")
 	only := flag.String("only", "", "run only scenarios whose name contains this")
 	out := flag.String("out", filepath.Join("bench", "results", time.Now().Format("2006-01-02")), "report directory")
 	pairs := flag.Int("pairs", 5, "repetitions of each (mcu, reference) pair")
@@ -88,13 +99,13 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, os.Stdout, *quick, *out, *pairs, *slice, *refs, *mcuBin, *only); err != nil {
+	if err := run(ctx, os.Stdout, *quick, *out, *pairs, *slice, *refs, *mcuBin, *only, *profiles && !*quick); err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int, slice time.Duration, refs, mcuBin, only string) error {
+func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int, slice time.Duration, refs, mcuBin, only string, profiles bool) error {
 	if quick {
 		pairs, slice, refs = 1, 2*time.Second, ""
 	}
@@ -106,9 +117,8 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 		}
 	}
 	useJanus, useGst := strings.Contains(refs, "janus"), strings.Contains(refs, "gst")
-	type row struct {
-		s                   scenario
-		mcu, floor, jan, gs measurement
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return err
 	}
 	var rows []row
 	for _, s := range scenarios(quick) {
@@ -118,7 +128,7 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 		r := row{s: s}
 		for p := range pairs {
 			fmt.Fprintf(w, "[%s] pair %d/%d: mcu ...\n", s.name, p+1, pairs)
-			m, err := runMCU(ctx, mcuBin, s, slice)
+			m, err := runMCU(ctx, mcuBin, s, slice, "")
 			if err != nil {
 				return fmt.Errorf("%s: %w", s.name, err)
 			}
@@ -151,12 +161,19 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 				}
 			}
 		}
+		if profiles {
+			// A slice of its own: profiling costs the mcu a little CPU,
+			// which the measured slices must not pay.
+			fmt.Fprintf(w, "[%s] profile slice ...\n", s.name)
+			prof, err := profileScenario(ctx, mcuBin, s, slice, outDir)
+			if err != nil {
+				fmt.Fprintf(w, "[%s] no profile: %v\n", s.name, err)
+			}
+			r.profile = prof
+		}
 		rows = append(rows, r)
 	}
 
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return err
-	}
 	var md strings.Builder
 	fmt.Fprintf(&md, "# MCU benchmark report\n\n%s, %d pair(s) of %v slices per scenario, medians; load from a separate process over loopback WebRTC (plain RTP legs in the \"plain RTP\" rows, as Janus's participants always are). CPU is CPU-seconds per media-second of the measured process (1.0 = one core busy).\n\n", time.Now().Format(time.RFC1123), pairs, slice)
 	md.WriteString("| scenario | mcu CPU | codec floor | mcu / floor | Janus | mcu / Janus | GStreamer | mcu / GStreamer | CPU-s per participant-minute (mcu) | outputs at rate | audio latency p50 (mcu / Janus) |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
@@ -194,6 +211,16 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 		}
 		md.WriteString("\n![CPU-seconds per participant-minute vs participants](cpu.svg)\n")
 	}
+	md.WriteString(targetsSection(rows))
+	var profs strings.Builder
+	for _, r := range rows {
+		if r.profile != "" {
+			fmt.Fprintf(&profs, "- %s: [%s](%s)\n", r.s.name, r.profile, r.profile)
+		}
+	}
+	if profs.Len() > 0 {
+		md.WriteString("\n## Where the mcu's CPU goes\n\nThe mcu's CPU profile in one extra slice per scenario (`go tool pprof -top -cum`; the `.pprof` files next to them open in `go tool pprof`):\n\n" + profs.String())
+	}
 	md.WriteString("\nRegenerate: `make bench-full` (or `go run ./bench/harness -refs janus,gst`).\n")
 	report := filepath.Join(outDir, "report.md")
 	if err := os.WriteFile(report, []byte(md.String()), 0o644); err != nil {
@@ -201,6 +228,23 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 	}
 	fmt.Fprintf(w, "\n%s\nwrote %s\n", md.String(), report)
 	return nil
+}
+
+// profileScenario runs one more slice of s with the mcu's CPU profiled and
+// writes the profile and its top list into outDir, returning the list's
+// file name.
+func profileScenario(ctx context.Context, bin string, s scenario, d time.Duration, outDir string) (string, error) {
+	slug := strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(s.name), "-"), "-")
+	prof := filepath.Join(outDir, "profile-"+slug+".pprof")
+	if _, err := runMCU(ctx, bin, s, d, prof); err != nil {
+		return "", err
+	}
+	top, err := profileTop(ctx, bin, prof)
+	if err != nil {
+		return "", err
+	}
+	name := "profile-" + slug + ".txt"
+	return name, os.WriteFile(filepath.Join(outDir, name), []byte(top), 0o644)
 }
 
 func floorFor(s scenario) float64 {
@@ -214,8 +258,9 @@ func floorFor(s scenario) float64 {
 	return f
 }
 
-// runMCU starts a fresh mcu for one slice and loads it.
-func runMCU(ctx context.Context, bin string, s scenario, d time.Duration) (load.Result, error) {
+// runMCU starts a fresh mcu for one slice and loads it. With profile set,
+// it also writes a CPU profile of the mcu over the measured window there.
+func runMCU(ctx context.Context, bin string, s scenario, d time.Duration, profile string) (load.Result, error) {
 	port, err := freePort()
 	if err != nil {
 		return load.Result{}, err
@@ -226,6 +271,9 @@ func runMCU(ctx context.Context, bin string, s scenario, d time.Duration) (load.
 	}
 	if s.exclude {
 		args = append(args, "-exclude-self", "true")
+	}
+	if profile != "" {
+		args = append(args, "-pprof", "true")
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	if err := cmd.Start(); err != nil {
@@ -243,10 +291,55 @@ func runMCU(ctx context.Context, bin string, s scenario, d time.Duration) (load.
 		}
 	}
 	o := load.Options{URL: url, Room: "bench", N: s.n, Talkers: s.talkers, Video: s.video, Codecs: s.codecs, D: d, PID: cmd.Process.Pid, Latency: s.latency}
-	if s.rtp {
-		return load.RunRTP(ctx, o)
+	var profiled sync.WaitGroup
+	var profileErr error
+	if profile != "" {
+		o.Measuring = func() {
+			profiled.Go(func() { profileErr = fetchProfile(ctx, url, max(d-time.Second, time.Second), profile) })
+		}
 	}
-	return load.Run(ctx, o)
+	run := load.Run
+	if s.rtp {
+		run = load.RunRTP
+	}
+	res, err := run(ctx, o)
+	profiled.Wait()
+	if err == nil {
+		err = profileErr
+	}
+	return res, err
+}
+
+// fetchProfile saves a CPU profile of the mcu at url, taken over d.
+func fetchProfile(ctx context.Context, url string, d time.Duration, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", url, int(d.Seconds())), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profile: %s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// profileTop is go tool pprof's top list of the profile, cumulative, with
+// the mcu binary's symbols.
+func profileTop(ctx context.Context, bin, profile string) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-cum", "-nodecount=25", bin, profile).Output()
+	return string(out), err
 }
 
 func freePort() (int, error) {

@@ -31,6 +31,9 @@ type Options struct {
 	Codecs []string // video codecs handed out in turn (default VP8)
 	D      time.Duration
 	PID    int // the mcu process, for CPU accounting (0: skip)
+	// Measuring, when set, is called as the measured window of D starts
+	// (e.g. to take a CPU profile of the mcu over it).
+	Measuring func()
 	// Latency makes participant 0 toggle its tone and participant 1
 	// measure when each onset arrives.
 	Latency bool
@@ -131,6 +134,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return res, err
 	}
 	start := time.Now()
+	if o.Measuring != nil {
+		o.Measuring()
+	}
 	var onsets []time.Time
 	if o.Latency && len(clients) >= 2 {
 		onsets = toggle(ctx, clients[0], latencyHz, o.D)

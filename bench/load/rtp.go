@@ -163,6 +163,9 @@ func RunRTP(ctx context.Context, o Options) (Result, error) {
 		return res, err
 	}
 	start := time.Now()
+	if o.Measuring != nil {
+		o.Measuring()
+	}
 	if err := sleepCtx(ctx, o.D); err != nil {
 		return res, err
 	}
