@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/mcu-project/mcu/bench/internal/proc"
 )
 
 // debPackages are the Debian 12 packages providing gst-launch-1.0 and the
@@ -303,7 +305,7 @@ func measure(ctx context.Context, c *config, gst, version string, logf func(stri
 		return nil, err
 	}
 	pid := g.cmd.Process.Pid
-	cpu0, err := cpuSeconds(pid)
+	cpu0, err := proc.CPUSeconds(pid)
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +314,7 @@ func measure(ctx context.Context, c *config, gst, version string, logf func(stri
 	if err := wait(c.d, "while measuring"); err != nil {
 		return nil, err
 	}
-	cpu1, err := cpuSeconds(pid)
+	cpu1, err := proc.CPUSeconds(pid)
 	if err != nil {
 		return nil, err
 	}
@@ -369,32 +371,6 @@ func round(x float64, digits int) float64 {
 	}
 	p := math.Pow(10, float64(digits))
 	return math.Round(x*p) / p
-}
-
-// cpuSeconds returns user+system CPU time of pid (all its threads) from
-// /proc/pid/stat.
-func cpuSeconds(pid int) (float64, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the parenthesised command name; utime and stime are the
-	// 14th and 15th fields overall (12th and 13th after it).
-	i := bytes.LastIndexByte(raw, ')')
-	if i < 0 {
-		return 0, errors.New("unexpected /proc stat format")
-	}
-	f := strings.Fields(string(raw[i+1:]))
-	if len(f) < 13 {
-		return 0, errors.New("unexpected /proc stat format")
-	}
-	utime, err1 := strconv.ParseFloat(f[11], 64)
-	stime, err2 := strconv.ParseFloat(f[12], 64)
-	if err1 != nil || err2 != nil {
-		return 0, errors.New("unexpected /proc stat fields")
-	}
-	const clockTicks = 100 // USER_HZ on Linux
-	return (utime + stime) / clockTicks, nil
 }
 
 // machineBusySeconds returns the CPU time all CPUs have spent busy (not

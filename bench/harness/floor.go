@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
-	"syscall"
 	"time"
 
+	"github.com/mcu-project/mcu/bench/internal/proc"
 	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/codec/opus"
 	"github.com/mcu-project/mcu/codec/vpx"
@@ -17,13 +17,6 @@ import (
 	"github.com/mcu-project/mcu/mixer"
 	"github.com/mcu-project/mcu/room"
 )
-
-// cpuNow is this process's user+system CPU time.
-func cpuNow() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // audioFloor is the CPU-seconds per media-second of the codec work an audio
 // room of n participants with talkers talking needs (talkers < 0: all),
@@ -76,7 +69,7 @@ func audioFloor(n, talkers int) float64 {
 	buf := make([]byte, 1500)
 	const rounds = 2                    // 2 s of media
 	silent := make([][]byte, len(decs)) // the last packet that decoded to silence
-	start := cpuNow()
+	start := proc.SelfCPU()
 	for f := range rounds * frames {
 		for i, d := range decs {
 			pkt := streams[i][f%len(streams[i])]
@@ -93,7 +86,7 @@ func audioFloor(n, talkers int) float64 {
 			_, _ = encs[i].Encode(m, buf)
 		}
 	}
-	return (cpuNow() - start).Seconds() / (rounds * frames * media.FrameDuration.Seconds())
+	return (proc.SelfCPU() - start).Seconds() / (rounds * frames * media.FrameDuration.Seconds())
 }
 
 // peak is the largest magnitude in pcm.
@@ -187,7 +180,7 @@ func videoFloor(decodes, inW, inH, encodes, canvasW, canvasH int) float64 {
 	var start time.Duration
 	for f := range frames {
 		if f == warm {
-			start = cpuNow()
+			start = proc.SelfCPU()
 		}
 		for i, d := range decs {
 			_, _ = d.Decode(streams[i][f])
@@ -196,7 +189,7 @@ func videoFloor(decodes, inW, inH, encodes, canvasW, canvasH int) float64 {
 			buf, _, _ = e.Encode(canvases[f], buf[:0])
 		}
 	}
-	return (cpuNow() - start).Seconds() / (float64(frames-warm) / fps)
+	return (proc.SelfCPU() - start).Seconds() / (float64(frames-warm) / fps)
 }
 
 // composeCanvases decodes the streams and grids them frame by frame, as

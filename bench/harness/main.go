@@ -31,6 +31,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mcu-project/mcu/bench/internal/proc"
 	"github.com/mcu-project/mcu/bench/load"
 )
 
@@ -261,7 +262,7 @@ func floorFor(s scenario) float64 {
 // runMCU starts a fresh mcu for one slice and loads it. With profile set,
 // it also writes a CPU profile of the mcu over the measured window there.
 func runMCU(ctx context.Context, bin string, s scenario, d time.Duration, profile string) (load.Result, error) {
-	port, err := freePort()
+	port, err := proc.FreeTCPPort()
 	if err != nil {
 		return load.Result{}, err
 	}
@@ -340,15 +341,6 @@ func fetchProfile(ctx context.Context, url string, d time.Duration, path string)
 func profileTop(ctx context.Context, bin, profile string) (string, error) {
 	out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-cum", "-nodecount=25", bin, profile).Output()
 	return string(out), err
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // refResult is the JSON a reference runner prints.

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,8 @@ import (
 	"syscall"
 	"text/template"
 	"time"
+
+	"github.com/mcu-project/mcu/bench/internal/proc"
 )
 
 //go:embed conf/*.jcfg.tmpl
@@ -176,7 +177,7 @@ func startJanus(ctx context.Context, o options) (*janusProc, error) {
 }
 
 func startJanusOnce(ctx context.Context, o options) (*janusProc, error) {
-	port, err := freeTCPPort()
+	port, err := proc.FreeTCPPort()
 	if err != nil {
 		return nil, err
 	}
@@ -287,16 +288,6 @@ func (p *janusProc) stop() {
 	if p.dir != "" {
 		_ = os.RemoveAll(p.dir)
 	}
-}
-
-// freeTCPPort asks the kernel for a free loopback port.
-func freeTCPPort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // janusAPI talks the Janus API over HTTP: POSTs for requests, one

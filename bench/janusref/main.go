@@ -59,6 +59,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mcu-project/mcu/bench/internal/proc"
 	"github.com/mcu-project/mcu/internal/opusloop"
 )
 
@@ -430,21 +431,21 @@ func run(ctx context.Context, o options) (res result, err error) {
 		before[i] = p.received.Load()
 		gaps0 += p.gaps.Load()
 	}
-	cpu0, err := cpuSeconds(jp.pid())
+	cpu0, err := proc.CPUSeconds(jp.pid())
 	if err != nil {
 		return res, err
 	}
-	self0 := selfCPU()
+	self0 := proc.SelfCPU()
 	start := time.Now()
 	if err := sleepCtx(ctx, o.d); err != nil {
 		return res, err
 	}
 	elapsed := time.Since(start)
-	cpu1, err := cpuSeconds(jp.pid())
+	cpu1, err := proc.CPUSeconds(jp.pid())
 	if err != nil {
 		return res, withLog(fmt.Errorf("janus CPU: %w", err), jp)
 	}
-	res.LoadGeneratorCPUSecond = round3(selfCPU() - self0)
+	res.LoadGeneratorCPUSecond = round3((proc.SelfCPU() - self0).Seconds())
 	end := time.Now()
 	if !jp.alive() {
 		return res, withLog(errors.New("janus exited during the measurement"), jp)
@@ -567,37 +568,6 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// cpuSeconds is utime+stime of pid, all threads, from /proc (USER_HZ 100).
-func cpuSeconds(pid int) (float64, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	i := strings.LastIndexByte(string(raw), ')')
-	if i < 0 {
-		return 0, errors.New("unexpected /proc stat format")
-	}
-	f := strings.Fields(string(raw[i+1:]))
-	// After the command name: state is field 3 overall, utime 14, stime 15.
-	if len(f) < 13 {
-		return 0, errors.New("unexpected /proc stat format")
-	}
-	ut, err1 := strconv.ParseFloat(f[11], 64)
-	st, err2 := strconv.ParseFloat(f[12], 64)
-	if err1 != nil || err2 != nil {
-		return 0, errors.New("unexpected /proc stat fields")
-	}
-	const userHZ = 100
-	return (ut + st) / userHZ, nil
-}
-
-// selfCPU is this process's user+system CPU time in seconds.
-func selfCPU() float64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }

@@ -6,15 +6,13 @@ package load
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/mcu-project/mcu/bench/internal/proc"
 	"github.com/mcu-project/mcu/internal/onset"
 	"github.com/mcu-project/mcu/internal/opusloop"
 	"github.com/mcu-project/mcu/internal/pionclient"
@@ -129,7 +127,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		before[i] = c.FrameCount()
 		_, vbefore[i] = c.LatestVideo()
 	}
-	cpu0, err := CPUSeconds(o.PID)
+	cpu0, err := proc.CPUSeconds(o.PID)
 	if err != nil {
 		return res, err
 	}
@@ -148,7 +146,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 	res.Duration = time.Since(start)
-	cpu1, err := CPUSeconds(o.PID)
+	cpu1, err := proc.CPUSeconds(o.PID)
 	if err != nil {
 		return res, err
 	}
@@ -248,29 +246,4 @@ func Median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[len(s)/2]
-}
-
-// CPUSeconds returns user+system CPU time of pid from /proc (0 for pid 0).
-func CPUSeconds(pid int) (float64, error) {
-	if pid == 0 {
-		return 0, nil
-	}
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the parenthesised command name; utime and stime are the
-	// 14th and 15th fields overall (11th and 12th after it).
-	_, rest, ok := strings.Cut(string(raw), ") ")
-	f := strings.Fields(rest)
-	if !ok || len(f) < 13 {
-		return 0, errors.New("unexpected /proc stat format")
-	}
-	utime, err1 := strconv.ParseFloat(f[11], 64)
-	stime, err2 := strconv.ParseFloat(f[12], 64)
-	if err1 != nil || err2 != nil {
-		return 0, errors.New("unexpected /proc stat fields")
-	}
-	const clockTicks = 100 // USER_HZ on Linux
-	return (utime + stime) / clockTicks, nil
 }

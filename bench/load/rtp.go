@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mcu-project/mcu/bench/internal/proc"
 	"github.com/mcu-project/mcu/internal/opusloop"
 	"github.com/pion/webrtc/v4"
 )
@@ -158,7 +159,7 @@ func RunRTP(ctx context.Context, o Options) (Result, error) {
 	for i, l := range legs {
 		before[i] = l.received.Load()
 	}
-	cpu0, err := CPUSeconds(o.PID)
+	cpu0, err := proc.CPUSeconds(o.PID)
 	if err != nil {
 		return res, err
 	}
@@ -170,7 +171,7 @@ func RunRTP(ctx context.Context, o Options) (Result, error) {
 		return res, err
 	}
 	res.Duration = time.Since(start)
-	cpu1, err := CPUSeconds(o.PID)
+	cpu1, err := proc.CPUSeconds(o.PID)
 	if err != nil {
 		return res, err
 	}

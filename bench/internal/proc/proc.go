@@ -1,0 +1,63 @@
+// Package proc measures processes for the benchmark runners (the harness,
+// the load generator and the reference runners), so every figure they put
+// side by side is taken the same way: CPU time from /proc or getrusage, and
+// a free loopback port to start a server on.
+package proc
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// CPUSeconds returns the user+system CPU time of pid, all its threads,
+// from /proc/pid/stat (0 for pid 0).
+func CPUSeconds(pid int) (float64, error) {
+	if pid == 0 {
+		return 0, nil
+	}
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name is parenthesised and may hold spaces: count fields
+	// after its closing parenthesis, where utime and stime (the 14th and
+	// 15th fields overall) are the 12th and 13th.
+	i := bytes.LastIndexByte(raw, ')')
+	if i < 0 {
+		return 0, errors.New("unexpected /proc stat format")
+	}
+	f := bytes.Fields(raw[i+1:])
+	if len(f) < 13 {
+		return 0, errors.New("unexpected /proc stat format")
+	}
+	utime, err1 := strconv.ParseFloat(string(f[11]), 64)
+	stime, err2 := strconv.ParseFloat(string(f[12]), 64)
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("unexpected /proc stat fields")
+	}
+	const userHZ = 100 // clock ticks per second on Linux
+	return (utime + stime) / userHZ, nil
+}
+
+// SelfCPU is this process's user+system CPU time.
+func SelfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// FreeTCPPort asks the kernel for a free loopback TCP port.
+func FreeTCPPort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,34 @@
+package proc
+
+import (
+	"os"
+	"testing"
+	"time"
+)
+
+// TestCPUSeconds: /proc and getrusage agree on this process once it has
+// burnt some CPU, and pid 0 reads as nothing.
+func TestCPUSeconds(t *testing.T) {
+	for end := time.Now().Add(200 * time.Millisecond); time.Now().Before(end); {
+	}
+	fromProc, err := CPUSeconds(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := SelfCPU().Seconds()
+	if fromProc < 0.1 || fromProc > self+0.05 || self-fromProc > 0.05 {
+		t.Fatalf("/proc says %.3f s, getrusage %.3f s", fromProc, self)
+	}
+	if v, err := CPUSeconds(0); v != 0 || err != nil {
+		t.Fatalf("pid 0: %v %v", v, err)
+	}
+	if _, err := CPUSeconds(1 << 30); err == nil {
+		t.Fatal("a pid that does not exist read without error")
+	}
+}
+
+func TestFreeTCPPort(t *testing.T) {
+	if p, err := FreeTCPPort(); err != nil || p <= 0 {
+		t.Fatalf("%d %v", p, err)
+	}
+}
