@@ -39,18 +39,7 @@ func BenchmarkVideoLadder(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("rungs=%d", len(rungs)), func(b *testing.B) {
 			r, peers, cams := benchVideoRoom(b, spread)
-			vc := newVideoClock()
-			defer vc.close()
-			start := time.Now()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for n := range b.N {
-				for _, c := range cams {
-					c.show(n)
-				}
-				r.videoTick(int64(n), start.Add(time.Duration(n)*time.Second/30), vc)
-			}
-			b.StopTimer()
+			runVideoTicks(b, r, cams)
 			var sent int
 			for _, p := range peers {
 				sent += p.bytes
@@ -149,17 +138,24 @@ func BenchmarkVideoLayouts(b *testing.B) {
 				b.Fatal(err)
 			}
 			r.speaker = r.members[2].id
-			vc := newVideoClock()
-			defer vc.close()
-			start := time.Now()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for n := range b.N {
-				for _, c := range cams {
-					c.show(n)
-				}
-				r.videoTick(int64(n), start.Add(time.Duration(n)*time.Second/30), vc)
-			}
+			runVideoTicks(b, r, cams)
 		})
+	}
+}
+
+// runVideoTicks times b.N video ticks of r at 30 fps, each camera showing
+// its next picture first; the timer is stopped when it returns.
+func runVideoTicks(b *testing.B, r *Room, cams []*benchCamera) {
+	vc := newVideoClock()
+	defer vc.close()
+	defer b.StopTimer() // before closing the encoders
+	start := time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for n := range b.N {
+		for _, c := range cams {
+			c.show(n)
+		}
+		r.videoTick(int64(n), start.Add(time.Duration(n)*time.Second/30), vc)
 	}
 }
