@@ -36,6 +36,18 @@ const maxSilentPayload = 64
 // as silence (-84 dBov): digital silence, or a codec's ±1 dither of it.
 const silentPeak = 2
 
+// Silent reports whether a decoded frame is silence in the sense the room
+// uses to stop decoding a repeated packet: no sample beyond ±2 (-84 dBov).
+// The codec floor of bench/harness applies the same rule.
+func Silent(pcm []int16) bool {
+	for _, s := range pcm {
+		if s > silentPeak || s < -silentPeak {
+			return false
+		}
+	}
+	return true
+}
+
 // participant is one member of a room and its audio pipeline: pull packets,
 // decode (or conceal) into a 20 ms frame for the mixer, then encode the
 // listener's mix-minus and hand it to the peer. Only the room's clock
@@ -250,13 +262,8 @@ func (p *participant) pull(now time.Time, c *counters, m Metrics) {
 // forgets the remembered one otherwise.
 func (p *participant) noteSilence(payload []byte, pcm []int16) {
 	p.silentLen = 0
-	if len(pcm) == 0 || len(payload) > maxSilentPayload {
+	if len(pcm) == 0 || len(payload) > maxSilentPayload || !Silent(pcm) {
 		return
-	}
-	for _, s := range pcm {
-		if s > silentPeak || s < -silentPeak {
-			return
-		}
 	}
 	p.silentLen, p.silentDur = copy(p.silent[:], payload), len(pcm)
 }

@@ -78,7 +78,7 @@ func audioFloor(n, talkers int) float64 {
 			}
 			k, _ := d.Decode(pkt, out)
 			silent[i] = nil
-			if peak(out[:k]) <= 2 {
+			if room.Silent(out[:k]) {
 				silent[i] = pkt
 			}
 		}
@@ -87,15 +87,6 @@ func audioFloor(n, talkers int) float64 {
 		}
 	}
 	return (proc.SelfCPU() - start).Seconds() / (rounds * frames * media.FrameDuration.Seconds())
-}
-
-// peak is the largest magnitude in pcm.
-func peak(pcm []int16) int {
-	m := 0
-	for _, s := range pcm {
-		m = max(m, int(s), -int(s))
-	}
-	return m
 }
 
 // roomMixes runs the streams through decoders and the room's mixer for

@@ -231,11 +231,14 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 	return nil
 }
 
+// notSlug is what a scenario's name loses in its profile's file name.
+var notSlug = regexp.MustCompile(`[^a-z0-9]+`)
+
 // profileScenario runs one more slice of s with the mcu's CPU profiled and
 // writes the profile and its top list into outDir, returning the list's
 // file name.
 func profileScenario(ctx context.Context, bin string, s scenario, d time.Duration, outDir string) (string, error) {
-	slug := strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(s.name), "-"), "-")
+	slug := strings.Trim(notSlug.ReplaceAllString(strings.ToLower(s.name), "-"), "-")
 	prof := filepath.Join(outDir, "profile-"+slug+".pprof")
 	if _, err := runMCU(ctx, bin, s, d, prof); err != nil {
 		return "", err
