@@ -20,6 +20,11 @@ const MimeType = "audio/opus"
 // and music in the mix is still fine.
 const DefaultBitrate = 40000
 
+// InitialLossPercent is the loss an encoder with FEC expects until
+// receivers report the real figure: FEC is only emitted when the encoder
+// expects loss, so it starts with a modest one.
+const InitialLossPercent = 5
+
 // MaxPacketSamples is the longest Opus packet (120 ms) at 48 kHz; decode
 // buffers of this size accept any valid packet.
 const MaxPacketSamples = 120 * media.SampleRate / 1000
@@ -147,9 +152,7 @@ func NewEncoder(p codec.EncoderParams) (*Encoder, error) {
 		errs = append(errs, e.SetDTX(true))
 	}
 	if p.FEC {
-		// FEC is only emitted when the encoder expects loss; start with a
-		// modest figure until receivers report the real one.
-		errs = append(errs, e.SetPacketLossPerc(5))
+		errs = append(errs, e.SetPacketLossPerc(InitialLossPercent))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("opus: configure encoder: %w", err)
