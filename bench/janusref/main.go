@@ -416,11 +416,11 @@ func run(ctx context.Context, o options) (res result, err error) {
 		if time.Now().After(deadline) {
 			return res, withLog(fmt.Errorf("participant %d received nothing from janus within 10 s", waiting), jp)
 		}
-		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
+		if err := proc.Sleep(ctx, 50*time.Millisecond); err != nil {
 			return res, err
 		}
 	}
-	if err := sleepCtx(ctx, o.settle); err != nil {
+	if err := proc.Sleep(ctx, o.settle); err != nil {
 		return res, err
 	}
 
@@ -437,7 +437,7 @@ func run(ctx context.Context, o options) (res result, err error) {
 	}
 	self0 := proc.SelfCPU()
 	start := time.Now()
-	if err := sleepCtx(ctx, o.d); err != nil {
+	if err := proc.Sleep(ctx, o.d); err != nil {
 		return res, err
 	}
 	elapsed := time.Since(start)
@@ -557,17 +557,6 @@ func join(ctx context.Context, api *janusAPI, room int64, p *participant, o opti
 
 func withLog(err error, jp *janusProc) error {
 	return fmt.Errorf("%w\njanus log tail:\n%s", err, jp.log.Tail(20))
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }

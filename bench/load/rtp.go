@@ -147,11 +147,11 @@ func RunRTP(ctx context.Context, o Options) (Result, error) {
 		if time.Now().After(deadline) {
 			return res, fmt.Errorf("participant %d received nothing from the mcu within 10 s", waiting)
 		}
-		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
+		if err := proc.Sleep(ctx, 50*time.Millisecond); err != nil {
 			return res, err
 		}
 	}
-	if err := sleepCtx(ctx, time.Second); err != nil {
+	if err := proc.Sleep(ctx, time.Second); err != nil {
 		return res, err
 	}
 
@@ -167,7 +167,7 @@ func RunRTP(ctx context.Context, o Options) (Result, error) {
 	if o.Measuring != nil {
 		o.Measuring()
 	}
-	if err := sleepCtx(ctx, o.D); err != nil {
+	if err := proc.Sleep(ctx, o.D); err != nil {
 		return res, err
 	}
 	res.Duration = time.Since(start)
@@ -346,15 +346,4 @@ func (a *legAPI) leave(ctx context.Context, id string) error {
 		return fmt.Errorf("DELETE participant %s: %s", id, resp.Status)
 	}
 	return nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

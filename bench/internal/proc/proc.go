@@ -1,11 +1,13 @@
 // Package proc measures processes for the benchmark runners (the harness,
 // the load generator and the reference runners), so every figure they put
 // side by side is taken the same way: CPU time from /proc or getrusage, and
-// a free loopback port to start a server on.
+// a free loopback port to start a server on, and a wait for a measured
+// slice that a cancelled run cuts short.
 package proc
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -60,4 +62,16 @@ func FreeTCPPort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Sleep waits d, or until ctx ends (returning its error).
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
