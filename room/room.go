@@ -279,7 +279,7 @@ func (r *Room) run() {
 		}
 		start := r.clock.Now()
 		lateness := start.Sub(deadline)
-		sched.shift(r.tick(n, deadline))
+		r.tick(n, deadline)
 		r.stats.ticks.Add(1)
 		if lateness > LateTickThreshold {
 			r.stats.lateTicks.Add(1)
@@ -289,9 +289,8 @@ func (r *Room) run() {
 }
 
 // tick mixes one 20 ms frame: pull and decode every input, sum once, then
-// encode each listener's mix-minus. It returns how much earlier the next
-// ticks should come (see phaseStepLocked).
-func (r *Room) tick(n int64, at time.Time) time.Duration {
+// encode each listener's mix-minus.
+func (r *Room) tick(n int64, at time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.clock.Now() // playout buffers judge waiting by real time, not the deadline
@@ -346,7 +345,6 @@ func (r *Room) tick(n int64, at time.Time) time.Duration {
 			}
 		}
 	}
-	return r.phaseStepLocked(now.Sub(at))
 }
 
 // adaptAudioLossLocked sets each audio encoder's expected loss, and so how
