@@ -15,6 +15,9 @@ type LinkSample struct {
 	// worse of our audio and video streams' receiver reports. AudioLoss is
 	// that of the audio stream alone.
 	Loss, AudioLoss float64
+	// AudioReported is set when AudioLoss comes from a fresh receiver
+	// report; without one the loss toward this receiver is unknown, not 0.
+	AudioReported bool
 	// FeedbackLoss is the loss in transport-wide feedback (send-side
 	// estimation only): quick, but seen to stay high for seconds after a
 	// link recovers, so Loss does not use it.

@@ -7,12 +7,19 @@ import (
 	"github.com/mcu-project/mcu/media"
 )
 
-// LinkPeer is implemented by video receivers whose transport learns about
-// their link (congestion-control feedback, receiver reports). Receivers
-// without it stay on the top rung.
-type LinkPeer interface {
+// LinkReporter is implemented by peers whose transport learns about the
+// path toward their receiver from its feedback (receiver reports,
+// congestion control): the room sets their audio encoders' in-band FEC
+// from the loss it shows.
+type LinkReporter interface {
 	// Link is what is known now of the path toward the receiver.
 	Link() media.LinkSample
+}
+
+// LinkPeer is implemented by video receivers whose transport learns about
+// their link and can probe it. Receivers without it stay on the top rung.
+type LinkPeer interface {
+	LinkReporter
 	// SetPadding sends bps of padding on top of the media (0 stops): a
 	// probe of whether the link carries the next rung.
 	SetPadding(bps int)

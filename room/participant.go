@@ -86,9 +86,10 @@ type participant struct {
 	vin            *videoIn
 	vout           *videoOut
 	sendVideoCodec string
-	lastSpoke      time.Time // last tick it was talking, for choosing tiles beyond 16
-	dtmf           DTMFPeer  // nil unless the peer receives telephone keys
-	link           LinkPeer  // nil unless its transport reports on its link
+	lastSpoke      time.Time    // last tick it was talking, for choosing tiles beyond 16
+	dtmf           DTMFPeer     // nil unless the peer receives telephone keys
+	link           LinkPeer     // nil unless its transport reports on and probes its link
+	reporter       LinkReporter // nil unless its transport reports on its link
 	kind           string
 	recvAudioCodec string
 	recvVideoCodec string
@@ -116,6 +117,7 @@ func newParticipant(id media.ParticipantID, p JoinParams, reg *codec.Registry, a
 		kind: p.Kind, recvAudioCodec: p.RecvAudioCodec, recvVideoCodec: p.RecvVideoCodec}
 	pt.dtmf, _ = p.Peer.(DTMFPeer)
 	pt.link, _ = p.Peer.(LinkPeer)
+	pt.reporter, _ = p.Peer.(LinkReporter)
 	if p.RecvAudioCodec != "" {
 		c, err := reg.Audio(p.RecvAudioCodec)
 		if err != nil {

@@ -350,16 +350,20 @@ func (r *Room) tick(n int64, at time.Time) {
 // adaptAudioLossLocked sets each audio encoder's expected loss, and so how
 // much in-band FEC it adds, from its listeners' receiver reports: a personal
 // encoder from its own listener's, the shared full mix from the worst
-// listener that may receive it.
+// listener that reported and may receive it. Without a fresh report the
+// loss is unknown, not zero: the encoder keeps what it expected (a WebRTC
+// peer before its first report, a plain-RTP gateway that sends no RTCP).
 func (r *Room) adaptAudioLossLocked() {
-	for k := range r.sharedLoss {
-		r.sharedLoss[k] = 0
-	}
+	clear(r.sharedLoss)
 	for _, pt := range r.members {
-		if pt.enc == nil || pt.link == nil {
+		if pt.enc == nil || pt.reporter == nil {
 			continue
 		}
-		pct := lossPercent(pt.link.Link().AudioLoss)
+		s := pt.reporter.Link()
+		if !s.AudioReported {
+			continue
+		}
+		pct := lossPercent(s.AudioLoss)
 		setExpectedLoss(pt.enc, pct)
 		r.sharedLoss[pt.sharedKey] = max(r.sharedLoss[pt.sharedKey], pct)
 	}

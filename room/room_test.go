@@ -27,6 +27,7 @@ type fakePeer struct {
 	lose    map[int]bool // frame indexes reported lost
 	pending []byte       // the packet after a loss, for FEC
 	silence bool         // with toneHz 0: send coded silence rather than nothing
+	speech  bool         // send codectest.Speech instead of the tone
 	sent    []sentPacket
 	closed  int
 }
@@ -54,7 +55,11 @@ func newFakePeer(t *testing.T, hz float64, lose ...int) *fakePeer {
 
 func (p *fakePeer) encode(i int) []byte {
 	pcm := make([]int16, media.FrameSamples)
-	codectest.Tone(pcm, p.toneHz, 8000, i*media.FrameSamples)
+	if p.speech {
+		codectest.Speech(pcm, i*media.FrameSamples)
+	} else {
+		codectest.Tone(pcm, p.toneHz, 8000, i*media.FrameSamples)
+	}
 	buf := make([]byte, 1500)
 	n, _ := p.enc.Encode(pcm, buf)
 	return buf[:n]
@@ -515,5 +520,72 @@ func TestSilenceIsNotDecoded(t *testing.T) {
 	}
 	if checked < 40 {
 		t.Fatalf("listener got %d packets in the second after the talker started", checked)
+	}
+}
+
+// reportingPeer is a fakePeer whose transport reports on its link, as a
+// WebRTC peer or a plain-RTP leg receiving RTCP receiver reports does.
+type reportingPeer struct {
+	*fakePeer
+	linkMu sync.Mutex
+	link   media.LinkSample
+}
+
+func (p *reportingPeer) Link() media.LinkSample {
+	p.linkMu.Lock()
+	defer p.linkMu.Unlock()
+	return p.link
+}
+
+func (p *reportingPeer) report(s media.LinkSample) {
+	p.linkMu.Lock()
+	p.link = s
+	p.linkMu.Unlock()
+}
+
+// TestFECFollowsReceiverReports: what a listener receives carries in-band
+// FEC while its loss is unknown (no report yet), none once its reports
+// show a clean link, FEC again when they show loss, and it keeps that when
+// the reports stop (unknown is not clean).
+func TestFECFollowsReceiverReports(t *testing.T) {
+	m := newTestManager(t)
+	talker := newFakePeer(t, 1)
+	talker.speech = true
+	listener := &reportingPeer{fakePeer: newFakePeer(t, 0)}
+	join(t, m, "r", talker)
+	join(t, m, "r", listener)
+	// lbrrShare is the share of the packets the listener received over
+	// the last d that carry LBRR data, after waiting d.
+	lbrrShare := func(d time.Duration) float64 {
+		from := len(listener.snapshot())
+		time.Sleep(d)
+		var payloads [][]byte
+		for _, p := range listener.snapshot()[from:] {
+			payloads = append(payloads, p.payload)
+		}
+		with, readable := codectest.CountLBRR(payloads)
+		if readable < 20 {
+			t.Fatalf("%d readable SILK/hybrid packets in %v", readable, d)
+		}
+		return float64(with) / float64(readable)
+	}
+	steps := []struct {
+		name    string
+		link    media.LinkSample
+		wantFEC bool
+	}{
+		{"no report yet", media.LinkSample{}, true},
+		{"reports no loss", media.LinkSample{AudioReported: true}, false},
+		{"reports 10 % loss", media.LinkSample{AudioReported: true, AudioLoss: 0.1, Loss: 0.1}, true},
+		{"reports stopped", media.LinkSample{}, true},
+	}
+	for _, st := range steps {
+		listener.report(st.link)
+		lbrrShare(1100 * time.Millisecond) // the room adapts once a second
+		share := lbrrShare(600 * time.Millisecond)
+		t.Logf("%s: %.0f %% of packets carry FEC", st.name, 100*share)
+		if got := share > 0.5; got != st.wantFEC {
+			t.Errorf("%s: %.0f %% of packets carry FEC, want FEC %v", st.name, 100*share, st.wantFEC)
+		}
 	}
 }

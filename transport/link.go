@@ -19,8 +19,9 @@ const (
 	initialEstimate = 2_000_000
 	minEstimate     = 30_000
 	maxEstimate     = 20_000_000
-	// feedbackFresh is how long transport-wide feedback or a REMB stays
-	// the estimate's source after the last one arrived.
+	// feedbackFresh is how long transport-wide feedback, a REMB or a
+	// receiver report counts after the last one arrived, toward a WebRTC
+	// receiver (which reports about every second).
 	feedbackFresh = 3 * time.Second
 	// congestedLoss is the reported loss that counts as congestion.
 	congestedLoss = 0.05
@@ -46,7 +47,10 @@ func newEstimator() (cc.BandwidthEstimator, error) {
 // linkMonitor gathers what we learn of the link toward the receiver: the
 // send-side estimate, REMB, and receiver reports' loss and RTT.
 type linkMonitor struct {
-	bwe cc.BandwidthEstimator // nil when the engine has none (tests)
+	bwe cc.BandwidthEstimator // nil when the engine has none (tests, RTP legs)
+	// fresh is how long feedback counts after it arrived; 0 means
+	// feedbackFresh.
+	fresh time.Duration
 
 	mu                   sync.Mutex
 	twccAt               time.Time // last transport-wide feedback
@@ -160,10 +164,14 @@ func (l *linkMonitor) reports(rs []rtcp.ReceptionReport, audioSSRC, videoSSRC ui
 // paused receiver from ever probing its way back.
 func (l *linkMonitor) sample(now time.Time) media.LinkSample {
 	l.mu.Lock()
-	fresh := func(at time.Time) bool { return !at.IsZero() && now.Sub(at) < feedbackFresh }
+	window := l.fresh
+	if window == 0 {
+		window = feedbackFresh
+	}
+	fresh := func(at time.Time) bool { return !at.IsZero() && now.Sub(at) < window }
 	s := media.LinkSample{RTT: l.rtt, SentBps: l.sentRate(now)}
 	if fresh(l.audioAt) {
-		s.AudioLoss = l.audioLoss
+		s.AudioLoss, s.AudioReported = l.audioLoss, true
 	}
 	if fresh(l.videoAt) {
 		s.Loss = l.videoLoss

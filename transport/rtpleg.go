@@ -26,6 +26,10 @@ const (
 	// legReportInterval spaces the leg's RTCP sender reports (RFC 3550's
 	// 5 s minimum).
 	legReportInterval = 5 * time.Second
+	// legFeedbackFresh is how long a receiver report from the leg's remote
+	// end counts: it reports at the same 5 s minimum, randomised up to
+	// 1.5×, so this spans two reports.
+	legFeedbackFresh = 3 * legReportInterval
 	// telephoneEventPT is the payload type we accept RFC 4733 events on
 	// (the common choice of SIP gateways).
 	telephoneEventPT = 101
@@ -51,7 +55,9 @@ var ErrBadLeg = errors.New("bad RTP leg request")
 // any RTP device): no ICE, DTLS or SRTP. It latches to the address packets
 // actually come from (symmetric RTP), multiplexes RTCP on the same port
 // (RFC 5761), reports DTMF (RFC 4733) and ends after legIdleTimeout without
-// packets (30 s by default). It satisfies room.Peer.
+// packets (30 s by default). It satisfies room.Peer, and room.LinkReporter
+// from the receiver reports its remote end sends (loss and RTT, for the
+// room's in-band FEC).
 type RTPLeg struct {
 	conn   *net.UDPConn
 	codec  legCodec
@@ -70,6 +76,7 @@ type RTPLeg struct {
 	lastTS          uint32
 	lastAt          time.Time
 	srMu            sync.Mutex // guards the four fields above for reports
+	link            linkMonitor
 	lastRecv        atomic.Int64
 	dtmfMu          sync.Mutex
 	dtmf            []byte
@@ -109,6 +116,7 @@ func (e *Engine) newRTPLeg(remote, codecName string) (*RTPLeg, string, error) {
 		return nil, "", err
 	}
 	l := &RTPLeg{conn: conn, codec: c, jb: jb, idle: e.cfg.LegIdleTimeout, log: e.log.With("leg", conn.LocalAddr().String()), ssrc: rand.Uint32(), stop: make(chan struct{})}
+	l.link.fresh = legFeedbackFresh
 	l.remote.Store(raddr)
 	l.lastRecv.Store(time.Now().UnixNano())
 	return l, e.advertised(conn, raddr), nil
@@ -219,7 +227,12 @@ func (l *RTPLeg) readRTCP(b []byte) {
 			l.fireGone("RTCP BYE")
 		}
 	}
+	l.link.onRTCP(pkts, l.ssrc, 0, time.Now())
 }
+
+// Link implements room.LinkReporter: the loss and RTT the remote end's
+// receiver reports show, and what we sent it.
+func (l *RTPLeg) Link() media.LinkSample { return l.link.sample(time.Now()) }
 
 // dtmfDigits maps RFC 4733 event codes 0-15 to their keys.
 const dtmfDigits = "0123456789*#ABCD"
@@ -285,7 +298,9 @@ func (l *RTPLeg) sendReport(now time.Time) {
 	}
 	l.srMu.Unlock()
 	if b, err := sr.Marshal(); err == nil {
-		_, _ = l.conn.WriteToUDP(b, l.remote.Load())
+		if _, err := l.conn.WriteToUDP(b, l.remote.Load()); err == nil {
+			l.link.sentReport(sr.NTPTime, now)
+		}
 	}
 }
 
@@ -307,6 +322,7 @@ func (l *RTPLeg) WriteAudio(payload []byte, ts uint32, at time.Time) error {
 	if _, err := l.conn.WriteToUDP(pkt[:n], l.remote.Load()); err != nil {
 		return err
 	}
+	l.link.sent.Add(uint64(len(payload)))
 	l.srMu.Lock()
 	l.packets++
 	l.octets += uint32(len(payload))

@@ -29,12 +29,11 @@ import (
 // a packet that just decoded to silence, which no decoder needs to see
 // (the room skips those too) — and one encode per distinct mix: a
 // mix-minus for each input in the mix, plus the full mix shared by
-// everyone else when anyone else listens. The encoders expect lossPct %
-// loss, as the room's do: in-band FEC costs encoding time, and the room
-// sets each encoder's expected loss from its listeners' receiver reports
-// (0 on loopback), keeping the 5 % it starts with for listeners that send
-// none — plain-RTP legs.
-func audioFloor(n, talkers, lossPct int) float64 {
+// everyone else when anyone else listens. The encoders expect no loss, as
+// the room's do once their listeners' receiver reports show none (on
+// loopback, from WebRTC peers and the load's plain-RTP legs alike): in-band
+// FEC costs encoding time.
+func audioFloor(n, talkers int) float64 {
 	if talkers < 0 || talkers > n {
 		talkers = n
 	}
@@ -66,7 +65,7 @@ func audioFloor(n, talkers, lossPct int) float64 {
 				return 0
 			}
 			defer e.Close()
-			if err := e.SetPacketLossPercent(lossPct); err != nil {
+			if err := e.SetPacketLossPercent(0); err != nil {
 				return 0
 			}
 			encs = append(encs, e)

@@ -33,7 +33,6 @@ import (
 
 	"github.com/mcu-project/mcu/bench/internal/proc"
 	"github.com/mcu-project/mcu/bench/load"
-	"github.com/mcu-project/mcu/codec/opus"
 )
 
 // scenario is one measured situation.
@@ -256,14 +255,10 @@ func profileScenario(ctx context.Context, bin string, s scenario, d time.Duratio
 }
 
 func floorFor(s scenario) float64 {
-	// The room's encoders expect the loss their listeners report: none
-	// over loopback WebRTC. Plain-RTP legs report none, so their encoders
-	// keep the figure they start with.
-	loss := 0
-	if s.rtp {
-		loss = opus.InitialLossPercent
-	}
-	f := audioFloor(s.n, s.talkers, loss)
+	// The room's encoders expect the loss their listeners report: none on
+	// loopback, from WebRTC peers and from the load's plain-RTP legs alike
+	// (they send receiver reports, as a gateway does).
+	f := audioFloor(s.n, s.talkers)
 	if s.video != "" {
 		var iw, ih, cw, ch int
 		fmt.Sscanf(s.video, "%dx%d", &iw, &ih)

@@ -3,6 +3,7 @@ package load
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/mcu-project/mcu/bench/internal/proc"
 	"github.com/mcu-project/mcu/internal/opusloop"
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -32,7 +34,10 @@ import (
 // payload type 111) on absolute 20 ms deadlines: talkers a steady tone of
 // 200+37·i Hz at min(8192, 32000/talkers), listeners coded digital silence,
 // so the mcu decodes everyone. Each socket counts the mix-minus RTP packets
-// it gets back, decoding nothing.
+// it gets back, decoding nothing, and sends RTCP receiver reports on them
+// as a SIP gateway's media leg does: a first one half a second in, then
+// every 5 s (RFC 3550's minimum interval). The mcu sets each leg's in-band
+// FEC from them, as it does for WebRTC receivers.
 //
 // Plain-RTP legs attach to rooms but do not create them. When the room
 // does not exist (404), RunRTP creates it with a throwaway WebRTC join
@@ -198,6 +203,33 @@ type rtpLeg struct {
 	loop     [][]byte
 	stream   opusloop.Stream
 	received atomic.Int64 // Opus RTP packets from the mcu
+	// What receiver reports need, written by receive: the mcu's SSRC and
+	// the highest sequence number received, extended past wraps.
+	ssrc    atomic.Uint32
+	highest atomic.Int64
+	// The counts at the previous report (sendAll only).
+	reportedHighest, reportedReceived int64
+}
+
+// report returns a receiver report on what the leg received since the
+// previous one; false before anything arrived.
+func (l *rtpLeg) report() (*rtcp.ReceiverReport, bool) {
+	ssrc, highest, received := l.ssrc.Load(), l.highest.Load(), l.received.Load()
+	if received == 0 {
+		return nil, false
+	}
+	if l.reportedReceived == 0 {
+		l.reportedHighest = highest - received // as if the stream began with the first packet
+	}
+	expected, got := highest-l.reportedHighest, received-l.reportedReceived
+	l.reportedHighest, l.reportedReceived = highest, received
+	var fraction uint8
+	if lost := expected - got; expected > 0 && lost > 0 {
+		fraction = uint8(min(lost*256/expected, 255))
+	}
+	return &rtcp.ReceiverReport{SSRC: l.stream.SSRC, Reports: []rtcp.ReceptionReport{{
+		SSRC: ssrc, FractionLost: fraction, LastSequenceNumber: uint32(highest),
+	}}}, true
 }
 
 // receive counts the Opus RTP packets the mcu sends (RTCP, multiplexed on
@@ -214,14 +246,28 @@ func (l *rtpLeg) receive(done *sync.WaitGroup) {
 			continue
 		}
 		if n > opusloop.HeaderLen && buf[0]>>6 == 2 && buf[1]&0x7f == opusloop.PayloadType {
+			seq := binary.BigEndian.Uint16(buf[2:])
+			if l.received.Load() == 0 {
+				l.ssrc.Store(binary.BigEndian.Uint32(buf[8:]))
+				l.highest.Store(int64(seq))
+			} else if h := l.highest.Load(); int16(seq-uint16(h)) > 0 {
+				l.highest.Store(h + int64(int16(seq-uint16(h))))
+			}
 			l.received.Add(1)
 		}
 	}
 }
 
-// sendAll sends packet k of every leg at start+k·20 ms until stop closes.
-// After a late wake-up the missed packets go out at once rather than being
-// skipped, so no stream has holes (as bench/janusref's senders do).
+// Receiver reports go out reportFirst frames in, then every reportEvery.
+const (
+	reportFirst = 25
+	reportEvery = 250
+)
+
+// sendAll sends packet k of every leg at start+k·20 ms until stop closes,
+// and the legs' receiver reports. After a late wake-up the missed packets
+// go out at once rather than being skipped, so no stream has holes (as
+// bench/janusref's senders do).
 func sendAll(legs []*rtpLeg, start time.Time, stop <-chan struct{}, done *sync.WaitGroup) {
 	defer done.Done()
 	buf := make([]byte, opusloop.HeaderLen+1500)
@@ -236,6 +282,13 @@ func sendAll(legs []*rtpLeg, start time.Time, stop <-chan struct{}, done *sync.W
 		for _, l := range legs {
 			n := l.stream.Packet(buf, k, l.loop[k%len(l.loop)])
 			_, _ = l.conn.WriteToUDP(buf[:n], l.mcu)
+			if k%reportEvery == reportFirst {
+				if rr, ok := l.report(); ok {
+					if b, err := rr.Marshal(); err == nil {
+						_, _ = l.conn.WriteToUDP(b, l.mcu)
+					}
+				}
+			}
 		}
 		timer.Reset(time.Until(start.Add(time.Duration(k+1) * opusloop.FramePeriod)))
 	}

@@ -12,8 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/codec/codectest"
 	"github.com/mcu-project/mcu/codec/g711"
+	"github.com/mcu-project/mcu/codec/opus"
 	"github.com/mcu-project/mcu/internal/pionclient"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 )
 
@@ -79,13 +83,7 @@ func (p *phone) play(dst *net.UDPAddr, hz, amp float64, keys string, stop chan s
 		b, _ := pkt.Marshal()
 		_, _ = p.conn.WriteToUDP(b, dst)
 	}
-	start := time.Now()
-	for n := 0; ; n++ {
-		select {
-		case <-stop:
-			return
-		case <-time.After(time.Until(start.Add(time.Duration(n) * 20 * time.Millisecond))):
-		}
+	every20ms(stop, func(n int) {
 		frame := make([]byte, 160)
 		for i := range frame {
 			frame[i] = g711.EncodeULaw(int16(amp * math.Sin(2*math.Pi*hz*float64(int(ts)+i)/8000)))
@@ -110,6 +108,20 @@ func (p *phone) play(dst *net.UDPAddr, hz, amp float64, keys string, stop chan s
 			}
 		}
 		ts += 160
+	})
+}
+
+// every20ms calls frame(n) for n = 0, 1, … at 20 ms intervals from now
+// until stop closes.
+func every20ms(stop <-chan struct{}, frame func(n int)) {
+	start := time.Now()
+	for n := 0; ; n++ {
+		select {
+		case <-stop:
+			return
+		case <-time.After(time.Until(start.Add(time.Duration(n) * 20 * time.Millisecond))):
+		}
+		frame(n)
 	}
 }
 
@@ -145,24 +157,7 @@ func TestPlainRTPLeg(t *testing.T) {
 
 	ph := newPhone(t)
 	// Tell the MCU a wrong port: it must answer where packets come from.
-	body := `{"remote":"127.0.0.1:9","codec":"PCMU","name":"phone"}`
-	res, err := http.Post(s.URL+"/rooms/call/rtp", "application/json", bytes.NewReader([]byte(body)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var leg struct{ ID, Local string }
-	_ = json.NewDecoder(res.Body).Decode(&leg)
-	res.Body.Close()
-	if res.StatusCode != http.StatusCreated || leg.ID == "" {
-		t.Fatalf("leg: %d %+v", res.StatusCode, leg)
-	}
-	local, err := net.ResolveUDPAddr("udp4", leg.Local)
-	if err != nil {
-		t.Fatalf("local %q: %v", leg.Local, err)
-	}
-	if local.IP.IsUnspecified() {
-		local.IP = net.IPv4(127, 0, 0, 1)
-	}
+	legID, local := attachLeg(t, s, "call", "127.0.0.1:9", "PCMU", "phone")
 	stop := make(chan struct{})
 	played := make(chan struct{})
 	go func() { defer close(played); ph.play(local, phoneHz, amp, "5#", stop) }()
@@ -186,8 +181,8 @@ func TestPlainRTPLeg(t *testing.T) {
 	}
 	s.waitMetric(t, "mcu_dtmf_keys_total", 2, 3*time.Second)
 
-	req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, s.URL+"/rooms/call/participants/"+leg.ID, nil)
-	res, err = http.DefaultClient.Do(req)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, s.URL+"/rooms/call/participants/"+legID, nil)
+	res, err := http.DefaultClient.Do(req)
 	if err != nil || res.StatusCode != http.StatusNoContent {
 		t.Fatalf("DELETE leg: %v %v", err, res)
 	}
@@ -216,4 +211,124 @@ func TestPlainRTPLegIdle(t *testing.T) {
 	res.Body.Close()
 	s.waitMetric(t, "mcu_participants", 2, time.Second)
 	s.waitMetric(t, "mcu_participants", 1, 4*time.Second)
+}
+
+// attachLeg attaches a plain-RTP leg for remote to room and returns its
+// participant ID and the address the mcu wants its RTP at.
+func attachLeg(t *testing.T, s *testServer, room, remote, codecName, name string) (string, *net.UDPAddr) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"remote": remote, "codec": codecName, "name": name})
+	res, err := http.Post(s.URL+"/rooms/"+room+"/rtp", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var leg struct{ ID, Local string }
+	_ = json.NewDecoder(res.Body).Decode(&leg)
+	if res.StatusCode != http.StatusCreated || leg.ID == "" {
+		t.Fatalf("leg: %d %+v", res.StatusCode, leg)
+	}
+	local, err := net.ResolveUDPAddr("udp4", leg.Local)
+	if err != nil {
+		t.Fatalf("local %q: %v", leg.Local, err)
+	}
+	if local.IP.IsUnspecified() {
+		local.IP = net.IPv4(127, 0, 0, 1)
+	}
+	return leg.ID, local
+}
+
+// TestLegFECFollowsReceiverReports: a gateway's Opus leg gets in-band FEC
+// while it has sent no RTCP (its loss is unknown), none once its receiver
+// reports show a clean link, and FEC again when they show loss.
+func TestLegFECFollowsReceiverReports(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	s := startServer(t)
+	joinAll(t, s, "fec", []float64{0}, 0) // a silent WebRTC participant creates the room (legs only join)
+	udp := func() *net.UDPConn {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	talker, listener := udp(), udp()
+	_, talkerDst := attachLeg(t, s, "fec", talker.LocalAddr().String(), "opus", "talker")
+	_, listenerDst := attachLeg(t, s, "fec", listener.LocalAddr().String(), "opus", "listener")
+
+	// The talker sends speech-like audio (SILK, which carries FEC).
+	enc, err := opus.NewEncoder(codec.EncoderParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	stop, sent := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sent)
+		pcm, buf := make([]int16, 960), make([]byte, 1500)
+		every20ms(stop, func(n int) {
+			codectest.Speech(pcm, n*960)
+			size, err := enc.Encode(pcm, buf)
+			if err != nil {
+				return
+			}
+			pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: uint16(n), Timestamp: uint32(n * 960), SSRC: 0x5eec}, Payload: buf[:size]}
+			b, _ := pkt.Marshal()
+			_, _ = talker.WriteToUDP(b, talkerDst)
+		})
+	}()
+	defer func() { close(stop); <-sent }()
+
+	// share reads what the listener receives for d: the share of its
+	// SILK/hybrid packets with LBRR data, and the mcu's SSRC.
+	share := func(d time.Duration) (float64, uint32) {
+		buf := make([]byte, 1500)
+		var payloads [][]byte
+		var ssrc uint32
+		var pkt rtp.Packet
+		for end := time.Now().Add(d); time.Now().Before(end); {
+			_ = listener.SetReadDeadline(end)
+			n, err := listener.Read(buf)
+			if err != nil {
+				break
+			}
+			if pkt.Unmarshal(buf[:n]) != nil || pkt.PayloadType != 111 {
+				continue // RTCP
+			}
+			ssrc = pkt.SSRC
+			payloads = append(payloads, bytes.Clone(pkt.Payload))
+		}
+		with, readable := codectest.CountLBRR(payloads)
+		if readable < 20 {
+			t.Fatalf("the listener got %d readable Opus packets in %v", readable, d)
+		}
+		return float64(with) / float64(readable), ssrc
+	}
+	report := func(ssrc uint32, fraction uint8) {
+		rr := rtcp.ReceiverReport{SSRC: 0x1157e, Reports: []rtcp.ReceptionReport{{SSRC: ssrc, FractionLost: fraction}}}
+		b, _ := rr.Marshal()
+		if _, err := listener.WriteToUDP(b, listenerDst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, ssrc := share(2 * time.Second)
+	t.Logf("no RTCP yet: %.0f %% of packets carry FEC", 100*got)
+	if got < 0.5 {
+		t.Errorf("without receiver reports %.0f %% of packets carry FEC, want most", 100*got)
+	}
+	for _, step := range []struct {
+		fraction uint8
+		wantFEC  bool
+	}{{0, false}, {26, true}} {
+		report(ssrc, step.fraction)
+		share(1200 * time.Millisecond) // the room adapts once a second
+		got, _ = share(time.Second)
+		t.Logf("reports %.0f %% loss: %.0f %% of packets carry FEC", float64(step.fraction)/2.56, 100*got)
+		if (got > 0.5) != step.wantFEC {
+			t.Errorf("reports %.0f %% loss: %.0f %% of packets carry FEC, want FEC %v", float64(step.fraction)/2.56, 100*got, step.wantFEC)
+		}
+	}
 }

@@ -21,6 +21,24 @@ func Tone(pcm []int16, freq float64, amp float64, start int) {
 	}
 }
 
+// Speech fills pcm with a voiced-speech-like signal from sample index
+// start: a 120–180 Hz pitch gliding at 0.7 Hz with eight harmonics, its
+// level swinging at 3 Hz. Encoders treat it as speech where a steady pure
+// tone reads as music: libopus then keeps SILK, which alone carries
+// in-band FEC.
+func Speech(pcm []int16, start int) {
+	for i := range pcm {
+		t := float64(start+i) / rate
+		pitch := 150 + 30*math.Sin(2*math.Pi*0.7*t)
+		env := 0.6 + 0.4*math.Sin(2*math.Pi*3*t)
+		var v float64
+		for h := 1; h <= 8; h++ {
+			v += math.Sin(2*math.Pi*pitch*float64(h)*t) / float64(h)
+		}
+		pcm[i] = int16(4000 * env * v)
+	}
+}
+
 // Goertzel returns the amplitude of freq Hz in pcm (a full-scale sine of
 // amplitude A reads A).
 func Goertzel(pcm []int16, freq float64) float64 {

@@ -1,6 +1,7 @@
 package opus_test
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"testing"
@@ -146,5 +147,49 @@ func BenchmarkEncodeComplexity(b *testing.B) {
 				f++
 			}
 		})
+	}
+}
+
+// TestExpectedLossSetsLBRR: the encoder puts in-band FEC on the wire while
+// it expects loss, and none once told the link loses nothing — what the
+// room's receiver-report adaptation relies on.
+func TestExpectedLossSetsLBRR(t *testing.T) {
+	enc, err := opus.NewEncoder(codec.EncoderParams{FEC: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	in := make([]int16, 960)
+	buf := make([]byte, 1500)
+	frame := 0
+	count := func() (with, readable int) {
+		var pkts [][]byte
+		for range 50 {
+			codectest.Speech(in, frame*960)
+			frame++
+			n, err := enc.Encode(in, buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pkts = append(pkts, bytes.Clone(buf[:n]))
+		}
+		return codectest.CountLBRR(pkts)
+	}
+	for _, c := range []struct {
+		pct     int
+		wantFEC bool
+	}{{opus.InitialLossPercent, true}, {0, false}, {20, true}} {
+		if err := enc.SetPacketLossPercent(c.pct); err != nil {
+			t.Fatal(err)
+		}
+		count() // the encoder settles on the new setting
+		with, readable := count()
+		t.Logf("expected loss %d %%: %d of %d readable packets carry LBRR", c.pct, with, readable)
+		if readable < 45 {
+			t.Fatalf("expected loss %d %%: only %d of 50 packets are SILK or hybrid", c.pct, readable)
+		}
+		if got := with > readable/2; got != c.wantFEC {
+			t.Errorf("expected loss %d %%: %d of %d packets carry LBRR", c.pct, with, readable)
+		}
 	}
 }
