@@ -40,4 +40,11 @@ type EncodedAudio struct {
 	// Waited is how long the playout buffer held Payload (PacketOK), for
 	// the delay metrics.
 	Waited time.Duration
+	// Slack is, when Timed, how long after the packet was due (its
+	// expected arrival plus the jitter allowance) it was pulled: the room
+	// clock could pull this stream that much earlier and still find its
+	// packets. Timed is false when the buffer cannot say (after a loss it
+	// keeps a packet of cushion for FEC instead).
+	Slack time.Duration
+	Timed bool
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/media"
@@ -138,6 +139,10 @@ type Config struct {
 	// goroutines, sometimes with a room's lock held: it must return
 	// quickly and never call back into the manager.
 	OnEvent func(Event)
+
+	// phaseStep, when set, replaces maxPhaseStep: tests of how the clock
+	// follows a speaker run it faster than a listener's stream allows.
+	phaseStep time.Duration
 }
 
 // Manager owns the rooms of a server.

@@ -79,6 +79,10 @@ type participant struct {
 	silent    [maxSilentPayload]byte
 	silentLen int
 	silentDur int
+	// slack is how much earlier this tick could have pulled the last
+	// packet it took, when timed (see media.EncodedAudio.Slack).
+	slack time.Duration
+	timed bool
 
 	// video (nil when the participant sends or receives none); the
 	// decoder is created at join and started once admitted.
@@ -202,6 +206,7 @@ func (p *participant) pull(now time.Time, c *counters, m Metrics) {
 		p.in.SetPresent(false)
 		return
 	}
+	p.timed = false
 	// Bounded so that a peer handing out nothing but losses before its
 	// first packet cannot hold the clock goroutine.
 	for pulls := 0; p.carryLen < media.FrameSamples; pulls++ {
@@ -214,6 +219,7 @@ func (p *participant) pull(now time.Time, c *counters, m Metrics) {
 		case media.PacketOK:
 			p.rxBytes.Add(uint64(len(pk.Payload)))
 			m.ObservePlayout(pk.Waited)
+			p.slack, p.timed = pk.Slack, pk.Timed // the last packet pulled is due last
 			var n int
 			if p.silentLen > 0 && bytes.Equal(pk.Payload, p.silent[:p.silentLen]) {
 				n = p.silentDur

@@ -1,6 +1,7 @@
 package room
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -45,6 +46,7 @@ type Room struct {
 	candidate      media.ParticipantID
 	candidateSince time.Time
 	rank           []*participant // speaker-cap scratch, clock goroutine only
+	phaseStep      time.Duration  // the most the clock's phase moves per tick (phase.go)
 
 	// shared encodes the full mix once per codec and rate for every
 	// listener that contributes nothing to it (clock goroutine only).
@@ -79,6 +81,7 @@ func newRoom(id media.RoomID, opts Options, m *Manager) (*Room, error) {
 		layout: Layout{Type: LayoutGrid}, overrides: map[media.ParticipantID]Layout{}, shared: map[string]*sharedMix{}, sharedLoss: map[string]int{},
 		stop: make(chan struct{}), done: make(chan struct{}), videoDone: make(chan struct{}),
 		canvas: Rung{Width: opts.Width, Height: opts.Height, FPS: opts.FPS}, rungs: opts.ladder(),
+		phaseStep: cmp.Or(m.cfg.phaseStep, maxPhaseStep),
 	}
 	go r.run()
 	go r.runVideo()
@@ -279,7 +282,7 @@ func (r *Room) run() {
 		}
 		start := r.clock.Now()
 		lateness := start.Sub(deadline)
-		r.tick(n, deadline)
+		sched.shift(r.tick(n, deadline))
 		r.stats.ticks.Add(1)
 		if lateness > LateTickThreshold {
 			r.stats.lateTicks.Add(1)
@@ -289,8 +292,9 @@ func (r *Room) run() {
 }
 
 // tick mixes one 20 ms frame: pull and decode every input, sum once, then
-// encode each listener's mix-minus.
-func (r *Room) tick(n int64, at time.Time) {
+// encode each listener's mix-minus. It returns how much earlier the next
+// ticks should come (see phaseStepLocked).
+func (r *Room) tick(n int64, at time.Time) time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.clock.Now() // playout buffers judge waiting by real time, not the deadline
@@ -345,6 +349,7 @@ func (r *Room) tick(n int64, at time.Time) {
 			}
 		}
 	}
+	return r.phaseStepLocked(now.Sub(at))
 }
 
 // adaptAudioLossLocked sets each audio encoder's expected loss, and so how

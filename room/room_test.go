@@ -23,6 +23,7 @@ type fakePeer struct {
 	mu      sync.Mutex
 	enc     *opus.Encoder
 	toneHz  float64
+	amp     float64      // of the tone; 0: 8000
 	n       int          // frames produced
 	lose    map[int]bool // frame indexes reported lost
 	pending []byte       // the packet after a loss, for FEC
@@ -55,10 +56,14 @@ func newFakePeer(t *testing.T, hz float64, lose ...int) *fakePeer {
 
 func (p *fakePeer) encode(i int) []byte {
 	pcm := make([]int16, media.FrameSamples)
+	amp := p.amp
+	if amp == 0 {
+		amp = 8000
+	}
 	if p.speech {
 		codectest.Speech(pcm, i*media.FrameSamples)
 	} else {
-		codectest.Tone(pcm, p.toneHz, 8000, i*media.FrameSamples)
+		codectest.Tone(pcm, p.toneHz, amp, i*media.FrameSamples)
 	}
 	buf := make([]byte, 1500)
 	n, _ := p.enc.Encode(pcm, buf)

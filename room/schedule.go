@@ -45,6 +45,9 @@ func (s *schedule) next(now time.Time) (n int64, deadline time.Time, skipped int
 	return n, s.deadline(n), skipped
 }
 
+// shift moves every later deadline d earlier (negative d: later).
+func (s *schedule) shift(d time.Duration) { s.start = s.start.Add(-d) }
+
 // deadlineWaiter sleeps until absolute deadlines with one reusable timer,
 // and wakes early when stop closes.
 type deadlineWaiter struct {

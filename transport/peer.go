@@ -223,7 +223,7 @@ func pop(mu *sync.Mutex, jb *jitter.Buffer, now time.Time) media.EncodedAudio {
 	mu.Unlock()
 	switch r.Status {
 	case jitter.Packet:
-		return media.EncodedAudio{Status: media.PacketOK, Payload: r.Payload, Waited: r.Waited}
+		return media.EncodedAudio{Status: media.PacketOK, Payload: r.Payload, Waited: r.Waited, Slack: r.Slack, Timed: r.Timed}
 	case jitter.Lost:
 		return media.EncodedAudio{Status: media.PacketLost, Next: r.Next}
 	}

@@ -353,13 +353,17 @@ func (b *Buffer) Pop(now time.Time) Result {
 	b.checkShrink(t, target)
 
 	if s := &b.slots[b.nextSeq%b.n]; s.present && s.ext == b.nextSeq {
+		r := Result{Status: Packet, Seq: uint16(b.nextSeq), Waited: t - s.arr}
+		if !b.lossHeld(t) {
+			r.Slack, r.Timed = t-b.headDue(target), true
+		}
 		b.out, s.payload = s.payload, b.out[:0]
 		s.present = false
 		b.count--
-		seq := uint16(b.nextSeq)
 		b.advance(true)
 		b.stats.Played++
-		return Result{Status: Packet, Payload: b.out, Seq: seq, Waited: t - s.arr}
+		r.Payload = b.out
+		return r
 	}
 
 	// The head is missing but a later packet is buffered.

@@ -793,3 +793,54 @@ func TestWaited(t *testing.T) {
 		}
 	}
 }
+
+// TestSlack: on a clean link a played packet reports how much earlier it
+// could have been popped; a clock that moves its pops that much earlier
+// still finds every packet, and waits only the jitter allowance. After a
+// loss the cushioned playout reports no slack.
+func TestSlack(t *testing.T) {
+	// run pushes packet i at i·20 ms (0–1 ms of jitter) and pops after
+	// it, from packet 1 on, at phase(i); packet drop (if > 0) is lost.
+	run := func(phase func(i int) time.Duration, drop int) (slack []time.Duration, timed []bool, s Stats) {
+		b := mustNew(t, DefaultConfig())
+		for i := range 300 {
+			if i != drop || drop == 0 {
+				b.Push(uint16(i), uint32(i*960), []byte{byte(i)}, t0.Add(time.Duration(i)*20*ms+time.Duration(i*7919%3)*ms/2))
+			}
+			if i > 0 {
+				r := b.Pop(t0.Add(time.Duration(i)*20*ms + phase(i)))
+				slack, timed = append(slack, r.Slack), append(timed, r.Timed && r.Status == Packet)
+			}
+		}
+		return slack, timed, b.Stats()
+	}
+	const phase = 16 * ms
+	fixed := func(int) time.Duration { return phase }
+	slack, timed, _ := run(fixed, 0)
+	got := slack[len(slack)-1]
+	if !timed[len(timed)-1] || got <= 0 || got >= phase {
+		t.Fatalf("slack at a %v phase: %v (timed %v), want between 0 and the phase", phase, got, timed[len(timed)-1])
+	}
+	// From packet 150 on, pop that much earlier: nothing is missed, and
+	// the slack is gone.
+	moved := func(i int) time.Duration {
+		if i < 150 {
+			return phase
+		}
+		return phase - got
+	}
+	earlier, timed, s := run(moved, 0)
+	if s.Underruns != 0 || s.Lost != 0 {
+		t.Fatalf("popping %v earlier: %+v", got, s)
+	}
+	if e := earlier[len(earlier)-1]; !timed[len(timed)-1] || e < -ms || e > ms {
+		t.Errorf("popping %v earlier leaves slack %v, want about 0", got, e)
+	}
+	// After a loss: no slack for lossHold (10 s, longer than the run).
+	_, timed, _ = run(fixed, 100)
+	for i := 101; i < len(timed); i++ {
+		if timed[i] {
+			t.Fatalf("pop %d after the loss of packet 100 reports slack", i+1)
+		}
+	}
+}

@@ -98,6 +98,14 @@ type Result struct {
 	// Waited is how long the packet was buffered: from its arrival to this
 	// Pop (Status Packet only).
 	Waited time.Duration
+	// Slack is how long after its due time (expected arrival plus the
+	// jitter allowance) the packet was handed out, when Timed is true:
+	// a Packet played on a clean link. A clock that pops a stream with
+	// slack to spare could pop it that much earlier and still find it
+	// buffered. While recovering from a loss, playout keeps a packet of
+	// cushion instead and Timed is false.
+	Slack time.Duration
+	Timed bool
 }
 
 // Stats are cumulative counters since New (Reset does not clear them) plus

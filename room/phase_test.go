@@ -1,0 +1,178 @@
+package room
+
+import (
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mcu-project/mcu/media"
+)
+
+// phasedPeer hands out a fakePeer's packets as a playout buffer on a clean
+// link would: packet k arrives at origin + k·20 ms and is due allowance
+// later; a pull before it arrived finds nothing, and a packet that has
+// fallen a whole frame behind is dropped (the buffer's shrinking).
+type phasedPeer struct {
+	*fakePeer
+	origin, cutoff time.Time
+
+	mu      sync.Mutex
+	k       int
+	waits   []time.Duration // of the packets pulled after cutoff
+	missing int             // pulls that found nothing once it had started
+}
+
+const phasedAllowance = 2 * time.Millisecond
+
+func (p *phasedPeer) arrival(k int) time.Time {
+	return p.origin.Add(time.Duration(k) * media.FrameDuration)
+}
+
+func (p *phasedPeer) ReadAudio(now time.Time) media.EncodedAudio {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for now.Sub(p.arrival(p.k+1)) >= phasedAllowance {
+		p.fakePeer.ReadAudio(now)
+		p.k++
+	}
+	if now.Before(p.arrival(p.k)) {
+		if p.k > 0 {
+			p.missing++
+		}
+		return media.EncodedAudio{Status: media.PacketEmpty}
+	}
+	pk := p.fakePeer.ReadAudio(now)
+	pk.Waited = now.Sub(p.arrival(p.k))
+	pk.Slack, pk.Timed = pk.Waited-phasedAllowance, true
+	if now.After(p.cutoff) {
+		p.waits = append(p.waits, pk.Waited)
+	}
+	p.k++
+	return pk
+}
+
+// fastPhase lets the clock slide 1 ms per tick, so that tests of where it
+// goes take a second instead of twenty.
+func fastPhase(c *Config) { c.phaseStep = time.Millisecond }
+
+// TestClockFollowsTheSpeakersPhase (sliding 1 ms per tick): whatever phase
+// a talker's packets arrive at, after a second they wait only about their jitter allowance
+// for the tick that plays them, instead of up to a frame more; the
+// listener keeps receiving every frame.
+func TestClockFollowsTheSpeakersPhase(t *testing.T) {
+	m := newTestManager(t, fastPhase)
+	start := time.Now()
+	offsets := []time.Duration{3 * time.Millisecond, 9 * time.Millisecond, 15 * time.Millisecond}
+	talkers := make([]*phasedPeer, len(offsets))
+	listeners := make([]*fakePeer, len(offsets))
+	for i, off := range offsets {
+		// One room per offset, all started together: the three talkers
+		// arrive at three phases of rooms that started at the same time.
+		talkers[i] = &phasedPeer{fakePeer: newFakePeer(t, 700), origin: start.Add(off), cutoff: start.Add(1500 * time.Millisecond)}
+		room := string(rune('a' + i))
+		join(t, m, room, talkers[i])
+		listeners[i] = newFakePeer(t, 0)
+		listeners[i].setTone(0, true)
+		join(t, m, room, listeners[i])
+	}
+	time.Sleep(2500 * time.Millisecond)
+	for i, p := range talkers {
+		p.mu.Lock()
+		waits := slices.Clone(p.waits)
+		p.mu.Unlock()
+		if len(waits) < 40 {
+			t.Fatalf("offset %v: %d packets pulled in the last second", offsets[i], len(waits))
+		}
+		slices.Sort(waits)
+		// Due at the allowance; the clock aims 1–2 ms after that, and the
+		// tick itself wakes a little late.
+		if med := waits[len(waits)/2]; med > phasedAllowance+2*phaseMargin+2*time.Millisecond {
+			t.Errorf("offset %v: median wait %v for the tick, want about the allowance (%v)", offsets[i], med, phasedAllowance)
+		}
+		var heard int
+		for _, s := range listeners[i].snapshot() {
+			if s.at.After(start.Add(1500 * time.Millisecond)) {
+				heard++
+			}
+		}
+		if heard < 45 {
+			t.Errorf("offset %v: the listener got %d frames in the last second", offsets[i], heard)
+		}
+	}
+}
+
+// TestClockKeepsOtherTalkersInTime (sliding 1 ms per tick): sliding toward the speaker's phase
+// stops where another talking participant's packets are due, so that
+// voice never misses its tick.
+func TestClockKeepsOtherTalkersInTime(t *testing.T) {
+	m := newTestManager(t, fastPhase)
+	start := time.Now()
+	// The clock ticks from about start; the speaker's packets are due
+	// 5 ms after each tick and the other talker's 12 ms after: sliding
+	// from the tick back to the speaker passes the other talker.
+	speaker := &phasedPeer{fakePeer: newFakePeer(t, 700), origin: start.Add(3 * time.Millisecond), cutoff: start.Add(time.Second)}
+	quiet := newFakePeer(t, 1100)
+	quiet.amp = 2000 // talking, but not the loudest
+	other := &phasedPeer{fakePeer: quiet, origin: start.Add(10 * time.Millisecond), cutoff: start.Add(time.Second)}
+	join(t, m, "k", speaker)
+	join(t, m, "k", other)
+	time.Sleep(2 * time.Second)
+	other.mu.Lock()
+	defer other.mu.Unlock()
+	if other.missing > 0 {
+		t.Errorf("the other talker's packets missed %d ticks", other.missing)
+	}
+	if len(other.waits) < 40 {
+		t.Errorf("the other talker: %d packets pulled in the last second", len(other.waits))
+	}
+}
+
+// TestClockSlidesWithinAStreamsTolerance: at its real pace the clock moves
+// toward the speaker by one sample per tick, no more: every listener's
+// packets keep timestamps a frame apart and leave 20 ms ± one sample
+// apart (what sender reports map), and the speaker's wait for its tick
+// shrinks by about a millisecond a second.
+func TestClockSlidesWithinAStreamsTolerance(t *testing.T) {
+	m := newTestManager(t)
+	start := time.Now()
+	// Packets arrive 3 ms into a clock that ticks from about start: each
+	// waits about 17 ms for its tick.
+	talker := &phasedPeer{fakePeer: newFakePeer(t, 700), origin: start.Add(3 * time.Millisecond), cutoff: start}
+	listener := newFakePeer(t, 0)
+	listener.setTone(0, true)
+	join(t, m, "s", talker)
+	join(t, m, "s", listener)
+	time.Sleep(3500 * time.Millisecond)
+
+	sent := listener.snapshot()
+	if len(sent) < 150 {
+		t.Fatalf("the listener got %d packets in 3.5 s", len(sent))
+	}
+	for i := 1; i < len(sent); i++ {
+		if d := sent[i].ts - sent[i-1].ts; d != uint32(media.FrameSamples) {
+			t.Fatalf("packet %d: timestamp step %d, want %d", i, d, media.FrameSamples)
+		}
+		if gap := sent[i].at.Sub(sent[i-1].at); gap < media.FrameDuration-maxPhaseStep || gap > media.FrameDuration+maxPhaseStep {
+			t.Fatalf("packet %d left %v after the one before: more than a sample off 20 ms", i, gap)
+		}
+	}
+	last := len(sent) - 1
+	slid := time.Duration(last)*media.FrameDuration - sent[last].at.Sub(sent[0].at)
+	talker.mu.Lock()
+	waits := slices.Clone(talker.waits)
+	talker.mu.Unlock()
+	median := func(ws []time.Duration) time.Duration {
+		ws = slices.Clone(ws)
+		slices.Sort(ws)
+		return ws[len(ws)/2]
+	}
+	first, final := median(waits[10:35]), median(waits[len(waits)-25:])
+	t.Logf("the clock slid %v over %d ticks; the speaker's median wait went from %v to %v", slid, last, first, final)
+	if slid < time.Duration(last)*maxPhaseStep/2 {
+		t.Errorf("the clock slid %v in %d ticks, want about a sample a tick", slid, last)
+	}
+	if first-final < time.Millisecond {
+		t.Errorf("the speaker's wait went from %v to %v", first, final)
+	}
+}
