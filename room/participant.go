@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"sync/atomic"
 	"time"
@@ -113,6 +114,12 @@ type participant struct {
 	pkt       [1500]byte
 	tsOffset  uint32
 	tsPerTick uint32
+	// tsPhase is added to the timestamps: the room clock's phase when
+	// this stream last had a gap to take it (see followPhase); lastSent
+	// is the tick of the last packet sent, if sentAny.
+	tsPhase  int64
+	lastSent int64
+	sentAny  bool
 }
 
 // audio holds the room's audio encoder settings.
@@ -303,29 +310,58 @@ func (p *participant) concealInto(next []byte, c *counters) {
 	p.carryLen += len(dst)
 }
 
-// push encodes this listener's own mix (p.out) for tick n and sends it.
-func (p *participant) push(n int64, at time.Time, c *counters) {
+// push encodes this listener's own mix (p.out) for tick n and sends it;
+// it reports whether a packet went out.
+func (p *participant) push(n int64, at time.Time, phase time.Duration, c *counters) bool {
 	size, err := p.enc.Encode(p.out.Samples[:], p.pkt[:])
 	c.encodes.Add(1)
 	if err != nil {
 		c.encodeErrs.Add(1)
 		p.log.Debug("encode failed", "err", err)
-		return
+		return false
 	}
-	p.send(p.pkt[:size], n, at)
+	return p.send(p.pkt[:size], n, at, phase)
 }
 
-// send writes one encoded frame for tick n with this listener's timestamp;
+// send writes one encoded frame for tick n, which the room clock ran at
+// (phase earlier than its start's phase), with this listener's timestamp;
 // an empty one (DTX silence) is not sent: the timestamp of the next one
-// tells the receiver how long the gap lasted.
-func (p *participant) send(payload []byte, n int64, at time.Time) {
+// tells the receiver how long the gap lasted. It reports whether a packet
+// went out.
+func (p *participant) send(payload []byte, n int64, at time.Time, phase time.Duration) bool {
 	if len(payload) == 0 {
-		return
+		return false
 	}
-	ts := p.tsOffset + uint32(n)*p.tsPerTick
+	p.followPhase(n, phase)
+	ts := p.tsOffset + uint32(n)*p.tsPerTick + uint32(p.tsPhase)
 	if err := p.peer.WriteAudio(payload, ts, at); err != nil && !errors.Is(err, ErrClosed) {
 		p.log.Debug("write audio failed", "err", err)
 	}
+	p.lastSent, p.sentAny = n, true
+	return true
+}
+
+// followPhase brings this listener's timestamps onto the room clock's
+// phase across a gap in what it was sent. Within a stream timestamps step
+// by exactly a frame per packet (a receiver drops a packet that overlaps
+// the one before), so the clock's slow slide leaves them a little ahead of
+// the ticks; after at least a frame not sent (DTX) they take the clock's
+// phase again, keeping at least a frame past the last packet, and the
+// sender reports' mapping of timestamps to tick times is 48 kHz again.
+func (p *participant) followPhase(n int64, phase time.Duration) {
+	want := -int64(math.Round(phase.Seconds() * float64(p.sendRate)))
+	if want == p.tsPhase {
+		return
+	}
+	if !p.sentAny {
+		p.tsPhase = want
+		return
+	}
+	gap := n - p.lastSent - 1 // frames not sent since the last packet
+	if gap < 1 {
+		return
+	}
+	p.tsPhase = max(want, p.tsPhase-gap*int64(p.tsPerTick))
 }
 
 // close frees the audio codecs and an unstarted video decoder. The peer

@@ -1,6 +1,10 @@
 package room
 
-import "time"
+import (
+	"time"
+
+	"github.com/mcu-project/mcu/media"
+)
 
 // The playout phase. A sender's packets arrive at a fixed phase of the
 // room's 20 ms clock, so each waits for the tick that plays it somewhere
@@ -12,15 +16,22 @@ import "time"
 // clock does not slide earlier past the due time of another talking
 // participant's packets, which would make that voice miss a tick.
 //
-// It slides slowly: maxPhaseStep, one 48 kHz sample per 20 ms tick, or
-// 0.1 %. What listeners receive must stay a 48 kHz stream: RTP timestamps
-// advance by exactly a frame per packet (a receiver drops a packet whose
-// timestamp overlaps the one before, and conceals a gap), and our sender
-// reports map them to the tick times the packets leave at. A faster slide
-// is a sender clock running fast: a 1 ms step per tick made the reports
-// advance 0.5 % faster than 48 kHz and left packets 12 ms behind the
-// mapping. At 0.1 % the stream is within what receivers take for clock
-// drift; a 10 ms slide takes 10 s of one speaker.
+// While anyone hears something it slides slowly: maxPhaseStep, one 48 kHz
+// sample per 20 ms tick, or 0.1 %. What listeners receive must stay a
+// 48 kHz stream: RTP timestamps advance by exactly a frame per packet (a
+// receiver drops a packet whose timestamp overlaps the one before, and
+// conceals a gap), and our sender reports map them to the tick times the
+// packets leave at. A faster slide is a sender clock running fast: a 1 ms
+// step per tick made the reports advance 0.5 % faster than 48 kHz and left
+// packets 12 ms behind the mapping. At 0.1 % the stream is within what
+// receivers take for clock drift; a 10 ms slide takes 10 s of one speaker.
+//
+// When a tick sent nobody anything (every mix silent, so every encoder in
+// DTX) the clock moves to the speaker's phase in one step: a listener's
+// next packet comes after a gap in any case, and its timestamp takes the
+// clock's new phase there (participant.followPhase). The speaker is still
+// the last one to talk, so a pause in a speech realigns the clock before
+// the speaker goes on.
 const (
 	phaseMargin  = time.Millisecond
 	maxPhaseStep = time.Second / 48000
@@ -29,8 +40,8 @@ const (
 // phaseStepLocked returns how much earlier (negative: later) the next
 // ticks should come, from the slack of the packets this tick pulled;
 // lateness is how late the tick ran, which the slack includes but the
-// deadline does not.
-func (r *Room) phaseStepLocked(lateness time.Duration) time.Duration {
+// deadline does not; quiet is set when the tick sent nothing.
+func (r *Room) phaseStepLocked(lateness time.Duration, quiet bool) time.Duration {
 	var speaker *participant
 	for _, pt := range r.members {
 		if pt.id == r.speaker {
@@ -40,14 +51,18 @@ func (r *Room) phaseStepLocked(lateness time.Duration) time.Duration {
 	if speaker == nil || !speaker.timed {
 		return 0
 	}
+	limit := r.phaseStep
+	if quiet {
+		limit = media.FrameDuration
+	}
 	step := speaker.slack - lateness - phaseMargin
 	switch {
 	case step < 0:
-		return max(step, -r.phaseStep)
+		return max(step, -limit)
 	case step <= phaseMargin:
 		return 0 // in the band
 	}
-	step = min(step, r.phaseStep)
+	step = min(step, limit)
 	for _, pt := range r.members {
 		if pt != speaker && pt.timed && pt.in.Talking() {
 			step = min(step, pt.slack-lateness-phaseMargin)

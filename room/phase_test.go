@@ -1,6 +1,7 @@
 package room
 
 import (
+	"math"
 	"slices"
 	"sync"
 	"testing"
@@ -174,5 +175,58 @@ func TestClockSlidesWithinAStreamsTolerance(t *testing.T) {
 	}
 	if first-final < time.Millisecond {
 		t.Errorf("the speaker's wait went from %v to %v", first, final)
+	}
+}
+
+// TestClockTakesTheSpeakersPhaseInAPause: when the speaker pauses and
+// every mix is silent, the clock moves to the speaker's phase in one step,
+// so the speech after the pause waits only its jitter allowance; the
+// listener's timestamps take the new phase across the gap (more than a
+// frame, and 48 kHz of the tick times again), never within speech.
+func TestClockTakesTheSpeakersPhaseInAPause(t *testing.T) {
+	m := newTestManager(t)
+	start := time.Now()
+	talker := &phasedPeer{fakePeer: newFakePeer(t, 700), origin: start.Add(3 * time.Millisecond), cutoff: start.Add(1500 * time.Millisecond)}
+	listener := newFakePeer(t, 0)
+	listener.setTone(0, true)
+	join(t, m, "p", talker)
+	join(t, m, "p", listener)
+	time.Sleep(600 * time.Millisecond)
+	talker.setTone(0, true) // a pause: coded silence, long enough for DTX
+	time.Sleep(900 * time.Millisecond)
+	talker.setTone(700, false)
+	time.Sleep(time.Second)
+
+	talker.mu.Lock()
+	waits := slices.Clone(talker.waits)
+	talker.mu.Unlock()
+	slices.Sort(waits)
+	if med := waits[len(waits)/2]; med > phasedAllowance+2*phaseMargin+2*time.Millisecond {
+		t.Errorf("after the pause the speaker's packets wait %v (median) for their tick, want about the allowance (%v)", med, phasedAllowance)
+	}
+	sent := listener.snapshot()
+	var gaps int
+	for i := 1; i < len(sent); i++ {
+		step := sent[i].ts - sent[i-1].ts
+		switch ticks := sent[i].at.Sub(sent[i-1].at).Round(media.FrameDuration) / media.FrameDuration; {
+		case ticks == 1 && step != uint32(media.FrameSamples):
+			t.Fatalf("packet %d: timestamp step %d within speech", i, step)
+		case ticks > 1:
+			gaps++
+			if step <= uint32(media.FrameSamples) {
+				t.Fatalf("packet %d: timestamp step %d across a gap of %d ticks", i, step, ticks)
+			}
+		}
+	}
+	if gaps == 0 {
+		t.Fatal("the listener's stream has no gap over the pause")
+	}
+	// Timestamps map to tick times at 48 kHz again: the last packet's
+	// timestamp is where the first one's and 48 kHz put it, within a sample.
+	first, last := sent[0], sent[len(sent)-1]
+	drift := int64(int32(last.ts-first.ts)) - int64(math.Round(last.at.Sub(first.at).Seconds()*48000))
+	t.Logf("%d gaps; the last packet is %d samples off the first one's 48 kHz mapping", gaps, drift)
+	if drift < -1 || drift > 1 {
+		t.Errorf("the last packet is %d samples off the 48 kHz mapping of the first", drift)
 	}
 }

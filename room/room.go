@@ -46,7 +46,8 @@ type Room struct {
 	candidate      media.ParticipantID
 	candidateSince time.Time
 	rank           []*participant // speaker-cap scratch, clock goroutine only
-	phaseStep      time.Duration  // the most the clock's phase moves per tick (phase.go)
+	phaseStep      time.Duration  // the most the clock's phase moves per tick while anyone hears something (phase.go)
+	phase          time.Duration  // how much earlier than at its start the clock now ticks
 
 	// shared encodes the full mix once per codec and rate for every
 	// listener that contributes nothing to it (clock goroutine only).
@@ -304,18 +305,19 @@ func (r *Room) tick(n int64, at time.Time) time.Duration {
 	r.capSpeakersLocked()
 	limitedBefore := r.mix.LimitedSamples()
 	r.mix.Mix(at)
+	sent := false
 	for _, pt := range r.members {
 		switch {
 		case pt.enc == nil:
 		case pt.in.Contributing():
 			// In the mix: it needs its own mix-minus.
 			r.mix.MixMinus(pt.in, &pt.out)
-			pt.push(n, at, r.stats)
+			sent = pt.push(n, at, r.phase, r.stats) || sent
 		default:
 			// Not in the mix: it hears the full mix, the same bytes as
 			// every other such listener in its codec.
 			if payload := r.sharedPayload(pt, n); payload != nil {
-				pt.send(payload, n, at)
+				sent = pt.send(payload, n, at, r.phase) || sent
 			}
 		}
 	}
@@ -349,7 +351,9 @@ func (r *Room) tick(n int64, at time.Time) time.Duration {
 			}
 		}
 	}
-	return r.phaseStepLocked(now.Sub(at))
+	step := r.phaseStepLocked(now.Sub(at), !sent)
+	r.phase += step
+	return step
 }
 
 // adaptAudioLossLocked sets each audio encoder's expected loss, and so how

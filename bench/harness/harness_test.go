@@ -28,7 +28,7 @@ func TestQuickRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| scenario |", "audio N=2 (quick)", "yes", "latency.svg"} {
+	for _, want := range []string{"| scenario |", "audio N=2 (quick)", "yes", "latency-audio-n-2-quick.svg"} {
 		if !strings.Contains(string(report), want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
 		}

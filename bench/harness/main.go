@@ -68,7 +68,10 @@ func scenarios(quick bool) []scenario {
 	}
 	out = append(out,
 		scenario{name: "audio N=50, 3 talking, plain RTP", n: 50, talkers: 3, rtp: true, janus: true},
-		scenario{name: "audio latency N=3", n: 3, talkers: -1, latency: true, janus: true},
+		// Participant 0's tone comes and goes; the others talk all the
+		// time (cross-talk), or listen (turn-taking: a pause in a speech).
+		scenario{name: "audio latency N=3, all talking", n: 3, talkers: -1, latency: true, janus: true},
+		scenario{name: "audio latency N=3, one talking", n: 3, talkers: 1, latency: true, janus: true},
 		scenario{name: "video 4x 640x360@30, shared canvas 1280x720", n: 4, talkers: 1, video: "640x360", canvas: "1280x720@30", gstMode: "shared", videoDec: 4, videoEnc: 1},
 		scenario{name: "video 4x 640x360@30, exclude_self", n: 4, talkers: 1, video: "640x360", canvas: "1280x720@30", exclude: true, gstMode: "personal", videoDec: 4, videoEnc: 4},
 		scenario{name: "video mixed VP8+H264, 4x 640x360@30", n: 4, talkers: 1, video: "640x360", canvas: "1280x720@30", codecs: []string{"VP8", "H264"}, videoDec: 4, videoEnc: 2},
@@ -203,11 +206,11 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 		if len(r.mcu.latencyMs) == 0 {
 			continue
 		}
-		if err := os.WriteFile(filepath.Join(outDir, "latency.svg"), []byte(latencyPlot(r.mcu.latencyMs, r.jan.latencyMs)), 0o644); err != nil {
+		name := "latency-" + slug(r.s.name) + ".svg"
+		if err := os.WriteFile(filepath.Join(outDir, name), []byte(latencyPlot(r.mcu.latencyMs, r.jan.latencyMs)), 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(&md, "\n![Audio onset latency, cumulative distribution (%s)](latency.svg)\n", r.s.name)
-		break
+		fmt.Fprintf(&md, "\n![Audio onset latency, cumulative distribution (%s)](%s)\n", r.s.name, name)
 	}
 	if len(plot) > 0 {
 		if err := os.WriteFile(filepath.Join(outDir, "cpu.svg"), []byte(svgPlot(plot)), 0o644); err != nil {
@@ -234,15 +237,19 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 	return nil
 }
 
-// notSlug is what a scenario's name loses in its profile's file name.
+// notSlug is what a scenario's name loses in its files' names.
 var notSlug = regexp.MustCompile(`[^a-z0-9]+`)
+
+// slug is a scenario's name as it appears in its files' names.
+func slug(name string) string {
+	return strings.Trim(notSlug.ReplaceAllString(strings.ToLower(name), "-"), "-")
+}
 
 // profileScenario runs one more slice of s with the mcu's CPU profiled and
 // writes the profile and its top list into outDir, returning the list's
 // file name.
 func profileScenario(ctx context.Context, bin string, s scenario, d time.Duration, outDir string) (string, error) {
-	slug := strings.Trim(notSlug.ReplaceAllString(strings.ToLower(s.name), "-"), "-")
-	prof := filepath.Join(outDir, "profile-"+slug+".pprof")
+	prof := filepath.Join(outDir, "profile-"+slug(s.name)+".pprof")
 	if _, err := runMCU(ctx, bin, s, d, prof); err != nil {
 		return "", err
 	}
@@ -250,7 +257,7 @@ func profileScenario(ctx context.Context, bin string, s scenario, d time.Duratio
 	if err != nil {
 		return "", err
 	}
-	name := "profile-" + slug + ".txt"
+	name := "profile-" + slug(s.name) + ".txt"
 	return name, os.WriteFile(filepath.Join(outDir, name), []byte(top), 0o644)
 }
 
