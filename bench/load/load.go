@@ -43,9 +43,11 @@ type Result struct {
 	Duration   time.Duration
 	CPUSeconds float64 // of the mcu process over Duration
 	// AudioPPSMin and Max: received audio packets/s per participant that
-	// hears someone talk (the mcu sends a silent mix with DTX: a packet
-	// now and then); 0 when nobody does.
+	// hears someone talk all the time (the mcu sends a silent mix with
+	// DTX: a packet now and then); 0 when nobody does. AudioRated counts
+	// those participants.
 	AudioPPSMin, AudioPPSMax float64
+	AudioRated               int
 	VideoFPSMin, VideoFPSMax float64 // decoded composite frames/s per participant
 	LatencyMs                []float64
 }
@@ -156,6 +158,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		if hearsTalk(i, res.Talkers, o.Latency) {
 			pps := float64(c.FrameCount()-before[i]) / res.Duration.Seconds()
 			res.AudioPPSMin, res.AudioPPSMax = min(res.AudioPPSMin, pps), max(res.AudioPPSMax, pps)
+			res.AudioRated++
 		}
 		if cam != nil {
 			_, frames := c.LatestVideo()

@@ -186,6 +186,7 @@ func RunRTP(ctx context.Context, o Options) (Result, error) {
 		if hearsTalk(i, res.Talkers, false) {
 			pps := float64(l.received.Load()-before[i]) / res.Duration.Seconds()
 			res.AudioPPSMin, res.AudioPPSMax = min(res.AudioPPSMin, pps), max(res.AudioPPSMax, pps)
+			res.AudioRated++
 		}
 	}
 	if math.IsInf(res.AudioPPSMin, 1) {

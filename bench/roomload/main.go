@@ -49,7 +49,9 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("participants: %d (%d talking), duration: %.1f s\n", r.N, r.Talkers, r.Duration.Seconds())
-	fmt.Printf("received audio packets/s per participant hearing someone: min %.1f, max %.1f (want 50)\n", r.AudioPPSMin, r.AudioPPSMax)
+	if r.AudioRated > 0 {
+		fmt.Printf("received audio packets/s per participant hearing someone: min %.1f, max %.1f (want 50)\n", r.AudioPPSMin, r.AudioPPSMax)
+	}
 	if o.Video != "" {
 		fmt.Printf("decoded composite frames/s per participant: min %.1f, max %.1f\n", r.VideoFPSMin, r.VideoFPSMax)
 	}
