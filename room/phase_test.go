@@ -53,6 +53,25 @@ func (p *phasedPeer) ReadAudio(now time.Time) media.EncodedAudio {
 	return pk
 }
 
+// pulledWaits returns the waits of the packets pulled after cutoff.
+func (p *phasedPeer) pulledWaits() []time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.waits)
+}
+
+// medianWait is the median of ws (not empty).
+func medianWait(ws []time.Duration) time.Duration {
+	ws = slices.Clone(ws)
+	slices.Sort(ws)
+	return ws[len(ws)/2]
+}
+
+// alignedWait is the longest median wait of a speaker the clock follows:
+// due at the allowance, the clock aims 1–2 ms after that, and the tick
+// itself wakes a little late.
+const alignedWait = phasedAllowance + 2*phaseMargin + 2*time.Millisecond
+
 // fastPhase lets the clock slide 1 ms per tick, so that tests of where it
 // goes take a second instead of twenty.
 func fastPhase(c *Config) { c.phaseStep = time.Millisecond }
@@ -79,16 +98,11 @@ func TestClockFollowsTheSpeakersPhase(t *testing.T) {
 	}
 	time.Sleep(2500 * time.Millisecond)
 	for i, p := range talkers {
-		p.mu.Lock()
-		waits := slices.Clone(p.waits)
-		p.mu.Unlock()
+		waits := p.pulledWaits()
 		if len(waits) < 40 {
 			t.Fatalf("offset %v: %d packets pulled in the last second", offsets[i], len(waits))
 		}
-		slices.Sort(waits)
-		// Due at the allowance; the clock aims 1–2 ms after that, and the
-		// tick itself wakes a little late.
-		if med := waits[len(waits)/2]; med > phasedAllowance+2*phaseMargin+2*time.Millisecond {
+		if med := medianWait(waits); med > alignedWait {
 			t.Errorf("offset %v: median wait %v for the tick, want about the allowance (%v)", offsets[i], med, phasedAllowance)
 		}
 		var heard int
@@ -160,15 +174,8 @@ func TestClockSlidesWithinAStreamsTolerance(t *testing.T) {
 	}
 	last := len(sent) - 1
 	slid := time.Duration(last)*media.FrameDuration - sent[last].at.Sub(sent[0].at)
-	talker.mu.Lock()
-	waits := slices.Clone(talker.waits)
-	talker.mu.Unlock()
-	median := func(ws []time.Duration) time.Duration {
-		ws = slices.Clone(ws)
-		slices.Sort(ws)
-		return ws[len(ws)/2]
-	}
-	first, final := median(waits[10:35]), median(waits[len(waits)-25:])
+	waits := talker.pulledWaits()
+	first, final := medianWait(waits[10:35]), medianWait(waits[len(waits)-25:])
 	t.Logf("the clock slid %v over %d ticks; the speaker's median wait went from %v to %v", slid, last, first, final)
 	if slid < time.Duration(last)*maxPhaseStep/2 {
 		t.Errorf("the clock slid %v in %d ticks, want about a sample a tick", slid, last)
@@ -197,11 +204,7 @@ func TestClockTakesTheSpeakersPhaseInAPause(t *testing.T) {
 	talker.setTone(700, false)
 	time.Sleep(time.Second)
 
-	talker.mu.Lock()
-	waits := slices.Clone(talker.waits)
-	talker.mu.Unlock()
-	slices.Sort(waits)
-	if med := waits[len(waits)/2]; med > phasedAllowance+2*phaseMargin+2*time.Millisecond {
+	if med := medianWait(talker.pulledWaits()); med > alignedWait {
 		t.Errorf("after the pause the speaker's packets wait %v (median) for their tick, want about the allowance (%v)", med, phasedAllowance)
 	}
 	sent := listener.snapshot()
