@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/mcu-project/mcu/bench/internal/proc"
+	"github.com/mcu-project/mcu/bench/load"
 	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/codec/g711"
 	"github.com/mcu-project/mcu/codec/opus"
 	"github.com/mcu-project/mcu/codec/vpx"
 	"github.com/mcu-project/mcu/compositor"
@@ -21,54 +24,60 @@ import (
 // audioFloor is the CPU-seconds per media-second of the codec work an audio
 // room of n participants with talkers talking needs (talkers < 0: all),
 // with the MCU's libraries and settings, timed in this process, on the
-// content the room carries. Encoding cost depends heavily on the signal, so
-// the mixes are made, before the clock starts, by decoding the load's own
-// streams (tones for talkers, coded silence for the rest: bench/load sends
-// the same) through the room's mixer. What is timed is then exactly the
-// codec work: every 20 ms, one decode per participant — except a repeat of
-// a packet that just decoded to silence, which no decoder needs to see
-// (the room skips those too) — and one encode per distinct mix: a
-// mix-minus for each input in the mix, plus the full mix shared by
-// everyone else when anyone else listens. The encoders expect no loss, as
-// the room's do once their listeners' receiver reports show none (on
-// loopback, from WebRTC peers and the load's plain-RTP legs alike): in-band
-// FEC costs encoding time.
-func audioFloor(n, talkers int) float64 {
+// content the room carries. Participant i sends and hears codecs[i %
+// len(codecs)] ("opus" when none; "PCMU" is G.711 µ-law with its 8↔48 kHz
+// resampling, which the mcu's transcoding needs too). Encoding cost depends
+// heavily on the signal, so the mixes are made, before the clock starts, by
+// decoding the load's own streams (tones for talkers, coded silence for the
+// rest: bench/load sends the same) through the room's mixer. What is timed
+// is then exactly the codec work: every 20 ms, one decode per participant —
+// except a repeat of a packet that just decoded to silence, which no
+// decoder needs to see (the room skips those too) — and one encode per
+// distinct mix: a mix-minus for each input in the mix in its codec, plus
+// the full mix, once per codec, shared by everyone else when anyone else
+// listens. The Opus encoders expect no loss, as the room's do once their
+// listeners' receiver reports show none (on loopback, from WebRTC peers and
+// the load's plain-RTP legs alike): in-band FEC costs encoding time.
+func audioFloor(n, talkers int, codecs []string) float64 {
 	if talkers < 0 || talkers > n {
 		talkers = n
+	}
+	if len(codecs) == 0 {
+		codecs = []string{"opus"}
 	}
 	const frames, warm = 50, 100 // 1 s of mixes after 2 s for talking detection to settle
 	amp := opusloop.ToneAmp(talkers)
 	streams := make([][][]byte, n)
-	decs := make([]*opus.Decoder, n)
+	decs := make([]codec.AudioDecoder, n)
+	codecOf := make([]int, n)
 	for i := range n {
-		var err error
-		if i < talkers {
-			streams[i], err = opusloop.Tone(opusloop.ToneHz(i), amp)
-		} else {
-			streams[i], err = opusloop.Silence()
+		codecOf[i] = i % len(codecs)
+		a := amp
+		if i >= talkers {
+			a = 0
 		}
-		if err != nil {
+		var err error
+		if streams[i], err = load.LegLoop(codecs[codecOf[i]], opusloop.ToneHz(i), a); err != nil {
 			return 0
 		}
-		if decs[i], err = opus.NewDecoder(); err != nil {
+		if decs[i], err = newFloorDecoder(codecs[codecOf[i]]); err != nil {
 			return 0
 		}
 		defer decs[i].Close()
 	}
-	mixes := roomMixes(streams, decs, warm, frames)
-	var encs []*opus.Encoder
+	mixes := roomMixes(streams, decs, codecOf, warm, frames)
+	encs := map[int]codec.AudioEncoder{}
 	for _, m := range mixes {
-		for len(encs) < len(m) {
-			e, err := opus.NewEncoder(codec.EncoderParams{FEC: true, DTX: true}) // the room's audio encoder settings
+		for _, e := range m {
+			if encs[e.key] != nil {
+				continue
+			}
+			enc, err := newFloorEncoder(codecs[e.codec])
 			if err != nil {
 				return 0
 			}
-			defer e.Close()
-			if err := e.SetPacketLossPercent(0); err != nil {
-				return 0
-			}
-			encs = append(encs, e)
+			defer enc.Close()
+			encs[e.key] = enc
 		}
 	}
 	out := make([]int16, opus.MaxPacketSamples)
@@ -88,19 +97,51 @@ func audioFloor(n, talkers int) float64 {
 				silent[i] = pkt
 			}
 		}
-		for i, m := range mixes[f%frames] {
-			_, _ = encs[i].Encode(m, buf)
+		for _, m := range mixes[f%frames] {
+			_, _ = encs[m.key].Encode(m.pcm, buf)
 		}
 	}
 	return (proc.SelfCPU() - start).Seconds() / (rounds * frames * media.FrameDuration.Seconds())
 }
 
+// newFloorDecoder and newFloorEncoder make the room's decoder and encoder
+// for a leg codec name, with the room's settings.
+func newFloorDecoder(name string) (codec.AudioDecoder, error) {
+	if strings.EqualFold(name, "pcmu") {
+		return g711.NewDecoder(g711.ULaw)
+	}
+	return opus.NewDecoder()
+}
+
+func newFloorEncoder(name string) (codec.AudioEncoder, error) {
+	if strings.EqualFold(name, "pcmu") {
+		return g711.NewEncoder(g711.ULaw)
+	}
+	e, err := opus.NewEncoder(codec.EncoderParams{FEC: true, DTX: true}) // the room's audio encoder settings
+	if err != nil {
+		return nil, err
+	}
+	if err := e.SetPacketLossPercent(0); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// mixOut is one distinct mix of a frame: its samples, the encoder it goes
+// to (key: the input's index for its mix-minus, n+codec for the full mix
+// in that codec) and that encoder's codec.
+type mixOut struct {
+	pcm        []int16
+	key, codec int
+}
+
 // roomMixes runs the streams through decoders and the room's mixer for
 // warm frames, then returns the distinct mixes of the next frames frames:
-// per frame, each contributing input's mix-minus and, when some input does
-// not contribute, the full mix. It leaves the decoders where the timed
-// loop continues them.
-func roomMixes(streams [][][]byte, decs []*opus.Decoder, warm, frames int) [][][]int16 {
+// per frame, each contributing input's mix-minus and, per codec some
+// input that does not contribute hears, the full mix. It leaves the
+// decoders where the timed loop continues them.
+func roomMixes(streams [][][]byte, decs []codec.AudioDecoder, codecOf []int, warm, frames int) [][]mixOut {
 	mx, err := mixer.New(room.DefaultOptions().Mixer) // the room's gate and talking detection
 	if err != nil {
 		return nil
@@ -111,7 +152,7 @@ func roomMixes(streams [][][]byte, decs []*opus.Decoder, warm, frames int) [][][
 	}
 	pcm := make([]int16, opus.MaxPacketSamples)
 	now := time.Now()
-	out := make([][][]int16, frames)
+	out := make([][]mixOut, frames)
 	for f := range warm + frames {
 		for i, d := range decs {
 			k, _ := d.Decode(streams[i][f%len(streams[i])], pcm)
@@ -123,18 +164,20 @@ func roomMixes(streams [][][]byte, decs []*opus.Decoder, warm, frames int) [][][
 			continue
 		}
 		var dst media.AudioFrame
-		shared := false
-		for _, in := range ins {
+		shared := map[int]bool{} // codecs of the inputs hearing the full mix
+		for i, in := range ins {
 			if !in.Contributing() {
-				shared = true
+				shared[codecOf[i]] = true
 				continue
 			}
 			mx.MixMinus(in, &dst)
-			out[f-warm] = append(out[f-warm], slices.Clone(dst.Samples[:]))
+			out[f-warm] = append(out[f-warm], mixOut{slices.Clone(dst.Samples[:]), i, codecOf[i]})
 		}
-		if shared {
+		if len(shared) > 0 {
 			mx.MixAll(&dst)
-			out[f-warm] = append(out[f-warm], slices.Clone(dst.Samples[:]))
+			for c := range shared {
+				out[f-warm] = append(out[f-warm], mixOut{slices.Clone(dst.Samples[:]), len(ins) + c, c})
+			}
 		}
 	}
 	return out
@@ -154,7 +197,7 @@ func videoFloor(decodes, inW, inH, encodes, canvasW, canvasH int) float64 {
 		src, _ := media.NewVideoFrame(inW, inH)
 		senc, _ := vpx.NewEncoder(codec.VideoEncoderParams{Width: inW, Height: inH, FPS: fps, BitrateBps: 300000})
 		// The pictures the load generator's cameras send (bench/load).
-		cam := pionclient.VideoOptions{Y: byte(60 + 40*(s%4)), U: byte(90 + 30*(s%3)), V: byte(200 - 30*(s%5))}
+		cam := pionclient.VideoOptions{Y: byte(60 + 40*(s%4)), U: byte(90 + 30*(s%3)), V: byte(200 - 30*(s%5)), Counter: true, ID: s % (pionclient.MaxCounterID + 1)}
 		for f := range frames {
 			pionclient.PaintCamera(src, cam, f)
 			out, _, _ := senc.Encode(src, nil)

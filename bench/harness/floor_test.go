@@ -1,16 +1,62 @@
 package main
 
-import "testing"
+import (
+	"maps"
+	"testing"
+
+	"github.com/mcu-project/mcu/bench/load"
+	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/internal/opusloop"
+)
 
 // TestFloorsAreSane: the floors are positive and grow with the work asked.
 func TestFloorsAreSane(t *testing.T) {
 	if testing.Short() {
 		t.Skip("times real codecs")
 	}
-	a2, a8 := audioFloor(2, -1), audioFloor(8, -1)
+	a2, a8 := audioFloor(2, -1, nil), audioFloor(8, -1, nil)
 	v1, v4 := videoFloor(1, 320, 180, 1, 320, 180), videoFloor(4, 320, 180, 4, 320, 180)
 	t.Logf("audio 2+2: %.3f, 8+8: %.3f; video 1+1: %.3f, 4+4: %.3f CPU-s per media-second", a2, a8, v1, v4)
 	if a2 <= 0 || a8 <= a2 || v1 <= 0 || v4 <= v1 {
 		t.Fatalf("floors do not grow with the work: %v %v %v %v", a2, a8, v1, v4)
+	}
+	if mixed := audioFloor(8, -1, []string{"opus", "PCMU"}); mixed <= 0 {
+		t.Fatalf("half-PCMU room's floor %.3f", mixed)
+	}
+}
+
+// TestFloorEncodesEachCodecsMixes: in a room of Opus and PCMU legs, two
+// talking, the floor encodes each talker's mix-minus in its own codec and
+// the full mix once per codec that a listener hears.
+func TestFloorEncodesEachCodecsMixes(t *testing.T) {
+	codecs := []string{"opus", "PCMU"}
+	codecOf := []int{0, 1, 0, 1}
+	streams := make([][][]byte, 4)
+	decs := make([]codec.AudioDecoder, 4)
+	for i := range streams {
+		amp := 0.0
+		if i < 2 {
+			amp = 8000
+		}
+		var err error
+		if streams[i], err = load.LegLoop(codecs[codecOf[i]], opusloop.ToneHz(i), amp); err != nil {
+			t.Fatal(err)
+		}
+		if decs[i], err = newFloorDecoder(codecs[codecOf[i]]); err != nil {
+			t.Fatal(err)
+		}
+		defer decs[i].Close()
+	}
+	mixes := roomMixes(streams, decs, codecOf, 100, 10)
+	for f, m := range mixes {
+		got := map[[2]int]bool{}
+		for _, e := range m {
+			got[[2]int{e.key, e.codec}] = true
+		}
+		// keys: talkers 0 and 1's mix-minus, then 4+codec for the full mixes
+		want := map[[2]int]bool{{0, 0}: true, {1, 1}: true, {4, 0}: true, {5, 1}: true}
+		if !maps.Equal(got, want) {
+			t.Fatalf("frame %d encodes %v, want %v", f, got, want)
+		}
 	}
 }

@@ -21,14 +21,15 @@ func TestQuickRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var log bytes.Buffer
-	if err := run(ctx, &log, true, out, 0, 0, "", "", "", false); err != nil {
+	if err := run(ctx, &log, true, out, 0, 0, "", "", "", false, true); err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
 	report, err := os.ReadFile(filepath.Join(out, "report.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| scenario |", "audio N=2 (quick)", "yes", "latency-audio-n-2-quick.svg"} {
+	for _, want := range []string{"| scenario |", "audio N=2 (quick)", "yes", "latency-audio-n-2-quick.svg",
+		"mix ticks over 5 ms late", "## Capacity", "| 2-person rooms, 1 talking, plain RTP (quick) | 2 | – (tried up to 2) |"} {
 		if !strings.Contains(string(report), want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
 		}

@@ -10,6 +10,7 @@
 //	go run ./bench/harness            # the full run (make bench-full)
 //	go run ./bench/harness -quick     # seconds: checks the harness works
 //	go run ./bench/harness -refs janus,gst
+//	go run ./bench/harness -only capacity -pairs 0   # only the capacity searches
 package main
 
 import (
@@ -50,6 +51,14 @@ type scenario struct {
 	gstMode  string
 	videoDec int // codec floor: decodes (camera size), encodes (canvas) per frame
 	videoEnc int
+	// audioCodecs: the plain-RTP legs' codecs, in turn (default opus).
+	audioCodecs []string
+	// rooms of n participants each (0: one); the capacity searches grow it.
+	rooms int
+	// cheapVideo: the load replays pre-encoded cameras and counts the
+	// composites it receives without decoding them, so it can fill many
+	// rooms from the same 2 cores as the mcu.
+	cheapVideo bool
 }
 
 func scenarios(quick bool) []scenario {
@@ -68,6 +77,10 @@ func scenarios(quick bool) []scenario {
 	}
 	out = append(out,
 		scenario{name: "audio N=50, 3 talking, plain RTP", n: 50, talkers: 3, rtp: true, janus: true},
+		// Phones behind a SIP gateway next to Opus legs: every PCMU
+		// listener's mix is transcoded (Janus's participants here are
+		// Opus only, so no reference).
+		scenario{name: "audio N=8, all talking, Opus + PCMU, plain RTP", n: 8, talkers: -1, rtp: true, audioCodecs: []string{"opus", "PCMU"}},
 		// Participant 0's tone comes and goes; the others talk all the
 		// time (cross-talk), or listen (turn-taking: a pause in a speech).
 		scenario{name: "audio latency N=3, all talking", n: 3, talkers: -1, latency: true, janus: true},
@@ -90,8 +103,35 @@ type row struct {
 type measurement struct {
 	cpuPerSecond []float64 // CPU-seconds per media-second
 	outputOK     []bool
-	latencyMs    []float64
-	note         string
+	latencyMs    []float64 // audio onsets
+	// videoLatencyMs: camera frames, from sending to the composite that
+	// shows them.
+	videoLatencyMs []float64
+	note           string
+	// The mcu's own figures per slice: its mix ticks' lateness (p50, p99,
+	// the share over 5 ms) and its resident size at the end.
+	tickP50, tickP99, lateShare, rssMiB []float64
+}
+
+// add records one mcu slice's figures.
+func (m *measurement) add(s scenario, r load.Result) {
+	m.cpuPerSecond = append(m.cpuPerSecond, r.CPUSeconds/r.Duration.Seconds())
+	// Checked where someone hears talk all the time, or video.
+	if r.AudioRated > 0 || s.video != "" {
+		m.outputOK = append(m.outputOK, outputsAtRate(s, r))
+	}
+	m.latencyMs = append(m.latencyMs, r.LatencyMs...)
+	m.videoLatencyMs = append(m.videoLatencyMs, r.VideoLatencyMs...)
+	m.tickP50 = append(m.tickP50, r.TickLateP50Ms)
+	m.tickP99 = append(m.tickP99, r.TickLateP99Ms)
+	m.lateShare = append(m.lateShare, r.LateTickShare)
+	m.rssMiB = append(m.rssMiB, float64(r.RSSBytes)/(1<<20))
+}
+
+// outputsAtRate: every participant who hears talk all the time gets 49+
+// audio packets/s (of 50), and every video output 29.5+ frames/s.
+func outputsAtRate(s scenario, r load.Result) bool {
+	return (r.AudioRated == 0 || r.AudioPPSMin >= 49) && (s.video == "" || r.VideoFPSMin >= 29.5)
 }
 
 func main() {
@@ -103,16 +143,17 @@ func main() {
 	slice := flag.Duration("d", 15*time.Second, "length of one measured slice")
 	refs := flag.String("refs", "", "references besides the codec floor: janus, gst (comma-separated)")
 	mcuBin := flag.String("mcu", "", "mcu binary (default: build ./cmd/mcu)")
+	capacity := flag.Bool("capacity", true, "search the largest room and the most rooms the mcu holds (-only matches \"capacity: <name>\")")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, os.Stdout, *quick, *out, *pairs, *slice, *refs, *mcuBin, *only, *profiles && !*quick); err != nil {
+	if err := run(ctx, os.Stdout, *quick, *out, *pairs, *slice, *refs, *mcuBin, *only, *profiles && !*quick, *capacity); err != nil {
 		fmt.Fprintln(os.Stderr, "harness:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int, slice time.Duration, refs, mcuBin, only string, profiles bool) error {
+func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int, slice time.Duration, refs, mcuBin, only string, profiles, capacity bool) error {
 	if quick {
 		pairs, slice, refs = 1, 2*time.Second, ""
 	}
@@ -139,12 +180,7 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 			if err != nil {
 				return fmt.Errorf("%s: %w", s.name, err)
 			}
-			r.mcu.cpuPerSecond = append(r.mcu.cpuPerSecond, m.CPUSeconds/m.Duration.Seconds())
-			// Checked where someone hears talk all the time, or video.
-			if m.AudioRated > 0 || s.video != "" {
-				r.mcu.outputOK = append(r.mcu.outputOK, (m.AudioRated == 0 || m.AudioPPSMin >= 49) && (s.video == "" || m.VideoFPSMin >= 29.5))
-			}
-			r.mcu.latencyMs = append(r.mcu.latencyMs, m.LatencyMs...)
+			r.mcu.add(s, m)
 			fmt.Fprintf(w, "[%s] pair %d/%d: codec floor ...\n", s.name, p+1, pairs)
 			r.floor.cpuPerSecond = append(r.floor.cpuPerSecond, floorFor(s))
 			if useJanus && s.janus {
@@ -184,16 +220,28 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 		rows = append(rows, r)
 	}
 
+	var capResults []capacityResult
+	for _, c := range capacities(quick) {
+		if !capacity || !strings.Contains("capacity: "+c.name, only) {
+			continue
+		}
+		cr, err := search(ctx, w, mcuBin, c, slice)
+		if err != nil {
+			return fmt.Errorf("capacity: %s: %w", c.name, err)
+		}
+		capResults = append(capResults, cr)
+	}
+
 	var md strings.Builder
 	fmt.Fprintf(&md, "# MCU benchmark report\n\n%s, %d pair(s) of %v slices per scenario, medians; load from a separate process over loopback WebRTC (plain RTP legs in the \"plain RTP\" rows, as Janus's participants always are). CPU is CPU-seconds per media-second of the measured process (1.0 = one core busy).\n\n", time.Now().Format(time.RFC1123), pairs, slice)
-	md.WriteString("| scenario | mcu CPU | codec floor | mcu / floor | Janus | mcu / Janus | GStreamer | mcu / GStreamer | CPU-s per participant-minute (mcu) | outputs at rate | audio latency p50 (mcu / Janus) |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	md.WriteString("| scenario | mcu CPU | codec floor | mcu / floor | Janus | mcu / Janus | GStreamer | mcu / GStreamer | CPU-s per participant-minute (mcu) | outputs at rate | latency p50: audio (mcu / Janus), video |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	var plot []point
 	for _, r := range rows {
 		mc, fl := load.Median(r.mcu.cpuPerSecond), load.Median(r.floor.cpuPerSecond)
 		perPM := mc * 60 / float64(r.s.n)
 		fmt.Fprintf(&md, "| %s | %.3f | %.3f | %s | %s | %s | %s | %s | %.3f | %s | %s |\n", r.s.name, mc, fl, ratio(mc, fl),
 			cell(r.jan), ratio(mc, load.Median(r.jan.cpuPerSecond)), cell(r.gs), ratio(mc, load.Median(r.gs.cpuPerSecond)),
-			perPM, okCell(r.mcu.outputOK), latencyCell(r.mcu.latencyMs, r.jan.latencyMs))
+			perPM, okCell(r.mcu.outputOK), latencyCell(r.mcu, r.jan))
 		if r.s.video == "" && r.s.talkers < 0 && !r.s.latency && !r.s.rtp {
 			plot = append(plot, point{n: r.s.n, mcu: perPM, floor: fl * 60 / float64(r.s.n), janus: load.Median(r.jan.cpuPerSecond) * 60 / float64(r.s.n)})
 		}
@@ -205,6 +253,7 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 			}
 		}
 	}
+	md.WriteString(healthTable(rows))
 	for _, r := range rows {
 		if len(r.mcu.latencyMs) == 0 {
 			continue
@@ -222,6 +271,7 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 		md.WriteString("\n![CPU-seconds per participant-minute vs participants](cpu.svg)\n")
 	}
 	md.WriteString(targetsSection(rows))
+	md.WriteString(capacitySection(capResults, slice))
 	var profs strings.Builder
 	for _, r := range rows {
 		if r.profile != "" {
@@ -268,7 +318,7 @@ func floorFor(s scenario) float64 {
 	// The room's encoders expect the loss their listeners report: none on
 	// loopback, from WebRTC peers and from the load's plain-RTP legs alike
 	// (they send receiver reports, as a gateway does).
-	f := audioFloor(s.n, s.talkers)
+	f := audioFloor(s.n, s.talkers, s.audioCodecs)
 	if s.video != "" {
 		var iw, ih, cw, ch int
 		fmt.Sscanf(s.video, "%dx%d", &iw, &ih)
@@ -310,7 +360,8 @@ func runMCU(ctx context.Context, bin string, s scenario, d time.Duration, profil
 			return load.Result{}, errors.New("mcu did not start")
 		}
 	}
-	o := load.Options{URL: url, Room: "bench", N: s.n, Talkers: s.talkers, Video: s.video, Codecs: s.codecs, D: d, PID: cmd.Process.Pid, Latency: s.latency}
+	o := load.Options{URL: url, Room: "bench", N: s.n, Talkers: s.talkers, Video: s.video, Codecs: s.codecs, D: d, PID: cmd.Process.Pid, Latency: s.latency,
+		Rooms: s.rooms, AudioCodecs: s.audioCodecs, CheapVideo: s.cheapVideo}
 	var profiled sync.WaitGroup
 	var profileErr error
 	if profile != "" {
@@ -428,13 +479,32 @@ func count(ok []bool) (n int) {
 	return n
 }
 
-func latencyCell(mcu, janus []float64) string {
-	if len(mcu) == 0 {
+func latencyCell(mcu, janus measurement) string {
+	var parts []string
+	if len(mcu.latencyMs) > 0 {
+		a := fmt.Sprintf("audio %.1f ms", load.Median(mcu.latencyMs))
+		if len(janus.latencyMs) > 0 {
+			a += fmt.Sprintf(" / %.1f ms", load.Median(janus.latencyMs))
+		}
+		parts = append(parts, a)
+	}
+	if len(mcu.videoLatencyMs) > 0 {
+		parts = append(parts, fmt.Sprintf("video %.1f ms", load.Median(mcu.videoLatencyMs)))
+	}
+	if len(parts) == 0 {
 		return "–"
 	}
-	s := fmt.Sprintf("%.1f ms", load.Median(mcu))
-	if len(janus) > 0 {
-		s += fmt.Sprintf(" / %.1f ms", load.Median(janus))
+	return strings.Join(parts, "; ")
+}
+
+// healthTable is the mcu's own figures per scenario, medians over the
+// slices: how late its audio mix ticks started, and its memory.
+func healthTable(rows []row) string {
+	var b strings.Builder
+	b.WriteString("\n| scenario | mix ticks over 5 ms late | tick lateness p50 / p99 | mcu RSS |\n|---|---|---|---|\n")
+	for _, r := range rows {
+		m := r.mcu
+		fmt.Fprintf(&b, "| %s | %.2f %% | %.2f / %.2f ms | %.0f MiB |\n", r.s.name, 100*load.Median(m.lateShare), load.Median(m.tickP50), load.Median(m.tickP99), load.Median(m.rssMiB))
 	}
-	return s
+	return b.String()
 }

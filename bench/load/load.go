@@ -8,14 +8,18 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mcu-project/mcu/bench/internal/proc"
+	"github.com/mcu-project/mcu/compositor"
 	"github.com/mcu-project/mcu/internal/onset"
 	"github.com/mcu-project/mcu/internal/opusloop"
 	"github.com/mcu-project/mcu/internal/pionclient"
+	"github.com/mcu-project/mcu/media"
 )
 
 // Options describe one run.
@@ -35,11 +39,31 @@ type Options struct {
 	// Latency makes participant 0 toggle its tone and participant 1
 	// measure when each onset arrives.
 	Latency bool
+	// Rooms, when over 1, puts N participants in each of that many rooms:
+	// Room-1, Room-2, ... (latency is measured in the first).
+	Rooms int
+	// AudioCodecs are handed out in turn to plain-RTP legs: opus (the
+	// default) or PCMU.
+	AudioCodecs []string
+	// CheapVideo replays cameras encoded once (a 2 s loop) instead of
+	// encoding each live, and counts the composites received without
+	// decoding them, but the latency probe's, so the load fills many rooms
+	// from the same cores as the mcu.
+	CheapVideo bool
+}
+
+// roomName is the name of room r of a run's rooms.
+func roomName(base string, r, rooms int) string {
+	if rooms <= 1 {
+		return base
+	}
+	return fmt.Sprintf("%s-%d", base, r+1)
 }
 
 // Result is what one run measured.
 type Result struct {
-	N, Talkers int
+	N, Talkers int // per room
+	Rooms      int
 	Duration   time.Duration
 	CPUSeconds float64 // of the mcu process over Duration
 	// AudioPPSMin and Max: received audio packets/s per participant that
@@ -48,18 +72,31 @@ type Result struct {
 	// those participants.
 	AudioPPSMin, AudioPPSMax float64
 	AudioRated               int
-	VideoFPSMin, VideoFPSMax float64 // decoded composite frames/s per participant
+	VideoFPSMin, VideoFPSMax float64 // composite frames/s per participant (decoded; with CheapVideo, assembled)
 	LatencyMs                []float64
+	// VideoLatencyMs: per camera frame of participant 0 that participant
+	// 1's composite shows, sending to arrival (video runs only).
+	VideoLatencyMs []float64
+	// From the mcu's /metrics over the window: the audio mix ticks run,
+	// the share of them that started more than 5 ms late, and the
+	// lateness's median and 99th percentile (interpolated in the
+	// histogram's buckets).
+	Ticks                        float64
+	LateTickShare                float64
+	TickLateP50Ms, TickLateP99Ms float64
+	// The mcu's resident set size at the end of the window, and its peak
+	// since it started (0 without PID).
+	RSSBytes, RSSPeakBytes int64
 }
 
 // CPUPerParticipantMinute is the mcu's CPU-seconds per participant-minute.
 func (r Result) CPUPerParticipantMinute() float64 {
-	return r.CPUSeconds / (float64(r.N) * r.Duration.Minutes())
+	return r.CPUSeconds / (float64(r.N*max(r.Rooms, 1)) * r.Duration.Minutes())
 }
 
 // Run joins the participants, measures for o.D and leaves.
 func Run(ctx context.Context, o Options) (Result, error) {
-	res := Result{N: o.N, Talkers: o.Talkers}
+	res := Result{N: o.N, Talkers: o.Talkers, Rooms: max(o.Rooms, 1)}
 	if o.Talkers < 0 || o.Talkers > o.N {
 		res.Talkers = o.N
 	}
@@ -76,12 +113,14 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	amp := opusloop.ToneAmp(res.Talkers)
 	// Every stream but the latency probe's is encoded once, here: the
 	// clients replay it, so the load costs little CPU next to the mcu.
-	silence, err := opusloop.Silence()
-	if err != nil {
-		return res, err
-	}
+	cache := loops{}
+	var seen *videoWatch
 	jctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
+	// The joins and leaves share connections, closed when the run ends.
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 20 * time.Second}
 	clients := make([]*pionclient.Client, 0, o.N)
 	defer func() {
 		for _, c := range clients {
@@ -89,27 +128,45 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			c.Close()
 		}
 	}()
-	for i := range o.N {
+	for k := range res.Rooms * o.N {
+		r, i := k/o.N, k%o.N
+		probe := o.Latency && k == 0
 		// The same tones and levels as RunRTP and bench/janusref send.
-		opts := pionclient.Options{BaseURL: o.URL, Room: o.Room, Name: fmt.Sprintf("load%d", i), ToneHz: opusloop.ToneHz(i), ToneAmp: amp, KeepSent: o.Latency && i == 0}
+		opts := pionclient.Options{BaseURL: o.URL, Room: roomName(o.Room, r, res.Rooms), Name: fmt.Sprintf("load%d", i), ToneHz: opusloop.ToneHz(i), ToneAmp: amp, KeepSent: probe, HTTP: hc}
+		var err error
 		switch {
-		case o.Latency && i == 0: // toggles its tone: encoded live
+		case probe: // toggles its tone: encoded live
 		case i >= res.Talkers:
-			opts.Replay = silence // a listener: its microphone sends silence
+			opts.Replay, err = cache.get(opusLeg, 0, 0) // a listener: its microphone sends silence
 		default:
-			if opts.Replay, err = opusloop.Tone(opts.ToneHz, amp); err != nil {
-				return res, err
-			}
+			opts.Replay, err = cache.get(opusLeg, opts.ToneHz, amp)
+		}
+		if err != nil {
+			return res, err
 		}
 		if cam != nil {
 			c := *cam
 			c.Y, c.U, c.V = byte(60+40*(i%4)), byte(90+30*(i%3)), byte(200-30*(i%5))
+			// Every camera carries its frame counter (as the codec floor's
+			// pictures do); participant 1 of the first room watches
+			// participant 0's in its composite.
+			c.Counter, c.ID = true, i%(pionclient.MaxCounterID+1)
+			if o.CheapVideo {
+				c.Loop = videoLoop
+			}
+			switch {
+			case k == 1:
+				seen = &videoWatch{camW: c.Width, camH: c.Height, n: o.N}
+				opts.OnComposite = seen.composite
+			case o.CheapVideo:
+				opts.CountVideoOnly = true
+			}
 			opts.Video, opts.RecvVideo = &c, true
 			opts.VideoCodec = "video/" + strings.ToUpper(strings.TrimSpace(o.Codecs[i%len(o.Codecs)]))
 		}
 		c, err := pionclient.Join(jctx, opts)
 		if err != nil {
-			return res, fmt.Errorf("participant %d: %w", i, err)
+			return res, fmt.Errorf("%s participant %d: %w", opts.Room, i, err)
 		}
 		clients = append(clients, c)
 	}
@@ -129,40 +186,29 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		before[i] = c.FrameCount()
 		_, vbefore[i] = c.LatestVideo()
 	}
-	cpu0, err := proc.CPUSeconds(o.PID)
+	win, err := openWindow(ctx, o)
 	if err != nil {
 		return res, err
-	}
-	start := time.Now()
-	if o.Measuring != nil {
-		o.Measuring()
 	}
 	var onsets []time.Time
 	if o.Latency && len(clients) >= 2 {
 		onsets = toggle(ctx, clients[0], latencyHz, o.D)
-	} else {
-		select {
-		case <-time.After(o.D):
-		case <-ctx.Done():
-			return res, ctx.Err()
-		}
-	}
-	res.Duration = time.Since(start)
-	cpu1, err := proc.CPUSeconds(o.PID)
-	if err != nil {
+	} else if err := proc.Sleep(ctx, o.D); err != nil {
 		return res, err
 	}
-	res.CPUSeconds = cpu1 - cpu0
+	if err := win.close(ctx, &res); err != nil {
+		return res, err
+	}
 	res.AudioPPSMin, res.VideoFPSMin = math.Inf(1), math.Inf(1)
-	for i, c := range clients {
-		if hearsTalk(i, res.Talkers, o.Latency) {
-			pps := float64(c.FrameCount()-before[i]) / res.Duration.Seconds()
+	for k, c := range clients {
+		if hearsTalk(k%o.N, res.Talkers, o.Latency && k < o.N) {
+			pps := float64(c.FrameCount()-before[k]) / res.Duration.Seconds()
 			res.AudioPPSMin, res.AudioPPSMax = min(res.AudioPPSMin, pps), max(res.AudioPPSMax, pps)
 			res.AudioRated++
 		}
 		if cam != nil {
 			_, frames := c.LatestVideo()
-			fps := float64(frames-vbefore[i]) / res.Duration.Seconds()
+			fps := float64(frames-vbefore[k]) / res.Duration.Seconds()
 			res.VideoFPSMin, res.VideoFPSMax = min(res.VideoFPSMin, fps), max(res.VideoFPSMax, fps)
 		}
 	}
@@ -175,7 +221,76 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if len(onsets) > 0 {
 		res.LatencyMs = onsetLatencies(clients[0].Sent(), clients[1].Frames(), onsets, latencyHz, amp)
 	}
+	if seen != nil {
+		res.VideoLatencyMs = seen.latencies(clients[0].SentVideoFrames(), win.start)
+	}
 	return res, nil
+}
+
+// videoLoop is the length of a CheapVideo camera's loop: 2 s at 30 fps,
+// a keyframe at each wrap.
+const videoLoop = 60
+
+// videoWatch reads participant 0's frame counter in every composite one
+// participant receives: its camera's ID 0 in one of the grid's tiles.
+type videoWatch struct {
+	camW, camH, n int
+	mu            sync.Mutex
+	rects         []compositor.Rect // where a camera's picture can be, for the composite's size
+	sizeW, sizeH  int
+	seen          []pionclient.VideoStamp // arrival of each composite showing participant 0, and its counter
+}
+
+// composite is the client's OnComposite hook.
+func (v *videoWatch) composite(at time.Time, pic *media.VideoFrame) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if pic.Width != v.sizeW || pic.Height != v.sizeH {
+		v.sizeW, v.sizeH, v.rects = pic.Width, pic.Height, nil
+		// The grid with everyone, or without the watcher (exclude_self).
+		for _, tiles := range []int{v.n, v.n - 1} {
+			regions, _ := compositor.Regions(compositor.Grid(), pic.Width, pic.Height, tiles)
+			for _, r := range regions {
+				dst, _ := compositor.ContentRect(r.Rect, v.camW, v.camH, r.Fit)
+				v.rects = append(v.rects, dst)
+			}
+		}
+	}
+	for _, r := range v.rects {
+		if id, n, ok := pionclient.ReadCounter(pic, r.X, r.Y, r.W, r.H); ok && id == 0 {
+			v.seen = append(v.seen, pionclient.VideoStamp{At: at, N: n})
+			return
+		}
+	}
+}
+
+// latencies is, for each counter value participant 0's tile first shows
+// after from, the time from its camera frame's sending to that composite's
+// arrival, in milliseconds: the mcu's decode, its wait for the canvas
+// tick, compositing, encoding and the network, both ways.
+func (v *videoWatch) latencies(sent []pionclient.VideoStamp, from time.Time) []float64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var out []float64
+	last := -1
+	for _, s := range v.seen {
+		if s.N == last {
+			continue // the same camera frame again: the canvas ticked before the next came
+		}
+		last = s.N
+		if s.At.Before(from) {
+			continue
+		}
+		// The latest frame sent with that counter before the composite
+		// arrived: the counter wraps every CounterPeriod frames (17 s).
+		for i := len(sent) - 1; i >= 0; i-- {
+			if sent[i].N == s.N && !sent[i].At.After(s.At) {
+				out = append(out, float64(s.At.Sub(sent[i].At).Microseconds())/1000)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // hearsTalk reports whether participant i's mix carries someone talking

@@ -49,7 +49,7 @@ import (
 // carry no video (o.Video is an error). Everything started is stopped, every
 // socket closed and every leg (DELETE) removed before RunRTP returns.
 func RunRTP(ctx context.Context, o Options) (Result, error) {
-	res := Result{N: o.N, Talkers: o.Talkers}
+	res := Result{N: o.N, Talkers: o.Talkers, Rooms: max(o.Rooms, 1)}
 	if o.Talkers < 0 || o.Talkers > o.N {
 		res.Talkers = o.N
 	}
@@ -62,43 +62,55 @@ func RunRTP(ctx context.Context, o Options) (Result, error) {
 		return res, errors.New("plain RTP legs are audio only")
 	}
 
-	// Every stream is encoded before the first leg joins.
-	silence, err := opusloop.Silence()
+	codecs, err := legCodecs(o.AudioCodecs)
 	if err != nil {
-		return res, fmt.Errorf("encode silence: %w", err)
+		return res, err
 	}
+	// Every stream is encoded before the first leg joins.
 	amp := opusloop.ToneAmp(res.Talkers)
-	legs := make([]*rtpLeg, 0, o.N)
-	for i := range o.N {
-		l := &rtpLeg{loop: silence, stream: opusloop.Stream{SSRC: rand.Uint32(), Seq: uint16(rand.UintN(1 << 16)), TS: rand.Uint32()}}
-		if i < res.Talkers {
-			if l.loop, err = opusloop.Tone(opusloop.ToneHz(i), amp); err != nil {
-				return res, fmt.Errorf("encode tone %d: %w", i, err)
+	cache := loops{}
+	rooms := res.Rooms
+	legs := make([]*rtpLeg, 0, rooms*o.N)
+	for r := range rooms {
+		for i := range o.N {
+			lc := codecs[i%len(codecs)]
+			l := &rtpLeg{room: r, index: i, codec: lc, stream: lc.stream(rand.Uint32(), uint16(rand.UintN(1<<16)), rand.Uint32())}
+			hz, a := opusloop.ToneHz(i), amp
+			if i >= res.Talkers {
+				a = 0 // a listener: its microphone sends silence
 			}
+			if l.loop, err = cache.get(lc, hz, a); err != nil {
+				return res, err
+			}
+			legs = append(legs, l)
 		}
-		legs = append(legs, l)
 	}
 
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
-	api := &legAPI{hc: &http.Client{Transport: tr, Timeout: 20 * time.Second}, base: strings.TrimSuffix(o.URL, "/"), room: o.Room}
+	apis := make([]*legAPI, rooms)
+	for r := range apis {
+		apis[r] = &legAPI{hc: &http.Client{Transport: tr, Timeout: 20 * time.Second}, base: strings.TrimSuffix(o.URL, "/"), room: roomName(o.Room, r, rooms)}
+	}
 
 	// Teardown, in order: stop sending, leave, close the sockets, wait for
 	// the readers. It runs on every return.
 	stopSend := make(chan struct{})
 	var sender, readers sync.WaitGroup
-	var anchor string
+	anchors := make([]string, rooms) // per room, the participant that created it, until it leaves
 	defer func() {
 		close(stopSend)
 		sender.Wait()
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if anchor != "" {
-			_ = api.leave(cctx, anchor)
+		for r, id := range anchors {
+			if id != "" {
+				_ = apis[r].leave(cctx, id)
+			}
 		}
 		for _, l := range legs {
 			if l.id != "" {
-				_ = api.leave(cctx, l.id)
+				_ = apis[l.room].leave(cctx, l.id)
 			}
 			if l.conn != nil {
 				_ = l.conn.Close()
@@ -107,31 +119,34 @@ func RunRTP(ctx context.Context, o Options) (Result, error) {
 		readers.Wait()
 	}()
 
-	jctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	jctx, cancel := context.WithTimeout(ctx, 60*time.Second+time.Duration(len(legs))*20*time.Millisecond)
 	defer cancel()
-	for i, l := range legs {
+	for _, l := range legs {
 		if l.conn, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
 			return res, err
 		}
 		_ = l.conn.SetReadBuffer(1 << 20)
 		readers.Add(1)
 		go l.receive(&readers)
-		name := fmt.Sprintf("rtp%d", i)
+		api, name := apis[l.room], fmt.Sprintf("rtp%d", l.index)
 		err := api.join(jctx, l, name)
-		if errors.Is(err, errNoRoom) && anchor == "" {
-			if anchor, err = api.createRoom(jctx); err == nil {
+		if errors.Is(err, errNoRoom) && anchors[l.room] == "" {
+			if anchors[l.room], err = api.createRoom(jctx); err == nil {
 				err = api.join(jctx, l, name)
 			}
 		}
 		if err != nil {
-			return res, fmt.Errorf("participant %d: %w", i, err)
+			return res, fmt.Errorf("%s participant %d: %w", api.room, l.index, err)
 		}
 	}
-	if anchor != "" {
-		if err := api.leave(jctx, anchor); err != nil {
-			return res, fmt.Errorf("remove the participant that created the room: %w", err)
+	for r, id := range anchors {
+		if id == "" {
+			continue
 		}
-		anchor = ""
+		if err := apis[r].leave(jctx, id); err != nil {
+			return res, fmt.Errorf("remove the participant that created room %s: %w", apis[r].room, err)
+		}
+		anchors[r] = ""
 	}
 	sender.Add(1)
 	go sendAll(legs, time.Now(), stopSend, &sender)
@@ -150,7 +165,8 @@ func RunRTP(ctx context.Context, o Options) (Result, error) {
 			break
 		}
 		if time.Now().After(deadline) {
-			return res, fmt.Errorf("participant %d received nothing from the mcu within 10 s", waiting)
+			l := legs[waiting]
+			return res, fmt.Errorf("%s participant %d received nothing from the mcu within 10 s", apis[l.room].room, l.index)
 		}
 		if err := proc.Sleep(ctx, 50*time.Millisecond); err != nil {
 			return res, err
@@ -164,26 +180,19 @@ func RunRTP(ctx context.Context, o Options) (Result, error) {
 	for i, l := range legs {
 		before[i] = l.received.Load()
 	}
-	cpu0, err := proc.CPUSeconds(o.PID)
+	win, err := openWindow(ctx, o)
 	if err != nil {
 		return res, err
-	}
-	start := time.Now()
-	if o.Measuring != nil {
-		o.Measuring()
 	}
 	if err := proc.Sleep(ctx, o.D); err != nil {
 		return res, err
 	}
-	res.Duration = time.Since(start)
-	cpu1, err := proc.CPUSeconds(o.PID)
-	if err != nil {
+	if err := win.close(ctx, &res); err != nil {
 		return res, err
 	}
-	res.CPUSeconds = cpu1 - cpu0
 	res.AudioPPSMin = math.Inf(1)
 	for i, l := range legs {
-		if hearsTalk(i, res.Talkers, false) {
+		if hearsTalk(l.index, res.Talkers, false) {
 			pps := float64(l.received.Load()-before[i]) / res.Duration.Seconds()
 			res.AudioPPSMin, res.AudioPPSMax = min(res.AudioPPSMin, pps), max(res.AudioPPSMax, pps)
 			res.AudioRated++
@@ -198,12 +207,15 @@ func RunRTP(ctx context.Context, o Options) (Result, error) {
 // rtpLeg is one plain-RTP participant: its socket, what it sends and what
 // it has received.
 type rtpLeg struct {
+	room     int // which of the run's rooms
+	index    int // its place in its room
+	codec    legCodec
 	conn     *net.UDPConn
 	id       string       // participant ID at the mcu
 	mcu      *net.UDPAddr // where the mcu wants this leg's RTP
 	loop     [][]byte
 	stream   opusloop.Stream
-	received atomic.Int64 // Opus RTP packets from the mcu
+	received atomic.Int64 // RTP packets of its codec from the mcu
 	// What receiver reports need, written by receive: the mcu's SSRC and
 	// the highest sequence number received, extended past wraps.
 	ssrc    atomic.Uint32
@@ -233,7 +245,7 @@ func (l *rtpLeg) report() (*rtcp.ReceiverReport, bool) {
 	}}}, true
 }
 
-// receive counts the Opus RTP packets the mcu sends (RTCP, multiplexed on
+// receive counts the RTP packets of the leg's codec the mcu sends (RTCP, multiplexed on
 // the same port, is not counted) until the socket closes.
 func (l *rtpLeg) receive(done *sync.WaitGroup) {
 	defer done.Done()
@@ -246,7 +258,7 @@ func (l *rtpLeg) receive(done *sync.WaitGroup) {
 			}
 			continue
 		}
-		if n > opusloop.HeaderLen && buf[0]>>6 == 2 && buf[1]&0x7f == opusloop.PayloadType {
+		if n > opusloop.HeaderLen && buf[0]>>6 == 2 && buf[1]&0x7f == l.codec.pt {
 			seq := binary.BigEndian.Uint16(buf[2:])
 			if l.received.Load() == 0 {
 				l.ssrc.Store(binary.BigEndian.Uint32(buf[8:]))
@@ -309,7 +321,7 @@ func (a *legAPI) roomURL() string { return a.base + "/rooms/" + url.PathEscape(a
 // join attaches l to the room as an Opus leg and learns where the mcu
 // wants its RTP.
 func (a *legAPI) join(ctx context.Context, l *rtpLeg, name string) error {
-	body, _ := json.Marshal(map[string]string{"remote": l.conn.LocalAddr().String(), "codec": "opus", "name": name})
+	body, _ := json.Marshal(map[string]string{"remote": l.conn.LocalAddr().String(), "codec": l.codec.name, "name": name})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.roomURL()+"/rtp", bytes.NewReader(body))
 	if err != nil {
 		return err

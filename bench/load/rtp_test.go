@@ -17,8 +17,9 @@ import (
 )
 
 // startMCU builds ./cmd/mcu and runs it on a free loopback port (no gRPC),
-// returning its base URL and the process; it is stopped at cleanup.
-func startMCU(t *testing.T) (string, *exec.Cmd) {
+// with extra flags, returning its base URL and the process; it is stopped
+// at cleanup.
+func startMCU(t *testing.T, extra ...string) (string, *exec.Cmd) {
 	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -35,7 +36,7 @@ func startMCU(t *testing.T) (string, *exec.Cmd) {
 	addr := l.Addr().String()
 	l.Close()
 	var stderr bytes.Buffer
-	cmd := exec.Command(bin, "-http", addr, "-grpc", "", "-interfaces", "lo", "-include-loopback", "true", "-log-level", "error")
+	cmd := exec.Command(bin, append([]string{"-http", addr, "-grpc", "", "-interfaces", "lo", "-include-loopback", "true", "-log-level", "error"}, extra...)...)
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -79,10 +80,11 @@ func metric(t *testing.T, base, name string) string {
 	return ""
 }
 
-// TestRunRTP: three plain-RTP legs (one talking) in a room that does not
-// exist beforehand each get the mix at 50 packets/s, the mcu's CPU is
-// measured, and nothing is left behind: no participant or room at the mcu,
-// no goroutine here.
+// TestRunRTP: two rooms that do not exist beforehand, of three plain-RTP
+// legs each (one talking; Opus and PCMU legs in turn), are made, every leg
+// gets its mix at 50 packets/s in its own codec, the mcu's CPU, memory and
+// tick lateness are measured, and nothing is left behind: no participant or
+// room at the mcu, no goroutine here.
 func TestRunRTP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the mcu in real time")
@@ -91,13 +93,25 @@ func TestRunRTP(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	r, err := RunRTP(ctx, Options{URL: url, Room: "bench", N: 3, Talkers: 1, D: 2 * time.Second, PID: cmd.Process.Pid})
+	var during [2]string
+	r, err := RunRTP(ctx, Options{URL: url, Room: "bench", N: 3, Talkers: 1, D: 2 * time.Second, PID: cmd.Process.Pid,
+		Rooms: 2, AudioCodecs: []string{"opus", "PCMU"},
+		Measuring: func() { during = [2]string{metric(t, url, "mcu_rooms"), metric(t, url, "mcu_participants")} }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("%+v", r)
-	if r.N != 3 || r.Talkers != 1 {
-		t.Errorf("N, talkers = %d, %d", r.N, r.Talkers)
+	if r.N != 3 || r.Talkers != 1 || r.Rooms != 2 {
+		t.Errorf("N, talkers, rooms = %d, %d, %d", r.N, r.Talkers, r.Rooms)
+	}
+	if during != [2]string{"2", "6"} {
+		t.Errorf("while measuring, the mcu had %s rooms and %s participants, want 2 and 6", during[0], during[1])
+	}
+	if r.AudioRated != 4 {
+		t.Errorf("%d legs rated, want the 4 that hear the talker", r.AudioRated)
+	}
+	if r.Ticks < 150 || r.TickLateP99Ms <= 0 || r.TickLateP99Ms > 20 || r.RSSBytes < 1<<20 || r.RSSPeakBytes < r.RSSBytes {
+		t.Errorf("ticks %.0f, lateness p99 %.2f ms, RSS %d (peak %d)", r.Ticks, r.TickLateP99Ms, r.RSSBytes, r.RSSPeakBytes)
 	}
 	if r.Duration < 2*time.Second || r.Duration > 3*time.Second {
 		t.Errorf("duration %v", r.Duration)
@@ -131,6 +145,7 @@ func TestRunRTPRefuses(t *testing.T) {
 		{N: 2, Latency: true},
 		{N: 2, Video: "640x360"},
 		{N: 0},
+		{N: 2, AudioCodecs: []string{"G722"}},
 	} {
 		if _, err := RunRTP(context.Background(), o); err == nil {
 			t.Errorf("%s accepted", fmt.Sprintf("%+v", o))

@@ -6,6 +6,7 @@
 //	roomload -url http://127.0.0.1:8080 -n 20 -d 30s -pid $(pidof mcu)
 //	roomload -n 4 -video 640x360 -codecs VP8,H264 -d 30s -pid $(pidof mcu)
 //	roomload -rtp -n 50 -talkers 3 -d 30s -pid $(pidof mcu)
+//	roomload -rtp -n 5 -talkers 3 -rooms 40 -audio-codecs opus,PCMU -d 30s -pid $(pidof mcu)
 //
 // With -rtp every participant is a plain-RTP audio leg (POST
 // /rooms/{room}/rtp: no ICE, DTLS or SRTP, as Janus AudioBridge's
@@ -35,8 +36,11 @@ func main() {
 	flag.IntVar(&o.PID, "pid", 0, "mcu process ID, for CPU accounting (0: skip)")
 	flag.BoolVar(&o.Latency, "latency", false, "measure the audio latency the mcu adds (participant 0 toggles its tone)")
 	rtp := flag.Bool("rtp", false, "join plain-RTP audio legs instead of WebRTC peers (no -video, no -latency)")
+	flag.BoolVar(&o.CheapVideo, "cheap-video", false, "with -video, replay cameras encoded once and count the composites without decoding them (many rooms from one machine)")
+	flag.IntVar(&o.Rooms, "rooms", 1, "rooms of -n participants each (named ROOM-1, ROOM-2, ... when more than one)")
+	audioCodecs := flag.String("audio-codecs", "opus", "with -rtp, audio codecs handed to legs in turn: opus, PCMU")
 	flag.Parse()
-	o.Codecs = strings.Split(*codecs, ",")
+	o.Codecs, o.AudioCodecs = strings.Split(*codecs, ","), strings.Split(*audioCodecs, ",")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	run := load.Run
@@ -48,17 +52,22 @@ func main() {
 		fmt.Fprintln(os.Stderr, "roomload:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("participants: %d (%d talking), duration: %.1f s\n", r.N, r.Talkers, r.Duration.Seconds())
+	fmt.Printf("participants: %d (%d talking) in each of %d room(s), duration: %.1f s\n", r.N, r.Talkers, r.Rooms, r.Duration.Seconds())
 	if r.AudioRated > 0 {
 		fmt.Printf("received audio packets/s per participant hearing someone: min %.1f, max %.1f (want 50)\n", r.AudioPPSMin, r.AudioPPSMax)
 	}
 	if o.Video != "" {
-		fmt.Printf("decoded composite frames/s per participant: min %.1f, max %.1f\n", r.VideoFPSMin, r.VideoFPSMax)
+		fmt.Printf("composite frames/s per participant: min %.1f, max %.1f\n", r.VideoFPSMin, r.VideoFPSMax)
+	}
+	if len(r.VideoLatencyMs) > 0 {
+		fmt.Printf("video latency (camera frame sent to the composite showing it): median %.1f ms over %d frames\n", load.Median(r.VideoLatencyMs), len(r.VideoLatencyMs))
 	}
 	if len(r.LatencyMs) > 0 {
 		fmt.Printf("audio onset latency: median %.1f ms over %d onsets\n", load.Median(r.LatencyMs), len(r.LatencyMs))
 	}
+	fmt.Printf("mcu mix ticks: %.0f, %.2f %% over 5 ms late; lateness p50 %.2f ms, p99 %.2f ms\n", r.Ticks, 100*r.LateTickShare, r.TickLateP50Ms, r.TickLateP99Ms)
 	if o.PID != 0 {
+		fmt.Printf("mcu RSS: %.1f MiB (peak %.1f MiB)\n", float64(r.RSSBytes)/(1<<20), float64(r.RSSPeakBytes)/(1<<20))
 		fmt.Printf("mcu CPU: %.2f s over %.1f s = %.1f %% of one core; %.3f CPU-s per participant-minute\n",
 			r.CPUSeconds, r.Duration.Seconds(), 100*r.CPUSeconds/r.Duration.Seconds(), r.CPUPerParticipantMinute())
 	}

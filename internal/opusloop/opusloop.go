@@ -83,24 +83,32 @@ func Silence() ([][]byte, error) {
 }
 
 // Stream is one sender's RTP numbering: packet k carries Seq+k and
-// TS+FrameLen·k.
+// TS+Step·k, with payload type PT. A zero Step is an Opus stream:
+// PayloadType, FrameLen (and PT is not used); a G.711 stream, say, sets
+// PT 0 and Step 160.
 type Stream struct {
 	SSRC uint32
 	Seq  uint16
 	TS   uint32
+	PT   uint8
+	Step uint32
 }
 
 // Packet writes packet k of the stream, carrying payload, into buf (at
 // least HeaderLen+len(payload) bytes) and returns its length. Packet 0 has
 // the marker bit (start of a talk spurt).
 func (s Stream) Packet(buf []byte, k int, payload []byte) int {
+	pt, step := s.PT, s.Step
+	if step == 0 {
+		pt, step = PayloadType, FrameLen
+	}
 	buf[0] = 0x80
-	buf[1] = PayloadType
+	buf[1] = pt & 0x7f
 	if k == 0 {
 		buf[1] |= 0x80
 	}
 	binary.BigEndian.PutUint16(buf[2:], s.Seq+uint16(k))
-	binary.BigEndian.PutUint32(buf[4:], s.TS+uint32(k*FrameLen))
+	binary.BigEndian.PutUint32(buf[4:], s.TS+uint32(k)*step)
 	binary.BigEndian.PutUint32(buf[8:], s.SSRC)
 	return HeaderLen + copy(buf[HeaderLen:], payload)
 }

@@ -50,11 +50,18 @@ func TestLoopsDecode(t *testing.T) {
 
 func TestStreamPacket(t *testing.T) {
 	s := Stream{SSRC: 0xdeadbeef, Seq: 65535, TS: 4294967000}
+	pcmu := Stream{SSRC: 7, Seq: 1, TS: 10, PT: 0, Step: 160}
 	buf := make([]byte, HeaderLen+1500)
-	for k, want := range map[int]rtp.Header{
-		0: {Version: 2, Marker: true, PayloadType: PayloadType, SequenceNumber: 65535, Timestamp: 4294967000, SSRC: 0xdeadbeef},
-		1: {Version: 2, PayloadType: PayloadType, SequenceNumber: 0, Timestamp: 4294967000 + FrameLen - 1<<32, SSRC: 0xdeadbeef},
+	for _, tc := range []struct {
+		s    Stream
+		k    int
+		want rtp.Header
+	}{
+		{s, 0, rtp.Header{Version: 2, Marker: true, PayloadType: PayloadType, SequenceNumber: 65535, Timestamp: 4294967000, SSRC: 0xdeadbeef}},
+		{s, 1, rtp.Header{Version: 2, PayloadType: PayloadType, SequenceNumber: 0, Timestamp: 4294967000 + FrameLen - 1<<32, SSRC: 0xdeadbeef}},
+		{pcmu, 3, rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: 4, Timestamp: 490, SSRC: 7}},
 	} {
+		s, k, want := tc.s, tc.k, tc.want
 		n := s.Packet(buf, k, []byte{1, 2, 3})
 		var p rtp.Packet
 		if err := p.Unmarshal(buf[:n]); err != nil {

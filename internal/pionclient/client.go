@@ -21,6 +21,7 @@ import (
 
 	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/codec/opus"
+	"github.com/mcu-project/mcu/media"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
@@ -46,6 +47,20 @@ type Options struct {
 	// the room's composite.
 	Video     *VideoOptions
 	RecvVideo bool
+	// HTTP makes the join and leave requests (nil: http.DefaultClient), so
+	// a caller can close its idle connections when done.
+	HTTP *http.Client
+	// OnComposite, when set, is called with every composite picture
+	// decoded, and the arrival of the packet that completed its frame, on
+	// the goroutine receiving the video: pic is the decoder's, valid only
+	// during the call, so the hook must be quick and copy what it keeps
+	// (e.g. ReadCounter's result). Never called with CountVideoOnly.
+	OnComposite func(at time.Time, pic *media.VideoFrame)
+	// CountVideoOnly assembles and counts the composite's frames without
+	// decoding them (no decoder, hence no keyframe requests), so a load
+	// generator can run many receivers cheaply; LatestVideo then returns
+	// no picture, only the count.
+	CountVideoOnly bool
 	// VideoCodec limits the client's offer to one video codec
 	// ("video/VP8" or "video/H264"), as a browser that has only that one;
 	// empty offers pion's defaults (VP8 first).
@@ -222,6 +237,9 @@ func Join(ctx context.Context, opts Options) (c *Client, err error) {
 	if err == nil {
 		vtrack, vsender, err = addVideo(pc, &opts)
 	}
+	if err == nil && vtrack != nil && opts.Video.Loop > 0 {
+		c.video.loop, err = sharedLoop(vtrack.Codec().MimeType, *opts.Video)
+	}
 	if err != nil {
 		_ = pc.Close()
 		return nil, err
@@ -284,6 +302,9 @@ func addVideo(pc *webrtc.PeerConnection, opts *Options) (*webrtc.TrackLocalStati
 		if v.FPS == 0 {
 			v.FPS = 15
 		}
+		if err := v.check(); err != nil {
+			return nil, nil, err
+		}
 		camera := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
 		if strings.EqualFold(opts.VideoCodec, webrtc.MimeTypeH264) {
 			camera = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
@@ -311,6 +332,13 @@ func addVideo(pc *webrtc.PeerConnection, opts *Options) (*webrtc.TrackLocalStati
 
 var candidateLine = regexp.MustCompile(`(?m)^a=(candidate|end-of-candidates).*\r?\n`)
 
+func (o *Options) httpClient() *http.Client {
+	if o.HTTP != nil {
+		return o.HTTP
+	}
+	return http.DefaultClient
+}
+
 func post(ctx context.Context, opts Options, offer string) (answer, location string, links []string, err error) {
 	u := opts.BaseURL + "/rooms/" + url.PathEscape(opts.Room) + "/join"
 	if opts.Name != "" {
@@ -321,7 +349,7 @@ func post(ctx context.Context, opts Options, offer string) (answer, location str
 		return "", "", nil, err
 	}
 	req.Header.Set("Content-Type", "application/sdp")
-	res, err := http.DefaultClient.Do(req)
+	res, err := opts.httpClient().Do(req)
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -609,7 +637,7 @@ func (c *Client) Leave(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := c.opts.httpClient().Do(req)
 	if err != nil {
 		return 0, err
 	}

@@ -3,6 +3,7 @@ package pionclient
 import (
 	"crypto/rand"
 	"errors"
+	"fmt"
 	mrand "math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,41 @@ type VideoOptions struct {
 	// Noise adds fresh luma noise to every frame (with Moving), so every
 	// encoder down the line spends its whole bitrate, as on a busy camera.
 	Noise bool
+	// Counter paints a frame counter band across the top of every frame
+	// (see PaintCamera): ID and the frame number, which ReadCounter reads
+	// back from the composite, so the video latency the MCU adds can be
+	// measured against SentVideoFrames.
+	Counter bool
+	// ID is the camera's number in the counter, 0..MaxCounterID.
+	ID int
+	// Loop, when > 0, encodes Loop frames once (frame 0 a keyframe) and
+	// replays them at FPS instead of encoding live: many load-generator
+	// clients then spend no CPU encoding, and clients with the same
+	// options share the encoded loop. Each wrap, and each keyframe request
+	// from the server, restarts at frame 0. Not with Garbage or Noise.
+	Loop int
+}
+
+// check rejects options that cannot be honoured together.
+func (o *VideoOptions) check() error {
+	switch {
+	case o.ID < 0 || o.ID > MaxCounterID:
+		return fmt.Errorf("%w: counter ID %d outside 0..%d", ErrBadVideoOptions, o.ID, MaxCounterID)
+	case o.Loop < 0:
+		return fmt.Errorf("%w: loop of %d frames", ErrBadVideoOptions, o.Loop)
+	case o.Garbage && (o.Counter || o.Loop > 0):
+		return fmt.Errorf("%w: garbage has no pictures to count or loop", ErrBadVideoOptions)
+	case o.Noise && o.Loop > 0:
+		return fmt.Errorf("%w: noise must be fresh in every frame, not looped", ErrBadVideoOptions)
+	}
+	return nil
+}
+
+// VideoStamp is when a camera frame was written to the track and the
+// counter value painted in it (n mod CounterPeriod).
+type VideoStamp struct {
+	At time.Time
+	N  int
 }
 
 // videoClient is a client's video state.
@@ -39,6 +75,7 @@ type videoClient struct {
 	keyWanted atomic.Bool // the server asked for a keyframe (PLI/FIR)
 	sending   atomic.Bool // cleared by StopVideo
 	inSSRC    atomic.Uint32
+	loop      *cameraLoop // with VideoOptions.Loop; set before sendVideo starts
 
 	mu        sync.Mutex
 	codec     string // MIME type of the composite received
@@ -49,35 +86,32 @@ type videoClient struct {
 	frames    int
 	keyframes []time.Time // arrival of each received keyframe
 	decodeErr int
-	seq       seqCounter // every video RTP packet, padding included
-	bytes     int        // video RTP payload and padding bytes received
+	seq       seqCounter   // every video RTP packet, padding included
+	bytes     int          // video RTP payload and padding bytes received
+	sent      []VideoStamp // with VideoOptions.Counter
 }
 
-// sendVideo paces frames of the client's colour (or garbage) and forces a
-// keyframe when the server asks for one.
+// cameraBitrate is what the client's camera encoder aims at.
+const cameraBitrate = 300000
+
+// sendVideo paces the camera's frames, live or replayed from its loop, on
+// absolute deadlines, and restarts from a keyframe when the server asks.
 func (c *Client) sendVideo(track *webrtc.TrackLocalStaticSample, o VideoOptions) {
 	defer c.wg.Done()
-	vc, err := videoRegistry.Video(track.Codec().MimeType)
-	if err != nil {
-		return
+	loop := c.video.loop
+	var live *liveCamera
+	if loop == nil {
+		var err error
+		if live, err = newLiveCamera(track.Codec().MimeType, o); err != nil {
+			return
+		}
+		defer live.close()
 	}
-	enc, err := vc.NewEncoder(codec.VideoEncoderParams{Width: o.Width, Height: o.Height, FPS: o.FPS, BitrateBps: 300000})
-	if err != nil {
-		return
-	}
-	defer enc.Close()
-	kc, _ := enc.(codec.KeyFrameController)
-	pic, err := media.NewVideoFrame(o.Width, o.Height)
-	if err != nil {
-		return
-	}
-	pic.Fill(o.Y, o.U, o.V)
-	rng := mrand.New(mrand.NewPCG(1, 2))
 	period := time.Second / time.Duration(o.FPS)
 	start := time.Now()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	var buf []byte
+	next := 0 // the loop frame to send next
 	for n := 0; ; n++ {
 		select {
 		case <-c.stop:
@@ -88,28 +122,101 @@ func (c *Client) sendVideo(track *webrtc.TrackLocalStaticSample, o VideoOptions)
 		if !c.video.sending.Load() {
 			continue
 		}
-		if o.Garbage {
-			buf = make([]byte, 200)
-			_, _ = rand.Read(buf)
+		key := c.video.keyWanted.Swap(false)
+		var data []byte
+		counter := n
+		if loop != nil {
+			if key || next == len(loop.frames) {
+				next = 0
+			}
+			data, counter = loop.frames[next], next
+			next++
 		} else {
-			if o.Moving {
-				PaintCamera(pic, o, n)
-			}
-			if o.Noise {
-				for i := range pic.Y {
-					pic.Y[i] += byte(rng.Uint32() & 31)
-				}
-			}
-			if c.video.keyWanted.Swap(false) && kc != nil {
-				kc.ForceKeyFrame()
-			}
-			var key bool
-			if buf, key, err = enc.Encode(pic, buf[:0]); err != nil || len(buf) == 0 {
-				continue
-			}
-			_ = key
+			data = live.frame(n, key)
 		}
-		_ = track.WriteSample(pmedia.Sample{Data: append([]byte(nil), buf...), Duration: period})
+		if len(data) == 0 {
+			continue // dropped by the encoder's rate control
+		}
+		at := time.Now()
+		_ = track.WriteSample(pmedia.Sample{Data: data, Duration: period})
+		if o.Counter {
+			c.video.mu.Lock()
+			c.video.sent = append(c.video.sent, VideoStamp{At: at, N: counter % CounterPeriod})
+			c.video.mu.Unlock()
+		}
+	}
+}
+
+// liveCamera paints and encodes each frame as it is sent.
+type liveCamera struct {
+	o   VideoOptions
+	enc codec.VideoEncoder
+	kc  codec.KeyFrameController // nil if the encoder cannot force one
+	pic *media.VideoFrame
+	rng *mrand.Rand
+	buf []byte
+}
+
+func newLiveCamera(mime string, o VideoOptions) (*liveCamera, error) {
+	vc, err := videoRegistry.Video(mime)
+	if err != nil {
+		return nil, err
+	}
+	pic, err := media.NewVideoFrame(o.Width, o.Height)
+	if err != nil {
+		return nil, err
+	}
+	pic.Fill(o.Y, o.U, o.V)
+	enc, err := vc.NewEncoder(codec.VideoEncoderParams{Width: o.Width, Height: o.Height, FPS: o.FPS, BitrateBps: cameraBitrate})
+	if err != nil {
+		return nil, err
+	}
+	kc, _ := enc.(codec.KeyFrameController)
+	return &liveCamera{o: o, enc: enc, kc: kc, pic: pic, rng: mrand.New(mrand.NewPCG(1, 2))}, nil
+}
+
+func (l *liveCamera) close() { _ = l.enc.Close() }
+
+// frame returns frame n to send, a keyframe if key, in a buffer of its own
+// (the track's H.264 packetiser may keep slices of it, the parameter sets,
+// past the call); empty when the encoder dropped it.
+func (l *liveCamera) frame(n int, key bool) []byte {
+	o := l.o
+	if o.Garbage {
+		buf := make([]byte, 200)
+		_, _ = rand.Read(buf)
+		return buf
+	}
+	paintFrame(l.pic, o, n)
+	if o.Noise {
+		for i := range l.pic.Y {
+			l.pic.Y[i] += byte(l.rng.Uint32() & 31)
+		}
+		if o.Counter {
+			// Noise would wrap the white cells round to black.
+			paintCounter(l.pic, o.ID, n)
+		}
+	}
+	if key && l.kc != nil {
+		l.kc.ForceKeyFrame()
+	}
+	out, _, err := l.enc.Encode(l.pic, l.buf[:0])
+	if err != nil {
+		return nil
+	}
+	l.buf = out
+	return append([]byte(nil), out...)
+}
+
+// paintFrame turns pic, holding frame n-1 of camera o (or its plain colour
+// before frame 0), into frame n: a Moving camera is repainted, a still one
+// only gets its new counter.
+func paintFrame(pic *media.VideoFrame, o VideoOptions, n int) {
+	switch {
+	case o.Moving:
+		PaintCamera(pic, o, n)
+	case o.Counter:
+		paintCounter(pic, o.ID, n)
 	}
 }
 
@@ -139,38 +246,52 @@ var videoRegistry = func() *codec.Registry {
 	return &r
 }()
 
-// recordVideo assembles and decodes the composite the server sends.
+// recordVideo assembles the composite the server sends, and decodes it
+// unless Options.CountVideoOnly.
 func (c *Client) recordVideo(tr *webrtc.TrackRemote) {
 	mime := tr.Codec().MimeType
 	c.video.mu.Lock()
 	c.video.codec = mime
 	c.video.mu.Unlock()
 	c.video.inSSRC.Store(uint32(tr.SSRC()))
-	vc, err := videoRegistry.Video(mime)
+	asm, err := transport.NewFrameAssembler(mime, 200*time.Millisecond)
 	if err != nil {
 		return
 	}
-	dec, err := vc.NewDecoder()
-	if err != nil {
-		return
-	}
-	defer dec.Close()
-	asm, err := transport.NewFrameAssembler(tr.Codec().MimeType, 200*time.Millisecond)
-	if err != nil {
-		return
+	var dec codec.VideoDecoder // nil with CountVideoOnly
+	if !c.opts.CountVideoOnly {
+		vc, err := videoRegistry.Video(mime)
+		if err != nil {
+			return
+		}
+		if dec, err = vc.NewDecoder(); err != nil {
+			return
+		}
+		defer dec.Close()
 	}
 	var ts uint32
+	var at time.Time // arrival of the packet that completes the frame
 	deliver := func(data []byte, _ bool) {
 		key := asm.IsKeyFrame(data)
-		pic, err := dec.Decode(data)
-		c.video.mu.Lock()
-		c.video.arrivals = append(c.video.arrivals, Frame{At: time.Now(), TS: ts})
-		if key {
-			c.video.keyframes = append(c.video.keyframes, time.Now())
+		var pic *media.VideoFrame
+		var err error
+		if dec != nil {
+			pic, err = dec.Decode(data)
+			if err == nil && pic != nil && c.opts.OnComposite != nil {
+				c.opts.OnComposite(at, pic)
+			}
 		}
-		if err != nil {
+		c.video.mu.Lock()
+		c.video.arrivals = append(c.video.arrivals, Frame{At: at, TS: ts})
+		if key {
+			c.video.keyframes = append(c.video.keyframes, at)
+		}
+		switch {
+		case dec == nil:
+			c.video.frames++
+		case err != nil:
 			c.video.decodeErr++
-		} else if pic != nil {
+		case pic != nil:
 			c.video.latest.CopyFrom(pic)
 			c.video.have = true
 			c.video.frames++
@@ -186,17 +307,18 @@ func (c *Client) recordVideo(tr *webrtc.TrackRemote) {
 		if err != nil {
 			return
 		}
-		ts = pkt.Timestamp
+		ts, at = pkt.Timestamp, time.Now()
 		c.video.mu.Lock()
 		c.video.seq.add(pkt.SequenceNumber)
 		c.video.bytes += len(pkt.Payload) + int(pkt.PaddingSize)
 		c.video.mu.Unlock()
-		asm.Push(pkt, time.Now(), deliver)
+		asm.Push(pkt, at, deliver)
 	}
 }
 
 // LatestVideo returns a copy of the last decoded composite (nil before the
-// first) and how many frames were decoded so far.
+// first, and always with Options.CountVideoOnly) and how many frames were
+// decoded (with CountVideoOnly: assembled) so far.
 func (c *Client) LatestVideo() (*media.VideoFrame, int) {
 	c.video.mu.Lock()
 	defer c.video.mu.Unlock()
@@ -206,6 +328,14 @@ func (c *Client) LatestVideo() (*media.VideoFrame, int) {
 	var f media.VideoFrame
 	f.CopyFrom(&c.video.latest)
 	return &f, c.video.frames
+}
+
+// SentVideoFrames returns when each camera frame was written and the
+// counter value it shows (empty unless VideoOptions.Counter).
+func (c *Client) SentVideoFrames() []VideoStamp {
+	c.video.mu.Lock()
+	defer c.video.mu.Unlock()
+	return append([]VideoStamp(nil), c.video.sent...)
 }
 
 // VideoPackets counts the video packets (padding included) received and
@@ -254,8 +384,12 @@ func (c *Client) SendPLI() error {
 func (c *Client) StopVideo() { c.video.sending.Store(false) }
 
 // PaintCamera paints frame n of a Moving camera: the colour with a white
-// box at a position that advances every frame. Benchmarks use it to make
-// the same pictures the clients send.
+// box at a position that advances every frame and, with o.Counter, the
+// counter band on top (so the box never covers it): across the top, 14
+// cells of 1/14 the width and 1/8 the height (rounded down) from (0, 0),
+// a black (luma 16) and a white (235) guard, then o.ID in 3 cells and
+// n mod CounterPeriod in 9, most significant bit first, a 1 white and a 0
+// black. Benchmarks use it to make the same pictures the clients send.
 func PaintCamera(pic *media.VideoFrame, o VideoOptions, n int) {
 	pic.Fill(o.Y, o.U, o.V)
 	size := pic.Height / 4
@@ -266,5 +400,8 @@ func PaintCamera(pic *media.VideoFrame, o VideoOptions, n int) {
 		for x := x0; x < x0+size; x++ {
 			row[x] = 235
 		}
+	}
+	if o.Counter {
+		paintCounter(pic, o.ID, n)
 	}
 }

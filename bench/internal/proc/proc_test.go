@@ -32,3 +32,27 @@ func TestFreeTCPPort(t *testing.T) {
 		t.Fatalf("%d %v", p, err)
 	}
 }
+
+// TestRSS: this process's resident size grows by what it touches, and the
+// peak is never below it.
+func TestRSS(t *testing.T) {
+	now0, _, err := RSS(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64<<20)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	now1, peak, err := RSS(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now1-now0 < 48<<20 || peak < now1 {
+		t.Fatalf("RSS %d → %d after touching 64 MiB, peak %d", now0, now1, peak)
+	}
+	_ = buf[len(buf)-1]
+	if _, _, err := RSS(1 << 30); err == nil {
+		t.Fatal("a pid that does not exist read without error")
+	}
+}

@@ -1,0 +1,181 @@
+package load
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mcu-project/mcu/bench/internal/proc"
+)
+
+// window is one measured stretch of a run: what the mcu process and its
+// /metrics said when it opened, so closing it yields the differences.
+type window struct {
+	o      Options
+	start  time.Time
+	cpu0   float64
+	ticks0 tickScrape
+}
+
+// openWindow starts measuring, and calls o.Measuring.
+func openWindow(ctx context.Context, o Options) (*window, error) {
+	w := &window{o: o}
+	var err error
+	if w.ticks0, err = scrapeTicks(ctx, o.URL); err != nil {
+		return nil, err
+	}
+	if w.cpu0, err = proc.CPUSeconds(o.PID); err != nil {
+		return nil, err
+	}
+	w.start = time.Now()
+	if o.Measuring != nil {
+		o.Measuring()
+	}
+	return w, nil
+}
+
+// close ends the window and writes its duration, the mcu's CPU time, its
+// resident size and its mix ticks' lateness over it into res.
+func (w *window) close(ctx context.Context, res *Result) error {
+	res.Duration = time.Since(w.start)
+	cpu1, err := proc.CPUSeconds(w.o.PID)
+	if err != nil {
+		return err
+	}
+	res.CPUSeconds = cpu1 - w.cpu0
+	if w.o.PID != 0 {
+		if res.RSSBytes, res.RSSPeakBytes, err = proc.RSS(w.o.PID); err != nil {
+			return err
+		}
+	}
+	ticks, err := scrapeTicks(ctx, w.o.URL)
+	if err != nil {
+		return err
+	}
+	d := ticks.since(w.ticks0)
+	res.Ticks = d.ticks
+	if d.ticks > 0 {
+		res.LateTickShare = d.late / d.ticks
+	}
+	res.TickLateP50Ms, res.TickLateP99Ms = 1000*d.quantile(0.5), 1000*d.quantile(0.99)
+	return nil
+}
+
+// tickScrape is what the mcu's /metrics says of its audio mix ticks: how
+// many ran, how many started over 5 ms late, and the lateness histogram's
+// cumulative buckets.
+type tickScrape struct {
+	ticks, late float64
+	le, counts  []float64 // bucket upper bounds (s, ascending) and cumulative counts; +Inf last
+}
+
+// since is s minus an earlier scrape of the same mcu.
+func (s tickScrape) since(earlier tickScrape) tickScrape {
+	d := tickScrape{ticks: s.ticks - earlier.ticks, late: s.late - earlier.late, le: s.le}
+	for i, c := range s.counts {
+		if i < len(earlier.counts) {
+			c -= earlier.counts[i]
+		}
+		d.counts = append(d.counts, c)
+	}
+	return d
+}
+
+// quantile estimates the q-quantile of the lateness in seconds by linear
+// interpolation within the histogram bucket that holds it, as Prometheus's
+// histogram_quantile does; a quantile in the +Inf bucket reads as the
+// largest finite bound, and no observations as 0.
+func (s tickScrape) quantile(q float64) float64 {
+	if len(s.counts) == 0 || s.counts[len(s.counts)-1] == 0 {
+		return 0
+	}
+	rank := q * s.counts[len(s.counts)-1]
+	lowerLE, lowerCount := 0.0, 0.0
+	for i, c := range s.counts {
+		if c >= rank {
+			if math.IsInf(s.le[i], 1) {
+				return lowerLE
+			}
+			if c == lowerCount {
+				return s.le[i]
+			}
+			return lowerLE + (s.le[i]-lowerLE)*(rank-lowerCount)/(c-lowerCount)
+		}
+		lowerLE, lowerCount = s.le[i], c
+	}
+	return lowerLE
+}
+
+// Names of the mcu's tick metrics (cmd/mcu/metrics.go).
+const (
+	metricTicks    = "mcu_mix_ticks_total"
+	metricLate     = "mcu_mix_ticks_late_total"
+	metricLateness = "mcu_mix_tick_lateness_seconds_bucket"
+)
+
+// scrapeTicks reads the tick metrics from the mcu at base.
+func scrapeTicks(ctx context.Context, base string) (tickScrape, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(base, "/")+"/metrics", nil)
+	if err != nil {
+		return tickScrape{}, err
+	}
+	// Its own connection, closed after: a run leaves no goroutine behind.
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return tickScrape{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return tickScrape{}, fmt.Errorf("GET /metrics: %s", resp.Status)
+	}
+	return parseTicks(resp.Body)
+}
+
+// parseTicks reads the tick metrics out of Prometheus's text format.
+func parseTicks(r io.Reader) (tickScrape, error) {
+	var s tickScrape
+	var seen int
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			continue
+		}
+		switch {
+		case name == metricTicks:
+			s.ticks, seen = v, seen|1
+		case name == metricLate:
+			s.late, seen = v, seen|2
+		case strings.HasPrefix(name, metricLateness+`{le="`):
+			le, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimPrefix(name, metricLateness+`{le="`), `"}`), 64)
+			if err != nil {
+				return s, fmt.Errorf("/metrics: bucket %q: %w", name, err)
+			}
+			s.le, s.counts, seen = append(s.le, le), append(s.counts, v), seen|4
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return s, err
+	}
+	if seen != 7 {
+		return s, fmt.Errorf("/metrics lacks %s, %s or %s", metricTicks, metricLate, metricLateness)
+	}
+	return s, nil
+}
