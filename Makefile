@@ -39,7 +39,7 @@ test: deps-test ## all tests with the race detector, end-to-end and browser test
 test-short: deps ## unit tests only (no WebRTC end-to-end or browser)
 	$(GO) test -race -short -count=1 ./...
 
-bench: deps ## scenario benchmarks, a few minutes: bench/results/<date>/report.md (mcu vs the codec floor, no profiles)
+bench: deps ## scenario benchmarks and capacity searches, about 15 minutes: bench/results/<date>/report.md (mcu vs the codec floor, no profiles)
 	$(GO) run ./bench/harness -pairs 2 -d 6s -profiles=false
 
 bench-full: deps ## all scenarios, 5 pairs of 15 s, with Janus AudioBridge and GStreamer as references and a CPU profile of the mcu per scenario

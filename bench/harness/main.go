@@ -111,6 +111,8 @@ type measurement struct {
 	// The mcu's own figures per slice: its mix ticks' lateness (p50, p99,
 	// the share over 5 ms) and its resident size at the end.
 	tickP50, tickP99, lateShare, rssMiB []float64
+	// loss: the worst participant's share of the mcu's packets lost.
+	loss []float64
 }
 
 // add records one mcu slice's figures.
@@ -126,6 +128,7 @@ func (m *measurement) add(s scenario, r load.Result) {
 	m.tickP99 = append(m.tickP99, r.TickLateP99Ms)
 	m.lateShare = append(m.lateShare, r.LateTickShare)
 	m.rssMiB = append(m.rssMiB, float64(r.RSSBytes)/(1<<20))
+	m.loss = append(m.loss, max(r.AudioLossMax, r.VideoLossMax))
 }
 
 // outputsAtRate: every participant who hears talk all the time gets 49+
@@ -498,13 +501,14 @@ func latencyCell(mcu, janus measurement) string {
 }
 
 // healthTable is the mcu's own figures per scenario, medians over the
-// slices: how late its audio mix ticks started, and its memory.
+// slices: how late its audio mix ticks started, and its memory; and the
+// worst loss any participant saw in any slice.
 func healthTable(rows []row) string {
 	var b strings.Builder
-	b.WriteString("\n| scenario | mix ticks over 5 ms late | tick lateness p50 / p99 | mcu RSS |\n|---|---|---|---|\n")
+	b.WriteString("\n| scenario | mix ticks over 5 ms late | tick lateness p50 / p99 | mcu RSS | worst participant's loss |\n|---|---|---|---|---|\n")
 	for _, r := range rows {
 		m := r.mcu
-		fmt.Fprintf(&b, "| %s | %.2f %% | %.2f / %.2f ms | %.0f MiB |\n", r.s.name, 100*load.Median(m.lateShare), load.Median(m.tickP50), load.Median(m.tickP99), load.Median(m.rssMiB))
+		fmt.Fprintf(&b, "| %s | %.2f %% | %.2f / %.2f ms | %.0f MiB | %.2f %% |\n", r.s.name, 100*load.Median(m.lateShare), load.Median(m.tickP50), load.Median(m.tickP99), load.Median(m.rssMiB), 100*slices.Max(append(m.loss, 0)))
 	}
 	return b.String()
 }

@@ -74,6 +74,9 @@ type Result struct {
 	AudioRated               int
 	VideoFPSMin, VideoFPSMax float64 // composite frames/s per participant (decoded; with CheapVideo, assembled)
 	LatencyMs                []float64
+	// AudioLossMax and VideoLossMax: the worst participant's share of the
+	// mcu's RTP packets to it that never arrived, since it joined.
+	AudioLossMax, VideoLossMax float64
 	// VideoLatencyMs: per camera frame of participant 0 that participant
 	// 1's composite shows, sending to arrival (video runs only).
 	VideoLatencyMs []float64
@@ -201,6 +204,12 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	res.AudioPPSMin, res.VideoFPSMin = math.Inf(1), math.Inf(1)
 	for k, c := range clients {
+		a := c.AudioPackets()
+		res.AudioLossMax = max(res.AudioLossMax, lossShare(a.Received, a.Expected))
+		if cam != nil {
+			v, _ := c.VideoPackets()
+			res.VideoLossMax = max(res.VideoLossMax, lossShare(v.Received, v.Expected))
+		}
 		if hearsTalk(k%o.N, res.Talkers, o.Latency && k < o.N) {
 			pps := float64(c.FrameCount()-before[k]) / res.Duration.Seconds()
 			res.AudioPPSMin, res.AudioPPSMax = min(res.AudioPPSMin, pps), max(res.AudioPPSMax, pps)
@@ -354,6 +363,15 @@ func onsetFrames(fs []pionclient.Frame) []onset.Frame {
 		out[i] = onset.Frame{At: f.At, Samples: f.Samples}
 	}
 	return out
+}
+
+// lossShare is the share of expected packets not received (0 for none
+// expected; duplicates can make received exceed expected).
+func lossShare(received, expected int) float64 {
+	if expected <= 0 || received >= expected {
+		return 0
+	}
+	return float64(expected-received) / float64(expected)
 }
 
 // Median of xs (0 for none).

@@ -192,6 +192,7 @@ func RunRTP(ctx context.Context, o Options) (Result, error) {
 	}
 	res.AudioPPSMin = math.Inf(1)
 	for i, l := range legs {
+		res.AudioLossMax = max(res.AudioLossMax, l.lost())
 		if hearsTalk(l.index, res.Talkers, false) {
 			pps := float64(l.received.Load()-before[i]) / res.Duration.Seconds()
 			res.AudioPPSMin, res.AudioPPSMax = min(res.AudioPPSMin, pps), max(res.AudioPPSMax, pps)
@@ -217,11 +218,21 @@ type rtpLeg struct {
 	stream   opusloop.Stream
 	received atomic.Int64 // RTP packets of its codec from the mcu
 	// What receiver reports need, written by receive: the mcu's SSRC and
-	// the highest sequence number received, extended past wraps.
-	ssrc    atomic.Uint32
-	highest atomic.Int64
+	// the first and highest sequence numbers received, extended past wraps.
+	ssrc           atomic.Uint32
+	first, highest atomic.Int64
 	// The counts at the previous report (sendAll only).
 	reportedHighest, reportedReceived int64
+}
+
+// lost is the share of the mcu's packets that never arrived, since the
+// first.
+func (l *rtpLeg) lost() float64 {
+	received := l.received.Load()
+	if received == 0 {
+		return 0
+	}
+	return lossShare(int(received), int(l.highest.Load()-l.first.Load()+1))
 }
 
 // report returns a receiver report on what the leg received since the
@@ -262,6 +273,7 @@ func (l *rtpLeg) receive(done *sync.WaitGroup) {
 			seq := binary.BigEndian.Uint16(buf[2:])
 			if l.received.Load() == 0 {
 				l.ssrc.Store(binary.BigEndian.Uint32(buf[8:]))
+				l.first.Store(int64(seq))
 				l.highest.Store(int64(seq))
 			} else if h := l.highest.Load(); int16(seq-uint16(h)) > 0 {
 				l.highest.Store(h + int64(int16(seq-uint16(h))))

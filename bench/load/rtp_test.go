@@ -107,6 +107,9 @@ func TestRunRTP(t *testing.T) {
 	if during != [2]string{"2", "6"} {
 		t.Errorf("while measuring, the mcu had %s rooms and %s participants, want 2 and 6", during[0], during[1])
 	}
+	if r.AudioLossMax > 0.01 {
+		t.Errorf("a leg lost %.1f %% of the mcu's packets on loopback", 100*r.AudioLossMax)
+	}
 	if r.AudioRated != 4 {
 		t.Errorf("%d legs rated, want the 4 that hear the talker", r.AudioRated)
 	}

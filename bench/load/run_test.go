@@ -34,6 +34,9 @@ func TestRunVideoRooms(t *testing.T) {
 	if r.VideoFPSMin < 25 || r.VideoFPSMax > 35 {
 		t.Errorf("composite frames/s %.1f-%.1f, want about 30", r.VideoFPSMin, r.VideoFPSMax)
 	}
+	if r.AudioLossMax > 0.02 || r.VideoLossMax > 0.02 {
+		t.Errorf("worst loss on loopback: audio %.1f %%, video %.1f %%", 100*r.AudioLossMax, 100*r.VideoLossMax)
+	}
 	if r.AudioPPSMin < 45 {
 		t.Errorf("audio packets/s from %.1f, want about 50", r.AudioPPSMin)
 	}

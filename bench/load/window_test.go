@@ -61,3 +61,14 @@ func TestTickLateness(t *testing.T) {
 		t.Error("a scrape without the histogram was accepted")
 	}
 }
+
+func TestLossShare(t *testing.T) {
+	for _, tc := range []struct {
+		received, expected int
+		want               float64
+	}{{90, 100, 0.1}, {100, 100, 0}, {101, 100, 0}, {0, 0, 0}} {
+		if got := lossShare(tc.received, tc.expected); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("lossShare(%d, %d) = %v, want %v", tc.received, tc.expected, got, tc.want)
+		}
+	}
+}

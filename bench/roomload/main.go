@@ -65,6 +65,7 @@ func main() {
 	if len(r.LatencyMs) > 0 {
 		fmt.Printf("audio onset latency: median %.1f ms over %d onsets\n", load.Median(r.LatencyMs), len(r.LatencyMs))
 	}
+	fmt.Printf("worst participant's packet loss: audio %.2f %%, video %.2f %%\n", 100*r.AudioLossMax, 100*r.VideoLossMax)
 	fmt.Printf("mcu mix ticks: %.0f, %.2f %% over 5 ms late; lateness p50 %.2f ms, p99 %.2f ms\n", r.Ticks, 100*r.LateTickShare, r.TickLateP50Ms, r.TickLateP99Ms)
 	if o.PID != 0 {
 		fmt.Printf("mcu RSS: %.1f MiB (peak %.1f MiB)\n", float64(r.RSSBytes)/(1<<20), float64(r.RSSPeakBytes)/(1<<20))
