@@ -493,6 +493,8 @@ func (m *Mixer) detect(in *Input, raw float64, now time.Time) bool {
 // MixMinus writes what in's participant hears: the limited mix of
 // everyone but in. If in contributed nothing this tick (muted, absent, nil
 // or not in this mixer) that is the full mix. A nil dst does nothing.
+// Between two Mix calls, MixMinus for different contributing inputs may
+// run at once: it only reads the mix and writes dst.
 func (m *Mixer) MixMinus(in *Input, dst *media.AudioFrame) {
 	if dst == nil {
 		return

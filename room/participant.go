@@ -112,6 +112,7 @@ type participant struct {
 	enc       codec.AudioEncoder // nil: the participant receives no audio
 	out       media.AudioFrame
 	pkt       [1500]byte
+	encoded   int // size of this tick's encoded mix-minus in pkt; -1 when it failed
 	tsOffset  uint32
 	tsPerTick uint32
 	// tsPhase is added to the timestamps: the room clock's phase when
@@ -310,17 +311,18 @@ func (p *participant) concealInto(next []byte, c *counters) {
 	p.carryLen += len(dst)
 }
 
-// push encodes this listener's own mix (p.out) for tick n and sends it;
-// it reports whether a packet went out.
-func (p *participant) push(n int64, at time.Time, phase time.Duration, c *counters) bool {
+// encode encodes this listener's own mix (p.out) into p.pkt, setting
+// p.encoded to its size (-1 when it failed). Participants' encodes may run
+// at once (fanout.go).
+func (p *participant) encode(c *counters) {
 	size, err := p.enc.Encode(p.out.Samples[:], p.pkt[:])
 	c.encodes.Add(1)
 	if err != nil {
 		c.encodeErrs.Add(1)
 		p.log.Debug("encode failed", "err", err)
-		return false
+		size = -1
 	}
-	return p.send(p.pkt[:size], n, at, phase)
+	p.encoded = size
 }
 
 // send writes one encoded frame for tick n, which the room clock ran at

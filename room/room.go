@@ -54,6 +54,16 @@ type Room struct {
 	shared     map[string]*sharedMix
 	sharedLoss map[string]int // scratch for adaptAudioLossLocked
 
+	// The tick's decodes and encodes, split across cores in big rooms
+	// (fanout.go): the workers (nil on one core), the work functions,
+	// made once, and the tick's jobs (clock goroutine only, but for the
+	// workers during a run).
+	fan                  *fanOut
+	pullWork, encodeWork func(lo, hi int)
+	tickNow              time.Time
+	encodeJobs           []*participant
+	sharedJobs           []*sharedMix
+
 	// canvas and rungs are the video outputs' sizes, fixed at creation
 	// (the video clock reads them without the lock).
 	canvas Rung
@@ -83,6 +93,7 @@ func newRoom(id media.RoomID, opts Options, m *Manager) (*Room, error) {
 		stop: make(chan struct{}), done: make(chan struct{}), videoDone: make(chan struct{}),
 		canvas: Rung{Width: opts.Width, Height: opts.Height, FPS: opts.FPS}, rungs: opts.ladder(),
 		phaseStep: cmp.Or(m.cfg.phaseStep, maxPhaseStep),
+		fan:       newFanOut(),
 	}
 	go r.run()
 	go r.runVideo()
@@ -250,6 +261,7 @@ func (r *Room) close() []*participant {
 	close(r.stop)
 	<-r.done
 	<-r.videoDone
+	r.fan.close()
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -298,26 +310,45 @@ func (r *Room) run() {
 func (r *Room) tick(n int64, at time.Time) time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	now := r.clock.Now() // playout buffers judge waiting by real time, not the deadline
-	for _, pt := range r.members {
-		pt.pull(now, r.stats, r.metrics)
+	if r.pullWork == nil {
+		r.pullWork, r.encodeWork = r.pullRange, r.encodeRange
 	}
+	r.tickNow = r.clock.Now() // playout buffers judge waiting by real time, not the deadline
+	r.fan.run(len(r.members), r.pullWork)
 	r.capSpeakersLocked()
 	limitedBefore := r.mix.LimitedSamples()
 	r.mix.Mix(at)
+	// What to encode: a mix-minus for each listener in the mix, and the
+	// full mix once per codec that anyone outside it hears.
+	r.encodeJobs, r.sharedJobs = r.encodeJobs[:0], r.sharedJobs[:0]
+	for _, pt := range r.members {
+		switch {
+		case pt.enc == nil:
+		case pt.in.Contributing():
+			r.encodeJobs = append(r.encodeJobs, pt)
+		default:
+			if sh := r.sharedFor(pt); sh != nil && sh.tick != n {
+				sh.tick = n
+				r.mix.MixAll(&sh.mix)
+				r.sharedJobs = append(r.sharedJobs, sh)
+			}
+		}
+	}
+	r.fan.run(len(r.encodeJobs)+len(r.sharedJobs), r.encodeWork)
+	// Sent in join order, from the clock goroutine.
 	sent := false
 	for _, pt := range r.members {
 		switch {
 		case pt.enc == nil:
 		case pt.in.Contributing():
-			// In the mix: it needs its own mix-minus.
-			r.mix.MixMinus(pt.in, &pt.out)
-			sent = pt.push(n, at, r.phase, r.stats) || sent
+			if pt.encoded >= 0 {
+				sent = pt.send(pt.pkt[:pt.encoded], n, at, r.phase) || sent
+			}
 		default:
 			// Not in the mix: it hears the full mix, the same bytes as
 			// every other such listener in its codec.
-			if payload := r.sharedPayload(pt, n); payload != nil {
-				sent = pt.send(payload, n, at, r.phase) || sent
+			if sh := r.shared[pt.sharedKey]; sh != nil && sh.tick == n && sh.size >= 0 {
+				sent = pt.send(sh.pkt[:sh.size], n, at, r.phase) || sent
 			}
 		}
 	}
@@ -351,7 +382,7 @@ func (r *Room) tick(n int64, at time.Time) time.Duration {
 			}
 		}
 	}
-	step := r.phaseStepLocked(now.Sub(at), !sent)
+	step := r.phaseStepLocked(r.tickNow.Sub(at), !sent)
 	r.phase += step
 	return step
 }
@@ -412,36 +443,55 @@ type sharedMix struct {
 	enc  codec.AudioEncoder
 	mix  media.AudioFrame
 	pkt  [1500]byte
-	size int
+	size int   // of the encoded frame in pkt; -1 when the encode failed
 	tick int64 // the tick pkt holds; -1 before the first
 }
 
-// sharedPayload returns tick n's encoded full mix in pt's codec, encoding
-// it on first use in the tick; nil if it cannot be encoded.
-func (r *Room) sharedPayload(pt *participant, n int64) []byte {
+// sharedFor returns the shared full-mix encoder for pt's codec and rate,
+// creating it on first use; nil if it cannot be made.
+func (r *Room) sharedFor(pt *participant) *sharedMix {
 	sh, ok := r.shared[pt.sharedKey]
-	if !ok {
-		c, err := r.reg.Audio(pt.sendCodec)
-		if err != nil {
-			return nil
-		}
-		enc, err := c.NewEncoder(r.audioParams())
-		if err != nil {
-			r.log.Warn("cannot create shared audio encoder", "err", err)
-			return nil
-		}
-		sh = &sharedMix{enc: enc, tick: -1}
-		r.shared[pt.sharedKey] = sh
+	if ok {
+		return sh
 	}
-	if sh.tick != n {
-		r.mix.MixAll(&sh.mix)
+	c, err := r.reg.Audio(pt.sendCodec)
+	if err != nil {
+		return nil
+	}
+	enc, err := c.NewEncoder(r.audioParams())
+	if err != nil {
+		r.log.Warn("cannot create shared audio encoder", "err", err)
+		return nil
+	}
+	sh = &sharedMix{enc: enc, tick: -1}
+	r.shared[pt.sharedKey] = sh
+	return sh
+}
+
+// pullRange decodes members [lo, hi) for the tick (pullWork).
+func (r *Room) pullRange(lo, hi int) {
+	for _, pt := range r.members[lo:hi] {
+		pt.pull(r.tickNow, r.stats, r.metrics)
+	}
+}
+
+// encodeRange mixes and encodes jobs [lo, hi) of the tick: the mix-minus
+// jobs, then the shared ones (encodeWork).
+func (r *Room) encodeRange(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		if i < len(r.encodeJobs) {
+			pt := r.encodeJobs[i]
+			r.mix.MixMinus(pt.in, &pt.out)
+			pt.encode(r.stats)
+			continue
+		}
+		sh := r.sharedJobs[i-len(r.encodeJobs)]
 		size, err := sh.enc.Encode(sh.mix.Samples[:], sh.pkt[:])
 		r.stats.encodes.Add(1)
 		if err != nil {
 			r.stats.encodeErrs.Add(1)
-			return nil
+			size = -1
 		}
-		sh.size, sh.tick = size, n
+		sh.size = size
 	}
-	return sh.pkt[:sh.size]
 }

@@ -11,7 +11,8 @@ type Metrics interface {
 	ObserveTick(lateness, duration time.Duration)
 	// ObservePlayout is how long an audio packet waited in its playout
 	// buffer, from arrival to the tick that decoded it: the delay the
-	// jitter buffer and the mixing clock add before mixing.
+	// jitter buffer and the mixing clock add before mixing. A big room's
+	// tick calls it from several goroutines at once (fanout.go).
 	ObservePlayout(waited time.Duration)
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"testing"
 	"time"
 
@@ -25,7 +26,7 @@ func (p *replayPeer) Close() error                               { return nil }
 
 // benchRoom builds a room without its clock goroutines, with n
 // participants of whom the first talkers send a tone and the rest silence.
-func benchRoom(b *testing.B, n, talkers int) *Room {
+func benchRoom(b testing.TB, n, talkers int) *Room {
 	b.Helper()
 	var reg codec.Registry
 	if err := opus.Register(&reg); err != nil {
@@ -81,21 +82,37 @@ func benchRoom(b *testing.B, n, talkers int) *Room {
 // BenchmarkRoomTick is one 20 ms audio tick of a whole room: pull and
 // decode every input, mix, and encode and send every output. Everyone
 // talking needs a personal encode per participant; with 3 talkers the
-// silent majority shares one.
+// silent majority shares one. The time per op is the tick's wall time, on
+// the clock goroutine alone (cores=1) and with the decodes and encodes
+// split across the machine's cores (fanout.go), as rooms run.
 func BenchmarkRoomTick(b *testing.B) {
-	for _, c := range []struct{ n, talkers int }{{10, 10}, {10, 3}, {50, 50}, {50, 3}} {
-		b.Run(fmt.Sprintf("N=%d/talking=%d", c.n, c.talkers), func(b *testing.B) {
-			r := benchRoom(b, c.n, c.talkers)
-			at := time.Now()
-			for i := range 50 { // warm up: VAD, shared encoder, buffers
-				r.tick(int64(i), at)
+	for _, c := range []struct{ n, talkers int }{{10, 10}, {10, 3}, {32, 32}, {50, 50}, {50, 3}} {
+		for _, split := range []bool{false, true} {
+			cores := 1
+			if split {
+				cores = runtime.GOMAXPROCS(0)
 			}
-			b.ReportAllocs()
-			n := int64(50)
-			for b.Loop() {
-				r.tick(n, at)
-				n++
-			}
-		})
+			b.Run(fmt.Sprintf("N=%d/talking=%d/cores=%d", c.n, c.talkers, cores), func(b *testing.B) {
+				benchTick(b, c.n, c.talkers, split)
+			})
+		}
+	}
+}
+
+func benchTick(b *testing.B, n, talkers int, split bool) {
+	r := benchRoom(b, n, talkers)
+	if split {
+		r.fan = newFanOut()
+		b.Cleanup(r.fan.close)
+	}
+	at := time.Now()
+	for i := range 50 { // warm up: VAD, shared encoder, buffers
+		r.tick(int64(i), at)
+	}
+	b.ReportAllocs()
+	tick := int64(50)
+	for b.Loop() {
+		r.tick(tick, at)
+		tick++
 	}
 }

@@ -1,0 +1,110 @@
+package room
+
+import (
+	"bytes"
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mcu-project/mcu/media"
+)
+
+// TestFanOutRunsEveryJobOnce: however the jobs are split, each runs
+// exactly once before run returns, and small batches stay on the caller.
+func TestFanOutRunsEveryJobOnce(t *testing.T) {
+	f := newFanOut()
+	if f == nil {
+		t.Skip("one core: nothing to split")
+	}
+	defer f.close()
+	for _, n := range []int{0, 1, 7, 8, 9, 37, 100} {
+		runs := make([]int, n)
+		var mu sync.Mutex
+		parts := 0
+		f.run(n, func(lo, hi int) {
+			mu.Lock()
+			parts++
+			mu.Unlock()
+			for i := lo; i < hi; i++ {
+				runs[i]++ // disjoint ranges: no two parts touch an index
+			}
+		})
+		for i, c := range runs {
+			if c != 1 {
+				t.Fatalf("n=%d: job %d ran %d times", n, i, c)
+			}
+		}
+		if n < fanOutFrom && parts > 1 {
+			t.Errorf("n=%d split into %d parts", n, parts)
+		}
+		if n >= 37 && parts < 2 {
+			t.Errorf("n=%d not split", n)
+		}
+	}
+}
+
+func steps(ts []uint32) []uint32 {
+	out := make([]uint32, len(ts))
+	for i, v := range ts {
+		out[i] = v - ts[0]
+	}
+	return out
+}
+
+// capturePeer replays one packet and keeps what the room sends it.
+type capturePeer struct {
+	replayPeer
+	sent [][]byte
+	ts   []uint32
+}
+
+func (p *capturePeer) WriteAudio(b []byte, ts uint32, _ time.Time) error {
+	p.sent = append(p.sent, bytes.Clone(b))
+	p.ts = append(p.ts, ts)
+	return nil
+}
+
+// TestSplitTickSendsWhatOneGoroutineSends: a 20-person room, 12 talking,
+// sends every listener exactly the same packets, with the same
+// timestamp steps, whether its tick's decodes and encodes run on the clock
+// goroutine alone or split across cores.
+func TestSplitTickSendsWhatOneGoroutineSends(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("one core: nothing to split")
+	}
+	const n, talkers, ticks = 20, 12, 60
+	rooms := [2]*Room{benchRoom(t, n, talkers), benchRoom(t, n, talkers)}
+	rooms[1].fan = newFanOut()
+	defer rooms[1].fan.close()
+	peers := [2][]*capturePeer{}
+	for k, r := range rooms {
+		for _, pt := range r.members {
+			cp := &capturePeer{replayPeer: *pt.peer.(*replayPeer)}
+			pt.peer = cp
+			peers[k] = append(peers[k], cp)
+		}
+	}
+	at := time.Unix(1e9, 0)
+	for i := range ticks {
+		for _, r := range rooms {
+			r.tick(int64(i), at.Add(time.Duration(i)*media.FrameDuration))
+		}
+	}
+	for i := range n {
+		a, b := peers[0][i], peers[1][i]
+		if len(a.sent) < ticks/2 {
+			t.Fatalf("participant %d got %d packets in %d ticks", i, len(a.sent), ticks)
+		}
+		// Each stream starts at a random timestamp: compare the steps.
+		if fmt.Sprint(steps(a.ts)) != fmt.Sprint(steps(b.ts)) || len(a.sent) != len(b.sent) {
+			t.Fatalf("participant %d: %d packets at %v alone, %d at %v split", i, len(a.sent), steps(a.ts), len(b.sent), steps(b.ts))
+		}
+		for j := range a.sent {
+			if !bytes.Equal(a.sent[j], b.sent[j]) {
+				t.Fatalf("participant %d, packet %d differs when the tick is split", i, j)
+			}
+		}
+	}
+}
