@@ -29,7 +29,9 @@ func TestQuickRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"| scenario |", "audio N=2 (quick)", "yes", "latency-audio-n-2-quick.svg",
-		"mix ticks over 5 ms late", "## Capacity", "| 2-person rooms, 1 talking, plain RTP (quick) | 2 | – (tried up to 2) |"} {
+		// Whether the probes held depends on how busy the machine is:
+		// the search must only have run and said so.
+		"mix ticks over 5 ms late", "## Capacity", "| 2-person rooms, 1 talking, plain RTP (quick) |"} {
 		if !strings.Contains(string(report), want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
 		}
