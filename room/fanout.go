@@ -3,6 +3,7 @@ package room
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // A room's audio tick is one goroutine, and its codec work grows with the
@@ -21,18 +22,27 @@ const (
 	minJobsPerPart = 4
 )
 
-// fanJob is one part of a tick's jobs: work on [lo, hi).
+// fanJob is one part of a tick's jobs, handed to a worker: work on
+// [lo, hi), if part is still unclaimed in generation gen.
 type fanJob struct {
 	work   func(lo, hi int)
 	lo, hi int
+	part   int
+	gen    uint64
 }
 
 // fanOut runs parts of a tick's jobs on its workers while the clock
-// goroutine does the first part. A nil fanOut (one core) runs everything
-// on the caller.
+// goroutine does the first part, then takes back every part no worker has
+// started: a worker the machine does not schedule (a busy box) then costs
+// the tick nothing, where waiting for it cost up to a scheduler slice.
+// Each part is claimed once, by a compare-and-swap of its generation,
+// so a worker that wakes late with a stale part claims nothing. A nil
+// fanOut (one core) runs everything on the caller.
 type fanOut struct {
 	jobs    chan fanJob
-	done    chan struct{}
+	done    chan struct{}   // a part a worker claimed has finished
+	claims  []atomic.Uint64 // per part: 2·gen unclaimed, 2·gen+1 claimed
+	gen     uint64
 	workers int
 	wg      sync.WaitGroup
 }
@@ -44,12 +54,14 @@ func newFanOut() *fanOut {
 	if workers < 1 {
 		return nil
 	}
-	f := &fanOut{jobs: make(chan fanJob, workers), done: make(chan struct{}, workers), workers: workers}
+	f := &fanOut{jobs: make(chan fanJob, workers), done: make(chan struct{}, workers), claims: make([]atomic.Uint64, workers+1), workers: workers}
 	for range workers {
 		f.wg.Go(func() {
 			for j := range f.jobs {
-				j.work(j.lo, j.hi)
-				f.done <- struct{}{}
+				if f.claims[j.part].CompareAndSwap(2*j.gen, 2*j.gen+1) {
+					j.work(j.lo, j.hi)
+					f.done <- struct{}{}
+				}
 			}
 		})
 	}
@@ -69,13 +81,25 @@ func (f *fanOut) run(n int, work func(lo, hi int)) {
 		return
 	}
 	size := (n + parts - 1) / parts
-	handed := 0
-	for lo := size; lo < n; lo += size {
-		f.jobs <- fanJob{work: work, lo: lo, hi: min(lo+size, n)}
-		handed++
+	parts = (n + size - 1) / size
+	f.gen++
+	for i := 1; i < parts; i++ {
+		f.claims[i].Store(2 * f.gen)
+		// Never wait to hand a part out: a part not handed is done here.
+		select {
+		case f.jobs <- fanJob{work: work, lo: i * size, hi: min((i+1)*size, n), part: i, gen: f.gen}:
+		default:
+		}
 	}
 	work(0, size)
-	for range handed {
+	byWorkers := parts - 1
+	for i := 1; i < parts; i++ {
+		if f.claims[i].CompareAndSwap(2*f.gen, 2*f.gen+1) {
+			work(i*size, min((i+1)*size, n))
+			byWorkers--
+		}
+	}
+	for range byWorkers {
 		<-f.done
 	}
 }

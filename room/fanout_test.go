@@ -53,6 +53,49 @@ func steps(ts []uint32) []uint32 {
 	return out
 }
 
+// TestFanOutDoesNotWaitForABusyWorker: while a worker is held up (as
+// by a machine too busy to schedule it), a run does every part on the
+// clock goroutine instead of waiting, and the worker, once free, claims
+// none of that run's parts.
+func TestFanOutDoesNotWaitForABusyWorker(t *testing.T) {
+	f := newFanOut()
+	if f == nil {
+		t.Skip("one core: nothing to split")
+	}
+	defer f.close()
+	// Hold a worker (on this 2-core machine, the only one) in a part of
+	// a generation no run uses.
+	release := make(chan struct{})
+	const held = 1 << 40
+	f.claims[0].Store(2 * held)
+	f.jobs <- fanJob{work: func(int, int) { <-release }, part: 0, gen: held}
+	for !f.claims[0].CompareAndSwap(2*held+1, 2*held+1) { // claimed: a worker is held
+		runtime.Gosched()
+	}
+	runs := make([]int, 40)
+	finished := make(chan struct{})
+	go func() {
+		f.run(len(runs), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				runs[i]++
+			}
+		})
+		close(finished)
+	}()
+	select {
+	case <-finished:
+	case <-time.After(5 * time.Second):
+		t.Fatal("run waited for a busy worker")
+	}
+	close(release)
+	<-f.done // the held part's
+	for i, c := range runs {
+		if c != 1 {
+			t.Fatalf("job %d ran %d times", i, c)
+		}
+	}
+}
+
 // capturePeer replays one packet and keeps what the room sends it.
 type capturePeer struct {
 	replayPeer
