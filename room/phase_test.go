@@ -135,7 +135,10 @@ func TestClockKeepsOtherTalkersInTime(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	other.mu.Lock()
 	defer other.mu.Unlock()
-	if other.missing > 0 {
+	// A clock slid past the other talker's due time misses it on every
+	// tick from then on (tens in this second); one miss is a stall of a
+	// loaded machine (CI with -race), which this test does not judge.
+	if other.missing > 1 {
 		t.Errorf("the other talker's packets missed %d ticks", other.missing)
 	}
 	if len(other.waits) < 40 {
