@@ -8,7 +8,7 @@ import (
 
 // A room's audio tick is one goroutine, and its codec work grows with the
 // talkers: 32 people talking is 32 Opus decodes and 32 encodes every
-// 20 ms, about 10 ms of one core of a small machine, so one busy moment
+// 20 ms, about 8 ms of one core of a small machine, so one busy moment
 // elsewhere made ticks start late (the harness measured p99 tick lateness
 // of 25-36 ms in such rooms). Big rooms therefore split the decodes and
 // the encodes across the machine's cores, on workers the room owns; small

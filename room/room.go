@@ -95,6 +95,7 @@ func newRoom(id media.RoomID, opts Options, m *Manager) (*Room, error) {
 		phaseStep: cmp.Or(m.cfg.phaseStep, maxPhaseStep),
 		fan:       newFanOut(),
 	}
+	r.pullWork, r.encodeWork = r.pullRange, r.encodeRange
 	go r.run()
 	go r.runVideo()
 	return r, nil
@@ -310,9 +311,6 @@ func (r *Room) run() {
 func (r *Room) tick(n int64, at time.Time) time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.pullWork == nil {
-		r.pullWork, r.encodeWork = r.pullRange, r.encodeRange
-	}
 	r.tickNow = r.clock.Now() // playout buffers judge waiting by real time, not the deadline
 	r.fan.run(len(r.members), r.pullWork)
 	r.capSpeakersLocked()

@@ -40,6 +40,7 @@ func benchRoom(b testing.TB, n, talkers int) *Room {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	r := &Room{id: "bench", opts: opts, reg: &reg, log: log, clock: media.SystemClock{}, metrics: noMetrics{},
 		stats: &counters{}, onEvent: func(Event) {}, mix: mx, shared: map[string]*sharedMix{}, overrides: map[media.ParticipantID]Layout{}}
+	r.pullWork, r.encodeWork = r.pullRange, r.encodeRange
 	packet := func(amp float64) []byte {
 		enc, _ := opus.NewEncoder(codec.EncoderParams{})
 		defer enc.Close()

@@ -3,9 +3,6 @@ package pionclient
 import (
 	"fmt"
 	"sync"
-
-	"github.com/mcu-project/mcu/codec"
-	"github.com/mcu-project/mcu/media"
 )
 
 // cameraLoop is a camera's frames encoded once (VideoOptions.Loop) and
@@ -62,27 +59,17 @@ func sharedLoop(mime string, o VideoOptions) (*cameraLoop, error) {
 	return e.loop, e.err
 }
 
-// encodeLoop paints and encodes frames 0..o.Loop-1 of camera o.
+// encodeLoop paints and encodes frames 0..o.Loop-1 of camera o, with the
+// live camera's painter and encoder settings.
 func encodeLoop(mime string, o VideoOptions) (*cameraLoop, error) {
-	vc, err := videoRegistry.Video(mime)
+	cam, err := newLiveCamera(mime, o)
 	if err != nil {
 		return nil, err
 	}
-	enc, err := vc.NewEncoder(codec.VideoEncoderParams{Width: o.Width, Height: o.Height, FPS: o.FPS, BitrateBps: cameraBitrate})
-	if err != nil {
-		return nil, err
-	}
-	defer enc.Close()
-	pic, err := media.NewVideoFrame(o.Width, o.Height)
-	if err != nil {
-		return nil, err
-	}
-	pic.Fill(o.Y, o.U, o.V)
+	defer cam.close()
 	l := &cameraLoop{frames: make([][]byte, o.Loop)}
 	for n := range l.frames {
-		paintFrame(pic, o, n)
-		// A nil dst gives every frame its own buffer.
-		out, key, err := enc.Encode(pic, nil)
+		out, key, err := cam.frame(n, n == 0)
 		if err != nil {
 			return nil, err
 		}

@@ -132,7 +132,7 @@ func (c *Client) sendVideo(track *webrtc.TrackLocalStaticSample, o VideoOptions)
 			data, counter = loop.frames[next], next
 			next++
 		} else {
-			data = live.frame(n, key)
+			data, _, _ = live.frame(n, key) // a failed encode is a frame not sent
 		}
 		if len(data) == 0 {
 			continue // dropped by the encoder's rate control
@@ -180,12 +180,12 @@ func (l *liveCamera) close() { _ = l.enc.Close() }
 // frame returns frame n to send, a keyframe if key, in a buffer of its own
 // (the track's H.264 packetiser may keep slices of it, the parameter sets,
 // past the call); empty when the encoder dropped it.
-func (l *liveCamera) frame(n int, key bool) []byte {
+func (l *liveCamera) frame(n int, key bool) (data []byte, isKey bool, err error) {
 	o := l.o
 	if o.Garbage {
 		buf := make([]byte, 200)
 		_, _ = rand.Read(buf)
-		return buf
+		return buf, false, nil
 	}
 	paintFrame(l.pic, o, n)
 	if o.Noise {
@@ -200,12 +200,12 @@ func (l *liveCamera) frame(n int, key bool) []byte {
 	if key && l.kc != nil {
 		l.kc.ForceKeyFrame()
 	}
-	out, _, err := l.enc.Encode(l.pic, l.buf[:0])
+	out, isKey, err := l.enc.Encode(l.pic, l.buf[:0])
 	if err != nil {
-		return nil
+		return nil, false, err
 	}
 	l.buf = out
-	return append([]byte(nil), out...)
+	return append([]byte(nil), out...), isKey, nil
 }
 
 // paintFrame turns pic, holding frame n-1 of camera o (or its plain colour
