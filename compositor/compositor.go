@@ -95,6 +95,12 @@ type Compositor struct {
 
 	regions []Region
 	order   []int
+	// cells are the regions' cells the canvas was last composed with.
+	// Every Compose repaints each cell whole (picture and bars, or
+	// placeholder), so the background between cells only needs painting
+	// when the cells change: for a 2×2 grid that covers a 1280×720 canvas,
+	// the full fill was a 1.4 MB memset per frame that drew nothing seen.
+	cells []Rect
 
 	scalers map[scaleKey]*scaleEntry
 	places  map[placeKey]*placeEntry
@@ -195,9 +201,15 @@ func (c *Compositor) Compose(layout Layout, tiles []Tile) (*media.VideoFrame, er
 		}
 	}
 
-	fillPlaneRect(cv.Y, cv.StrideY, 0, 0, W, H, BlackY)
-	fillPlaneRect(cv.U, cv.StrideU, 0, 0, W/2, H/2, NeutralUV)
-	fillPlaneRect(cv.V, cv.StrideV, 0, 0, W/2, H/2, NeutralUV)
+	if !sameCells(c.cells, regs) {
+		fillPlaneRect(cv.Y, cv.StrideY, 0, 0, W, H, BlackY)
+		fillPlaneRect(cv.U, cv.StrideU, 0, 0, W/2, H/2, NeutralUV)
+		fillPlaneRect(cv.V, cv.StrideV, 0, 0, W/2, H/2, NeutralUV)
+		c.cells = c.cells[:0]
+		for _, r := range regs {
+			c.cells = append(c.cells, r.Rect)
+		}
+	}
 
 	var errs []error
 	for _, i := range c.order {
@@ -217,6 +229,20 @@ func (c *Compositor) Compose(layout Layout, tiles []Tile) (*media.VideoFrame, er
 		return cv, errors.Join(errs...)
 	}
 	return cv, nil
+}
+
+// sameCells reports whether regs have exactly the cells the canvas was
+// last composed with, in the same order.
+func sameCells(cells []Rect, regs []Region) bool {
+	if len(cells) != len(regs) {
+		return false
+	}
+	for i, r := range regs {
+		if cells[i] != r.Rect {
+			return false
+		}
+	}
+	return true
 }
 
 // checkFrame validates a tile frame's geometry against its planes.
@@ -251,9 +277,9 @@ func (c *Compositor) drawFrame(r Region, f *media.VideoFrame) {
 	cv := c.canvas
 	cell := r.Rect
 	dst, crop := ContentRect(cell, f.Width, f.Height, r.Fit)
-	// Bars: the cell minus dst (top, bottom, left, right strips). The
-	// background is already black; repainting keeps overlapping regions
-	// (picture-in-picture) correct.
+	// Bars: the cell minus dst (top, bottom, left, right strips), painted
+	// every time: the background is only filled when the cells change,
+	// and overlapping regions (picture-in-picture) must not show through.
 	c.fillBlack(Rect{cell.X, cell.Y, cell.W, dst.Y - cell.Y})
 	c.fillBlack(Rect{cell.X, dst.Y + dst.H, cell.W, cell.Y + cell.H - dst.Y - dst.H})
 	c.fillBlack(Rect{cell.X, dst.Y, dst.X - cell.X, dst.H})

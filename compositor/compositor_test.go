@@ -320,3 +320,62 @@ func TestCacheBounded(t *testing.T) {
 		t.Fatalf("caches grew to %d scalers, %d placeholders", len(c.scalers), len(c.places))
 	}
 }
+
+// TestRecomposeMatchesAFreshCanvas: one compositor composing a run of
+// layouts and tile counts (cells that cover the canvas, then leave gaps,
+// overlap, shrink to none) gives, every time, exactly the canvas a new
+// compositor draws for the same input: nothing of an earlier frame's
+// pictures survives in the background the cells no longer cover.
+func TestRecomposeMatchesAFreshCanvas(t *testing.T) {
+	pics := []*media.VideoFrame{
+		newFrame(t, 640, 360, 0, red), newFrame(t, 640, 360, 0, green),
+		newFrame(t, 640, 480, 0, blue), newFrame(t, 320, 180, 0, white),
+	}
+	tiles := func(n int) []Tile {
+		ts := make([]Tile, n)
+		for i := range ts {
+			ts[i].Frame = pics[i%len(pics)]
+		}
+		ts[n-1].Frame = nil // a placeholder among the pictures
+		ts[n-1].Label = "late"
+		return ts
+	}
+	pip := &Custom{Regions: []NormRegion{
+		{X: 0.7, Y: 0.7, W: 0.25, H: 0.25, Z: 2},
+		{X: 0.1, Y: 0.1, W: 0.6, H: 0.6, Z: 1},
+	}}
+	steps := []struct {
+		name   string
+		layout Layout
+		tiles  []Tile
+	}{
+		{"grid of 4, covering", Grid(), tiles(4)},
+		{"grid of 4 again", Grid(), tiles(4)},
+		{"speaker with 3: gaps in the strip", Speaker(), tiles(3)},
+		{"grid of 4 after the gaps", Grid(), tiles(4)},
+		{"overlapping custom regions", pip, tiles(2)},
+		{"grid of 3: an empty cell", Grid(), tiles(3)},
+		{"nobody", Grid(), nil},
+		{"grid of 4 once more", Grid(), tiles(4)},
+	}
+	c := mustNew(t, 1280, 720)
+	for _, s := range steps {
+		got, err := c.Compose(s.layout, s.tiles)
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		want, err := mustNew(t, 1280, 720).Compose(s.layout, s.tiles)
+		if err != nil {
+			t.Fatalf("%s, fresh: %v", s.name, err)
+		}
+		for y := range want.Height {
+			for x := range want.Width {
+				gy, gu, gv := got.At(x, y)
+				wy, wu, wv := want.At(x, y)
+				if gy != wy || gu != wu || gv != wv {
+					t.Fatalf("%s: pixel (%d,%d) is %d,%d,%d, a fresh canvas has %d,%d,%d", s.name, x, y, gy, gu, gv, wy, wu, wv)
+				}
+			}
+		}
+	}
+}
