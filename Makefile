@@ -42,7 +42,8 @@ test-short: deps ## unit tests only (no WebRTC end-to-end or browser)
 bench: deps ## scenario benchmarks and capacity searches, about 15 minutes: bench/results/<date>/report.md (mcu vs the codec floor, no profiles)
 	$(GO) run ./bench/harness -pairs 2 -d 6s -profiles=false
 
-bench-full: deps ## all scenarios, 5 pairs of 15 s, with Janus AudioBridge and GStreamer as references and a CPU profile of the mcu per scenario
+bench-full: deps ## all scenarios, 5 pairs of 15 s, with Janus AudioBridge and GStreamer as references and perf's split of the mcu's CPU per scenario
+	@./scripts/apt-ensure linux-perf
 	$(GO) run ./bench/harness -pairs 5 -d 15s -refs janus,gst
 
 bench-micro: deps ## micro-benchmarks (mixer, room tick, compositor, codecs, jitter buffer)

@@ -81,7 +81,7 @@ func search(ctx context.Context, w io.Writer, bin string, c capacity, d time.Dur
 		}
 		s.name = c.name
 		fmt.Fprintf(w, "[capacity: %s] size %d ...\n", c.name, size)
-		r, err := runMCU(ctx, bin, s, d, "")
+		r, err := runMCU(ctx, bin, s, d, nil)
 		if ctx.Err() != nil {
 			return probe{}, ctx.Err()
 		}

@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -92,11 +91,11 @@ func scenarios(quick bool) []scenario {
 	return out
 }
 
-// row is one scenario's measurements, and the file with its mcu profile.
+// row is one scenario's measurements, and its mcu profile.
 type row struct {
 	s                   scenario
 	mcu, floor, jan, gs measurement
-	profile             string
+	prof                profiled
 }
 
 // measurement is one system's median over the pairs.
@@ -139,7 +138,7 @@ func outputsAtRate(s scenario, r load.Result) bool {
 
 func main() {
 	quick := flag.Bool("quick", false, "a few seconds: small N, one pair, no references, no profiles")
-	profiles := flag.Bool("profiles", true, "profile the mcu in one extra slice per scenario")
+	profiles := flag.Bool("profiles", true, "sample the mcu with perf in one extra slice per scenario (needs perf: Debian linux-perf)")
 	only := flag.String("only", "", "run only scenarios whose name contains this")
 	out := flag.String("out", filepath.Join("bench", "results", time.Now().Format("2006-01-02")), "report directory")
 	pairs := flag.Int("pairs", 5, "repetitions of each (mcu, reference) pair")
@@ -179,7 +178,7 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 		r := row{s: s}
 		for p := range pairs {
 			fmt.Fprintf(w, "[%s] pair %d/%d: mcu ...\n", s.name, p+1, pairs)
-			m, err := runMCU(ctx, mcuBin, s, slice, "")
+			m, err := runMCU(ctx, mcuBin, s, slice, nil)
 			if err != nil {
 				return fmt.Errorf("%s: %w", s.name, err)
 			}
@@ -214,11 +213,13 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 			// A slice of its own: profiling costs the mcu a little CPU,
 			// which the measured slices must not pay.
 			fmt.Fprintf(w, "[%s] profile slice ...\n", s.name)
-			prof, err := profileScenario(ctx, mcuBin, s, slice, outDir)
+			p, err := profileScenario(ctx, mcuBin, s, slice, outDir)
 			if err != nil {
 				fmt.Fprintf(w, "[%s] no profile: %v\n", s.name, err)
+			} else {
+				fmt.Fprintf(w, "[%s] profiled: mcu CPU %.3f, outputs at rate: %v\n", s.name, p.cpu, p.atRate)
 			}
-			r.profile = prof
+			r.prof = p
 		}
 		rows = append(rows, r)
 	}
@@ -275,15 +276,7 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 	}
 	md.WriteString(targetsSection(rows))
 	md.WriteString(capacitySection(capResults, slice))
-	var profs strings.Builder
-	for _, r := range rows {
-		if r.profile != "" {
-			fmt.Fprintf(&profs, "- %s: [%s](%s)\n", r.s.name, r.profile, r.profile)
-		}
-	}
-	if profs.Len() > 0 {
-		md.WriteString("\n## Where the mcu's CPU goes\n\nThe mcu's CPU profile in one extra slice per scenario (`go tool pprof -top -cum`; the `.pprof` files next to them open in `go tool pprof`):\n\n" + profs.String())
-	}
+	md.WriteString(profileSection(rows))
 	md.WriteString("\nRegenerate: `make bench-full` (or `go run ./bench/harness -refs janus,gst`).\n")
 	report := filepath.Join(outDir, "report.md")
 	if err := os.WriteFile(report, []byte(md.String()), 0o644); err != nil {
@@ -301,22 +294,6 @@ func slug(name string) string {
 	return strings.Trim(notSlug.ReplaceAllString(strings.ToLower(name), "-"), "-")
 }
 
-// profileScenario runs one more slice of s with the mcu's CPU profiled and
-// writes the profile and its top list into outDir, returning the list's
-// file name.
-func profileScenario(ctx context.Context, bin string, s scenario, d time.Duration, outDir string) (string, error) {
-	prof := filepath.Join(outDir, "profile-"+slug(s.name)+".pprof")
-	if _, err := runMCU(ctx, bin, s, d, prof); err != nil {
-		return "", err
-	}
-	top, err := profileTop(ctx, bin, prof)
-	if err != nil {
-		return "", err
-	}
-	name := "profile-" + slug(s.name) + ".txt"
-	return name, os.WriteFile(filepath.Join(outDir, name), []byte(top), 0o644)
-}
-
 func floorFor(s scenario) float64 {
 	// The room's encoders expect the loss their listeners report: none on
 	// loopback, from WebRTC peers and from the load's plain-RTP legs alike
@@ -332,8 +309,9 @@ func floorFor(s scenario) float64 {
 }
 
 // runMCU starts a fresh mcu for one slice and loads it. With profile set,
-// it also writes a CPU profile of the mcu over the measured window there.
-func runMCU(ctx context.Context, bin string, s scenario, d time.Duration, profile string) (load.Result, error) {
+// it also runs profile on the mcu's process ID as the measured window
+// starts, and waits for it.
+func runMCU(ctx context.Context, bin string, s scenario, d time.Duration, profile func(pid int) error) (load.Result, error) {
 	port, err := proc.FreeTCPPort()
 	if err != nil {
 		return load.Result{}, err
@@ -344,9 +322,6 @@ func runMCU(ctx context.Context, bin string, s scenario, d time.Duration, profil
 	}
 	if s.exclude {
 		args = append(args, "-exclude-self", "true")
-	}
-	if profile != "" {
-		args = append(args, "-pprof", "true")
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	if err := cmd.Start(); err != nil {
@@ -367,9 +342,9 @@ func runMCU(ctx context.Context, bin string, s scenario, d time.Duration, profil
 		Rooms: s.rooms, AudioCodecs: s.audioCodecs, CheapVideo: s.cheapVideo}
 	var profiled sync.WaitGroup
 	var profileErr error
-	if profile != "" {
+	if profile != nil {
 		o.Measuring = func() {
-			profiled.Go(func() { profileErr = fetchProfile(ctx, url, max(d-time.Second, time.Second), profile) })
+			profiled.Go(func() { profileErr = profile(cmd.Process.Pid) })
 		}
 	}
 	run := load.Run
@@ -382,38 +357,6 @@ func runMCU(ctx context.Context, bin string, s scenario, d time.Duration, profil
 		err = profileErr
 	}
 	return res, err
-}
-
-// fetchProfile saves a CPU profile of the mcu at url, taken over d.
-func fetchProfile(ctx context.Context, url string, d time.Duration, path string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", url, int(d.Seconds())), nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("profile: %s", resp.Status)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// profileTop is go tool pprof's top list of the profile, cumulative, with
-// the mcu binary's symbols.
-func profileTop(ctx context.Context, bin, profile string) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-cum", "-nodecount=25", bin, profile).Output()
-	return string(out), err
 }
 
 // refResult is the JSON a reference runner prints.
