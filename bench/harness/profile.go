@@ -16,27 +16,29 @@ import (
 )
 
 // part is one kind of work the mcu's CPU is split into. A sample belongs
-// to the first part any frame of its stack matches, so a codec call made
+// to the first part whose match takes its stack, so a codec call made
 // from the room tick counts as codec work, a socket write from pion as the
 // packet path, and only stacks that never leave the runtime (and the
 // kernel under it) count as the runtime's.
 type part struct {
 	name  string
-	match func(f frame) bool
+	match func(stack []frame) bool
 }
 
 // frame is one entry of a sampled stack: its symbol and the file (the
 // mcu, a shared library, the kernel) it is in.
 type frame struct{ sym, dso string }
 
-// in matches frames whose file or (Go) symbol starts with any of prefixes;
-// a file matches by its base name.
-func in(prefixes ...string) func(frame) bool {
-	return func(f frame) bool {
-		base := filepath.Base(f.dso)
-		for _, p := range prefixes {
-			if strings.HasPrefix(f.sym, p) || strings.HasPrefix(base, p) {
-				return true
+// in matches stacks with a frame whose file or (Go) symbol starts with any
+// of prefixes; a file matches by its base name.
+func in(prefixes ...string) func([]frame) bool {
+	return func(stack []frame) bool {
+		for _, f := range stack {
+			base := filepath.Base(f.dso)
+			for _, p := range prefixes {
+				if strings.HasPrefix(f.sym, p) || strings.HasPrefix(base, p) {
+					return true
+				}
 			}
 		}
 		return false
@@ -58,46 +60,52 @@ var parts = []part{
 	// The scheduler finding, waking and parking goroutines (with the
 	// kernel's futex and context switches under it), the garbage
 	// collector, timers.
-	{"Go runtime", isRuntime},
-	// Interrupts and softirq work with no user stack: mostly loopback
-	// packets delivered to the mcu's sockets.
-	{"kernel alone", isKernel},
+	{"Go runtime", onlyRuntime},
+	// Interrupts and softirq work with no user stack.
+	{"kernel alone", onlyKernel},
 }
 
 // restPart is the index of what no part matched (room logic, HTTP,
 // metrics, libc).
 var restPart = len(parts)
 
-func isKernel(f frame) bool { return f.dso == "[kernel.kallsyms]" }
+func isKernel(f frame) bool { return f.dso == "[kernel.kallsyms]" || f.sym == "[unknown]" }
 
-func isRuntime(f frame) bool {
-	return strings.HasPrefix(f.sym, "runtime.") || strings.HasPrefix(f.sym, "internal/runtime/")
+// onlyRuntime: the stack's user frames, at least one, are all the Go
+// runtime's.
+func onlyRuntime(stack []frame) bool {
+	user := false
+	for _, f := range stack {
+		if isKernel(f) {
+			continue
+		}
+		if !strings.HasPrefix(f.sym, "runtime.") && !strings.HasPrefix(f.sym, "internal/runtime/") {
+			return false
+		}
+		user = true
+	}
+	return user
+}
+
+// onlyKernel: the stack has no user frame.
+func onlyKernel(stack []frame) bool {
+	for _, f := range stack {
+		if !isKernel(f) {
+			return false
+		}
+	}
+	return true
 }
 
 // classify returns the index in parts (or restPart) of a stack, leaf
 // first.
 func classify(stack []frame) int {
-	for i, p := range parts[:len(parts)-2] {
-		for _, f := range stack {
-			if p.match(f) {
-				return i
-			}
+	for i, p := range parts {
+		if p.match(stack) {
+			return i
 		}
 	}
-	user := false
-	for _, f := range stack {
-		if isKernel(f) || f.sym == "[unknown]" {
-			continue
-		}
-		if !isRuntime(f) {
-			return restPart
-		}
-		user = true
-	}
-	if user {
-		return len(parts) - 2
-	}
-	return len(parts) - 1
+	return restPart
 }
 
 // cpuSplit is the CPU-seconds per second that went into each of parts,
@@ -118,7 +126,7 @@ func splitPerfScript(script string, seconds float64) (cpuSplit, error) {
 	flush := func() {
 		if period > 0 && len(stack) > 0 {
 			split.parts[classify(stack)] += period
-			if isKernel(stack[0]) {
+			if stack[0].dso == "[kernel.kallsyms]" {
 				split.kernel += period
 			}
 			total += period
