@@ -6,6 +6,7 @@ import (
 
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
 	"github.com/mcu-project/mcu/compositor"
+	"github.com/mcu-project/mcu/ladder"
 	"github.com/mcu-project/mcu/media"
 	"github.com/mcu-project/mcu/room"
 )
@@ -31,7 +32,7 @@ func optionsFromProto(defaults room.Options, p *mcuv1.RoomOptions) (room.Options
 		// own default, still a single rung if adaptation is off.
 		o.Ladder = nil
 		if len(defaults.Ladder) == 1 {
-			o.Ladder = room.DefaultLadder(o.Width, o.Height, o.FPS, o.VideoBitrate)[:1]
+			o.Ladder = ladder.Default(o.Width, o.Height, o.FPS, o.VideoBitrate)[:1]
 		}
 	}
 	if len(p.VideoCodecs) > 0 {
@@ -70,11 +71,11 @@ func roomToProto(i room.Info) *mcuv1.Room {
 
 // effectiveLadder is the ladder a room encodes at: its own, or the
 // default of its canvas.
-func effectiveLadder(o room.Options) []room.Rung {
+func effectiveLadder(o room.Options) []ladder.Rung {
 	if len(o.Ladder) > 0 {
 		return o.Ladder
 	}
-	return room.DefaultLadder(o.Width, o.Height, o.FPS, o.VideoBitrate)
+	return ladder.Default(o.Width, o.Height, o.FPS, o.VideoBitrate)
 }
 
 func participantToProto(p room.Participant) *mcuv1.Participant {

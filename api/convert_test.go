@@ -5,13 +5,14 @@ import (
 	"time"
 
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
+	"github.com/mcu-project/mcu/ladder"
 	"github.com/mcu-project/mcu/room"
 	"google.golang.org/protobuf/proto"
 )
 
 func TestParticipantVideoToProto(t *testing.T) {
 	p := room.Participant{ID: "p1", Video: &room.VideoReception{
-		Rung: 1, Target: 2, Size: room.Rung{Width: 640, Height: 360, FPS: 30, BitrateBps: 600_000},
+		Rung: 1, Target: 2, Size: ladder.Rung{Width: 640, Height: 360, FPS: 30, BitrateBps: 600_000},
 		EstimateBps: 450_000, EstimateSource: "twcc", Loss: 0.025, RTT: 42500 * time.Microsecond, Switches: 3, Probing: true,
 	}}
 	want := &mcuv1.VideoReception{Rung: 1, Target: 2, Width: 640, Height: 360, Fps: 30, BitrateBps: 600_000,

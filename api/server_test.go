@@ -14,6 +14,7 @@ import (
 	"github.com/mcu-project/mcu/api"
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
 	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/ladder"
 	"github.com/mcu-project/mcu/media"
 	"github.com/mcu-project/mcu/room"
 	"google.golang.org/grpc"
@@ -72,19 +73,19 @@ func rung(w, h, fps, bps uint32) *mcuv1.Rung {
 func TestLadderRoundTrip(t *testing.T) {
 	c, _ := startServer(t, room.DefaultOptions())
 	ctx := context.Background()
-	ladder := []*mcuv1.Rung{rung(1280, 720, 30, 2_000_000), rung(960, 540, 15, 800_000)}
-	if _, err := c.CreateRoom(ctx, &mcuv1.CreateRoomRequest{Id: "custom", Options: &mcuv1.RoomOptions{Ladder: ladder}}); err != nil {
+	custom := []*mcuv1.Rung{rung(1280, 720, 30, 2_000_000), rung(960, 540, 15, 800_000)}
+	if _, err := c.CreateRoom(ctx, &mcuv1.CreateRoomRequest{Id: "custom", Options: &mcuv1.RoomOptions{Ladder: custom}}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := c.GetRoom(ctx, &mcuv1.GetRoomRequest{Id: "custom"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !equalLadders(got.GetOptions().GetLadder(), ladder) {
-		t.Fatalf("ladder %v, want %v", got.GetOptions().GetLadder(), ladder)
+	if !equalLadders(got.GetOptions().GetLadder(), custom) {
+		t.Fatalf("custom %v, want %v", got.GetOptions().GetLadder(), custom)
 	}
 
-	// Without a ladder, rooms show the default one of their canvas.
+	// Without a custom, rooms show the default one of their canvas.
 	if _, err := c.CreateRoom(ctx, &mcuv1.CreateRoomRequest{Id: "small", Options: &mcuv1.RoomOptions{Width: 640, Height: 360, Fps: 30}}); err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestLadderRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string][]*mcuv1.Rung{"custom": ladder, "small": api.LadderToProto(room.DefaultLadder(640, 360, 30, 0))}
+	want := map[string][]*mcuv1.Rung{"custom": custom, "small": api.LadderToProto(ladder.Default(640, 360, 30, 0))}
 	for _, r := range list.GetRooms() {
 		if !equalLadders(r.GetOptions().GetLadder(), want[r.GetId()]) {
 			t.Errorf("room %s: ladder %v, want %v", r.GetId(), r.GetOptions().GetLadder(), want[r.GetId()])
@@ -106,20 +107,20 @@ func TestLadderRoundTrip(t *testing.T) {
 func TestServerLadderAndCanvas(t *testing.T) {
 	ctx := context.Background()
 	defaults := room.DefaultOptions()
-	defaults.Ladder = []room.Rung{roomRung(1280, 720, 30, 1_200_000), roomRung(640, 360, 15, 300_000)}
+	defaults.Ladder = []ladder.Rung{{Width: 1280, Height: 720, FPS: 30, BitrateBps: 1_200_000}, {Width: 640, Height: 360, FPS: 15, BitrateBps: 300_000}}
 	c, _ := startServer(t, defaults)
 	off := room.DefaultOptions()
-	off.Ladder = room.DefaultLadder(1280, 720, 30, 0)[:1]
+	off.Ladder = ladder.Default(1280, 720, 30, 0)[:1]
 	cOff, _ := startServer(t, off)
 	for _, tc := range []struct {
 		name   string
 		client mcuv1.MCUClient
 		opts   *mcuv1.RoomOptions
-		want   []room.Rung
+		want   []ladder.Rung
 	}{
 		{"server ladder", c, &mcuv1.RoomOptions{MaxSpeakers: 2}, defaults.Ladder},
-		{"own canvas", c, &mcuv1.RoomOptions{Width: 640, Height: 360}, room.DefaultLadder(640, 360, 30, 0)},
-		{"adaptation off, own canvas", cOff, &mcuv1.RoomOptions{Width: 640, Height: 360, Fps: 15}, room.DefaultLadder(640, 360, 15, 0)[:1]},
+		{"own canvas", c, &mcuv1.RoomOptions{Width: 640, Height: 360}, ladder.Default(640, 360, 30, 0)},
+		{"adaptation off, own canvas", cOff, &mcuv1.RoomOptions{Width: 640, Height: 360, Fps: 15}, ladder.Default(640, 360, 15, 0)[:1]},
 	} {
 		r, err := tc.client.CreateRoom(ctx, &mcuv1.CreateRoomRequest{Id: strings.ReplaceAll(tc.name, " ", "-"), Options: tc.opts})
 		if err != nil {

@@ -296,11 +296,20 @@ func (in *Input) SetPresent(ok bool) { in.present = ok }
 // ErrGainOutOfRange and leave the gain unchanged. The gain takes effect at
 // the next Mix and is applied as the Q16 factor round(10^(dB/20) * 65536).
 func (in *Input) SetGainDB(db float64) error {
-	if !(db >= MinGainDB && db <= MaxGainDB) {
-		return fmt.Errorf("%w: %v dB not in [%v, %v]", ErrGainOutOfRange, db, MinGainDB, MaxGainDB)
+	if err := CheckGainDB(db); err != nil {
+		return err
 	}
 	in.gainDB = db
 	in.gainQ = gainQ16(db)
+	return nil
+}
+
+// CheckGainDB returns ErrGainOutOfRange unless db is a gain SetGainDB
+// takes, so that a caller can refuse a bad gain before queueing it.
+func CheckGainDB(db float64) error {
+	if !(db >= MinGainDB && db <= MaxGainDB) {
+		return fmt.Errorf("%w: %v dB not in [%v, %v]", ErrGainOutOfRange, db, MinGainDB, MaxGainDB)
+	}
 	return nil
 }
 

@@ -2,13 +2,10 @@ package room
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"testing"
 	"time"
 
-	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/codec/vpx"
 	"github.com/mcu-project/mcu/compositor"
 	"github.com/mcu-project/mcu/media"
@@ -56,15 +53,10 @@ func BenchmarkVideoLadder(b *testing.B) {
 // pictures and receive on the given rungs.
 func benchVideoRoom(b testing.TB, spread []int) (*Room, []*sinkPeer, []*benchCamera) {
 	b.Helper()
-	var reg codec.Registry
-	if err := vpx.Register(&reg); err != nil {
+	r, err := newRoom("bench", DefaultOptions(), benchManager(b, vpx.Register))
+	if err != nil {
 		b.Fatal(err)
 	}
-	opts := DefaultOptions()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	r := &Room{id: "bench", opts: opts, reg: &reg, log: log, clock: media.SystemClock{}, metrics: noMetrics{},
-		stats: &counters{}, onEvent: func(Event) {}, overrides: map[media.ParticipantID]Layout{}, layout: Layout{Type: LayoutGrid},
-		canvas: Rung{Width: opts.Width, Height: opts.Height, FPS: opts.FPS}, rungs: opts.ladder()}
 	var peers []*sinkPeer
 	var cams []*benchCamera
 	for i, rung := range spread {
@@ -73,7 +65,7 @@ func benchVideoRoom(b testing.TB, spread []int) (*Room, []*sinkPeer, []*benchCam
 		peers, cams = append(peers, sp), append(cams, cam)
 		p := &participant{id: media.ParticipantID(fmt.Sprint("p", i)), name: fmt.Sprint("p", i), sendVideoCodec: "video/VP8",
 			vin: cam.in, vout: &videoOut{peer: sp, rung: rung, target: rung}}
-		r.members = append(r.members, p)
+		r.roster = append(r.roster, p)
 	}
 	return r, peers, cams
 }
@@ -137,7 +129,7 @@ func BenchmarkVideoLayouts(b *testing.B) {
 			if err := r.SetLayout("", l); err != nil {
 				b.Fatal(err)
 			}
-			r.speaker = r.members[2].id
+			r.speaker = r.roster[2].id
 			runVideoTicks(b, r, cams)
 		})
 	}

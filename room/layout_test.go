@@ -200,7 +200,7 @@ func TestVideoGroupsKeepTheirCustomLayout(t *testing.T) {
 		{Type: LayoutCustom, Regions: []Region{{X: 0.25, Y: 0.25, W: 0.5, H: 0.5}}},
 	}
 	for i, l := range layouts {
-		if err := r.SetLayout(r.members[i].id, l); err != nil {
+		if err := r.SetLayout(r.roster[i].id, l); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -208,7 +208,7 @@ func TestVideoGroupsKeepTheirCustomLayout(t *testing.T) {
 	defer vc.close()
 	r.videoTick(0, time.Now(), vc)
 	for i, l := range layouts {
-		g := r.members[i].vout.group
+		g := r.roster[i].vout.group
 		if g == nil {
 			t.Fatalf("receiver %d has no output", i)
 		}

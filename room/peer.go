@@ -23,6 +23,41 @@ type Peer interface {
 	Close() error
 }
 
+// VideoPeer is what a room needs of a participant's transport for video;
+// a Peer that carries video also implements it.
+type VideoPeer interface {
+	// VideoFrames delivers the participant's complete encoded frames in
+	// order, starting at a keyframe; it is closed when the peer closes.
+	VideoFrames() <-chan []byte
+	// RequestKeyFrame asks the participant for a keyframe (PLI).
+	RequestKeyFrame()
+	// WriteVideo queues one encoded frame of the participant's view. It
+	// never blocks; ts is the RTP timestamp (90 kHz) from the room clock,
+	// at the room-clock time of the picture.
+	WriteVideo(frame []byte, keyframe bool, ts uint32, at time.Time) error
+	// TakeKeyFrameRequest reports, and clears, whether the participant
+	// needs a keyframe of its view (it sent PLI/FIR, or its queue dropped).
+	TakeKeyFrameRequest() bool
+}
+
+// LinkReporter is implemented by peers whose transport learns about the
+// path toward their receiver from its feedback (receiver reports,
+// congestion control): the room sets their audio encoders' in-band FEC
+// from the loss it shows.
+type LinkReporter interface {
+	// Link is what is known now of the path toward the receiver.
+	Link() media.LinkSample
+}
+
+// LinkPeer is implemented by video receivers whose transport learns about
+// their link and can probe it. Receivers without it stay on the top rung.
+type LinkPeer interface {
+	LinkReporter
+	// SetPadding sends bps of padding on top of the media (0 stops): a
+	// probe of whether the link carries the next rung.
+	SetPadding(bps int)
+}
+
 // JoinParams describe a new participant.
 type JoinParams struct {
 	// Name is the display name (may be empty).

@@ -29,7 +29,7 @@ import (
 // When a tick sent nobody anything (every mix silent, so every encoder in
 // DTX) the clock moves to the speaker's phase in one step: a listener's
 // next packet comes after a gap in any case, and its timestamp takes the
-// clock's new phase there (participant.followPhase). The speaker is still
+// clock's new phase there (audioOut.followPhase). The speaker is still
 // the last one to talk, so a pause in a speech realigns the clock before
 // the speaker goes on.
 const (
@@ -37,25 +37,25 @@ const (
 	maxPhaseStep = time.Second / 48000
 )
 
-// phaseStepLocked returns how much earlier (negative: later) the next
+// phaseStepFor returns how much earlier (negative: later) the next
 // ticks should come, from the slack of the packets this tick pulled;
 // lateness is how late the tick ran, which the slack includes but the
 // deadline does not; quiet is set when the tick sent nothing.
-func (r *Room) phaseStepLocked(lateness time.Duration, quiet bool) time.Duration {
+func (a *audioClock) phaseStepFor(lateness time.Duration, quiet bool) time.Duration {
 	var speaker *participant
-	for _, pt := range r.members {
-		if pt.id == r.speaker {
+	for _, pt := range a.members {
+		if pt.id == a.speaker.Speaker() {
 			speaker = pt
 		}
 	}
-	if speaker == nil || !speaker.timed {
+	if speaker == nil || !speaker.ain.timed {
 		return 0
 	}
-	limit := r.phaseStep
+	limit := a.phaseStep
 	if quiet {
 		limit = media.FrameDuration
 	}
-	step := speaker.slack - lateness - phaseMargin
+	step := speaker.ain.slack - lateness - phaseMargin
 	switch {
 	case step < 0:
 		return max(step, -limit)
@@ -63,9 +63,9 @@ func (r *Room) phaseStepLocked(lateness time.Duration, quiet bool) time.Duration
 		return 0 // in the band
 	}
 	step = min(step, limit)
-	for _, pt := range r.members {
-		if pt != speaker && pt.timed && pt.in.Talking() {
-			step = min(step, pt.slack-lateness-phaseMargin)
+	for _, pt := range a.members {
+		if pt != speaker && pt.ain.timed && pt.in.Talking() {
+			step = min(step, pt.ain.slack-lateness-phaseMargin)
 		}
 	}
 	return max(step, 0)

@@ -82,7 +82,7 @@ func fastPhase(c *Config) { c.phaseStep = time.Millisecond }
 // listener keeps receiving every frame.
 func TestClockFollowsTheSpeakersPhase(t *testing.T) {
 	m := newTestManager(t, fastPhase)
-	start := time.Now()
+	start := m.clk.Now()
 	offsets := []time.Duration{3 * time.Millisecond, 9 * time.Millisecond, 15 * time.Millisecond}
 	talkers := make([]*phasedPeer, len(offsets))
 	listeners := make([]*fakePeer, len(offsets))
@@ -96,7 +96,7 @@ func TestClockFollowsTheSpeakersPhase(t *testing.T) {
 		listeners[i].setTone(0, true)
 		join(t, m, room, listeners[i])
 	}
-	time.Sleep(2500 * time.Millisecond)
+	m.run(t, 2500*time.Millisecond)
 	for i, p := range talkers {
 		waits := p.pulledWaits()
 		if len(waits) < 40 {
@@ -122,7 +122,7 @@ func TestClockFollowsTheSpeakersPhase(t *testing.T) {
 // voice never misses its tick.
 func TestClockKeepsOtherTalkersInTime(t *testing.T) {
 	m := newTestManager(t, fastPhase)
-	start := time.Now()
+	start := m.clk.Now()
 	// The clock ticks from about start; the speaker's packets are due
 	// 5 ms after each tick and the other talker's 12 ms after: sliding
 	// from the tick back to the speaker passes the other talker.
@@ -132,7 +132,7 @@ func TestClockKeepsOtherTalkersInTime(t *testing.T) {
 	other := &phasedPeer{fakePeer: quiet, origin: start.Add(10 * time.Millisecond), cutoff: start.Add(time.Second)}
 	join(t, m, "k", speaker)
 	join(t, m, "k", other)
-	time.Sleep(2 * time.Second)
+	m.run(t, 2*time.Second)
 	other.mu.Lock()
 	defer other.mu.Unlock()
 	// A clock slid past the other talker's due time misses it on every
@@ -153,7 +153,7 @@ func TestClockKeepsOtherTalkersInTime(t *testing.T) {
 // shrinks by about a millisecond a second.
 func TestClockSlidesWithinAStreamsTolerance(t *testing.T) {
 	m := newTestManager(t)
-	start := time.Now()
+	start := m.clk.Now()
 	// Packets arrive 3 ms into a clock that ticks from about start: each
 	// waits about 17 ms for its tick.
 	talker := &phasedPeer{fakePeer: newFakePeer(t, 700), origin: start.Add(3 * time.Millisecond), cutoff: start}
@@ -161,7 +161,7 @@ func TestClockSlidesWithinAStreamsTolerance(t *testing.T) {
 	listener.setTone(0, true)
 	join(t, m, "s", talker)
 	join(t, m, "s", listener)
-	time.Sleep(3500 * time.Millisecond)
+	m.run(t, 3500*time.Millisecond)
 
 	sent := listener.snapshot()
 	if len(sent) < 150 {
@@ -195,17 +195,17 @@ func TestClockSlidesWithinAStreamsTolerance(t *testing.T) {
 // frame, and 48 kHz of the tick times again), never within speech.
 func TestClockTakesTheSpeakersPhaseInAPause(t *testing.T) {
 	m := newTestManager(t)
-	start := time.Now()
+	start := m.clk.Now()
 	talker := &phasedPeer{fakePeer: newFakePeer(t, 700), origin: start.Add(3 * time.Millisecond), cutoff: start.Add(1500 * time.Millisecond)}
 	listener := newFakePeer(t, 0)
 	listener.setTone(0, true)
 	join(t, m, "p", talker)
 	join(t, m, "p", listener)
-	time.Sleep(600 * time.Millisecond)
+	m.run(t, 600*time.Millisecond)
 	talker.setTone(0, true) // a pause: coded silence, long enough for DTX
-	time.Sleep(900 * time.Millisecond)
+	m.run(t, 900*time.Millisecond)
 	talker.setTone(700, false)
-	time.Sleep(time.Second)
+	m.run(t, time.Second)
 
 	if med := medianWait(talker.pulledWaits()); med > alignedWait {
 		t.Errorf("after the pause the speaker's packets wait %v (median) for their tick, want about the allowance (%v)", med, phasedAllowance)

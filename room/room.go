@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"fmt"
 	"log/slog"
+	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,64 +16,45 @@ import (
 	"github.com/mcu-project/mcu/mixer"
 )
 
-// maxCatchUp bounds how far behind the audio clock may run before it skips
-// ticks instead of producing them back to back.
-const maxCatchUp = 200 * time.Millisecond
-
-// Room is one conference: its members and the 20 ms audio clock that mixes
-// them. Membership changes and the tick both take mu, so a tick always sees
-// a consistent set of participants; a tick never waits on the network.
+// Room is one conference: its members, the 20 ms audio clock that mixes
+// them and the video clock that composes their canvas.
+//
+// Each piece of state has one owner. The control state below mu (who is in
+// the room, names, mutes, layouts, options) is only ever held for short
+// bookkeeping, never across decoding, mixing, encoding or the network.
+// Changes to what the audio clock mixes are queued as ops under mu and
+// applied by the clock at the start of its next tick, so a join or a
+// listing never waits for a tick, and a tick never waits for a caller.
 type Room struct {
-	id      media.RoomID
-	opts    Options
-	reg     *codec.Registry
-	log     *slog.Logger
-	clock   media.Clock
-	metrics Metrics
-	stats   *counters
-	onEvent func(Event)
-	keys    []byte // DTMF scratch, clock goroutine only
+	id          media.RoomID
+	reg         *codec.Registry
+	log         *slog.Logger
+	clock       media.Clock
+	metrics     Metrics
+	stats       *counters
+	onEvent     func(Event)
+	audioParams codec.EncoderParams // the room's audio encoders' settings
+	maxInputs   int                 // the mixer's bound on participants
 
-	mu      sync.Mutex
-	mix     *mixer.Mixer
-	members []*participant // join order
-	closed  bool
-
-	// Layout state (under mu): the room's layout, viewers' overrides, the
-	// pinned participant, and the active speaker with its challenger.
-	layout         Layout
-	overrides      map[media.ParticipantID]Layout
-	pinned         media.ParticipantID
-	speaker        media.ParticipantID
-	candidate      media.ParticipantID
-	candidateSince time.Time
-	rank           []*participant // speaker-cap scratch, clock goroutine only
-	phaseStep      time.Duration  // the most the clock's phase moves per tick while anyone hears something (phase.go)
-	phase          time.Duration  // how much earlier than at its start the clock now ticks
-
-	// shared encodes the full mix once per codec and rate for every
-	// listener that contributes nothing to it (clock goroutine only).
-	shared     map[string]*sharedMix
-	sharedLoss map[string]int // scratch for adaptAudioLossLocked
-
-	// The tick's decodes and encodes, split across cores in big rooms
-	// (fanout.go): the workers (nil on one core), the work functions,
-	// made once, and the tick's jobs (clock goroutine only, but for the
-	// workers during a run).
-	fan                  *fanOut
-	pullWork, encodeWork func(lo, hi int)
-	tickNow              time.Time
-	encodeJobs           []*participant
-	sharedJobs           []*sharedMix
-
-	// canvas and rungs are the video outputs' sizes, fixed at creation
-	// (the video clock reads them without the lock).
-	canvas Rung
-	rungs  []Rung
-
+	// canvas and rungs are the video outputs' sizes, fixed at creation.
+	canvas ladder.Rung
+	rungs  []ladder.Rung
 	// rungEncoders counts the video encoders running per ladder rung
 	// (written by the video clock, summed by Manager.Stats).
-	rungEncoders [MaxRungs]atomic.Int64
+	rungEncoders [ladder.MaxRungs]atomic.Int64
+
+	audio *audioClock // its goroutine's
+
+	mu        sync.Mutex
+	opts      Options
+	roster    []*participant // join order
+	layout    Layout
+	overrides map[media.ParticipantID]Layout // viewers' own layouts
+	pinned    media.ParticipantID
+	speaker   media.ParticipantID // the active speaker, as the audio clock elected
+	closed    bool
+	ops       []op        // for the audio clock's next tick
+	queued    atomic.Bool // ops is not empty: the clock takes mu only then
 
 	// start is the room clock's origin: audio and video timestamps and
 	// deadlines all count from it, so they share one timeline.
@@ -81,6 +64,7 @@ type Room struct {
 	videoDone chan struct{}
 }
 
+// newRoom builds a room; start runs its clocks.
 func newRoom(id media.RoomID, opts Options, m *Manager) (*Room, error) {
 	mx, err := mixer.New(opts.Mixer)
 	if err != nil {
@@ -88,17 +72,27 @@ func newRoom(id media.RoomID, opts Options, m *Manager) (*Room, error) {
 	}
 	r := &Room{
 		id: id, opts: opts, reg: m.cfg.Registry, clock: m.cfg.Clock, metrics: m.cfg.Metrics, stats: &m.stats, onEvent: m.cfg.OnEvent,
-		log: m.log.With("room", string(id)), mix: mx, start: m.cfg.Clock.Now(),
-		layout: Layout{Type: LayoutGrid}, overrides: map[media.ParticipantID]Layout{}, shared: map[string]*sharedMix{}, sharedLoss: map[string]int{},
+		log: m.log.With("room", string(id)), start: m.cfg.Clock.Now(), maxInputs: opts.Mixer.MaxInputs,
+		// In-band FEC (sent only while receivers report loss), DTX (a
+		// silent mix — someone alone in a room, a room where nobody
+		// speaks — costs a packet every 400 ms instead of 50 a second)
+		// and the room's complexity.
+		audioParams: codec.EncoderParams{FEC: true, DTX: true, Complexity: opts.AudioComplexity},
+		layout:      Layout{Type: LayoutGrid}, overrides: map[media.ParticipantID]Layout{},
 		stop: make(chan struct{}), done: make(chan struct{}), videoDone: make(chan struct{}),
-		canvas: Rung{Width: opts.Width, Height: opts.Height, FPS: opts.FPS}, rungs: opts.ladder(),
-		phaseStep: cmp.Or(m.cfg.phaseStep, maxPhaseStep),
-		fan:       newFanOut(),
+		canvas: ladder.Rung{Width: opts.Width, Height: opts.Height, FPS: opts.FPS}, rungs: opts.ladder(),
 	}
-	r.pullWork, r.encodeWork = r.pullRange, r.encodeRange
-	go r.run()
-	go r.runVideo()
+	r.audio = newAudioClock(r, mx, cmp.Or(m.cfg.phaseStep, maxPhaseStep))
 	return r, nil
+}
+
+// run starts the room's clocks.
+func (r *Room) run() {
+	go func() {
+		defer close(r.done)
+		r.audio.run(r.stop)
+	}()
+	go r.runVideo()
 }
 
 // ID returns the room's ID.
@@ -108,60 +102,87 @@ func (r *Room) ID() media.RoomID { return r.id }
 func (r *Room) Len() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.members)
+	return len(r.roster)
 }
 
-// add admits a participant; it fails if the room is full or closed.
+// errRoomGone: the room closed between the manager finding it and the
+// join; the manager looks again.
+var errRoomGone = fmt.Errorf("%w: room closed", ErrClosed)
+
+// add admits a participant; it fails if the room is full or closed. The
+// participant is listed at once and mixed from the next tick.
 func (r *Room) add(p JoinParams) (media.ParticipantID, error) {
 	id := newParticipantID()
-	pt, err := newParticipant(id, p, r.reg, r.audioParams(), r.log.With("participant", string(id)))
+	pt, err := newParticipant(id, p, r.reg, r.audioParams, r.log.With("participant", string(id)))
 	if err != nil {
 		return "", err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed {
-		pt.close()
-		return "", ErrClosed
-	}
-	if r.opts.MaxParticipants > 0 && len(r.members) >= r.opts.MaxParticipants {
-		pt.close()
-		return "", fmt.Errorf("%w: %d participants", ErrRoomFull, len(r.members))
-	}
-	if pt.in = r.mix.Add(id); pt.in == nil {
+	switch {
+	case r.closed:
+		err = errRoomGone
+	case r.opts.MaxParticipants > 0 && len(r.roster) >= r.opts.MaxParticipants:
+		err = fmt.Errorf("%w: %d participants", ErrRoomFull, len(r.roster))
+	case len(r.roster) >= r.maxInputs:
 		// The mixer's own bound (MaxInputs) applies even without a room cap.
+		err = fmt.Errorf("%w: mixer holds %d inputs", ErrRoomFull, r.maxInputs)
+	}
+	if err != nil {
 		pt.close()
-		return "", fmt.Errorf("%w: mixer holds %d inputs", ErrRoomFull, r.mix.Len())
+		return "", err
 	}
 	if pt.vout != nil {
 		pt.vout.ctl = newLadderController(r.rungs)
 		pt.vout.view = VideoReception{Size: r.rungs[0]}
 	}
 	pt.start(r.clock, r.stats)
-	r.members = append(r.members, pt)
-	r.log.Info("participant joined", "participant", id, "name", p.Name, "participants", len(r.members))
+	r.roster = append(r.roster, pt)
+	r.queueLocked(func(a *audioClock) { a.admit(pt) })
+	r.log.Info("participant joined", "participant", id, "name", p.Name, "participants", len(r.roster))
 	return id, nil
 }
 
 // remove takes a participant out of the room and returns it for the caller
-// to finish outside the lock.
-func (r *Room) remove(id media.ParticipantID) (*participant, int, error) {
+// to finish outside the lock; the audio clock drops it at its next tick.
+func (r *Room) remove(id media.ParticipantID) (*participant, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for i, pt := range r.members {
-		if pt.id == id {
-			r.members = append(r.members[:i], r.members[i+1:]...)
-			r.mix.Remove(pt.in)
-			delete(r.overrides, id)
-			if r.pinned == id {
-				r.pinned = ""
-			}
-			pt.close()
-			r.log.Info("participant left", "participant", id, "participants", len(r.members))
-			return pt, len(r.members), nil
-		}
+	i, err := r.indexLocked(id)
+	if err != nil {
+		return nil, err
 	}
-	return nil, len(r.members), fmt.Errorf("%w: %s in room %s", ErrUnknownParticipant, id, r.id)
+	pt := r.roster[i]
+	r.roster = slices.Delete(r.roster, i, i+1)
+	delete(r.overrides, id)
+	if r.pinned == id {
+		r.pinned = ""
+	}
+	r.queueLocked(func(a *audioClock) { a.drop(pt) })
+	r.log.Info("participant left", "participant", id, "participants", len(r.roster))
+	return pt, nil
+}
+
+// indexLocked finds a participant in the roster.
+func (r *Room) indexLocked(id media.ParticipantID) (int, error) {
+	i := slices.IndexFunc(r.roster, func(pt *participant) bool { return pt.id == id })
+	if i < 0 {
+		return -1, fmt.Errorf("%w: %s in room %s", ErrUnknownParticipant, id, r.id)
+	}
+	return i, nil
+}
+
+// queueLocked queues a change for the audio clock's next tick.
+func (r *Room) queueLocked(o op) {
+	r.ops = append(r.ops, o)
+	r.queued.Store(true)
+}
+
+// setSpeaker publishes the active speaker the audio clock elected.
+func (r *Room) setSpeaker(id media.ParticipantID) {
+	r.mu.Lock()
+	r.speaker = id
+	r.mu.Unlock()
 }
 
 // Participant is a read-only view of a member.
@@ -183,8 +204,8 @@ type Participant struct {
 // VideoReception is a receiver's place on the bitrate ladder and what its
 // link reports.
 type VideoReception struct {
-	Rung int  // the rung it receives, 0 the top; ladder.Paused (-1): audio only
-	Size Rung // that rung's size, rate and bitrate (zero when paused)
+	Rung int         // the rung it receives, 0 the top; ladder.Paused (-1): audio only
+	Size ladder.Rung // that rung's size, rate and bitrate (zero when paused)
 	// Target is the rung it is switching to (at that rung's next
 	// keyframe); equal to Rung when settled.
 	Target         int
@@ -196,16 +217,16 @@ type VideoReception struct {
 	Probing        bool   // padding is testing the next rung up
 }
 
-// Participants lists the members in join order.
+// Participants lists the members in join order, as of the last tick.
 func (r *Room) Participants() []Participant {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]Participant, 0, len(r.members))
-	for _, pt := range r.members {
+	out := make([]Participant, 0, len(r.roster))
+	for _, pt := range r.roster {
 		out = append(out, Participant{
 			ID: pt.id, Name: pt.name, Kind: pt.kind, AudioCodec: pt.recvAudioCodec, VideoCodec: pt.recvVideoCodec,
-			Muted: pt.in.Muted(), VideoMuted: pt.videoMuted, GainDB: pt.in.GainDB(), Pinned: r.pinned == pt.id,
-			Talking: pt.in.Talking(), Level: pt.in.Level(), BitrateBps: pt.bitrate.Load(),
+			Muted: pt.muted, VideoMuted: pt.videoMuted, GainDB: pt.gainDB, Pinned: r.pinned == pt.id,
+			Talking: pt.talking.Load(), Level: math.Float64frombits(pt.level.Load()), BitrateBps: pt.bitrate.Load(),
 		})
 		if pt.vout != nil {
 			out[len(out)-1].Video = pt.vout.reception()
@@ -220,7 +241,7 @@ func (r *Room) pausedReceivers() int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var n int64
-	for _, pt := range r.members {
+	for _, pt := range r.roster {
 		if pt.vout != nil && pt.vout.reception().Rung == ladder.Paused {
 			n++
 		}
@@ -228,268 +249,48 @@ func (r *Room) pausedReceivers() int64 {
 	return n
 }
 
-// SetMuted mutes or unmutes a participant in everyone else's mix.
-func (r *Room) SetMuted(id media.ParticipantID, muted bool) error {
-	return r.withInput(id, func(in *mixer.Input) error { in.SetMuted(muted); return nil })
+// Info is a read-only view of a room.
+type Info struct {
+	ID           media.RoomID
+	Options      Options
+	Participants int
+	Layout       Layout
+	Speaker      media.ParticipantID // the speaker slot: pinned, else active speaker
 }
 
-// SetGain sets a participant's gain in dB in everyone else's mix.
-func (r *Room) SetGain(id media.ParticipantID, db float64) error {
-	return r.withInput(id, func(in *mixer.Input) error { return in.SetGainDB(db) })
-}
-
-func (r *Room) withInput(id media.ParticipantID, f func(*mixer.Input) error) error {
+// Info describes the room.
+func (r *Room) Info() Info {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, pt := range r.members {
-		if pt.id == id {
-			return f(pt.in)
-		}
-	}
-	return fmt.Errorf("%w: %s in room %s", ErrUnknownParticipant, id, r.id)
+	return Info{ID: r.id, Options: r.opts, Participants: len(r.roster), Layout: r.layout, Speaker: r.featuredLocked()}
 }
 
-// close stops the clocks and removes every participant; it returns them
-// for the caller to finish outside the lock.
-func (r *Room) close() []*participant {
+// featuredLocked is who holds the speaker slot: the pinned participant,
+// else the active speaker.
+func (r *Room) featuredLocked() media.ParticipantID {
+	return cmp.Or(r.pinned, r.speaker)
+}
+
+// shut refuses further joins and takes the roster; false if the room was
+// already shut. With ifEmpty it shuts only a room nobody is in (the last
+// leave), so that a join racing the leave keeps the room.
+func (r *Room) shut(ifEmpty bool) ([]*participant, bool) {
 	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
-		return nil
+	defer r.mu.Unlock()
+	if r.closed || (ifEmpty && len(r.roster) > 0) {
+		return nil, false
 	}
 	r.closed = true
-	r.mu.Unlock()
+	members := r.roster
+	r.roster = nil
+	return members, true
+}
+
+// stopClocks stops a shut room's clocks, waits for them and frees what the
+// audio clock held. Called once, by whoever shut the room.
+func (r *Room) stopClocks() {
 	close(r.stop)
 	<-r.done
 	<-r.videoDone
-	r.fan.close()
-
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	members := r.members
-	for _, pt := range members {
-		r.mix.Remove(pt.in)
-		pt.close()
-	}
-	r.members = nil
-	for _, sh := range r.shared {
-		_ = sh.enc.Close()
-	}
-	return members
-}
-
-// run is the room's audio clock: absolute deadlines from the schedule, a
-// reusable timer, and no waiting on anything but the deadline and stop.
-func (r *Room) run() {
-	defer close(r.done)
-	sched := newSchedule(r.clock.Now(), media.FrameDuration, maxCatchUp)
-	w := newDeadlineWaiter(r.clock, r.stop)
-	defer w.close()
-	for {
-		n, deadline, skipped := sched.next(r.clock.Now())
-		if skipped > 0 {
-			r.stats.skippedTicks.Add(uint64(skipped))
-			r.log.Warn("audio clock stalled; skipped ticks", "skipped", skipped)
-		}
-		if !w.wait(deadline) {
-			return
-		}
-		start := r.clock.Now()
-		lateness := start.Sub(deadline)
-		sched.shift(r.tick(n, deadline))
-		r.stats.ticks.Add(1)
-		if lateness > LateTickThreshold {
-			r.stats.lateTicks.Add(1)
-		}
-		r.metrics.ObserveTick(lateness, r.clock.Now().Sub(start))
-	}
-}
-
-// tick mixes one 20 ms frame: pull and decode every input, sum once, then
-// encode each listener's mix-minus. It returns how much earlier the next
-// ticks should come (see phaseStepLocked).
-func (r *Room) tick(n int64, at time.Time) time.Duration {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.tickNow = r.clock.Now() // playout buffers judge waiting by real time, not the deadline
-	r.fan.run(len(r.members), r.pullWork)
-	r.capSpeakersLocked()
-	limitedBefore := r.mix.LimitedSamples()
-	r.mix.Mix(at)
-	// What to encode: a mix-minus for each listener in the mix, and the
-	// full mix once per codec that anyone outside it hears.
-	r.encodeJobs, r.sharedJobs = r.encodeJobs[:0], r.sharedJobs[:0]
-	for _, pt := range r.members {
-		switch {
-		case pt.enc == nil:
-		case pt.in.Contributing():
-			r.encodeJobs = append(r.encodeJobs, pt)
-		default:
-			if sh := r.sharedFor(pt); sh != nil && sh.tick != n {
-				sh.tick = n
-				r.mix.MixAll(&sh.mix)
-				r.sharedJobs = append(r.sharedJobs, sh)
-			}
-		}
-	}
-	r.fan.run(len(r.encodeJobs)+len(r.sharedJobs), r.encodeWork)
-	// Sent in join order, from the clock goroutine.
-	sent := false
-	for _, pt := range r.members {
-		switch {
-		case pt.enc == nil:
-		case pt.in.Contributing():
-			if pt.encoded >= 0 {
-				sent = pt.send(pt.pkt[:pt.encoded], n, at, r.phase) || sent
-			}
-		default:
-			// Not in the mix: it hears the full mix, the same bytes as
-			// every other such listener in its codec.
-			if sh := r.shared[pt.sharedKey]; sh != nil && sh.tick == n && sh.size >= 0 {
-				sent = pt.send(sh.pkt[:sh.size], n, at, r.phase) || sent
-			}
-		}
-	}
-	r.stats.limited.Add(r.mix.LimitedSamples() - limitedBefore)
-	for _, ch := range r.mix.TalkingChanges() {
-		ev := Event{Type: EventTalkingStopped, Room: r.id, Participant: ch.ID, At: at, Level: ch.Level}
-		if ch.Talking {
-			ev.Type = EventTalkingStarted
-		}
-		r.onEvent(ev)
-	}
-	r.followSpeakerLocked(at)
-	measureBitrate := n%int64(time.Second/media.FrameDuration) == 0
-	if measureBitrate {
-		r.adaptAudioLossLocked()
-	}
-	for _, pt := range r.members {
-		if pt.in.Talking() {
-			pt.lastSpoke = at
-		}
-		if measureBitrate { // once a second
-			b := pt.rxBytes.Load()
-			pt.bitrate.Store((b - pt.rxLast) * 8)
-			pt.rxLast = b
-		}
-		if pt.dtmf != nil {
-			r.keys = pt.dtmf.TakeDTMF(r.keys[:0])
-			for _, k := range r.keys {
-				r.stats.dtmf.Add(1)
-				r.onEvent(Event{Type: EventDTMF, Room: r.id, Participant: pt.id, At: at, Digit: k})
-			}
-		}
-	}
-	step := r.phaseStepLocked(r.tickNow.Sub(at), !sent)
-	r.phase += step
-	return step
-}
-
-// adaptAudioLossLocked sets each audio encoder's expected loss, and so how
-// much in-band FEC it adds, from its listeners' receiver reports: a personal
-// encoder from its own listener's, the shared full mix from the worst
-// listener that reported and may receive it. Without a fresh report the
-// loss is unknown, not zero: the encoder keeps what it expected (a WebRTC
-// peer before its first report, a plain-RTP gateway that sends no RTCP).
-func (r *Room) adaptAudioLossLocked() {
-	clear(r.sharedLoss)
-	for _, pt := range r.members {
-		if pt.enc == nil || pt.reporter == nil {
-			continue
-		}
-		s := pt.reporter.Link()
-		if !s.AudioReported {
-			continue
-		}
-		pct := lossPercent(s.AudioLoss)
-		setExpectedLoss(pt.enc, pct)
-		r.sharedLoss[pt.sharedKey] = max(r.sharedLoss[pt.sharedKey], pct)
-	}
-	for k, sh := range r.shared {
-		if pct, ok := r.sharedLoss[k]; ok {
-			setExpectedLoss(sh.enc, pct)
-		}
-	}
-}
-
-// lossPercent rounds a reported loss fraction to the percentage an encoder
-// takes, at least 1 % when there is any loss.
-func lossPercent(loss float64) int {
-	if loss <= 0 {
-		return 0
-	}
-	return min(max(int(loss*100+0.5), 1), 100)
-}
-
-func setExpectedLoss(enc codec.AudioEncoder, pct int) {
-	if lc, ok := enc.(codec.LossController); ok {
-		_ = lc.SetPacketLossPercent(pct)
-	}
-}
-
-// audioParams are the room's audio encoders' settings: in-band FEC (sent
-// only while receivers report loss), DTX (a silent mix — someone alone in
-// a room, a room where nobody speaks — costs a packet every 400 ms instead
-// of 50 a second) and the room's complexity.
-func (r *Room) audioParams() codec.EncoderParams {
-	return codec.EncoderParams{FEC: true, DTX: true, Complexity: r.opts.AudioComplexity}
-}
-
-// sharedMix is one encode of the full mix per tick, for every listener in
-// its codec and rate that contributes nothing.
-type sharedMix struct {
-	enc  codec.AudioEncoder
-	mix  media.AudioFrame
-	pkt  [1500]byte
-	size int   // of the encoded frame in pkt; -1 when the encode failed
-	tick int64 // the tick pkt holds; -1 before the first
-}
-
-// sharedFor returns the shared full-mix encoder for pt's codec and rate,
-// creating it on first use; nil if it cannot be made.
-func (r *Room) sharedFor(pt *participant) *sharedMix {
-	sh, ok := r.shared[pt.sharedKey]
-	if ok {
-		return sh
-	}
-	c, err := r.reg.Audio(pt.sendCodec)
-	if err != nil {
-		return nil
-	}
-	enc, err := c.NewEncoder(r.audioParams())
-	if err != nil {
-		r.log.Warn("cannot create shared audio encoder", "err", err)
-		return nil
-	}
-	sh = &sharedMix{enc: enc, tick: -1}
-	r.shared[pt.sharedKey] = sh
-	return sh
-}
-
-// pullRange decodes members [lo, hi) for the tick (pullWork).
-func (r *Room) pullRange(lo, hi int) {
-	for _, pt := range r.members[lo:hi] {
-		pt.pull(r.tickNow, r.stats, r.metrics)
-	}
-}
-
-// encodeRange mixes and encodes jobs [lo, hi) of the tick: the mix-minus
-// jobs, then the shared ones (encodeWork).
-func (r *Room) encodeRange(lo, hi int) {
-	for i := lo; i < hi; i++ {
-		if i < len(r.encodeJobs) {
-			pt := r.encodeJobs[i]
-			r.mix.MixMinus(pt.in, &pt.out)
-			pt.encode(r.stats)
-			continue
-		}
-		sh := r.sharedJobs[i-len(r.encodeJobs)]
-		size, err := sh.enc.Encode(sh.mix.Samples[:], sh.pkt[:])
-		r.stats.encodes.Add(1)
-		if err != nil {
-			r.stats.encodeErrs.Add(1)
-			size = -1
-		}
-		sh.size = size
-	}
+	r.audio.close()
 }

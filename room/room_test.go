@@ -11,6 +11,7 @@ import (
 	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/codec/codectest"
 	"github.com/mcu-project/mcu/codec/opus"
+	"github.com/mcu-project/mcu/internal/testkit/fakeclock"
 	"github.com/mcu-project/mcu/media"
 	"go.uber.org/goleak"
 )
@@ -121,13 +122,21 @@ func (p *fakePeer) snapshot() []sentPacket {
 	return append([]sentPacket(nil), p.sent...)
 }
 
-func newTestManager(t *testing.T, mutate ...func(*Config)) *Manager {
+// clocked is a manager whose rooms run on a fake clock: tests step room
+// time tick by tick instead of sleeping.
+type clocked struct {
+	*Manager
+	clk *fakeclock.Clock
+}
+
+func newTestManager(t *testing.T, mutate ...func(*Config)) *clocked {
 	t.Helper()
 	var reg codec.Registry
 	if err := opus.Register(&reg); err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Registry: &reg, Defaults: DefaultOptions()}
+	clk := fakeclock.New(time.Unix(1_700_000_000, 0))
+	cfg := Config{Registry: &reg, Defaults: DefaultOptions(), Clock: clk}
 	for _, f := range mutate {
 		f(&cfg)
 	}
@@ -136,10 +145,40 @@ func newTestManager(t *testing.T, mutate ...func(*Config)) *Manager {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = m.Close() })
-	return m
+	return &clocked{m, clk}
 }
 
-func join(t *testing.T, m *Manager, room string, p Peer) media.ParticipantID {
+// settle waits until every room's clocks wait for their next deadline.
+func (c *clocked) settle(t *testing.T) {
+	t.Helper()
+	if err := c.clk.WaitArmed(2*len(c.Rooms()), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// run steps room time through d, one clock deadline at a time, each tick
+// done before the next.
+func (c *clocked) run(t *testing.T, d time.Duration) {
+	t.Helper()
+	end := c.clk.Now().Add(d)
+	for c.settle(t); c.clk.Now().Before(end); c.settle(t) {
+		c.clk.Step()
+	}
+}
+
+// runUntil steps room time until done holds, for at most limit of it.
+func (c *clocked) runUntil(t *testing.T, limit time.Duration, done func() bool) {
+	t.Helper()
+	end := c.clk.Now().Add(limit)
+	for c.settle(t); !done(); c.settle(t) {
+		if c.clk.Now().After(end) {
+			t.Fatalf("not done after %v of room time", limit)
+		}
+		c.clk.Step()
+	}
+}
+
+func join(t *testing.T, m *clocked, room string, p Peer) media.ParticipantID {
 	t.Helper()
 	id, err := m.Join(media.RoomID(room), JoinParams{Peer: p, RecvAudioCodec: opus.MimeType, SendAudioCodec: opus.MimeType})
 	if err != nil {
@@ -179,12 +218,7 @@ func TestMixMinusThroughRoom(t *testing.T) {
 	a, b := newFakePeer(t, 500), newFakePeer(t, 1300)
 	join(t, m, "r", a)
 	join(t, m, "r", b)
-	for deadline := time.Now().Add(5 * time.Second); len(a.snapshot()) < 30 || len(b.snapshot()) < 30; {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d and %d packets in 5 s", len(a.snapshot()), len(b.snapshot()))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	m.runUntil(t, 5*time.Second, func() bool { return len(a.snapshot()) >= 30 && len(b.snapshot()) >= 30 })
 	for _, tc := range []struct {
 		name       string
 		p          *fakePeer
@@ -217,7 +251,7 @@ func TestLossRecovery(t *testing.T) {
 	listener := newFakePeer(t, 0)
 	join(t, m, "r", lossy)
 	join(t, m, "r", listener)
-	time.Sleep(800 * time.Millisecond)
+	m.run(t, 800*time.Millisecond)
 	if s := m.Stats(); s.FECFrames < 4 {
 		t.Fatalf("FEC frames = %d, want ≥ 4 (stats %+v)", s.FECFrames, s)
 	}
@@ -290,9 +324,9 @@ func TestMuteAndGain(t *testing.T) {
 		t.Fatal(err)
 	}
 	heard := func(settle time.Duration) float64 {
-		time.Sleep(settle)
+		m.run(t, settle)
 		n := len(listener.snapshot())
-		time.Sleep(300 * time.Millisecond)
+		m.run(t, 300*time.Millisecond)
 		pcm := decodeAll(t, listener.snapshot())
 		return level(pcm[n*960:], 900)
 	}
@@ -359,7 +393,7 @@ func TestEvents(t *testing.T) {
 	phone.mu.Lock()
 	phone.keys = append(phone.keys, '1', '#')
 	phone.mu.Unlock()
-	time.Sleep(100 * time.Millisecond)
+	m.run(t, 100*time.Millisecond)
 	if err := m.Leave("r", pid); err != nil {
 		t.Fatal(err)
 	}
@@ -390,12 +424,7 @@ func TestMaxSpeakers(t *testing.T) {
 	join(t, m, "r", a)
 	join(t, m, "r", b)
 	join(t, m, "r", listener)
-	for deadline := time.Now().Add(5 * time.Second); len(listener.snapshot()) < 40; {
-		if time.Now().After(deadline) {
-			t.Fatal("listener got too few packets")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	m.runUntil(t, 5*time.Second, func() bool { return len(listener.snapshot()) >= 40 })
 	pcm := decodeAll(t, listener.snapshot())[20*960:]
 	la, lb := level(pcm, 900), level(pcm, 1300)
 	t.Logf("listener hears 900 Hz at %+.1f dB, 1300 Hz at %+.1f dB", la, lb)
@@ -416,9 +445,9 @@ func TestSharedMixEncode(t *testing.T) {
 	for _, l := range listeners {
 		join(t, m, "r", l)
 	}
-	time.Sleep(300 * time.Millisecond)
+	m.run(t, 300*time.Millisecond)
 	s0 := m.Stats()
-	time.Sleep(500 * time.Millisecond)
+	m.run(t, 500*time.Millisecond)
 	s1 := m.Stats()
 	perTick := float64(s1.AudioEncodes-s0.AudioEncodes) / float64(s1.Ticks-s0.Ticks)
 	t.Logf("%.2f encodes per tick for 1 talker and 3 silent listeners", perTick)
@@ -443,9 +472,9 @@ func TestDTXWhenTheMixIsSilent(t *testing.T) {
 	m := newTestManager(t)
 	alone := newFakePeer(t, 500)
 	join(t, m, "d", alone)
-	time.Sleep(1500 * time.Millisecond)
-	mark := time.Now()
-	time.Sleep(time.Second)
+	m.run(t, 1500*time.Millisecond)
+	mark := m.clk.Now()
+	m.run(t, time.Second)
 	var quiet int
 	for _, p := range alone.snapshot() {
 		if p.at.After(mark) {
@@ -456,10 +485,9 @@ func TestDTXWhenTheMixIsSilent(t *testing.T) {
 		t.Fatalf("%d packets in a second of silence, want DTX (a few)", quiet)
 	}
 	join(t, m, "d", newFakePeer(t, 1300))
-	time.Sleep(500 * time.Millisecond)
-	// A second of speech: 50 ticks from mark, however late a stalled
-	// machine runs them; the timestamps show whether a frame was not sent.
-	talk := sentSince(t, alone, time.Now(), 50)
+	m.run(t, 500*time.Millisecond)
+	// A second of speech; the timestamps show whether a frame was not sent.
+	talk := sentSince(t, m, alone, m.clk.Now(), 50)
 	for i := 1; i < len(talk); i++ {
 		if d := talk[i].ts - talk[i-1].ts; d != 960 {
 			t.Fatalf("timestamp step %d while someone talks", d)
@@ -494,15 +522,15 @@ func TestSilenceIsNotDecoded(t *testing.T) {
 	listener := newFakePeer(t, 500)
 	join(t, m, "s", muted)
 	join(t, m, "s", listener)
-	time.Sleep(time.Second)
+	m.run(t, time.Second)
 	skipped0 := m.Stats().SilentFrames
-	time.Sleep(time.Second)
+	m.run(t, time.Second)
 	if n := m.Stats().SilentFrames - skipped0; n < 40 {
 		t.Fatalf("%d silent frames recognised in a second of silence, want about 50", n)
 	}
 	muted.setTone(900, true)
-	// a tick or two after the change, and this test's clock jitter
-	sentSince(t, listener, time.Now().Add(100*time.Millisecond), 45)
+	// from the tick after the change
+	sentSince(t, m, listener, m.clk.Now().Add(media.FrameDuration), 45)
 	sent := listener.snapshot()
 	pcm := decodeAll(t, sent) // one decoder over the whole stream, as a receiver has
 	for i := len(sent) - 45; i < len(sent); i++ {
@@ -515,24 +543,21 @@ func TestSilenceIsNotDecoded(t *testing.T) {
 	}
 }
 
-// sentSince waits until p has been sent n packets for ticks after from, up
-// to 5 s on a machine that stalls, and returns them.
-func sentSince(t *testing.T, p *fakePeer, from time.Time, n int) []sentPacket {
+// sentSince runs the room until p has been sent n packets for ticks after
+// from, and returns them.
+func sentSince(t *testing.T, m *clocked, p *fakePeer, from time.Time, n int) []sentPacket {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		var got []sentPacket
+	var got []sentPacket
+	m.runUntil(t, 5*time.Second, func() bool {
+		got = got[:0]
 		for _, s := range p.snapshot() {
 			if s.at.After(from) {
 				got = append(got, s)
 			}
 		}
-		if len(got) >= n {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d packets for the ticks since %v in 5 s, want %d", len(got), time.Since(from).Round(time.Millisecond), n)
-		}
-	}
+		return len(got) >= n
+	})
+	return got
 }
 
 // reportingPeer is a fakePeer whose transport reports on its link, as a
@@ -570,7 +595,7 @@ func TestFECFollowsReceiverReports(t *testing.T) {
 	// the last d that carry LBRR data, after waiting d.
 	lbrrShare := func(d time.Duration) float64 {
 		from := len(listener.snapshot())
-		time.Sleep(d)
+		m.run(t, d)
 		var payloads [][]byte
 		for _, p := range listener.snapshot()[from:] {
 			payloads = append(payloads, p.payload)

@@ -48,18 +48,16 @@ func (s *schedule) next(now time.Time) (n int64, deadline time.Time, skipped int
 // shift moves every later deadline d earlier (negative d: later).
 func (s *schedule) shift(d time.Duration) { s.start = s.start.Add(-d) }
 
-// deadlineWaiter sleeps until absolute deadlines with one reusable timer,
-// and wakes early when stop closes.
+// deadlineWaiter sleeps until absolute deadlines with one reusable timer
+// of the room's clock, and wakes early when stop closes.
 type deadlineWaiter struct {
 	clock media.Clock
 	stop  <-chan struct{}
-	timer *time.Timer
+	timer media.Timer
 }
 
 func newDeadlineWaiter(clock media.Clock, stop <-chan struct{}) *deadlineWaiter {
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	return &deadlineWaiter{clock: clock, stop: stop, timer: t}
+	return &deadlineWaiter{clock: clock, stop: stop, timer: clock.NewTimer()}
 }
 
 // wait returns true at the deadline (at once if it has passed) and false
@@ -70,7 +68,7 @@ func (w *deadlineWaiter) wait(deadline time.Time) bool {
 		select {
 		case <-w.stop:
 			return false
-		case <-w.timer.C:
+		case <-w.timer.C():
 			return true
 		}
 	}

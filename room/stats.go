@@ -1,6 +1,7 @@
 package room
 
 import (
+	"github.com/mcu-project/mcu/ladder"
 	"sync/atomic"
 	"time"
 )
@@ -44,11 +45,11 @@ type Stats struct {
 	VideoEncoders     int64  // canvas encoders running now
 	// RungEncoders counts the encoders running now on each ladder rung
 	// (index 0 the top); VideoEncoders is their sum.
-	RungEncoders [MaxRungs]int64
+	RungEncoders [ladder.MaxRungs]int64
 	RungSwitches uint64 // receivers moved between rungs (pauses included)
 	// RungKeyFramesForced counts the keyframes forced per rung (their
 	// share of KeyFramesForced).
-	RungKeyFramesForced [MaxRungs]uint64
+	RungKeyFramesForced [ladder.MaxRungs]uint64
 	VideoPaused         int64  // receivers getting audio only now
 	PaddingBytes        uint64 // probe padding sent
 	DTMF                uint64 // telephone keys received (RFC 4733)
@@ -69,6 +70,6 @@ type counters struct {
 	videoTicks, videoSkipped, videoDecoded            atomic.Uint64
 	videoDecodeErrs, videoEncodeErrs, keyFramesForced atomic.Uint64
 	rungSwitches, paddingBytes                        atomic.Uint64
-	rungKeysForced                                    [MaxRungs]atomic.Uint64
+	rungKeysForced                                    [ladder.MaxRungs]atomic.Uint64
 	dtmf                                              atomic.Uint64
 }

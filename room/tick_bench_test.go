@@ -11,7 +11,6 @@ import (
 	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/codec/opus"
 	"github.com/mcu-project/mcu/media"
-	"github.com/mcu-project/mcu/mixer"
 )
 
 // replayPeer hands out the same Opus packet forever and discards output:
@@ -24,23 +23,30 @@ func (p *replayPeer) ReadAudio(time.Time) media.EncodedAudio {
 func (p *replayPeer) WriteAudio([]byte, uint32, time.Time) error { return nil }
 func (p *replayPeer) Close() error                               { return nil }
 
-// benchRoom builds a room without its clock goroutines, with n
-// participants of whom the first talkers send a tone and the rest silence.
-func benchRoom(b testing.TB, n, talkers int) *Room {
+// benchManager is a manager for rooms built without their clock
+// goroutines, whose ticks a benchmark or test runs itself.
+func benchManager(b testing.TB, register func(*codec.Registry) error) *Manager {
 	b.Helper()
 	var reg codec.Registry
-	if err := opus.Register(&reg); err != nil {
+	if err := register(&reg); err != nil {
 		b.Fatal(err)
 	}
-	opts := DefaultOptions()
-	mx, err := mixer.New(opts.Mixer)
+	m, err := NewManager(Config{Registry: &reg, Defaults: DefaultOptions(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	r := &Room{id: "bench", opts: opts, reg: &reg, log: log, clock: media.SystemClock{}, metrics: noMetrics{},
-		stats: &counters{}, onEvent: func(Event) {}, mix: mx, shared: map[string]*sharedMix{}, overrides: map[media.ParticipantID]Layout{}}
-	r.pullWork, r.encodeWork = r.pullRange, r.encodeRange
+	return m
+}
+
+// benchRoom builds a room without its clock goroutines, with n
+// participants of whom the first talkers send a tone and the rest silence;
+// they are mixed from the first tick.
+func benchRoom(b testing.TB, n, talkers int) *Room {
+	b.Helper()
+	r, err := newRoom("bench", DefaultOptions(), benchManager(b, opus.Register))
+	if err != nil {
+		b.Fatal(err)
+	}
 	packet := func(amp float64) []byte {
 		enc, _ := opus.NewEncoder(codec.EncoderParams{})
 		defer enc.Close()
@@ -61,21 +67,13 @@ func benchRoom(b testing.TB, n, talkers int) *Room {
 		if i < talkers {
 			pkt = loud
 		}
-		p := JoinParams{Peer: &replayPeer{pkt}, RecvAudioCodec: opus.MimeType, SendAudioCodec: opus.MimeType}
-		pt, err := newParticipant(media.ParticipantID(fmt.Sprint(i)), p, &reg, r.audioParams(), log)
-		if err != nil {
+		if _, err := r.add(JoinParams{Peer: &replayPeer{pkt}, RecvAudioCodec: opus.MimeType, SendAudioCodec: opus.MimeType}); err != nil {
 			b.Fatal(err)
 		}
-		pt.in = mx.Add(pt.id)
-		r.members = append(r.members, pt)
 	}
 	b.Cleanup(func() {
-		for _, pt := range r.members {
-			pt.close()
-		}
-		for _, sh := range r.shared {
-			_ = sh.enc.Close()
-		}
+		r.shut(false)
+		r.audio.close()
 	})
 	return r
 }
@@ -103,17 +101,17 @@ func BenchmarkRoomTick(b *testing.B) {
 func benchTick(b *testing.B, n, talkers int, split bool) {
 	r := benchRoom(b, n, talkers)
 	if split {
-		r.fan = newFanOut()
-		b.Cleanup(r.fan.close)
+		r.audio.par = newParallelFor()
+		b.Cleanup(r.audio.par.close)
 	}
 	at := time.Now()
 	for i := range 50 { // warm up: VAD, shared encoder, buffers
-		r.tick(int64(i), at)
+		r.audio.tick(int64(i), at)
 	}
 	b.ReportAllocs()
 	tick := int64(50)
 	for b.Loop() {
-		r.tick(tick, at)
+		r.audio.tick(tick, at)
 		tick++
 	}
 }

@@ -93,7 +93,7 @@ func audioFloor(n, talkers int, codecs []string) float64 {
 			}
 			k, _ := d.Decode(pkt, out)
 			silent[i] = nil
-			if room.Silent(out[:k]) {
+			if media.Silent(out[:k]) {
 				silent[i] = pkt
 			}
 		}

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mcu-project/mcu/api"
+	"github.com/mcu-project/mcu/ladder"
 	"github.com/mcu-project/mcu/room"
 	"github.com/mcu-project/mcu/transport"
 	"gopkg.in/yaml.v3"
@@ -95,7 +95,7 @@ var settings = []setting{
 	}},
 	{"pprof", "MCU_PPROF", "serve Go profiles under /debug/pprof/ (do not expose publicly)", func(c *Config, v string) error { return parseBool(&c.PProf)(c, v) }},
 	{"canvas", "MCU_CANVAS", "default rooms' canvas as WIDTHxHEIGHT@FPS", func(c *Config, v string) error { c.Canvas = v; return nil }},
-	{"ladder", "MCU_LADDER", "default rooms' bitrate ladder, top first, " + api.LadderSyntax + ", e.g. 1280x720@30:1500k,640x360@30:600k,320x180@15:150k (one rung or \"off\": no adaptation; empty: the canvas's default)", func(c *Config, v string) error { c.Ladder = v; return nil }},
+	{"ladder", "MCU_LADDER", "default rooms' bitrate ladder, top first, " + ladder.Syntax + ", e.g. 1280x720@30:1500k,640x360@30:600k,320x180@15:150k (one rung or \"off\": no adaptation; empty: the canvas's default)", func(c *Config, v string) error { c.Ladder = v; return nil }},
 	{"video-codecs", "MCU_VIDEO_CODECS", "video codec preference of new rooms, e.g. VP8,H264", func(c *Config, v string) error { c.VideoCodecs = list(v); return nil }},
 	{"exclude-self", "MCU_EXCLUDE_SELF", "leave each participant's own tile out of its canvas", func(c *Config, v string) error { return parseBool(&c.ExcludeSelf)(c, v) }},
 	{"max-participants", "MCU_MAX_PARTICIPANTS", "participants per room (0: unlimited)", func(c *Config, v string) (err error) { c.MaxParticipants, err = strconv.Atoi(v); return err }},
@@ -191,11 +191,11 @@ func (c Config) roomDefaults() (room.Options, error) {
 		return o, err
 	}
 	if c.Ladder == "off" {
-		o.Ladder = room.DefaultLadder(o.Width, o.Height, o.FPS, o.VideoBitrate)[:1]
+		o.Ladder = ladder.Default(o.Width, o.Height, o.FPS, o.VideoBitrate)[:1]
 		return o, nil
 	}
 	var err error
-	if o.Ladder, err = api.ParseLadder(c.Ladder); err != nil {
+	if o.Ladder, err = ladder.Parse(c.Ladder); err != nil {
 		return o, err
 	}
 	if err := o.Validate(); err != nil {

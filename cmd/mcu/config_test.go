@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mcu-project/mcu/room"
+	"github.com/mcu-project/mcu/ladder"
 	"github.com/mcu-project/mcu/transport"
 )
 
@@ -92,12 +92,12 @@ func TestConfigErrors(t *testing.T) {
 func TestConfigLadder(t *testing.T) {
 	for _, tc := range []struct {
 		name, canvas, ladder string
-		want                 []room.Rung
+		want                 []ladder.Rung
 	}{
 		{"default", "1280x720@30", "", nil},
-		{"custom", "1280x720@30", "1280x720@30:2M,640x360@30:500k", []room.Rung{roomRung(1280, 720, 30, 2_000_000), roomRung(640, 360, 30, 500_000)}},
-		{"one rung", "1280x720@30", "960x540@15:800k", []room.Rung{roomRung(960, 540, 15, 800_000)}},
-		{"off", "640x360@15", "off", room.DefaultLadder(640, 360, 15, 0)[:1]},
+		{"custom", "1280x720@30", "1280x720@30:2M,640x360@30:500k", []ladder.Rung{roomRung(1280, 720, 30, 2_000_000), roomRung(640, 360, 30, 500_000)}},
+		{"one rung", "1280x720@30", "960x540@15:800k", []ladder.Rung{roomRung(960, 540, 15, 800_000)}},
+		{"off", "640x360@15", "off", ladder.Default(640, 360, 15, 0)[:1]},
 	} {
 		cfg := defaultConfig()
 		cfg.Canvas, cfg.Ladder = tc.canvas, tc.ladder
@@ -129,6 +129,6 @@ func TestConfigLadder(t *testing.T) {
 	}
 }
 
-func roomRung(w, h, fps, bps int) room.Rung {
-	return room.Rung{Width: w, Height: h, FPS: fps, BitrateBps: bps}
+func roomRung(w, h, fps, bps int) ladder.Rung {
+	return ladder.Rung{Width: w, Height: h, FPS: fps, BitrateBps: bps}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mcu-project/mcu/api"
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
+	"github.com/mcu-project/mcu/ladder"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -51,7 +52,7 @@ func roomsCreate(fs *flag.FlagSet) func([]string) (action, error) {
 	maxSpeakers := fs.Uint("max-speakers", 0, "most simultaneous speakers mixed, `N` (0: everyone)")
 	audioComplexity := fs.Uint("audio-complexity", 0, "Opus encoder complexity, `1..10`: lower costs less CPU (0: the server's default)")
 	deleteWhenEmpty := fs.Bool("delete-when-empty", false, "delete the room when its last participant leaves")
-	ladder := fs.String("ladder", "", "bitrate ladder, top rung first, `"+api.LadderSyntax+"` (e.g. 1280x720@30:1500k,640x360@30:600k,320x180@15:150k)")
+	ladderFlag := fs.String("ladder", "", "bitrate ladder, top rung first, `"+ladder.Syntax+"` (e.g. 1280x720@30:1500k,640x360@30:600k,320x180@15:150k)")
 	return func(args []string) (action, error) {
 		req := &mcuv1.CreateRoomRequest{Id: args[0]}
 		// Without flags the options stay unset: all the server's defaults.
@@ -75,8 +76,8 @@ func roomsCreate(fs *flag.FlagSet) func([]string) (action, error) {
 				}
 				o.VideoCodecs = cs
 			}
-			if *ladder != "" {
-				rungs, err := api.ParseLadder(*ladder)
+			if *ladderFlag != "" {
+				rungs, err := ladder.Parse(*ladderFlag)
 				if err != nil {
 					return nil, err
 				}

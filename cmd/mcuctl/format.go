@@ -11,6 +11,7 @@ import (
 
 	"github.com/mcu-project/mcu/api"
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
+	"github.com/mcu-project/mcu/ladder"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
@@ -133,7 +134,7 @@ func printRoom(w io.Writer, r *mcuv1.Room) error {
 		{"max speakers", limitText(o.GetMaxSpeakers(), "all")},
 		{"audio complexity", limitText(o.GetAudioComplexity(), "default (9)")},
 		{"delete when empty", yesNo(o.GetDeleteWhenEmpty())},
-		{"ladder", dash(api.FormatLadder(api.LadderFromProto(o.GetLadder())))},
+		{"ladder", dash(ladder.Format(api.LadderFromProto(o.GetLadder())))},
 		{"layout", layoutText(r.GetLayout())},
 		{"speaker", dash(r.GetActiveSpeaker())},
 	} {

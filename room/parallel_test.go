@@ -11,10 +11,10 @@ import (
 	"github.com/mcu-project/mcu/media"
 )
 
-// TestFanOutRunsEveryJobOnce: however the jobs are split, each runs
+// TestParallelForRunsEveryJobOnce: however the jobs are split, each runs
 // exactly once before run returns, and small batches stay on the caller.
-func TestFanOutRunsEveryJobOnce(t *testing.T) {
-	f := newFanOut()
+func TestParallelForRunsEveryJobOnce(t *testing.T) {
+	f := newParallelFor()
 	if f == nil {
 		t.Skip("one core: nothing to split")
 	}
@@ -36,7 +36,7 @@ func TestFanOutRunsEveryJobOnce(t *testing.T) {
 				t.Fatalf("n=%d: job %d ran %d times", n, i, c)
 			}
 		}
-		if n < fanOutFrom && parts > 1 {
+		if n < parallelFrom && parts > 1 {
 			t.Errorf("n=%d split into %d parts", n, parts)
 		}
 		if n >= 37 && parts < 2 {
@@ -53,12 +53,12 @@ func steps(ts []uint32) []uint32 {
 	return out
 }
 
-// TestFanOutDoesNotWaitForABusyWorker: while a worker is held up (as
+// TestParallelForDoesNotWaitForABusyWorker: while a worker is held up (as
 // by a machine too busy to schedule it), a run does every part on the
 // clock goroutine instead of waiting, and the worker, once free, claims
 // none of that run's parts.
-func TestFanOutDoesNotWaitForABusyWorker(t *testing.T) {
-	f := newFanOut()
+func TestParallelForDoesNotWaitForABusyWorker(t *testing.T) {
+	f := newParallelFor()
 	if f == nil {
 		t.Skip("one core: nothing to split")
 	}
@@ -68,7 +68,7 @@ func TestFanOutDoesNotWaitForABusyWorker(t *testing.T) {
 	release := make(chan struct{})
 	const held = 1 << 40
 	f.claims[0].Store(2 * held)
-	f.jobs <- fanJob{work: func(int, int) { <-release }, part: 0, gen: held}
+	f.jobs <- parallelJob{work: func(int, int) { <-release }, part: 0, gen: held}
 	for !f.claims[0].CompareAndSwap(2*held+1, 2*held+1) { // claimed: a worker is held
 		runtime.Gosched()
 	}
@@ -119,11 +119,11 @@ func TestSplitTickSendsWhatOneGoroutineSends(t *testing.T) {
 	}
 	const n, talkers, ticks = 20, 12, 60
 	rooms := [2]*Room{benchRoom(t, n, talkers), benchRoom(t, n, talkers)}
-	rooms[1].fan = newFanOut()
-	defer rooms[1].fan.close()
+	rooms[1].audio.par = newParallelFor()
+	defer rooms[1].audio.par.close()
 	peers := [2][]*capturePeer{}
 	for k, r := range rooms {
-		for _, pt := range r.members {
+		for _, pt := range r.roster {
 			cp := &capturePeer{replayPeer: *pt.peer.(*replayPeer)}
 			pt.peer = cp
 			peers[k] = append(peers[k], cp)
@@ -132,7 +132,7 @@ func TestSplitTickSendsWhatOneGoroutineSends(t *testing.T) {
 	at := time.Unix(1e9, 0)
 	for i := range ticks {
 		for _, r := range rooms {
-			r.tick(int64(i), at.Add(time.Duration(i)*media.FrameDuration))
+			r.audio.tick(int64(i), at.Add(time.Duration(i)*media.FrameDuration))
 		}
 	}
 	for i := range n {

@@ -13,33 +13,34 @@ import (
 // of 25-36 ms in such rooms). Big rooms therefore split the decodes and
 // the encodes across the machine's cores, on workers the room owns; small
 // rooms keep everything on the clock goroutine, where waking another
-// goroutine would cost more than it saves.
+// goroutine would cost more than it saves. This is a parallel-for over one
+// tick's jobs, not the fan-out of encoded media to receivers (DESIGN §2).
 const (
-	// fanOutFrom is the fewest jobs (decodes or encodes) in a tick worth
+	// parallelFrom is the fewest jobs (decodes or encodes) in a tick worth
 	// splitting.
-	fanOutFrom = 8
+	parallelFrom = 8
 	// minJobsPerPart keeps each part big enough to pay for the hand-off.
 	minJobsPerPart = 4
 )
 
-// fanJob is one part of a tick's jobs, handed to a worker: work on
+// parallelJob is one part of a tick's jobs, handed to a worker: work on
 // [lo, hi), if part is still unclaimed in generation gen.
-type fanJob struct {
+type parallelJob struct {
 	work   func(lo, hi int)
 	lo, hi int
 	part   int
 	gen    uint64
 }
 
-// fanOut runs parts of a tick's jobs on its workers while the clock
+// parallelFor runs parts of a tick's jobs on its workers while the clock
 // goroutine does the first part, then takes back every part no worker has
 // started: a worker the machine does not schedule (a busy box) then costs
 // the tick nothing, where waiting for it cost up to a scheduler slice.
 // Each part is claimed once, by a compare-and-swap of its generation,
 // so a worker that wakes late with a stale part claims nothing. A nil
-// fanOut (one core) runs everything on the caller.
-type fanOut struct {
-	jobs    chan fanJob
+// parallelFor (one core) runs everything on the caller.
+type parallelFor struct {
+	jobs    chan parallelJob
 	done    chan struct{}   // a part a worker claimed has finished
 	claims  []atomic.Uint64 // per part: 2·gen unclaimed, 2·gen+1 claimed
 	gen     uint64
@@ -47,14 +48,14 @@ type fanOut struct {
 	wg      sync.WaitGroup
 }
 
-// newFanOut starts a worker per core beyond the clock goroutine's; nil on
+// newParallelFor starts a worker per core beyond the clock goroutine's; nil on
 // a single core.
-func newFanOut() *fanOut {
+func newParallelFor() *parallelFor {
 	workers := runtime.GOMAXPROCS(0) - 1
 	if workers < 1 {
 		return nil
 	}
-	f := &fanOut{jobs: make(chan fanJob, workers), done: make(chan struct{}, workers), claims: make([]atomic.Uint64, workers+1), workers: workers}
+	f := &parallelFor{jobs: make(chan parallelJob, workers), done: make(chan struct{}, workers), claims: make([]atomic.Uint64, workers+1), workers: workers}
 	for range workers {
 		f.wg.Go(func() {
 			for j := range f.jobs {
@@ -71,9 +72,9 @@ func newFanOut() *fanOut {
 // run calls work over [0, n) in parts and returns when all are done. work
 // must be safe to run on disjoint ranges at once, and should be a function
 // value made once (a method value made per call would allocate every tick).
-func (f *fanOut) run(n int, work func(lo, hi int)) {
+func (f *parallelFor) run(n int, work func(lo, hi int)) {
 	parts := 1
-	if f != nil && n >= fanOutFrom {
+	if f != nil && n >= parallelFrom {
 		parts = min(f.workers+1, n/minJobsPerPart)
 	}
 	if parts <= 1 {
@@ -87,7 +88,7 @@ func (f *fanOut) run(n int, work func(lo, hi int)) {
 		f.claims[i].Store(2 * f.gen)
 		// Never wait to hand a part out: a part not handed is done here.
 		select {
-		case f.jobs <- fanJob{work: work, lo: i * size, hi: min((i+1)*size, n), part: i, gen: f.gen}:
+		case f.jobs <- parallelJob{work: work, lo: i * size, hi: min((i+1)*size, n), part: i, gen: f.gen}:
 		default:
 		}
 	}
@@ -105,7 +106,7 @@ func (f *fanOut) run(n int, work func(lo, hi int)) {
 }
 
 // close stops the workers, once no run is under way.
-func (f *fanOut) close() {
+func (f *parallelFor) close() {
 	if f == nil {
 		return
 	}

@@ -1,0 +1,280 @@
+package room
+
+import (
+	"slices"
+	"time"
+
+	"github.com/mcu-project/mcu/compositor"
+	"github.com/mcu-project/mcu/ladder"
+	"github.com/mcu-project/mcu/media"
+)
+
+const (
+	// frozenFor is how long a participant whose frames stopped keeps its
+	// last picture before the placeholder replaces it.
+	frozenFor = 2 * time.Second
+	// maxVideoCatchUp: a video clock further behind than this skips frames
+	// (a burst of stale frames helps nobody).
+	maxVideoCatchUp = 100 * time.Millisecond
+	// maxTiles is the most tiles a canvas shows (a 4×4 grid); beyond it
+	// the most recent speakers are shown.
+	maxTiles = 16
+)
+
+// tileRef is a tile candidate as snapshotted (under the room lock) for one
+// video tick.
+type tileRef struct {
+	p          *participant
+	spoke      time.Time
+	label      string
+	videoMuted bool
+}
+
+// recentSpeakers keeps the n tiles that spoke most recently (ties: the
+// earlier in view first), in view order. It moves them to the front of
+// view and returns that prefix: for n up to maxTiles, choosing allocates
+// nothing.
+func recentSpeakers(view []tileRef, n int) []tileRef {
+	if len(view) <= n {
+		return view
+	}
+	// best holds the indices of the n best so far, best first. A later
+	// tile that only ties the worst kept one ranks below it, so it must
+	// be strictly more recent to get in.
+	var buf [maxTiles]int
+	best := buf[:0]
+	for i, t := range view {
+		if len(best) == n && !t.spoke.After(view[best[n-1]].spoke) {
+			continue
+		}
+		at := len(best)
+		for at > 0 && t.spoke.After(view[best[at-1]].spoke) {
+			at--
+		}
+		if len(best) < n {
+			best = append(best, 0)
+		}
+		copy(best[at+1:], best[at:len(best)-1])
+		best[at] = i
+	}
+	slices.Sort(best)
+	// best is ascending and best[k] >= k: moving forward never overwrites
+	// a tile still to be moved.
+	for k, i := range best {
+		view[k] = view[i]
+	}
+	return view[:n]
+}
+
+// appendViewKey appends the name of an output to dst: codec, arrangement
+// and the tiles in order (with what each shows), so equal views share one
+// encoder.
+func appendViewKey(dst []byte, codecName string, l Layout, tiles []tileRef) []byte {
+	dst = append(dst, codecName...)
+	dst = append(dst, '|')
+	dst = l.appendKey(dst)
+	for _, t := range tiles {
+		dst = append(dst, '|')
+		dst = append(dst, t.p.id...)
+		if t.videoMuted {
+			dst = append(dst, "/muted"...)
+		}
+	}
+	return dst
+}
+
+// videoClock is what the room's video clock keeps from tick to tick: the
+// outputs, and the buffers each tick refills, so that a tick whose views
+// and rungs did not change allocates nothing.
+type videoClock struct {
+	groups    map[string]*videoGroup // by view key
+	tiles     []tileRef
+	receivers []videoReceiver
+	view      []tileRef
+	custom    customBuf
+	key       []byte
+}
+
+// videoReceiver is a participant who receives video, with its layout, as
+// snapshotted for one tick.
+type videoReceiver struct {
+	p      *participant
+	layout Layout
+}
+
+func newVideoClock() *videoClock {
+	return &videoClock{groups: map[string]*videoGroup{}}
+}
+
+// close frees every output's encoders.
+func (vc *videoClock) close() {
+	for _, g := range vc.groups {
+		g.close()
+	}
+}
+
+// forget drops the tick's references to participants, so the buffers do
+// not keep those who left (and their pictures) alive.
+func (vc *videoClock) forget() {
+	clear(vc.tiles[:cap(vc.tiles)])
+	clear(vc.receivers[:cap(vc.receivers)])
+	clear(vc.view[:cap(vc.view)])
+	clear(vc.custom.tiles[:cap(vc.custom.tiles)])
+}
+
+// runVideo is the room's video clock: at the canvas frame rate, compose
+// each distinct view once, encode it once per codec and rung in use, and
+// queue the bytes to every receiver of that rung.
+func (r *Room) runVideo() {
+	defer close(r.videoDone)
+	vc := newVideoClock()
+	defer func() {
+		vc.close()
+		r.countEncoders(nil)
+	}()
+	sched := newSchedule(r.start, time.Second/time.Duration(r.canvas.FPS), maxVideoCatchUp)
+	w := newDeadlineWaiter(r.clock, r.stop)
+	defer w.close()
+	for {
+		n, deadline, skipped := sched.next(r.clock.Now())
+		r.stats.videoSkipped.Add(uint64(skipped))
+		if !w.wait(deadline) {
+			return
+		}
+		r.videoTick(n, deadline, vc)
+		r.stats.videoTicks.Add(1)
+	}
+}
+
+// videoTick produces one frame of every view and rung in use.
+func (r *Room) videoTick(n int64, at time.Time, vc *videoClock) {
+	defer vc.forget()
+	// Snapshot membership, layouts and names under the lock; compose and
+	// encode outside it so the audio clock and joins never wait for video.
+	tiles, receivers := vc.tiles[:0], vc.receivers[:0]
+	r.mu.Lock()
+	for _, p := range r.roster {
+		if p.isTile() {
+			tiles = append(tiles, tileRef{p: p, spoke: time.Unix(0, p.lastSpoke.Load()), label: p.name, videoMuted: p.videoMuted})
+		}
+		if p.vout != nil {
+			l, ok := r.overrides[p.id]
+			if !ok {
+				l = r.layout
+			}
+			receivers = append(receivers, videoReceiver{p, l})
+		}
+	}
+	featured := r.featuredLocked()
+	excludeSelf := r.opts.ExcludeSelf
+	r.mu.Unlock()
+	vc.tiles, vc.receivers = tiles, receivers
+
+	groups := vc.groups
+	for _, g := range groups {
+		g.used = false
+		for _, ro := range g.rungs {
+			ro.users, ro.fresh = 0, false
+		}
+	}
+	now := r.clock.Now()
+	follow := n%int64(max(r.canvas.FPS/linkUpdatesPerSecond, 1)) == 0
+	for _, rc := range receivers {
+		p := rc.p
+		view := vc.view[:0]
+		for _, t := range tiles {
+			if !(excludeSelf && t.p == p) {
+				view = append(view, t)
+			}
+		}
+		vc.view = view
+		arranged, layout := rc.layout.arrange(view, featured, &vc.custom)
+		vc.key = appendViewKey(vc.key[:0], p.sendVideoCodec, rc.layout, arranged)
+		g, ok := groups[string(vc.key)]
+		if !ok {
+			key := string(vc.key)
+			var err error
+			if g, err = r.newVideoGroup(key); err != nil {
+				r.log.Warn("cannot create video output", "err", err)
+				continue
+			}
+			groups[key] = g
+		}
+		if !g.used {
+			g.used = true
+			g.setLayout(layout)
+			g.tiles, g.ins = g.tiles[:0], g.ins[:0]
+			for _, t := range arranged {
+				tile, in := t.tile(now)
+				g.tiles = append(g.tiles, tile)
+				if in != nil {
+					g.ins = append(g.ins, in)
+				}
+			}
+		}
+		vo := p.vout
+		if follow {
+			r.followLink(p, at)
+		}
+		if vo.group != g {
+			// A new receiver of this output starts at a keyframe of the
+			// rung it should be on.
+			vo.group = g
+			if vo.target != ladder.Paused {
+				vo.rung = vo.target
+				g.rungs[vo.rung].wantKey = true
+			}
+		}
+		if vo.rung != ladder.Paused {
+			g.rungs[vo.rung].users++
+		}
+		if vo.target != vo.rung && vo.target != ladder.Paused {
+			// Switching: only the target rung makes a keyframe, so the
+			// receivers that stay are not disturbed.
+			g.rungs[vo.target].users++
+			g.rungs[vo.target].wantKey = true
+		}
+		if vo.peer.TakeKeyFrameRequest() && vo.rung != ladder.Paused {
+			g.rungs[vo.rung].wantKey = true
+			r.onEvent(Event{Type: EventKeyFrameRequested, Room: r.id, Participant: p.id, At: at})
+		}
+	}
+	for key, g := range groups {
+		if !g.used {
+			g.close()
+			delete(groups, key)
+			continue
+		}
+		r.encodeGroup(g, n, now)
+	}
+	for _, rc := range receivers {
+		r.forward(rc.p, n, at, groups)
+	}
+	r.countEncoders(groups)
+}
+
+// tile is the participant's tile for the compositor at time now: its
+// latest picture unless it has none, it is older than frozenFor or video is
+// muted (then the placeholder with its name), and the decoder to lock
+// while it is read.
+func (t tileRef) tile(now time.Time) (compositor.Tile, *videoIn) {
+	p := t.p
+	tile := compositor.Tile{Label: t.label}
+	if p.vin == nil || t.videoMuted {
+		return tile, nil
+	}
+	p.vin.mu.Lock()
+	defer p.vin.mu.Unlock()
+	if !p.vin.have || now.Sub(p.vin.at) > frozenFor {
+		return tile, nil
+	}
+	tile.Frame = &p.vin.latest
+	return tile, p.vin
+}
+
+// videoTS is the RTP time (90 kHz) of video tick n at fps frames per
+// second, counted from the room clock's start like the audio timestamps:
+// exact for any rate, where a truncated frame period would drift.
+func videoTS(n int64, fps int) uint32 {
+	return uint32(n * media.VideoClockRate / int64(fps))
+}

@@ -1,0 +1,56 @@
+package room
+
+import (
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/media"
+)
+
+// videoIn decodes one participant's incoming frames on its own goroutine
+// and keeps only the latest picture for the compositor.
+type videoIn struct {
+	mu     sync.Mutex
+	latest media.VideoFrame
+	have   bool
+	at     time.Time // when latest was decoded
+	done   chan struct{}
+}
+
+// startVideoIn decodes frames until the peer closes its frame channel.
+func startVideoIn(vp VideoPeer, dec codec.VideoDecoder, clock media.Clock, c *counters, rx *atomic.Uint64, log *slog.Logger) *videoIn {
+	v := &videoIn{done: make(chan struct{})}
+	go func() {
+		defer close(v.done)
+		defer dec.Close()
+		var spare media.VideoFrame
+		for frame := range vp.VideoFrames() {
+			rx.Add(uint64(len(frame)))
+			pic, err := dec.Decode(frame)
+			if err != nil {
+				c.videoDecodeErrs.Add(1)
+				if !errors.Is(err, codec.ErrNeedKeyFrame) {
+					log.Debug("video decode failed", "err", err)
+				}
+				vp.RequestKeyFrame()
+				continue
+			}
+			if pic == nil {
+				continue
+			}
+			c.videoDecoded.Add(1)
+			// Copy outside the lock, then swap: the compositor only
+			// waits for a pointer swap, never for a copy or a decode.
+			spare.CopyFrom(pic)
+			v.mu.Lock()
+			v.latest, spare = spare, v.latest
+			v.have, v.at = true, clock.Now()
+			v.mu.Unlock()
+		}
+	}()
+	return v
+}
