@@ -5,7 +5,6 @@ import (
 	"time"
 
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
-	"github.com/mcu-project/mcu/compositor"
 	"github.com/mcu-project/mcu/ladder"
 	"github.com/mcu-project/mcu/media"
 	"github.com/mcu-project/mcu/room"
@@ -116,9 +115,9 @@ func layoutFromProto(p *mcuv1.Layout) (room.Layout, error) {
 		reg := room.Region{X: r.X, Y: r.Y, W: r.W, H: r.H, Z: int(r.Z)}
 		switch r.Fit {
 		case mcuv1.Fit_FIT_UNSPECIFIED, mcuv1.Fit_FIT_CONTAIN:
-			reg.Fit = compositor.FitContain
+			reg.Fit = room.FitContain
 		case mcuv1.Fit_FIT_COVER:
-			reg.Fit = compositor.FitCover
+			reg.Fit = room.FitCover
 		default:
 			return l, badArg("unknown fit %d", r.Fit)
 		}
@@ -142,7 +141,7 @@ func layoutToProto(l room.Layout) *mcuv1.Layout {
 	}
 	for _, r := range l.Regions {
 		reg := &mcuv1.Region{X: r.X, Y: r.Y, W: r.W, H: r.H, Z: int32(r.Z), Fit: mcuv1.Fit_FIT_CONTAIN}
-		if r.Fit == compositor.FitCover {
+		if r.Fit == room.FitCover {
 			reg.Fit = mcuv1.Fit_FIT_COVER
 		}
 		switch r.Source {

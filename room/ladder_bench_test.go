@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/mcu-project/mcu/codec/vpx"
-	"github.com/mcu-project/mcu/compositor"
 	"github.com/mcu-project/mcu/media"
 )
 
@@ -121,7 +120,7 @@ func BenchmarkVideoLayouts(b *testing.B) {
 		{Type: LayoutPIP},
 		{Type: LayoutCustom, Regions: []Region{
 			{X: 0, Y: 0, W: 0.6, H: 1, Source: SourceSpeaker},
-			{X: 0.6, Y: 0.25, W: 0.4, H: 0.5, Z: 1, Fit: compositor.FitCover},
+			{X: 0.6, Y: 0.25, W: 0.4, H: 0.5, Z: 1, Fit: FitCover},
 		}},
 	} {
 		b.Run(l.Type.String(), func(b *testing.B) {

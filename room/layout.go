@@ -51,11 +51,36 @@ const (
 	SourceSpeaker
 )
 
+// Fit says how a region's picture fills it.
+type Fit uint8
+
+const (
+	// FitUnknown is the zero value, drawn as FitContain.
+	FitUnknown Fit = iota
+	// FitContain shows the whole picture, keeping its aspect ratio, with
+	// black bars.
+	FitContain
+	// FitCover fills the region, keeping the aspect ratio, cropping the
+	// picture's centre.
+	FitCover
+)
+
+// compositorFit is the compositor's name for f.
+func (f Fit) compositorFit() compositor.Fit {
+	switch f {
+	case FitContain:
+		return compositor.FitContain
+	case FitCover:
+		return compositor.FitCover
+	}
+	return compositor.FitUnknown
+}
+
 // Region is one custom region, normalised to the canvas.
 type Region struct {
 	X, Y, W, H  float64
 	Z           int
-	Fit         compositor.Fit
+	Fit         Fit
 	Source      RegionSource
 	Participant media.ParticipantID
 }
@@ -89,7 +114,7 @@ func (l Layout) Validate() error {
 		if r.Source == SourceParticipant && r.Participant == "" {
 			return fmt.Errorf("%w: region %d names no participant", ErrBadOptions, i)
 		}
-		if r.Fit > compositor.FitCover {
+		if r.Fit > FitCover {
 			return fmt.Errorf("%w: region %d has an unknown fit", ErrBadOptions, i)
 		}
 	}
@@ -199,7 +224,7 @@ func (l Layout) arrangeCustom(tiles []tileRef, featured media.ParticipantID, buf
 			continue
 		}
 		out = append(out, tiles[pick[i]])
-		regions = append(regions, compositor.NormRegion{X: r.X, Y: r.Y, W: r.W, H: r.H, Z: r.Z, Fit: r.Fit})
+		regions = append(regions, compositor.NormRegion{X: r.X, Y: r.Y, W: r.W, H: r.H, Z: r.Z, Fit: r.Fit.compositorFit()})
 	}
 	buf.tiles, buf.layout.Regions = out, regions
 	return out, &buf.layout

@@ -36,7 +36,7 @@ func TestLayoutAppendKey(t *testing.T) {
 		{Type: LayoutPIP},
 		{Type: LayoutCustom, Regions: []Region{
 			{X: 0, Y: 0, W: 1, H: 1, Source: SourceSpeaker},
-			{X: 2.0 / 3, Y: 0.1 + 0.2, W: 1.0 / 3, H: 0.25, Z: 1, Fit: compositor.FitCover, Source: SourceParticipant, Participant: "alice, bob;é"},
+			{X: 2.0 / 3, Y: 0.1 + 0.2, W: 1.0 / 3, H: 0.25, Z: 1, Fit: FitCover, Source: SourceParticipant, Participant: "alice, bob;é"},
 			{X: 1e-7, Y: math.Copysign(0, -1), W: 0.123456789012345678, H: 1e-300, Z: -2, Source: SourceNextFree},
 		}},
 	}
@@ -110,7 +110,7 @@ func refArrange(l Layout, tiles []tileRef, featured media.ParticipantID) ([]tile
 				continue
 			}
 			out = append(out, tiles[pick[i]])
-			custom.Regions = append(custom.Regions, compositor.NormRegion{X: r.X, Y: r.Y, W: r.W, H: r.H, Z: r.Z, Fit: r.Fit})
+			custom.Regions = append(custom.Regions, compositor.NormRegion{X: r.X, Y: r.Y, W: r.W, H: r.H, Z: r.Z, Fit: r.Fit.compositorFit()})
 		}
 		return out, custom
 	}
@@ -127,7 +127,7 @@ func randomLayout(rng *rand.Rand, ids int) Layout {
 	for range 1 + rng.IntN(maxTiles) {
 		x, y := rng.Float64()*0.9, rng.Float64()*0.9
 		r := Region{X: x, Y: y, W: (1 - x) * (0.1 + 0.9*rng.Float64()), H: (1 - y) * (0.1 + 0.9*rng.Float64()),
-			Z: rng.IntN(5) - 2, Fit: compositor.Fit(rng.IntN(int(compositor.FitCover) + 1)), Source: RegionSource(rng.IntN(3))}
+			Z: rng.IntN(5) - 2, Fit: Fit(rng.IntN(int(FitCover) + 1)), Source: RegionSource(rng.IntN(3))}
 		if r.Source == SourceParticipant {
 			r.Participant = media.ParticipantID(fmt.Sprint("p", rng.IntN(ids)))
 		}
@@ -195,7 +195,7 @@ func TestVideoGroupsKeepTheirCustomLayout(t *testing.T) {
 		{Type: LayoutCustom, Regions: []Region{{X: 0, Y: 0, W: 1, H: 1, Source: SourceParticipant, Participant: "p1"}}},
 		{Type: LayoutCustom, Regions: []Region{
 			{X: 0, Y: 0, W: 0.5, H: 1, Source: SourceSpeaker},
-			{X: 0.5, Y: 0.25, W: 0.5, H: 0.5, Z: 1, Fit: compositor.FitCover},
+			{X: 0.5, Y: 0.25, W: 0.5, H: 0.5, Z: 1, Fit: FitCover},
 		}},
 		{Type: LayoutCustom, Regions: []Region{{X: 0.25, Y: 0.25, W: 0.5, H: 0.5}}},
 	}
@@ -218,7 +218,7 @@ func TestVideoGroupsKeepTheirCustomLayout(t *testing.T) {
 		}
 		var want []compositor.NormRegion
 		for _, reg := range l.Regions {
-			want = append(want, compositor.NormRegion{X: reg.X, Y: reg.Y, W: reg.W, H: reg.H, Z: reg.Z, Fit: reg.Fit})
+			want = append(want, compositor.NormRegion{X: reg.X, Y: reg.Y, W: reg.W, H: reg.H, Z: reg.Z, Fit: reg.Fit.compositorFit()})
 		}
 		if !slices.Equal(c.Regions, want) {
 			t.Fatalf("receiver %d's output has regions %v, want %v", i, c.Regions, want)

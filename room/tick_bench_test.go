@@ -47,21 +47,7 @@ func benchRoom(b testing.TB, n, talkers int) *Room {
 	if err != nil {
 		b.Fatal(err)
 	}
-	packet := func(amp float64) []byte {
-		enc, _ := opus.NewEncoder(codec.EncoderParams{})
-		defer enc.Close()
-		pcm := make([]int16, media.FrameSamples)
-		out := make([]byte, 1500)
-		var size int
-		for f := range 5 { // past the encoder's start-up
-			for i := range pcm {
-				pcm[i] = int16(amp * float64((f*960+i)%96-48) / 48)
-			}
-			size, _ = enc.Encode(pcm, out)
-		}
-		return out[:size]
-	}
-	loud, quiet := packet(6000), packet(0)
+	loud, quiet := opusPacket(b, 6000), opusPacket(b, 0)
 	for i := range n {
 		pkt := quiet
 		if i < talkers {
