@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/mcu-project/mcu/compositor"
-	"github.com/mcu-project/mcu/ladder"
 	"github.com/mcu-project/mcu/media"
 )
 
@@ -149,10 +148,46 @@ func (r *Room) runVideo() {
 // videoTick produces one frame of every view and rung in use.
 func (r *Room) videoTick(n int64, at time.Time, vc *videoClock) {
 	defer vc.forget()
-	// Snapshot membership, layouts and names under the lock; compose and
-	// encode outside it so the audio clock and joins never wait for video.
+	featured, excludeSelf := r.snapshot(vc)
+	for _, g := range vc.groups {
+		g.used = false
+		for _, ro := range g.rungs {
+			ro.users, ro.fresh = 0, false
+		}
+	}
+	now := r.clock.Now()
+	follow := n%int64(max(r.canvas.FPS/linkUpdatesPerSecond, 1)) == 0
+	for _, rc := range vc.receivers {
+		g := r.assign(vc, rc, featured, excludeSelf, now)
+		if g == nil {
+			continue
+		}
+		if follow {
+			r.followLink(rc.p, at)
+		}
+		r.receive(rc.p, g, at)
+	}
+	for key, g := range vc.groups {
+		if !g.used {
+			g.close()
+			delete(vc.groups, key)
+			continue
+		}
+		r.encodeGroup(g, n, now)
+	}
+	for _, rc := range vc.receivers {
+		r.forward(rc.p, n, at, vc.groups)
+	}
+	r.countEncoders(vc.groups)
+}
+
+// snapshot takes the tick's tiles and receivers (membership, layouts,
+// names) under the room's lock, into vc; composing and encoding happen
+// outside it, so joins and listings never wait for video.
+func (r *Room) snapshot(vc *videoClock) (featured media.ParticipantID, excludeSelf bool) {
 	tiles, receivers := vc.tiles[:0], vc.receivers[:0]
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, p := range r.roster {
 		if p.isTile() {
 			tiles = append(tiles, tileRef{p: p, spoke: time.Unix(0, p.lastSpoke.Load()), label: p.name, videoMuted: p.videoMuted})
@@ -165,92 +200,47 @@ func (r *Room) videoTick(n int64, at time.Time, vc *videoClock) {
 			receivers = append(receivers, videoReceiver{p, l})
 		}
 	}
-	featured := r.featuredLocked()
-	excludeSelf := r.opts.ExcludeSelf
-	r.mu.Unlock()
 	vc.tiles, vc.receivers = tiles, receivers
+	return r.featuredLocked(), r.opts.ExcludeSelf
+}
 
-	groups := vc.groups
-	for _, g := range groups {
-		g.used = false
-		for _, ro := range g.rungs {
-			ro.users, ro.fresh = 0, false
+// assign finds (or makes) the output whose view the receiver sees: the
+// tiles in its layout's arrangement, in its codec. The first receiver of a
+// group in a tick sets the group's tiles. nil: no output could be made.
+func (r *Room) assign(vc *videoClock, rc videoReceiver, featured media.ParticipantID, excludeSelf bool, now time.Time) *videoGroup {
+	p := rc.p
+	view := vc.view[:0]
+	for _, t := range vc.tiles {
+		if !(excludeSelf && t.p == p) {
+			view = append(view, t)
 		}
 	}
-	now := r.clock.Now()
-	follow := n%int64(max(r.canvas.FPS/linkUpdatesPerSecond, 1)) == 0
-	for _, rc := range receivers {
-		p := rc.p
-		view := vc.view[:0]
-		for _, t := range tiles {
-			if !(excludeSelf && t.p == p) {
-				view = append(view, t)
+	vc.view = view
+	arranged, layout := rc.layout.arrange(view, featured, &vc.custom)
+	vc.key = appendViewKey(vc.key[:0], p.sendVideoCodec, rc.layout, arranged)
+	g, ok := vc.groups[string(vc.key)]
+	if !ok {
+		key := string(vc.key)
+		var err error
+		if g, err = r.newVideoGroup(key); err != nil {
+			r.log.Warn("cannot create video output", "err", err)
+			return nil
+		}
+		vc.groups[key] = g
+	}
+	if !g.used {
+		g.used = true
+		g.setLayout(layout)
+		g.tiles, g.ins = g.tiles[:0], g.ins[:0]
+		for _, t := range arranged {
+			tile, in := t.tile(now)
+			g.tiles = append(g.tiles, tile)
+			if in != nil {
+				g.ins = append(g.ins, in)
 			}
-		}
-		vc.view = view
-		arranged, layout := rc.layout.arrange(view, featured, &vc.custom)
-		vc.key = appendViewKey(vc.key[:0], p.sendVideoCodec, rc.layout, arranged)
-		g, ok := groups[string(vc.key)]
-		if !ok {
-			key := string(vc.key)
-			var err error
-			if g, err = r.newVideoGroup(key); err != nil {
-				r.log.Warn("cannot create video output", "err", err)
-				continue
-			}
-			groups[key] = g
-		}
-		if !g.used {
-			g.used = true
-			g.setLayout(layout)
-			g.tiles, g.ins = g.tiles[:0], g.ins[:0]
-			for _, t := range arranged {
-				tile, in := t.tile(now)
-				g.tiles = append(g.tiles, tile)
-				if in != nil {
-					g.ins = append(g.ins, in)
-				}
-			}
-		}
-		vo := p.vout
-		if follow {
-			r.followLink(p, at)
-		}
-		if vo.group != g {
-			// A new receiver of this output starts at a keyframe of the
-			// rung it should be on.
-			vo.group = g
-			if vo.target != ladder.Paused {
-				vo.rung = vo.target
-				g.rungs[vo.rung].wantKey = true
-			}
-		}
-		if vo.rung != ladder.Paused {
-			g.rungs[vo.rung].users++
-		}
-		if vo.target != vo.rung && vo.target != ladder.Paused {
-			// Switching: only the target rung makes a keyframe, so the
-			// receivers that stay are not disturbed.
-			g.rungs[vo.target].users++
-			g.rungs[vo.target].wantKey = true
-		}
-		if vo.peer.TakeKeyFrameRequest() && vo.rung != ladder.Paused {
-			g.rungs[vo.rung].wantKey = true
-			r.onEvent(Event{Type: EventKeyFrameRequested, Room: r.id, Participant: p.id, At: at})
 		}
 	}
-	for key, g := range groups {
-		if !g.used {
-			g.close()
-			delete(groups, key)
-			continue
-		}
-		r.encodeGroup(g, n, now)
-	}
-	for _, rc := range receivers {
-		r.forward(rc.p, n, at, groups)
-	}
-	r.countEncoders(groups)
+	return g
 }
 
 // tile is the participant's tile for the compositor at time now: its

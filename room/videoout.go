@@ -261,6 +261,35 @@ func (r *Room) followLink(p *participant, at time.Time) {
 	vo.mu.Unlock()
 }
 
+// receive counts the receiver among the users of group g's rungs: the one
+// it is on and the one it is switching to, each asked for a keyframe
+// where the receiver needs one.
+func (r *Room) receive(p *participant, g *videoGroup, at time.Time) {
+	vo := p.vout
+	if vo.group != g {
+		// A new receiver of this output starts at a keyframe of the
+		// rung it should be on.
+		vo.group = g
+		if vo.target != ladder.Paused {
+			vo.rung = vo.target
+			g.rungs[vo.rung].wantKey = true
+		}
+	}
+	if vo.rung != ladder.Paused {
+		g.rungs[vo.rung].users++
+	}
+	if vo.target != vo.rung && vo.target != ladder.Paused {
+		// Switching: only the target rung makes a keyframe, so the
+		// receivers that stay are not disturbed.
+		g.rungs[vo.target].users++
+		g.rungs[vo.target].wantKey = true
+	}
+	if vo.peer.TakeKeyFrameRequest() && vo.rung != ladder.Paused {
+		g.rungs[vo.rung].wantKey = true
+		r.onEvent(Event{Type: EventKeyFrameRequested, Room: r.id, Participant: p.id, At: at})
+	}
+}
+
 // forward sends the receiver its rung's frame of tick n, first moving it to
 // its target rung when that rung has just made a keyframe.
 func (r *Room) forward(p *participant, n int64, at time.Time, groups map[string]*videoGroup) {
