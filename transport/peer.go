@@ -22,9 +22,6 @@ const senderReportInterval = time.Second
 // maxRTPPayload sizes the read buffers for incoming RTP and RTCP (one MTU).
 const maxRTPPayload = 1500
 
-// ErrPeerClosed is returned by writes after the peer closed.
-var ErrPeerClosed = errors.New("transport: peer closed")
-
 // Peer is one participant's PeerConnection. It satisfies room.Peer and
 // room.VideoPeer: the room's clock goroutines call ReadAudio, WriteAudio and
 // WriteVideo; pion's goroutines feed the playout buffer and the video

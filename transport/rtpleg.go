@@ -2,7 +2,6 @@ package transport
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -47,9 +46,6 @@ var legCodecs = map[string]legCodec{
 	"PCMA": {"audio/PCMA", 8, 8000},
 	"OPUS": {"audio/opus", opusPayloadType, 48000},
 }
-
-// ErrBadLeg wraps every reason a leg request is refused.
-var ErrBadLeg = errors.New("bad RTP leg request")
 
 // RTPLeg is a plain-RTP audio participant (a phone behind a SIP gateway,
 // any RTP device): no ICE, DTLS or SRTP. It latches to the address packets
