@@ -27,4 +27,8 @@ var (
 	ErrPeerClosed = errors.New("transport: peer closed")
 	// ErrBadLeg wraps every reason a plain-RTP leg request is refused.
 	ErrBadLeg = errors.New("bad RTP leg request")
+
+	// errNotRTP: a plain-RTP leg got a packet that is neither RTP nor
+	// RTCP (too short, or not version 2).
+	errNotRTP = errors.New("transport: not an RTP version 2 packet")
 )

@@ -3,7 +3,6 @@ package transport
 import (
 	"encoding/binary"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/mcu-project/mcu/media"
-	"github.com/mcu-project/mcu/transport/jitter"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 )
@@ -58,13 +56,11 @@ type RTPLeg struct {
 	conn   *net.UDPConn
 	codec  legCodec
 	idle   time.Duration
-	log    *slog.Logger
-	remote atomic.Pointer[net.UDPAddr]
+	obs    observer
+	remote atomic.Pointer[net.UDPAddr] // latched: where packets come from
 	ssrc   uint32
 
-	jbMu sync.Mutex
-	jb   *jitter.Buffer
-	inSS uint32
+	audioIn *audioIn
 
 	// Written only by the room's audio clock (WriteAudio).
 	seq             uint16
@@ -83,11 +79,7 @@ type RTPLeg struct {
 	stop            chan struct{}
 	wg              sync.WaitGroup
 	closeOnce       sync.Once
-	receivedPackets atomic.Uint64
 }
-
-// LegLocal is the address a leg's remote end should send to.
-func (l *RTPLeg) LegLocal() string { return l.conn.LocalAddr().String() }
 
 // newRTPLeg validates the request and opens the leg's socket.
 func (e *Engine) newRTPLeg(remote, codecName string) (*RTPLeg, string, error) {
@@ -104,14 +96,15 @@ func (e *Engine) newRTPLeg(remote, codecName string) (*RTPLeg, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	obs := e.observer(e.log.With("leg", conn.LocalAddr().String()))
 	cfg := e.cfg.Jitter
 	cfg.ClockRate = c.clockRate
-	jb, err := jitter.New(cfg)
+	in, err := newAudioIn(cfg, obs)
 	if err != nil {
 		conn.Close()
 		return nil, "", err
 	}
-	l := &RTPLeg{conn: conn, codec: c, jb: jb, idle: e.cfg.LegIdleTimeout, log: e.log.With("leg", conn.LocalAddr().String()), ssrc: rand.Uint32(), stop: make(chan struct{})}
+	l := &RTPLeg{conn: conn, codec: c, idle: e.cfg.LegIdleTimeout, obs: obs, audioIn: in, ssrc: rand.Uint32(), stop: make(chan struct{})}
 	l.link.fresh = legFeedbackFresh
 	l.remote.Store(raddr)
 	l.lastRecv.Store(time.Now().UnixNano())
@@ -169,7 +162,7 @@ func (l *RTPLeg) start(gone func()) {
 // call.
 func (l *RTPLeg) fireGone(reason string) {
 	l.goneOnce.Do(func() {
-		l.log.Info("RTP leg ended", "reason", reason)
+		l.obs.log.Info("RTP leg ended", "reason", reason)
 		if l.gone != nil {
 			go l.gone()
 		}
@@ -187,26 +180,21 @@ func (l *RTPLeg) read() {
 			return
 		}
 		if n < 2 || buf[0]>>6 != 2 {
+			l.audioIn.badRTP(errNotRTP)
 			continue
 		}
 		if pt := buf[1] & 0x7f; pt >= 64 && pt <= 95 { // RTCP (RFC 5761 §4)
 			l.readRTCP(buf[:n])
 			continue
 		}
-		if err := pkt.Unmarshal(buf[:n]); err != nil {
+		if !l.audioIn.parse(&pkt, buf[:n]) {
 			continue
 		}
 		l.remote.Store(from) // symmetric RTP: answer where packets come from
 		l.lastRecv.Store(time.Now().UnixNano())
 		switch pkt.PayloadType {
 		case l.codec.pt:
-			l.jbMu.Lock()
-			if pkt.SSRC != l.inSS {
-				l.jb.Reset()
-				l.inSS = pkt.SSRC
-			}
-			l.jb.Push(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, time.Now())
-			l.jbMu.Unlock()
+			l.audioIn.push(&pkt, time.Now())
 		case telephoneEventPT:
 			l.telephoneEvent(pkt.Timestamp, pkt.Payload)
 		}
@@ -301,7 +289,7 @@ func (l *RTPLeg) sendReport(now time.Time) {
 }
 
 // ReadAudio implements room.Peer.
-func (l *RTPLeg) ReadAudio(now time.Time) media.EncodedAudio { return pop(&l.jbMu, l.jb, now) }
+func (l *RTPLeg) ReadAudio(now time.Time) media.EncodedAudio { return l.audioIn.ReadAudio(now) }
 
 // WriteAudio implements room.Peer: one RTP packet to the latched address.
 func (l *RTPLeg) WriteAudio(payload []byte, ts uint32, at time.Time) error {

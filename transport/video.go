@@ -78,7 +78,7 @@ func (v *videoState) init() {
 func (p *Peer) readVideo(track *webrtc.TrackRemote) {
 	asm, err := NewFrameAssembler(track.Codec().MimeType, frameAssemblyLate)
 	if err != nil {
-		p.log.Warn("cannot receive video", "err", err)
+		p.obs.log.Warn("cannot receive video", "err", err)
 		drain(track)
 		return
 	}
@@ -139,7 +139,7 @@ func (p *Peer) RequestKeyFrame() {
 		return
 	}
 	if err := p.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
-		p.log.Debug("PLI failed", "err", err)
+		p.obs.log.Debug("PLI failed", "err", err)
 	}
 }
 
@@ -277,7 +277,7 @@ func (p *Peer) sendVideo() {
 			payloads := payloader.Payload(maxVideoPayload, pk.data)
 			for i, pl := range payloads {
 				if err := v.out.write(pl, pk.ts, i == len(payloads)-1, pk.at); err != nil && !p.closing.Load() {
-					p.log.Debug("video write failed", "err", err)
+					p.obs.log.Debug("video write failed", "err", err)
 				}
 			}
 			select {
