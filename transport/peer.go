@@ -29,7 +29,7 @@ type Peer struct {
 	obs observer // the engine's counters and sampled log, and our logger
 
 	audioIn  *audioIn
-	audioOut *outStream // nil when the client receives no audio
+	audioOut *rtpOut // nil when the client receives no audio
 	video    videoState
 	link     linkMonitor
 
@@ -103,12 +103,11 @@ func (p *Peer) startWorker() bool {
 
 // attachAudioOut adds our outgoing audio (the room's mix) to the connection.
 func (p *Peer) attachAudioOut() error {
-	s, sender, err := newOutStream(p.pc, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio")
+	s, sender, err := p.newOutStream(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio")
 	if err != nil {
 		return err
 	}
 	p.audioOut = s
-	s.counted = &p.link.sent
 	if p.startWorker() {
 		go p.readRTCP(sender, false)
 	}
@@ -215,7 +214,7 @@ func (p *Peer) sendReports() {
 			return
 		case now := <-t.C:
 			var pkts []rtcp.Packet
-			for _, s := range []*outStream{p.audioOut, p.video.out} {
+			for _, s := range []*rtpOut{p.audioOut, p.video.out} {
 				if s == nil {
 					continue
 				}

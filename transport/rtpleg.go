@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -58,27 +57,21 @@ type RTPLeg struct {
 	idle   time.Duration
 	obs    observer
 	remote atomic.Pointer[net.UDPAddr] // latched: where packets come from
-	ssrc   uint32
 
 	audioIn *audioIn
+	out     *rtpOut // written only by the room's audio clock (WriteAudio)
 
-	// Written only by the room's audio clock (WriteAudio).
-	seq             uint16
-	packets, octets uint32
-	lastTS          uint32
-	lastAt          time.Time
-	srMu            sync.Mutex // guards the four fields above for reports
-	link            linkMonitor
-	lastRecv        atomic.Int64
-	dtmfMu          sync.Mutex
-	dtmf            []byte
-	lastEventTS     uint32
-	haveEvent       bool
-	gone            func()
-	goneOnce        sync.Once
-	stop            chan struct{}
-	wg              sync.WaitGroup
-	closeOnce       sync.Once
+	link        linkMonitor
+	lastRecv    atomic.Int64
+	dtmfMu      sync.Mutex
+	dtmf        []byte
+	lastEventTS uint32
+	haveEvent   bool
+	gone        func()
+	goneOnce    sync.Once
+	stop        chan struct{}
+	wg          sync.WaitGroup
+	closeOnce   sync.Once
 }
 
 // newRTPLeg validates the request and opens the leg's socket.
@@ -104,7 +97,8 @@ func (e *Engine) newRTPLeg(remote, codecName string) (*RTPLeg, string, error) {
 		conn.Close()
 		return nil, "", err
 	}
-	l := &RTPLeg{conn: conn, codec: c, idle: e.cfg.LegIdleTimeout, obs: obs, audioIn: in, ssrc: rand.Uint32(), stop: make(chan struct{})}
+	l := &RTPLeg{conn: conn, codec: c, idle: e.cfg.LegIdleTimeout, obs: obs, audioIn: in, stop: make(chan struct{})}
+	l.out = newRTPOut(sinkFunc(l.sendRTP), rand.Uint32(), c.pt, c.clockRate, &l.link.sent)
 	l.link.fresh = legFeedbackFresh
 	l.remote.Store(raddr)
 	l.lastRecv.Store(time.Now().UnixNano())
@@ -211,7 +205,7 @@ func (l *RTPLeg) readRTCP(b []byte) {
 			l.fireGone("RTCP BYE")
 		}
 	}
-	l.link.onRTCP(pkts, l.ssrc, 0, time.Now())
+	l.link.onRTCP(pkts, l.out.ssrc, 0, time.Now())
 }
 
 // Link implements room.LinkReporter: the loss and RTT the remote end's
@@ -269,23 +263,21 @@ func (l *RTPLeg) watch() {
 	}
 }
 
+// sendReport sends the sender report for now to the latched address.
 func (l *RTPLeg) sendReport(now time.Time) {
-	l.srMu.Lock()
-	if l.packets == 0 {
-		l.srMu.Unlock()
+	sr, ok := l.out.report(now)
+	if !ok {
 		return
 	}
-	sr := rtcp.SenderReport{
-		SSRC: l.ssrc, NTPTime: ntpTime(now),
-		RTPTime:     l.lastTS + uint32(now.Sub(l.lastAt).Seconds()*float64(l.codec.clockRate)),
-		PacketCount: l.packets, OctetCount: l.octets,
+	b, err := sr.Marshal()
+	if err == nil {
+		_, err = l.conn.WriteToUDP(b, l.remote.Load())
 	}
-	l.srMu.Unlock()
-	if b, err := sr.Marshal(); err == nil {
-		if _, err := l.conn.WriteToUDP(b, l.remote.Load()); err == nil {
-			l.link.sentReport(sr.NTPTime, now)
-		}
+	if err != nil {
+		l.obs.debug("sender report failed", "err", err)
+		return
 	}
+	l.link.sentReport(sr.NTPTime, now)
 }
 
 // ReadAudio implements room.Peer.
@@ -293,26 +285,19 @@ func (l *RTPLeg) ReadAudio(now time.Time) media.EncodedAudio { return l.audioIn.
 
 // WriteAudio implements room.Peer: one RTP packet to the latched address.
 func (l *RTPLeg) WriteAudio(payload []byte, ts uint32, at time.Time) error {
-	var hdr [12]byte
-	l.seq++
-	hdr[0] = 0x80
-	hdr[1] = l.codec.pt
-	binary.BigEndian.PutUint16(hdr[2:], l.seq)
-	binary.BigEndian.PutUint32(hdr[4:], ts)
-	binary.BigEndian.PutUint32(hdr[8:], l.ssrc)
-	var pkt [12 + maxRTPPayload]byte
-	n := copy(pkt[:], hdr[:])
-	n += copy(pkt[n:], payload)
-	if _, err := l.conn.WriteToUDP(pkt[:n], l.remote.Load()); err != nil {
+	return l.out.write(payload, ts, false, at)
+}
+
+// sendRTP is the leg's rtpSink: plain RTP to the latched address, on the
+// port RTCP shares (RFC 5761).
+func (l *RTPLeg) sendRTP(pkt *rtp.Packet) error {
+	var b [12 + maxRTPPayload]byte
+	n, err := pkt.MarshalTo(b[:])
+	if err != nil {
 		return err
 	}
-	l.link.sent.Add(uint64(len(payload)))
-	l.srMu.Lock()
-	l.packets++
-	l.octets += uint32(len(payload))
-	l.lastTS, l.lastAt = ts, at
-	l.srMu.Unlock()
-	return nil
+	_, err = l.conn.WriteToUDP(b[:n], l.remote.Load())
+	return err
 }
 
 // Close implements room.Peer: it sends RTCP BYE, closes the socket and
@@ -320,7 +305,7 @@ func (l *RTPLeg) WriteAudio(payload []byte, ts uint32, at time.Time) error {
 func (l *RTPLeg) Close() error {
 	var err error
 	l.closeOnce.Do(func() {
-		if b, e := (&rtcp.Goodbye{Sources: []uint32{l.ssrc}}).Marshal(); e == nil {
+		if b, e := (&rtcp.Goodbye{Sources: []uint32{l.out.ssrc}}).Marshal(); e == nil {
 			_, _ = l.conn.WriteToUDP(b, l.remote.Load())
 		}
 		close(l.stop)

@@ -37,8 +37,8 @@ type videoState struct {
 	// lastPLI is when we last asked the sender for a keyframe (unix ns).
 	lastPLI atomic.Int64
 
-	out     *outStream // nil when the client receives no video
-	outMime string     // the codec of out
+	out     *rtpOut // nil when the client receives no video
+	outMime string  // the codec of out
 	queue   chan *videoPacket
 	free    chan *videoPacket
 	// waitKey: egress dropped a frame, so later frames are useless to the
@@ -149,12 +149,11 @@ func (p *Peer) attachVideoOut(c webrtc.RTPCodecCapability) error {
 	if _, err := formatFor(c.MimeType); err != nil {
 		return err
 	}
-	s, sender, err := newOutStream(p.pc, c, "video")
+	s, sender, err := p.newOutStream(c, "video")
 	if err != nil {
 		return err
 	}
 	p.video.out, p.video.outMime = s, c.MimeType
-	s.counted = &p.link.sent
 	if p.startWorker() {
 		go p.readRTCP(sender, true)
 	}
@@ -233,8 +232,8 @@ func (p *Peer) sendPadding() {
 	budget := int(v.padBps.Load() * int64(padInterval) / int64(8*time.Second))
 	for budget > 0 {
 		n := min(budget, maxPadding)
-		if err := v.out.writePadding(byte(n)); err != nil {
-			return
+		if sent, err := v.out.writePadding(byte(n)); !sent || err != nil {
+			return // failed, or no media to pad after yet
 		}
 		v.padBytes.Add(uint64(n))
 		budget -= n
