@@ -75,6 +75,10 @@ type Engine struct {
 	// estimator in created belongs to the connection just made.
 	pcMu    sync.Mutex
 	created cc.BandwidthEstimator
+
+	// stats and sampled are shared by every peer and leg (see observer).
+	stats   counters
+	sampled *sampledLog
 }
 
 // NewEngine validates cfg and prepares pion.
@@ -133,7 +137,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("%w: port range: %w", ErrBadConfig, err)
 		}
 	}
-	e := &Engine{cfg: cfg, log: log}
+	e := &Engine{cfg: cfg, log: log, sampled: newSampledLog(sampleEvery, time.Now)}
 	if cfg.UDPPort != 0 {
 		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, ice.UDPMuxFromPortWithLoopback())
 		if err != nil {
@@ -250,5 +254,3 @@ func (e *Engine) Close() error {
 	}
 	return nil
 }
-
-func newJitter(cfg Config) (*jitter.Buffer, error) { return jitter.New(cfg.Jitter) }

@@ -20,3 +20,15 @@ var (
 	ErrNoUsableCodec = errors.New("offer has no usable audio codec (Opus required)")
 	ErrBadConfig     = errors.New("transport: bad configuration")
 )
+
+// Errors of peers and legs.
+var (
+	// ErrPeerClosed is returned by writes after the peer closed.
+	ErrPeerClosed = errors.New("transport: peer closed")
+	// ErrBadLeg wraps every reason a plain-RTP leg request is refused.
+	ErrBadLeg = errors.New("bad RTP leg request")
+
+	// errNotRTP: a plain-RTP leg got a packet that is neither RTP nor
+	// RTCP (too short, or not version 2).
+	errNotRTP = errors.New("transport: not an RTP version 2 packet")
+)

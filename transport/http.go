@@ -301,7 +301,8 @@ func checkName(name string) error {
 // complete answer (ICE gathered: the join API does not trickle). Video, if
 // any, is narrowed to videoCodec in both directions ("" rejects it).
 func (e *Engine) negotiate(ctx context.Context, sdpOffer string, offer offerInfo, videoCodec string) (*Peer, string, error) {
-	jb, err := newJitter(e.cfg)
+	obs := e.observer(e.log)
+	in, err := newAudioIn(e.cfg.Jitter, obs)
 	if err != nil {
 		return nil, "", err
 	}
@@ -309,7 +310,7 @@ func (e *Engine) negotiate(ctx context.Context, sdpOffer string, offer offerInfo
 	if err != nil {
 		return nil, "", err
 	}
-	peer := newPeer(pc, jb, e.log)
+	peer := newPeer(pc, in, obs)
 	peer.link.bwe = bwe
 	fail := func(err error) (*Peer, string, error) {
 		_ = peer.Close()

@@ -3,13 +3,11 @@ package transport
 import (
 	"errors"
 	"io"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/mcu-project/mcu/media"
-	"github.com/mcu-project/mcu/transport/jitter"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -22,27 +20,18 @@ const senderReportInterval = time.Second
 // maxRTPPayload sizes the read buffers for incoming RTP and RTCP (one MTU).
 const maxRTPPayload = 1500
 
-// ErrPeerClosed is returned by writes after the peer closed.
-var ErrPeerClosed = errors.New("transport: peer closed")
-
 // Peer is one participant's PeerConnection. It satisfies room.Peer and
 // room.VideoPeer: the room's clock goroutines call ReadAudio, WriteAudio and
 // WriteVideo; pion's goroutines feed the playout buffer and the video
 // frame channel.
 type Peer struct {
 	pc  *webrtc.PeerConnection
-	log *slog.Logger
+	obs observer // the engine's counters and sampled log, and our logger
 
-	jbMu sync.Mutex
-	jb   *jitter.Buffer
-	ssrc uint32 // of the incoming audio stream, for resets on change
-
-	audioOut *outStream // nil when the client receives no audio
+	audioIn  *audioIn
+	audioOut *rtpOut // nil when the client receives no audio
 	video    videoState
 	link     linkMonitor
-
-	gone     func() // called once when the connection fails or closes by itself
-	goneOnce sync.Once
 
 	// Lifecycle: workers register under lifeMu so that none starts after
 	// Close began waiting for them.
@@ -52,15 +41,18 @@ type Peer struct {
 	stop    chan struct{}
 	wg      sync.WaitGroup
 
-	badRTP atomic.Uint64 // incoming packets that did not parse as RTP
+	gone     func() // called once when the connection fails or closes by itself; under lifeMu
+	goneOnce sync.Once
 }
 
-func newPeer(pc *webrtc.PeerConnection, jb *jitter.Buffer, log *slog.Logger) *Peer {
-	p := &Peer{pc: pc, jb: jb, log: log, stop: make(chan struct{})}
+// newPeer wraps a new connection, its incoming audio and its engine's
+// observer.
+func newPeer(pc *webrtc.PeerConnection, in *audioIn, obs observer) *Peer {
+	p := &Peer{pc: pc, audioIn: in, obs: obs, stop: make(chan struct{})}
 	p.video.init()
 	pc.OnTrack(p.onTrack)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		log.Debug("connection state", "state", s.String())
+		p.obs.log.Debug("connection state", "state", s.String())
 		switch s {
 		case webrtc.PeerConnectionStateConnected:
 			// Media written before DTLS completed went nowhere: the
@@ -76,9 +68,9 @@ func newPeer(pc *webrtc.PeerConnection, jb *jitter.Buffer, log *slog.Logger) *Pe
 // setGone installs the callback run once when the connection dies on its
 // own (not when we Close it). If it already died, f runs now.
 func (p *Peer) setGone(f func()) {
-	p.jbMu.Lock()
+	p.lifeMu.Lock()
 	p.gone = f
-	p.jbMu.Unlock()
+	p.lifeMu.Unlock()
 	switch p.pc.ConnectionState() {
 	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 		p.fireGone()
@@ -89,9 +81,9 @@ func (p *Peer) fireGone() {
 	if p.closing.Load() {
 		return
 	}
-	p.jbMu.Lock()
+	p.lifeMu.Lock()
 	f := p.gone
-	p.jbMu.Unlock()
+	p.lifeMu.Unlock()
 	if f != nil {
 		p.goneOnce.Do(f)
 	}
@@ -111,12 +103,11 @@ func (p *Peer) startWorker() bool {
 
 // attachAudioOut adds our outgoing audio (the room's mix) to the connection.
 func (p *Peer) attachAudioOut() error {
-	s, sender, err := newOutStream(p.pc, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio")
+	s, sender, err := p.newOutStream(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio")
 	if err != nil {
 		return err
 	}
 	p.audioOut = s
-	s.counted = &p.link.sent
 	if p.startWorker() {
 		go p.readRTCP(sender, false)
 	}
@@ -190,45 +181,14 @@ func (p *Peer) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		if err != nil {
 			return
 		}
-		if err := pkt.Unmarshal(buf[:n]); err != nil {
-			p.badRTP.Add(1)
-			continue
+		if p.audioIn.parse(&pkt, buf[:n]) {
+			p.audioIn.push(&pkt, time.Now())
 		}
-		p.push(&pkt, time.Now())
 	}
-}
-
-func (p *Peer) push(pkt *rtp.Packet, now time.Time) {
-	p.jbMu.Lock()
-	defer p.jbMu.Unlock()
-	if pkt.SSRC != p.ssrc {
-		// A new stream (first packet, or the sender restarted): its
-		// sequence numbers have nothing to do with the old ones.
-		p.jb.Reset()
-		p.ssrc = pkt.SSRC
-	}
-	p.jb.Push(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, now)
 }
 
 // ReadAudio implements room.Peer.
-func (p *Peer) ReadAudio(now time.Time) media.EncodedAudio { return pop(&p.jbMu, p.jb, now) }
-
-// pop takes the next playout result from a peer's buffer. The payloads
-// stay valid after the lock is released: the buffer keeps them until the
-// next Pop, which only the room's clock (this function's single caller per
-// buffer) makes, and Push never touches them.
-func pop(mu *sync.Mutex, jb *jitter.Buffer, now time.Time) media.EncodedAudio {
-	mu.Lock()
-	r := jb.Pop(now)
-	mu.Unlock()
-	switch r.Status {
-	case jitter.Packet:
-		return media.EncodedAudio{Status: media.PacketOK, Payload: r.Payload, Waited: r.Waited, Slack: r.Slack, Timed: r.Timed}
-	case jitter.Lost:
-		return media.EncodedAudio{Status: media.PacketLost, Next: r.Next}
-	}
-	return media.EncodedAudio{Status: media.PacketEmpty}
-}
+func (p *Peer) ReadAudio(now time.Time) media.EncodedAudio { return p.audioIn.ReadAudio(now) }
 
 // WriteAudio implements room.Peer: one RTP packet with the room-clock
 // timestamp.
@@ -254,7 +214,7 @@ func (p *Peer) sendReports() {
 			return
 		case now := <-t.C:
 			var pkts []rtcp.Packet
-			for _, s := range []*outStream{p.audioOut, p.video.out} {
+			for _, s := range []*rtpOut{p.audioOut, p.video.out} {
 				if s == nil {
 					continue
 				}
@@ -267,17 +227,10 @@ func (p *Peer) sendReports() {
 			}
 			p.link.sentReport(pkts[0].(*rtcp.SenderReport).NTPTime, now)
 			if err := p.pc.WriteRTCP(pkts); err != nil && !p.closing.Load() {
-				p.log.Debug("sender report failed", "err", err)
+				p.obs.debug("sender report failed", "err", err)
 			}
 		}
 	}
-}
-
-// ReceiveStats returns the audio playout buffer's counters.
-func (p *Peer) ReceiveStats() jitter.Stats {
-	p.jbMu.Lock()
-	defer p.jbMu.Unlock()
-	return p.jb.Stats()
 }
 
 // Close implements room.Peer: it closes the connection, waits for the

@@ -1,10 +1,7 @@
 package transport
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -14,7 +11,6 @@ import (
 	"time"
 
 	"github.com/mcu-project/mcu/media"
-	"github.com/mcu-project/mcu/transport/jitter"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 )
@@ -48,9 +44,6 @@ var legCodecs = map[string]legCodec{
 	"OPUS": {"audio/opus", opusPayloadType, 48000},
 }
 
-// ErrBadLeg wraps every reason a leg request is refused.
-var ErrBadLeg = errors.New("bad RTP leg request")
-
 // RTPLeg is a plain-RTP audio participant (a phone behind a SIP gateway,
 // any RTP device): no ICE, DTLS or SRTP. It latches to the address packets
 // actually come from (symmetric RTP), multiplexes RTCP on the same port
@@ -62,36 +55,24 @@ type RTPLeg struct {
 	conn   *net.UDPConn
 	codec  legCodec
 	idle   time.Duration
-	log    *slog.Logger
-	remote atomic.Pointer[net.UDPAddr]
-	ssrc   uint32
+	obs    observer
+	remote atomic.Pointer[net.UDPAddr] // latched: where packets come from
 
-	jbMu sync.Mutex
-	jb   *jitter.Buffer
-	inSS uint32
+	audioIn *audioIn
+	out     *rtpOut // written only by the room's audio clock (WriteAudio)
 
-	// Written only by the room's audio clock (WriteAudio).
-	seq             uint16
-	packets, octets uint32
-	lastTS          uint32
-	lastAt          time.Time
-	srMu            sync.Mutex // guards the four fields above for reports
-	link            linkMonitor
-	lastRecv        atomic.Int64
-	dtmfMu          sync.Mutex
-	dtmf            []byte
-	lastEventTS     uint32
-	haveEvent       bool
-	gone            func()
-	goneOnce        sync.Once
-	stop            chan struct{}
-	wg              sync.WaitGroup
-	closeOnce       sync.Once
-	receivedPackets atomic.Uint64
+	link        linkMonitor
+	lastRecv    atomic.Int64
+	dtmfMu      sync.Mutex
+	dtmf        []byte
+	lastEventTS uint32
+	haveEvent   bool
+	gone        func()
+	goneOnce    sync.Once
+	stop        chan struct{}
+	wg          sync.WaitGroup
+	closeOnce   sync.Once
 }
-
-// LegLocal is the address a leg's remote end should send to.
-func (l *RTPLeg) LegLocal() string { return l.conn.LocalAddr().String() }
 
 // newRTPLeg validates the request and opens the leg's socket.
 func (e *Engine) newRTPLeg(remote, codecName string) (*RTPLeg, string, error) {
@@ -108,14 +89,16 @@ func (e *Engine) newRTPLeg(remote, codecName string) (*RTPLeg, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	obs := e.observer(e.log.With("leg", conn.LocalAddr().String()))
 	cfg := e.cfg.Jitter
 	cfg.ClockRate = c.clockRate
-	jb, err := jitter.New(cfg)
+	in, err := newAudioIn(cfg, obs)
 	if err != nil {
 		conn.Close()
 		return nil, "", err
 	}
-	l := &RTPLeg{conn: conn, codec: c, jb: jb, idle: e.cfg.LegIdleTimeout, log: e.log.With("leg", conn.LocalAddr().String()), ssrc: rand.Uint32(), stop: make(chan struct{})}
+	l := &RTPLeg{conn: conn, codec: c, idle: e.cfg.LegIdleTimeout, obs: obs, audioIn: in, stop: make(chan struct{})}
+	l.out = newRTPOut(sinkFunc(l.sendRTP), rand.Uint32(), c.pt, c.clockRate, &l.link.sent)
 	l.link.fresh = legFeedbackFresh
 	l.remote.Store(raddr)
 	l.lastRecv.Store(time.Now().UnixNano())
@@ -173,7 +156,7 @@ func (l *RTPLeg) start(gone func()) {
 // call.
 func (l *RTPLeg) fireGone(reason string) {
 	l.goneOnce.Do(func() {
-		l.log.Info("RTP leg ended", "reason", reason)
+		l.obs.log.Info("RTP leg ended", "reason", reason)
 		if l.gone != nil {
 			go l.gone()
 		}
@@ -191,26 +174,21 @@ func (l *RTPLeg) read() {
 			return
 		}
 		if n < 2 || buf[0]>>6 != 2 {
+			l.audioIn.badRTP(errNotRTP)
 			continue
 		}
 		if pt := buf[1] & 0x7f; pt >= 64 && pt <= 95 { // RTCP (RFC 5761 §4)
 			l.readRTCP(buf[:n])
 			continue
 		}
-		if err := pkt.Unmarshal(buf[:n]); err != nil {
+		if !l.audioIn.parse(&pkt, buf[:n]) {
 			continue
 		}
 		l.remote.Store(from) // symmetric RTP: answer where packets come from
 		l.lastRecv.Store(time.Now().UnixNano())
 		switch pkt.PayloadType {
 		case l.codec.pt:
-			l.jbMu.Lock()
-			if pkt.SSRC != l.inSS {
-				l.jb.Reset()
-				l.inSS = pkt.SSRC
-			}
-			l.jb.Push(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, time.Now())
-			l.jbMu.Unlock()
+			l.audioIn.push(&pkt, time.Now())
 		case telephoneEventPT:
 			l.telephoneEvent(pkt.Timestamp, pkt.Payload)
 		}
@@ -227,7 +205,7 @@ func (l *RTPLeg) readRTCP(b []byte) {
 			l.fireGone("RTCP BYE")
 		}
 	}
-	l.link.onRTCP(pkts, l.ssrc, 0, time.Now())
+	l.link.onRTCP(pkts, l.out.ssrc, 0, time.Now())
 }
 
 // Link implements room.LinkReporter: the loss and RTT the remote end's
@@ -285,50 +263,41 @@ func (l *RTPLeg) watch() {
 	}
 }
 
+// sendReport sends the sender report for now to the latched address.
 func (l *RTPLeg) sendReport(now time.Time) {
-	l.srMu.Lock()
-	if l.packets == 0 {
-		l.srMu.Unlock()
+	sr, ok := l.out.report(now)
+	if !ok {
 		return
 	}
-	sr := rtcp.SenderReport{
-		SSRC: l.ssrc, NTPTime: ntpTime(now),
-		RTPTime:     l.lastTS + uint32(now.Sub(l.lastAt).Seconds()*float64(l.codec.clockRate)),
-		PacketCount: l.packets, OctetCount: l.octets,
+	b, err := sr.Marshal()
+	if err == nil {
+		_, err = l.conn.WriteToUDP(b, l.remote.Load())
 	}
-	l.srMu.Unlock()
-	if b, err := sr.Marshal(); err == nil {
-		if _, err := l.conn.WriteToUDP(b, l.remote.Load()); err == nil {
-			l.link.sentReport(sr.NTPTime, now)
-		}
+	if err != nil {
+		l.obs.debug("sender report failed", "err", err)
+		return
 	}
+	l.link.sentReport(sr.NTPTime, now)
 }
 
 // ReadAudio implements room.Peer.
-func (l *RTPLeg) ReadAudio(now time.Time) media.EncodedAudio { return pop(&l.jbMu, l.jb, now) }
+func (l *RTPLeg) ReadAudio(now time.Time) media.EncodedAudio { return l.audioIn.ReadAudio(now) }
 
 // WriteAudio implements room.Peer: one RTP packet to the latched address.
 func (l *RTPLeg) WriteAudio(payload []byte, ts uint32, at time.Time) error {
-	var hdr [12]byte
-	l.seq++
-	hdr[0] = 0x80
-	hdr[1] = l.codec.pt
-	binary.BigEndian.PutUint16(hdr[2:], l.seq)
-	binary.BigEndian.PutUint32(hdr[4:], ts)
-	binary.BigEndian.PutUint32(hdr[8:], l.ssrc)
-	var pkt [12 + maxRTPPayload]byte
-	n := copy(pkt[:], hdr[:])
-	n += copy(pkt[n:], payload)
-	if _, err := l.conn.WriteToUDP(pkt[:n], l.remote.Load()); err != nil {
+	return l.out.write(payload, ts, false, at)
+}
+
+// sendRTP is the leg's rtpSink: plain RTP to the latched address, on the
+// port RTCP shares (RFC 5761).
+func (l *RTPLeg) sendRTP(pkt *rtp.Packet) error {
+	var b [12 + maxRTPPayload]byte
+	n, err := pkt.MarshalTo(b[:])
+	if err != nil {
 		return err
 	}
-	l.link.sent.Add(uint64(len(payload)))
-	l.srMu.Lock()
-	l.packets++
-	l.octets += uint32(len(payload))
-	l.lastTS, l.lastAt = ts, at
-	l.srMu.Unlock()
-	return nil
+	_, err = l.conn.WriteToUDP(b[:n], l.remote.Load())
+	return err
 }
 
 // Close implements room.Peer: it sends RTCP BYE, closes the socket and
@@ -336,7 +305,7 @@ func (l *RTPLeg) WriteAudio(payload []byte, ts uint32, at time.Time) error {
 func (l *RTPLeg) Close() error {
 	var err error
 	l.closeOnce.Do(func() {
-		if b, e := (&rtcp.Goodbye{Sources: []uint32{l.ssrc}}).Marshal(); e == nil {
+		if b, e := (&rtcp.Goodbye{Sources: []uint32{l.out.ssrc}}).Marshal(); e == nil {
 			_, _ = l.conn.WriteToUDP(b, l.remote.Load())
 		}
 		close(l.stop)

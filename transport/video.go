@@ -37,8 +37,8 @@ type videoState struct {
 	// lastPLI is when we last asked the sender for a keyframe (unix ns).
 	lastPLI atomic.Int64
 
-	out     *outStream // nil when the client receives no video
-	outMime string     // the codec of out
+	out     *rtpOut // nil when the client receives no video
+	outMime string  // the codec of out
 	queue   chan *videoPacket
 	free    chan *videoPacket
 	// waitKey: egress dropped a frame, so later frames are useless to the
@@ -48,13 +48,10 @@ type videoState struct {
 	// dropped frames; the room polls it with TakeKeyFrameRequest.
 	keyRequested atomic.Bool
 
-	inDropped, outDropped atomic.Uint64
-
 	// padBps is the probe padding to send on top of the media; padWake
 	// tells the sender goroutine that padding started.
-	padBps   atomic.Int64
-	padWake  chan struct{}
-	padBytes atomic.Uint64
+	padBps  atomic.Int64
+	padWake chan struct{}
 }
 
 type videoPacket struct {
@@ -78,7 +75,7 @@ func (v *videoState) init() {
 func (p *Peer) readVideo(track *webrtc.TrackRemote) {
 	asm, err := NewFrameAssembler(track.Codec().MimeType, frameAssemblyLate)
 	if err != nil {
-		p.log.Warn("cannot receive video", "err", err)
+		p.obs.log.Warn("cannot receive video", "err", err)
 		drain(track)
 		return
 	}
@@ -91,8 +88,7 @@ func (p *Peer) readVideo(track *webrtc.TrackRemote) {
 		}
 		if waitKey {
 			if !asm.IsKeyFrame(frame) {
-				p.video.inDropped.Add(1)
-				p.RequestKeyFrame()
+				p.dropIn("incoming video frame dropped: waiting for a keyframe")
 				return
 			}
 			waitKey = false
@@ -101,8 +97,7 @@ func (p *Peer) readVideo(track *webrtc.TrackRemote) {
 		case p.video.frames <- frame:
 		default:
 			waitKey = true
-			p.video.inDropped.Add(1)
-			p.RequestKeyFrame()
+			p.dropIn("incoming video frame dropped: decoder queue full")
 		}
 	}
 	for {
@@ -112,6 +107,14 @@ func (p *Peer) readVideo(track *webrtc.TrackRemote) {
 		}
 		asm.Push(pkt, time.Now(), deliver)
 	}
+}
+
+// dropIn counts an incoming frame the room will not get, and asks the
+// sender for the keyframe that decoding must restart from.
+func (p *Peer) dropIn(why string) {
+	p.obs.stats.videoInDropped.Add(1)
+	p.obs.debug(why)
+	p.RequestKeyFrame()
 }
 
 // drain reads and discards a track the room cannot use.
@@ -139,7 +142,7 @@ func (p *Peer) RequestKeyFrame() {
 		return
 	}
 	if err := p.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
-		p.log.Debug("PLI failed", "err", err)
+		p.obs.debug("PLI failed", "err", err)
 	}
 }
 
@@ -149,12 +152,11 @@ func (p *Peer) attachVideoOut(c webrtc.RTPCodecCapability) error {
 	if _, err := formatFor(c.MimeType); err != nil {
 		return err
 	}
-	s, sender, err := newOutStream(p.pc, c, "video")
+	s, sender, err := p.newOutStream(c, "video")
 	if err != nil {
 		return err
 	}
 	p.video.out, p.video.outMime = s, c.MimeType
-	s.counted = &p.link.sent
 	if p.startWorker() {
 		go p.readRTCP(sender, true)
 	}
@@ -177,7 +179,7 @@ func (p *Peer) WriteVideo(frame []byte, keyframe bool, ts uint32, at time.Time) 
 	}
 	if v.waitKey {
 		if !keyframe {
-			v.outDropped.Add(1)
+			p.dropOut("outgoing video frame dropped: waiting for a keyframe")
 			return nil
 		}
 		v.waitKey = false
@@ -193,7 +195,7 @@ func (p *Peer) WriteVideo(frame []byte, keyframe bool, ts uint32, at time.Time) 
 	select {
 	case v.queue <- pk:
 	default:
-		v.outDropped.Add(1)
+		p.dropOut("outgoing video frame dropped: send queue full")
 		v.waitKey = true
 		v.keyRequested.Store(true)
 		select {
@@ -202,6 +204,12 @@ func (p *Peer) WriteVideo(frame []byte, keyframe bool, ts uint32, at time.Time) 
 		}
 	}
 	return nil
+}
+
+// dropOut counts an encoded frame the receiver will not get.
+func (p *Peer) dropOut(why string) {
+	p.obs.stats.videoOutDropped.Add(1)
+	p.obs.debug(why)
 }
 
 // TakeKeyFrameRequest implements room.VideoPeer: whether the receiver
@@ -224,19 +232,20 @@ func (p *Peer) SetPadding(bps int) {
 	}
 }
 
-// PaddingBytes is how much probe padding was sent.
-func (p *Peer) PaddingBytes() uint64 { return p.video.padBytes.Load() }
-
 // sendPadding sends one padInterval's worth of padding.
 func (p *Peer) sendPadding() {
 	v := &p.video
 	budget := int(v.padBps.Load() * int64(padInterval) / int64(8*time.Second))
 	for budget > 0 {
 		n := min(budget, maxPadding)
-		if err := v.out.writePadding(byte(n)); err != nil {
-			return
+		sent, err := v.out.writePadding(byte(n))
+		if err != nil && !p.closing.Load() {
+			p.obs.debug("padding write failed", "err", err)
 		}
-		v.padBytes.Add(uint64(n))
+		if !sent {
+			return // failed, or no media to pad after yet
+		}
+		p.obs.stats.paddingBytes.Add(uint64(n))
 		budget -= n
 	}
 }
@@ -277,7 +286,7 @@ func (p *Peer) sendVideo() {
 			payloads := payloader.Payload(maxVideoPayload, pk.data)
 			for i, pl := range payloads {
 				if err := v.out.write(pl, pk.ts, i == len(payloads)-1, pk.at); err != nil && !p.closing.Load() {
-					p.log.Debug("video write failed", "err", err)
+					p.obs.debug("video write failed", "err", err)
 				}
 			}
 			select {

@@ -88,6 +88,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(httpAddr,
 	if err != nil {
 		return err
 	}
+	prom.MustRegister(newTransportCollector(eng.Stats))
 
 	mux := http.NewServeMux()
 	httpAPI := transport.NewServer(eng, roomsAdapter{rooms})

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mcu-project/mcu/media"
 	"github.com/mcu-project/mcu/room"
+	"github.com/mcu-project/mcu/transport"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -41,13 +42,43 @@ func (m *tickMetrics) ObserveTick(lateness, duration time.Duration) {
 	m.duration.Observe(duration.Seconds())
 }
 
-// roomMetric is one value read from the room manager's stats at scrape
-// time, so the hot paths only bump atomics.
-type roomMetric struct {
+// statsMetric is one value read from a stats snapshot (the room
+// manager's, the transport engine's) at scrape time, so the hot paths only
+// bump atomics.
+type statsMetric[S any] struct {
 	name, help string
 	kind       prometheus.ValueType
-	value      func(room.Stats) float64
+	value      func(S) float64
 }
+
+// statsTable is a table of statsMetric with their descriptors, shared by
+// the collectors that export one snapshot per scrape.
+type statsTable[S any] struct {
+	metrics []statsMetric[S]
+	descs   []*prometheus.Desc // parallel to metrics
+}
+
+func newStatsTable[S any](metrics []statsMetric[S]) statsTable[S] {
+	t := statsTable[S]{metrics: metrics}
+	for _, m := range metrics {
+		t.descs = append(t.descs, prometheus.NewDesc(m.name, m.help, nil, nil))
+	}
+	return t
+}
+
+func (t statsTable[S]) describe(ch chan<- *prometheus.Desc) {
+	for _, d := range t.descs {
+		ch <- d
+	}
+}
+
+func (t statsTable[S]) collect(ch chan<- prometheus.Metric, s S) {
+	for i, m := range t.metrics {
+		ch <- prometheus.MustNewConstMetric(t.descs[i], m.kind, m.value(s))
+	}
+}
+
+type roomMetric = statsMetric[room.Stats]
 
 var roomMetrics = []roomMetric{
 	{"mcu_rooms", "Rooms open.", prometheus.GaugeValue, func(s room.Stats) float64 { return float64(s.Rooms) }},
@@ -78,35 +109,27 @@ var roomMetrics = []roomMetric{
 // roomCollector exports roomMetrics and the encoders per rung.
 type roomCollector struct {
 	rooms        *room.Manager
-	descs        []*prometheus.Desc // parallel to roomMetrics
+	table        statsTable[room.Stats]
 	rungEncoders *prometheus.Desc
 	rungKeys     *prometheus.Desc
 }
 
 func newRoomCollector(m *room.Manager) *roomCollector {
-	c := &roomCollector{rooms: m, rungEncoders: prometheus.NewDesc("mcu_video_rung_encoders",
+	return &roomCollector{rooms: m, table: newStatsTable(roomMetrics), rungEncoders: prometheus.NewDesc("mcu_video_rung_encoders",
 		"Canvas encoders running per ladder rung (0 the top).", []string{"rung"}, nil),
 		rungKeys: prometheus.NewDesc("mcu_video_rung_keyframes_forced_total",
 			"Keyframes forced per ladder rung (its receivers' requests, new or switching receivers).", []string{"rung"}, nil)}
-	for _, rm := range roomMetrics {
-		c.descs = append(c.descs, prometheus.NewDesc(rm.name, rm.help, nil, nil))
-	}
-	return c
 }
 
 func (c *roomCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range c.descs {
-		ch <- d
-	}
+	c.table.describe(ch)
 	ch <- c.rungEncoders
 	ch <- c.rungKeys
 }
 
 func (c *roomCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.rooms.Stats()
-	for i, rm := range roomMetrics {
-		ch <- prometheus.MustNewConstMetric(c.descs[i], rm.kind, rm.value(s))
-	}
+	c.table.collect(ch, s)
 	for i, n := range s.RungEncoders {
 		ch <- prometheus.MustNewConstMetric(c.rungEncoders, prometheus.GaugeValue, float64(n), strconv.Itoa(i))
 	}
@@ -114,6 +137,30 @@ func (c *roomCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.rungKeys, prometheus.CounterValue, float64(n), strconv.Itoa(i))
 	}
 }
+
+// transportMetrics are the transport engine's counters: what the packet
+// paths drop or cannot use, summed over every peer and leg since start.
+var transportMetrics = []statsMetric[transport.Stats]{
+	{"mcu_video_in_dropped_frames_total", "Incoming video frames not handed to the decoder (its queue was full, or frames after a loss waited for a keyframe).", prometheus.CounterValue, func(s transport.Stats) float64 { return float64(s.VideoInDropped) }},
+	{"mcu_video_out_dropped_frames_total", "Encoded video frames not sent to a receiver (its send queue was full, or frames after such a drop waited for a keyframe).", prometheus.CounterValue, func(s transport.Stats) float64 { return float64(s.VideoOutDropped) }},
+	{"mcu_rtp_bad_packets_total", "Incoming media packets that did not parse as RTP (WebRTC audio, plain-RTP legs).", prometheus.CounterValue, func(s transport.Stats) float64 { return float64(s.BadRTP) }},
+	{"mcu_transport_padding_bytes_total", "Probe padding bytes actually sent on video streams.", prometheus.CounterValue, func(s transport.Stats) float64 { return float64(s.PaddingBytes) }},
+}
+
+// transportCollector exports transportMetrics from a snapshot function
+// (the engine's Stats).
+type transportCollector struct {
+	stats func() transport.Stats
+	table statsTable[transport.Stats]
+}
+
+func newTransportCollector(stats func() transport.Stats) *transportCollector {
+	return &transportCollector{stats: stats, table: newStatsTable(transportMetrics)}
+}
+
+func (c *transportCollector) Describe(ch chan<- *prometheus.Desc) { c.table.describe(ch) }
+
+func (c *transportCollector) Collect(ch chan<- prometheus.Metric) { c.table.collect(ch, c.stats()) }
 
 // roomParticipants lists every room's participants, as they are when
 // iterated.

@@ -13,6 +13,7 @@ import (
 	"github.com/mcu-project/mcu/codec/vpx"
 	"github.com/mcu-project/mcu/media"
 	"github.com/mcu-project/mcu/room"
+	"github.com/mcu-project/mcu/transport"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -46,6 +47,17 @@ func scrape(t *testing.T, reg *prometheus.Registry) []string {
 		}
 	}
 	return out
+}
+
+// requireSamples fails the test unless c alone exports exactly want (as
+// scrape renders them, in its order).
+func requireSamples(t *testing.T, c prometheus.Collector, want []string) {
+	t.Helper()
+	prom := prometheus.NewRegistry()
+	prom.MustRegister(c)
+	if got := scrape(t, prom); !slices.Equal(got, want) {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 // TestMetricsLadder: the ladder's manager-wide metrics are exported, and
@@ -110,10 +122,7 @@ func TestMetricsReceiverValues(t *testing.T) {
 			{ID: "b", Video: &room.VideoReception{Rung: -1, EstimateBps: 90_000, Loss: 0.25, Switches: 1}},
 		})
 	}
-	prom := prometheus.NewRegistry()
-	prom.MustRegister(newReceiverCollector(list))
-	got := scrape(t, prom)
-	want := []string{
+	requireSamples(t, newReceiverCollector(list), []string{
 		"mcu_receiver_estimate_bps{participant=a,room=r1} 700000",
 		"mcu_receiver_estimate_bps{participant=b,room=r1} 90000",
 		"mcu_receiver_loss_ratio{participant=a,room=r1} 0.02",
@@ -122,8 +131,26 @@ func TestMetricsReceiverValues(t *testing.T) {
 		"mcu_receiver_rung{participant=b,room=r1} -1",
 		"mcu_receiver_rung_switches_total{participant=a,room=r1} 3",
 		"mcu_receiver_rung_switches_total{participant=b,room=r1} 1",
-	}
-	if !slices.Equal(got, want) {
-		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	})
+}
+
+// TestMetricsTransport: the transport engine's drop, bad-packet and
+// padding counters are exported under their names, each from its own
+// field, and the server registers them.
+func TestMetricsTransport(t *testing.T) {
+	requireSamples(t, newTransportCollector(func() transport.Stats {
+		return transport.Stats{VideoInDropped: 1, VideoOutDropped: 2, BadRTP: 3, PaddingBytes: 4}
+	}), []string{
+		"mcu_rtp_bad_packets_total{} 3",
+		"mcu_transport_padding_bytes_total{} 4",
+		"mcu_video_in_dropped_frames_total{} 1",
+		"mcu_video_out_dropped_frames_total{} 2",
+	})
+
+	s := startServer(t)
+	for _, name := range []string{"mcu_video_in_dropped_frames_total", "mcu_video_out_dropped_frames_total", "mcu_rtp_bad_packets_total", "mcu_transport_padding_bytes_total"} {
+		if v := s.metric(t, name); v != 0 {
+			t.Errorf("%s = %v on a new server", name, v)
+		}
 	}
 }

@@ -1,0 +1,61 @@
+package transport
+
+import (
+	"log/slog"
+	"sync/atomic"
+)
+
+// Stats are an engine's counters since it started, summed over every peer
+// and leg it made, closed ones included: what the packet paths drop or
+// cannot use, which they otherwise only show as sampled log lines.
+type Stats struct {
+	// VideoInDropped counts incoming video frames not handed to the
+	// room's decoder: its queue was full, or frames after a loss waited
+	// for a keyframe.
+	VideoInDropped uint64
+	// VideoOutDropped counts encoded frames not sent to a receiver: its
+	// queue was full, or frames after such a drop waited for a keyframe.
+	VideoOutDropped uint64
+	// BadRTP counts incoming media packets that did not parse as RTP
+	// (WebRTC audio tracks, plain-RTP legs).
+	BadRTP uint64
+	// PaddingBytes counts probe padding actually sent on video streams.
+	PaddingBytes uint64
+}
+
+// counters are Stats as the hot paths bump them. Every peer and leg holds
+// a pointer to its engine's, so closing one loses nothing and reading them
+// walks no list of peers.
+type counters struct {
+	videoInDropped, videoOutDropped, badRTP, paddingBytes atomic.Uint64
+}
+
+// Stats returns the engine's counters.
+func (e *Engine) Stats() Stats {
+	c := &e.stats
+	return Stats{
+		VideoInDropped:  c.videoInDropped.Load(),
+		VideoOutDropped: c.videoOutDropped.Load(),
+		BadRTP:          c.badRTP.Load(),
+		PaddingBytes:    c.paddingBytes.Load(),
+	}
+}
+
+// observer is what a peer or leg reports its hot paths' trouble to: the
+// engine's counters, and the engine's sampled log written through the
+// peer's own logger.
+type observer struct {
+	stats   *counters
+	sampled *sampledLog
+	log     *slog.Logger
+}
+
+// observer returns an observer for a peer or leg that logs through log.
+func (e *Engine) observer(log *slog.Logger) observer {
+	return observer{stats: &e.stats, sampled: e.sampled, log: log}
+}
+
+// debug logs at debug level, at most once per sampleEvery per message.
+func (o observer) debug(msg string, args ...any) {
+	o.sampled.log(o.log, slog.LevelDebug, msg, args...)
+}
