@@ -1,7 +1,6 @@
 package room
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -30,6 +29,9 @@ type audioOut struct {
 	tsPhase  int64
 	lastSent int64
 	sentAny  bool
+	// failing is set while writes to the peer fail (a closing peer fails
+	// every write until the clock drops it): only the first is logged.
+	failing bool
 }
 
 func (o *audioOut) init(mime string, clockRate int, reg *codec.Registry, params codec.EncoderParams) error {
@@ -84,9 +86,11 @@ func (pt *participant) send(payload []byte, n int64, at time.Time, phase time.Du
 	o := &pt.out
 	o.followPhase(n, phase)
 	ts := o.tsOffset + uint32(n)*o.tsPerTick + uint32(o.tsPhase)
-	if err := pt.peer.WriteAudio(payload, ts, at); err != nil && !errors.Is(err, ErrClosed) {
-		pt.log.Debug("write audio failed", "err", err)
+	err := pt.peer.WriteAudio(payload, ts, at)
+	if err != nil && !o.failing {
+		pt.log.Debug("write audio failed; later failures in a row are not logged", "err", err)
 	}
+	o.failing = err != nil
 	o.lastSent, o.sentAny = n, true
 	return true
 }
