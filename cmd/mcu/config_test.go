@@ -113,8 +113,8 @@ func TestConfigLadder(t *testing.T) {
 	}{
 		{[]string{"-ladder", "1280x720:1M"}, `ladder "1280x720:1M": rung "1280x720:1M": no @FPS`},
 		{[]string{"-ladder", "1280x720@30:0"}, `bitrate "0"`},
-		{[]string{"-ladder", "1920x1080@30:4M"}, `ladder "1920x1080@30:4M": room: bad options: rung 0 is 1920x1080`},
-		{[]string{"-ladder", "1280x720@30:1M,640x360@30:2M"}, `ladder "1280x720@30:1M,640x360@30:2M": room: bad options: rung 1 at 2000000 b/s`},
+		{[]string{"-ladder", "1920x1080@30:4M"}, `ladder "1920x1080@30:4M": room: bad options: ladder: rung 0 is 1920x1080`},
+		{[]string{"-ladder", "1280x720@30:1M,640x360@30:2M"}, `ladder "1280x720@30:1M,640x360@30:2M": room: bad options: ladder: rung 1 at 2000000 b/s`},
 		{[]string{"-canvas", "640x360@30", "-ladder", "640x360@7:500k"}, "rung 0 at 7 fps"},
 		{[]string{"-ladder", "16x16@1:4k,16x16@1:3k,16x16@1:2k,16x16@1:1k"}, "4 rungs (at most 3)"},
 		{[]string{"-audio-complexity", "11"}, "audio complexity 11 (1 to 10, or 0 for the default)"},
