@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcu-project/mcu/internal/onset"
-	"github.com/mcu-project/mcu/internal/opusloop"
+	"github.com/mcu-project/mcu/bench/internal/onset"
+	"github.com/mcu-project/mcu/bench/internal/opusloop"
 )
 
 // TestMain lets the Janus test run this very binary as the command

@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcu-project/mcu/internal/netshape"
-	"github.com/mcu-project/mcu/internal/pionclient"
-	"github.com/mcu-project/mcu/internal/svgplot"
+	"github.com/mcu-project/mcu/internal/testkit/netshape"
+	"github.com/mcu-project/mcu/internal/testkit/pionclient"
+	"github.com/mcu-project/mcu/internal/testkit/svgplot"
 )
 
 // The ladder tests use a 640×360 canvas so that the race detector's
