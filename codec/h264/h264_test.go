@@ -14,7 +14,12 @@ import (
 	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/codec/codectest"
 	"github.com/mcu-project/mcu/codec/h264"
+	"go.uber.org/goleak"
 )
+
+// TestMain fails the package if any goroutine outlives the tests (the
+// conformance suite uses encoders and decoders from several at once).
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // h264c is the codec as h264.Register registers it.
 func h264c(tb testing.TB) codec.VideoCodec {

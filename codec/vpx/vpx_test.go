@@ -7,7 +7,12 @@ import (
 	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/codec/codectest"
 	"github.com/mcu-project/mcu/codec/vpx"
+	"go.uber.org/goleak"
 )
+
+// TestMain fails the package if any goroutine outlives the tests (the
+// conformance suite uses encoders and decoders from several at once).
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // vp8 is the codec as vpx.Register registers it.
 func vp8(tb testing.TB) codec.VideoCodec {
