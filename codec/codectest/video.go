@@ -86,6 +86,9 @@ var testColours = []colour{
 // particular to its bitstream.
 func RunVideo(t *testing.T, c codec.VideoCodec) {
 	t.Helper()
+	if c.ClockRate != media.VideoClockRate {
+		t.Fatalf("%s: clock rate %d, want %d", c.MimeType, c.ClockRate, media.VideoClockRate)
+	}
 	newEnc := func(t *testing.T, w, h int) codec.VideoEncoder {
 		t.Helper()
 		return NewEncoder(t, c, codec.VideoEncoderParams{Width: w, Height: h, FPS: 30})

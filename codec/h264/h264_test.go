@@ -17,25 +17,20 @@ import (
 	"go.uber.org/goleak"
 )
 
+// h264c is the codec as h264.Register registers it.
+var h264c = codectest.RegisteredVideo(h264.Register, "VIDEO/h264")
+
 // TestMain fails the package if any goroutine outlives the tests (the
 // conformance suite uses encoders and decoders from several at once).
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// h264c is the codec as h264.Register registers it.
-func h264c(tb testing.TB) codec.VideoCodec {
-	tb.Helper()
-	return codectest.RegisteredVideo(tb, h264.Register, "VIDEO/h264")
-}
-
-func TestConformance(t *testing.T) {
-	codectest.RunVideo(t, h264c(t))
-}
+func TestConformance(t *testing.T) { codectest.RunVideo(t, h264c) }
 
 // encodeStream encodes n frames of the moving test picture at w×h and
 // returns copies of the encoded access units (the first is an IDR).
 func encodeStream(t testing.TB, w, h, n int) [][]byte {
 	t.Helper()
-	return codectest.EncodeStream(t, h264c(t), w, h, n)
+	return codectest.EncodeStream(t, h264c, w, h, n)
 }
 
 // nalTypes lists the NAL unit types of an Annex-B access unit.
@@ -51,7 +46,7 @@ func nalTypes(au []byte) []int {
 
 func TestResolutionChange(t *testing.T) {
 	sizes := [][2]int{{320, 240}, {640, 360}, {161, 97}, {1280, 720}, {2, 2}, {1920, 1080}, {854, 480}, {320, 240}}
-	codectest.ResolutionChange(t, h264c(t), sizes, h264.CodedSize)
+	codectest.ResolutionChange(t, h264c, sizes, h264.CodedSize)
 }
 
 // TestKeyFrames: the encoder's keyframe flag, IsKeyFrame and the NAL units
@@ -120,7 +115,7 @@ func containsSeq(types []int, want ...int) bool {
 // next IDR.
 func TestMissingReference(t *testing.T) {
 	frames := encodeStream(t, 320, 240, 8)
-	dec := codectest.NewDecoder(t, h264c(t))
+	dec := codectest.NewDecoder(t, h264c)
 	for i, fr := range frames[:3] {
 		if _, err := dec.Decode(fr); err != nil {
 			t.Fatalf("frame %d: %v", i, err)
@@ -140,7 +135,7 @@ func TestMissingReference(t *testing.T) {
 	}
 	// Repeating the last picture (a duplicated packet) is harmless.
 	dup := encodeStream(t, 320, 240, 3)
-	dec2 := codectest.NewDecoder(t, h264c(t))
+	dec2 := codectest.NewDecoder(t, h264c)
 	for i, fr := range [][]byte{dup[0], dup[1], dup[1], dup[2]} {
 		if _, err := dec2.Decode(fr); err != nil {
 			t.Fatalf("frame %d with a duplicate: %v", i, err)
@@ -225,7 +220,7 @@ func TestHugePictureRejected(t *testing.T) {
 	if pps < 0 {
 		t.Fatalf("no PPS in % x", key[:40])
 	}
-	dec := codectest.NewDecoder(t, h264c(t))
+	dec := codectest.NewDecoder(t, h264c)
 	for _, s := range [][2]uint32{{1024, 1024}, {4096/16 + 1, 16}, {16, 4096/16 + 1}, {4096 / 16, 2304/16 + 1}} {
 		huge := append(baselineSPS(s[0], s[1]), key[pps:]...)
 		_, err := dec.Decode(huge)
@@ -258,7 +253,7 @@ func TestParameterSetsAlone(t *testing.T) {
 	if sei < 0 || idr < 0 {
 		t.Fatalf("unexpected IDR layout: NAL types %v", nalTypes(key))
 	}
-	dec := codectest.NewDecoder(t, h264c(t))
+	dec := codectest.NewDecoder(t, h264c)
 	pic, err := dec.Decode(key[:sei])
 	if err != nil || pic != nil {
 		t.Fatalf("parameter sets alone: %v, %v", pic != nil, err)
@@ -420,7 +415,7 @@ func TestMissingSliceNeedsKeyFrame(t *testing.T) {
 	if len(aus) != 5 {
 		t.Fatalf("%d access units", len(aus))
 	}
-	dec := codectest.NewDecoder(t, h264c(t))
+	dec := codectest.NewDecoder(t, h264c)
 	for i, au := range aus[:2] {
 		if pic, err := dec.Decode(join(au)); err != nil || pic == nil {
 			t.Fatalf("access unit %d: %v, %v", i, pic != nil, err)
@@ -457,7 +452,7 @@ func TestMissingSliceNeedsKeyFrame(t *testing.T) {
 func TestDamagedStreams(t *testing.T) {
 	frames := encodeStream(t, 176, 144, 12)
 	rng := rand.New(rand.NewPCG(3, 4))
-	dec := codectest.NewDecoder(t, h264c(t))
+	dec := codectest.NewDecoder(t, h264c)
 	for iter := range 400 {
 		for i, fr := range frames {
 			b := append([]byte(nil), fr...)
@@ -493,12 +488,12 @@ func TestDamagedStreams(t *testing.T) {
 	}
 }
 
-func BenchmarkEncode(b *testing.B) { codectest.BenchEncode(b, h264c(b)) }
+func BenchmarkEncode(b *testing.B) { codectest.BenchEncode(b, h264c) }
 
-func BenchmarkDecode(b *testing.B) { codectest.BenchDecode(b, h264c(b)) }
+func BenchmarkDecode(b *testing.B) { codectest.BenchDecode(b, h264c) }
 
 func FuzzDecode(f *testing.F) {
-	codectest.FuzzDecode(f, h264c(f),
+	codectest.FuzzDecode(f, h264c,
 		codectest.FuzzSeed{Data: []byte{0, 0, 0, 1, 0x65, 0x88, 0x84}, AfterKey: true},
 		codectest.FuzzSeed{Data: baselineSPS(1024, 1024)},
 		codectest.FuzzSeed{Data: append(baselineSPS(4, 3), 0, 0, 0, 1, 0x68, 0xce, 0x38, 0x80), AfterKey: true})

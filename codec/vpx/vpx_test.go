@@ -10,26 +10,21 @@ import (
 	"go.uber.org/goleak"
 )
 
+// vp8 is the codec as vpx.Register registers it.
+var vp8 = codectest.RegisteredVideo(vpx.Register, "VIDEO/vp8")
+
 // TestMain fails the package if any goroutine outlives the tests (the
 // conformance suite uses encoders and decoders from several at once).
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// vp8 is the codec as vpx.Register registers it.
-func vp8(tb testing.TB) codec.VideoCodec {
-	tb.Helper()
-	return codectest.RegisteredVideo(tb, vpx.Register, "VIDEO/vp8")
-}
-
-func TestConformance(t *testing.T) {
-	codectest.RunVideo(t, vp8(t))
-}
+func TestConformance(t *testing.T) { codectest.RunVideo(t, vp8) }
 
 func TestResolutionChange(t *testing.T) {
-	codectest.ResolutionChange(t, vp8(t), [][2]int{{320, 240}, {640, 360}, {161, 97}, {1280, 720}, {320, 240}}, nil)
+	codectest.ResolutionChange(t, vp8, [][2]int{{320, 240}, {640, 360}, {161, 97}, {1280, 720}, {320, 240}}, nil)
 }
 
 func TestKeyFrameHelpers(t *testing.T) {
-	frames := codectest.EncodeStream(t, vp8(t), 322, 180, 3)
+	frames := codectest.EncodeStream(t, vp8, 322, 180, 3)
 	if !vpx.IsKeyFrame(frames[0]) || vpx.IsKeyFrame(frames[1]) {
 		t.Fatal("IsKeyFrame misclassifies the stream")
 	}
@@ -50,7 +45,7 @@ func TestKeyFrameHelpers(t *testing.T) {
 // TestHugeKeyFrameRejected: a keyframe declaring 16383×16383 must not
 // make libvpx allocate gigabytes.
 func TestHugeKeyFrameRejected(t *testing.T) {
-	key := codectest.EncodeStream(t, vp8(t), 160, 120, 1)[0]
+	key := codectest.EncodeStream(t, vp8, 160, 120, 1)[0]
 	huge := append([]byte(nil), key...)
 	huge[6], huge[7], huge[8], huge[9] = 0xff, 0x3f, 0xff, 0x3f
 	dec, err := vpx.NewDecoder()
@@ -66,12 +61,12 @@ func TestHugeKeyFrameRejected(t *testing.T) {
 	}
 }
 
-func BenchmarkEncode(b *testing.B) { codectest.BenchEncode(b, vp8(b)) }
+func BenchmarkEncode(b *testing.B) { codectest.BenchEncode(b, vp8) }
 
-func BenchmarkDecode(b *testing.B) { codectest.BenchDecode(b, vp8(b)) }
+func BenchmarkDecode(b *testing.B) { codectest.BenchDecode(b, vp8) }
 
 func FuzzDecode(f *testing.F) {
-	codectest.FuzzDecode(f, vp8(f),
+	codectest.FuzzDecode(f, vp8,
 		// A keyframe header declaring 16×16 with nothing behind it.
 		codectest.FuzzSeed{Data: []byte{0, 0, 0, 0x9d, 0x01, 0x2a, 0x10, 0, 0x10, 0}, AfterKey: true})
 }
