@@ -9,7 +9,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
+
+// TestMain fails the package if any goroutine outlives the tests: the
+// GStreamer run (TestQuickRun) prepares its inputs in parallel and waits
+// for gst-launch in a goroutine.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // The pipeline description puts every camera where the MCU's grid does and
 // runs one encoder (shared) or one per participant (personal). No GStreamer

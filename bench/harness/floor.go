@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcu-project/mcu/bench/internal/opusloop"
 	"github.com/mcu-project/mcu/bench/internal/proc"
 	"github.com/mcu-project/mcu/bench/load"
 	"github.com/mcu-project/mcu/codec"
@@ -14,8 +15,7 @@ import (
 	"github.com/mcu-project/mcu/codec/opus"
 	"github.com/mcu-project/mcu/codec/vpx"
 	"github.com/mcu-project/mcu/compositor"
-	"github.com/mcu-project/mcu/internal/opusloop"
-	"github.com/mcu-project/mcu/internal/pionclient"
+	"github.com/mcu-project/mcu/internal/testkit/pionclient"
 	"github.com/mcu-project/mcu/media"
 	"github.com/mcu-project/mcu/mixer"
 	"github.com/mcu-project/mcu/room"

@@ -4,9 +4,9 @@ import (
 	"maps"
 	"testing"
 
+	"github.com/mcu-project/mcu/bench/internal/opusloop"
 	"github.com/mcu-project/mcu/bench/load"
 	"github.com/mcu-project/mcu/codec"
-	"github.com/mcu-project/mcu/internal/opusloop"
 )
 
 // TestFloorsAreSane: the floors are positive and grow with the work asked.

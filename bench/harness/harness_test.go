@@ -8,7 +8,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
+
+// TestMain fails the package if any goroutine outlives the tests: the
+// quick run drives the load generator's clients and a profiler in this
+// process.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestQuickRun: the harness's quick mode builds the mcu, runs a small
 // scenario end to end against it and writes a report with the table.

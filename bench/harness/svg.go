@@ -3,7 +3,7 @@ package main
 import (
 	"slices"
 
-	"github.com/mcu-project/mcu/internal/svgplot"
+	"github.com/mcu-project/mcu/internal/testkit/svgplot"
 )
 
 // point is one N of the CPU-per-participant plot.

@@ -12,18 +12,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcu-project/mcu/internal/onset"
-	"github.com/mcu-project/mcu/internal/opusloop"
+	"github.com/mcu-project/mcu/bench/internal/onset"
+	"github.com/mcu-project/mcu/bench/internal/opusloop"
+	"go.uber.org/goleak"
 )
 
 // TestMain lets the Janus test run this very binary as the command
-// (JANUSREF_RUN_MAIN=1), so it checks the real CLI and its JSON.
+// (JANUSREF_RUN_MAIN=1), so it checks the real CLI and its JSON; as the
+// tests, it fails the package if any goroutine outlives them.
 func TestMain(m *testing.M) {
 	if os.Getenv("JANUSREF_RUN_MAIN") == "1" {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // TestQuickAgainstJanus runs `janusref -quick -json` against a real Janus

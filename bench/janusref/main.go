@@ -23,7 +23,7 @@
 // frequency clear of every steady tone) and participant 1 decodes its mix;
 // the onset latency is from where the tone starts in what participant 0
 // sent to where it starts in what participant 1 received, each to the
-// millisecond (internal/onset, at a quarter of the tone's level; a sample
+// millisecond (bench/internal/onset, at a quarter of the tone's level; a sample
 // is placed at its packet's send or arrival time plus its offset in the
 // packet), exactly as bench/load measures the mcu. The
 // median over the onsets in the measured window is reported (-1 when not
@@ -59,8 +59,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mcu-project/mcu/bench/internal/opusloop"
 	"github.com/mcu-project/mcu/bench/internal/proc"
-	"github.com/mcu-project/mcu/internal/opusloop"
 )
 
 // options are the command-line settings.

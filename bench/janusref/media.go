@@ -11,9 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mcu-project/mcu/bench/internal/onset"
+	"github.com/mcu-project/mcu/bench/internal/opusloop"
 	"github.com/mcu-project/mcu/codec/opus"
-	"github.com/mcu-project/mcu/internal/onset"
-	"github.com/mcu-project/mcu/internal/opusloop"
 	"github.com/pion/rtp"
 )
 
@@ -204,7 +204,7 @@ func opusMode(toc byte) int {
 }
 
 // onsetStats matches each onset (when the tone starts in what the toggling
-// participant sent, to the millisecond: internal/onset) with its start in
+// participant sent, to the millisecond: bench/internal/onset) with its start in
 // what the listener received within the following 900 ms, at amplitude thr
 // or more, and returns the delays in milliseconds: the same measure
 // bench/load takes of the mcu. baseline is the 95th percentile of the

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mcu-project/mcu/bench/internal/opusloop"
 	"github.com/mcu-project/mcu/codec/g711"
-	"github.com/mcu-project/mcu/internal/opusloop"
 	"github.com/mcu-project/mcu/media"
 )
 

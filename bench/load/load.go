@@ -14,11 +14,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mcu-project/mcu/bench/internal/onset"
+	"github.com/mcu-project/mcu/bench/internal/opusloop"
 	"github.com/mcu-project/mcu/bench/internal/proc"
 	"github.com/mcu-project/mcu/compositor"
-	"github.com/mcu-project/mcu/internal/onset"
-	"github.com/mcu-project/mcu/internal/opusloop"
-	"github.com/mcu-project/mcu/internal/pionclient"
+	"github.com/mcu-project/mcu/internal/testkit/pionclient"
 	"github.com/mcu-project/mcu/media"
 )
 
@@ -337,7 +337,7 @@ func toggle(ctx context.Context, c *pionclient.Client, hz float64, d time.Durati
 }
 
 // onsetLatencies measures, for each onset, from the tone's start in what
-// the sender sent to its start in what the listener received (internal/
+// the sender sent to its start in what the listener received (bench/internal/
 // onset: to the millisecond, at a quarter of the sent level, the criterion
 // bench/janusref applies to Janus), in milliseconds: the latency the mcu
 // adds (network, playout buffer, mixing clock, its encoder's look-ahead),

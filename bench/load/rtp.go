@@ -18,8 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mcu-project/mcu/bench/internal/opusloop"
 	"github.com/mcu-project/mcu/bench/internal/proc"
-	"github.com/mcu-project/mcu/internal/opusloop"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
@@ -30,7 +30,7 @@ import (
 //
 // Each participant is a loopback UDP socket in this process, attached with
 // POST /rooms/{room}/rtp (codec opus). One goroutine sends every
-// participant's pre-encoded Opus (internal/opusloop: 20 ms mono frames,
+// participant's pre-encoded Opus (bench/internal/opusloop: 20 ms mono frames,
 // payload type 111) on absolute 20 ms deadlines: talkers a steady tone of
 // 200+37·i Hz at min(8192, 32000/talkers), listeners coded digital silence,
 // so the mcu decodes everyone. Each socket counts the mix-minus RTP packets

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcu-project/mcu/internal/pionclient"
+	"github.com/mcu-project/mcu/internal/testkit/pionclient"
 )
 
 // Offers that parse but cannot be served.

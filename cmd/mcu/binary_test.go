@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcu-project/mcu/internal/pionclient"
+	"github.com/mcu-project/mcu/internal/testkit/pionclient"
 )
 
 // TestBinarySignalShutdown builds the real binary, starts it as a user

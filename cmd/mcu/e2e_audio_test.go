@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/mcu-project/mcu/codec/codectest"
-	"github.com/mcu-project/mcu/internal/pionclient"
+	"github.com/mcu-project/mcu/internal/testkit/pionclient"
 )
 
 func dB(ratio float64) float64 { return 20 * math.Log10(math.Max(ratio, 1e-12)) }

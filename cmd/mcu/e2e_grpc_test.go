@@ -9,7 +9,7 @@ import (
 
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
 	"github.com/mcu-project/mcu/compositor"
-	"github.com/mcu-project/mcu/internal/pionclient"
+	"github.com/mcu-project/mcu/internal/testkit/pionclient"
 	"github.com/mcu-project/mcu/media"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"

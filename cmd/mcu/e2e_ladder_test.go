@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcu-project/mcu/internal/netshape"
-	"github.com/mcu-project/mcu/internal/pionclient"
-	"github.com/mcu-project/mcu/internal/svgplot"
+	"github.com/mcu-project/mcu/internal/testkit/netshape"
+	"github.com/mcu-project/mcu/internal/testkit/pionclient"
+	"github.com/mcu-project/mcu/internal/testkit/svgplot"
 )
 
 // The ladder tests use a 640×360 canvas so that the race detector's
@@ -123,13 +123,11 @@ type ladderSample struct {
 
 // TestLadder puts one receiver behind a tc-shaped link in a network
 // namespace and another on loopback, in one room, and follows the shaped
-// one down the ladder, back up, into audio only and out again.
+// one down the ladder, back up, into audio only and out again. It needs
+// root, iproute2 and network namespaces, and skips (saying which is
+// missing) without them and in -short.
 func TestLadder(t *testing.T) {
-	link, err := netshape.New()
-	if err != nil {
-		t.Fatalf("a shaped link needs root, iproute2 and network namespaces: %v", err)
-	}
-	t.Cleanup(func() { _ = link.Close() })
+	link := netshape.NewForTest(t)
 	s := startServer(t, func(c *Config) {
 		c.HTTP = link.HostIP + ":0"
 		c.Interfaces = []string{"lo", link.HostIf}

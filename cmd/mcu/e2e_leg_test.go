@@ -16,7 +16,7 @@ import (
 	"github.com/mcu-project/mcu/codec/codectest"
 	"github.com/mcu-project/mcu/codec/g711"
 	"github.com/mcu-project/mcu/codec/opus"
-	"github.com/mcu-project/mcu/internal/pionclient"
+	"github.com/mcu-project/mcu/internal/testkit/pionclient"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 )

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/mcu-project/mcu/codec/codectest"
-	"github.com/mcu-project/mcu/internal/pionclient"
-	"github.com/mcu-project/mcu/internal/udprelay"
+	"github.com/mcu-project/mcu/internal/testkit/pionclient"
+	"github.com/mcu-project/mcu/internal/testkit/udprelay"
 )
 
 // waitHearing waits until c has heard the tone within 3 dB over the last

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcu-project/mcu/internal/pionclient"
+	"github.com/mcu-project/mcu/internal/testkit/pionclient"
 )
 
 // joinCodec joins a participant whose browser has only one video codec.

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/mcu-project/mcu/compositor"
-	"github.com/mcu-project/mcu/internal/pionclient"
+	"github.com/mcu-project/mcu/internal/testkit/pionclient"
 	"github.com/mcu-project/mcu/media"
 )
 

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcu-project/mcu/internal/pionclient"
+	"github.com/mcu-project/mcu/internal/testkit/pionclient"
 	"github.com/mcu-project/mcu/transport"
 	"go.uber.org/goleak"
 )

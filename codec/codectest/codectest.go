@@ -1,6 +1,10 @@
 // Package codectest is the conformance suite every codec runs: a tone
 // survives a round trip, Close is idempotent, use after Close fails cleanly,
-// and garbage input returns an error instead of crashing.
+// and garbage input returns an error instead of crashing (RunAudio,
+// RunVideo). It is also the one home of what every video codec package's
+// tests share: its stream of test frames (EncodeStream), its benchmarks
+// (BenchEncode, BenchDecode) and its fuzz target (FuzzDecode). It imports
+// only codec, media and the standard library.
 package codectest
 
 import (

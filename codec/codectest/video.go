@@ -77,26 +77,25 @@ var testColours = []colour{
 	{200, 100, 160},
 }
 
-// RunVideo runs the video conformance suite against c.
+// RunVideo runs the video conformance suite against c: round trips,
+// keyframes on start and on request, bitrate control, Close, garbage and
+// damaged input and the recovery from it, bad parameters, quality, zero
+// allocations on the hot path and concurrent use while closing, one subtest
+// each. A codec package's TestConformance calls it; with BenchEncode,
+// BenchDecode and FuzzDecode (bench.go) its own tests keep only what is
+// particular to its bitstream.
 func RunVideo(t *testing.T, c codec.VideoCodec) {
 	t.Helper()
+	if c.ClockRate != media.VideoClockRate {
+		t.Fatalf("%s: clock rate %d, want %d", c.MimeType, c.ClockRate, media.VideoClockRate)
+	}
 	newEnc := func(t *testing.T, w, h int) codec.VideoEncoder {
 		t.Helper()
-		enc, err := c.NewEncoder(codec.VideoEncoderParams{Width: w, Height: h, FPS: 30})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { enc.Close() })
-		return enc
+		return NewEncoder(t, c, codec.VideoEncoderParams{Width: w, Height: h, FPS: 30})
 	}
 	newDec := func(t *testing.T) codec.VideoDecoder {
 		t.Helper()
-		dec, err := c.NewDecoder()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { dec.Close() })
-		return dec
+		return NewDecoder(t, c)
 	}
 	// encodeN encodes n frames produced by paint and returns copies of
 	// the encoded frames and their keyframe flags.
@@ -349,6 +348,21 @@ func RunVideo(t *testing.T, c codec.VideoCodec) {
 			t.Fatalf("encode after bad input: %d bytes, %v", len(out), err)
 		}
 	})
+
+	for _, check := range []struct {
+		name string
+		run  func(*testing.T, codec.VideoCodec)
+	}{
+		{"BadEncoderParams", badEncoderParams},
+		{"DecodeQuality", decodeQuality},
+		{"BrokenKeyFrameNeedsNewOne", brokenKeyFrameNeedsNewOne},
+		{"CorruptInterFrameNeedsKeyFrame", corruptInterFrameNeedsKeyFrame},
+		{"BitrateFollowsTarget", bitrateFollowsTarget},
+		{"ZeroAllocs", zeroAllocs},
+		{"ConcurrentUseAndClose", concurrentUseAndClose},
+	} {
+		t.Run(check.name, func(t *testing.T) { check.run(t, c) })
+	}
 }
 
 // checkPicture touches the first and last byte of every plane of pic so a

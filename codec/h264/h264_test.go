@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -15,58 +14,23 @@ import (
 	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/codec/codectest"
 	"github.com/mcu-project/mcu/codec/h264"
-	"github.com/mcu-project/mcu/media"
+	"go.uber.org/goleak"
 )
 
-func TestConformance(t *testing.T) {
-	var r codec.Registry
-	if err := h264.Register(&r); err != nil {
-		t.Fatal(err)
-	}
-	c, err := r.Video("VIDEO/h264")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.ClockRate != 90000 {
-		t.Fatalf("clock rate %d", c.ClockRate)
-	}
-	codectest.RunVideo(t, c)
-}
+// h264c is the codec as h264.Register registers it.
+var h264c = codectest.RegisteredVideo(h264.Register, "VIDEO/h264")
+
+// TestMain fails the package if any goroutine outlives the tests (the
+// conformance suite uses encoders and decoders from several at once).
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestConformance(t *testing.T) { codectest.RunVideo(t, h264c) }
 
 // encodeStream encodes n frames of the moving test picture at w×h and
 // returns copies of the encoded access units (the first is an IDR).
 func encodeStream(t testing.TB, w, h, n int) [][]byte {
 	t.Helper()
-	enc, err := h264.NewEncoder(codec.VideoEncoderParams{Width: w, Height: h, FPS: 30})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
-	f := codectest.SolidFrame(w, h, 0, 0, 0)
-	buf := make([]byte, 0, 1<<20)
-	var out [][]byte
-	for i := range n {
-		codectest.MovingFrame(f, i)
-		b, key, err := enc.Encode(f, buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 && !key {
-			t.Fatal("first frame is not a keyframe")
-		}
-		out = append(out, append([]byte(nil), b...))
-	}
-	return out
-}
-
-func newDecoder(t testing.TB) *h264.Decoder {
-	t.Helper()
-	dec, err := h264.NewDecoder()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dec.Close() })
-	return dec
+	return codectest.EncodeStream(t, h264c, w, h, n)
 }
 
 // nalTypes lists the NAL unit types of an Annex-B access unit.
@@ -81,70 +45,8 @@ func nalTypes(au []byte) []int {
 }
 
 func TestResolutionChange(t *testing.T) {
-	dec := newDecoder(t)
-	for _, s := range [][2]int{{320, 240}, {640, 360}, {161, 97}, {1280, 720}, {2, 2}, {1920, 1080}, {854, 480}, {320, 240}} {
-		w, h := h264.CodedSize(s[0], s[1])
-		for i, fr := range encodeStream(t, s[0], s[1], 10) {
-			pic, err := dec.Decode(fr)
-			if err != nil {
-				t.Fatalf("%dx%d frame %d: %v", w, h, i, err)
-			}
-			if pic == nil {
-				t.Fatalf("%dx%d frame %d: no picture", w, h, i)
-			}
-			if pic.Width != w || pic.Height != h {
-				t.Fatalf("%dx%d frame %d: decoded %dx%d", w, h, i, pic.Width, pic.Height)
-			}
-			// The last row and column are inside the views.
-			_, _, _ = pic.At(w-1, h-1)
-		}
-	}
-}
-
-// TestDecodeQuality checks that the moving picture survives encoding well
-// (PSNR of the luma plane at the default bitrate).
-func TestDecodeQuality(t *testing.T) {
-	const w, h = 640, 360
-	enc, err := h264.NewEncoder(codec.VideoEncoderParams{Width: w, Height: h, FPS: 30})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
-	dec := newDecoder(t)
-	f := codectest.SolidFrame(w, h, 0, 0, 0)
-	buf := make([]byte, 0, 1<<20)
-	var bytes int
-	for i := range 60 {
-		codectest.MovingFrame(f, i)
-		out, _, err := enc.Encode(f, buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bytes += len(out)
-		pic, err := dec.Decode(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i == 59 {
-			psnr := lumaPSNR(pic, f)
-			t.Logf("640x360 moving picture: PSNR %.1f dB, %d kb/s", psnr, bytes*8*30/60/1000)
-			if psnr < 25 {
-				t.Fatalf("PSNR %.1f dB", psnr)
-			}
-		}
-	}
-}
-
-func lumaPSNR(a, b *media.VideoFrame) float64 {
-	var se float64
-	for y := range a.Height {
-		for x := range a.Width {
-			d := float64(a.Y[y*a.StrideY+x]) - float64(b.Y[y*b.StrideY+x])
-			se += d * d
-		}
-	}
-	mse := se / float64(a.Width*a.Height)
-	return 10 * math.Log10(255*255/max(mse, 1e-9))
+	sizes := [][2]int{{320, 240}, {640, 360}, {161, 97}, {1280, 720}, {2, 2}, {1920, 1080}, {854, 480}, {320, 240}}
+	codectest.ResolutionChange(t, h264c, sizes, h264.CodedSize)
 }
 
 // TestKeyFrames: the encoder's keyframe flag, IsKeyFrame and the NAL units
@@ -213,7 +115,7 @@ func containsSeq(types []int, want ...int) bool {
 // next IDR.
 func TestMissingReference(t *testing.T) {
 	frames := encodeStream(t, 320, 240, 8)
-	dec := newDecoder(t)
+	dec := codectest.NewDecoder(t, h264c)
 	for i, fr := range frames[:3] {
 		if _, err := dec.Decode(fr); err != nil {
 			t.Fatalf("frame %d: %v", i, err)
@@ -233,60 +135,10 @@ func TestMissingReference(t *testing.T) {
 	}
 	// Repeating the last picture (a duplicated packet) is harmless.
 	dup := encodeStream(t, 320, 240, 3)
-	dec2 := newDecoder(t)
+	dec2 := codectest.NewDecoder(t, h264c)
 	for i, fr := range [][]byte{dup[0], dup[1], dup[1], dup[2]} {
 		if _, err := dec2.Decode(fr); err != nil {
 			t.Fatalf("frame %d with a duplicate: %v", i, err)
-		}
-	}
-}
-
-// TestBrokenKeyFrameNeedsNewOne: after an IDR that fails, non-IDR pictures
-// are refused with ErrNeedKeyFrame until the next good IDR, even if the
-// decoder had a reference before.
-func TestBrokenKeyFrameNeedsNewOne(t *testing.T) {
-	frames := encodeStream(t, 320, 240, 4)
-	dec := newDecoder(t)
-	for _, fr := range frames {
-		if _, err := dec.Decode(fr); err != nil {
-			t.Fatal(err)
-		}
-	}
-	key := frames[0]
-	for _, cut := range []int{len(key) / 2, len(key) - 10, 40} {
-		if _, err := dec.Decode(key[:cut]); err == nil && cut > 40 {
-			t.Fatalf("IDR cut to %d bytes decoded", cut)
-		} else if err != nil && !errors.Is(err, codec.ErrNeedKeyFrame) {
-			t.Fatalf("IDR cut to %d bytes: %v", cut, err)
-		}
-		if _, err := dec.Decode(frames[1]); !errors.Is(err, codec.ErrNeedKeyFrame) {
-			t.Fatalf("picture after an IDR cut to %d bytes: %v", cut, err)
-		}
-		if _, err := dec.Decode(key); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := dec.Decode(frames[1]); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// TestCorruptInterFrameNeedsKeyFrame: a damaged picture (here truncated, as
-// when the last packets of a frame are lost) is reported and the decoder
-// then waits for an IDR.
-func TestCorruptInterFrameNeedsKeyFrame(t *testing.T) {
-	frames := encodeStream(t, 320, 240, 4)
-	for _, pct := range []int{10, 50, 90, 99} {
-		dec := newDecoder(t)
-		if _, err := dec.Decode(frames[0]); err != nil {
-			t.Fatal(err)
-		}
-		cut := frames[1][:len(frames[1])*pct/100]
-		if _, err := dec.Decode(cut); !errors.Is(err, codec.ErrNeedKeyFrame) {
-			t.Errorf("picture cut to %d%%: %v, want ErrNeedKeyFrame", pct, err)
-		}
-		if _, err := dec.Decode(frames[2]); !errors.Is(err, codec.ErrNeedKeyFrame) {
-			t.Errorf("picture after a corrupt one: %v, want ErrNeedKeyFrame", err)
 		}
 	}
 }
@@ -368,7 +220,7 @@ func TestHugePictureRejected(t *testing.T) {
 	if pps < 0 {
 		t.Fatalf("no PPS in % x", key[:40])
 	}
-	dec := newDecoder(t)
+	dec := codectest.NewDecoder(t, h264c)
 	for _, s := range [][2]uint32{{1024, 1024}, {4096/16 + 1, 16}, {16, 4096/16 + 1}, {4096 / 16, 2304/16 + 1}} {
 		huge := append(baselineSPS(s[0], s[1]), key[pps:]...)
 		_, err := dec.Decode(huge)
@@ -401,7 +253,7 @@ func TestParameterSetsAlone(t *testing.T) {
 	if sei < 0 || idr < 0 {
 		t.Fatalf("unexpected IDR layout: NAL types %v", nalTypes(key))
 	}
-	dec := newDecoder(t)
+	dec := codectest.NewDecoder(t, h264c)
 	pic, err := dec.Decode(key[:sei])
 	if err != nil || pic != nil {
 		t.Fatalf("parameter sets alone: %v, %v", pic != nil, err)
@@ -418,164 +270,6 @@ func TestParameterSetsAlone(t *testing.T) {
 	}
 	if _, err := dec.Decode(frames[1]); !errors.Is(err, codec.ErrNeedKeyFrame) {
 		t.Fatalf("non-IDR picture after bare parameter sets: %v", err)
-	}
-}
-
-func TestBitrateFollowsTarget(t *testing.T) {
-	const w, h = 640, 360
-	enc, err := h264.NewEncoder(codec.VideoEncoderParams{Width: w, Height: h, FPS: 30, BitrateBps: 800_000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
-	f := codectest.SolidFrame(w, h, 0, 0, 0)
-	buf := make([]byte, 0, 1<<20)
-	n := 0
-	rate := func() int { // kb/s over 2 s after a 1 s settle
-		total := 0
-		for i := range 90 {
-			codectest.MovingFrame(f, n)
-			n++
-			out, _, err := enc.Encode(f, buf)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if i >= 30 {
-				total += len(out)
-			}
-		}
-		return total * 8 / 2 / 1000
-	}
-	hi := rate()
-	if err := enc.SetBitrate(300_000); err != nil {
-		t.Fatal(err)
-	}
-	lo := rate()
-	// Up again: x264 approaches a higher target over a few seconds.
-	if err := enc.SetBitrate(1_500_000); err != nil {
-		t.Fatal(err)
-	}
-	up1 := rate()
-	up2 := rate()
-	t.Logf("800 kb/s target: %d kb/s; 300 kb/s: %d kb/s; 1500 kb/s: %d then %d kb/s", hi, lo, up1, up2)
-	if hi < 600 || hi > 1000 || lo < 200 || lo > 400 {
-		t.Fatalf("bitrate does not follow the target down: %d kb/s at 800, %d kb/s at 300", hi, lo)
-	}
-	if up1 < 2*lo || up2 < 1000 || up1 > 1900 || up2 > 1900 {
-		t.Fatalf("bitrate does not follow the target up: %d then %d kb/s at 1500", up1, up2)
-	}
-	if err := enc.SetBitrate(0); !errors.Is(err, codec.ErrBadInput) {
-		t.Fatalf("SetBitrate(0): %v", err)
-	}
-}
-
-func TestBadEncoderParams(t *testing.T) {
-	for _, p := range []codec.VideoEncoderParams{
-		{Width: 0, Height: 10}, {Width: 10, Height: -1}, {Width: 9000, Height: 10},
-		{Width: 10, Height: 10, FPS: -1}, {Width: 10, Height: 10, BitrateBps: -5},
-	} {
-		if enc, err := h264.NewEncoder(p); !errors.Is(err, codec.ErrBadInput) {
-			if enc != nil {
-				enc.Close()
-			}
-			t.Errorf("NewEncoder(%+v): %v", p, err)
-		}
-	}
-}
-
-// TestZeroAllocs: steady-state Encode (into a buffer with room) and Decode
-// do not allocate.
-func TestZeroAllocs(t *testing.T) {
-	const w, h = 320, 240
-	enc, err := h264.NewEncoder(codec.VideoEncoderParams{Width: w, Height: h, FPS: 30})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
-	dec := newDecoder(t)
-	f := codectest.SolidFrame(w, h, 0, 0, 0)
-	buf := make([]byte, 0, 1<<20)
-	n := 0
-	var out []byte
-	encode := func() {
-		codectest.MovingFrame(f, n)
-		n++
-		out, _, err = enc.Encode(f, buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	decode := func() {
-		if _, err := dec.Decode(out); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for range 5 {
-		encode()
-		decode()
-	}
-	if a := testing.AllocsPerRun(50, func() { encode(); decode() }); a != 0 {
-		t.Fatalf("%.1f allocations per encode+decode", a)
-	}
-	if a := testing.AllocsPerRun(50, encode); a != 0 {
-		t.Fatalf("%.1f allocations per encode", a)
-	}
-	// ForceKeyFrame and SetBitrate on the hot path do not allocate either.
-	if a := testing.AllocsPerRun(20, func() {
-		enc.ForceKeyFrame()
-		if err := enc.SetBitrate(500_000 + n); err != nil {
-			t.Fatal(err)
-		}
-		encode()
-		decode()
-	}); a != 0 {
-		t.Fatalf("%.1f allocations per forced keyframe", a)
-	}
-	// Decoding the same stream again (IDR, then pictures) does not
-	// allocate in Go either.
-	frames := encodeStream(t, w, h, 10)
-	i := 0
-	if a := testing.AllocsPerRun(50, func() {
-		if _, err := dec.Decode(frames[i%len(frames)]); err != nil {
-			t.Fatal(err)
-		}
-		i++
-	}); a != 0 {
-		t.Fatalf("%.1f allocations per decode", a)
-	}
-}
-
-func TestConcurrentUseAndClose(t *testing.T) {
-	frames := encodeStream(t, 160, 120, 10)
-	dec, err := h264.NewDecoder()
-	if err != nil {
-		t.Fatal(err)
-	}
-	enc, err := h264.NewEncoder(codec.VideoEncoderParams{Width: 160, Height: 120})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	for g := range 4 {
-		go func() {
-			defer func() { done <- struct{}{} }()
-			f := codectest.SolidFrame(160, 120, byte(g), 0, 0)
-			for i := range 200 {
-				if _, err := dec.Decode(frames[i%len(frames)]); errors.Is(err, codec.ErrClosed) {
-					return
-				}
-				if _, _, err := enc.Encode(f, nil); errors.Is(err, codec.ErrClosed) {
-					return
-				}
-				enc.ForceKeyFrame()
-				_ = enc.SetBitrate(200_000 + i)
-			}
-		}()
-	}
-	dec.Close()
-	enc.Close()
-	for range 4 {
-		<-done
 	}
 }
 
@@ -721,7 +415,7 @@ func TestMissingSliceNeedsKeyFrame(t *testing.T) {
 	if len(aus) != 5 {
 		t.Fatalf("%d access units", len(aus))
 	}
-	dec := newDecoder(t)
+	dec := codectest.NewDecoder(t, h264c)
 	for i, au := range aus[:2] {
 		if pic, err := dec.Decode(join(au)); err != nil || pic == nil {
 			t.Fatalf("access unit %d: %v, %v", i, pic != nil, err)
@@ -758,7 +452,7 @@ func TestMissingSliceNeedsKeyFrame(t *testing.T) {
 func TestDamagedStreams(t *testing.T) {
 	frames := encodeStream(t, 176, 144, 12)
 	rng := rand.New(rand.NewPCG(3, 4))
-	dec := newDecoder(t)
+	dec := codectest.NewDecoder(t, h264c)
 	for iter := range 400 {
 		for i, fr := range frames {
 			b := append([]byte(nil), fr...)
@@ -794,115 +488,13 @@ func TestDamagedStreams(t *testing.T) {
 	}
 }
 
-func benchSizes() [][2]int { return [][2]int{{640, 360}, {1280, 720}} }
+func BenchmarkEncode(b *testing.B) { codectest.BenchEncode(b, h264c) }
 
-func BenchmarkEncode(b *testing.B) {
-	for _, s := range benchSizes() {
-		w, h := s[0], s[1]
-		b.Run(fmt.Sprintf("%dx%d", w, h), func(b *testing.B) {
-			enc, err := h264.NewEncoder(codec.VideoEncoderParams{Width: w, Height: h, FPS: 30})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer enc.Close()
-			// Pre-draw a second of the moving picture so only the
-			// encoder is timed.
-			pics := make([]*media.VideoFrame, 30)
-			for i := range pics {
-				pics[i] = codectest.SolidFrame(w, h, 0, 0, 0)
-				codectest.MovingFrame(pics[i], i)
-			}
-			buf := make([]byte, 0, 1<<20)
-			var total int
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; b.Loop(); i++ {
-				// Play the second forwards then backwards so the
-				// motion never jumps.
-				j := i % 58
-				if j >= 30 {
-					j = 58 - j
-				}
-				out, _, err := enc.Encode(pics[j], buf)
-				if err != nil {
-					b.Fatal(err)
-				}
-				total += len(out)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/frame")
-			b.ReportMetric(float64(total)*8*30/float64(b.N)/1000, "kb/s@30")
-		})
-	}
-}
-
-func BenchmarkDecode(b *testing.B) {
-	for _, s := range benchSizes() {
-		w, h := s[0], s[1]
-		b.Run(fmt.Sprintf("%dx%d", w, h), func(b *testing.B) {
-			// Two seconds: one IDR, then P pictures; looping restarts
-			// at the IDR.
-			frames := encodeStream(b, w, h, 60)
-			dec, err := h264.NewDecoder()
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer dec.Close()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; b.Loop(); i++ {
-				if _, err := dec.Decode(frames[i%len(frames)]); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/frame")
-		})
-	}
-}
+func BenchmarkDecode(b *testing.B) { codectest.BenchDecode(b, h264c) }
 
 func FuzzDecode(f *testing.F) {
-	frames := encodeStream(f, 64, 48, 3)
-	key, inter := frames[0], frames[1]
-	f.Add(key, false)
-	f.Add(inter, true)
-	f.Add(frames[2], true)
-	f.Add(key[:len(key)/2], false)
-	f.Add([]byte{0xff, 0xff, 0xff, 0xff}, false)
-	f.Add([]byte{0, 0, 0, 1, 0x65, 0x88, 0x84}, true)
-	f.Add(baselineSPS(1024, 1024), false)
-	f.Add(append(baselineSPS(4, 3), 0, 0, 0, 1, 0x68, 0xce, 0x38, 0x80), true)
-	f.Fuzz(func(t *testing.T, data []byte, afterKey bool) {
-		dec, err := h264.NewDecoder()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer dec.Close()
-		if afterKey {
-			if _, err := dec.Decode(key); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for range 2 { // twice: the second sees whatever state the first left
-			pic, err := dec.Decode(data)
-			if err != nil {
-				if !errors.Is(err, codec.ErrBadInput) && !errors.Is(err, codec.ErrNeedKeyFrame) {
-					t.Fatalf("unexpected error kind: %v", err)
-				}
-				continue
-			}
-			if pic != nil {
-				if pic.Width <= 0 || pic.Height <= 0 || pic.Width > codec.MaxDecodeWidth || pic.Height > codec.MaxDecodeHeight {
-					t.Fatalf("picture %dx%d", pic.Width, pic.Height)
-				}
-				_ = pic.Y[len(pic.Y)-1] + pic.U[len(pic.U)-1] + pic.V[len(pic.V)-1]
-				_, _, _ = pic.At(pic.Width-1, pic.Height-1)
-			}
-		}
-		// A good IDR always recovers the decoder.
-		if pic, err := dec.Decode(key); err != nil || pic == nil {
-			t.Fatalf("IDR after fuzz input: %v, %v", pic != nil, err)
-		}
-		if pic, err := dec.Decode(inter); err != nil || pic == nil {
-			t.Fatalf("picture after recovery: %v, %v", pic != nil, err)
-		}
-	})
+	codectest.FuzzDecode(f, h264c,
+		codectest.FuzzSeed{Data: []byte{0, 0, 0, 1, 0x65, 0x88, 0x84}, AfterKey: true},
+		codectest.FuzzSeed{Data: baselineSPS(1024, 1024)},
+		codectest.FuzzSeed{Data: append(baselineSPS(4, 3), 0, 0, 0, 1, 0x68, 0xce, 0x38, 0x80), AfterKey: true})
 }

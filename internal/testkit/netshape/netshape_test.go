@@ -11,11 +11,7 @@ import (
 // kbit/s link with a 200 ms queue: about a second's worth of the link's
 // rate gets through and the rest is dropped at the bottleneck.
 func TestShapedLink(t *testing.T) {
-	l, err := New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := NewForTest(t)
 	if err := l.SetRate(200, 200); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,7 @@
 // RunRTP for the mcu), so both feed their server the same bytes and spend
 // no CPU encoding while they measure: a steady tone per talker, coded
 // digital silence for listeners, 20 ms mono frames at 48 kHz, payload type
-// 111, 64 kb/s (what internal/pionclient sends).
+// 111, 64 kb/s (what internal/testkit/pionclient sends).
 package opusloop
 
 import (

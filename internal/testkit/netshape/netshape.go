@@ -3,15 +3,19 @@
 // bucket (tbf) on the host side shaping everything sent toward the
 // namespace. A process started in the namespace (Command) sees a link of
 // that rate, with the queueing and drops of a real bottleneck. It needs root
-// and iproute2's ip and tc.
+// and iproute2's ip and tc; tests take a link with NewForTest, which skips
+// them where there is none.
 package netshape
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"os/exec"
 	"strings"
+	"testing"
 )
 
 // Link is one namespace and its veth pair.
@@ -23,8 +27,18 @@ type Link struct {
 	HostIP, PeerIP string
 }
 
-// New creates a namespace and a /30 veth link to it with no shaping.
+// New creates a namespace and a /30 veth link to it with no shaping. Where
+// a link cannot be built here (not root, no iproute2, namespaces refused)
+// the error wraps ErrUnavailable.
 func New() (*Link, error) {
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("%w: network namespaces and tc need root (uid %d)", ErrUnavailable, os.Geteuid())
+	}
+	for _, tool := range []string{"ip", "tc"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil, fmt.Errorf("%w: %w (Debian package iproute2: make deps-test)", ErrUnavailable, err)
+		}
+	}
 	id := rand.IntN(1 << 16)
 	l := &Link{
 		NS:     fmt.Sprintf("mcu-shape-%04x", id),
@@ -43,13 +57,36 @@ func New() (*Link, error) {
 		{"ip", "netns", "exec", l.NS, "ip", "link", "set", l.PeerIf, "up"},
 		{"ip", "netns", "exec", l.NS, "ip", "link", "set", "lo", "up"},
 	}
-	for _, s := range steps {
+	if err := run(steps[0]...); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	for _, s := range steps[1:] {
 		if err := run(s...); err != nil {
 			_ = l.Close()
 			return nil, err
 		}
 	}
 	return l, nil
+}
+
+// NewForTest returns a new link, closed when the test ends, or skips the
+// test, saying why, where a shaped link cannot be built: in -short (the
+// link needs root), when not root, without iproute2, or when network
+// namespaces are refused. Any other failure fails the test.
+func NewForTest(tb testing.TB) *Link {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("skipped in -short: a shaped link needs root, iproute2 and network namespaces (ip netns, tc)")
+	}
+	l, err := New()
+	if errors.Is(err, ErrUnavailable) {
+		tb.Skipf("skipped: a shaped link needs root, iproute2 and network namespaces: %v", err)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = l.Close() })
+	return l
 }
 
 // SetRate shapes the host→namespace direction to kbps kilobits per second
