@@ -3,6 +3,8 @@ package room
 import (
 	"errors"
 	"math"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,5 +98,74 @@ func TestControlDoesNotWaitForTheTick(t *testing.T) {
 	}
 	if ps := r.Participants(); len(ps) != 2 || ps[0].ID != talkerID || !ps[0].Talking {
 		t.Errorf("participants after the leave: %+v", ps)
+	}
+}
+
+// TestIdentityAndHidden: a second join with an identity replaces the
+// first (its peer closed, a left event); a hidden participant is mixed
+// and served but never listed, counted or announced; a receive-only one is
+// listed as a listener.
+func TestIdentityAndHidden(t *testing.T) {
+	var events []Event
+	var mu sync.Mutex
+	m := newTestManager(t, func(c *Config) {
+		c.OnEvent = func(e Event) {
+			mu.Lock()
+			events = append(events, e)
+			mu.Unlock()
+		}
+	})
+	talker := newFakePeer(t, 700)
+	first, second, monitor, listener := newFakePeer(t, 0), newFakePeer(t, 0), newFakePeer(t, 0), newFakePeer(t, 0)
+	joinAs := func(p *fakePeer, identity string, hidden, sends bool) media.ParticipantID {
+		t.Helper()
+		jp := JoinParams{Peer: p, Identity: identity, Hidden: hidden, SendAudioCodec: opus.MimeType}
+		if sends {
+			jp.RecvAudioCodec = opus.MimeType
+		}
+		id, err := m.Join("i", jp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	joinAs(talker, "talker", false, true)
+	a := joinAs(first, "alice", false, true)
+	b := joinAs(second, "alice", false, true)
+	mon := joinAs(monitor, "recorder", true, false)
+	lis := joinAs(listener, "", false, false)
+	if first.closed != 1 {
+		t.Fatalf("the replaced participant's peer was closed %d times", first.closed)
+	}
+	m.run(t, 500*time.Millisecond)
+	r, _ := m.Room("i")
+	var listed []media.ParticipantID
+	for _, p := range r.Participants() {
+		listed = append(listed, p.ID)
+		if p.Listener != (p.ID == lis) {
+			t.Errorf("%s listed with Listener %v", p.ID, p.Listener)
+		}
+	}
+	if len(listed) != 3 || listed[1] != b || listed[2] != lis || r.Info().Participants != 3 || r.Len() != 4 {
+		t.Fatalf("listed %v (alice's second join %s, listener %s), info %d, len %d", listed, b, lis, r.Info().Participants, r.Len())
+	}
+	if l := level(decodeAll(t, monitor.snapshot())[10*960:], 700); math.Abs(l) > 1.5 {
+		t.Errorf("the hidden monitor hears the talker at %+.1f dB", l)
+	}
+	if err := m.Leave("i", mon); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, e := range events {
+		if e.Participant == mon {
+			t.Errorf("event %v about the hidden participant", e.Type)
+		}
+		if e.Participant == a && e.Type != EventJoined && e.Type != EventLeft {
+			t.Errorf("event %v about the replaced participant", e.Type)
+		}
+	}
+	if !slices.ContainsFunc(events, func(e Event) bool { return e.Participant == a && e.Type == EventLeft }) {
+		t.Error("no left event for the replaced participant")
 	}
 }

@@ -78,7 +78,7 @@ func (m *Manager) Join(id media.RoomID, p JoinParams) (media.ParticipantID, erro
 		if err != nil {
 			return "", err
 		}
-		pid, err := r.add(p)
+		pid, replaced, err := r.add(p)
 		if errors.Is(err, errRoomGone) {
 			continue // its last participant left meanwhile: find or make the next one
 		}
@@ -90,7 +90,15 @@ func (m *Manager) Join(id media.RoomID, p JoinParams) (media.ParticipantID, erro
 			}
 			return "", err
 		}
-		m.cfg.OnEvent(Event{Type: EventJoined, Room: id, Participant: pid, At: m.cfg.Clock.Now()})
+		if replaced != nil {
+			m.left(id, replaced)
+			if err := replaced.finish(); err != nil {
+				m.log.Debug("closing a replaced participant", "err", err)
+			}
+		}
+		if !p.Hidden {
+			m.cfg.OnEvent(Event{Type: EventJoined, Room: id, Participant: pid, At: m.cfg.Clock.Now()})
+		}
 		return pid, nil
 	}
 }
@@ -123,12 +131,19 @@ func (m *Manager) Leave(id media.RoomID, pid media.ParticipantID) error {
 	if err != nil {
 		return err
 	}
-	m.cfg.OnEvent(Event{Type: EventLeft, Room: id, Participant: pid, At: m.cfg.Clock.Now()})
+	m.left(id, pt)
 	if !r.keepWhenEmpty() {
 		m.deleteIfEmpty(r)
 	}
 	// Outside every lock: closing a peer can call back into Leave.
 	return pt.finish()
+}
+
+// left announces that a listed participant left.
+func (m *Manager) left(id media.RoomID, p *participant) {
+	if !p.hidden {
+		m.cfg.OnEvent(Event{Type: EventLeft, Room: id, Participant: p.id, At: m.cfg.Clock.Now()})
+	}
 }
 
 // deleteIfEmpty deletes r if nobody is in it (a join that raced ahead
@@ -193,7 +208,7 @@ func (m *Manager) DeleteRoom(id media.RoomID) error {
 	r.stopClocks()
 	var errs []error
 	for _, p := range members {
-		m.cfg.OnEvent(Event{Type: EventLeft, Room: id, Participant: p.id, At: m.cfg.Clock.Now()})
+		m.left(id, p)
 		errs = append(errs, p.finish())
 	}
 	m.log.Info("room deleted", "room", id)

@@ -24,10 +24,12 @@ import (
 //   - the video output (vout): the video clock goroutine, but for its view;
 //   - the video input (vin): its decode goroutine, behind its own lock.
 type participant struct {
-	id   media.ParticipantID
-	peer Peer
-	log  *slog.Logger
-	kind string
+	id       media.ParticipantID
+	identity string
+	hidden   bool
+	peer     Peer
+	log      *slog.Logger
+	kind     string
 
 	dtmf     DTMFPeer     // nil unless the peer receives telephone keys
 	link     LinkPeer     // nil unless its transport reports on and probes its link
@@ -67,7 +69,7 @@ type participant struct {
 // newParticipant creates the participant's codecs; audio holds the room's
 // audio encoder settings.
 func newParticipant(id media.ParticipantID, p JoinParams, reg *codec.Registry, audio codec.EncoderParams, log *slog.Logger) (*participant, error) {
-	pt := &participant{id: id, name: p.Name, peer: p.Peer, log: log,
+	pt := &participant{id: id, identity: p.Identity, hidden: p.Hidden, name: p.Name, peer: p.Peer, log: log,
 		kind: p.Kind, recvAudioCodec: p.RecvAudioCodec, recvVideoCodec: p.RecvVideoCodec}
 	pt.level.Store(math.Float64bits(mixer.SilenceDBov))
 	pt.dtmf, _ = p.Peer.(DTMFPeer)

@@ -62,6 +62,12 @@ type LinkPeer interface {
 type JoinParams struct {
 	// Name is the display name (may be empty).
 	Name string
+	// Identity names who joined (a token's subject); when set it is
+	// unique in the room: a second join with it replaces the first.
+	Identity string
+	// Hidden keeps the participant out of listings and join and leave
+	// events (recorders, monitors).
+	Hidden bool
 	// Peer is the participant's transport.
 	Peer Peer
 	// RecvAudioCodec is the MIME type of the audio the participant sends

@@ -110,27 +110,42 @@ func (r *Room) Len() int {
 var errRoomGone = fmt.Errorf("%w: room closed", ErrClosed)
 
 // add admits a participant; it fails if the room is full or closed. The
-// participant is listed at once and mixed from the next tick.
-func (r *Room) add(p JoinParams) (media.ParticipantID, error) {
+// participant is listed at once and mixed from the next tick. A
+// participant with the same identity is replaced: it is returned for the
+// caller to finish.
+func (r *Room) add(p JoinParams) (media.ParticipantID, *participant, error) {
 	id := newParticipantID()
 	pt, err := newParticipant(id, p, r.reg, r.audioParams, r.log.With("participant", string(id)))
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	old := -1
+	if p.Identity != "" {
+		old = slices.IndexFunc(r.roster, func(o *participant) bool { return o.identity == p.Identity })
+	}
+	others := len(r.roster)
+	if old >= 0 {
+		others--
+	}
 	switch {
 	case r.closed:
 		err = errRoomGone
-	case r.opts.MaxParticipants > 0 && len(r.roster) >= r.opts.MaxParticipants:
-		err = fmt.Errorf("%w: %d participants", ErrRoomFull, len(r.roster))
-	case len(r.roster) >= r.maxInputs:
+	case r.opts.MaxParticipants > 0 && others >= r.opts.MaxParticipants:
+		err = fmt.Errorf("%w: %d participants", ErrRoomFull, others)
+	case others >= r.maxInputs:
 		// The mixer's own bound (MaxInputs) applies even without a room cap.
 		err = fmt.Errorf("%w: mixer holds %d inputs", ErrRoomFull, r.maxInputs)
 	}
 	if err != nil {
 		pt.close()
-		return "", err
+		return "", nil, err
+	}
+	var replaced *participant
+	if old >= 0 {
+		replaced = r.removeLocked(old)
+		r.log.Info("participant replaced by a new join of the same identity", "participant", replaced.id, "identity", p.Identity)
 	}
 	if pt.vout != nil {
 		pt.vout.ctl = newLadderController(r.rungs)
@@ -140,7 +155,7 @@ func (r *Room) add(p JoinParams) (media.ParticipantID, error) {
 	r.roster = append(r.roster, pt)
 	r.queueLocked(func(a *audioClock) { a.admit(pt) })
 	r.log.Info("participant joined", "participant", id, "name", p.Name, "participants", len(r.roster))
-	return id, nil
+	return id, replaced, nil
 }
 
 // remove takes a participant out of the room and returns it for the caller
@@ -152,15 +167,21 @@ func (r *Room) remove(id media.ParticipantID) (*participant, error) {
 	if err != nil {
 		return nil, err
 	}
+	pt := r.removeLocked(i)
+	r.log.Info("participant left", "participant", id, "participants", len(r.roster))
+	return pt, nil
+}
+
+// removeLocked takes roster[i] out and queues its drop from the mix.
+func (r *Room) removeLocked(i int) *participant {
 	pt := r.roster[i]
 	r.roster = slices.Delete(r.roster, i, i+1)
-	delete(r.overrides, id)
-	if r.pinned == id {
+	delete(r.overrides, pt.id)
+	if r.pinned == pt.id {
 		r.pinned = ""
 	}
 	r.queueLocked(func(a *audioClock) { a.drop(pt) })
-	r.log.Info("participant left", "participant", id, "participants", len(r.roster))
-	return pt, nil
+	return pt
 }
 
 // indexLocked finds a participant in the roster.
@@ -188,7 +209,9 @@ func (r *Room) setSpeaker(id media.ParticipantID) {
 // Participant is a read-only view of a member.
 type Participant struct {
 	ID                     media.ParticipantID
+	Identity               string // who joined ("" without a token)
 	Name, Kind             string
+	Listener               bool   // sends nothing: it only listens and watches
 	AudioCodec, VideoCodec string // what it sends
 	Muted                  bool   // audio left out of the mix
 	VideoMuted             bool
@@ -217,14 +240,18 @@ type VideoReception struct {
 	Probing        bool   // padding is testing the next rung up
 }
 
-// Participants lists the members in join order, as of the last tick.
+// Participants lists the members in join order, as of the last tick; hidden
+// ones are left out.
 func (r *Room) Participants() []Participant {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]Participant, 0, len(r.roster))
 	for _, pt := range r.roster {
+		if pt.hidden {
+			continue
+		}
 		out = append(out, Participant{
-			ID: pt.id, Name: pt.name, Kind: pt.kind, AudioCodec: pt.recvAudioCodec, VideoCodec: pt.recvVideoCodec,
+			ID: pt.id, Identity: pt.identity, Listener: pt.recvAudioCodec == "" && pt.recvVideoCodec == "", Name: pt.name, Kind: pt.kind, AudioCodec: pt.recvAudioCodec, VideoCodec: pt.recvVideoCodec,
 			Muted: pt.muted, VideoMuted: pt.videoMuted, GainDB: pt.gainDB, Pinned: r.pinned == pt.id,
 			Talking: pt.talking.Load(), Level: math.Float64frombits(pt.level.Load()), BitrateBps: pt.bitrate.Load(),
 		})
@@ -253,7 +280,7 @@ func (r *Room) pausedReceivers() int64 {
 type Info struct {
 	ID           media.RoomID
 	Options      Options
-	Participants int
+	Participants int // listed ones: hidden participants are not counted
 	Layout       Layout
 	Speaker      media.ParticipantID // the speaker slot: pinned, else active speaker
 }
@@ -262,7 +289,13 @@ type Info struct {
 func (r *Room) Info() Info {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return Info{ID: r.id, Options: r.opts, Participants: len(r.roster), Layout: r.layout, Speaker: r.featuredLocked()}
+	visible := 0
+	for _, pt := range r.roster {
+		if !pt.hidden {
+			visible++
+		}
+	}
+	return Info{ID: r.id, Options: r.opts, Participants: visible, Layout: r.layout, Speaker: r.featuredLocked()}
 }
 
 // featuredLocked is who holds the speaker slot: the pinned participant,

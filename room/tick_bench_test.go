@@ -53,7 +53,7 @@ func benchRoom(b testing.TB, n, talkers int) *Room {
 		if i < talkers {
 			pkt = loud
 		}
-		if _, err := r.add(JoinParams{Peer: &replayPeer{pkt}, RecvAudioCodec: opus.MimeType, SendAudioCodec: opus.MimeType}); err != nil {
+		if _, _, err := r.add(JoinParams{Peer: &replayPeer{pkt}, RecvAudioCodec: opus.MimeType, SendAudioCodec: opus.MimeType}); err != nil {
 			b.Fatal(err)
 		}
 	}
