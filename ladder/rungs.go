@@ -18,6 +18,14 @@ type Rung struct {
 // MaxRungs bounds a ladder.
 const MaxRungs = 3
 
+// MinBitrate and MaxBitrate bound a rung's bitrate: below 16 kb/s no codec
+// makes a picture, above 20 Mb/s a client asked for more than any
+// conference canvas needs.
+const (
+	MinBitrate = 16_000
+	MaxBitrate = 20_000_000
+)
+
 // Syntax is the text form of a ladder, for messages.
 const Syntax = "WxH@FPS:BITRATE[,...]"
 
@@ -59,8 +67,8 @@ func Validate(rungs []Rung, width, height, fps int) error {
 			return fmt.Errorf("%w: rung %d is %dx%d (even, 16 up to the %dx%d canvas)", ErrBadLadder, i, r.Width, r.Height, width, height)
 		case r.FPS < 1 || r.FPS > fps || fps%r.FPS != 0:
 			return fmt.Errorf("%w: rung %d at %d fps (must divide the canvas's %d fps)", ErrBadLadder, i, r.FPS, fps)
-		case r.BitrateBps <= 0 || (i > 0 && r.BitrateBps >= rungs[i-1].BitrateBps):
-			return fmt.Errorf("%w: rung %d at %d b/s (positive, below the rung above)", ErrBadLadder, i, r.BitrateBps)
+		case r.BitrateBps < MinBitrate || r.BitrateBps > MaxBitrate || (i > 0 && r.BitrateBps >= rungs[i-1].BitrateBps):
+			return fmt.Errorf("%w: rung %d at %d b/s (%d to %d, below the rung above)", ErrBadLadder, i, r.BitrateBps, MinBitrate, MaxBitrate)
 		}
 	}
 	return nil

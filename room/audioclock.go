@@ -59,7 +59,7 @@ type audioClock struct {
 	// runs), the work functions, made once, and the tick's jobs.
 	par                  *parallelFor
 	pullWork, encodeWork func(lo, hi int)
-	tickNow              time.Time
+	tickNow, tickAt      time.Time // the tick's wall time and room-clock time
 	encodeJobs           []*participant
 	sharedJobs           []*sharedMix
 }
@@ -158,6 +158,7 @@ func (a *audioClock) tick(n int64, at time.Time) time.Duration {
 	r := a.r
 	a.applyOps()
 	a.tickNow = r.clock.Now() // playout buffers judge waiting by real time, not the deadline
+	a.tickAt = at
 	a.par.run(len(a.members), a.pullWork)
 	a.rank = mixer.CapSpeakers(a.inputs, a.maxSpeakers, a.rank)
 	limitedBefore := a.mix.LimitedSamples()
@@ -167,7 +168,7 @@ func (a *audioClock) tick(n int64, at time.Time) time.Duration {
 	a.encodeJobs, a.sharedJobs = a.encodeJobs[:0], a.sharedJobs[:0]
 	for _, pt := range a.members {
 		switch {
-		case pt.out.enc == nil:
+		case pt.out.enc == nil || pt.failed.Load():
 		case pt.in.Contributing():
 			a.encodeJobs = append(a.encodeJobs, pt)
 		default:
@@ -200,12 +201,8 @@ func (a *audioClock) tick(n int64, at time.Time) time.Duration {
 			pt.bitrate.Store((b - pt.rxLast) * 8)
 			pt.rxLast = b
 		}
-		if pt.dtmf != nil {
-			a.keys = pt.dtmf.TakeDTMF(a.keys[:0])
-			for _, k := range a.keys {
-				r.stats.dtmf.Add(1)
-				r.onEvent(Event{Type: EventDTMF, Room: r.id, Participant: pt.id, At: at, Digit: k})
-			}
+		if pt.dtmf != nil && !pt.failed.Load() {
+			a.takeDTMF(pt, at)
 		}
 	}
 	step := a.phaseStepFor(a.tickNow.Sub(at), !sent)
@@ -219,20 +216,30 @@ func (a *audioClock) sendAll(n int64, at time.Time) bool {
 	sent := false
 	for _, pt := range a.members {
 		switch {
-		case pt.out.enc == nil:
+		case pt.out.enc == nil || pt.failed.Load():
 		case pt.in.Contributing():
 			if pt.out.encoded >= 0 {
-				sent = pt.send(pt.out.pkt[:pt.out.encoded], n, at, a.phase) || sent
+				sent = a.sendOne(pt, pt.out.pkt[:pt.out.encoded], n) || sent
 			}
 		default:
 			// Not in the mix: it hears the full mix, the same bytes as
 			// every other such listener in its codec.
 			if sh := a.shared[pt.out.sharedKey]; sh != nil && sh.tick == n && sh.size >= 0 {
-				sent = pt.send(sh.pkt[:sh.size], n, at, a.phase) || sent
+				sent = a.sendOne(pt, sh.pkt[:sh.size], n) || sent
 			}
 		}
 	}
 	return sent
+}
+
+// takeDTMF announces the telephone keys a participant pressed.
+func (a *audioClock) takeDTMF(pt *participant, at time.Time) {
+	defer a.r.recoverFor(pt, "DTMF")
+	a.keys = pt.dtmf.TakeDTMF(a.keys[:0])
+	for _, k := range a.keys {
+		a.r.stats.dtmf.Add(1)
+		a.r.onEvent(Event{Type: EventDTMF, Room: a.r.id, Participant: pt.id, At: at, Digit: k})
+	}
 }
 
 // followSpeaker elects the active speaker (mixer.SpeakerElection) and
@@ -258,22 +265,28 @@ func (a *audioClock) followSpeaker(at time.Time) {
 func (a *audioClock) adaptAudioLoss() {
 	clear(a.sharedLoss)
 	for _, pt := range a.members {
-		if pt.out.enc == nil || pt.reporter == nil {
-			continue
+		if pt.out.enc != nil && pt.reporter != nil && !pt.failed.Load() {
+			a.adaptLoss(pt)
 		}
-		s := pt.reporter.Link()
-		if !s.AudioReported {
-			continue
-		}
-		pct := lossPercent(s.AudioLoss)
-		setExpectedLoss(pt.out.enc, pct)
-		a.sharedLoss[pt.out.sharedKey] = max(a.sharedLoss[pt.out.sharedKey], pct)
 	}
 	for k, sh := range a.shared {
 		if pct, ok := a.sharedLoss[k]; ok {
 			setExpectedLoss(sh.enc, pct)
 		}
 	}
+}
+
+// adaptLoss sets a listener's encoder from its receiver reports and notes
+// its loss for the shared encoder of its codec.
+func (a *audioClock) adaptLoss(pt *participant) {
+	defer a.r.recoverFor(pt, "link report")
+	s := pt.reporter.Link()
+	if !s.AudioReported {
+		return
+	}
+	pct := lossPercent(s.AudioLoss)
+	setExpectedLoss(pt.out.enc, pct)
+	a.sharedLoss[pt.out.sharedKey] = max(a.sharedLoss[pt.out.sharedKey], pct)
 }
 
 // lossPercent rounds a reported loss fraction to the percentage an encoder
@@ -325,7 +338,11 @@ func (a *audioClock) sharedFor(pt *participant) *sharedMix {
 // pullRange decodes members [lo, hi) for the tick (pullWork).
 func (a *audioClock) pullRange(lo, hi int) {
 	for _, pt := range a.members[lo:hi] {
-		pt.pull(a.tickNow, a.r.stats, a.r.metrics)
+		if pt.failed.Load() {
+			pt.in.SetPresent(false)
+			continue
+		}
+		a.pullOne(pt)
 	}
 }
 
@@ -335,9 +352,7 @@ func (a *audioClock) encodeRange(lo, hi int) {
 	stats := a.r.stats
 	for i := lo; i < hi; i++ {
 		if i < len(a.encodeJobs) {
-			pt := a.encodeJobs[i]
-			a.mix.MixMinus(pt.in, &pt.out.mix)
-			pt.encode(stats)
+			a.encodeOne(a.encodeJobs[i])
 			continue
 		}
 		sh := a.sharedJobs[i-len(a.encodeJobs)]

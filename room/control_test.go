@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,5 +168,149 @@ func TestIdentityAndHidden(t *testing.T) {
 	}
 	if !slices.ContainsFunc(events, func(e Event) bool { return e.Participant == a && e.Type == EventLeft }) {
 		t.Error("no left event for the replaced participant")
+	}
+}
+
+// TestServerLimits: beyond MaxRooms no room is created, beyond
+// MaxParticipants nobody joins anywhere; a leave gives the place back and
+// a replacement by identity needs none.
+func TestServerLimits(t *testing.T) {
+	m := newTestManager(t, func(c *Config) { c.MaxRooms, c.MaxParticipants = 2, 3 })
+	join(t, m, "a", newFakePeer(t, 0))
+	id := join(t, m, "a", newFakePeer(t, 0))
+	join(t, m, "b", newFakePeer(t, 0))
+	if _, err := m.Join("c", JoinParams{Peer: newFakePeer(t, 0)}); !errors.Is(err, ErrServerFull) {
+		t.Fatalf("a third room: %v", err)
+	}
+	if _, err := m.CreateRoom("c", DefaultOptions()); !errors.Is(err, ErrServerFull) {
+		t.Fatalf("creating a third room: %v", err)
+	}
+	if _, err := m.Join("b", JoinParams{Peer: newFakePeer(t, 0)}); !errors.Is(err, ErrServerFull) {
+		t.Fatalf("a fourth participant: %v", err)
+	}
+	if err := m.Leave("a", id); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the same identity again: a replacement, not a fourth
+		if _, err := m.Join("b", JoinParams{Peer: newFakePeer(t, 0), Identity: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.Join("b", JoinParams{Peer: newFakePeer(t, 0), Identity: "y"}); !errors.Is(err, ErrServerFull) {
+		t.Fatalf("a new identity at the limit: %v", err)
+	}
+	if err := m.DeleteRoom("b"); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.participants.Load(); got != 1 { // a's first
+		t.Fatalf("%d places taken after deleting room b, want 1", got)
+	}
+}
+
+// panicPeer is a fakePeer whose reads or writes panic once armed, as a
+// transport's bug on a crafted packet would.
+type panicPeer struct {
+	*fakePeer
+	onRead, onWrite atomic.Bool
+}
+
+func (p *panicPeer) ReadAudio(now time.Time) media.EncodedAudio {
+	if p.onRead.Load() {
+		panic("crafted packet")
+	}
+	return p.fakePeer.ReadAudio(now)
+}
+
+func (p *panicPeer) WriteAudio(b []byte, ts uint32, at time.Time) error {
+	if p.onWrite.Load() {
+		panic("broken socket")
+	}
+	return p.fakePeer.WriteAudio(b, ts, at)
+}
+
+// TestPanicFailsOneParticipant: a panic in what one participant drives
+// (its input, its output) removes that participant, with a left event and
+// a counted failure; the others go on hearing each other.
+func TestPanicFailsOneParticipant(t *testing.T) {
+	for _, where := range []string{"read", "write"} {
+		t.Run(where, func(t *testing.T) {
+			var left atomic.Int32
+			m := newTestManager(t, func(c *Config) {
+				c.OnEvent = func(e Event) {
+					if e.Type == EventLeft {
+						left.Add(1)
+					}
+				}
+			})
+			a, b := newFakePeer(t, 500), newFakePeer(t, 1300)
+			bad := &panicPeer{fakePeer: newFakePeer(t, 900)}
+			join(t, m, "p", a)
+			join(t, m, "p", b)
+			badID := join(t, m, "p", bad)
+			m.run(t, 200*time.Millisecond)
+			if where == "read" {
+				bad.onRead.Store(true)
+			} else {
+				bad.onWrite.Store(true)
+			}
+			r, _ := m.Room("p")
+			m.runUntil(t, 2*time.Second, func() bool { return r.Len() == 2 })
+			from := len(a.snapshot())
+			m.run(t, 500*time.Millisecond)
+			if s := m.Stats(); s.ParticipantFailures != 1 || left.Load() != 1 || bad.closed != 1 {
+				t.Fatalf("failures %d, left events %d, the failed peer closed %d times", s.ParticipantFailures, left.Load(), bad.closed)
+			}
+			for _, p := range r.Participants() {
+				if p.ID == badID {
+					t.Fatal("the failed participant is still listed")
+				}
+			}
+			if l := level(decodeAll(t, a.snapshot())[from*960:], 1300); math.Abs(l) > 1.5 {
+				t.Errorf("a hears b at %+.1f dB after the failure", l)
+			}
+		})
+	}
+}
+
+// TestPendingUntilConnected: a participant whose connection is not up
+// holds its place and is listed, but is not mixed and hears nothing; once
+// ready it is; one that leaves while pending is simply gone.
+func TestPendingUntilConnected(t *testing.T) {
+	m := newTestManager(t)
+	talker := newFakePeer(t, 700)
+	join(t, m, "q", talker)
+	late := newFakePeer(t, 1100)
+	ready := make(chan struct{})
+	id, err := m.Join("q", JoinParams{Peer: late, RecvAudioCodec: opus.MimeType, SendAudioCodec: opus.MimeType, Ready: ready})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := m.Room("q")
+	m.run(t, 300*time.Millisecond)
+	if n := len(r.Participants()); n != 2 {
+		t.Fatalf("%d listed while one connects", n)
+	}
+	if n := len(late.snapshot()); n != 0 {
+		t.Fatalf("a pending participant was sent %d packets", n)
+	}
+	if n := len(r.audio.members); n != 1 {
+		t.Fatalf("%d mixed while one connects", n)
+	}
+	close(ready)
+	m.runUntil(t, 2*time.Second, func() bool { return len(late.snapshot()) >= 20 })
+	if l := level(decodeAll(t, late.snapshot())[10*960:], 700); math.Abs(l) > 1.5 {
+		t.Errorf("once connected it hears the talker at %+.1f dB", l)
+	}
+	gone := newFakePeer(t, 0)
+	gid, err := m.Join("q", JoinParams{Peer: gone, RecvAudioCodec: opus.MimeType, SendAudioCodec: opus.MimeType, Ready: make(chan struct{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Leave("q", gid); err != nil || gone.closed != 1 {
+		t.Fatalf("leaving while pending: %v, closed %d", err, gone.closed)
+	}
+	m.run(t, 100*time.Millisecond)
+	if ps := r.Participants(); len(ps) != 2 || ps[1].ID != id {
+		t.Fatalf("participants %+v", ps)
 	}
 }

@@ -7,6 +7,8 @@ var (
 	ErrUnknownRoom = errors.New("room: unknown room")
 	// ErrUnknownParticipant: the room has no participant with that ID.
 	ErrUnknownParticipant = errors.New("room: unknown participant")
+	// ErrServerFull: the server is at its limit of rooms or participants.
+	ErrServerFull = errors.New("room: server is full")
 	// ErrRoomFull: the room is at its participant limit.
 	ErrRoomFull = errors.New("room: room is full")
 	// ErrClosed: the manager has shut down.

@@ -62,7 +62,7 @@ func benchVideoRoom(b testing.TB, spread []int) (*Room, []*sinkPeer, []*benchCam
 		sp := &sinkPeer{}
 		cam := newBenchCamera(b, i)
 		peers, cams = append(peers, sp), append(cams, cam)
-		p := &participant{id: media.ParticipantID(fmt.Sprint("p", i)), name: fmt.Sprint("p", i), sendVideoCodec: "video/VP8",
+		p := &participant{id: media.ParticipantID(fmt.Sprint("p", i)), name: fmt.Sprint("p", i), sendVideoCodec: "video/VP8", recvVideoCodec: "video/VP8",
 			vin: cam.in, vout: &videoOut{peer: sp, rung: rung, target: rung}}
 		r.roster = append(r.roster, p)
 	}

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mcu-project/mcu/codec"
@@ -22,6 +23,10 @@ type Config struct {
 	Logger   *slog.Logger // nil: slog.Default()
 	Clock    media.Clock  // nil: the system clock
 	Metrics  Metrics      // nil: none
+	// MaxRooms and MaxParticipants bound the whole server (0: no bound),
+	// so that strangers posting offers cannot make it run out of memory or
+	// CPU; Options.MaxParticipants bounds each room.
+	MaxRooms, MaxParticipants int
 	// OnEvent, if set, is told of every event. It is called on the rooms'
 	// goroutines and the callers', sometimes with a room's lock held: it
 	// must return quickly and never call back into the manager.
@@ -38,6 +43,10 @@ type Manager struct {
 	cfg   Config
 	log   *slog.Logger
 	stats counters
+	// participants counts every room's roster, for Config.MaxParticipants.
+	participants atomic.Int64
+	// failing are the removals of failed participants under way.
+	failing sync.WaitGroup
 
 	mu     sync.Mutex
 	rooms  map[media.RoomID]*Room
@@ -116,6 +125,9 @@ func (m *Manager) roomFor(id media.RoomID, mustExist bool) (*Room, bool, error) 
 	if mustExist {
 		return nil, false, fmt.Errorf("%w: %s", ErrUnknownRoom, id)
 	}
+	if err := m.roomCapLocked(); err != nil {
+		return nil, false, err
+	}
 	r, err := m.createLocked(id, m.cfg.Defaults)
 	return r, true, err
 }
@@ -191,7 +203,31 @@ func (m *Manager) CreateRoom(id media.RoomID, opts Options) (*Room, error) {
 	if _, ok := m.rooms[id]; ok {
 		return nil, fmt.Errorf("%w: %s", ErrRoomExists, id)
 	}
+	if err := m.roomCapLocked(); err != nil {
+		return nil, err
+	}
 	return m.createLocked(id, opts)
+}
+
+// roomCapLocked refuses another room beyond Config.MaxRooms.
+func (m *Manager) roomCapLocked() error {
+	if m.cfg.MaxRooms > 0 && len(m.rooms) >= m.cfg.MaxRooms {
+		return fmt.Errorf("%w: at its limit of %d rooms", ErrServerFull, m.cfg.MaxRooms)
+	}
+	return nil
+}
+
+// reserve takes a participant place on the server (Config.MaxParticipants).
+func (m *Manager) reserve() error {
+	for {
+		n := m.participants.Load()
+		if m.cfg.MaxParticipants > 0 && n >= int64(m.cfg.MaxParticipants) {
+			return fmt.Errorf("%w: at its limit of %d participants", ErrServerFull, m.cfg.MaxParticipants)
+		}
+		if m.participants.CompareAndSwap(n, n+1) {
+			return nil
+		}
+	}
 }
 
 // DeleteRoom removes every participant and the room.
@@ -226,6 +262,21 @@ func (m *Manager) VideoCodecs(id media.RoomID) []string {
 		return r.Info().Options.VideoCodecs
 	}
 	return m.cfg.Defaults.VideoCodecs
+}
+
+// Identity returns the identity a participant joined with ("" for none).
+func (m *Manager) Identity(id media.RoomID, pid media.ParticipantID) (string, error) {
+	r, err := m.Room(id)
+	if err != nil {
+		return "", err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i, err := r.indexLocked(pid)
+	if err != nil {
+		return "", err
+	}
+	return r.roster[i].identity, nil
 }
 
 // Room returns the room with that ID.
@@ -273,6 +324,7 @@ func (m *Manager) Stats() Stats {
 		s.RungKeyFramesForced[i] = c.rungKeysForced[i].Load()
 	}
 	s.DTMF = c.dtmf.Load()
+	s.ParticipantFailures = c.failures.Load()
 	return s
 }
 
@@ -295,7 +347,25 @@ func (m *Manager) Close() error {
 			errs = append(errs, p.finish())
 		}
 	}
+	m.failing.Wait()
 	return errors.Join(errs...)
+}
+
+// fail removes a participant whose own work panicked or could not start,
+// once, on a goroutine of its own: the caller may be one of the room's
+// clocks, which the removal of a last participant stops. Everyone else
+// carries on.
+func (m *Manager) fail(id media.RoomID, pt *participant, cause any) {
+	if !pt.failed.CompareAndSwap(false, true) {
+		return
+	}
+	m.stats.failures.Add(1)
+	m.log.Error("participant failed; removing it", "room", id, "participant", pt.id, "cause", cause)
+	m.failing.Go(func() {
+		if err := m.Leave(id, pt.id); err != nil && !errors.Is(err, ErrUnknownRoom) && !errors.Is(err, ErrUnknownParticipant) {
+			m.log.Warn("removing a failed participant", "participant", pt.id, "err", err)
+		}
+	})
 }
 
 func newParticipantID() media.ParticipantID {

@@ -36,6 +36,8 @@ type participant struct {
 	reporter LinkReporter // nil unless its transport reports on its link
 
 	recvAudioCodec, recvVideoCodec string // what it sends us
+	sendAudioCodec                 string // what it hears the mix in,
+	sendAudioRate                  int    // at this RTP clock rate (0: the codec's)
 	sendVideoCodec                 string // the canvas codec it receives
 
 	// Control state, under the room's lock.
@@ -43,6 +45,13 @@ type participant struct {
 	muted      bool
 	gainDB     float64
 	videoMuted bool
+	// pending: admitted to the room, but its connection is not up yet, so
+	// it has no codecs and is not mixed or served; removed: it left.
+	pending, removed bool
+	cancel           chan struct{} // closed when a pending participant is removed
+	// failed is set once something it drove panicked: the clocks skip it
+	// until it is dropped.
+	failed atomic.Bool
 
 	// Published by the audio clock.
 	talking   atomic.Bool
@@ -66,64 +75,84 @@ type participant struct {
 	vout *videoOut
 }
 
-// newParticipant creates the participant's codecs; audio holds the room's
-// audio encoder settings.
-func newParticipant(id media.ParticipantID, p JoinParams, reg *codec.Registry, audio codec.EncoderParams, log *slog.Logger) (*participant, error) {
-	pt := &participant{id: id, identity: p.Identity, hidden: p.Hidden, name: p.Name, peer: p.Peer, log: log,
-		kind: p.Kind, recvAudioCodec: p.RecvAudioCodec, recvVideoCodec: p.RecvVideoCodec}
+// newParticipant checks what p asks for (registered codecs, a peer that
+// carries video if video is negotiated) without creating any codec: a
+// participant whose connection is not up yet costs no decoder or encoder.
+func newParticipant(id media.ParticipantID, p JoinParams, reg *codec.Registry, log *slog.Logger) (*participant, error) {
+	pt := &participant{id: id, cancel: make(chan struct{}), identity: p.Identity, hidden: p.Hidden, name: p.Name, peer: p.Peer, log: log,
+		kind: p.Kind, recvAudioCodec: p.RecvAudioCodec, recvVideoCodec: p.RecvVideoCodec,
+		sendAudioCodec: p.SendAudioCodec, sendAudioRate: p.SendAudioClockRate}
 	pt.level.Store(math.Float64bits(mixer.SilenceDBov))
 	pt.dtmf, _ = p.Peer.(DTMFPeer)
 	pt.link, _ = p.Peer.(LinkPeer)
 	pt.reporter, _ = p.Peer.(LinkReporter)
-	if err := pt.newCodecs(p, reg, audio); err != nil {
-		pt.close()
-		return nil, err
+	for _, mime := range []string{p.RecvAudioCodec, p.SendAudioCodec} {
+		if mime != "" {
+			if _, err := reg.Audio(mime); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if p.RecvVideoCodec == "" && p.SendVideoCodec == "" {
+		return pt, nil
+	}
+	vp, ok := p.Peer.(VideoPeer)
+	if !ok {
+		return nil, fmt.Errorf("%w: video negotiated but the peer carries none", ErrBadOptions)
+	}
+	for _, mime := range []string{p.RecvVideoCodec, p.SendVideoCodec} {
+		if mime != "" {
+			if _, err := reg.Video(mime); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if p.SendVideoCodec != "" {
+		pt.sendVideoCodec = p.SendVideoCodec
+		pt.vout = &videoOut{peer: vp, link: pt.link, tsOffset: rand.Uint32()}
 	}
 	return pt, nil
 }
 
-func (pt *participant) newCodecs(p JoinParams, reg *codec.Registry, audio codec.EncoderParams) error {
-	if p.RecvAudioCodec != "" {
-		if err := pt.ain.init(p.RecvAudioCodec, reg); err != nil {
+// open creates the participant's codecs (audio holds the room's audio
+// encoder settings); on failure it frees what it made.
+func (pt *participant) open(reg *codec.Registry, audio codec.EncoderParams) error {
+	err := pt.openCodecs(reg, audio)
+	if err != nil {
+		pt.close()
+	}
+	return err
+}
+
+func (pt *participant) openCodecs(reg *codec.Registry, audio codec.EncoderParams) error {
+	if pt.recvAudioCodec != "" {
+		if err := pt.ain.init(pt.recvAudioCodec, reg); err != nil {
 			return err
 		}
 	}
-	if p.SendAudioCodec != "" {
-		if err := pt.out.init(p.SendAudioCodec, p.SendAudioClockRate, reg, audio); err != nil {
+	if pt.sendAudioCodec != "" {
+		if err := pt.out.init(pt.sendAudioCodec, pt.sendAudioRate, reg, audio); err != nil {
 			return err
 		}
 	}
-	if p.RecvVideoCodec == "" && p.SendVideoCodec == "" {
-		return nil
-	}
-	vp, ok := p.Peer.(VideoPeer)
-	if !ok {
-		return fmt.Errorf("%w: video negotiated but the peer carries none", ErrBadOptions)
-	}
-	if p.RecvVideoCodec != "" {
-		c, err := reg.Video(p.RecvVideoCodec)
+	if pt.recvVideoCodec != "" {
+		c, err := reg.Video(pt.recvVideoCodec)
 		if err == nil {
 			pt.vdec, err = c.NewDecoder()
 		}
 		if err != nil {
-			return fmt.Errorf("video decoder for %s: %w", p.RecvVideoCodec, err)
+			return fmt.Errorf("video decoder for %s: %w", pt.recvVideoCodec, err)
 		}
-	}
-	if p.SendVideoCodec != "" {
-		if _, err := reg.Video(p.SendVideoCodec); err != nil {
-			return err
-		}
-		pt.sendVideoCodec = p.SendVideoCodec
-		pt.vout = &videoOut{peer: vp, link: pt.link, tsOffset: rand.Uint32()}
 	}
 	return nil
 }
 
-// start begins the participant's background work once it is admitted:
-// decoding its video.
-func (pt *participant) start(clock media.Clock, c *counters) {
+// start begins the participant's background work once it is admitted to
+// r: decoding its video.
+func (pt *participant) start(r *Room) {
 	if pt.vdec != nil {
-		pt.vin = startVideoIn(pt.peer.(VideoPeer), pt.vdec, clock, c, &pt.rxBytes, pt.log)
+		failed := func(v any) { r.manager.fail(r.id, pt, fmt.Errorf("video decoding panicked: %v", v)) }
+		pt.vin = startVideoIn(pt.peer.(VideoPeer), pt.vdec, r.clock, r.stats, &pt.rxBytes, pt.log, failed)
 		pt.vdec = nil // owned by the decode goroutine now
 	}
 }
@@ -150,7 +179,7 @@ func (pt *participant) close() {
 
 // isTile reports whether the participant appears on the canvas: everyone
 // who sends audio or video; pure viewers do not.
-func (pt *participant) isTile() bool { return pt.ain.dec != nil || pt.vin != nil }
+func (pt *participant) isTile() bool { return pt.recvAudioCodec != "" || pt.recvVideoCodec != "" }
 
 // publish stores what readers may see of the tick that just ran.
 func (pt *participant) publish(at time.Time) {

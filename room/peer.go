@@ -84,4 +84,8 @@ type JoinParams struct {
 	MustExist bool
 	// Kind is shown in participant listings: "webrtc", "rtp".
 	Kind string
+	// Ready, when set, is closed once the participant's connection is up
+	// (ICE and DTLS): until then it has a place in the room, and is
+	// listed, but no codecs, no mix slot and no canvas encoder.
+	Ready <-chan struct{}
 }

@@ -35,6 +35,7 @@ type Room struct {
 	onEvent     func(Event)
 	audioParams codec.EncoderParams // the room's audio encoders' settings
 	maxInputs   int                 // the mixer's bound on participants
+	manager     *Manager            // for the server-wide participant count
 
 	// canvas and rungs are the video outputs' sizes, fixed at creation.
 	canvas ladder.Rung
@@ -44,6 +45,9 @@ type Room struct {
 	rungEncoders [ladder.MaxRungs]atomic.Int64
 
 	audio *audioClock // its goroutine's
+	// waiting are the goroutines of pending participants, waiting for
+	// their connections (awaitReady); stopClocks waits for them.
+	waiting sync.WaitGroup
 
 	mu        sync.Mutex
 	opts      Options
@@ -72,7 +76,7 @@ func newRoom(id media.RoomID, opts Options, m *Manager) (*Room, error) {
 	}
 	r := &Room{
 		id: id, opts: opts, reg: m.cfg.Registry, clock: m.cfg.Clock, metrics: m.cfg.Metrics, stats: &m.stats, onEvent: m.cfg.OnEvent,
-		log: m.log.With("room", string(id)), start: m.cfg.Clock.Now(), maxInputs: opts.Mixer.MaxInputs,
+		log: m.log.With("room", string(id)), start: m.cfg.Clock.Now(), maxInputs: opts.Mixer.MaxInputs, manager: m,
 		// In-band FEC (sent only while receivers report loss), DTX (a
 		// silent mix — someone alone in a room, a room where nobody
 		// speaks — costs a packet every 400 ms instead of 50 a second)
@@ -115,9 +119,14 @@ var errRoomGone = fmt.Errorf("%w: room closed", ErrClosed)
 // caller to finish.
 func (r *Room) add(p JoinParams) (media.ParticipantID, *participant, error) {
 	id := newParticipantID()
-	pt, err := newParticipant(id, p, r.reg, r.audioParams, r.log.With("participant", string(id)))
+	pt, err := newParticipant(id, p, r.reg, r.log.With("participant", string(id)))
 	if err != nil {
 		return "", nil, err
+	}
+	if p.Ready == nil {
+		if err := pt.open(r.reg, r.audioParams); err != nil {
+			return "", nil, err
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -137,6 +146,8 @@ func (r *Room) add(p JoinParams) (media.ParticipantID, *participant, error) {
 	case others >= r.maxInputs:
 		// The mixer's own bound (MaxInputs) applies even without a room cap.
 		err = fmt.Errorf("%w: mixer holds %d inputs", ErrRoomFull, r.maxInputs)
+	case old < 0:
+		err = r.manager.reserve() // a replacement takes its predecessor's place
 	}
 	if err != nil {
 		pt.close()
@@ -145,17 +156,57 @@ func (r *Room) add(p JoinParams) (media.ParticipantID, *participant, error) {
 	var replaced *participant
 	if old >= 0 {
 		replaced = r.removeLocked(old)
+		r.manager.participants.Add(1) // removeLocked gave its place back
 		r.log.Info("participant replaced by a new join of the same identity", "participant", replaced.id, "identity", p.Identity)
 	}
+	r.roster = append(r.roster, pt)
+	if p.Ready == nil {
+		r.activateLocked(pt)
+	} else {
+		pt.pending = true
+		r.waiting.Go(func() { r.awaitReady(pt, p.Ready) })
+	}
+	r.log.Info("participant joined", "participant", id, "name", p.Name, "participants", len(r.roster), "connecting", pt.pending)
+	return id, replaced, nil
+}
+
+// activateLocked starts a participant whose codecs are open: its video
+// decoding, its place on the ladder, and its mixing from the next tick.
+func (r *Room) activateLocked(pt *participant) {
+	pt.pending = false
 	if pt.vout != nil {
 		pt.vout.ctl = newLadderController(r.rungs)
 		pt.vout.view = VideoReception{Size: r.rungs[0]}
 	}
-	pt.start(r.clock, r.stats)
-	r.roster = append(r.roster, pt)
+	pt.start(r)
 	r.queueLocked(func(a *audioClock) { a.admit(pt) })
-	r.log.Info("participant joined", "participant", id, "name", p.Name, "participants", len(r.roster))
-	return id, replaced, nil
+}
+
+// awaitReady opens a pending participant's codecs once its connection is
+// up and activates it, unless it left or the room closed meanwhile.
+func (r *Room) awaitReady(pt *participant, ready <-chan struct{}) {
+	select {
+	case <-ready:
+	case <-pt.cancel:
+		return
+	case <-r.stop:
+		return
+	}
+	err := pt.open(r.reg, r.audioParams)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case err != nil:
+		pt.log.Warn("cannot open the participant's codecs", "err", err)
+		if !pt.removed && !r.closed {
+			r.manager.fail(r.id, pt, err)
+		}
+	case pt.removed || r.closed:
+		pt.close()
+	default:
+		r.activateLocked(pt)
+		pt.log.Debug("participant connected")
+	}
 }
 
 // remove takes a participant out of the room and returns it for the caller
@@ -176,11 +227,17 @@ func (r *Room) remove(id media.ParticipantID) (*participant, error) {
 func (r *Room) removeLocked(i int) *participant {
 	pt := r.roster[i]
 	r.roster = slices.Delete(r.roster, i, i+1)
+	r.manager.participants.Add(-1)
 	delete(r.overrides, pt.id)
 	if r.pinned == pt.id {
 		r.pinned = ""
 	}
-	r.queueLocked(func(a *audioClock) { a.drop(pt) })
+	pt.removed = true
+	if pt.pending {
+		close(pt.cancel) // never admitted: nothing for the clock to drop
+	} else {
+		r.queueLocked(func(a *audioClock) { a.drop(pt) })
+	}
 	return pt
 }
 
@@ -316,6 +373,7 @@ func (r *Room) shut(ifEmpty bool) ([]*participant, bool) {
 	r.closed = true
 	members := r.roster
 	r.roster = nil
+	r.manager.participants.Add(-int64(len(members)))
 	return members, true
 }
 
@@ -325,5 +383,6 @@ func (r *Room) stopClocks() {
 	close(r.stop)
 	<-r.done
 	<-r.videoDone
+	r.waiting.Wait()
 	r.audio.close()
 }

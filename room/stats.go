@@ -53,6 +53,9 @@ type Stats struct {
 	VideoPaused         int64  // receivers getting audio only now
 	PaddingBytes        uint64 // probe padding sent
 	DTMF                uint64 // telephone keys received (RFC 4733)
+	// ParticipantFailures counts participants removed because something
+	// they drove (their decoding, their packet path) panicked.
+	ParticipantFailures uint64
 }
 
 // LateTickThreshold is how late a tick may start before it counts as late.
@@ -72,4 +75,5 @@ type counters struct {
 	rungSwitches, paddingBytes                        atomic.Uint64
 	rungKeysForced                                    [ladder.MaxRungs]atomic.Uint64
 	dtmf                                              atomic.Uint64
+	failures                                          atomic.Uint64
 }

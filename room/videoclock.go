@@ -162,10 +162,7 @@ func (r *Room) videoTick(n int64, at time.Time, vc *videoClock) {
 		if g == nil {
 			continue
 		}
-		if follow {
-			r.followLink(rc.p, at)
-		}
-		r.receive(rc.p, g, at)
+		r.serve(rc.p, g, at, follow)
 	}
 	for key, g := range vc.groups {
 		if !g.used {
@@ -176,7 +173,7 @@ func (r *Room) videoTick(n int64, at time.Time, vc *videoClock) {
 		r.encodeGroup(g, n, now)
 	}
 	for _, rc := range vc.receivers {
-		r.forward(rc.p, n, at, vc.groups)
+		r.forwardOne(rc.p, n, at, vc.groups)
 	}
 	r.countEncoders(vc.groups)
 }
@@ -192,7 +189,8 @@ func (r *Room) snapshot(vc *videoClock) (featured media.ParticipantID, excludeSe
 		if p.isTile() {
 			tiles = append(tiles, tileRef{p: p, spoke: time.Unix(0, p.lastSpoke.Load()), label: p.name, videoMuted: p.videoMuted})
 		}
-		if p.vout != nil {
+		// A receiver is served once connected, until it fails.
+		if p.vout != nil && !p.pending && !p.failed.Load() {
 			l, ok := r.overrides[p.id]
 			if !ok {
 				l = r.layout

@@ -21,12 +21,18 @@ type videoIn struct {
 	done   chan struct{}
 }
 
-// startVideoIn decodes frames until the peer closes its frame channel.
-func startVideoIn(vp VideoPeer, dec codec.VideoDecoder, clock media.Clock, c *counters, rx *atomic.Uint64, log *slog.Logger) *videoIn {
+// startVideoIn decodes frames until the peer closes its frame channel. A
+// panic in decoding ends the goroutine and is handed to failed.
+func startVideoIn(vp VideoPeer, dec codec.VideoDecoder, clock media.Clock, c *counters, rx *atomic.Uint64, log *slog.Logger, failed func(any)) *videoIn {
 	v := &videoIn{done: make(chan struct{})}
 	go func() {
 		defer close(v.done)
 		defer dec.Close()
+		defer func() {
+			if p := recover(); p != nil {
+				failed(p)
+			}
+		}()
 		var spare media.VideoFrame
 		for frame := range vp.VideoFrames() {
 			rx.Add(uint64(len(frame)))

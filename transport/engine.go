@@ -49,6 +49,11 @@ type Config struct {
 	GatherTimeout time.Duration
 	// Jitter configures each participant's audio playout buffer.
 	Jitter jitter.Config
+	// ConnectTimeout drops a participant whose ICE has not connected this
+	// long after its answer, or whose DTLS has not completed this long
+	// after ICE (default 10 s each): a half-open join holds a place in
+	// its room and nothing else.
+	ConnectTimeout time.Duration
 	// LegIdleTimeout removes a plain-RTP leg that sends nothing for this
 	// long (default 30 s).
 	LegIdleTimeout time.Duration
@@ -88,6 +93,9 @@ func NewEngine(cfg Config) (*Engine, error) {
 	}
 	if cfg.GatherTimeout <= 0 {
 		cfg.GatherTimeout = 5 * time.Second
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 10 * time.Second
 	}
 	if cfg.LegIdleTimeout <= 0 {
 		cfg.LegIdleTimeout = defaultLegIdleTimeout

@@ -15,6 +15,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/mcu-project/mcu/auth"
 	"github.com/mcu-project/mcu/media"
 	"github.com/pion/webrtc/v4"
 )
@@ -39,12 +40,21 @@ type Participant interface {
 // JoinRequest is a negotiated participant handed to Rooms.Join.
 type JoinRequest struct {
 	Name string
-	Peer Participant
+	// Identity is the join token's subject ("" without auth): a second
+	// join with it replaces the first.
+	Identity string
+	// Hidden keeps the participant out of listings (the token's hidden
+	// grant: recorders, monitors).
+	Hidden bool
+	Peer   Participant
 	// MustExist refuses the join when the room does not exist yet
 	// (plain-RTP legs attach to rooms; they do not create them).
 	MustExist bool
 	// Kind names the transport in listings: "webrtc" or "rtp".
 	Kind string
+	// Ready, when set, is closed once the participant's connection is up:
+	// until then it holds a place in the room but no codecs or mix slot.
+	Ready <-chan struct{}
 	// RecvAudioCodec is the MIME type the participant sends us ("" when it
 	// sends no audio); SendAudioCodec what we send it ("" for none); the
 	// same for video.
@@ -61,18 +71,21 @@ type Rooms interface {
 	// VideoCodecs are the video codecs the room allows (MIME types), from
 	// its options or the defaults for a new room.
 	VideoCodecs(room media.RoomID) []string
+	// Identity is the identity a participant joined with ("" for none).
+	Identity(room media.RoomID, id media.ParticipantID) (string, error)
 }
 
 // Server serves the HTTP join API.
 type Server struct {
 	eng   *Engine
 	rooms Rooms
+	door  *frontDoor
 	log   *slog.Logger
 }
 
-// NewServer returns the HTTP API over eng and rooms.
-func NewServer(eng *Engine, rooms Rooms) *Server {
-	return &Server{eng: eng, rooms: rooms, log: eng.log.With("component", "http")}
+// NewServer returns the HTTP API over eng and rooms, behind door.
+func NewServer(eng *Engine, rooms Rooms, door FrontDoor) *Server {
+	return &Server{eng: eng, rooms: rooms, door: newFrontDoor(door), log: eng.log.With("component", "http")}
 }
 
 // Register adds the API's routes to mux.
@@ -81,7 +94,11 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /rooms/{room}/participants/{id}", s.handleLeave)
 	mux.HandleFunc("POST /rooms/{room}/rtp", s.handleRTPLeg)
 	mux.HandleFunc("GET /config", s.handleConfig)
+	mux.HandleFunc("GET /readyz", s.handleReady)
 }
+
+// badRoomName is the reason a room name is refused.
+const badRoomName = "bad room name: use 1-64 letters, digits, '.', '_', '~' or '-'"
 
 // httpError writes a one-line plain-text reason.
 func httpError(w http.ResponseWriter, code int, format string, args ...any) {
@@ -95,11 +112,28 @@ func httpError(w http.ResponseWriter, code int, format string, args ...any) {
 
 func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 	roomID := r.PathValue("room")
+	claims, ok := s.door.authorize(w, r, roomID, auth.GrantUnknown)
+	if !ok {
+		return
+	}
 	if !roomIDPattern.MatchString(roomID) {
-		httpError(w, http.StatusBadRequest, "bad room name: use 1-64 letters, digits, '.', '_', '~' or '-'")
+		httpError(w, http.StatusBadRequest, badRoomName)
+		return
+	}
+	// A hidden participant (a recorder, a monitor) only receives: what
+	// it sent would show on everyone's canvas.
+	publish, subscribe := claims.Grants.Publish && !claims.Grants.Hidden, claims.Grants.Subscribe
+	if !publish && !subscribe {
+		httpError(w, http.StatusForbidden, "the token grants neither publish nor subscribe")
+		return
+	}
+	if !s.door.admit(w, r) {
 		return
 	}
 	name := r.URL.Query().Get("name")
+	if claims.Name != "" {
+		name = claims.Name // the token's name is the one its holder was given
+	}
 	if err := checkName(name); err != nil {
 		httpError(w, http.StatusBadRequest, "bad name: %v", err)
 		return
@@ -118,18 +152,27 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "reading offer: %v", err)
 		return
 	}
-	offer, err := parseOffer(string(body))
+	if _, err := parseOffer(string(body)); err != nil {
+		httpError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	sdpOffer, err := restrictOffer(string(body), publish, subscribe)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	offer, err := parseOffer(sdpOffer)
 	if err != nil {
 		httpError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
 	videoCodec := offer.chooseVideoCodec(s.rooms.VideoCodecs(media.RoomID(roomID)))
-	peer, answer, err := s.eng.negotiate(r.Context(), string(body), offer, videoCodec)
+	peer, answer, err := s.eng.negotiate(r.Context(), sdpOffer, offer, videoCodec)
 	if err != nil {
 		httpError(w, http.StatusBadRequest, "cannot answer offer: %v", err)
 		return
 	}
-	req := JoinRequest{Name: name, Peer: peer, Kind: "webrtc"}
+	req := JoinRequest{Name: name, Identity: claims.Identity, Hidden: claims.Grants.Hidden, Peer: peer, Kind: "webrtc", Ready: peer.Connected()}
 	if sends(offer.audioDir) {
 		req.RecvAudioCodec = webrtc.MimeTypeOpus
 	}
@@ -149,12 +192,13 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	room := media.RoomID(roomID)
+	peer.watchConnect(s.eng.cfg.ConnectTimeout)
 	peer.setGone(func() {
 		if err := s.rooms.Leave(room, id); err == nil {
 			s.log.Info("participant connection ended", "room", room, "participant", id)
 		}
 	})
-	for _, ice := range s.eng.ICEServers() {
+	for _, ice := range s.iceServers(claims.Identity) {
 		for _, u := range ice.URLs {
 			w.Header().Add("Link", iceServerLink(u, ice))
 		}
@@ -185,11 +229,18 @@ type legRequest struct {
 	Name   string `json:"name,omitempty"`
 }
 
-// handleRTPLeg attaches a plain-RTP audio leg to an existing room.
+// handleRTPLeg attaches a plain-RTP audio leg to an existing room; it
+// needs the admin grant.
 func (s *Server) handleRTPLeg(w http.ResponseWriter, r *http.Request) {
 	roomID := r.PathValue("room")
+	if _, ok := s.door.authorize(w, r, roomID, auth.GrantAdmin); !ok {
+		return
+	}
 	if !roomIDPattern.MatchString(roomID) {
-		httpError(w, http.StatusBadRequest, "bad room name: use 1-64 letters, digits, '.', '_', '~' or '-'")
+		httpError(w, http.StatusBadRequest, badRoomName)
+		return
+	}
+	if !s.door.admit(w, r) {
 		return
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxLegRequest))
@@ -253,14 +304,35 @@ func (s *Server) joinError(w http.ResponseWriter, err error) {
 	case errors.Is(err, ErrRoomFull):
 		httpError(w, http.StatusConflict, "%v", err)
 	case errors.Is(err, ErrUnavailable):
+		retryAfter(w, drainRetryAfter)
 		httpError(w, http.StatusServiceUnavailable, "%v", err)
 	default:
 		httpError(w, http.StatusBadRequest, "cannot join: %v", err)
 	}
 }
 
+// handleLeave removes a participant: its own token's holder, or an admin
+// of the room.
 func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {
 	room, id := media.RoomID(r.PathValue("room")), media.ParticipantID(r.PathValue("id"))
+	claims, ok := s.door.authorize(w, r, string(room), auth.GrantUnknown)
+	if !ok {
+		return
+	}
+	if !claims.Grants.Admin {
+		who, err := s.rooms.Identity(room, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			httpError(w, http.StatusNotFound, "%v", err)
+			return
+		case err != nil:
+			httpError(w, http.StatusBadRequest, "%v", err)
+			return
+		case who == "" || who != claims.Identity:
+			httpError(w, http.StatusForbidden, "only the participant itself or an admin of the room may remove it")
+			return
+		}
+	}
 	if err := s.rooms.Leave(room, id); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			httpError(w, http.StatusNotFound, "%v", err)
@@ -272,14 +344,52 @@ func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// handleConfig tells the web client which ICE servers to use.
-func (s *Server) handleConfig(w http.ResponseWriter, _ *http.Request) {
-	servers := s.eng.ICEServers()
-	if servers == nil {
-		servers = []ICEServer{}
+// handleConfig tells the web client which ICE servers to use: STUN to
+// anyone, TURN (with its credentials) only to a valid token's holder, or
+// to anyone when auth is off.
+func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) {
+	identity, withTURN := "", true
+	if s.door.Auth != nil {
+		c, err := s.door.claims(r)
+		identity, withTURN = c.Identity, err == nil
+	}
+	servers := []ICEServer{}
+	for _, ice := range s.iceServers(identity) {
+		if withTURN || !isTURN(ice) {
+			servers = append(servers, ice)
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(map[string]any{"iceServers": servers})
+}
+
+// iceServers are the ICE servers for a client: TURN servers carry
+// ephemeral credentials for identity when a TURN secret is configured.
+func (s *Server) iceServers(identity string) []ICEServer {
+	servers := s.eng.ICEServers()
+	if len(s.door.TURNSecret) == 0 {
+		return servers
+	}
+	out := make([]ICEServer, 0, len(servers))
+	cred := auth.NewTURNCredentials(s.door.TURNSecret, identity, s.door.Now(), s.door.TURNTTL)
+	for _, ice := range servers {
+		if isTURN(ice) {
+			ice.Username, ice.Credential = cred.Username, cred.Password
+		}
+		out = append(out, ice)
+	}
+	return out
+}
+
+// isTURN reports whether any of the server's URLs is a TURN URL.
+func isTURN(ice ICEServer) bool {
+	for _, u := range ice.URLs {
+		if strings.HasPrefix(u, "turn:") || strings.HasPrefix(u, "turns:") {
+			return true
+		}
+	}
+	return false
 }
 
 func checkName(name string) error {

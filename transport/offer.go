@@ -20,6 +20,11 @@ type offerInfo struct {
 	videoCodecs []string
 }
 
+// maxMediaSections bounds the m-lines of an offer: a participant sends
+// audio, a camera, a screen and perhaps data; each section costs a
+// transceiver, so more is refused before pion sees it.
+const maxMediaSections = 4
+
 func receives(dir string) bool { return dir == "sendrecv" || dir == "recvonly" }
 func sends(dir string) bool    { return dir == "sendrecv" || dir == "sendonly" }
 
@@ -37,6 +42,9 @@ func parseOffer(raw string) (offerInfo, error) {
 	}
 	if len(sd.MediaDescriptions) == 0 {
 		return offerInfo{}, fmt.Errorf("%w: no m-lines", ErrNoAudio)
+	}
+	if n := len(sd.MediaDescriptions); n > maxMediaSections {
+		return offerInfo{}, fmt.Errorf("%w: %d media sections (at most %d: audio, camera, screen and data)", ErrBadOffer, n, maxMediaSections)
 	}
 	var info offerInfo
 	sawAudio := false
@@ -146,4 +154,51 @@ func direction(md *sdp.MediaDescription) string {
 		}
 	}
 	return "sendrecv" // RFC 4566 default
+}
+
+// restrictOffer rewrites the directions of the offer's audio and video
+// m-lines to what a token grants, so that the answer says so: without
+// publish what the offerer sends is answered as not received (its sendrecv
+// becomes recvonly, sendonly inactive), without subscribe nothing is sent
+// back (sendrecv becomes sendonly, recvonly inactive).
+func restrictOffer(raw string, publish, subscribe bool) (string, error) {
+	if publish && subscribe {
+		return raw, nil
+	}
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(raw); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadOffer, err)
+	}
+	for _, md := range sd.MediaDescriptions {
+		if m := md.MediaName.Media; m != "audio" && m != "video" {
+			continue
+		}
+		dir := direction(md)
+		send, recv := sends(dir) && publish, receives(dir) && subscribe
+		attrs := md.Attributes[:0]
+		for _, a := range md.Attributes {
+			switch a.Key {
+			case "sendrecv", "sendonly", "recvonly", "inactive":
+			default:
+				attrs = append(attrs, a)
+			}
+		}
+		md.Attributes = append(attrs, sdp.Attribute{Key: directionOf(send, recv)})
+	}
+	out, err := sd.Marshal()
+	return string(out), err
+}
+
+// directionOf names the direction of an offerer that sends and receives
+// as given.
+func directionOf(send, recv bool) string {
+	switch {
+	case send && recv:
+		return "sendrecv"
+	case send:
+		return "sendonly"
+	case recv:
+		return "recvonly"
+	}
+	return "inactive"
 }

@@ -43,18 +43,28 @@ type Peer struct {
 
 	gone     func() // called once when the connection fails or closes by itself; under lifeMu
 	goneOnce sync.Once
+
+	// iceUp and up close once ICE, then ICE and DTLS, have connected.
+	iceUp, up       chan struct{}
+	iceOnce, upOnce sync.Once
 }
 
 // newPeer wraps a new connection, its incoming audio and its engine's
 // observer.
 func newPeer(pc *webrtc.PeerConnection, in *audioIn, obs observer) *Peer {
-	p := &Peer{pc: pc, audioIn: in, obs: obs, stop: make(chan struct{})}
+	p := &Peer{pc: pc, audioIn: in, obs: obs, stop: make(chan struct{}), iceUp: make(chan struct{}), up: make(chan struct{})}
 	p.video.init()
 	pc.OnTrack(p.onTrack)
+	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
+		if s == webrtc.ICEConnectionStateConnected || s == webrtc.ICEConnectionStateCompleted {
+			p.iceOnce.Do(func() { close(p.iceUp) })
+		}
+	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		p.obs.log.Debug("connection state", "state", s.String())
 		switch s {
 		case webrtc.PeerConnectionStateConnected:
+			p.upOnce.Do(func() { close(p.up) })
 			// Media written before DTLS completed went nowhere: the
 			// receiver needs a keyframe to start from.
 			p.video.keyRequested.Store(true)

@@ -21,6 +21,9 @@ type Stats struct {
 	BadRTP uint64
 	// PaddingBytes counts probe padding actually sent on video streams.
 	PaddingBytes uint64
+	// ConnectTimeouts counts participants dropped because ICE or DTLS did
+	// not connect in time.
+	ConnectTimeouts uint64
 }
 
 // counters are Stats as the hot paths bump them. Every peer and leg holds
@@ -28,6 +31,7 @@ type Stats struct {
 // walks no list of peers.
 type counters struct {
 	videoInDropped, videoOutDropped, badRTP, paddingBytes atomic.Uint64
+	connectTimeouts                                       atomic.Uint64
 }
 
 // Stats returns the engine's counters.
@@ -38,6 +42,7 @@ func (e *Engine) Stats() Stats {
 		VideoOutDropped: c.videoOutDropped.Load(),
 		BadRTP:          c.badRTP.Load(),
 		PaddingBytes:    c.paddingBytes.Load(),
+		ConnectTimeouts: c.connectTimeouts.Load(),
 	}
 }
 

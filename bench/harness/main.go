@@ -316,7 +316,11 @@ func runMCU(ctx context.Context, bin string, s scenario, d time.Duration, profil
 	if err != nil {
 		return load.Result{}, err
 	}
-	args := []string{"-http", fmt.Sprintf("127.0.0.1:%d", port), "-grpc", "", "-interfaces", "lo", "-include-loopback", "true", "-log-level", "error"}
+	adminPort, err := proc.FreeTCPPort()
+	if err != nil {
+		return load.Result{}, err
+	}
+	args := proc.MCUArgs(fmt.Sprintf("127.0.0.1:%d", port), fmt.Sprintf("127.0.0.1:%d", adminPort))
 	if s.canvas != "" {
 		args = append(args, "-canvas", s.canvas)
 	}
@@ -338,7 +342,7 @@ func runMCU(ctx context.Context, bin string, s scenario, d time.Duration, profil
 			return load.Result{}, errors.New("mcu did not start")
 		}
 	}
-	o := load.Options{URL: url, Room: "bench", N: s.n, Talkers: s.talkers, Video: s.video, Codecs: s.codecs, D: d, PID: cmd.Process.Pid, Latency: s.latency,
+	o := load.Options{URL: url, MetricsURL: fmt.Sprintf("http://127.0.0.1:%d", adminPort), Room: "bench", N: s.n, Talkers: s.talkers, Video: s.video, Codecs: s.codecs, D: d, PID: cmd.Process.Pid, Latency: s.latency,
 		Rooms: s.rooms, AudioCodecs: s.audioCodecs, CheapVideo: s.cheapVideo}
 	var profiled sync.WaitGroup
 	var profileErr error

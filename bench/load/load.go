@@ -25,7 +25,9 @@ import (
 // Options describe one run.
 type Options struct {
 	URL, Room string
-	N         int
+	// MetricsURL is the mcu's admin listener, where /metrics is ("": URL).
+	MetricsURL string
+	N          int
 	// Talkers send a tone; the rest send silence (-1: everyone).
 	Talkers int
 	// Video, when set ("640x360"), gives everyone a moving camera at 30 fps.

@@ -13,13 +13,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcu-project/mcu/bench/internal/proc"
 	"go.uber.org/goleak"
 )
 
-// startMCU builds ./cmd/mcu and runs it on a free loopback port (no gRPC),
-// with extra flags, returning its base URL and the process; it is stopped
-// at cleanup.
-func startMCU(t *testing.T, extra ...string) (string, *exec.Cmd) {
+// testMCU is a started mcu: its base URL, its admin URL (metrics) and the
+// process.
+type testMCU struct {
+	url, admin string
+	cmd        *exec.Cmd
+}
+
+// options are load options against the mcu.
+func (m testMCU) options() Options {
+	return Options{URL: m.url, MetricsURL: m.admin, PID: m.cmd.Process.Pid}
+}
+
+// startMCU builds ./cmd/mcu and runs it on free loopback ports (no gRPC),
+// with extra flags; it is stopped at cleanup.
+func startMCU(t *testing.T, extra ...string) testMCU {
 	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -29,14 +41,15 @@ func startMCU(t *testing.T, extra ...string) (string, *exec.Cmd) {
 	if out, err := exec.Command(goBin, "build", "-o", bin, "github.com/mcu-project/mcu/cmd/mcu").CombinedOutput(); err != nil {
 		t.Fatalf("build mcu: %v\n%s", err, out)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var ports [2]int
+	for i := range ports {
+		if ports[i], err = proc.FreeTCPPort(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	addr := l.Addr().String()
-	l.Close()
+	addr, admin := fmt.Sprintf("127.0.0.1:%d", ports[0]), fmt.Sprintf("127.0.0.1:%d", ports[1])
 	var stderr bytes.Buffer
-	cmd := exec.Command(bin, append([]string{"-http", addr, "-grpc", "", "-interfaces", "lo", "-include-loopback", "true", "-log-level", "error"}, extra...)...)
+	cmd := exec.Command(bin, append(proc.MCUArgs(addr, admin), extra...)...)
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -57,7 +70,7 @@ func startMCU(t *testing.T, extra ...string) (string, *exec.Cmd) {
 			t.Fatalf("mcu did not start:\n%s", stderr.String())
 		}
 	}
-	return "http://" + addr, cmd
+	return testMCU{url: "http://" + addr, admin: "http://" + admin, cmd: cmd}
 }
 
 // metric reads one unlabelled value from the mcu's /metrics.
@@ -89,14 +102,16 @@ func TestRunRTP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the mcu in real time")
 	}
-	url, cmd := startMCU(t)
+	mcu := startMCU(t)
+	url := mcu.admin // metrics
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var during [2]string
-	r, err := RunRTP(ctx, Options{URL: url, Room: "bench", N: 3, Talkers: 1, D: 2 * time.Second, PID: cmd.Process.Pid,
-		Rooms: 2, AudioCodecs: []string{"opus", "PCMU"},
-		Measuring: func() { during = [2]string{metric(t, url, "mcu_rooms"), metric(t, url, "mcu_participants")} }})
+	o := mcu.options()
+	o.Room, o.N, o.Talkers, o.D, o.Rooms, o.AudioCodecs = "bench", 3, 1, 2*time.Second, 2, []string{"opus", "PCMU"}
+	o.Measuring = func() { during = [2]string{metric(t, url, "mcu_rooms"), metric(t, url, "mcu_participants")} }
+	r, err := RunRTP(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

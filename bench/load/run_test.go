@@ -18,11 +18,13 @@ func TestRunVideoRooms(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the mcu with real WebRTC and video in real time")
 	}
-	url, cmd := startMCU(t, "-canvas", "640x360@30")
+	mcu := startMCU(t, "-canvas", "640x360@30")
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	r, err := Run(ctx, Options{URL: url, Room: "v", N: 3, Talkers: 1, Video: "320x180", CheapVideo: true, Rooms: 2, D: 3 * time.Second, PID: cmd.Process.Pid})
+	o := mcu.options()
+	o.Room, o.N, o.Talkers, o.Video, o.CheapVideo, o.Rooms, o.D = "v", 3, 1, "320x180", true, 2, 3*time.Second
+	r, err := Run(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

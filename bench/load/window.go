@@ -27,7 +27,7 @@ type window struct {
 func openWindow(ctx context.Context, o Options) (*window, error) {
 	w := &window{o: o}
 	var err error
-	if w.ticks0, err = scrapeTicks(ctx, o.URL); err != nil {
+	if w.ticks0, err = scrapeTicks(ctx, o.metricsURL()); err != nil {
 		return nil, err
 	}
 	if w.cpu0, err = proc.CPUSeconds(o.PID); err != nil {
@@ -54,7 +54,7 @@ func (w *window) close(ctx context.Context, res *Result) error {
 			return err
 		}
 	}
-	ticks, err := scrapeTicks(ctx, w.o.URL)
+	ticks, err := scrapeTicks(ctx, w.o.metricsURL())
 	if err != nil {
 		return err
 	}
@@ -118,6 +118,14 @@ const (
 	metricLate     = "mcu_mix_ticks_late_total"
 	metricLateness = "mcu_mix_tick_lateness_seconds_bucket"
 )
+
+// metricsURL is where the mcu serves /metrics.
+func (o Options) metricsURL() string {
+	if o.MetricsURL != "" {
+		return o.MetricsURL
+	}
+	return o.URL
+}
 
 // scrapeTicks reads the tick metrics from the mcu at base.
 func scrapeTicks(ctx context.Context, base string) (tickScrape, error) {

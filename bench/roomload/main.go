@@ -27,6 +27,7 @@ import (
 func main() {
 	var o load.Options
 	flag.StringVar(&o.URL, "url", "http://127.0.0.1:8080", "mcu base URL")
+	flag.StringVar(&o.MetricsURL, "metrics-url", "http://127.0.0.1:9091", "the mcu's admin listener (for /metrics)")
 	flag.StringVar(&o.Room, "room", "load", "room name")
 	flag.IntVar(&o.N, "n", 20, "participants")
 	flag.IntVar(&o.Talkers, "talkers", -1, "how many participants talk (send a tone); the rest send silence (-1: all)")

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcu-project/mcu/auth"
 	"github.com/mcu-project/mcu/ladder"
 	"github.com/mcu-project/mcu/room"
 	"github.com/mcu-project/mcu/transport"
@@ -43,12 +44,40 @@ type Config struct {
 	ExcludeSelf     bool                  `yaml:"exclude_self"`
 	VideoCodecs     []string              `yaml:"video_codecs"`
 	PProf           bool                  `yaml:"pprof"`
+	// The front door (issue 17): join tokens, ephemeral TURN credentials,
+	// the admin listener, limits and the drain.
+	AuthSecret            string        `yaml:"auth_secret"`
+	TURNSecret            string        `yaml:"turn_secret"`
+	AdminHTTP             string        `yaml:"admin_http"`
+	MaxRooms              int           `yaml:"max_rooms"`
+	MaxServerParticipants int           `yaml:"max_server_participants"`
+	JoinRate              float64       `yaml:"join_rate"`
+	JoinBurst             int           `yaml:"join_burst"`
+	DrainTimeout          time.Duration `yaml:"drain_timeout"`
 
-	legIdleTimeout time.Duration // tests only: shorter than the 30 s default
+	legIdleTimeout time.Duration   // tests only: shorter than the 30 s default
+	stopNow        <-chan struct{} // a second signal: end the drain at once
 }
 
+// grpcAuto is the default gRPC address: loopback only unless gRPC calls
+// need a token (-grpc-token), then every interface.
+const grpcAuto = "auto"
+
 func defaultConfig() Config {
-	return Config{HTTP: ":8080", GRPC: ":9090", LogLevel: "info", LogFormat: "text", Canvas: "1280x720@30"}
+	return Config{HTTP: ":8080", GRPC: grpcAuto, AdminHTTP: "127.0.0.1:9091", LogLevel: "info", LogFormat: "text", Canvas: "1280x720@30",
+		MaxRooms: 256, MaxServerParticipants: 1024, JoinRate: transport.DefaultJoinRate, JoinBurst: transport.DefaultJoinBurst,
+		DrainTimeout: 30 * time.Second}
+}
+
+// grpcAddr is where gRPC listens ("" for nowhere).
+func (c Config) grpcAddr() string {
+	if c.GRPC != grpcAuto {
+		return c.GRPC
+	}
+	if c.GRPCToken == "" {
+		return "127.0.0.1:9090"
+	}
+	return ":9090"
 }
 
 // setting is one option reachable from a flag and an environment variable;
@@ -74,7 +103,7 @@ func parseBool(dst *bool) func(*Config, string) error {
 
 var settings = []setting{
 	{"http", "MCU_HTTP", "HTTP listen address", func(c *Config, v string) error { c.HTTP = v; return nil }},
-	{"grpc", "MCU_GRPC", "gRPC listen address (empty: no gRPC)", func(c *Config, v string) error { c.GRPC = v; return nil }},
+	{"grpc", "MCU_GRPC", "gRPC listen address (empty: no gRPC; auto: 127.0.0.1:9090, or :9090 with -grpc-token)", func(c *Config, v string) error { c.GRPC = v; return nil }},
 	{"grpc-token", "MCU_GRPC_TOKEN", "bearer token every gRPC call must carry (empty: none)", func(c *Config, v string) error { c.GRPCToken = v; return nil }},
 	{"grpc-cert", "MCU_GRPC_CERT", "TLS certificate (PEM) for gRPC", func(c *Config, v string) error { c.GRPCCert = v; return nil }},
 	{"grpc-key", "MCU_GRPC_KEY", "TLS private key (PEM) for gRPC", func(c *Config, v string) error { c.GRPCKey = v; return nil }},
@@ -93,7 +122,21 @@ var settings = []setting{
 		}
 		return nil
 	}},
-	{"pprof", "MCU_PPROF", "serve Go profiles under /debug/pprof/ (do not expose publicly)", func(c *Config, v string) error { return parseBool(&c.PProf)(c, v) }},
+	{"pprof", "MCU_PPROF", "serve Go profiles under /debug/pprof/ on the admin listener", func(c *Config, v string) error { return parseBool(&c.PProf)(c, v) }},
+	{"auth-secret", "MCU_AUTH_SECRET", "secret (at least 32 bytes) that signs join tokens; empty: no tokens needed (development only)", func(c *Config, v string) error { c.AuthSecret = v; return nil }},
+	{"turn-secret", "MCU_TURN_SECRET", "TURN REST secret (coturn use-auth-secret): clients get ephemeral credentials for the turn: servers", func(c *Config, v string) error { c.TURNSecret = v; return nil }},
+	{"admin-http", "MCU_ADMIN_HTTP", "admin listen address: /metrics and -pprof (keep it private; empty: off)", func(c *Config, v string) error { c.AdminHTTP = v; return nil }},
+	{"max-rooms", "MCU_MAX_ROOMS", "rooms on this server (0: unlimited)", func(c *Config, v string) (err error) { c.MaxRooms, err = strconv.Atoi(v); return err }},
+	{"max-server-participants", "MCU_MAX_SERVER_PARTICIPANTS", "participants in all rooms together (0: unlimited)", func(c *Config, v string) (err error) {
+		c.MaxServerParticipants, err = strconv.Atoi(v)
+		return err
+	}},
+	{"join-rate", "MCU_JOIN_RATE", "join and leg requests a second per client IP, in bursts of -join-burst (0: no limit)", func(c *Config, v string) (err error) { c.JoinRate, err = strconv.ParseFloat(v, 64); return err }},
+	{"join-burst", "MCU_JOIN_BURST", "burst of join and leg requests per client IP", func(c *Config, v string) (err error) { c.JoinBurst, err = strconv.Atoi(v); return err }},
+	{"drain-timeout", "MCU_DRAIN_TIMEOUT", "on SIGTERM, how long rooms go on (no new joins) before everything closes; a second signal ends at once", func(c *Config, v string) (err error) {
+		c.DrainTimeout, err = time.ParseDuration(v)
+		return err
+	}},
 	{"canvas", "MCU_CANVAS", "default rooms' canvas as WIDTHxHEIGHT@FPS", func(c *Config, v string) error { c.Canvas = v; return nil }},
 	{"ladder", "MCU_LADDER", "default rooms' bitrate ladder, top first, " + ladder.Syntax + ", e.g. 1280x720@30:1500k,640x360@30:600k,320x180@15:150k (one rung or \"off\": no adaptation; empty: the canvas's default)", func(c *Config, v string) error { c.Ladder = v; return nil }},
 	{"video-codecs", "MCU_VIDEO_CODECS", "video codec preference of new rooms, e.g. VP8,H264", func(c *Config, v string) error { c.VideoCodecs = list(v); return nil }},
@@ -146,7 +189,39 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 			}
 		}
 	})
+	if err == nil {
+		err = cfg.validate()
+	}
 	return cfg, err
+}
+
+// validate checks what the settings' parsers cannot see alone.
+func (c Config) validate() error {
+	switch {
+	case c.AuthSecret != "" && len(c.AuthSecret) < auth.MinSecretBytes:
+		return fmt.Errorf("auth secret: %d bytes, want at least %d (e.g. openssl rand -hex 32)", len(c.AuthSecret), auth.MinSecretBytes)
+	case c.MaxRooms < 0 || c.MaxServerParticipants < 0 || c.MaxParticipants < 0:
+		return errors.New("a negative limit")
+	case c.JoinRate < 0 || (c.JoinRate > 0 && c.JoinBurst < 1):
+		return fmt.Errorf("join rate %g with burst %d: want a rate of 0 (off) or more with a burst of 1 or more", c.JoinRate, c.JoinBurst)
+	case c.DrainTimeout < 0:
+		return errors.New("negative drain timeout")
+	}
+	return nil
+}
+
+// frontDoor is what the HTTP API checks.
+func (c Config) frontDoor() (transport.FrontDoor, error) {
+	fd := transport.FrontDoor{JoinRate: c.JoinRate, JoinBurst: c.JoinBurst}
+	if c.TURNSecret != "" {
+		fd.TURNSecret = []byte(c.TURNSecret)
+	}
+	if c.AuthSecret == "" {
+		return fd, nil
+	}
+	var err error
+	fd.Auth, err = auth.New([]byte(c.AuthSecret), nil)
+	return fd, err
 }
 
 // transportConfig turns the ICE settings into transport.Config.

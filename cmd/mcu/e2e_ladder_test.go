@@ -388,7 +388,7 @@ type metrics []byte
 
 func scrapeMetrics(t *testing.T, s *testServer) metrics {
 	t.Helper()
-	res, err := http.Get(s.URL + "/metrics")
+	res, err := http.Get(s.Admin + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,8 +46,18 @@ func main() {
 		fmt.Fprintln(os.Stderr, "mcu:", err)
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// The first SIGTERM (or ^C) drains, a second one ends at once.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, drain := context.WithCancel(context.Background())
+	stopNow := make(chan struct{})
+	go func() {
+		<-sigs
+		drain()
+		<-sigs
+		close(stopNow)
+	}()
+	cfg.stopNow = stopNow
 	if err := run(ctx, cfg, log, nil); err != nil {
 		log.Error("mcu stopped", "err", err)
 		os.Exit(1)
@@ -57,9 +67,12 @@ func main() {
 // shutdownTimeout bounds how long in-flight HTTP requests may take to finish.
 const shutdownTimeout = 5 * time.Second
 
-// run serves until ctx ends, then closes every room and peer. ready, if set,
-// is told the HTTP and gRPC addresses (nil without gRPC) once both listen.
-func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(httpAddr, grpcAddr net.Addr)) error {
+// listening is where a started server listens (nil: not at all).
+type listening struct{ HTTP, GRPC, Admin net.Addr }
+
+// run serves until ctx ends, drains, then closes every room and peer.
+// ready, if set, is told where the server listens once it does.
+func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(listening)) error {
 	var reg codec.Registry
 	if err := errors.Join(opus.Register(&reg), g711.Register(&reg), vpx.Register(&reg), h264.Register(&reg)); err != nil {
 		return err
@@ -71,10 +84,18 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(httpAddr,
 	if err != nil {
 		return err
 	}
+	door, err := cfg.frontDoor()
+	if err != nil {
+		return err
+	}
+	if door.Auth == nil {
+		log.Warn("AUTH IS OFF: anyone who reaches the HTTP port can join any room (development mode); set -auth-secret before exposing this server", "http", cfg.HTTP)
+	}
 	events := api.NewBroker()
 	logEv := logEvent(log)
 	onEvent := func(ev room.Event) { logEv(ev); events.Publish(ev) }
-	rooms, err := room.NewManager(room.Config{Registry: &reg, Defaults: defaults, Logger: log, Metrics: newTickMetrics(prom), OnEvent: onEvent})
+	rooms, err := room.NewManager(room.Config{Registry: &reg, Defaults: defaults, Logger: log, Metrics: newTickMetrics(prom), OnEvent: onEvent,
+		MaxRooms: cfg.MaxRooms, MaxParticipants: cfg.MaxServerParticipants})
 	if err != nil {
 		return err
 	}
@@ -90,59 +111,44 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(httpAddr,
 	}
 	prom.MustRegister(newTransportCollector(eng.Stats))
 
-	mux := http.NewServeMux()
-	httpAPI := transport.NewServer(eng, roomsAdapter{rooms})
-	httpAPI.Register(mux)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(prom, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	web.Register(mux)
-	if cfg.PProf {
-		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "unknown path "+r.URL.Path, http.StatusNotFound)
-	})
-
-	ln, err := net.Listen("tcp", cfg.HTTP)
-	if err != nil {
+	httpAPI := transport.NewServer(eng, roomsAdapter{rooms}, door)
+	l := &listeners{}
+	defer l.close()
+	if err := l.listen(cfg); err != nil {
 		_ = eng.Close()
 		return err
 	}
 	var grpcSrv *grpc.Server
-	var grpcAddr net.Addr
 	grpcDone := make(chan error, 1)
-	if cfg.GRPC != "" {
+	if l.grpc != nil {
 		if grpcSrv, err = newGRPCServer(cfg, rooms, httpAPI, events, log); err != nil {
-			_ = ln.Close()
 			_ = eng.Close()
 			return err
 		}
-		gln, err := net.Listen("tcp", cfg.GRPC)
-		if err != nil {
-			_ = ln.Close()
-			_ = eng.Close()
-			return err
+		go func() { grpcDone <- grpcSrv.Serve(l.grpc) }()
+		if !isLoopback(l.grpc.Addr()) && cfg.GRPCToken == "" {
+			log.Warn("gRPC listens beyond loopback without -grpc-token: whoever reaches it controls every room", "grpc", l.grpc.Addr().String())
 		}
-		go func() { grpcDone <- grpcSrv.Serve(gln) }()
-		grpcAddr = gln.Addr()
-		log.Info("gRPC listening", "grpc", grpcAddr.String())
+		log.Info("gRPC listening", "grpc", l.grpc.Addr().String())
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv := newHTTPServer(publicMux(httpAPI), log)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	log.Info("mcu listening", "http", ln.Addr().String())
+	go func() { served <- srv.Serve(l.http) }()
+	var admin *http.Server
+	adminDone := make(chan error, 1)
+	if l.admin != nil {
+		admin = newHTTPServer(adminMux(prom, cfg.PProf), log)
+		go func() { adminDone <- admin.Serve(l.admin) }()
+		log.Info("admin listening (metrics)", "admin", l.admin.Addr().String())
+	}
+	log.Info("mcu listening", "http", l.http.Addr().String())
 	if ready != nil {
-		ready(ln.Addr(), grpcAddr)
+		ready(l.addrs())
 	}
 
 	select {
 	case <-ctx.Done():
+		drainRooms(httpAPI, rooms, cfg, log)
 	case err = <-served:
 	}
 	log.Info("shutting down")
@@ -151,6 +157,10 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(httpAddr,
 	errs := []error{err, srv.Shutdown(sctx)}
 	if err == nil {
 		<-served // http.ErrServerClosed once Shutdown returned
+	}
+	if admin != nil {
+		errs = append(errs, admin.Shutdown(sctx))
+		<-adminDone
 	}
 	if grpcSrv != nil {
 		// Event streams never end by themselves: give unary calls the
@@ -167,6 +177,118 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(httpAddr,
 	}
 	errs = append(errs, rooms.Close(), eng.Close())
 	return errors.Join(errs...)
+}
+
+// drainRooms refuses newcomers (readiness 503) and lets the rooms go on
+// until they are empty, the drain timeout passes or a second signal
+// comes.
+func drainRooms(api *transport.Server, rooms *room.Manager, cfg Config, log *slog.Logger) {
+	api.SetDraining(true)
+	if cfg.DrainTimeout <= 0 {
+		return
+	}
+	log.Info("draining: no new participants", "timeout", cfg.DrainTimeout, "participants", rooms.Stats().Participants)
+	deadline := time.NewTimer(cfg.DrainTimeout)
+	defer deadline.Stop()
+	poll := time.NewTicker(100 * time.Millisecond)
+	defer poll.Stop()
+	for rooms.Stats().Participants > 0 {
+		select {
+		case <-deadline.C:
+			log.Info("drain timed out", "participants", rooms.Stats().Participants)
+			return
+		case <-cfg.stopNow:
+			return
+		case <-poll.C:
+		}
+	}
+}
+
+// publicMux is what the public port serves: the page, the join API,
+// /config, /healthz (liveness) and /readyz (readiness).
+func publicMux(httpAPI *transport.Server) *http.ServeMux {
+	mux := http.NewServeMux()
+	httpAPI.Register(mux)
+	mux.HandleFunc("GET /healthz", healthz)
+	web.Register(mux)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "unknown path "+r.URL.Path, http.StatusNotFound)
+	})
+	return mux
+}
+
+// adminMux is what the admin port serves: metrics, and profiles when
+// asked for.
+func adminMux(prom *prometheus.Registry, withPProf bool) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(prom, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", healthz)
+	if withPProf {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
+	return mux
+}
+
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// newHTTPServer bounds every phase of a connection, so a client that
+// stalls holds no goroutine for long.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+}
+
+// listeners are the server's sockets.
+type listeners struct{ http, grpc, admin net.Listener }
+
+func (l *listeners) listen(cfg Config) error {
+	var err error
+	if l.http, err = net.Listen("tcp", cfg.HTTP); err != nil {
+		return err
+	}
+	if addr := cfg.grpcAddr(); addr != "" {
+		if l.grpc, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("gRPC: %w", err)
+		}
+	}
+	if cfg.AdminHTTP != "" {
+		if l.admin, err = net.Listen("tcp", cfg.AdminHTTP); err != nil {
+			return fmt.Errorf("admin: %w", err)
+		}
+	}
+	return nil
+}
+
+func (l *listeners) addrs() listening {
+	var a listening
+	a.HTTP = l.http.Addr()
+	if l.grpc != nil {
+		a.GRPC = l.grpc.Addr()
+	}
+	if l.admin != nil {
+		a.Admin = l.admin.Addr()
+	}
+	return a
+}
+
+// close closes the listeners no server took over (a server closes its own).
+func (l *listeners) close() {
+	for _, ln := range []net.Listener{l.http, l.grpc, l.admin} {
+		if ln != nil {
+			_ = ln.Close()
+		}
+	}
+}
+
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }
 
 // logEvent logs the room events an operator wants to see; the gRPC event
@@ -188,15 +310,20 @@ type roomsAdapter struct{ m *room.Manager }
 
 func (a roomsAdapter) Join(id media.RoomID, req transport.JoinRequest) (media.ParticipantID, error) {
 	pid, err := a.m.Join(id, room.JoinParams{
-		Name: req.Name, Peer: req.Peer,
+		Name: req.Name, Identity: req.Identity, Hidden: req.Hidden, Peer: req.Peer,
 		RecvAudioCodec: req.RecvAudioCodec, SendAudioCodec: req.SendAudioCodec, SendAudioClockRate: req.SendAudioClockRate,
 		RecvVideoCodec: req.RecvVideoCodec, SendVideoCodec: req.SendVideoCodec,
-		MustExist: req.MustExist, Kind: req.Kind,
+		MustExist: req.MustExist, Kind: req.Kind, Ready: req.Ready,
 	})
 	return pid, mapRoomErr(err)
 }
 
 func (a roomsAdapter) VideoCodecs(id media.RoomID) []string { return a.m.VideoCodecs(id) }
+
+func (a roomsAdapter) Identity(id media.RoomID, pid media.ParticipantID) (string, error) {
+	who, err := a.m.Identity(id, pid)
+	return who, mapRoomErr(err)
+}
 
 func (a roomsAdapter) Leave(id media.RoomID, pid media.ParticipantID) error {
 	return mapRoomErr(a.m.Leave(id, pid))
@@ -210,7 +337,7 @@ func mapRoomErr(err error) error {
 		return kindError{transport.ErrNotFound, err}
 	case errors.Is(err, room.ErrRoomFull):
 		return kindError{transport.ErrRoomFull, err}
-	case errors.Is(err, room.ErrClosed):
+	case errors.Is(err, room.ErrClosed), errors.Is(err, room.ErrServerFull):
 		return kindError{transport.ErrUnavailable, err}
 	}
 	return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"regexp"
@@ -26,20 +25,25 @@ func TestMain(m *testing.M) {
 
 // testServer is an mcu running in-process on loopback.
 type testServer struct {
-	URL  string
-	GRPC string // host:port of the gRPC API
-	stop func() error
+	URL   string
+	GRPC  string // host:port of the gRPC API
+	Admin string // base URL of the admin listener (metrics)
+	stop  func() error
 }
 
 // startServer runs the real server wiring (run) on 127.0.0.1 with
-// loopback-only ICE and stops it when the test ends.
+// loopback-only ICE and stops it when the test ends. Tests join from one
+// address many times a second, so the per-IP join limit is off, and they
+// stop without a drain, unless they set them.
 func startServer(t *testing.T, mutate ...func(*Config)) *testServer {
 	t.Helper()
 	cfg := defaultConfig()
 	cfg.HTTP = "127.0.0.1:0"
 	cfg.GRPC = "127.0.0.1:0"
+	cfg.AdminHTTP = "127.0.0.1:0"
 	cfg.Interfaces = []string{"lo"}
 	cfg.IncludeLoopback = true
+	cfg.JoinRate, cfg.DrainTimeout = 0, 0
 	for _, f := range mutate {
 		f(&cfg)
 	}
@@ -49,13 +53,19 @@ func startServer(t *testing.T, mutate ...func(*Config)) *testServer {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan [2]net.Addr, 1)
+	addr := make(chan listening, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, log, func(h, g net.Addr) { addr <- [2]net.Addr{h, g} }) }()
+	go func() { done <- run(ctx, cfg, log, func(l listening) { addr <- l }) }()
 	var ts *testServer
 	select {
 	case a := <-addr:
-		ts = &testServer{URL: "http://" + a[0].String(), GRPC: a[1].String()}
+		ts = &testServer{URL: "http://" + a.HTTP.String()}
+		if a.GRPC != nil {
+			ts.GRPC = a.GRPC.String()
+		}
+		if a.Admin != nil {
+			ts.Admin = "http://" + a.Admin.String()
+		}
 	case err := <-done:
 		cancel()
 		t.Fatalf("server did not start: %v", err)

@@ -72,7 +72,7 @@ func startServer(t *testing.T, opts ...grpc.ServerOption) string {
 		t.Fatal(err)
 	}
 	srv := grpc.NewServer(opts...)
-	mcuv1.RegisterMCUServer(srv, api.NewServer(apiRooms{rooms, transport.NewServer(eng, joiner{rooms})}, broker, log))
+	mcuv1.RegisterMCUServer(srv, api.NewServer(apiRooms{rooms, transport.NewServer(eng, joiner{rooms}, transport.FrontDoor{})}, broker, log))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +120,10 @@ func (j joiner) Join(id media.RoomID, req transport.JoinRequest) (media.Particip
 func (j joiner) Leave(id media.RoomID, pid media.ParticipantID) error { return j.m.Leave(id, pid) }
 
 func (j joiner) VideoCodecs(id media.RoomID) []string { return j.m.VideoCodecs(id) }
+
+func (j joiner) Identity(id media.RoomID, pid media.ParticipantID) (string, error) {
+	return j.m.Identity(id, pid)
+}
 
 // mcuctl runs one command line against addr.
 func mcuctl(ctx context.Context, addr string, env map[string]string, args ...string) (code int, stdout, stderr string) {

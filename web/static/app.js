@@ -21,9 +21,20 @@ window.mcuSample = (x, y) => {
 
 function setStatus(text) { $("status").textContent = text; }
 
+// The join token, if the page was opened with ?token=: every request to the
+// server carries it as a bearer token (the server checks it before
+// anything else). The address bar keeps it out of sight once read.
+const token = new URLSearchParams(location.search).get("token");
+if (token) {
+  const u = new URL(location.href);
+  u.searchParams.delete("token");
+  history.replaceState(null, "", u);
+}
+function authHeaders(h = {}) { return token ? { ...h, Authorization: "Bearer " + token } : h; }
+
 async function iceServers() {
   try {
-    const r = await fetch("/config");
+    const r = await fetch("/config", { headers: authHeaders() });
     if (r.ok) return (await r.json()).iceServers || [];
   } catch (e) { /* fall through: no ICE servers */ }
   return [];
@@ -73,7 +84,7 @@ async function join(ev) {
     await waitForGathering(pc, 3000);
     setStatus("Joining " + room + "…");
     const url = "/rooms/" + encodeURIComponent(room) + "/join" + (name ? "?name=" + encodeURIComponent(name) : "");
-    const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription.sdp });
+    const res = await fetch(url, { method: "POST", headers: authHeaders({ "Content-Type": "application/sdp" }), body: pc.localDescription.sdp });
     const body = await res.text();
     if (res.status !== 201) throw new Error(body.trim() || res.statusText);
     state.location = res.headers.get("Location");
@@ -189,7 +200,7 @@ function toggleMute() {
 async function leave() {
   clearInterval(state.timer);
   if (state.location) {
-    fetch(state.location, { method: "DELETE" }).catch(() => {});
+    fetch(state.location, { method: "DELETE", headers: authHeaders() }).catch(() => {});
     state.location = null;
   }
   if (state.pc) { state.pc.close(); state.pc = null; }
@@ -215,4 +226,4 @@ $("leave").addEventListener("click", () => { leave(); setStatus("Left the room."
 $("mute").addEventListener("click", toggleMute);
 $("camera").addEventListener("click", toggleCamera);
 // Leave promptly when the tab closes instead of waiting for ICE to time out.
-window.addEventListener("pagehide", () => { if (state.location) fetch(state.location, { method: "DELETE", keepalive: true }); });
+window.addEventListener("pagehide", () => { if (state.location) fetch(state.location, { method: "DELETE", headers: authHeaders(), keepalive: true }); });
