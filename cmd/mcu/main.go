@@ -118,7 +118,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(httpAddr,
 	var grpcAddr net.Addr
 	grpcDone := make(chan error, 1)
 	if cfg.GRPC != "" {
-		if grpcSrv, err = newGRPCServer(cfg, rooms, httpAPI, events, log); err != nil {
+		if grpcSrv, err = newGRPCServer(cfg, rooms, httpAPI, events, nil, log); err != nil {
 			_ = ln.Close()
 			_ = eng.Close()
 			return err

@@ -72,7 +72,7 @@ func startServer(t *testing.T, opts ...grpc.ServerOption) string {
 		t.Fatal(err)
 	}
 	srv := grpc.NewServer(opts...)
-	mcuv1.RegisterMCUServer(srv, api.NewServer(apiRooms{rooms, transport.NewServer(eng, joiner{rooms})}, broker, log))
+	mcuv1.RegisterMCUServer(srv, api.NewServer(apiRooms{rooms, transport.NewServer(eng, joiner{rooms})}, broker, nil, log))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
