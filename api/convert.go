@@ -79,7 +79,7 @@ func effectiveLadder(o room.Options) []ladder.Rung {
 
 func participantToProto(p room.Participant) *mcuv1.Participant {
 	out := &mcuv1.Participant{
-		Id: string(p.ID), Name: p.Name, Kind: p.Kind, AudioCodec: p.AudioCodec, VideoCodec: p.VideoCodec,
+		Id: string(p.ID), Identity: p.Identity, Name: p.Name, Kind: p.Kind, Listener: p.Listener, AudioCodec: p.AudioCodec, VideoCodec: p.VideoCodec,
 		Talking: p.Talking, LevelDbov: p.Level, BitrateBps: p.BitrateBps,
 		AudioMuted: p.Muted, VideoMuted: p.VideoMuted, GainDb: p.GainDB, Pinned: p.Pinned,
 	}

@@ -10,6 +10,14 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
+func TestParticipantToProto(t *testing.T) {
+	p := room.Participant{ID: "p1", Identity: "alice", Name: "Alice", Kind: "webrtc", Listener: true}
+	want := &mcuv1.Participant{Id: "p1", Identity: "alice", Name: "Alice", Kind: "webrtc", Listener: true}
+	if got := participantToProto(p); !proto.Equal(got, want) {
+		t.Fatalf("%v, want %v", got, want)
+	}
+}
+
 func TestParticipantVideoToProto(t *testing.T) {
 	p := room.Participant{ID: "p1", Video: &room.VideoReception{
 		Rung: 1, Target: 2, Size: ladder.Rung{Width: 640, Height: 360, FPS: 30, BitrateBps: 600_000},

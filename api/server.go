@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
+	"github.com/mcu-project/mcu/auth"
 	"github.com/mcu-project/mcu/media"
 	"github.com/mcu-project/mcu/room"
 	"google.golang.org/grpc"
@@ -36,12 +37,15 @@ type Server struct {
 	mcuv1.UnimplementedMCUServer
 	rooms  Rooms
 	events *Broker
+	tokens *auth.Authority // nil: auth is off, no tokens to mint
 	log    *slog.Logger
 }
 
-// NewServer returns the API over rooms, streaming events from events.
-func NewServer(rooms Rooms, events *Broker, log *slog.Logger) *Server {
-	return &Server{rooms: rooms, events: events, log: log.With("component", "api")}
+// NewServer returns the API over rooms, streaming events from events and
+// minting join tokens with tokens (nil when the server runs without an
+// auth secret).
+func NewServer(rooms Rooms, events *Broker, tokens *auth.Authority, log *slog.Logger) *Server {
+	return &Server{rooms: rooms, events: events, tokens: tokens, log: log.With("component", "api")}
 }
 
 // TokenInterceptors require "authorization: Bearer <token>" on every call.
@@ -80,7 +84,7 @@ func toStatus(err error) error {
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, room.ErrRoomExists):
 		return status.Error(codes.AlreadyExists, err.Error())
-	case errors.Is(err, room.ErrBadOptions), errors.Is(err, errBadArgument):
+	case errors.Is(err, room.ErrBadOptions), errors.Is(err, errBadArgument), errors.Is(err, auth.ErrBadClaims):
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, room.ErrRoomFull):
 		return status.Error(codes.ResourceExhausted, err.Error())

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mcu-project/mcu/api"
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
+	"github.com/mcu-project/mcu/auth"
 	"github.com/mcu-project/mcu/media"
 	"github.com/mcu-project/mcu/room"
 	"github.com/mcu-project/mcu/transport"
@@ -22,8 +23,8 @@ import (
 
 // newGRPCServer builds the control plane: the mcu.v1 service, the
 // standard health service and server reflection, with the token and TLS
-// the configuration asks for.
-func newGRPCServer(cfg Config, rooms *room.Manager, http *transport.Server, events *api.Broker, log *slog.Logger) (*grpc.Server, error) {
+// the configuration asks for; CreateToken mints with tokens (nil: auth off).
+func newGRPCServer(cfg Config, rooms *room.Manager, http *transport.Server, events *api.Broker, tokens *auth.Authority, log *slog.Logger) (*grpc.Server, error) {
 	var opts []grpc.ServerOption
 	if cfg.GRPCToken != "" {
 		opts = append(opts, api.TokenInterceptors(cfg.GRPCToken)...)
@@ -38,7 +39,7 @@ func newGRPCServer(cfg Config, rooms *room.Manager, http *transport.Server, even
 		return nil, errors.New("grpc-client-ca needs grpc-cert and grpc-key")
 	}
 	srv := grpc.NewServer(opts...)
-	mcuv1.RegisterMCUServer(srv, api.NewServer(apiRooms{rooms, http}, events, log))
+	mcuv1.RegisterMCUServer(srv, api.NewServer(apiRooms{rooms, http}, events, tokens, log))
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	hs.SetServingStatus(mcuv1.MCU_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)

@@ -33,6 +33,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "token" {
+		os.Exit(tokenMain(os.Args[2:], os.Stdout, os.Stderr, os.Getenv))
+	}
 	cfg, err := loadConfig(os.Args[1:], os.Getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		return
@@ -121,7 +124,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(listening
 	var grpcSrv *grpc.Server
 	grpcDone := make(chan error, 1)
 	if l.grpc != nil {
-		if grpcSrv, err = newGRPCServer(cfg, rooms, httpAPI, events, log); err != nil {
+		if grpcSrv, err = newGRPCServer(cfg, rooms, httpAPI, events, door.Auth, log); err != nil {
 			_ = eng.Close()
 			return err
 		}

@@ -10,8 +10,10 @@ import (
 
 	"github.com/mcu-project/mcu/api"
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
+	"github.com/mcu-project/mcu/auth"
 	"github.com/mcu-project/mcu/ladder"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // unary makes the action of a command that is one call: call it within
@@ -356,4 +358,45 @@ func events(args []string) (action, error) {
 		}
 		return err
 	}, nil
+}
+
+// tokenCreate sends only the flags given, so the server's defaults (an
+// hour; publish and subscribe) apply to the rest; the ttl and grants are
+// checked here first, as usage errors.
+func tokenCreate(fs *flag.FlagSet) func([]string) (action, error) {
+	roomFlag := fs.String("room", "", "the `room` the token admits to, or \"*\" for every room (required)")
+	identity := fs.String("identity", "", "who joins with the token, `ID` (required)")
+	name := fs.String("name", "", "display `name` (default: the one the join gives)")
+	ttl := fs.Duration("ttl", 0, "how long the token is valid, `DURATION`, 1s to 8784h (default 1h)")
+	grants := fs.String("grants", "", "what the token allows, a `list` of "+auth.GrantNames+" (default publish,subscribe)")
+	return func([]string) (action, error) {
+		if *roomFlag == "" || *identity == "" {
+			return nil, errors.New("--room and --identity are required")
+		}
+		req := &mcuv1.CreateTokenRequest{Room: *roomFlag, Identity: *identity, Name: *name}
+		var err error
+		fs.Visit(func(f *flag.Flag) {
+			switch {
+			case err != nil:
+			case f.Name == "ttl":
+				if err = auth.CheckTTL(*ttl); err == nil {
+					req.Ttl = durationpb.New(*ttl)
+				}
+			case f.Name == "grants":
+				var g auth.Grants
+				if g, err = auth.ParseGrants(*grants); err == nil {
+					req.Grants = api.GrantsToProto(g)
+				}
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		return unary(func(ctx context.Context, c mcuv1.MCUClient) (*mcuv1.Token, error) {
+			return c.CreateToken(ctx, req)
+		}, func(w io.Writer, t *mcuv1.Token) error {
+			_, err := fmt.Fprintln(w, t.GetToken()) // the token alone, for $(mcuctl token create ...)
+			return err
+		}), nil
+	}
 }

@@ -44,7 +44,7 @@ type invocation struct {
 
 func (inv *invocation) run(ctx context.Context, a *app) error { return inv.act(ctx, a) }
 
-var groups = []string{"rooms", "participants", "layout", "legs", "events"}
+var groups = []string{"rooms", "participants", "layout", "legs", "token", "events"}
 
 // commands is the command table; usage text is generated from it.
 var commands = []*command{
@@ -74,6 +74,9 @@ var commands = []*command{
 
 	{group: "legs", name: "create", args: "<room> <ip:port> <PCMU|PCMA|opus> [--name NAME]", summary: "call a plain-RTP device (a phone through a SIP gateway) into the room", min: 3, max: 3, setup: legsCreate},
 	{group: "legs", name: "delete", args: "<room> <id>", summary: "hang up a leg", min: 2, max: 2, setup: noFlags(legsDelete)},
+
+	{group: "token", name: "create", args: "--room ROOM|* --identity ID [--name NAME] [--ttl DURATION] [--grants publish,subscribe,admin,hidden]",
+		summary: "mint a join token for the HTTP side (the server needs -auth-secret)", setup: tokenCreate},
 
 	{group: "events", args: "[<room>]", summary: "print events (of one room, or all) until interrupted", min: 0, max: 1, setup: noFlags(events)},
 }

@@ -1,6 +1,6 @@
 // Command mcuctl is the command-line client of the MCU's gRPC control
-// plane (mcu.v1.MCU): rooms, participants, layouts, plain-RTP legs and the
-// live event feed.
+// plane (mcu.v1.MCU): rooms, participants, layouts, plain-RTP legs, join
+// tokens and the live event feed.
 //
 //	mcuctl [global flags] <command> [args] [flags]
 //

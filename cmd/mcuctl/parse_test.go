@@ -6,12 +6,14 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // fakeClient records the requests of the unary calls and answers each
@@ -85,6 +87,11 @@ func (f *fakeClient) CreateRTPLeg(ctx context.Context, in *mcuv1.CreateRTPLegReq
 func (f *fakeClient) DeleteRTPLeg(ctx context.Context, in *mcuv1.DeleteRTPLegRequest, _ ...grpc.CallOption) (*mcuv1.DeleteRTPLegResponse, error) {
 	f.record(ctx, in)
 	return &mcuv1.DeleteRTPLegResponse{}, nil
+}
+
+func (f *fakeClient) CreateToken(ctx context.Context, in *mcuv1.CreateTokenRequest, _ ...grpc.CallOption) (*mcuv1.Token, error) {
+	f.record(ctx, in)
+	return &mcuv1.Token{Token: "h.p.s", Identity: in.GetIdentity(), Room: in.GetRoom()}, nil
 }
 
 type nopCloser struct{}
@@ -175,6 +182,9 @@ func TestCommandRequests(t *testing.T) {
 		{"leg", []string{"legs", "create", "demo", "10.0.0.5:5004", "PCMA", "--name", "desk phone"},
 			&mcuv1.CreateRTPLegRequest{RoomId: "demo", Remote: "10.0.0.5:5004", Codec: "PCMA", Name: "desk phone"}, "leg leg joined demo; the device should send RTP to 127.0.0.1:40000"},
 		{"leg delete", []string{"legs", "delete", "demo", "leg"}, &mcuv1.DeleteRTPLegRequest{RoomId: "demo", Id: "leg"}, "leg leg deleted from demo"},
+		{"token", []string{"token", "create", "--room", "demo", "--identity", "alice", "--name", "Alice", "--ttl", "90m", "--grants", "subscribe, Hidden"},
+			&mcuv1.CreateTokenRequest{Room: "demo", Identity: "alice", Name: "Alice", Ttl: durationpb.New(90 * time.Minute), Grants: &mcuv1.Grants{Subscribe: true, Hidden: true}}, "h.p.s\n"},
+		{"token with the server's defaults", []string{"token", "create", "--identity=bob", "--room=*"}, &mcuv1.CreateTokenRequest{Room: "*", Identity: "bob"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr, fc, _ := runFake(t, nil, tc.args...)
@@ -260,6 +270,14 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"layout", "clear", "demo"}, "--viewer is required"},
 		{[]string{"legs", "create", "demo", "127.0.0.1:9"}, "legs create: missing arguments"},
 		{[]string{"events", "a", "b"}, `events: unexpected argument "b"`},
+		{[]string{"token", "create", "--identity", "alice"}, "--room and --identity are required"},
+		{[]string{"token", "create", "--room", "demo"}, "--room and --identity are required"},
+		{[]string{"token", "create", "demo", "--identity", "alice"}, `token create: unexpected argument "demo"`},
+		{[]string{"token", "create", "--room", "demo", "--identity", "alice", "--ttl", "soon"}, `invalid value "soon" for flag -ttl`},
+		{[]string{"token", "create", "--room", "demo", "--identity", "alice", "--ttl", "0"}, "ttl 0s: want 1s to 8784h0m0s"},
+		{[]string{"token", "create", "--room", "demo", "--identity", "alice", "--ttl", "9000h"}, "ttl 9000h0m0s"},
+		{[]string{"token", "create", "--room", "demo", "--identity", "alice", "--grants", "root"}, `grants "root": want a list of publish, subscribe, admin, hidden`},
+		{[]string{"token", "create", "--room", "demo", "--identity", "alice", "--grants", ""}, `grants ""`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, stdout, stderr, fc, _ := runFake(t, nil, tc.args...)
@@ -294,6 +312,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"rooms", "create", "-h"}, "--ladder WxH@FPS:BITRATE[,...]"},
 		{[]string{"layout", "set", "demo", "--help"}, "A region is x,y,w,h[,z][,fit][,who]"},
 		{[]string{"events", "-h"}, "usage: mcuctl events [<room>]"},
+		{[]string{"token", "create", "-h"}, "--ttl DURATION\n        how long the token is valid"},
 	} {
 		code, stdout, stderr, fc, _ := runFake(t, nil, tc.args...)
 		if code != 0 || !strings.Contains(stdout, tc.want) || stderr != "" || len(fc.reqs) != 0 {

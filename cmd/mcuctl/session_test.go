@@ -27,6 +27,7 @@ import (
 
 	"github.com/mcu-project/mcu/api"
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
+	"github.com/mcu-project/mcu/auth"
 	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/codec/g711"
 	"github.com/mcu-project/mcu/codec/h264"
@@ -49,9 +50,9 @@ func TestMain(m *testing.M) {
 }
 
 // startServer serves the real API (room manager, event broker, transport
-// for RTP legs) on a loopback port until the test ends, and returns its
-// address.
-func startServer(t *testing.T, opts ...grpc.ServerOption) string {
+// for RTP legs, tokens minted by tokens, nil: auth off) on a loopback port
+// until the test ends, and returns its address.
+func startServer(t *testing.T, tokens *auth.Authority, opts ...grpc.ServerOption) string {
 	t.Helper()
 	var reg codec.Registry
 	if err := errors.Join(opus.Register(&reg), g711.Register(&reg), vpx.Register(&reg), h264.Register(&reg)); err != nil {
@@ -72,7 +73,7 @@ func startServer(t *testing.T, opts ...grpc.ServerOption) string {
 		t.Fatal(err)
 	}
 	srv := grpc.NewServer(opts...)
-	mcuv1.RegisterMCUServer(srv, api.NewServer(apiRooms{rooms, transport.NewServer(eng, joiner{rooms}, transport.FrontDoor{})}, broker, log))
+	mcuv1.RegisterMCUServer(srv, api.NewServer(apiRooms{rooms, transport.NewServer(eng, joiner{rooms}, transport.FrontDoor{})}, broker, tokens, log))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -137,6 +138,17 @@ func mcuctl(ctx context.Context, addr string, env map[string]string, args ...str
 	return code, out.String(), errb.String()
 }
 
+// tokenAuthority mints for the session's server and verifies for the
+// tests; its clock stands still, so the tokens in the transcript do too.
+func tokenAuthority(t *testing.T) *auth.Authority {
+	t.Helper()
+	a, err := auth.New([]byte("the session's secret, 32 bytes or more"), func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 var (
 	participantID = regexp.MustCompile(`\b[0-9a-f]{16}\b`)
 	legLocal      = regexp.MustCompile(`(send RTP to [^\s:]+):\d+`)
@@ -162,7 +174,7 @@ func (n *normaliser) apply(s string) string {
 // the transcript with testdata/session.golden (go test -update rewrites
 // it).
 func TestSession(t *testing.T) {
-	addr := startServer(t)
+	addr := startServer(t, tokenAuthority(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	script := []string{
@@ -202,6 +214,10 @@ func TestSession(t *testing.T) {
 		"rooms create bad --ladder 1280x720@30:1500k,640x360@30:600k,320x180@7:150k",
 		"rooms create bad --ladder 1280x720:1500k",
 		"rooms delete tiers",
+		"token create --room demo --identity alice --name Alice --ttl 2h --grants publish,admin",
+		"-json token create --room * --identity bob",
+		"token create --room demo --identity alice --ttl 0",
+		"token create --room a/b --identity alice",
 	}
 	var transcript strings.Builder
 	norm := &normaliser{ids: map[string]string{}}
@@ -286,7 +302,7 @@ func (s *syncBuffer) String() string {
 // TestEvents: "events <room>" prints one line per event of that room,
 // "-json events" every room's events as JSON, until cancelled (exit 0).
 func TestEvents(t *testing.T) {
-	addr := startServer(t)
+	addr := startServer(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if code, _, stderr := mcuctl(ctx, addr, nil, "rooms", "create", "ev"); code != 0 {
@@ -375,7 +391,7 @@ func TestEvents(t *testing.T) {
 // TestToken: with a token configured on the server, calls carry it from
 // MCUCTL_TOKEN or -token; without it they fail with UNAUTHENTICATED.
 func TestToken(t *testing.T) {
-	addr := startServer(t, api.TokenInterceptors("s3cret")...)
+	addr := startServer(t, nil, api.TokenInterceptors("s3cret")...)
 	ctx := context.Background()
 	code, _, stderr := mcuctl(ctx, addr, nil, "rooms", "list")
 	if code != 1 || stderr != "mcuctl: missing or wrong bearer token (UNAUTHENTICATED)\n" {
@@ -390,6 +406,34 @@ func TestToken(t *testing.T) {
 	}
 	if code, _, stderr := mcuctl(ctx, addr, nil, "rooms", "list", "-token", "s3cret"); code != 0 {
 		t.Fatalf("-token: exit %d, %q", code, stderr)
+	}
+}
+
+// TestTokenCreate: the printed token verifies with the server's secret
+// and carries the claims asked for; a server without a secret refuses,
+// naming the flag it lacks.
+func TestTokenCreate(t *testing.T) {
+	ctx := context.Background()
+	verifier := tokenAuthority(t)
+	code, stdout, stderr := mcuctl(ctx, startServer(t, verifier), nil, "token", "create", "--room", "demo", "--identity", "alice", "--name", "Alice", "--grants", "subscribe,hidden", "--ttl", "10m")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	c, err := verifier.Verify(strings.TrimSuffix(stdout, "\n"))
+	if err != nil {
+		t.Fatalf("%q: %v", stdout, err)
+	}
+	want := auth.Claims{Identity: "alice", Room: "demo", Name: "Alice", Grants: auth.Grants{Subscribe: true, Hidden: true}}
+	if exp := c.ExpiresAt; !exp.Equal(time.Date(2026, 1, 2, 3, 14, 5, 0, time.UTC)) {
+		t.Errorf("expires %v", exp)
+	}
+	if c.ExpiresAt = (time.Time{}); c != want {
+		t.Errorf("claims %+v, want %+v", c, want)
+	}
+
+	code, _, stderr = mcuctl(ctx, startServer(t, nil), nil, "token", "create", "--room", "demo", "--identity", "alice")
+	if code != 1 || stderr != "mcuctl: auth is off: start mcu with -auth-secret (FAILED_PRECONDITION)\n" {
+		t.Fatalf("auth off: exit %d, %q", code, stderr)
 	}
 }
 
@@ -427,7 +471,7 @@ func TestTLS(t *testing.T) {
 		Certificates: []tls.Certificate{{Certificate: [][]byte{serverCert.Raw}, PrivateKey: serverKey}},
 		ClientCAs:    pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12,
 	})
-	addr := startServer(t, grpc.Creds(creds))
+	addr := startServer(t, nil, grpc.Creds(creds))
 	ctx := context.Background()
 	ca, cert, key := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "client.pem"), filepath.Join(dir, "client.key")
 

@@ -1,5 +1,5 @@
-// The MCU's control plane: rooms, participants, layouts, plain-RTP legs
-// and a live event feed. Served on :9090 by default, with server reflection
+// The MCU's control plane: rooms, participants, layouts, plain-RTP legs,
+// join tokens and a live event feed. Served on :9090 by default, with server reflection
 // and the standard health service. When the server is given a token, every
 // call must carry "authorization: Bearer <token>" metadata.
 
@@ -14,6 +14,7 @@ package mcuv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -850,7 +851,11 @@ type Participant struct {
 	GainDb     float64 `protobuf:"fixed64,11,opt,name=gain_db,json=gainDb,proto3" json:"gain_db,omitempty"`
 	Pinned     bool    `protobuf:"varint,12,opt,name=pinned,proto3" json:"pinned,omitempty"`
 	// What it receives of the canvas; unset when it receives no video.
-	Video         *VideoReception `protobuf:"bytes,13,opt,name=video,proto3" json:"video,omitempty"`
+	Video *VideoReception `protobuf:"bytes,13,opt,name=video,proto3" json:"video,omitempty"`
+	// Who joined: the join token's identity (empty without one).
+	Identity string `protobuf:"bytes,14,opt,name=identity,proto3" json:"identity,omitempty"`
+	// It sends nothing: it only listens (and watches).
+	Listener      bool `protobuf:"varint,15,opt,name=listener,proto3" json:"listener,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -974,6 +979,20 @@ func (x *Participant) GetVideo() *VideoReception {
 		return x.Video
 	}
 	return nil
+}
+
+func (x *Participant) GetIdentity() string {
+	if x != nil {
+		return x.Identity
+	}
+	return ""
+}
+
+func (x *Participant) GetListener() bool {
+	if x != nil {
+		return x.Listener
+	}
+	return false
 }
 
 // A receiver's place on the bitrate ladder and what its link reports.
@@ -1921,6 +1940,233 @@ func (*DeleteRTPLegResponse) Descriptor() ([]byte, []int) {
 	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{24}
 }
 
+// What a join token allows in its room.
+type Grants struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Send audio and video.
+	Publish bool `protobuf:"varint,1,opt,name=publish,proto3" json:"publish,omitempty"`
+	// Receive the mix and the canvas.
+	Subscribe bool `protobuf:"varint,2,opt,name=subscribe,proto3" json:"subscribe,omitempty"`
+	// Plain-RTP legs, room-wide actions, removing others.
+	Admin bool `protobuf:"varint,3,opt,name=admin,proto3" json:"admin,omitempty"`
+	// Receive without being listed, counted or announced (recorders,
+	// monitors).
+	Hidden        bool `protobuf:"varint,4,opt,name=hidden,proto3" json:"hidden,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Grants) Reset() {
+	*x = Grants{}
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Grants) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Grants) ProtoMessage() {}
+
+func (x *Grants) ProtoReflect() protoreflect.Message {
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Grants.ProtoReflect.Descriptor instead.
+func (*Grants) Descriptor() ([]byte, []int) {
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *Grants) GetPublish() bool {
+	if x != nil {
+		return x.Publish
+	}
+	return false
+}
+
+func (x *Grants) GetSubscribe() bool {
+	if x != nil {
+		return x.Subscribe
+	}
+	return false
+}
+
+func (x *Grants) GetAdmin() bool {
+	if x != nil {
+		return x.Admin
+	}
+	return false
+}
+
+func (x *Grants) GetHidden() bool {
+	if x != nil {
+		return x.Hidden
+	}
+	return false
+}
+
+type CreateTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A room name, or "*" for every room.
+	Room string `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	// Who joins with the token (1..128 bytes); a second join with the same
+	// identity replaces the first.
+	Identity string `protobuf:"bytes,2,opt,name=identity,proto3" json:"identity,omitempty"`
+	// Display name (at most 64 characters); empty: the one the join gives.
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Unset: publish and subscribe.
+	Grants *Grants `protobuf:"bytes,4,opt,name=grants,proto3" json:"grants,omitempty"`
+	// How long the token is valid, 1 s to 366 days; unset: one hour.
+	Ttl           *durationpb.Duration `protobuf:"bytes,5,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTokenRequest) Reset() {
+	*x = CreateTokenRequest{}
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTokenRequest) ProtoMessage() {}
+
+func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTokenRequest.ProtoReflect.Descriptor instead.
+func (*CreateTokenRequest) Descriptor() ([]byte, []int) {
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *CreateTokenRequest) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *CreateTokenRequest) GetIdentity() string {
+	if x != nil {
+		return x.Identity
+	}
+	return ""
+}
+
+func (x *CreateTokenRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateTokenRequest) GetGrants() *Grants {
+	if x != nil {
+		return x.Grants
+	}
+	return nil
+}
+
+func (x *CreateTokenRequest) GetTtl() *durationpb.Duration {
+	if x != nil {
+		return x.Ttl
+	}
+	return nil
+}
+
+type Token struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The JWT, for "Authorization: Bearer <token>" (or the web page's
+	// ?token=).
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// To the second, as the token states it.
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	Identity      string                 `protobuf:"bytes,3,opt,name=identity,proto3" json:"identity,omitempty"`
+	Room          string                 `protobuf:"bytes,4,opt,name=room,proto3" json:"room,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Token) Reset() {
+	*x = Token{}
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Token) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Token) ProtoMessage() {}
+
+func (x *Token) ProtoReflect() protoreflect.Message {
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Token.ProtoReflect.Descriptor instead.
+func (*Token) Descriptor() ([]byte, []int) {
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *Token) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *Token) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *Token) GetIdentity() string {
+	if x != nil {
+		return x.Identity
+	}
+	return ""
+}
+
+func (x *Token) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
 type StreamEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Empty: every room.
@@ -1931,7 +2177,7 @@ type StreamEventsRequest struct {
 
 func (x *StreamEventsRequest) Reset() {
 	*x = StreamEventsRequest{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[25]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1943,7 +2189,7 @@ func (x *StreamEventsRequest) String() string {
 func (*StreamEventsRequest) ProtoMessage() {}
 
 func (x *StreamEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[25]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1956,7 +2202,7 @@ func (x *StreamEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamEventsRequest.ProtoReflect.Descriptor instead.
 func (*StreamEventsRequest) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{25}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *StreamEventsRequest) GetRoomId() string {
@@ -1989,7 +2235,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[26]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2001,7 +2247,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[26]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2014,7 +2260,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{26}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Event) GetType() EventType {
@@ -2091,7 +2337,7 @@ var File_api_mcu_v1_mcu_proto protoreflect.FileDescriptor
 
 const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\n" +
-	"\x14api/mcu/v1/mcu.proto\x12\x06mcu.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xde\x02\n" +
+	"\x14api/mcu/v1/mcu.proto\x12\x06mcu.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xde\x02\n" +
 	"\vRoomOptions\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\rR\x06height\x12\x10\n" +
@@ -2136,7 +2382,7 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x12_delete_when_empty\"#\n" +
 	"\x11DeleteRoomRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x14\n" +
-	"\x12DeleteRoomResponse\"\x82\x03\n" +
+	"\x12DeleteRoomResponse\"\xba\x03\n" +
 	"\vParticipant\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -2157,7 +2403,9 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"videoMuted\x12\x17\n" +
 	"\again_db\x18\v \x01(\x01R\x06gainDb\x12\x16\n" +
 	"\x06pinned\x18\f \x01(\bR\x06pinned\x12,\n" +
-	"\x05video\x18\r \x01(\v2\x16.mcu.v1.VideoReceptionR\x05video\"\xca\x02\n" +
+	"\x05video\x18\r \x01(\v2\x16.mcu.v1.VideoReceptionR\x05video\x12\x1a\n" +
+	"\bidentity\x18\x0e \x01(\tR\bidentity\x12\x1a\n" +
+	"\blistener\x18\x0f \x01(\bR\blistener\"\xca\x02\n" +
 	"\x0eVideoReception\x12\x12\n" +
 	"\x04rung\x18\x01 \x01(\x05R\x04rung\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\x05R\x06target\x12\x14\n" +
@@ -2229,7 +2477,24 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x13DeleteRTPLegRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\"\x16\n" +
-	"\x14DeleteRTPLegResponse\".\n" +
+	"\x14DeleteRTPLegResponse\"n\n" +
+	"\x06Grants\x12\x18\n" +
+	"\apublish\x18\x01 \x01(\bR\apublish\x12\x1c\n" +
+	"\tsubscribe\x18\x02 \x01(\bR\tsubscribe\x12\x14\n" +
+	"\x05admin\x18\x03 \x01(\bR\x05admin\x12\x16\n" +
+	"\x06hidden\x18\x04 \x01(\bR\x06hidden\"\xad\x01\n" +
+	"\x12CreateTokenRequest\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1a\n" +
+	"\bidentity\x18\x02 \x01(\tR\bidentity\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12&\n" +
+	"\x06grants\x18\x04 \x01(\v2\x0e.mcu.v1.GrantsR\x06grants\x12+\n" +
+	"\x03ttl\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"\x88\x01\n" +
+	"\x05Token\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x129\n" +
+	"\n" +
+	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12\x1a\n" +
+	"\bidentity\x18\x03 \x01(\tR\bidentity\x12\x12\n" +
+	"\x04room\x18\x04 \x01(\tR\x04room\".\n" +
 	"\x13StreamEventsRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\"\xc4\x02\n" +
 	"\x05Event\x12%\n" +
@@ -2269,7 +2534,7 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x1dEVENT_TYPE_KEYFRAME_REQUESTED\x10\t\x12%\n" +
 	"!EVENT_TYPE_ACTIVE_SPEAKER_CHANGED\x10\n" +
 	"\x12\x1b\n" +
-	"\x17EVENT_TYPE_RUNG_CHANGED\x10\v2\xdc\x06\n" +
+	"\x17EVENT_TYPE_RUNG_CHANGED\x10\v2\x96\a\n" +
 	"\x03MCU\x125\n" +
 	"\n" +
 	"CreateRoom\x12\x19.mcu.v1.CreateRoomRequest\x1a\f.mcu.v1.Room\x12/\n" +
@@ -2285,7 +2550,8 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\tSetLayout\x12\x18.mcu.v1.SetLayoutRequest\x1a\x0e.mcu.v1.Layout\x125\n" +
 	"\tGetLayout\x12\x18.mcu.v1.GetLayoutRequest\x1a\x0e.mcu.v1.Layout\x12;\n" +
 	"\fCreateRTPLeg\x12\x1b.mcu.v1.CreateRTPLegRequest\x1a\x0e.mcu.v1.RTPLeg\x12I\n" +
-	"\fDeleteRTPLeg\x12\x1b.mcu.v1.DeleteRTPLegRequest\x1a\x1c.mcu.v1.DeleteRTPLegResponse\x12<\n" +
+	"\fDeleteRTPLeg\x12\x1b.mcu.v1.DeleteRTPLegRequest\x1a\x1c.mcu.v1.DeleteRTPLegResponse\x128\n" +
+	"\vCreateToken\x12\x1a.mcu.v1.CreateTokenRequest\x1a\r.mcu.v1.Token\x12<\n" +
 	"\fStreamEvents\x12\x1b.mcu.v1.StreamEventsRequest\x1a\r.mcu.v1.Event0\x01B-Z+github.com/mcu-project/mcu/api/mcu/v1;mcuv1b\x06proto3"
 
 var (
@@ -2301,7 +2567,7 @@ func file_api_mcu_v1_mcu_proto_rawDescGZIP() []byte {
 }
 
 var file_api_mcu_v1_mcu_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_api_mcu_v1_mcu_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_api_mcu_v1_mcu_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_api_mcu_v1_mcu_proto_goTypes = []any{
 	(LayoutType)(0),                   // 0: mcu.v1.LayoutType
 	(Fit)(0),                          // 1: mcu.v1.Fit
@@ -2331,9 +2597,13 @@ var file_api_mcu_v1_mcu_proto_goTypes = []any{
 	(*RTPLeg)(nil),                    // 25: mcu.v1.RTPLeg
 	(*DeleteRTPLegRequest)(nil),       // 26: mcu.v1.DeleteRTPLegRequest
 	(*DeleteRTPLegResponse)(nil),      // 27: mcu.v1.DeleteRTPLegResponse
-	(*StreamEventsRequest)(nil),       // 28: mcu.v1.StreamEventsRequest
-	(*Event)(nil),                     // 29: mcu.v1.Event
-	(*timestamppb.Timestamp)(nil),     // 30: google.protobuf.Timestamp
+	(*Grants)(nil),                    // 28: mcu.v1.Grants
+	(*CreateTokenRequest)(nil),        // 29: mcu.v1.CreateTokenRequest
+	(*Token)(nil),                     // 30: mcu.v1.Token
+	(*StreamEventsRequest)(nil),       // 31: mcu.v1.StreamEventsRequest
+	(*Event)(nil),                     // 32: mcu.v1.Event
+	(*durationpb.Duration)(nil),       // 33: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),     // 34: google.protobuf.Timestamp
 }
 var file_api_mcu_v1_mcu_proto_depIdxs = []int32{
 	4,  // 0: mcu.v1.RoomOptions.ladder:type_name -> mcu.v1.Rung
@@ -2347,39 +2617,44 @@ var file_api_mcu_v1_mcu_proto_depIdxs = []int32{
 	0,  // 8: mcu.v1.Layout.type:type_name -> mcu.v1.LayoutType
 	20, // 9: mcu.v1.Layout.regions:type_name -> mcu.v1.Region
 	21, // 10: mcu.v1.SetLayoutRequest.layout:type_name -> mcu.v1.Layout
-	2,  // 11: mcu.v1.Event.type:type_name -> mcu.v1.EventType
-	30, // 12: mcu.v1.Event.time:type_name -> google.protobuf.Timestamp
-	6,  // 13: mcu.v1.MCU.CreateRoom:input_type -> mcu.v1.CreateRoomRequest
-	7,  // 14: mcu.v1.MCU.GetRoom:input_type -> mcu.v1.GetRoomRequest
-	8,  // 15: mcu.v1.MCU.ListRooms:input_type -> mcu.v1.ListRoomsRequest
-	10, // 16: mcu.v1.MCU.UpdateRoom:input_type -> mcu.v1.UpdateRoomRequest
-	11, // 17: mcu.v1.MCU.DeleteRoom:input_type -> mcu.v1.DeleteRoomRequest
-	15, // 18: mcu.v1.MCU.ListParticipants:input_type -> mcu.v1.ListParticipantsRequest
-	17, // 19: mcu.v1.MCU.UpdateParticipant:input_type -> mcu.v1.UpdateParticipantRequest
-	18, // 20: mcu.v1.MCU.RemoveParticipant:input_type -> mcu.v1.RemoveParticipantRequest
-	22, // 21: mcu.v1.MCU.SetLayout:input_type -> mcu.v1.SetLayoutRequest
-	23, // 22: mcu.v1.MCU.GetLayout:input_type -> mcu.v1.GetLayoutRequest
-	24, // 23: mcu.v1.MCU.CreateRTPLeg:input_type -> mcu.v1.CreateRTPLegRequest
-	26, // 24: mcu.v1.MCU.DeleteRTPLeg:input_type -> mcu.v1.DeleteRTPLegRequest
-	28, // 25: mcu.v1.MCU.StreamEvents:input_type -> mcu.v1.StreamEventsRequest
-	5,  // 26: mcu.v1.MCU.CreateRoom:output_type -> mcu.v1.Room
-	5,  // 27: mcu.v1.MCU.GetRoom:output_type -> mcu.v1.Room
-	9,  // 28: mcu.v1.MCU.ListRooms:output_type -> mcu.v1.ListRoomsResponse
-	5,  // 29: mcu.v1.MCU.UpdateRoom:output_type -> mcu.v1.Room
-	12, // 30: mcu.v1.MCU.DeleteRoom:output_type -> mcu.v1.DeleteRoomResponse
-	16, // 31: mcu.v1.MCU.ListParticipants:output_type -> mcu.v1.ListParticipantsResponse
-	13, // 32: mcu.v1.MCU.UpdateParticipant:output_type -> mcu.v1.Participant
-	19, // 33: mcu.v1.MCU.RemoveParticipant:output_type -> mcu.v1.RemoveParticipantResponse
-	21, // 34: mcu.v1.MCU.SetLayout:output_type -> mcu.v1.Layout
-	21, // 35: mcu.v1.MCU.GetLayout:output_type -> mcu.v1.Layout
-	25, // 36: mcu.v1.MCU.CreateRTPLeg:output_type -> mcu.v1.RTPLeg
-	27, // 37: mcu.v1.MCU.DeleteRTPLeg:output_type -> mcu.v1.DeleteRTPLegResponse
-	29, // 38: mcu.v1.MCU.StreamEvents:output_type -> mcu.v1.Event
-	26, // [26:39] is the sub-list for method output_type
-	13, // [13:26] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	28, // 11: mcu.v1.CreateTokenRequest.grants:type_name -> mcu.v1.Grants
+	33, // 12: mcu.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	34, // 13: mcu.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
+	2,  // 14: mcu.v1.Event.type:type_name -> mcu.v1.EventType
+	34, // 15: mcu.v1.Event.time:type_name -> google.protobuf.Timestamp
+	6,  // 16: mcu.v1.MCU.CreateRoom:input_type -> mcu.v1.CreateRoomRequest
+	7,  // 17: mcu.v1.MCU.GetRoom:input_type -> mcu.v1.GetRoomRequest
+	8,  // 18: mcu.v1.MCU.ListRooms:input_type -> mcu.v1.ListRoomsRequest
+	10, // 19: mcu.v1.MCU.UpdateRoom:input_type -> mcu.v1.UpdateRoomRequest
+	11, // 20: mcu.v1.MCU.DeleteRoom:input_type -> mcu.v1.DeleteRoomRequest
+	15, // 21: mcu.v1.MCU.ListParticipants:input_type -> mcu.v1.ListParticipantsRequest
+	17, // 22: mcu.v1.MCU.UpdateParticipant:input_type -> mcu.v1.UpdateParticipantRequest
+	18, // 23: mcu.v1.MCU.RemoveParticipant:input_type -> mcu.v1.RemoveParticipantRequest
+	22, // 24: mcu.v1.MCU.SetLayout:input_type -> mcu.v1.SetLayoutRequest
+	23, // 25: mcu.v1.MCU.GetLayout:input_type -> mcu.v1.GetLayoutRequest
+	24, // 26: mcu.v1.MCU.CreateRTPLeg:input_type -> mcu.v1.CreateRTPLegRequest
+	26, // 27: mcu.v1.MCU.DeleteRTPLeg:input_type -> mcu.v1.DeleteRTPLegRequest
+	29, // 28: mcu.v1.MCU.CreateToken:input_type -> mcu.v1.CreateTokenRequest
+	31, // 29: mcu.v1.MCU.StreamEvents:input_type -> mcu.v1.StreamEventsRequest
+	5,  // 30: mcu.v1.MCU.CreateRoom:output_type -> mcu.v1.Room
+	5,  // 31: mcu.v1.MCU.GetRoom:output_type -> mcu.v1.Room
+	9,  // 32: mcu.v1.MCU.ListRooms:output_type -> mcu.v1.ListRoomsResponse
+	5,  // 33: mcu.v1.MCU.UpdateRoom:output_type -> mcu.v1.Room
+	12, // 34: mcu.v1.MCU.DeleteRoom:output_type -> mcu.v1.DeleteRoomResponse
+	16, // 35: mcu.v1.MCU.ListParticipants:output_type -> mcu.v1.ListParticipantsResponse
+	13, // 36: mcu.v1.MCU.UpdateParticipant:output_type -> mcu.v1.Participant
+	19, // 37: mcu.v1.MCU.RemoveParticipant:output_type -> mcu.v1.RemoveParticipantResponse
+	21, // 38: mcu.v1.MCU.SetLayout:output_type -> mcu.v1.Layout
+	21, // 39: mcu.v1.MCU.GetLayout:output_type -> mcu.v1.Layout
+	25, // 40: mcu.v1.MCU.CreateRTPLeg:output_type -> mcu.v1.RTPLeg
+	27, // 41: mcu.v1.MCU.DeleteRTPLeg:output_type -> mcu.v1.DeleteRTPLegResponse
+	30, // 42: mcu.v1.MCU.CreateToken:output_type -> mcu.v1.Token
+	32, // 43: mcu.v1.MCU.StreamEvents:output_type -> mcu.v1.Event
+	30, // [30:44] is the sub-list for method output_type
+	16, // [16:30] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_api_mcu_v1_mcu_proto_init() }
@@ -2400,7 +2675,7 @@ func file_api_mcu_v1_mcu_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_api_mcu_v1_mcu_proto_rawDesc), len(file_api_mcu_v1_mcu_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   27,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

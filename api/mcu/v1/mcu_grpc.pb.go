@@ -1,5 +1,5 @@
-// The MCU's control plane: rooms, participants, layouts, plain-RTP legs
-// and a live event feed. Served on :9090 by default, with server reflection
+// The MCU's control plane: rooms, participants, layouts, plain-RTP legs,
+// join tokens and a live event feed. Served on :9090 by default, with server reflection
 // and the standard health service. When the server is given a token, every
 // call must carry "authorization: Bearer <token>" metadata.
 
@@ -36,6 +36,7 @@ const (
 	MCU_GetLayout_FullMethodName         = "/mcu.v1.MCU/GetLayout"
 	MCU_CreateRTPLeg_FullMethodName      = "/mcu.v1.MCU/CreateRTPLeg"
 	MCU_DeleteRTPLeg_FullMethodName      = "/mcu.v1.MCU/DeleteRTPLeg"
+	MCU_CreateToken_FullMethodName       = "/mcu.v1.MCU/CreateToken"
 	MCU_StreamEvents_FullMethodName      = "/mcu.v1.MCU/StreamEvents"
 )
 
@@ -63,6 +64,9 @@ type MCUClient interface {
 	// Plain-RTP audio legs (phones through a SIP gateway).
 	CreateRTPLeg(ctx context.Context, in *CreateRTPLegRequest, opts ...grpc.CallOption) (*RTPLeg, error)
 	DeleteRTPLeg(ctx context.Context, in *DeleteRTPLegRequest, opts ...grpc.CallOption) (*DeleteRTPLegResponse, error)
+	// Join tokens for the HTTP side (joins, WHIP, WHEP, legs, events), signed
+	// with the server's -auth-secret; FAILED_PRECONDITION when it has none.
+	CreateToken(ctx context.Context, in *CreateTokenRequest, opts ...grpc.CallOption) (*Token, error)
 	// StreamEvents sends events as they happen, for one room or (room_id
 	// empty) for all rooms, until the client cancels.
 	StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Event], error)
@@ -196,6 +200,16 @@ func (c *mCUClient) DeleteRTPLeg(ctx context.Context, in *DeleteRTPLegRequest, o
 	return out, nil
 }
 
+func (c *mCUClient) CreateToken(ctx context.Context, in *CreateTokenRequest, opts ...grpc.CallOption) (*Token, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Token)
+	err := c.cc.Invoke(ctx, MCU_CreateToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *mCUClient) StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Event], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &MCU_ServiceDesc.Streams[0], MCU_StreamEvents_FullMethodName, cOpts...)
@@ -239,6 +253,9 @@ type MCUServer interface {
 	// Plain-RTP audio legs (phones through a SIP gateway).
 	CreateRTPLeg(context.Context, *CreateRTPLegRequest) (*RTPLeg, error)
 	DeleteRTPLeg(context.Context, *DeleteRTPLegRequest) (*DeleteRTPLegResponse, error)
+	// Join tokens for the HTTP side (joins, WHIP, WHEP, legs, events), signed
+	// with the server's -auth-secret; FAILED_PRECONDITION when it has none.
+	CreateToken(context.Context, *CreateTokenRequest) (*Token, error)
 	// StreamEvents sends events as they happen, for one room or (room_id
 	// empty) for all rooms, until the client cancels.
 	StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[Event]) error
@@ -287,6 +304,9 @@ func (UnimplementedMCUServer) CreateRTPLeg(context.Context, *CreateRTPLegRequest
 }
 func (UnimplementedMCUServer) DeleteRTPLeg(context.Context, *DeleteRTPLegRequest) (*DeleteRTPLegResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteRTPLeg not implemented")
+}
+func (UnimplementedMCUServer) CreateToken(context.Context, *CreateTokenRequest) (*Token, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateToken not implemented")
 }
 func (UnimplementedMCUServer) StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[Event]) error {
 	return status.Error(codes.Unimplemented, "method StreamEvents not implemented")
@@ -528,6 +548,24 @@ func _MCU_DeleteRTPLeg_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MCU_CreateToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MCUServer).CreateToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MCU_CreateToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MCUServer).CreateToken(ctx, req.(*CreateTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _MCU_StreamEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(StreamEventsRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -593,6 +631,10 @@ var MCU_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteRTPLeg",
 			Handler:    _MCU_DeleteRTPLeg_Handler,
+		},
+		{
+			MethodName: "CreateToken",
+			Handler:    _MCU_CreateToken_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
