@@ -25,7 +25,7 @@ import (
 // standard health service and server reflection, with the token and TLS
 // the configuration asks for; CreateToken mints with tokens (nil: auth off).
 func newGRPCServer(cfg Config, rooms *room.Manager, http *transport.Server, events *api.Broker, tokens *auth.Authority, log *slog.Logger) (*grpc.Server, error) {
-	var opts []grpc.ServerOption
+	opts := api.RecoveryInterceptors(log)
 	if cfg.GRPCToken != "" {
 		opts = append(opts, api.TokenInterceptors(cfg.GRPCToken)...)
 	}

@@ -100,6 +100,7 @@ var roomMetrics = []roomMetric{
 	{"mcu_video_encode_errors_total", "Canvas frames that failed to encode.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.VideoEncodeErrors) }},
 	{"mcu_video_keyframes_forced_total", "Keyframes forced on canvas encoders (new receivers, PLI/FIR).", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.KeyFramesForced) }},
 	{"mcu_dtmf_keys_total", "Telephone keys (RFC 4733) received from plain-RTP legs.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.DTMF) }},
+	{"mcu_participant_failures_total", "Participants removed because something they drove (decoding, their packet path) panicked; the others carried on.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.ParticipantFailures) }},
 	{"mcu_video_encoders", "Canvas encoders running (one per distinct view, codec and ladder rung).", prometheus.GaugeValue, func(s room.Stats) float64 { return float64(s.VideoEncoders) }},
 	{"mcu_video_rung_switches_total", "Receivers moved between ladder rungs (pauses included).", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.RungSwitches) }},
 	{"mcu_video_receivers_paused", "Video receivers getting audio only because their link cannot carry the lowest rung.", prometheus.GaugeValue, func(s room.Stats) float64 { return float64(s.VideoPaused) }},
