@@ -24,7 +24,7 @@ func TestBinarySignalShutdown(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "-http", "127.0.0.1:0", "-grpc", "127.0.0.1:0", "-interfaces", "lo", "-include-loopback", "true")
+	cmd := exec.Command(bin, "-http", "127.0.0.1:0", "-grpc", "127.0.0.1:0", "-admin-http", "127.0.0.1:0", "-interfaces", "lo", "-include-loopback", "true")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -56,6 +56,7 @@ type Config struct {
 	DrainTimeout          time.Duration `yaml:"drain_timeout"`
 
 	legIdleTimeout time.Duration   // tests only: shorter than the 30 s default
+	connectTimeout time.Duration   // tests only: shorter than the 10 s default
 	stopNow        <-chan struct{} // a second signal: end the drain at once
 }
 
@@ -229,7 +230,7 @@ func (c Config) transportConfig(log *slog.Logger) (transport.Config, error) {
 	tc := transport.Config{
 		PublicIPs: c.PublicIPs, UDPPort: c.UDPPort, Interfaces: c.Interfaces,
 		IncludeLoopback: c.IncludeLoopback, ICEServers: c.ICEServers, Logger: log,
-		LegIdleTimeout: c.legIdleTimeout,
+		LegIdleTimeout: c.legIdleTimeout, ConnectTimeout: c.connectTimeout,
 	}
 	if c.UDPPortRange != "" {
 		lo, hi, ok := strings.Cut(c.UDPPortRange, "-")

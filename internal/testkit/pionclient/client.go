@@ -33,6 +33,9 @@ type Options struct {
 	BaseURL string // e.g. http://127.0.0.1:8080
 	Room    string
 	Name    string
+	// Token is sent as "Authorization: Bearer <token>" on the join and
+	// the leave (empty: none).
+	Token string
 	// ToneHz is the frequency this client sends; 0 sends silence.
 	ToneHz float64
 	// ToneAmp is the tone's peak amplitude (int16 scale); default 8192.
@@ -108,6 +111,7 @@ type Client struct {
 	opts     Options
 	pc       *webrtc.PeerConnection
 	Location string // participant URL from the join response
+	Answer   string // the server's SDP answer
 	// ICEServerLinks are the join response's Link: rel="ice-server" headers.
 	ICEServerLinks []string
 
@@ -190,13 +194,16 @@ func Join(ctx context.Context, opts Options) (c *Client, err error) {
 		return nil, err
 	}
 	c = &Client{opts: opts, pc: pc, connected: make(chan struct{}), ended: make(chan struct{}), stop: make(chan struct{})}
+	// The callback keeps its own reference: a failed join returns a nil
+	// c while pion still reports the connection closing.
+	connected, ended := c.connected, c.ended
 	var connOnce, endOnce sync.Once
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		switch s {
 		case webrtc.PeerConnectionStateConnected:
-			connOnce.Do(func() { close(c.connected) })
+			connOnce.Do(func() { close(connected) })
 		case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-			endOnce.Do(func() { close(c.ended) })
+			endOnce.Do(func() { close(ended) })
 		}
 	})
 	pc.OnTrack(func(tr *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
@@ -267,7 +274,7 @@ func Join(ctx context.Context, opts Options) (c *Client, err error) {
 		_ = pc.Close()
 		return nil, err
 	}
-	c.Location, c.ICEServerLinks = loc, links
+	c.Location, c.ICEServerLinks, c.Answer = loc, links, answer
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		c.Close()
 		return nil, err
@@ -339,6 +346,13 @@ func (o *Options) httpClient() *http.Client {
 	return http.DefaultClient
 }
 
+// authorize adds the bearer token, if any.
+func (o *Options) authorize(req *http.Request) {
+	if o.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+o.Token)
+	}
+}
+
 func post(ctx context.Context, opts Options, offer string) (answer, location string, links []string, err error) {
 	u := opts.BaseURL + "/rooms/" + url.PathEscape(opts.Room) + "/join"
 	if opts.Name != "" {
@@ -349,6 +363,7 @@ func post(ctx context.Context, opts Options, offer string) (answer, location str
 		return "", "", nil, err
 	}
 	req.Header.Set("Content-Type", "application/sdp")
+	opts.authorize(req)
 	res, err := opts.httpClient().Do(req)
 	if err != nil {
 		return "", "", nil, err
@@ -637,6 +652,7 @@ func (c *Client) Leave(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	c.opts.authorize(req)
 	res, err := c.opts.httpClient().Do(req)
 	if err != nil {
 		return 0, err
