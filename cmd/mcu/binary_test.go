@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -65,6 +66,29 @@ func TestBinarySignalShutdown(t *testing.T) {
 	defer c.Close()
 	if err := c.WaitConnected(ctx); err != nil {
 		t.Fatal(err)
+	}
+	// The first SIGTERM drains: the room goes on (for up to the drain
+	// timeout) and newcomers are refused; the second ends at once.
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		res, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode == http.StatusServiceUnavailable {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz still %s after SIGTERM", res.Status)
+		}
+	}
+	short, cancelShort := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancelShort()
+	if err := c.WaitClosed(short); err == nil {
+		t.Fatal("the participant's connection closed while draining")
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

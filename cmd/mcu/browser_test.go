@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
+	"github.com/mcu-project/mcu/auth"
 	"github.com/mcu-project/mcu/internal/testkit/pionclient"
 )
 
@@ -239,4 +242,69 @@ func TestBrowserJoinsRoom(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.waitMetric(t, "mcu_participants", 1, 3*time.Second)
+}
+
+// TestBrowserJoinsWithToken: with join tokens on, the page opened with
+// ?token= joins with it (the server lists the token's identity and name)
+// and drops it from the address bar; without a token the page shows the
+// server's refusal.
+func TestBrowserJoinsWithToken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chromium")
+	}
+	s, a := authServer(t, func(c *Config) { c.Canvas = "640x360@15" })
+	ctx := browser(t)
+	tone, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: "web", Token: mint(t, a, "web", "tone", auth.DefaultGrants()), ToneHz: 440,
+		Video: &pionclient.VideoOptions{Y: red.y, U: red.u, V: red.v}, RecvVideo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tone.Close()
+	if err := tone.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := a.Mint(auth.Claims{Identity: "carol", Room: "web", Name: "Carol", Grants: auth.DefaultGrants(), ExpiresAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	joinPage(t, ctx, s.URL+"/?token="+tok, "web")
+	search, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.search`))
+	if err != nil || strings.Contains(search, "token") {
+		t.Errorf("the address bar still holds the token: %q %v", search, err)
+	}
+	res, err := dial(t, s).ListParticipants(ctx, &mcuv1.ListParticipantsRequest{RoomId: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range res.GetParticipants() {
+		names = append(names, p.GetIdentity()+"/"+p.GetName())
+	}
+	if len(names) != 2 || names[1] != "carol/Carol" {
+		t.Errorf("participants %v, want tone and carol/Carol (the token's name)", names)
+	}
+
+	// Another page, without a token, is refused and says why.
+	tab, cancel := chromedp.NewContext(ctx)
+	defer cancel()
+	err = chromedp.Do(tab,
+		chromedp.Navigate(s.URL+"/"),
+		chromedp.SetValue(chromedp.ID("room"), "web"),
+		chromedp.Click(chromedp.ID("join")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		status, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("status")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(status, "no bearer token") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("page status %q, want the 401's reason", status)
+		}
+	}
 }
