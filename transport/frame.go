@@ -56,6 +56,9 @@ type pendingFrame struct {
 	startOK bool
 	endOK   bool
 	endSeq  uint16
+	// dead: the frame had more than maxFramePackets packets; it is
+	// dropped when it reaches the head, and its later packets ignored.
+	dead bool
 }
 
 type framePart struct {
@@ -67,6 +70,12 @@ type framePart struct {
 // maxPendingFrames bounds memory when packets of many frames never
 // complete.
 const maxPendingFrames = 8
+
+// maxFramePackets bounds one frame: a 1080p keyframe at a high bitrate is
+// a few hundred packets; a sender that never ends a frame (no marker, the
+// same timestamp forever) would otherwise grow it, and the duplicate
+// check over it, without bound.
+const maxFramePackets = 2048
 
 // NewFrameAssembler returns an assembler for mimeType ("video/VP8" or
 // "video/H264") that waits up to maxWait for a frame's missing packets.
@@ -97,6 +106,14 @@ func (a *FrameAssembler) Push(pkt *rtp.Packet, now time.Time, emit func(frame []
 		return // a frame already emitted or given up on
 	}
 	f := a.frame(pkt.Timestamp, now)
+	if f.dead {
+		return
+	}
+	if len(f.pkts) >= maxFramePackets {
+		f.dead, f.pkts = true, f.pkts[:0]
+		a.drain(now, emit)
+		return
+	}
 	for _, p := range f.pkts {
 		if p.seq == pkt.SequenceNumber {
 			return // duplicate
@@ -127,7 +144,7 @@ func (a *FrameAssembler) frame(ts uint32, now time.Time) *pendingFrame {
 		f, a.free = a.free[n-1], a.free[:n-1]
 		f.pkts = f.pkts[:0]
 	}
-	f.ts, f.first, f.startOK, f.endOK = ts, now, false, false
+	f.ts, f.first, f.startOK, f.endOK, f.dead = ts, now, false, false, false
 	a.pending = append(a.pending, pendingFrame{})
 	copy(a.pending[i+1:], a.pending[i:])
 	a.pending[i] = f
@@ -139,6 +156,11 @@ func (a *FrameAssembler) frame(ts uint32, now time.Time) *pendingFrame {
 func (a *FrameAssembler) drain(now time.Time, emit func([]byte, bool)) {
 	for len(a.pending) > 0 {
 		f := &a.pending[0]
+		if f.dead {
+			a.lost = true
+			a.pop()
+			continue
+		}
 		if first, ok := a.complete(f); ok {
 			data, err := a.format.assemble(nil, a.ordered)
 			if err != nil || len(data) == 0 {

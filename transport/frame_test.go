@@ -186,3 +186,28 @@ func TestAssemblerPaddingIsNotLoss(t *testing.T) {
 		t.Fatalf("emitted %v: want frames 0 and 1 clean, 2 after a loss", got)
 	}
 }
+
+// TestAssemblerBoundsAFrame: a sender that never ends a frame (one
+// timestamp, no marker) cannot grow it past maxFramePackets: the frame is
+// dropped as a loss, its later packets are ignored, and the next frame
+// assembles.
+func TestAssemblerBoundsAFrame(t *testing.T) {
+	a := mustAssembler(t, "video/VP8", time.Hour)
+	var got []emitted
+	emit := func(d []byte, loss bool) { got = append(got, emitted{d, loss}) }
+	now := time.Unix(0, 0)
+	for i := range 3 * maxFramePackets {
+		a.Push(&rtp.Packet{Header: rtp.Header{SequenceNumber: uint16(i), Timestamp: 0}, Payload: []byte{0x10, 0, byte(i)}}, now, emit)
+		for _, f := range a.pending {
+			if len(f.pkts) > maxFramePackets {
+				t.Fatalf("%d packets held for one frame", len(f.pkts))
+			}
+		}
+	}
+	for _, p := range vp8Packets(1, uint16(3*maxFramePackets), 2) {
+		a.Push(p, now, emit)
+	}
+	if len(got) != 1 || !got[0].loss || !bytes.Equal(got[0].data, frameData(1, 2)) {
+		t.Fatalf("emitted %v, want frame 1 after a loss", got)
+	}
+}
