@@ -89,7 +89,7 @@ func TestRunRTP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the mcu in real time")
 	}
-	url, cmd := startMCU(t)
+	url, cmd := startMCU(t, "-rtp-allow", "127.0.0.0/8") // the legs listen on loopback
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -45,10 +46,14 @@ type Config struct {
 	PProf           bool                  `yaml:"pprof"`
 
 	legIdleTimeout time.Duration // tests only: shorter than the 30 s default
+
+	RTPAllow       []string `yaml:"rtp_allow"`
+	RTPLatchAny    bool     `yaml:"rtp_latch_any"`
+	MaxLegsPerRoom int      `yaml:"max_legs_per_room"`
 }
 
 func defaultConfig() Config {
-	return Config{HTTP: ":8080", GRPC: ":9090", LogLevel: "info", LogFormat: "text", Canvas: "1280x720@30"}
+	return Config{HTTP: ":8080", GRPC: ":9090", LogLevel: "info", LogFormat: "text", Canvas: "1280x720@30", MaxLegsPerRoom: transport.DefaultMaxLegsPerRoom}
 }
 
 // setting is one option reachable from a flag and an environment variable;
@@ -100,6 +105,9 @@ var settings = []setting{
 	{"exclude-self", "MCU_EXCLUDE_SELF", "leave each participant's own tile out of its canvas", func(c *Config, v string) error { return parseBool(&c.ExcludeSelf)(c, v) }},
 	{"max-participants", "MCU_MAX_PARTICIPANTS", "participants per room (0: unlimited)", func(c *Config, v string) (err error) { c.MaxParticipants, err = strconv.Atoi(v); return err }},
 	{"audio-complexity", "MCU_AUDIO_COMPLEXITY", "default rooms' Opus encoder complexity, 1..10: lower costs less CPU, at some quality (0: libopus's default, 9)", func(c *Config, v string) (err error) { c.AudioComplexity, err = strconv.Atoi(v); return err }},
+	{"rtp-allow", "MCU_RTP_ALLOW", "comma-separated CIDRs plain-RTP legs may send to (default: any global unicast address, private ones included; loopback, link-local, multicast and broadcast only through a CIDR inside them, e.g. 127.0.0.0/8)", func(c *Config, v string) error { c.RTPAllow = list(v); return nil }},
+	{"rtp-latch-any", "MCU_RTP_LATCH_ANY", "let plain-RTP legs latch to packets from any allowed address, not only their remote's IP (gateways behind NAT)", func(c *Config, v string) error { return parseBool(&c.RTPLatchAny)(c, v) }},
+	{"max-legs-per-room", "MCU_MAX_LEGS_PER_ROOM", "plain-RTP legs per room (0: unlimited)", func(c *Config, v string) (err error) { c.MaxLegsPerRoom, err = strconv.Atoi(v); return err }},
 }
 
 // loadConfig builds the configuration from args and the environment.
@@ -165,6 +173,14 @@ func (c Config) transportConfig(log *slog.Logger) (transport.Config, error) {
 		}
 		tc.UDPPortMin, tc.UDPPortMax = uint16(min), uint16(max)
 	}
+	for _, v := range c.RTPAllow {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			return tc, fmt.Errorf("rtp-allow %q: want CIDRs such as 192.0.2.0/24", v)
+		}
+		tc.LegAllow = append(tc.LegAllow, p)
+	}
+	tc.LegLatchAny, tc.MaxLegsPerRoom = c.RTPLatchAny, c.MaxLegsPerRoom
 	return tc, nil
 }
 
