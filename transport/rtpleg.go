@@ -105,25 +105,35 @@ func (e *Engine) newRTPLeg(room media.RoomID, remote, codecName string) (*RTPLeg
 	if err != nil {
 		return nil, "", err
 	}
-	obs := e.observer(e.log.With("leg", conn.LocalAddr().String()))
-	cfg := e.cfg.Jitter
-	cfg.ClockRate = c.clockRate
-	in, err := newAudioIn(cfg, obs)
+	l, err := e.legState(conn.LocalAddr().String(), c, ap)
 	if err != nil {
 		conn.Close()
 		e.unbookLeg(entry)
 		return nil, "", err
 	}
+	l.conn, l.unbook = conn, func() { e.unbookLeg(entry) }
+	return l, entry.advertised.String(), nil
+}
+
+// legState is a leg toward remote in codec c, named local in logs, as
+// far as it needs no socket: all handleDatagram touches.
+func (e *Engine) legState(local string, c legCodec, remote netip.AddrPort) (*RTPLeg, error) {
+	obs := e.observer(e.log.With("leg", local))
+	cfg := e.cfg.Jitter
+	cfg.ClockRate = c.clockRate
+	in, err := newAudioIn(cfg, obs)
+	if err != nil {
+		return nil, err
+	}
 	l := &RTPLeg{
-		conn: conn, codec: c, idle: e.cfg.LegIdleTimeout, obs: obs, audioIn: in, stop: make(chan struct{}),
-		peerIP: ap.Addr(), latchAny: e.cfg.LegLatchAny, policy: e.legPolicy,
-		unbook: func() { e.unbookLeg(entry) },
+		codec: c, idle: e.cfg.LegIdleTimeout, obs: obs, audioIn: in, stop: make(chan struct{}),
+		peerIP: remote.Addr(), latchAny: e.cfg.LegLatchAny, policy: e.legPolicy,
 	}
 	l.out = newRTPOut(sinkFunc(l.sendRTP), rand.Uint32(), c.pt, c.clockRate, &l.link.sent)
 	l.link.fresh = legFeedbackFresh
-	l.remote.Store(&ap)
+	l.remote.Store(&remote)
 	l.lastRecv.Store(time.Now().UnixNano())
-	return l, entry.advertised.String(), nil
+	return l, nil
 }
 
 // ephemeralTries bounds how many kernel-chosen ports a leg tries when

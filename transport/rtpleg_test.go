@@ -22,7 +22,7 @@ func loopbackLegs() Config {
 }
 
 // newTestEngine returns an engine for cfg that the test's cleanup closes.
-func newTestEngine(t *testing.T, cfg Config) *Engine {
+func newTestEngine(t testing.TB, cfg Config) *Engine {
 	t.Helper()
 	eng, err := NewEngine(cfg)
 	if err != nil {
@@ -34,7 +34,7 @@ func newTestEngine(t *testing.T, cfg Config) *Engine {
 
 // listenLoopback opens a UDP socket on ip (a 127/8 address) that the
 // test's cleanup closes.
-func listenLoopback(t *testing.T, ip string) *net.UDPConn {
+func listenLoopback(t testing.TB, ip string) *net.UDPConn {
 	t.Helper()
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(ip)})
 	if err != nil {
