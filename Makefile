@@ -8,10 +8,11 @@ BIN       := bin
 DEB_BUILD := gcc pkg-config libopus-dev libopusfile-dev libvpx-dev libavcodec-dev libavutil-dev
 DEB_TEST  := iproute2 chromium libyuv-dev protobuf-compiler libprotobuf-dev
 ARGS      ?=
+FUZZTIME  ?= 30s
 
 .DEFAULT_GOAL := help
 
-.PHONY: help deps deps-test build run test test-short bench bench-full bench-micro bench-audio bench-video bench-ladder proto lint fmt clean
+.PHONY: help deps deps-test build run test test-short fuzz bench bench-full bench-micro bench-audio bench-video bench-ladder proto lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -38,6 +39,20 @@ test: deps-test ## all tests with the race detector, end-to-end and browser test
 
 test-short: deps ## unit tests only (no WebRTC end-to-end or browser)
 	$(GO) test -race -short -count=1 ./...
+
+# Each Fuzz target of the module in turn (go test -fuzz takes one target of
+# one package): listed per package by go test -list, whose "ok <package>"
+# line follows the package's names. A failure does not stop the others; the
+# crasher lands in the package's testdata/fuzz/, where plain go test replays
+# it as a seed.
+fuzz: deps ## run every fuzz target in the module for FUZZTIME each (default 30s)
+	@failed=; \
+	for t in $$($(GO) test -list '^Fuzz' ./... | awk '/^Fuzz/ {n[++k] = $$1} /^ok/ {for (i = 1; i <= k; i++) print $$2 ":" n[i]; k = 0}'); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg || failed="$$failed $$pkg:$$name"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz targets that failed:$$failed"; exit 1; fi
 
 bench: deps ## scenario benchmarks and capacity searches, about 15 minutes: bench/results/<date>/report.md (mcu vs the codec floor, no profiles)
 	$(GO) run ./bench/harness -pairs 2 -d 6s -profiles=false

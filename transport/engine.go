@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -57,6 +58,16 @@ type Config struct {
 	// LegIdleTimeout removes a plain-RTP leg that sends nothing for this
 	// long (default 30 s).
 	LegIdleTimeout time.Duration
+	// LegAllow are the networks plain-RTP legs may send to (-rtp-allow);
+	// empty: any global unicast address. Loopback, link-local, multicast,
+	// broadcast and unspecified addresses need a listed prefix inside
+	// their range.
+	LegAllow []netip.Prefix
+	// LegLatchAny lets a leg latch to packets from any address LegAllow
+	// allows (gateways behind NAT), not only from its remote's IP.
+	LegLatchAny bool
+	// MaxLegsPerRoom caps a room's live plain-RTP legs; 0: no cap.
+	MaxLegsPerRoom int
 	Logger         *slog.Logger
 }
 
@@ -84,6 +95,10 @@ type Engine struct {
 	// stats and sampled are shared by every peer and leg (see observer).
 	stats   counters
 	sampled *sampledLog
+
+	// legPolicy and legs guard where plain-RTP legs send.
+	legPolicy legPolicy
+	legs      legBook
 }
 
 // NewEngine validates cfg and prepares pion.
@@ -117,6 +132,16 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if cfg.UDPPort < 0 || cfg.UDPPort > 65535 {
 		return nil, fmt.Errorf("%w: UDP port %d", ErrBadConfig, cfg.UDPPort)
 	}
+	allow := make([]netip.Prefix, len(cfg.LegAllow))
+	for i, p := range cfg.LegAllow {
+		if !p.IsValid() {
+			return nil, fmt.Errorf("%w: RTP leg network %v", ErrBadConfig, p)
+		}
+		allow[i] = p.Masked()
+	}
+	if cfg.MaxLegsPerRoom < 0 {
+		return nil, fmt.Errorf("%w: %d legs per room", ErrBadConfig, cfg.MaxLegsPerRoom)
+	}
 	log := cfg.Logger.With("component", "transport")
 
 	var se webrtc.SettingEngine
@@ -145,7 +170,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("%w: port range: %w", ErrBadConfig, err)
 		}
 	}
-	e := &Engine{cfg: cfg, log: log, sampled: newSampledLog(sampleEvery, time.Now)}
+	e := &Engine{cfg: cfg, log: log, sampled: newSampledLog(sampleEvery, time.Now), legPolicy: legPolicy{allow}}
 	if cfg.UDPPort != 0 {
 		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, ice.UDPMuxFromPortWithLoopback())
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"sync"
@@ -19,7 +20,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // clientOffer returns a gathered offer from a pion client (audio sendrecv,
 // plus video when withVideo) on loopback.
-func clientOffer(t *testing.T, withVideo bool) (*webrtc.PeerConnection, string) {
+func clientOffer(t testing.TB, withVideo bool) (*webrtc.PeerConnection, string) {
 	t.Helper()
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
@@ -155,6 +156,8 @@ func TestBadConfig(t *testing.T) {
 		{PublicIPs: []string{"not-an-ip"}},
 		{UDPPortMin: 5000, UDPPortMax: 4000},
 		{UDPPort: 70000},
+		{LegAllow: []netip.Prefix{{}}},
+		{MaxLegsPerRoom: -1},
 	} {
 		if eng, err := NewEngine(cfg); err == nil {
 			eng.Close()

@@ -27,6 +27,9 @@ var (
 	ErrPeerClosed = errors.New("transport: peer closed")
 	// ErrBadLeg wraps every reason a plain-RTP leg request is refused.
 	ErrBadLeg = errors.New("bad RTP leg request")
+	// ErrLegForbidden marks the ErrBadLeg refusals of a leg's remote by
+	// the operator's policy (-rtp-allow): HTTP 403 rather than 400.
+	ErrLegForbidden = errors.New("RTP leg remote not allowed")
 
 	// errNotRTP: a plain-RTP leg got a packet that is neither RTP nor
 	// RTCP (too short, or not version 2).

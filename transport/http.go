@@ -257,6 +257,10 @@ func (s *Server) handleRTPLeg(w http.ResponseWriter, r *http.Request) {
 	}
 	id, local, err := s.CreateRTPLeg(media.RoomID(roomID), req.Remote, req.Codec, req.Name)
 	if err != nil {
+		if errors.Is(err, ErrLegForbidden) {
+			httpError(w, http.StatusForbidden, "%v", err)
+			return
+		}
 		if errors.Is(err, ErrBadLeg) {
 			httpError(w, http.StatusBadRequest, "%v", err)
 			return
@@ -272,12 +276,13 @@ func (s *Server) handleRTPLeg(w http.ResponseWriter, r *http.Request) {
 
 // CreateRTPLeg opens a plain-RTP leg to remote and joins it to an existing
 // room, returning its participant ID and the address the device should
-// send to. Bad requests wrap ErrBadLeg.
+// send to. Bad requests wrap ErrBadLeg, a remote the policy refuses also
+// ErrLegForbidden, and a room at its cap of legs ErrRoomFull.
 func (s *Server) CreateRTPLeg(room media.RoomID, remote, codecName, name string) (media.ParticipantID, string, error) {
 	if err := checkName(name); err != nil {
 		return "", "", fmt.Errorf("%w: name: %v", ErrBadLeg, err)
 	}
-	leg, local, err := s.eng.newRTPLeg(remote, codecName)
+	leg, local, err := s.eng.newRTPLeg(room, remote, codecName)
 	if err != nil {
 		return "", "", err
 	}

@@ -119,7 +119,9 @@ func (l *linkMonitor) onRTCP(pkts []rtcp.Packet, audioSSRC, videoSSRC uint32, no
 		case *rtcp.TransportLayerCC:
 			l.twccAt = now
 		case *rtcp.ReceiverEstimatedMaximumBitrate:
-			l.remb, l.rembAt = int(p.Bitrate), now
+			// A REMB carries up to 2^81 b/s, which int() turns negative:
+			// cap it as the estimator's own estimate is capped.
+			l.remb, l.rembAt = int(min(p.Bitrate, maxEstimate)), now
 		case *rtcp.ReceiverReport:
 			l.reports(p.Reports, audioSSRC, videoSSRC, now)
 		case *rtcp.SenderReport:

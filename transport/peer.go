@@ -152,19 +152,26 @@ func (p *Peer) readRTCP(sender *webrtc.RTPSender, video bool) {
 			continue
 		}
 		fails = 0
-		pkts, err := rtcp.Unmarshal(buf[:n])
-		if err != nil {
-			continue
-		}
-		p.link.onRTCP(pkts, p.audioOut.ssrcOrZero(), p.video.out.ssrcOrZero(), time.Now())
-		if !video {
-			continue
-		}
-		for _, pkt := range pkts {
-			switch pkt.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				p.video.keyRequested.Store(true)
-			}
+		p.handleRTCP(buf[:n], video, time.Now())
+	}
+}
+
+// handleRTCP takes one compound RTCP packet a receiver sent about our
+// audio or (video) our video stream at now: feedback for the link
+// monitor, and on video keyframe requests.
+func (p *Peer) handleRTCP(b []byte, video bool, now time.Time) {
+	pkts, err := rtcp.Unmarshal(b)
+	if err != nil {
+		return
+	}
+	p.link.onRTCP(pkts, p.audioOut.ssrcOrZero(), p.video.out.ssrcOrZero(), now)
+	if !video {
+		return
+	}
+	for _, pkt := range pkts {
+		switch pkt.(type) {
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			p.video.keyRequested.Store(true)
 		}
 	}
 }

@@ -45,8 +45,9 @@ var legCodecs = map[string]legCodec{
 }
 
 // RTPLeg is a plain-RTP audio participant (a phone behind a SIP gateway,
-// any RTP device): no ICE, DTLS or SRTP. It latches to the address packets
-// actually come from (symmetric RTP), multiplexes RTCP on the same port
+// any RTP device): no ICE, DTLS or SRTP. It latches to the port packets
+// from its remote's IP actually come from (symmetric RTP; any allowed
+// address with Config.LegLatchAny), multiplexes RTCP on the same port
 // (RFC 5761), reports DTMF (RFC 4733) and ends after legIdleTimeout without
 // packets (30 s by default). It satisfies room.Peer, and room.LinkReporter
 // from the receiver reports its remote end sends (loss and RTT, for the
@@ -56,10 +57,17 @@ type RTPLeg struct {
 	codec  legCodec
 	idle   time.Duration
 	obs    observer
-	remote atomic.Pointer[net.UDPAddr] // latched: where packets come from
+	remote atomic.Pointer[netip.AddrPort] // latched: where packets come from
+
+	// Latching: packets count only from peerIP, or with latchAny from any
+	// address policy allows; others are dropped.
+	peerIP   netip.Addr
+	latchAny bool
+	policy   legPolicy
 
 	audioIn *audioIn
-	out     *rtpOut // written only by the room's audio clock (WriteAudio)
+	out     *rtpOut    // written only by the room's audio clock (WriteAudio)
+	pkt     rtp.Packet // handleDatagram's, reused
 
 	link        linkMonitor
 	lastRecv    atomic.Int64
@@ -69,82 +77,135 @@ type RTPLeg struct {
 	haveEvent   bool
 	gone        func()
 	goneOnce    sync.Once
+	started     atomic.Bool
 	stop        chan struct{}
 	wg          sync.WaitGroup
 	closeOnce   sync.Once
+	unbook      func() // forgets the leg in its engine's book
 }
 
-// newRTPLeg validates the request and opens the leg's socket.
-func (e *Engine) newRTPLeg(remote, codecName string) (*RTPLeg, string, error) {
+// newRTPLeg validates the request, opens the leg's socket and books it
+// in room.
+func (e *Engine) newRTPLeg(room media.RoomID, remote, codecName string) (*RTPLeg, string, error) {
 	c, ok := legCodecs[strings.ToUpper(codecName)]
 	if !ok {
 		return nil, "", fmt.Errorf("%w: unknown codec %q (PCMU, PCMA or opus)", ErrBadLeg, codecName)
 	}
 	ap, err := netip.ParseAddrPort(remote)
-	if err != nil || ap.Port() == 0 || ap.Addr().IsUnspecified() {
+	if err != nil || ap.Port() == 0 {
 		return nil, "", fmt.Errorf("%w: remote %q is not an IP:port", ErrBadLeg, remote)
 	}
-	raddr := net.UDPAddrFromAddrPort(ap)
-	conn, err := e.listenLeg(raddr)
+	// An IPv4-mapped address is the IPv4 host: the policy and the socket
+	// see it as such.
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	if err := e.legPolicy.check(ap); err != nil {
+		return nil, "", err
+	}
+	conn, entry, err := e.bookLeg(room, ap, e.isHostAddr(ap.Addr()))
 	if err != nil {
 		return nil, "", err
 	}
-	obs := e.observer(e.log.With("leg", conn.LocalAddr().String()))
+	l, err := e.legState(conn.LocalAddr().String(), c, ap)
+	if err != nil {
+		conn.Close()
+		e.unbookLeg(entry)
+		return nil, "", err
+	}
+	l.conn, l.unbook = conn, func() { e.unbookLeg(entry) }
+	return l, entry.advertised.String(), nil
+}
+
+// legState is a leg toward remote in codec c, named local in logs, as
+// far as it needs no socket: all handleDatagram touches.
+func (e *Engine) legState(local string, c legCodec, remote netip.AddrPort) (*RTPLeg, error) {
+	obs := e.observer(e.log.With("leg", local))
 	cfg := e.cfg.Jitter
 	cfg.ClockRate = c.clockRate
 	in, err := newAudioIn(cfg, obs)
 	if err != nil {
-		conn.Close()
-		return nil, "", err
+		return nil, err
 	}
-	l := &RTPLeg{conn: conn, codec: c, idle: e.cfg.LegIdleTimeout, obs: obs, audioIn: in, stop: make(chan struct{})}
+	l := &RTPLeg{
+		codec: c, idle: e.cfg.LegIdleTimeout, obs: obs, audioIn: in, stop: make(chan struct{}),
+		peerIP: remote.Addr(), latchAny: e.cfg.LegLatchAny, policy: e.legPolicy,
+	}
 	l.out = newRTPOut(sinkFunc(l.sendRTP), rand.Uint32(), c.pt, c.clockRate, &l.link.sent)
 	l.link.fresh = legFeedbackFresh
-	l.remote.Store(raddr)
+	l.remote.Store(&remote)
 	l.lastRecv.Store(time.Now().UnixNano())
-	return l, e.advertised(conn, raddr), nil
+	return l, nil
 }
 
-// listenLeg opens the leg's UDP socket, within the configured port range
-// when there is one.
-func (e *Engine) listenLeg(remote *net.UDPAddr) (*net.UDPConn, error) {
+// ephemeralTries bounds how many kernel-chosen ports a leg tries when
+// the ones offered are ports live legs send to.
+const ephemeralTries = 4
+
+// listenLeg opens a leg's UDP socket for remote, within the configured
+// port range when there is one, on a port taken reports free of loops.
+func (e *Engine) listenLeg(remote netip.AddrPort, taken func(port uint16) bool) (*net.UDPConn, error) {
 	network := "udp4"
-	if remote.IP.To4() == nil {
+	if remote.Addr().Is6() {
 		network = "udp6"
 	}
 	lo, hi := int(e.cfg.UDPPortMin), int(e.cfg.UDPPortMax)
-	if lo == 0 {
-		return net.ListenUDP(network, &net.UDPAddr{})
+	tries, start := ephemeralTries, 0
+	if lo != 0 {
+		tries, start = hi-lo+1, rand.IntN(hi-lo+1)
 	}
-	start := lo + rand.IntN(hi-lo+1)
-	for i := range hi - lo + 1 {
-		port := lo + (start-lo+i)%(hi-lo+1)
-		if c, err := net.ListenUDP(network, &net.UDPAddr{Port: port}); err == nil {
-			return c, nil
+	// Taken ports stay bound until we are done, so the kernel offers
+	// others.
+	var held []*net.UDPConn
+	defer func() {
+		for _, c := range held {
+			c.Close()
 		}
+	}()
+	for i := range tries {
+		port := 0
+		if lo != 0 {
+			port = lo + (start+i)%tries
+		}
+		c, err := net.ListenUDP(network, &net.UDPAddr{Port: port})
+		if err != nil {
+			if lo == 0 {
+				return nil, err
+			}
+			continue
+		}
+		if taken(uint16(c.LocalAddr().(*net.UDPAddr).Port)) {
+			held = append(held, c)
+			continue
+		}
+		return c, nil
+	}
+	if lo == 0 {
+		return nil, fmt.Errorf("no free UDP port in %d tries", tries)
 	}
 	return nil, fmt.Errorf("no free UDP port in %d-%d", lo, hi)
 }
 
-// advertised is the host:port the remote should send to: the public IP
+// advertised is the address the remote should send to: the public IP
 // when one is configured, else the local address that routes to remote.
-func (e *Engine) advertised(conn *net.UDPConn, remote *net.UDPAddr) string {
-	port := conn.LocalAddr().(*net.UDPAddr).Port
+func (e *Engine) advertised(conn *net.UDPConn, remote netip.AddrPort) netip.AddrPort {
+	port := uint16(conn.LocalAddr().(*net.UDPAddr).Port)
 	if len(e.cfg.PublicIPs) > 0 {
-		return net.JoinHostPort(e.cfg.PublicIPs[0], fmt.Sprint(port))
+		if ip, err := netip.ParseAddr(e.cfg.PublicIPs[0]); err == nil {
+			return netip.AddrPortFrom(ip, port)
+		}
 	}
-	ip := net.IPv4zero
-	if probe, err := net.DialUDP("udp", nil, remote); err == nil {
-		ip = probe.LocalAddr().(*net.UDPAddr).IP
+	ip := netip.IPv4Unspecified()
+	if probe, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(remote)); err == nil {
+		ip = probe.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
 		probe.Close()
 	}
-	return net.JoinHostPort(ip.String(), fmt.Sprint(port))
+	return netip.AddrPortFrom(ip, port)
 }
 
 // start runs the leg's goroutines; gone is called once when the leg dies
 // on its own (idle, or the remote said BYE).
 func (l *RTPLeg) start(gone func()) {
 	l.gone = gone
+	l.started.Store(true)
 	l.wg.Add(2)
 	go l.read()
 	go l.watch()
@@ -167,35 +228,62 @@ func (l *RTPLeg) fireGone(reason string) {
 func (l *RTPLeg) read() {
 	defer l.wg.Done()
 	buf := make([]byte, maxRTPPayload)
-	var pkt rtp.Packet
 	for {
-		n, from, err := l.conn.ReadFromUDP(buf)
+		n, from, err := l.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			return
 		}
-		if n < 2 || buf[0]>>6 != 2 {
-			l.audioIn.badRTP(errNotRTP)
-			continue
-		}
-		if pt := buf[1] & 0x7f; pt >= 64 && pt <= 95 { // RTCP (RFC 5761 §4)
-			l.readRTCP(buf[:n])
-			continue
-		}
-		if !l.audioIn.parse(&pkt, buf[:n]) {
-			continue
-		}
-		l.remote.Store(from) // symmetric RTP: answer where packets come from
-		l.lastRecv.Store(time.Now().UnixNano())
-		switch pkt.PayloadType {
-		case l.codec.pt:
-			l.audioIn.push(&pkt, time.Now())
-		case telephoneEventPT:
-			l.telephoneEvent(pkt.Timestamp, pkt.Payload)
-		}
+		l.handleDatagram(buf[:n], from, time.Now())
 	}
 }
 
-func (l *RTPLeg) readRTCP(b []byte) {
+// handleDatagram takes one datagram that arrived from from at now: RTP in
+// the leg's codec, RFC 4733 events, or RTCP (RFC 5761 §4). What comes
+// from an address the leg does not latch to is counted and dropped whole
+// (its RTP, BYE, reports and keys): anyone can send to our port.
+func (l *RTPLeg) handleDatagram(b []byte, from netip.AddrPort, now time.Time) {
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	if !l.latchesTo(from.Addr()) {
+		l.obs.stats.legForeign.Add(1)
+		l.obs.debug("packet from a foreign address dropped", "from", from)
+		return
+	}
+	if len(b) < 2 || b[0]>>6 != 2 {
+		l.audioIn.badRTP(errNotRTP)
+		return
+	}
+	if pt := b[1] & 0x7f; pt >= 64 && pt <= 95 {
+		l.readRTCP(b, now)
+		return
+	}
+	pkt := &l.pkt
+	if !l.audioIn.parse(pkt, b) {
+		return
+	}
+	if *l.remote.Load() != from {
+		l.remote.Store(new(from)) // symmetric RTP: answer where packets come from
+	}
+	l.lastRecv.Store(now.UnixNano())
+	switch pkt.PayloadType {
+	case l.codec.pt:
+		l.audioIn.push(pkt, now)
+	case telephoneEventPT:
+		l.telephoneEvent(pkt.Timestamp, pkt.Payload)
+	}
+}
+
+// latchesTo reports whether packets from ip count: the remote's own IP
+// (any port: gateways often send from another port than they receive
+// on), or with latchAny any address the policy lets the leg send to — a
+// forged source must not aim the leg anywhere a request could not.
+func (l *RTPLeg) latchesTo(ip netip.Addr) bool {
+	if l.latchAny {
+		return l.policy.refusal(ip) == ""
+	}
+	return ip == l.peerIP
+}
+
+func (l *RTPLeg) readRTCP(b []byte, now time.Time) {
 	pkts, err := rtcp.Unmarshal(b)
 	if err != nil {
 		return
@@ -205,7 +293,7 @@ func (l *RTPLeg) readRTCP(b []byte) {
 			l.fireGone("RTCP BYE")
 		}
 	}
-	l.link.onRTCP(pkts, l.out.ssrc, 0, time.Now())
+	l.link.onRTCP(pkts, l.out.ssrc, 0, now)
 }
 
 // Link implements room.LinkReporter: the loss and RTT the remote end's
@@ -271,7 +359,7 @@ func (l *RTPLeg) sendReport(now time.Time) {
 	}
 	b, err := sr.Marshal()
 	if err == nil {
-		_, err = l.conn.WriteToUDP(b, l.remote.Load())
+		_, err = l.conn.WriteToUDPAddrPort(b, *l.remote.Load())
 	}
 	if err != nil {
 		l.obs.debug("sender report failed", "err", err)
@@ -296,21 +384,25 @@ func (l *RTPLeg) sendRTP(pkt *rtp.Packet) error {
 	if err != nil {
 		return err
 	}
-	_, err = l.conn.WriteToUDP(b[:n], l.remote.Load())
+	_, err = l.conn.WriteToUDPAddrPort(b[:n], *l.remote.Load())
 	return err
 }
 
-// Close implements room.Peer: it sends RTCP BYE, closes the socket and
-// waits for the leg's goroutines. Idempotent.
+// Close implements room.Peer: it sends RTCP BYE if the leg started (a
+// request that failed sends nothing), closes the socket, waits for the
+// leg's goroutines and frees its place in the engine's book. Idempotent.
 func (l *RTPLeg) Close() error {
 	var err error
 	l.closeOnce.Do(func() {
-		if b, e := (&rtcp.Goodbye{Sources: []uint32{l.out.ssrc}}).Marshal(); e == nil {
-			_, _ = l.conn.WriteToUDP(b, l.remote.Load())
+		if l.started.Load() {
+			if b, e := (&rtcp.Goodbye{Sources: []uint32{l.out.ssrc}}).Marshal(); e == nil {
+				_, _ = l.conn.WriteToUDPAddrPort(b, *l.remote.Load())
+			}
 		}
 		close(l.stop)
 		err = l.conn.Close()
 		l.wg.Wait()
+		l.unbook()
 	})
 	return err
 }

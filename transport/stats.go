@@ -24,25 +24,29 @@ type Stats struct {
 	// ConnectTimeouts counts participants dropped because ICE or DTLS did
 	// not connect in time.
 	ConnectTimeouts uint64
+	// LegForeignPackets counts packets plain-RTP legs dropped because they
+	// came from an address the leg does not latch to.
+	LegForeignPackets uint64
 }
 
 // counters are Stats as the hot paths bump them. Every peer and leg holds
 // a pointer to its engine's, so closing one loses nothing and reading them
 // walks no list of peers.
 type counters struct {
-	videoInDropped, videoOutDropped, badRTP, paddingBytes atomic.Uint64
-	connectTimeouts                                       atomic.Uint64
+	videoInDropped, videoOutDropped, badRTP, paddingBytes, legForeign atomic.Uint64
+	connectTimeouts                                                   atomic.Uint64
 }
 
 // Stats returns the engine's counters.
 func (e *Engine) Stats() Stats {
 	c := &e.stats
 	return Stats{
-		VideoInDropped:  c.videoInDropped.Load(),
-		VideoOutDropped: c.videoOutDropped.Load(),
-		BadRTP:          c.badRTP.Load(),
-		PaddingBytes:    c.paddingBytes.Load(),
-		ConnectTimeouts: c.connectTimeouts.Load(),
+		VideoInDropped:    c.videoInDropped.Load(),
+		VideoOutDropped:   c.videoOutDropped.Load(),
+		BadRTP:            c.badRTP.Load(),
+		PaddingBytes:      c.paddingBytes.Load(),
+		LegForeignPackets: c.legForeign.Load(),
+		ConnectTimeouts:   c.connectTimeouts.Load(),
 	}
 }
 

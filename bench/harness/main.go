@@ -327,6 +327,11 @@ func runMCU(ctx context.Context, bin string, s scenario, d time.Duration, profil
 	if s.exclude {
 		args = append(args, "-exclude-self", "true")
 	}
+	if s.rtp {
+		// The load's legs listen on loopback, and the capacity searches
+		// put more legs in a room than the default cap.
+		args = append(args, "-rtp-allow", "127.0.0.0/8", "-max-legs-per-room", "0")
+	}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	if err := cmd.Start(); err != nil {
 		return load.Result{}, err

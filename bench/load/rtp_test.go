@@ -102,8 +102,8 @@ func TestRunRTP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the mcu in real time")
 	}
-	mcu := startMCU(t)
-	url := mcu.admin // metrics
+	mcu := startMCU(t, "-rtp-allow", "127.0.0.0/8") // the legs listen on loopback
+	url := mcu.admin                                // metrics
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -10,7 +10,9 @@
 //
 // With -rtp every participant is a plain-RTP audio leg (POST
 // /rooms/{room}/rtp: no ICE, DTLS or SRTP, as Janus AudioBridge's
-// participants in bench/janusref) instead of a WebRTC peer.
+// participants in bench/janusref) instead of a WebRTC peer; the legs
+// listen on loopback, so the mcu needs -rtp-allow 127.0.0.0/8 (and
+// -max-legs-per-room 0 beyond 16 legs a room).
 package main
 
 import (

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -55,6 +56,10 @@ type Config struct {
 	JoinBurst             int           `yaml:"join_burst"`
 	DrainTimeout          time.Duration `yaml:"drain_timeout"`
 
+	RTPAllow       []string `yaml:"rtp_allow"`
+	RTPLatchAny    bool     `yaml:"rtp_latch_any"`
+	MaxLegsPerRoom int      `yaml:"max_legs_per_room"`
+
 	legIdleTimeout time.Duration   // tests only: shorter than the 30 s default
 	connectTimeout time.Duration   // tests only: shorter than the 10 s default
 	stopNow        <-chan struct{} // a second signal: end the drain at once
@@ -67,7 +72,7 @@ const grpcAuto = "auto"
 func defaultConfig() Config {
 	return Config{HTTP: ":8080", GRPC: grpcAuto, AdminHTTP: "127.0.0.1:9091", LogLevel: "info", LogFormat: "text", Canvas: "1280x720@30",
 		MaxRooms: 256, MaxServerParticipants: 1024, JoinRate: transport.DefaultJoinRate, JoinBurst: transport.DefaultJoinBurst,
-		DrainTimeout: 30 * time.Second}
+		DrainTimeout: 30 * time.Second, MaxLegsPerRoom: transport.DefaultMaxLegsPerRoom}
 }
 
 // grpcAddr is where gRPC listens ("" for nowhere).
@@ -144,6 +149,9 @@ var settings = []setting{
 	{"exclude-self", "MCU_EXCLUDE_SELF", "leave each participant's own tile out of its canvas", func(c *Config, v string) error { return parseBool(&c.ExcludeSelf)(c, v) }},
 	{"max-participants", "MCU_MAX_PARTICIPANTS", "participants per room (0: unlimited)", func(c *Config, v string) (err error) { c.MaxParticipants, err = strconv.Atoi(v); return err }},
 	{"audio-complexity", "MCU_AUDIO_COMPLEXITY", "default rooms' Opus encoder complexity, 1..10: lower costs less CPU, at some quality (0: libopus's default, 9)", func(c *Config, v string) (err error) { c.AudioComplexity, err = strconv.Atoi(v); return err }},
+	{"rtp-allow", "MCU_RTP_ALLOW", "comma-separated CIDRs plain-RTP legs may send to (default: any global unicast address, private ones included; loopback, link-local, multicast and broadcast only through a CIDR inside them, e.g. 127.0.0.0/8)", func(c *Config, v string) error { c.RTPAllow = list(v); return nil }},
+	{"rtp-latch-any", "MCU_RTP_LATCH_ANY", "let plain-RTP legs latch to packets from any allowed address, not only their remote's IP (gateways behind NAT)", func(c *Config, v string) error { return parseBool(&c.RTPLatchAny)(c, v) }},
+	{"max-legs-per-room", "MCU_MAX_LEGS_PER_ROOM", "plain-RTP legs per room (0: unlimited)", func(c *Config, v string) (err error) { c.MaxLegsPerRoom, err = strconv.Atoi(v); return err }},
 }
 
 // loadConfig builds the configuration from args and the environment.
@@ -241,6 +249,14 @@ func (c Config) transportConfig(log *slog.Logger) (transport.Config, error) {
 		}
 		tc.UDPPortMin, tc.UDPPortMax = uint16(min), uint16(max)
 	}
+	for _, v := range c.RTPAllow {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			return tc, fmt.Errorf("rtp-allow %q: want CIDRs such as 192.0.2.0/24", v)
+		}
+		tc.LegAllow = append(tc.LegAllow, p)
+	}
+	tc.LegLatchAny, tc.MaxLegsPerRoom = c.RTPLatchAny, c.MaxLegsPerRoom
 	return tc, nil
 }
 

@@ -87,6 +87,49 @@ func TestConfigErrors(t *testing.T) {
 	if err != nil || tc.UDPPortMin != 10000 || tc.UDPPortMax != 10100 {
 		t.Fatalf("port range: %+v %v", tc, err)
 	}
+	for _, a := range []string{"10.0.0.1", "10.0.0.0/33", "example.org/8"} {
+		if _, err := (Config{RTPAllow: []string{a}}).transportConfig(nil); err == nil || !strings.Contains(err.Error(), "want CIDRs") {
+			t.Errorf("rtp-allow %q: %v", a, err)
+		}
+	}
+}
+
+// TestConfigLegs: the plain-RTP leg settings reach the transport, and the
+// legs per room are capped unless configured otherwise.
+func TestConfigLegs(t *testing.T) {
+	env := map[string]string{"MCU_RTP_ALLOW": "10.0.0.0/8, 127.0.0.1/32", "MCU_RTP_LATCH_ANY": "true"}
+	for _, tc := range []struct {
+		args     []string
+		allow    []string
+		latchAny bool
+		maxLegs  int
+		env      bool
+	}{
+		{nil, nil, false, transport.DefaultMaxLegsPerRoom, false},
+		{[]string{"-max-legs-per-room", "0"}, nil, false, 0, false},
+		{[]string{"-rtp-allow", "192.168.0.0/16", "-max-legs-per-room", "4"}, []string{"192.168.0.0/16"}, true, 4, true},
+		{nil, []string{"10.0.0.0/8", "127.0.0.1/32"}, true, transport.DefaultMaxLegsPerRoom, true},
+	} {
+		getenv := func(string) string { return "" }
+		if tc.env {
+			getenv = func(k string) string { return env[k] }
+		}
+		cfg, err := loadConfig(tc.args, getenv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := cfg.transportConfig(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var allow []string
+		for _, p := range tr.LegAllow {
+			allow = append(allow, p.String())
+		}
+		if !slices.Equal(allow, tc.allow) || tr.LegLatchAny != tc.latchAny || tr.MaxLegsPerRoom != tc.maxLegs {
+			t.Errorf("%q: allow %v, latch any %v, %d legs per room; want %v, %v, %d", tc.args, allow, tr.LegLatchAny, tr.MaxLegsPerRoom, tc.allow, tc.latchAny, tc.maxLegs)
+		}
+	}
 }
 
 func TestConfigLadder(t *testing.T) {

@@ -5,20 +5,26 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
 	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/codec/codectest"
 	"github.com/mcu-project/mcu/codec/g711"
 	"github.com/mcu-project/mcu/codec/opus"
 	"github.com/mcu-project/mcu/internal/testkit/pionclient"
+	"github.com/mcu-project/mcu/transport"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"google.golang.org/grpc/codes"
 )
 
 // phone is a plain-RTP G.711 µ-law endpoint on a UDP socket, like a SIP
@@ -142,7 +148,7 @@ func TestPlainRTPLeg(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test")
 	}
-	s := startServer(t)
+	s := startServer(t, allowLoopbackLegs)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	const webHz, phoneHz, amp = 770, 400, 8000
@@ -196,7 +202,7 @@ func TestPlainRTPLegIdle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test")
 	}
-	s := startServer(t, func(c *Config) { c.legIdleTimeout = time.Second })
+	s := startServer(t, allowLoopbackLegs, func(c *Config) { c.legIdleTimeout = time.Second })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	web, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: "idle", RecvOnly: true})
@@ -204,18 +210,18 @@ func TestPlainRTPLegIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer web.Close()
-	res, err := http.Post(s.URL+"/rooms/idle/rtp", "application/json", bytes.NewReader([]byte(`{"remote":"127.0.0.1:9","codec":"PCMA"}`)))
-	if err != nil || res.StatusCode != http.StatusCreated {
-		t.Fatalf("leg: %v %v", err, res)
-	}
-	res.Body.Close()
+	attachLeg(t, s, "idle", "127.0.0.1:9", "PCMA", "")
 	s.waitMetric(t, "mcu_participants", 2, time.Second)
 	s.waitMetric(t, "mcu_participants", 1, 4*time.Second)
 }
 
-// attachLeg attaches a plain-RTP leg for remote to room and returns its
-// participant ID and the address the mcu wants its RTP at.
-func attachLeg(t *testing.T, s *testServer, room, remote, codecName, name string) (string, *net.UDPAddr) {
+// allowLoopbackLegs lets legs send to loopback, where the tests' phones
+// and gateways listen (the default refuses it).
+func allowLoopbackLegs(c *Config) { c.RTPAllow = []string{"127.0.0.0/8"} }
+
+// postLeg asks for a plain-RTP leg toward remote in room and returns the
+// status and body of the answer.
+func postLeg(t *testing.T, s *testServer, room, remote, codecName, name string) (int, []byte) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"remote": remote, "codec": codecName, "name": name})
 	res, err := http.Post(s.URL+"/rooms/"+room+"/rtp", "application/json", bytes.NewReader(body))
@@ -223,10 +229,19 @@ func attachLeg(t *testing.T, s *testServer, room, remote, codecName, name string
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
+}
+
+// attachLeg attaches a plain-RTP leg for remote to room and returns its
+// participant ID and the address the mcu wants its RTP at.
+func attachLeg(t *testing.T, s *testServer, room, remote, codecName, name string) (string, *net.UDPAddr) {
+	t.Helper()
+	status, body := postLeg(t, s, room, remote, codecName, name)
 	var leg struct{ ID, Local string }
-	_ = json.NewDecoder(res.Body).Decode(&leg)
-	if res.StatusCode != http.StatusCreated || leg.ID == "" {
-		t.Fatalf("leg: %d %+v", res.StatusCode, leg)
+	_ = json.Unmarshal(body, &leg)
+	if status != http.StatusCreated || leg.ID == "" {
+		t.Fatalf("leg: %d %s", status, body)
 	}
 	local, err := net.ResolveUDPAddr("udp4", leg.Local)
 	if err != nil {
@@ -238,6 +253,208 @@ func attachLeg(t *testing.T, s *testServer, room, remote, codecName, name string
 	return leg.ID, local
 }
 
+// createRoom makes an empty room over gRPC (legs only join rooms).
+func createRoom(t *testing.T, s *testServer, id string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := dial(t, s).CreateRoom(ctx, &mcuv1.CreateRoomRequest{Id: id}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// received counts the datagrams conn gets within d.
+func received(conn *net.UDPConn, d time.Duration) int {
+	buf := make([]byte, 1500)
+	n := 0
+	_ = conn.SetReadDeadline(time.Now().Add(d))
+	for {
+		if _, err := conn.Read(buf); err != nil {
+			return n
+		}
+		n++
+	}
+}
+
+// rtpTo sends count PCMU packets of silence from conn to dst, the first
+// with sequence number seq.
+func rtpTo(t *testing.T, conn *net.UDPConn, dst *net.UDPAddr, seq uint16, count int) {
+	t.Helper()
+	for i := range count {
+		pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: seq + uint16(i), Timestamp: uint32(seq+uint16(i)) * 160, SSRC: uint32(conn.LocalAddr().(*net.UDPAddr).Port)}, Payload: bytes.Repeat([]byte{0xff}, 160)}
+		b, _ := pkt.Marshal()
+		if _, err := conn.WriteToUDP(b, dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestPlainRTPLegRefusedRemote: by default a leg may not send to loopback,
+// link-local, multicast, broadcast or unspecified addresses; the request
+// gets 403 (gRPC: INVALID_ARGUMENT) with the reason and how to allow it,
+// no leg joins, and nothing is ever sent to the refused address.
+func TestPlainRTPLegRefusedRemote(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	s := startServer(t)
+	createRoom(t, s, "door")
+	victim, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer victim.Close()
+	for _, tc := range []struct{ remote, reason string }{
+		{victim.LocalAddr().String(), "loopback (allow it with -rtp-allow 127.0.0.0/8)"},
+		{"[::1]:5004", "loopback (allow it with -rtp-allow ::1/128)"},
+		{"169.254.169.254:80", "link-local (allow it with -rtp-allow 169.254.0.0/16)"},
+		{"239.1.2.3:5004", "multicast (allow it with -rtp-allow 224.0.0.0/4)"},
+		{"255.255.255.255:5004", "broadcast (allow it with -rtp-allow 255.255.255.255/32)"},
+		{"0.0.0.0:5004", "unspecified (allow it with -rtp-allow 0.0.0.0/32)"},
+	} {
+		status, body := postLeg(t, s, "door", tc.remote, "PCMU", "")
+		want := "remote " + tc.remote + " is not allowed: " + tc.reason + "\n"
+		if status != http.StatusForbidden || !strings.HasSuffix(string(body), want) || strings.Count(string(body), "\n") != 1 {
+			t.Errorf("%s: %d %q, want 403 ending %q", tc.remote, status, body, want)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := dial(t, s).CreateRTPLeg(ctx, &mcuv1.CreateRTPLegRequest{RoomId: "door", Remote: victim.LocalAddr().String(), Codec: "PCMU"}); code(err) != codes.InvalidArgument {
+		t.Errorf("over gRPC: %v, want INVALID_ARGUMENT", err)
+	}
+	if got := s.metric(t, "mcu_participants"); got != 0 {
+		t.Errorf("%v participants after refused legs", got)
+	}
+	if n := received(victim, 1500*time.Millisecond); n != 0 {
+		t.Errorf("the refused remote got %d packets", n)
+	}
+}
+
+// TestPlainRTPLegLatching: a leg answers its remote's IP on whatever port
+// it sends from; RTP, DTMF and a BYE from another address are dropped and
+// counted (the leg keeps sending to its remote and stays), unless
+// -rtp-latch-any lets the leg move to where packets come from.
+func TestPlainRTPLegLatching(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	for _, latchAny := range []bool{false, true} {
+		t.Run(fmt.Sprintf("latch-any=%v", latchAny), func(t *testing.T) {
+			s := startServer(t, allowLoopbackLegs, func(c *Config) { c.RTPLatchAny = latchAny })
+			createRoom(t, s, "latch")
+			udp := func(ip net.IP) *net.UDPConn {
+				c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ip})
+				if err != nil {
+					t.Skipf("no socket on %v: %v", ip, err)
+				}
+				t.Cleanup(func() { c.Close() })
+				return c
+			}
+			// The gateway sends from another port than the remote it
+			// asked for, as many do; the stranger from another IP.
+			asked, gw, stranger := udp(net.IPv4(127, 0, 0, 1)), udp(net.IPv4(127, 0, 0, 1)), udp(net.IPv4(127, 0, 0, 2))
+			_, local := attachLeg(t, s, "latch", asked.LocalAddr().String(), "PCMU", "gateway")
+			if n := received(asked, time.Second); n < 20 {
+				t.Fatalf("the remote got %d packets in a second before anyone sent", n)
+			}
+			rtpTo(t, gw, local, 1, 5)
+			if n := received(gw, time.Second); n < 20 {
+				t.Fatalf("the gateway's sending port got %d packets in a second", n)
+			}
+
+			rtpTo(t, stranger, local, 100, 5)
+			key := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 101, SequenceNumber: 105, Timestamp: 1000, SSRC: 0xbad}, Payload: []byte{1, 0x8a, 0, 160}}
+			send := func(p interface{ Marshal() ([]byte, error) }) {
+				b, _ := p.Marshal()
+				if _, err := stranger.WriteToUDP(b, local); err != nil {
+					t.Fatal(err)
+				}
+			}
+			send(&key)
+			toGW, toStranger := received(gw, time.Second), received(stranger, 100*time.Millisecond)
+			t.Logf("after the stranger sent: in a second the gateway got %d packets, the stranger %d", toGW, toStranger)
+			if latchAny {
+				if toStranger < 20 || toGW > 5 {
+					t.Errorf("latching to any source: the leg did not move to the stranger (%d packets to it, %d to the gateway)", toStranger, toGW)
+				}
+				s.waitMetric(t, "mcu_dtmf_keys_total", 1, time.Second)
+				send(&rtcp.Goodbye{Sources: []uint32{0xbad}}) // from where the leg now sends: it ends
+				s.waitMetric(t, "mcu_participants", 0, 2*time.Second)
+				return
+			}
+			if toGW < 40 || toStranger != 0 {
+				t.Errorf("the leg moved: %d packets to the gateway, %d to the stranger", toGW, toStranger)
+			}
+			send(&rtcp.Goodbye{Sources: []uint32{0xbad}})
+			if n := received(gw, 500*time.Millisecond); n < 20 {
+				t.Errorf("after the stranger's BYE the gateway got %d packets in half a second", n)
+			}
+			if got := s.metric(t, "mcu_rtp_leg_foreign_packets_total"); got != 7 {
+				t.Errorf("%v foreign packets counted, want 7", got)
+			}
+			if got := s.metric(t, "mcu_participants"); got != 1 {
+				t.Errorf("%v participants after the stranger's BYE, want the leg still there", got)
+			}
+			if got := s.metric(t, "mcu_dtmf_keys_total"); got != 0 {
+				t.Errorf("%v keys taken from the stranger", got)
+			}
+		})
+	}
+}
+
+// TestPlainRTPLegLoop: a leg toward another live leg's own address, or
+// its own port on another address of this host, is refused.
+func TestPlainRTPLegLoop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	s := startServer(t, allowLoopbackLegs)
+	createRoom(t, s, "loop")
+	_, local := attachLeg(t, s, "loop", "127.0.0.1:9", "PCMU", "")
+	for _, remote := range []string{local.String(), fmt.Sprintf("127.0.0.5:%d", local.Port)} {
+		status, body := postLeg(t, s, "loop", remote, "PCMU", "")
+		if status != http.StatusBadRequest || !strings.Contains(string(body), "is a plain-RTP leg of this server (a loop)") {
+			t.Errorf("remote %s: %d %q, want 400 naming the loop", remote, status, body)
+		}
+	}
+	s.waitMetric(t, "mcu_participants", 1, time.Second)
+}
+
+// TestPlainRTPLegCap: a room takes 16 legs by default; the 17th gets 409
+// (gRPC: RESOURCE_EXHAUSTED) until one leaves, and other rooms are not
+// affected.
+func TestPlainRTPLegCap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	s := startServer(t, allowLoopbackLegs)
+	createRoom(t, s, "busy")
+	createRoom(t, s, "other")
+	var ids []string
+	for i := range transport.DefaultMaxLegsPerRoom {
+		id, _ := attachLeg(t, s, "busy", fmt.Sprintf("127.0.0.1:%d", 20000+i), "PCMU", "")
+		ids = append(ids, id)
+	}
+	status, body := postLeg(t, s, "busy", "127.0.0.1:20100", "PCMU", "")
+	if status != http.StatusConflict || !strings.Contains(string(body), "has 16 plain-RTP legs") {
+		t.Fatalf("17th leg: %d %q, want 409", status, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := dial(t, s).CreateRTPLeg(ctx, &mcuv1.CreateRTPLegRequest{RoomId: "busy", Remote: "127.0.0.1:20100", Codec: "PCMU"}); code(err) != codes.ResourceExhausted {
+		t.Errorf("17th leg over gRPC: %v, want RESOURCE_EXHAUSTED", err)
+	}
+	attachLeg(t, s, "other", "127.0.0.1:20100", "PCMU", "")
+	req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, s.URL+"/rooms/busy/participants/"+ids[0], nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE leg: %v %v", err, res)
+	}
+	res.Body.Close()
+	attachLeg(t, s, "busy", "127.0.0.1:20100", "PCMU", "")
+}
+
 // TestLegFECFollowsReceiverReports: a gateway's Opus leg gets in-band FEC
 // while it has sent no RTCP (its loss is unknown), none once its receiver
 // reports show a clean link, and FEC again when they show loss.
@@ -245,7 +462,7 @@ func TestLegFECFollowsReceiverReports(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test")
 	}
-	s := startServer(t)
+	s := startServer(t, allowLoopbackLegs)
 	joinAll(t, s, "fec", []float64{0}, 0) // a silent WebRTC participant creates the room (legs only join)
 	udp := func() *net.UDPConn {
 		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})

@@ -82,6 +82,8 @@ func (a apiRooms) CreateRTPLeg(id media.RoomID, remote, codec, name string) (med
 		return "", "", fmt.Errorf("%w: %w", room.ErrBadOptions, err)
 	case errors.Is(err, transport.ErrNotFound):
 		return "", "", fmt.Errorf("%w: %w", room.ErrUnknownRoom, err)
+	case errors.Is(err, transport.ErrRoomFull): // the room's cap of legs, too
+		return "", "", kindError{room.ErrRoomFull, err}
 	}
 	return pid, local, err
 }

@@ -134,22 +134,23 @@ func TestMetricsReceiverValues(t *testing.T) {
 	})
 }
 
-// TestMetricsTransport: the transport engine's drop, bad-packet and
-// padding counters are exported under their names, each from its own
+// TestMetricsTransport: the transport engine's drop, bad-packet, padding
+// and foreign-packet counters are exported under their names, each from its own
 // field, and the server registers them.
 func TestMetricsTransport(t *testing.T) {
 	requireSamples(t, newTransportCollector(func() transport.Stats {
-		return transport.Stats{VideoInDropped: 1, VideoOutDropped: 2, BadRTP: 3, PaddingBytes: 4, ConnectTimeouts: 5}
+		return transport.Stats{VideoInDropped: 1, VideoOutDropped: 2, BadRTP: 3, PaddingBytes: 4, ConnectTimeouts: 5, LegForeignPackets: 6}
 	}), []string{
 		"mcu_connect_timeouts_total{} 5",
 		"mcu_rtp_bad_packets_total{} 3",
+		"mcu_rtp_leg_foreign_packets_total{} 6",
 		"mcu_transport_padding_bytes_total{} 4",
 		"mcu_video_in_dropped_frames_total{} 1",
 		"mcu_video_out_dropped_frames_total{} 2",
 	})
 
 	s := startServer(t)
-	for _, name := range []string{"mcu_video_in_dropped_frames_total", "mcu_video_out_dropped_frames_total", "mcu_rtp_bad_packets_total", "mcu_transport_padding_bytes_total"} {
+	for _, name := range []string{"mcu_video_in_dropped_frames_total", "mcu_video_out_dropped_frames_total", "mcu_rtp_bad_packets_total", "mcu_transport_padding_bytes_total", "mcu_rtp_leg_foreign_packets_total"} {
 		if v := s.metric(t, name); v != 0 {
 			t.Errorf("%s = %v on a new server", name, v)
 		}

@@ -79,7 +79,9 @@ func (d *Decoder) Decode(payload []byte, pcm []int16) (int, error) {
 	return n, nil
 }
 
-// Conceal implements codec.Concealer with libopus PLC.
+// Conceal implements codec.Concealer with libopus PLC, which conceals
+// whole 2.5 ms steps up to 120 ms: other lengths are bad input, as in
+// Decode and DecodeFEC.
 func (d *Decoder) Conceal(pcm []int16) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -90,7 +92,7 @@ func (d *Decoder) Conceal(pcm []int16) error {
 		return nil
 	}
 	if err := d.dec.DecodePLC(exact(pcm)); err != nil {
-		return fmt.Errorf("opus: plc: %w", err)
+		return fmt.Errorf("%w: opus plc of %d samples: %w", codec.ErrBadInput, len(pcm), err)
 	}
 	return nil
 }

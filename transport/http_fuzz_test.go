@@ -1,0 +1,177 @@
+package transport
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mcu-project/mcu/media"
+)
+
+// fakeRooms is the room layer for handler tests: rooms named "full" are
+// full, "gone" do not exist, and a join anywhere else succeeds when admit
+// lets the participant in. It closes what joined when told to.
+type fakeRooms struct {
+	admit func(JoinRequest) bool
+	mu    sync.Mutex
+	in    []Participant
+}
+
+func (f *fakeRooms) Join(room media.RoomID, req JoinRequest) (media.ParticipantID, error) {
+	switch {
+	case room == "full":
+		return "", fmt.Errorf("%w: 3 participants", ErrRoomFull)
+	case room == "gone", !f.admit(req):
+		return "", fmt.Errorf("%w: unknown room %s", ErrNotFound, room)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.in = append(f.in, req.Peer)
+	return media.ParticipantID(fmt.Sprint("p", len(f.in))), nil
+}
+
+func (f *fakeRooms) Leave(media.RoomID, media.ParticipantID) error { return nil }
+
+func (f *fakeRooms) VideoCodecs(media.RoomID) []string { return []string{"video/VP8", "video/H264"} }
+
+func (f *fakeRooms) Identity(media.RoomID, media.ParticipantID) (string, error) { return "", nil }
+
+// closeAll closes every participant that joined.
+func (f *fakeRooms) closeAll() {
+	f.mu.Lock()
+	in := f.in
+	f.in = nil
+	f.mu.Unlock()
+	for _, p := range in {
+		_ = p.Close()
+	}
+}
+
+// serveFuzz runs one POST through the API's routes and checks what every
+// answer must be: below 500, and when refused a one-line reason.
+// The URL is set after building the request: a fuzzed path need not
+// parse.
+func serveFuzz(t *testing.T, mux *http.ServeMux, u *url.URL, header http.Header, body []byte) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+	req.URL = u
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, req)
+	if w.Code >= 500 {
+		t.Fatalf("POST %v: %d %q", u, w.Code, w.Body)
+	}
+	if w.Code >= 400 {
+		if reason := strings.TrimSuffix(w.Body.String(), "\n"); strings.Contains(reason, "\n") {
+			t.Fatalf("POST %v: %d with a reason of several lines: %q", u, w.Code, reason)
+		}
+	}
+	return w
+}
+
+// FuzzLegRequest: any body and room name on POST /rooms/{room}/rtp gets an
+// answer below 500 with a one-line reason, or 201 with the leg's ID and
+// address; nothing is sent anywhere but to the test's own socket (the only
+// remote the fake rooms admit), and every leg's socket is freed.
+func FuzzLegRequest(f *testing.F) {
+	sink := listenLoopback(f, "127.0.0.1")
+	sinkAddr := sink.LocalAddr().String()
+	for _, tc := range []struct{ room, body string }{
+		{"call", `{"remote":"` + sinkAddr + `","codec":"PCMU","name":"desk phone"}`},
+		{"call", `{"remote":"` + sinkAddr + `","codec":"opus"}`},
+		{"call", `{"remote":"127.0.0.1:9","codec":"PCMA"}`},
+		{"full", `{"remote":"` + sinkAddr + `","codec":"PCMU"}`},
+		{"gone", `{"remote":"` + sinkAddr + `","codec":"PCMU"}`},
+		{"call", `{"remote":"203.0.113.9:5004","codec":"PCMU"}`},
+		{"call", `{"remote":"[::1]:5004","codec":"PCMU"}`},
+		{"call", `{"remote":"[::ffff:127.0.0.1]:5004","codec":"PCMU"}`},
+		{"call", `{"remote":"169.254.1.1:5004","codec":"PCMU"}`},
+		{"call", `{"remote":"phone.example.org:5004","codec":"PCMU"}`},
+		{"call", `{"remote":"127.0.0.1:0","codec":"G729"}`},
+		{"call", `{"remote":"127.0.0.1:5004","codec":"PCMU","name":"a\u0000b"}`},
+		{"call", `{"remote":"127.0.0.1:5004","codec":"PCMU","x":1}`},
+		{"call", `{"remote":`},
+		{"call", ``},
+		{"a b", `{"remote":"127.0.0.1:5004","codec":"PCMU"}`},
+		{"../x", `{}`},
+	} {
+		f.Add(tc.room, []byte(tc.body))
+	}
+	cfg := Config{LegAllow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Logger: slog.New(slog.DiscardHandler)}
+	eng := newTestEngine(f, cfg)
+	rooms := &fakeRooms{admit: func(req JoinRequest) bool {
+		leg, ok := req.Peer.(*RTPLeg)
+		return ok && leg.remote.Load().String() == sinkAddr
+	}}
+	mux := http.NewServeMux()
+	NewServer(eng, rooms, FrontDoor{}).Register(mux)
+	f.Fuzz(func(t *testing.T, room string, body []byte) {
+		defer rooms.closeAll()
+		w := serveFuzz(t, mux, &url.URL{Path: "/rooms/" + room + "/rtp"}, http.Header{"Content-Type": {"application/json"}}, body)
+		if w.Code == http.StatusCreated {
+			var leg struct{ ID, Local string }
+			if err := json.Unmarshal(w.Body.Bytes(), &leg); err != nil || leg.ID == "" {
+				t.Fatalf("201 with %q", w.Body)
+			}
+			if _, err := netip.ParseAddrPort(leg.Local); err != nil {
+				t.Fatalf("201 with local address %q", leg.Local)
+			}
+		}
+		rooms.closeAll()
+		eng.legs.mu.Lock()
+		defer eng.legs.mu.Unlock()
+		if n := len(eng.legs.live); n != 0 {
+			t.Fatalf("%d legs booked after the request", n)
+		}
+	})
+}
+
+// FuzzJoin: any offer, content type, display name and room name on POST
+// /rooms/{room}/join gets an answer below 500 with a one-line reason, or
+// 201 with an SDP answer and a Location, from a real engine (loopback
+// candidates only); whatever joined is closed.
+func FuzzJoin(f *testing.F) {
+	_, audio := clientOffer(f, false)
+	_, video := clientOffer(f, true)
+	for _, offer := range []string{audio, video, ""} {
+		f.Add("call", "Ann", "application/sdp", []byte(offer))
+	}
+	for _, tc := range offerCases {
+		f.Add("call", "", "application/sdp", []byte(tc.sdp))
+	}
+	f.Add("full", "Bob", "application/sdp", []byte(audio))
+	f.Add("call", "a\x00b", "application/sdp", []byte(audio))
+	f.Add("call", strings.Repeat("é", 65), "", []byte(audio))
+	f.Add("call", "", "application/json", []byte(`{"sdp":"v=0"}`))
+	f.Add("a b", "", "application/sdp", []byte(audio))
+	cfg := Config{Interfaces: []string{"lo"}, IncludeLoopback: true, GatherTimeout: time.Second, Logger: slog.New(slog.DiscardHandler)}
+	eng := newTestEngine(f, cfg)
+	rooms := &fakeRooms{admit: func(JoinRequest) bool { return true }}
+	mux := http.NewServeMux()
+	NewServer(eng, rooms, FrontDoor{}).Register(mux)
+	f.Fuzz(func(t *testing.T, room, name, contentType string, offer []byte) {
+		defer rooms.closeAll()
+		header := http.Header{}
+		if contentType != "" {
+			header.Set("Content-Type", contentType)
+		}
+		u := &url.URL{Path: "/rooms/" + room + "/join", RawQuery: url.Values{"name": {name}}.Encode()}
+		w := serveFuzz(t, mux, u, header, offer)
+		if w.Code == http.StatusCreated {
+			if !strings.HasPrefix(w.Body.String(), "v=0") || w.Header().Get("Location") == "" {
+				t.Fatalf("201 with %q, Location %q", w.Body, w.Header().Get("Location"))
+			}
+		}
+	})
+}
