@@ -56,6 +56,10 @@ func (f *fakeRooms) closeAll() {
 	}
 }
 
+// fuzzHang is how long a request may take before the fuzz targets call it
+// a hang: the join handler waits at most a second for ICE gathering.
+const fuzzHang = 10 * time.Second
+
 // serveFuzz runs one POST through the API's routes and checks what every
 // answer must be: below 500, and when refused a one-line reason.
 // The URL is set after building the request: a fuzzed path need not
@@ -68,7 +72,11 @@ func serveFuzz(t *testing.T, mux *http.ServeMux, u *url.URL, header http.Header,
 		req.Header[k] = v
 	}
 	w := httptest.NewRecorder()
+	// A hang is a failure the fuzzer cannot see: panicking on another
+	// goroutine ends the worker, and the fuzzer keeps the input.
+	hung := time.AfterFunc(fuzzHang, func() { panic(fmt.Sprintf("POST %v (%d bytes) still unanswered after %v", u, len(body), fuzzHang)) })
 	mux.ServeHTTP(w, req)
+	hung.Stop()
 	if w.Code >= 500 {
 		t.Fatalf("POST %v: %d %q", u, w.Code, w.Body)
 	}

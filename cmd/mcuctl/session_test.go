@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -68,7 +69,10 @@ func startServer(t *testing.T, tokens *auth.Authority, opts ...grpc.ServerOption
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := transport.NewEngine(transport.Config{Interfaces: []string{"lo"}, IncludeLoopback: true, Logger: log})
+	// The session's leg calls a loopback address, which legs may only
+	// send to when allowed.
+	eng, err := transport.NewEngine(transport.Config{Interfaces: []string{"lo"}, IncludeLoopback: true, Logger: log,
+		LegAllow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
 	if err != nil {
 		t.Fatal(err)
 	}
