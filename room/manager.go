@@ -351,6 +351,24 @@ func (m *Manager) Close() error {
 	return errors.Join(errs...)
 }
 
+// Fail removes a participant whose transport broke (cause: what panicked
+// there), as a failure: counted in Stats.ParticipantFailures, with a left
+// event; it returns at once.
+func (m *Manager) Fail(id media.RoomID, pid media.ParticipantID, cause error) error {
+	r, err := m.Room(id)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i, err := r.indexLocked(pid)
+	if err != nil {
+		return err
+	}
+	m.fail(id, r.roster[i], cause)
+	return nil
+}
+
 // fail removes a participant whose own work panicked or could not start,
 // once, on a goroutine of its own: the caller may be one of the room's
 // clocks, which the removal of a last participant stops. Everyone else

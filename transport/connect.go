@@ -26,7 +26,7 @@ func (p *Peer) watchConnect(timeout time.Duration) {
 			case <-t.C:
 				p.obs.stats.connectTimeouts.Add(1)
 				p.obs.log.Info("participant dropped: "+stage.what, "within", timeout)
-				p.fireGone()
+				p.fireGone(nil)
 				return
 			}
 		}

@@ -73,6 +73,9 @@ type Rooms interface {
 	VideoCodecs(room media.RoomID) []string
 	// Identity is the identity a participant joined with ("" for none).
 	Identity(room media.RoomID, id media.ParticipantID) (string, error)
+	// Fail removes a participant whose transport broke (a goroutine of
+	// its panicked), counted as a failure.
+	Fail(room media.RoomID, id media.ParticipantID, cause error) error
 }
 
 // Server serves the HTTP join API.
@@ -193,11 +196,7 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 	}
 	room := media.RoomID(roomID)
 	peer.watchConnect(s.eng.cfg.ConnectTimeout)
-	peer.setGone(func() {
-		if err := s.rooms.Leave(room, id); err == nil {
-			s.log.Info("participant connection ended", "room", room, "participant", id)
-		}
-	})
+	peer.setGone(s.goneFunc(room, id))
 	for _, ice := range s.iceServers(claims.Identity) {
 		for _, u := range ice.URLs {
 			w.Header().Add("Link", iceServerLink(u, ice))
@@ -297,7 +296,7 @@ func (s *Server) CreateRTPLeg(room media.RoomID, remote, codecName, name string)
 		_ = leg.Close()
 		return "", "", err
 	}
-	leg.start(func() { _ = s.rooms.Leave(room, id) })
+	leg.start(s.goneFunc(room, id))
 	return id, local, nil
 }
 

@@ -45,6 +45,8 @@ func (f *fakeRooms) VideoCodecs(media.RoomID) []string { return []string{"video/
 
 func (f *fakeRooms) Identity(media.RoomID, media.ParticipantID) (string, error) { return "", nil }
 
+func (f *fakeRooms) Fail(media.RoomID, media.ParticipantID, error) error { return nil }
+
 // closeAll closes every participant that joined.
 func (f *fakeRooms) closeAll() {
 	f.mu.Lock()

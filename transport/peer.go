@@ -41,7 +41,7 @@ type Peer struct {
 	stop    chan struct{}
 	wg      sync.WaitGroup
 
-	gone     func() // called once when the connection fails or closes by itself; under lifeMu
+	gone     goneFunc // called once when the connection fails, closes by itself or breaks; under lifeMu
 	goneOnce sync.Once
 
 	// iceUp and up close once ICE, then ICE and DTLS, have connected.
@@ -69,7 +69,7 @@ func newPeer(pc *webrtc.PeerConnection, in *audioIn, obs observer) *Peer {
 			// receiver needs a keyframe to start from.
 			p.video.keyRequested.Store(true)
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-			p.fireGone()
+			p.fireGone(nil)
 		}
 	})
 	return p
@@ -77,17 +77,19 @@ func newPeer(pc *webrtc.PeerConnection, in *audioIn, obs observer) *Peer {
 
 // setGone installs the callback run once when the connection dies on its
 // own (not when we Close it). If it already died, f runs now.
-func (p *Peer) setGone(f func()) {
+func (p *Peer) setGone(f goneFunc) {
 	p.lifeMu.Lock()
 	p.gone = f
 	p.lifeMu.Unlock()
 	switch p.pc.ConnectionState() {
 	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-		p.fireGone()
+		p.fireGone(nil)
 	}
 }
 
-func (p *Peer) fireGone() {
+// fireGone tells the gone callback, once, that the connection ended (cause
+// nil) or broke (cause: what panicked).
+func (p *Peer) fireGone(cause error) {
 	if p.closing.Load() {
 		return
 	}
@@ -95,7 +97,7 @@ func (p *Peer) fireGone() {
 	f := p.gone
 	p.lifeMu.Unlock()
 	if f != nil {
-		p.goneOnce.Do(f)
+		p.goneOnce.Do(func() { f(cause) })
 	}
 }
 
@@ -141,6 +143,7 @@ const maxRTCPErrors = 100
 // the link monitor, and on the video stream notes keyframe requests.
 func (p *Peer) readRTCP(sender *webrtc.RTPSender, video bool) {
 	defer p.wg.Done()
+	defer p.contain("RTCP reader")
 	buf := make([]byte, maxRTPPayload)
 	for fails := 0; fails < maxRTCPErrors; {
 		n, _, err := sender.Read(buf)
@@ -187,6 +190,7 @@ func (p *Peer) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		return
 	}
 	defer p.wg.Done()
+	defer p.contain("media reader")
 	if track.Kind() == webrtc.RTPCodecTypeVideo {
 		p.readVideo(track)
 		return
@@ -223,6 +227,7 @@ func (p *Peer) WriteAudio(payload []byte, ts uint32, at time.Time) error {
 // senderReportInterval.
 func (p *Peer) sendReports() {
 	defer p.wg.Done()
+	defer p.contain("sender reports")
 	t := time.NewTicker(senderReportInterval)
 	defer t.Stop()
 	for {

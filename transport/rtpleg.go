@@ -75,7 +75,7 @@ type RTPLeg struct {
 	dtmf        []byte
 	lastEventTS uint32
 	haveEvent   bool
-	gone        func()
+	gone        goneFunc
 	goneOnce    sync.Once
 	started     atomic.Bool
 	stop        chan struct{}
@@ -202,8 +202,8 @@ func (e *Engine) advertised(conn *net.UDPConn, remote netip.AddrPort) netip.Addr
 }
 
 // start runs the leg's goroutines; gone is called once when the leg dies
-// on its own (idle, or the remote said BYE).
-func (l *RTPLeg) start(gone func()) {
+// on its own (idle, or the remote said BYE) or breaks.
+func (l *RTPLeg) start(gone goneFunc) {
 	l.gone = gone
 	l.started.Store(true)
 	l.wg.Add(2)
@@ -215,11 +215,11 @@ func (l *RTPLeg) start(gone func()) {
 // removes the leg, which closes it and waits for the goroutine that noticed
 // the end — so it cannot run on that goroutine. It is bounded by that one
 // call.
-func (l *RTPLeg) fireGone(reason string) {
+func (l *RTPLeg) fireGone(reason string, cause error) {
 	l.goneOnce.Do(func() {
 		l.obs.log.Info("RTP leg ended", "reason", reason)
 		if l.gone != nil {
-			go l.gone()
+			go l.gone(cause)
 		}
 	})
 }
@@ -227,6 +227,7 @@ func (l *RTPLeg) fireGone(reason string) {
 // read receives RTP and RTCP on the one socket.
 func (l *RTPLeg) read() {
 	defer l.wg.Done()
+	defer l.contain("reader")
 	buf := make([]byte, maxRTPPayload)
 	for {
 		n, from, err := l.conn.ReadFromUDPAddrPort(buf)
@@ -290,7 +291,7 @@ func (l *RTPLeg) readRTCP(b []byte, now time.Time) {
 	}
 	for _, p := range pkts {
 		if _, ok := p.(*rtcp.Goodbye); ok {
-			l.fireGone("RTCP BYE")
+			l.fireGone("RTCP BYE", nil)
 		}
 	}
 	l.link.onRTCP(pkts, l.out.ssrc, 0, now)
@@ -332,6 +333,7 @@ func (l *RTPLeg) TakeDTMF(dst []byte) []byte {
 // watch ends an idle leg and sends sender reports.
 func (l *RTPLeg) watch() {
 	defer l.wg.Done()
+	defer l.contain("watcher")
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var sinceReport time.Duration
@@ -341,7 +343,7 @@ func (l *RTPLeg) watch() {
 			return
 		case now := <-tick.C:
 			if now.Sub(time.Unix(0, l.lastRecv.Load())) > l.idle {
-				l.fireGone("no packets")
+				l.fireGone("no packets", nil)
 			}
 			if sinceReport += time.Second; sinceReport >= legReportInterval {
 				sinceReport = 0

@@ -207,7 +207,7 @@ func TestLegLatching(t *testing.T) {
 			}
 			defer leg.Close()
 			ended := make(chan struct{})
-			leg.gone = func() { close(ended) }
+			leg.gone = func(error) { close(ended) }
 			from := netip.MustParseAddrPort(tc.from)
 			for _, b := range [][]byte{audio, key, bye} {
 				leg.handleDatagram(b, from, time.Now())
@@ -317,4 +317,35 @@ func TestLegBook(t *testing.T) {
 			t.Fatalf("a leg after one closed: %v", err)
 		}
 	})
+}
+
+// TestLegGoroutinePanicFailsTheLeg: a panic in one of a leg's goroutines
+// is recovered there; the leg's gone callback hears it as a failure (not
+// an ordinary end) and the engine counts it.
+func TestLegGoroutinePanicFailsTheLeg(t *testing.T) {
+	eng := newTestEngine(t, loopbackLegs())
+	leg, _, err := eng.newRTPLeg("test", "127.0.0.1:5004", "PCMU")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leg.Close()
+	causes := make(chan error, 1)
+	leg.gone = func(cause error) { causes <- cause }
+	leg.wg.Add(1)
+	go func() {
+		defer leg.wg.Done()
+		defer leg.contain("reader")
+		panic("a parser's bug")
+	}()
+	select {
+	case cause := <-causes:
+		if cause == nil || !strings.Contains(cause.Error(), "reader panicked: a parser's bug") {
+			t.Fatalf("gone with %v, want the panic", cause)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the leg's failure was not reported")
+	}
+	if n := eng.Stats().Panics; n != 1 {
+		t.Fatalf("%d panics counted", n)
+	}
 }

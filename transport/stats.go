@@ -24,6 +24,9 @@ type Stats struct {
 	// ConnectTimeouts counts participants dropped because ICE or DTLS did
 	// not connect in time.
 	ConnectTimeouts uint64
+	// Panics counts participants whose transport broke: a goroutine of
+	// theirs panicked and they were removed.
+	Panics uint64
 	// LegForeignPackets counts packets plain-RTP legs dropped because they
 	// came from an address the leg does not latch to.
 	LegForeignPackets uint64
@@ -34,7 +37,7 @@ type Stats struct {
 // walks no list of peers.
 type counters struct {
 	videoInDropped, videoOutDropped, badRTP, paddingBytes, legForeign atomic.Uint64
-	connectTimeouts                                                   atomic.Uint64
+	connectTimeouts, panics                                           atomic.Uint64
 }
 
 // Stats returns the engine's counters.
@@ -47,6 +50,7 @@ func (e *Engine) Stats() Stats {
 		PaddingBytes:      c.paddingBytes.Load(),
 		LegForeignPackets: c.legForeign.Load(),
 		ConnectTimeouts:   c.connectTimeouts.Load(),
+		Panics:            c.panics.Load(),
 	}
 }
 

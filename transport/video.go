@@ -254,6 +254,7 @@ func (p *Peer) sendPadding() {
 // for H.264) and sends them, with probe padding while the room asks for it.
 func (p *Peer) sendVideo() {
 	defer p.wg.Done()
+	defer p.contain("video sender")
 	v := &p.video
 	var payloader rtp.Payloader = &codecs.VP8Payloader{EnablePictureID: true}
 	if strings.EqualFold(v.outMime, webrtc.MimeTypeH264) {

@@ -323,6 +323,10 @@ func (a roomsAdapter) Join(id media.RoomID, req transport.JoinRequest) (media.Pa
 
 func (a roomsAdapter) VideoCodecs(id media.RoomID) []string { return a.m.VideoCodecs(id) }
 
+func (a roomsAdapter) Fail(id media.RoomID, pid media.ParticipantID, cause error) error {
+	return mapRoomErr(a.m.Fail(id, pid, cause))
+}
+
 func (a roomsAdapter) Identity(id media.RoomID, pid media.ParticipantID) (string, error) {
 	who, err := a.m.Identity(id, pid)
 	return who, mapRoomErr(err)

@@ -147,6 +147,7 @@ var transportMetrics = []statsMetric[transport.Stats]{
 	{"mcu_rtp_bad_packets_total", "Incoming media packets that did not parse as RTP (WebRTC audio, plain-RTP legs).", prometheus.CounterValue, func(s transport.Stats) float64 { return float64(s.BadRTP) }},
 	{"mcu_transport_padding_bytes_total", "Probe padding bytes actually sent on video streams.", prometheus.CounterValue, func(s transport.Stats) float64 { return float64(s.PaddingBytes) }},
 	{"mcu_connect_timeouts_total", "Participants dropped because ICE or DTLS did not connect within the timeout.", prometheus.CounterValue, func(s transport.Stats) float64 { return float64(s.ConnectTimeouts) }},
+	{"mcu_transport_panics_total", "Participants whose transport broke (a goroutine of theirs panicked); each is also a participant failure.", prometheus.CounterValue, func(s transport.Stats) float64 { return float64(s.Panics) }},
 	{"mcu_rtp_leg_foreign_packets_total", "Packets plain-RTP legs dropped because they came from an address the leg does not latch to (not its remote's IP).", prometheus.CounterValue, func(s transport.Stats) float64 { return float64(s.LegForeignPackets) }},
 }
 

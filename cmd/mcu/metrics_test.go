@@ -139,12 +139,13 @@ func TestMetricsReceiverValues(t *testing.T) {
 // field, and the server registers them.
 func TestMetricsTransport(t *testing.T) {
 	requireSamples(t, newTransportCollector(func() transport.Stats {
-		return transport.Stats{VideoInDropped: 1, VideoOutDropped: 2, BadRTP: 3, PaddingBytes: 4, ConnectTimeouts: 5, LegForeignPackets: 6}
+		return transport.Stats{VideoInDropped: 1, VideoOutDropped: 2, BadRTP: 3, PaddingBytes: 4, ConnectTimeouts: 5, LegForeignPackets: 6, Panics: 7}
 	}), []string{
 		"mcu_connect_timeouts_total{} 5",
 		"mcu_rtp_bad_packets_total{} 3",
 		"mcu_rtp_leg_foreign_packets_total{} 6",
 		"mcu_transport_padding_bytes_total{} 4",
+		"mcu_transport_panics_total{} 7",
 		"mcu_video_in_dropped_frames_total{} 1",
 		"mcu_video_out_dropped_frames_total{} 2",
 	})

@@ -126,6 +126,10 @@ func (j joiner) Leave(id media.RoomID, pid media.ParticipantID) error { return j
 
 func (j joiner) VideoCodecs(id media.RoomID) []string { return j.m.VideoCodecs(id) }
 
+func (j joiner) Fail(id media.RoomID, pid media.ParticipantID, cause error) error {
+	return j.m.Fail(id, pid, cause)
+}
+
 func (j joiner) Identity(id media.RoomID, pid media.ParticipantID) (string, error) {
 	return j.m.Identity(id, pid)
 }
