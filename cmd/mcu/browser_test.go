@@ -112,6 +112,22 @@ func joinPage(t *testing.T, ctx context.Context, url, room string) pageStats {
 	}
 }
 
+// redTone joins room "web" as a pion client showing red and playing
+// 440 Hz (with token, if any), connected; it leaves when the test ends.
+func redTone(t *testing.T, ctx context.Context, s *testServer, token string) *pionclient.Client {
+	t.Helper()
+	tone, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: "web", Name: "tone", Token: token, ToneHz: 440,
+		Video: &pionclient.VideoOptions{Y: red.y, U: red.u, V: red.v}, RecvVideo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tone.Close)
+	if err := tone.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return tone
+}
+
 // TestBrowserPrefersH264: Chromium that prefers H.264 (setCodecPreferences,
 // via ?codec=h264) receives the canvas in H.264 while a VP8-only pion
 // client in the room receives VP8: two encoders for one canvas.
@@ -155,15 +171,7 @@ func TestBrowserJoinsRoom(t *testing.T) {
 	s := startServer(t, func(c *Config) { c.Canvas = "640x360@15" })
 	ctx := browser(t)
 
-	tone, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: "web", Name: "tone", ToneHz: 440,
-		Video: &pionclient.VideoOptions{Y: red.y, U: red.u, V: red.v}, RecvVideo: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tone.Close()
-	if err := tone.WaitConnected(ctx); err != nil {
-		t.Fatal(err)
-	}
+	tone := redTone(t, ctx, s, "")
 
 	stats := joinPage(t, ctx, s.URL+"/", "web")
 	t.Logf("page reports %+v", stats)
@@ -254,15 +262,7 @@ func TestBrowserJoinsWithToken(t *testing.T) {
 	}
 	s, a := authServer(t, func(c *Config) { c.Canvas = "640x360@15" })
 	ctx := browser(t)
-	tone, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: "web", Token: mint(t, a, "web", "tone", auth.DefaultGrants()), ToneHz: 440,
-		Video: &pionclient.VideoOptions{Y: red.y, U: red.u, V: red.v}, RecvVideo: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tone.Close()
-	if err := tone.WaitConnected(ctx); err != nil {
-		t.Fatal(err)
-	}
+	redTone(t, ctx, s, mint(t, a, "web", "tone", auth.DefaultGrants()))
 	tok, err := a.Mint(auth.Claims{Identity: "carol", Room: "web", Name: "Carol", Grants: auth.DefaultGrants(), ExpiresAt: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
