@@ -103,7 +103,7 @@ func (f Frag) String() string {
 }
 
 // Of is the fragment of a session description: its ICE credentials and
-// the first m-section's candidates (with BUNDLE, the one transport's).
+// the first m-section's RTP candidates (with BUNDLE, the one transport's).
 func Of(desc string) (Frag, error) {
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(desc); err != nil {
@@ -125,7 +125,11 @@ func Of(desc string) (Frag, error) {
 			case "mid":
 				m.Mid = a.Value
 			case "candidate":
-				m.Candidates = append(m.Candidates, "candidate:"+a.Value)
+				// WebRTC muxes RTCP with RTP (RFC 8858): a component-2
+				// candidate only repeats its component-1 twin.
+				if _, rest, _ := strings.Cut(a.Value, " "); !strings.HasPrefix(rest, "2 ") {
+					m.Candidates = append(m.Candidates, "candidate:"+a.Value)
+				}
 			case "end-of-candidates":
 				m.End = true
 			}

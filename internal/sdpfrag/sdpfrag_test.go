@@ -84,7 +84,8 @@ func TestApplyAndOf(t *testing.T) {
 		t.Fatalf("Ufrag = %q", got)
 	}
 	newCand := "candidate:2 1 udp 2130706431 127.0.0.2 40000 typ host"
-	desc, err := Apply(offer, Frag{Ufrag: "new", Pwd: "newpassword", Media: []Media{{Kind: "video", Mid: "1", Candidates: []string{newCand}}, {Kind: "audio", Mid: "x", End: true}}})
+	rtcp := "candidate:2 2 udp 2130706430 127.0.0.2 40000 typ host"
+	desc, err := Apply(offer, Frag{Ufrag: "new", Pwd: "newpassword", Media: []Media{{Kind: "video", Mid: "1", Candidates: []string{newCand}}, {Kind: "audio", Mid: "x", Candidates: []string{rtcp}, End: true}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,15 +96,15 @@ func TestApplyAndOf(t *testing.T) {
 		t.Fatalf("old candidates kept:\n%s", desc)
 	}
 	video := desc[strings.Index(desc, "m=video"):]
-	if !strings.Contains(video, "a="+newCand+"\r\n") {
+	if !strings.Contains(video, "a="+newCand+"\r\n") || strings.Contains(video, rtcp) {
 		t.Fatalf("candidate not in the video m-section:\n%s", desc)
 	}
 	got, err := Of(desc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The audio m-section got the unknown mid's end-of-candidates, and no
-	// candidate.
+	// The audio m-section got the unknown mid's RTCP candidate, which Of
+	// leaves out (RTCP is muxed), and its end-of-candidates.
 	want := Frag{Ufrag: "new", Pwd: "newpassword", Media: []Media{{Kind: "audio", Mid: "0", End: true}}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Of = %+v, want %+v", got, want)
