@@ -51,7 +51,8 @@ type JoinRequest struct {
 	// MustExist refuses the join when the room does not exist yet
 	// (plain-RTP legs attach to rooms; they do not create them).
 	MustExist bool
-	// Kind names the transport in listings: "webrtc" or "rtp".
+	// Kind names the transport in listings: "webrtc", "whip", "whep"
+	// (KindWebRTC...) or "rtp".
 	Kind string
 	// Ready, when set, is closed once the participant's connection is up:
 	// until then it holds a place in the room but no codecs or mix slot.
@@ -101,6 +102,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /rooms/{room}/rtp", s.handleRTPLeg)
 	mux.HandleFunc("GET /config", s.handleConfig)
 	mux.HandleFunc("GET /readyz", s.handleReady)
+	s.registerWHIP(mux)
 }
 
 // badRoomName is the reason a room name is refused.
