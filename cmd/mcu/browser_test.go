@@ -69,6 +69,20 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
+// sample evaluates a page's pixel sampler, which returns [r, g, b].
+func sample(t *testing.T, ctx context.Context, expr string) []int {
+	t.Helper()
+	rgb, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](expr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rgb
+}
+
+// isRed reports whether an [r, g, b] sampled from a decoded canvas is our
+// test red, with a tolerance for coding loss.
+func isRed(rgb []int) bool { return len(rgb) == 3 && rgb[0] >= 180 && rgb[1] <= 80 && rgb[2] <= 80 }
+
 // pageStats is window.mcuStats.
 type pageStats struct {
 	Connected       bool    `json:"connected"`
@@ -133,11 +147,8 @@ func TestBrowserPrefersH264(t *testing.T) {
 	if enc := s.metric(t, "mcu_video_encoders"); enc != 2 {
 		t.Errorf("%v canvas encoders, want 2", enc)
 	}
-	rgb, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`window.mcuSample(160, 180)`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rgb) != 3 || rgb[0] < 180 || rgb[1] > 80 || rgb[2] > 80 {
+	rgb := sample(t, ctx, `window.mcuSample(160, 180)`)
+	if !isRed(rgb) {
 		t.Errorf("pixel at the pion client's tile is %v, want red", rgb)
 	}
 }
@@ -171,11 +182,8 @@ func TestBrowserJoinsRoom(t *testing.T) {
 		t.Errorf("page decodes %vx%v, want the 640x360 canvas", stats.FrameWidth, stats.FrameHeight)
 	}
 	// Two tiles side by side in join order: the pion client is on the left.
-	rgb, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`window.mcuSample(160, 180)`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rgb) != 3 || rgb[0] < 180 || rgb[1] > 80 || rgb[2] > 80 {
+	rgb := sample(t, ctx, `window.mcuSample(160, 180)`)
+	if !isRed(rgb) {
 		t.Errorf("pixel at the pion client's tile is %v, want red", rgb)
 	}
 	if got := s.metric(t, "mcu_participants"); got != 2 {
@@ -320,14 +328,7 @@ func TestBrowserRestartsICE(t *testing.T) {
 	}
 	s := startServer(t, func(c *Config) { c.Canvas = "640x360@15" })
 	ctx := browser(t)
-	tone, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: "again", Name: "tone", ToneHz: 440})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tone.Close()
-	if err := tone.WaitConnected(ctx); err != nil {
-		t.Fatal(err)
-	}
+	tone := joinReady(t, pionclient.Options{BaseURL: s.URL, Room: "again", Name: "tone", ToneHz: 440})
 	before := joinPage(t, ctx, s.URL+"/", "again")
 	remoteUfrag := `state.pc.remoteDescription.sdp.match(/a=ice-ufrag:(.*)\r\n/)[1]`
 	ufrag, err := chromedp.Run(ctx, chromedp.Evaluate[string](remoteUfrag))

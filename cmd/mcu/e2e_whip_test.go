@@ -31,6 +31,23 @@ func whipHeader(token, ctype string, more ...string) http.Header {
 	return h
 }
 
+// listed lists a room's participants over gRPC, each as f describes it,
+// in join order.
+func listed(t *testing.T, s *testServer, room string, f func(*mcuv1.Participant) string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := dial(t, s).ListParticipants(ctx, &mcuv1.ListParticipantsRequest{RoomId: room})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, p := range res.GetParticipants() {
+		out = append(out, f(p))
+	}
+	return strings.Join(out, " ")
+}
+
 var sessionPath = regexp.MustCompile(`^/(whip|whep)/w/[0-9a-f]+$`)
 
 // TestWHIPRules: every rule of the WHIP and WHEP endpoints and of their
@@ -210,15 +227,7 @@ func TestWHIPAndWHEP(t *testing.T) {
 	join := func(o pionclient.Options) *pionclient.Client {
 		t.Helper()
 		o.BaseURL, o.Room, o.ToneAmp = s.URL, "pw", amp
-		c, err := pionclient.Join(ctx, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(c.Close)
-		if err := c.WaitConnected(ctx); err != nil {
-			t.Fatal(err)
-		}
-		return c
+		return joinReady(t, o)
 	}
 	member := join(pionclient.Options{Name: "red", ToneHz: redHz, RecvVideo: true, Video: &pionclient.VideoOptions{Y: red.y, U: red.u, V: red.v}})
 	publisher := join(pionclient.Options{Endpoint: "/whip/pw", Name: "whip", ToneHz: whipHz, Video: &pionclient.VideoOptions{Y: blue.y, U: blue.u, V: blue.v}})
@@ -261,16 +270,11 @@ func TestWHIPAndWHEP(t *testing.T) {
 	if _, n := publisher.LatestVideo(); n != 0 {
 		t.Errorf("the WHIP publisher received %d video frames, want none", n)
 	}
-	res, err := dial(t, s).ListParticipants(ctx, &mcuv1.ListParticipantsRequest{RoomId: "pw"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var listed []string
-	for _, p := range res.GetParticipants() {
-		listed = append(listed, fmt.Sprintf("%s/%s/listener=%v", p.GetName(), p.GetKind(), p.GetListener()))
-	}
+	got := listed(t, s, "pw", func(p *mcuv1.Participant) string {
+		return fmt.Sprintf("%s/%s/listener=%v", p.GetName(), p.GetKind(), p.GetListener())
+	})
 	want := "red/webrtc/listener=false whip/whip/listener=false viewer0/whep/listener=true viewer1/whep/listener=true viewer2/whep/listener=true"
-	if got := strings.Join(listed, " "); got != want {
+	if got != want {
 		t.Errorf("listed %s, want %s", got, want)
 	}
 	if code, err := viewers[0].Leave(ctx); err != nil || code != http.StatusOK {

@@ -3,11 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,24 +17,6 @@ import (
 	"github.com/mcu-project/mcu/internal/testkit/netshape"
 	"github.com/mcu-project/mcu/internal/testkit/pionclient"
 )
-
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // withoutUPnP returns a directory with a stand-in for libgupnp-igd, the
 // UPnP port-mapping library libnice links. Debian 12's simple-whip-client
@@ -83,17 +65,11 @@ func TestSimpleWHIPClient(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	const amp, toneHz = 8192, 600
-	member, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: "gst", Name: "green", Token: mint(t, a, "gst", "green", auth.DefaultGrants()),
+	member := joinReady(t, pionclient.Options{BaseURL: s.URL, Room: "gst", Name: "green", Token: mint(t, a, "gst", "green", auth.DefaultGrants()),
 		ToneHz: 400, RecvVideo: true, Video: &pionclient.VideoOptions{Y: green.y, U: green.u, V: green.v}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer member.Close()
-	if err := member.WaitConnected(ctx); err != nil {
-		t.Fatal(err)
-	}
 
-	var out lockedBuffer
+	// out is read once the client has exited.
+	var out bytes.Buffer
 	cmd := link.Command(ctx, whipClient, "-u", s.URL+"/whip/gst", "-t", mint(t, a, "gst", "gstreamer", auth.Grants{Publish: true}), "-l", "5",
 		"-A", "audiotestsrc is-live=true wave=sine freq=600 volume=0.25 ! audioconvert ! audioresample ! queue ! opusenc ! rtpopuspay pt=111 ssrc=1 ! queue ! application/x-rtp,media=audio,encoding-name=OPUS,payload=111",
 		"-V", "videotestsrc is-live=true pattern=solid-color foreground-color=0xffff0000 ! video/x-raw,width=320,height=240,framerate=15/1 ! videoconvert ! queue ! vp8enc deadline=1 target-bitrate=300000 ! rtpvp8pay pt=96 ssrc=2 ! queue ! application/x-rtp,media=video,encoding-name=VP8,payload=96")
@@ -120,17 +96,10 @@ func TestSimpleWHIPClient(t *testing.T) {
 		t.Fatalf("the room does not hear simple-whip-client: %v", err)
 	}
 	waitCanvas(t, []*pionclient.Client{member}, func(int) []*colour { return cols(green, red) }, 20*time.Second)
-	// It resolves the relative Location against the endpoint, and warns
-	// of a PATCH not answered 200 or 204.
-	if o := out.String(); !strings.Contains(o, "Resource URL: "+s.URL+"/whip/gst/") || strings.Contains(o, "[trickle]") {
-		t.Errorf("whip-client did not take the session URL, or a trickle failed:\n%s", o)
-	}
-	res, err := dial(t, s).ListParticipants(ctx, &mcuv1.ListParticipantsRequest{RoomId: "gst"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ps := res.GetParticipants(); len(ps) != 2 || ps[1].GetKind() != "whip" || ps[1].GetIdentity() != "gstreamer" || ps[1].GetListener() {
-		t.Errorf("participants %v, want the member and a whip publisher", ps)
+	if got := listed(t, s, "gst", func(p *mcuv1.Participant) string {
+		return fmt.Sprintf("%s/%s/listener=%v", p.GetIdentity(), p.GetKind(), p.GetListener())
+	}); got != "green/webrtc/listener=false gstreamer/whip/listener=false" {
+		t.Errorf("listed %s, want the member and a whip publisher", got)
 	}
 
 	// On SIGINT the client DELETEs its session (it warns unless 200).
@@ -144,8 +113,14 @@ func TestSimpleWHIPClient(t *testing.T) {
 		t.Fatal("whip-client did not stop on SIGINT")
 	}
 	s.waitMetric(t, "mcu_participants", 1, 3*time.Second)
-	if o := out.String(); !strings.Contains(o, "Disconnecting from server") || strings.Contains(o, " [4") {
+	// It resolved the relative Location against the endpoint, and warns
+	// of a PATCH not answered 200 or 204 and of a DELETE not answered 200.
+	o := out.String()
+	if !strings.Contains(o, "Resource URL: "+s.URL+"/whip/gst/") || strings.Contains(o, "[trickle]") {
+		t.Errorf("whip-client did not take the session URL, or a trickle failed:\n%s", o)
+	}
+	if !strings.Contains(o, "Disconnecting from server") || strings.Contains(o, " [4") {
 		t.Errorf("whip-client's DELETE was not answered 200:\n%s", o)
 	}
-	t.Logf("whip-client trickled %d candidates", strings.Count(out.String(), "Sending candidates: candidate"))
+	t.Logf("whip-client trickled %d candidates", strings.Count(o, "Sending candidates: candidate"))
 }
