@@ -142,7 +142,12 @@ func (s *Server) patchSession(kind string) http.HandlerFunc {
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFragBytes))
 		if err != nil {
-			httpError(w, http.StatusRequestEntityTooLarge, "fragment larger than %d bytes", maxFragBytes)
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				httpError(w, http.StatusRequestEntityTooLarge, "fragment larger than %d bytes", maxFragBytes)
+				return
+			}
+			httpError(w, http.StatusBadRequest, "reading fragment: %v", err)
 			return
 		}
 		frag, err := sdpfrag.Parse(string(body))
@@ -260,6 +265,8 @@ func (p *Peer) restartICE(ctx context.Context, offer, current string, frag sdpfr
 		err = p.pc.SetLocalDescription(answer)
 	}
 	if err != nil {
+		// Back to a stable state, so that a later restart can offer again.
+		_ = p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback})
 		return "", "", fmt.Errorf("ICE restart: %w", err)
 	}
 	timer := time.NewTimer(gatherTimeout)
