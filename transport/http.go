@@ -80,7 +80,7 @@ type Rooms interface {
 	Fail(room media.RoomID, id media.ParticipantID, cause error) error
 }
 
-// Server serves the HTTP join API.
+// Server serves the HTTP join API, WHIP and WHEP.
 type Server struct {
 	eng      *Engine
 	rooms    Rooms
