@@ -82,7 +82,8 @@ type JoinParams struct {
 	RecvVideoCodec, SendVideoCodec string
 	// MustExist refuses the join if the room does not exist yet.
 	MustExist bool
-	// Kind is shown in participant listings: "webrtc", "rtp".
+	// Kind is shown in participant listings: "webrtc", "whip", "whep",
+	// "rtp".
 	Kind string
 	// Ready, when set, is closed once the participant's connection is up
 	// (ICE and DTLS): until then it has a place in the room, and is

@@ -27,6 +27,9 @@ type tileRef struct {
 	spoke      time.Time
 	label      string
 	videoMuted bool
+	// vin is p's video input as the snapshot saw it: activation sets it
+	// under the room's lock while the video clock runs.
+	vin *videoIn
 }
 
 // recentSpeakers keeps the n tiles that spoke most recently (ties: the
@@ -187,7 +190,7 @@ func (r *Room) snapshot(vc *videoClock) (featured media.ParticipantID, excludeSe
 	defer r.mu.Unlock()
 	for _, p := range r.roster {
 		if p.isTile() {
-			tiles = append(tiles, tileRef{p: p, spoke: time.Unix(0, p.lastSpoke.Load()), label: p.name, videoMuted: p.videoMuted})
+			tiles = append(tiles, tileRef{p: p, spoke: time.Unix(0, p.lastSpoke.Load()), label: p.name, videoMuted: p.videoMuted, vin: p.vin})
 		}
 		// A receiver is served once connected, until it fails.
 		if p.vout != nil && !p.pending && !p.failed.Load() {
@@ -246,18 +249,18 @@ func (r *Room) assign(vc *videoClock, rc videoReceiver, featured media.Participa
 // muted (then the placeholder with its name), and the decoder to lock
 // while it is read.
 func (t tileRef) tile(now time.Time) (compositor.Tile, *videoIn) {
-	p := t.p
 	tile := compositor.Tile{Label: t.label}
-	if p.vin == nil || t.videoMuted {
+	in := t.vin
+	if in == nil || t.videoMuted {
 		return tile, nil
 	}
-	p.vin.mu.Lock()
-	defer p.vin.mu.Unlock()
-	if !p.vin.have || now.Sub(p.vin.at) > frozenFor {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if !in.have || now.Sub(in.at) > frozenFor {
 		return tile, nil
 	}
-	tile.Frame = &p.vin.latest
-	return tile, p.vin
+	tile.Frame = &in.latest
+	return tile, in
 }
 
 // videoTS is the RTP time (90 kHz) of video tick n at fps frames per

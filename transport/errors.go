@@ -30,6 +30,12 @@ var (
 	// ErrLegForbidden marks the ErrBadLeg refusals of a leg's remote by
 	// the operator's policy (-rtp-allow): HTTP 403 rather than 400.
 	ErrLegForbidden = errors.New("RTP leg remote not allowed")
+	// ErrStaleICE refuses a PATCH meant for another ICE session than the
+	// participant's current one (HTTP 412).
+	ErrStaleICE = errors.New("stale ICE session")
+	// ErrBadFragment wraps every other reason a PATCH's fragment is
+	// refused (HTTP 400).
+	ErrBadFragment = errors.New("bad ICE fragment")
 
 	// errNotRTP: a plain-RTP leg got a packet that is neither RTP nor
 	// RTCP (too short, or not version 2).

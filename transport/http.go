@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -50,7 +51,8 @@ type JoinRequest struct {
 	// MustExist refuses the join when the room does not exist yet
 	// (plain-RTP legs attach to rooms; they do not create them).
 	MustExist bool
-	// Kind names the transport in listings: "webrtc" or "rtp".
+	// Kind names the transport in listings: "webrtc", "whip", "whep"
+	// (KindWebRTC...) or "rtp".
 	Kind string
 	// Ready, when set, is closed once the participant's connection is up:
 	// until then it holds a place in the room but no codecs or mix slot.
@@ -78,12 +80,13 @@ type Rooms interface {
 	Fail(room media.RoomID, id media.ParticipantID, cause error) error
 }
 
-// Server serves the HTTP join API.
+// Server serves the HTTP join API, WHIP and WHEP.
 type Server struct {
-	eng   *Engine
-	rooms Rooms
-	door  *frontDoor
-	log   *slog.Logger
+	eng      *Engine
+	rooms    Rooms
+	door     *frontDoor
+	sessions sessions
+	log      *slog.Logger
 }
 
 // NewServer returns the HTTP API over eng and rooms, behind door.
@@ -95,9 +98,11 @@ func NewServer(eng *Engine, rooms Rooms, door FrontDoor) *Server {
 func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /rooms/{room}/join", s.handleJoin)
 	mux.HandleFunc("DELETE /rooms/{room}/participants/{id}", s.handleLeave)
+	mux.HandleFunc("PATCH /rooms/{room}/participants/{id}", s.patchSession(""))
 	mux.HandleFunc("POST /rooms/{room}/rtp", s.handleRTPLeg)
 	mux.HandleFunc("GET /config", s.handleConfig)
 	mux.HandleFunc("GET /readyz", s.handleReady)
+	s.registerWHIP(mux)
 }
 
 // badRoomName is the reason a room name is refused.
@@ -114,34 +119,70 @@ func httpError(w http.ResponseWriter, code int, format string, args ...any) {
 }
 
 func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
-	roomID := r.PathValue("room")
-	claims, ok := s.door.authorize(w, r, roomID, auth.GrantUnknown)
+	room := r.PathValue("room")
+	claims, ok := s.door.authorize(w, r, room, auth.GrantUnknown)
 	if !ok {
-		return
-	}
-	if !roomIDPattern.MatchString(roomID) {
-		httpError(w, http.StatusBadRequest, badRoomName)
 		return
 	}
 	// A hidden participant (a recorder, a monitor) only receives: what
 	// it sent would show on everyone's canvas.
-	publish, subscribe := claims.Grants.Publish && !claims.Grants.Hidden, claims.Grants.Subscribe
-	if !publish && !subscribe {
-		httpError(w, http.StatusForbidden, "the token grants neither publish nor subscribe")
+	s.joinWebRTC(w, r, webrtcJoin{room: room, claims: claims, kind: KindWebRTC,
+		publish: claims.Grants.Publish && !claims.Grants.Hidden, subscribe: claims.Grants.Subscribe})
+}
+
+// Kinds of WebRTC participant, as listings show them.
+const (
+	KindWebRTC = "webrtc" // the join API (the web page)
+	KindWHIP   = "whip"   // a WHIP publisher: it only sends
+	KindWHEP   = "whep"   // a WHEP viewer: it only receives
+)
+
+// webrtcJoin is one request to add a WebRTC participant, its token
+// checked: what the participant may do and how it is listed.
+type webrtcJoin struct {
+	room               string
+	claims             auth.Claims
+	kind               string
+	publish, subscribe bool
+}
+
+// sessionPath is the participant's session URL (its Location): WHIP and
+// WHEP sessions live under their endpoint, so a proxy that forwards
+// /whip/ and /whep/ forwards their PATCH and DELETE too.
+func (j webrtcJoin) sessionPath(id media.ParticipantID) string {
+	room, pid := url.PathEscape(j.room), url.PathEscape(string(id))
+	if j.kind == KindWebRTC {
+		return "/rooms/" + room + "/participants/" + pid
+	}
+	return "/" + j.kind + "/" + room + "/" + pid
+}
+
+// joinWebRTC negotiates the request's offer within what j allows and adds
+// the participant to the room: 201 with the answer, the session URL, its
+// entity-tag and the ICE servers, or a 4xx with the reason.
+func (s *Server) joinWebRTC(w http.ResponseWriter, r *http.Request, j webrtcJoin) {
+	if !roomIDPattern.MatchString(j.room) {
+		httpError(w, http.StatusBadRequest, badRoomName)
+		return
+	}
+	if !j.publish && !j.subscribe {
+		httpError(w, http.StatusForbidden, "the token grants neither publish nor subscribe (a hidden participant only receives)")
 		return
 	}
 	if !s.door.admit(w, r) {
 		return
 	}
 	name := r.URL.Query().Get("name")
-	if claims.Name != "" {
-		name = claims.Name // the token's name is the one its holder was given
+	if j.claims.Name != "" {
+		name = j.claims.Name // the token's name is the one its holder was given
 	}
 	if err := checkName(name); err != nil {
 		httpError(w, http.StatusBadRequest, "bad name: %v", err)
 		return
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/sdp") {
+	// WHIP and WHEP require the type (RFC 9725); the join API also
+	// takes a bare body.
+	if ct := r.Header.Get("Content-Type"); !hasMediaType(ct, "application/sdp") && (ct != "" || j.kind != KindWebRTC) {
 		httpError(w, http.StatusUnsupportedMediaType, "body must be an SDP offer (Content-Type: application/sdp), got %q", ct)
 		return
 	}
@@ -159,7 +200,7 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	sdpOffer, err := restrictOffer(string(body), publish, subscribe)
+	sdpOffer, err := restrictOffer(string(body), j.publish, j.subscribe)
 	if err != nil {
 		httpError(w, http.StatusBadRequest, "%v", err)
 		return
@@ -169,13 +210,14 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	videoCodec := offer.chooseVideoCodec(s.rooms.VideoCodecs(media.RoomID(roomID)))
+	room := media.RoomID(j.room)
+	videoCodec := offer.chooseVideoCodec(s.rooms.VideoCodecs(room))
 	peer, answer, err := s.eng.negotiate(r.Context(), sdpOffer, offer, videoCodec)
 	if err != nil {
 		httpError(w, http.StatusBadRequest, "cannot answer offer: %v", err)
 		return
 	}
-	req := JoinRequest{Name: name, Identity: claims.Identity, Hidden: claims.Grants.Hidden, Peer: peer, Kind: "webrtc", Ready: peer.Connected()}
+	req := JoinRequest{Name: name, Identity: j.claims.Identity, Hidden: j.claims.Grants.Hidden, Peer: peer, Kind: j.kind, Ready: peer.Connected()}
 	if sends(offer.audioDir) {
 		req.RecvAudioCodec = webrtc.MimeTypeOpus
 	}
@@ -188,24 +230,32 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 	if videoCodec != "" && receives(offer.videoDir) {
 		req.SendVideoCodec = videoCodec
 	}
-	id, err := s.rooms.Join(media.RoomID(roomID), req)
+	id, err := s.rooms.Join(room, req)
 	if err != nil {
 		_ = peer.Close()
 		s.joinError(w, err)
 		return
 	}
-	room := media.RoomID(roomID)
+	s.sessions.add(room, id, j.kind, peer)
 	peer.watchConnect(s.eng.cfg.ConnectTimeout)
 	peer.setGone(s.goneFunc(room, id))
-	for _, ice := range s.iceServers(claims.Identity) {
+	for _, ice := range s.iceServers(j.claims.Identity) {
 		for _, u := range ice.URLs {
 			w.Header().Add("Link", iceServerLink(u, ice))
 		}
 	}
-	w.Header().Set("Location", "/rooms/"+url.PathEscape(roomID)+"/participants/"+url.PathEscape(string(id)))
+	w.Header().Set("Location", j.sessionPath(id))
+	w.Header().Set("ETag", peer.ice.tag())
 	w.Header().Set("Content-Type", "application/sdp")
 	w.WriteHeader(http.StatusCreated)
 	_, _ = io.WriteString(w, answer)
+}
+
+// hasMediaType reports whether a Content-Type header names want (its
+// parameters, e.g. a charset, aside).
+func hasMediaType(header, want string) bool {
+	mt, _, err := mime.ParseMediaType(header)
+	return err == nil && mt == want
 }
 
 // iceServerLink formats one Link header as RFC 9725 §4.6 does for WHIP,
@@ -315,39 +365,6 @@ func (s *Server) joinError(w http.ResponseWriter, err error) {
 	}
 }
 
-// handleLeave removes a participant: its own token's holder, or an admin
-// of the room.
-func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {
-	room, id := media.RoomID(r.PathValue("room")), media.ParticipantID(r.PathValue("id"))
-	claims, ok := s.door.authorize(w, r, string(room), auth.GrantUnknown)
-	if !ok {
-		return
-	}
-	if !claims.Grants.Admin {
-		who, err := s.rooms.Identity(room, id)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			httpError(w, http.StatusNotFound, "%v", err)
-			return
-		case err != nil:
-			httpError(w, http.StatusBadRequest, "%v", err)
-			return
-		case who == "" || who != claims.Identity:
-			httpError(w, http.StatusForbidden, "only the participant itself or an admin of the room may remove it")
-			return
-		}
-	}
-	if err := s.rooms.Leave(room, id); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			httpError(w, http.StatusNotFound, "%v", err)
-			return
-		}
-		httpError(w, http.StatusBadRequest, "%v", err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
 // handleConfig tells the web client which ICE servers to use: STUN to
 // anyone, TURN (with its credentials) only to a valid token's holder, or
 // to anyone when auth is off.
@@ -426,6 +443,7 @@ func (e *Engine) negotiate(ctx context.Context, sdpOffer string, offer offerInfo
 	}
 	peer := newPeer(pc, in, obs)
 	peer.link.bwe = bwe
+	peer.ice.etag = newETag()
 	fail := func(err error) (*Peer, string, error) {
 		_ = peer.Close()
 		return nil, "", err

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcu-project/mcu/internal/sdpfrag"
 	"github.com/mcu-project/mcu/media"
 )
 
@@ -62,13 +63,13 @@ func (f *fakeRooms) closeAll() {
 // a hang: the join handler waits at most a second for ICE gathering.
 const fuzzHang = 10 * time.Second
 
-// serveFuzz runs one POST through the API's routes and checks what every
-// answer must be: below 500, and when refused a one-line reason.
+// serveFuzz runs one request through the API's routes and checks what
+// every answer must be: below 500, and when refused a one-line reason.
 // The URL is set after building the request: a fuzzed path need not
 // parse.
-func serveFuzz(t *testing.T, mux *http.ServeMux, u *url.URL, header http.Header, body []byte) *httptest.ResponseRecorder {
+func serveFuzz(t *testing.T, mux *http.ServeMux, method string, u *url.URL, header http.Header, body []byte) *httptest.ResponseRecorder {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+	req := httptest.NewRequest(method, "/", bytes.NewReader(body))
 	req.URL = u
 	for k, v := range header {
 		req.Header[k] = v
@@ -76,15 +77,17 @@ func serveFuzz(t *testing.T, mux *http.ServeMux, u *url.URL, header http.Header,
 	w := httptest.NewRecorder()
 	// A hang is a failure the fuzzer cannot see: panicking on another
 	// goroutine ends the worker, and the fuzzer keeps the input.
-	hung := time.AfterFunc(fuzzHang, func() { panic(fmt.Sprintf("POST %v (%d bytes) still unanswered after %v", u, len(body), fuzzHang)) })
+	hung := time.AfterFunc(fuzzHang, func() {
+		panic(fmt.Sprintf("%s %v (%d bytes) still unanswered after %v", method, u, len(body), fuzzHang))
+	})
 	mux.ServeHTTP(w, req)
 	hung.Stop()
 	if w.Code >= 500 {
-		t.Fatalf("POST %v: %d %q", u, w.Code, w.Body)
+		t.Fatalf("%s %v: %d %q", method, u, w.Code, w.Body)
 	}
 	if w.Code >= 400 {
 		if reason := strings.TrimSuffix(w.Body.String(), "\n"); strings.Contains(reason, "\n") {
-			t.Fatalf("POST %v: %d with a reason of several lines: %q", u, w.Code, reason)
+			t.Fatalf("%s %v: %d with a reason of several lines: %q", method, u, w.Code, reason)
 		}
 	}
 	return w
@@ -128,7 +131,7 @@ func FuzzLegRequest(f *testing.F) {
 	NewServer(eng, rooms, FrontDoor{}).Register(mux)
 	f.Fuzz(func(t *testing.T, room string, body []byte) {
 		defer rooms.closeAll()
-		w := serveFuzz(t, mux, &url.URL{Path: "/rooms/" + room + "/rtp"}, http.Header{"Content-Type": {"application/json"}}, body)
+		w := serveFuzz(t, mux, http.MethodPost, &url.URL{Path: "/rooms/" + room + "/rtp"}, http.Header{"Content-Type": {"application/json"}}, body)
 		if w.Code == http.StatusCreated {
 			var leg struct{ ID, Local string }
 			if err := json.Unmarshal(w.Body.Bytes(), &leg); err != nil || leg.ID == "" {
@@ -177,11 +180,64 @@ func FuzzJoin(f *testing.F) {
 			header.Set("Content-Type", contentType)
 		}
 		u := &url.URL{Path: "/rooms/" + room + "/join", RawQuery: url.Values{"name": {name}}.Encode()}
-		w := serveFuzz(t, mux, u, header, offer)
+		w := serveFuzz(t, mux, http.MethodPost, u, header, offer)
 		if w.Code == http.StatusCreated {
 			if !strings.HasPrefix(w.Body.String(), "v=0") || w.Header().Get("Location") == "" {
 				t.Fatalf("201 with %q, Location %q", w.Body, w.Header().Get("Location"))
 			}
+		}
+	})
+}
+
+// FuzzPatch: any If-Match, content type and body PATCHed to a WHIP
+// session gets 204 (trickle), 200 with a fragment and a new ETag (ICE
+// restart) or a refusal below 500 with a one-line reason, from a real
+// engine and peer (the session's client never connects).
+func FuzzPatch(f *testing.F) {
+	_, offer := clientOffer(f, false)
+	ufrag := sdpfrag.Ufrag(offer)
+	const fragType = "application/trickle-ice-sdpfrag"
+	cand := "a=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n"
+	for _, tc := range []struct{ ifMatch, ctype, body string }{
+		{"", fragType, "a=ice-ufrag:" + ufrag + "\r\na=ice-pwd:x\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\n" + cand},
+		{`"stale"`, fragType, "m=audio 9 RTP/AVP 0\r\n" + cand},
+		{"*", fragType, "a=ice-ufrag:fresh\r\na=ice-pwd:a-new-password-of-24-chars\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\n" + cand},
+		{"*", fragType, "a=ice-ufrag:fresh2\r\na=ice-pwd:p\r\nm=video 9 RTP/AVP 0\r\na=mid:9\r\na=candidate:x\r\n"},
+		{"*", fragType, "m=audio 9 RTP/AVP 0\r\n"},
+		{"", fragType, "m=audio 9 RTP/AVP 0\r\na=candidate:1 1 udp 1 host.example 9 typ host\r\n"},
+		{"", fragType, "m=audio 9 RTP/AVP 0\r\na=candidate:1 1 udp 1 4f1c-browser.local 9 typ host\r\na=end-of-candidates\r\n"},
+		{"", "application/sdp", "v=0"},
+	} {
+		f.Add(tc.ifMatch, tc.ctype, []byte(tc.body))
+	}
+	cfg := Config{Interfaces: []string{"lo"}, IncludeLoopback: true, GatherTimeout: time.Second, Logger: slog.New(slog.DiscardHandler)}
+	eng := newTestEngine(f, cfg)
+	rooms := &fakeRooms{admit: func(JoinRequest) bool { return true }}
+	f.Cleanup(rooms.closeAll)
+	mux := http.NewServeMux()
+	NewServer(eng, rooms, FrontDoor{}).Register(mux)
+	req := httptest.NewRequest(http.MethodPost, "/whip/call", strings.NewReader(offer))
+	req.Header.Set("Content-Type", "application/sdp")
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, req)
+	session := w.Header().Get("Location")
+	if w.Code != http.StatusCreated || session == "" {
+		f.Fatalf("WHIP publish: %d %q", w.Code, w.Body)
+	}
+	f.Fuzz(func(t *testing.T, ifMatch, contentType string, body []byte) {
+		header := http.Header{"Content-Type": {contentType}}
+		if ifMatch != "" {
+			header.Set("If-Match", ifMatch)
+		}
+		w := serveFuzz(t, mux, http.MethodPatch, &url.URL{Path: session}, header, body)
+		switch w.Code {
+		case http.StatusOK:
+			if _, err := sdpfrag.Parse(w.Body.String()); err != nil || w.Header().Get("ETag") == "" {
+				t.Fatalf("200 with %q (%v), ETag %q", w.Body, err, w.Header().Get("ETag"))
+			}
+		case http.StatusNoContent, http.StatusBadRequest, http.StatusPreconditionFailed, http.StatusUnsupportedMediaType, http.StatusRequestEntityTooLarge:
+		default:
+			t.Fatalf("PATCH answered %d %q", w.Code, w.Body)
 		}
 	})
 }

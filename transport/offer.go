@@ -49,7 +49,9 @@ func parseOffer(raw string) (offerInfo, error) {
 	var info offerInfo
 	sawAudio := false
 	for _, md := range sd.MediaDescriptions {
-		if md.MediaName.Port.Value == 0 {
+		// Port zero rejects a section, unless it is bundle-only (RFC 8843
+		// §6: a max-bundle offerer such as GStreamer's webrtcbin).
+		if _, bundleOnly := md.Attribute("bundle-only"); md.MediaName.Port.Value == 0 && !bundleOnly {
 			continue
 		}
 		switch md.MediaName.Media {

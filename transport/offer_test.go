@@ -26,6 +26,7 @@ var offerCases = []struct {
 	{"no m-lines", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n", ErrNoAudio, "", ""},
 	{"video only", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\n", ErrNoAudio, "", ""},
 	{"audio rejected (port 0)", strings.Replace(strings.Replace(opusOffer, "%s", "sendrecv", 1), "m=audio 9", "m=audio 0", 1), ErrNoAudio, "", ""},
+	{"audio bundle-only (port 0, max-bundle)", strings.Replace(strings.Replace(opusOffer, "%s", "sendonly\r\na=bundle-only", 1), "m=audio 9", "m=audio 0", 1), nil, "sendonly", ""},
 	{"PCMU only", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=rtpmap:0 PCMU/8000\r\n", ErrNoUsableCodec, "", ""},
 	{"opus at 16 kHz is not WebRTC Opus", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/16000\r\n", ErrNoUsableCodec, "", ""},
 	{"audio and VP8 video", strings.Replace(opusOffer, "%s", "sendrecv", 1) + "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\na=recvonly\r\n", nil, "sendrecv", "recvonly"},

@@ -32,6 +32,7 @@ type Peer struct {
 	audioOut *rtpOut // nil when the client receives no audio
 	video    videoState
 	link     linkMonitor
+	ice      iceSession
 
 	// Lifecycle: workers register under lifeMu so that none starts after
 	// Close began waiting for them.
@@ -41,8 +42,9 @@ type Peer struct {
 	stop    chan struct{}
 	wg      sync.WaitGroup
 
-	gone     goneFunc // called once when the connection fails, closes by itself or breaks; under lifeMu
-	goneOnce sync.Once
+	gone       goneFunc // called once when the connection fails, closes by itself or breaks; under lifeMu
+	goneOnce   sync.Once
+	closedHook func() // run once Close is done; under lifeMu
 
 	// iceUp and up close once ICE, then ICE and DTLS, have connected.
 	iceUp, up       chan struct{}
@@ -84,6 +86,20 @@ func (p *Peer) setGone(f goneFunc) {
 	switch p.pc.ConnectionState() {
 	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 		p.fireGone(nil)
+	}
+}
+
+// onClose installs f to run once the peer is closed; if it already is,
+// f runs now.
+func (p *Peer) onClose(f func()) {
+	p.lifeMu.Lock()
+	if !p.closed {
+		p.closedHook = f
+		f = nil
+	}
+	p.lifeMu.Unlock()
+	if f != nil {
+		f()
 	}
 }
 
@@ -265,10 +281,14 @@ func (p *Peer) Close() error {
 	}
 	p.closed = true
 	p.closing.Store(true)
+	hook := p.closedHook
 	p.lifeMu.Unlock()
 	close(p.stop)
 	err := p.pc.Close()
 	p.wg.Wait()
 	close(p.video.frames) // its only sender, readVideo, has returned
+	if hook != nil {
+		hook()
+	}
 	return err
 }

@@ -69,6 +69,20 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
+// sample evaluates a page's pixel sampler, which returns [r, g, b].
+func sample(t *testing.T, ctx context.Context, expr string) []int {
+	t.Helper()
+	rgb, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](expr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rgb
+}
+
+// isRed reports whether an [r, g, b] sampled from a decoded canvas is our
+// test red, with a tolerance for coding loss.
+func isRed(rgb []int) bool { return len(rgb) == 3 && rgb[0] >= 180 && rgb[1] <= 80 && rgb[2] <= 80 }
+
 // pageStats is window.mcuStats.
 type pageStats struct {
 	Connected       bool    `json:"connected"`
@@ -149,11 +163,8 @@ func TestBrowserPrefersH264(t *testing.T) {
 	if enc := s.metric(t, "mcu_video_encoders"); enc != 2 {
 		t.Errorf("%v canvas encoders, want 2", enc)
 	}
-	rgb, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`window.mcuSample(160, 180)`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rgb) != 3 || rgb[0] < 180 || rgb[1] > 80 || rgb[2] > 80 {
+	rgb := sample(t, ctx, `window.mcuSample(160, 180)`)
+	if !isRed(rgb) {
 		t.Errorf("pixel at the pion client's tile is %v, want red", rgb)
 	}
 }
@@ -179,11 +190,8 @@ func TestBrowserJoinsRoom(t *testing.T) {
 		t.Errorf("page decodes %vx%v, want the 640x360 canvas", stats.FrameWidth, stats.FrameHeight)
 	}
 	// Two tiles side by side in join order: the pion client is on the left.
-	rgb, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`window.mcuSample(160, 180)`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rgb) != 3 || rgb[0] < 180 || rgb[1] > 80 || rgb[2] > 80 {
+	rgb := sample(t, ctx, `window.mcuSample(160, 180)`)
+	if !isRed(rgb) {
 		t.Errorf("pixel at the pion client's tile is %v, want red", rgb)
 	}
 	if got := s.metric(t, "mcu_participants"); got != 2 {
@@ -306,5 +314,64 @@ func TestBrowserJoinsWithToken(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("page status %q, want the 401's reason", status)
 		}
+	}
+}
+
+// TestBrowserRestartsICE: the page restarts ICE by itself (here through
+// the hook its network-change and connection-loss handlers call): a new
+// offer with new credentials PATCHed to its Location, the server's new
+// credentials applied; it stays in the room, receiving and sending,
+// without rejoining.
+func TestBrowserRestartsICE(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chromium")
+	}
+	s := startServer(t, func(c *Config) { c.Canvas = "640x360@15" })
+	ctx := browser(t)
+	tone := joinReady(t, pionclient.Options{BaseURL: s.URL, Room: "again", Name: "tone", ToneHz: 440})
+	before := joinPage(t, ctx, s.URL+"/", "again")
+	remoteUfrag := `state.pc.remoteDescription.sdp.match(/a=ice-ufrag:(.*)\r\n/)[1]`
+	ufrag, err := chromedp.Run(ctx, chromedp.Evaluate[string](remoteUfrag))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.mcuRestartIce("test")`, chromedp.EvalAwaitPromise))
+	if err != nil || !ok {
+		status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("status")))
+		t.Fatalf("the page's ICE restart failed: %v (status %q)", err, status)
+	}
+	restarted, err := chromedp.Run(ctx, chromedp.Evaluate[string](remoteUfrag))
+	if err != nil || restarted == ufrag {
+		t.Fatalf("the server's ICE ufrag is still %q after the restart (%v)", restarted, err)
+	}
+	time.Sleep(2 * time.Second)
+	after, err := chromedp.Run(ctx, chromedp.Evaluate[pageStats](`window.mcuStats`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("before %+v, 2 s after the restart %+v", before, after)
+	// The transport runs the new ICE session: its local ufrag is the
+	// restart offer's.
+	onNew, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => {
+		let tr = {};
+		(await state.pc.getStats()).forEach((s) => { if (s.type === "transport") tr = s; });
+		const ours = state.pc.localDescription.sdp.match(/a=ice-ufrag:(.*)\r\n/)[1];
+		return tr.iceState + " " + (tr.iceLocalUsernameFragment === ours);
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil || onNew != "connected true" {
+		t.Errorf("the page's ICE transport after the restart: %q %v, want connected on the new credentials", onNew, err)
+	}
+	if !after.Connected || after.PacketsReceived-before.PacketsReceived < 50 || after.FramesDecoded <= before.FramesDecoded {
+		t.Errorf("the page stopped receiving after its ICE restart: before %+v, after %+v", before, after)
+	}
+	var peak int16
+	for _, x := range tone.Received(time.Now().Add(-time.Second), time.Now()) {
+		peak = max(peak, x, -x)
+	}
+	if peak < 300 {
+		t.Errorf("the room no longer hears Chromium after its ICE restart (peak %d)", peak)
+	}
+	if n := s.metric(t, "mcu_participants"); n != 2 {
+		t.Errorf("%v participants after the restart, want the same 2", n)
 	}
 }

@@ -52,18 +52,27 @@ func mint(t *testing.T, a *auth.Authority, room, identity string, g auth.Grants)
 // do sends one request and returns its status, body and headers.
 func do(t *testing.T, method, url, token, ctype, body string) (int, string, http.Header) {
 	t.Helper()
+	h := http.Header{}
+	if token != "" {
+		h.Set("Authorization", "Bearer "+token)
+	}
+	if ctype != "" {
+		h.Set("Content-Type", ctype)
+	}
+	return doHeader(t, method, url, h, body)
+}
+
+// doHeader sends one request with header and returns its status, body
+// and headers.
+func doHeader(t *testing.T, method, url string, header http.Header, body string) (int, string, http.Header) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
+	req.Header = header
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -296,6 +305,37 @@ func TestLimits(t *testing.T) {
 // fiveSectionOffer has five m-lines, one more than a participant needs.
 var fiveSectionOffer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n" + strings.Repeat("m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\na=sendrecv\r\n", 5)
 
+// idleOffer is the offer (audio, sendrecv, ICE gathered on loopback) of a
+// client that never connects: for tests of what the server answers.
+func idleOffer(t *testing.T) string {
+	t.Helper()
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pc.Close() })
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	return pc.LocalDescription().SDP
+}
+
 // TestConnectDeadline: a client that never completes ICE (it posts an
 // offer and ignores the answer) holds a place for the connect timeout and
 // is then dropped and counted.
@@ -304,23 +344,7 @@ func TestConnectDeadline(t *testing.T) {
 		t.Skip("starts the server and a WebRTC client")
 	}
 	s := startServer(t, func(c *Config) { c.connectTimeout = 500 * time.Millisecond })
-	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio); err != nil {
-		t.Fatal(err)
-	}
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-webrtc.GatheringCompletePromise(pc)
-	code, body, _ := do(t, "POST", s.URL+"/rooms/half/join", "", "application/sdp", pc.LocalDescription().SDP)
+	code, body, _ := do(t, "POST", s.URL+"/rooms/half/join", "", "application/sdp", idleOffer(t))
 	if code != 201 {
 		t.Fatalf("join: %d %s", code, body)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -11,18 +10,8 @@ import (
 // joinCodec joins a participant whose browser has only one video codec.
 func joinCodec(t *testing.T, s *testServer, room, videoCodec string, col colour) *pionclient.Client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	c, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: room, Name: col.name, ToneHz: 300, VideoCodec: videoCodec,
+	return joinReady(t, pionclient.Options{BaseURL: s.URL, Room: room, Name: col.name, ToneHz: 300, VideoCodec: videoCodec,
 		Video: &pionclient.VideoOptions{Y: col.y, U: col.u, V: col.v}, RecvVideo: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	if err := c.WaitConnected(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 // TestTranscodeVP8H264: an H.264-only participant and a VP8-only one meet:

@@ -38,14 +38,13 @@ func videoServer(t *testing.T, excludeSelf bool) *testServer {
 	})
 }
 
-// joinVideo joins a participant sending col as its camera (and a tone) who
-// receives the composite.
-func joinVideo(t *testing.T, s *testServer, room string, col colour) *pionclient.Client {
+// joinReady joins a participant as o says, waits (15 s at most) until it
+// is connected and closes it when the test ends.
+func joinReady(t *testing.T, o pionclient.Options) *pionclient.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	c, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: room, Name: col.name, ToneHz: 300,
-		Video: &pionclient.VideoOptions{Y: col.y, U: col.u, V: col.v}, RecvVideo: true})
+	c, err := pionclient.Join(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +53,14 @@ func joinVideo(t *testing.T, s *testServer, room string, col colour) *pionclient
 		t.Fatal(err)
 	}
 	return c
+}
+
+// joinVideo joins a participant sending col as its camera (and a tone) who
+// receives the composite.
+func joinVideo(t *testing.T, s *testServer, room string, col colour) *pionclient.Client {
+	t.Helper()
+	return joinReady(t, pionclient.Options{BaseURL: s.URL, Room: room, Name: col.name, ToneHz: 300,
+		Video: &pionclient.VideoOptions{Y: col.y, U: col.u, V: col.v}, RecvVideo: true})
 }
 
 // cellsMatch reports whether pic shows want[i] at the centre of the i-th

@@ -4,7 +4,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { pc: null, location: null, mic: null, cam: null, videoSender: null, audioCtx: null, timer: null, metered: false };
+const state = { pc: null, location: null, mic: null, cam: null, videoSender: null, audioCtx: null, timer: null, metered: false, restarting: false, lostTimer: null };
 // Exposed for automated checks: the latest inbound statistics.
 window.mcuStats = { connected: false, packetsReceived: 0, audioLevel: 0, meter: 0, framesDecoded: 0, frameWidth: 0, frameHeight: 0 };
 
@@ -78,7 +78,14 @@ async function join(ev) {
     pc.onconnectionstatechange = () => {
       setStatus("Connection: " + pc.connectionState);
       window.mcuStats.connected = pc.connectionState === "connected";
-      if (pc.connectionState === "failed") leave();
+    };
+    pc.oniceconnectionstatechange = () => {
+      clearTimeout(state.lostTimer);
+      if (pc.iceConnectionState === "failed") restartIce("connection failed");
+      // Disconnected may mend by itself; if it lasts, the path is gone.
+      if (pc.iceConnectionState === "disconnected") {
+        state.lostTimer = setTimeout(() => { if (pc.iceConnectionState === "disconnected") restartIce("connection lost"); }, 2000);
+      }
     };
     await pc.setLocalDescription(await pc.createOffer());
     await waitForGathering(pc, 3000);
@@ -98,6 +105,73 @@ async function join(ev) {
     setStatus("Could not join: " + e.message);
     await leave();
   }
+}
+
+// restartIce renews the ICE session without rejoining, after the network
+// changed or the connection broke: an offer with new ICE credentials,
+// whose fragment goes to our Location in a PATCH (If-Match: *, RFC 9725),
+// and the server's new credentials and candidates in its answer. It
+// resolves to whether the restart went through.
+async function restartIce(why) {
+  const pc = state.pc;
+  if (!pc || !state.location || state.restarting) return false;
+  state.restarting = true;
+  setStatus("Reconnecting (" + why + ")…");
+  try {
+    await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+    await waitForGathering(pc, 3000);
+    const res = await fetch(state.location, { method: "PATCH", body: iceFragment(pc.localDescription.sdp),
+      headers: authHeaders({ "Content-Type": "application/trickle-ice-sdpfrag", "If-Match": "*" }) });
+    const body = await res.text();
+    if (res.status === 404) {
+      await leave();
+      setStatus("The server ended the call: " + body.trim());
+      return false;
+    }
+    if (res.status !== 200) throw new Error(body.trim() || res.statusText);
+    if (state.pc !== pc) return false;
+    await pc.setRemoteDescription({ type: "answer", sdp: withFragment(pc.remoteDescription.sdp, body) });
+    setStatus("Connection: " + pc.connectionState);
+    return true;
+  } catch (e) {
+    if (pc.signalingState === "have-local-offer") await pc.setLocalDescription({ type: "rollback" }).catch(() => {});
+    if (pc.connectionState === "failed") {
+      await leave();
+      setStatus("Connection lost: " + e.message);
+    } else {
+      setStatus("Could not reconnect (" + e.message + "); retrying when the network changes");
+    }
+    return false;
+  } finally {
+    state.restarting = false;
+  }
+}
+window.mcuRestartIce = restartIce; // for automated checks
+
+// iceFragment is our description's trickle-ice-sdpfrag: its ICE
+// credentials and the first (bundled) m-section's candidates.
+function iceFragment(sdp) {
+  const lines = sdp.split("\r\n");
+  const first = sdp.split(/\r\n(?=m=)/)[1].split("\r\n");
+  const frag = [lines.find((l) => l.startsWith("a=ice-ufrag:")), lines.find((l) => l.startsWith("a=ice-pwd:")),
+    "m=" + first[0].slice(2).split(" ")[0] + " 9 UDP/TLS/RTP/SAVPF 0"];
+  return frag.concat(first.filter((l) => l.startsWith("a=mid:") || l.startsWith("a=candidate:") || l === "a=end-of-candidates")).join("\r\n") + "\r\n";
+}
+
+// withFragment returns the description sdp with the fragment's ICE
+// credentials and candidates in place of its own.
+function withFragment(sdp, frag) {
+  const f = frag.split(/\r?\n/);
+  const ufrag = f.find((l) => l.startsWith("a=ice-ufrag:"));
+  const pwd = f.find((l) => l.startsWith("a=ice-pwd:"));
+  if (!ufrag || !pwd) throw new Error("the server's answer has no ICE credentials");
+  const isCandidate = (l) => l.startsWith("a=candidate:") || l === "a=end-of-candidates";
+  const candidates = f.filter(isCandidate);
+  return sdp.replace(/\r\n$/, "").split(/\r\n(?=m=)/).map((section, i) => {
+    const lines = section.split("\r\n").filter((l) => !isCandidate(l))
+      .map((l) => (l.startsWith("a=ice-ufrag:") ? ufrag : l.startsWith("a=ice-pwd:") ? pwd : l));
+    return (i === 0 ? lines : lines.concat(candidates)).join("\r\n");
+  }).join("\r\n") + "\r\n";
 }
 
 // preferCodec puts one video codec (e.g. ?codec=h264) first in the offer,
@@ -199,6 +273,7 @@ function toggleMute() {
 
 async function leave() {
   clearInterval(state.timer);
+  clearTimeout(state.lostTimer);
   if (state.location) {
     fetch(state.location, { method: "DELETE", headers: authHeaders() }).catch(() => {});
     state.location = null;
@@ -225,5 +300,9 @@ $("join-form").addEventListener("submit", join);
 $("leave").addEventListener("click", () => { leave(); setStatus("Left the room."); });
 $("mute").addEventListener("click", toggleMute);
 $("camera").addEventListener("click", toggleCamera);
+// A new network (Wi-Fi to mobile, say) breaks the call's path: restart ICE
+// at once rather than after it times out.
+window.addEventListener("online", () => restartIce("network changed"));
+if (navigator.connection) navigator.connection.addEventListener("change", () => restartIce("network changed"));
 // Leave promptly when the tab closes instead of waiting for ICE to time out.
 window.addEventListener("pagehide", () => { if (state.location) fetch(state.location, { method: "DELETE", headers: authHeaders(), keepalive: true }); });

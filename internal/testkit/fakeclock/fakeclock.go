@@ -55,17 +55,20 @@ func (c *Clock) Armed() int {
 // goroutines have done their work and wait for their next deadline. It
 // gives up after limit of real time.
 func (c *Clock) WaitArmed(n int, limit time.Duration) error {
+	// end comes before the timer that wakes the waiter: the wake-up can
+	// then never come before end and be lost while the waiter still sees
+	// time left.
+	end := time.Now().Add(limit)
 	give := time.AfterFunc(limit, func() {
 		c.mu.Lock()
 		c.armed.Broadcast()
 		c.mu.Unlock()
 	})
 	defer give.Stop()
-	end := time.Now().Add(limit)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for len(c.timers) < n {
-		if time.Now().After(end) {
+		if !time.Now().Before(end) {
 			return fmt.Errorf("%w: %d of %d after %v", ErrNotArmed, len(c.timers), n, limit)
 		}
 		c.armed.Wait()

@@ -87,8 +87,12 @@ type Options struct {
 	// Via, when set, routes the media through a relay: the offer goes to
 	// the server without the client's candidates (so the server can only
 	// learn the relay's address), and Via rewrites the server's answer,
-	// typically to replace its candidates with the relay's.
+	// typically to replace its candidates with the relay's. An ICE
+	// restart's answer (a fragment) goes through it too.
 	Via func(answer string) (string, error)
+	// Endpoint is the path the offer is posted to: by default the join
+	// API's /rooms/{Room}/join, or e.g. /whip/{room} or /whep/{room}.
+	Endpoint string
 }
 
 // Frame is 20 ms of received audio: when it arrived and its RTP timestamp.
@@ -112,6 +116,9 @@ type Client struct {
 	pc       *webrtc.PeerConnection
 	Location string // participant URL from the join response
 	Answer   string // the server's SDP answer
+	// ETag is the entity-tag of the current ICE session: from the join
+	// response, then from each ICE restart's.
+	ETag string
 	// ICEServerLinks are the join response's Link: rel="ice-server" headers.
 	ICEServerLinks []string
 
@@ -266,7 +273,8 @@ func Join(ctx context.Context, opts Options) (c *Client, err error) {
 	if opts.Via != nil {
 		offerSDP = candidateLine.ReplaceAllString(offerSDP, "")
 	}
-	answer, loc, links, err := post(ctx, opts, offerSDP)
+	res, err := post(ctx, opts, offerSDP)
+	answer := res.answer
 	if err == nil && opts.Via != nil {
 		answer, err = opts.Via(answer)
 	}
@@ -274,7 +282,7 @@ func Join(ctx context.Context, opts Options) (c *Client, err error) {
 		_ = pc.Close()
 		return nil, err
 	}
-	c.Location, c.ICEServerLinks, c.Answer = loc, links, answer
+	c.Location, c.ICEServerLinks, c.Answer, c.ETag = res.location, res.links, answer, res.etag
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		c.Close()
 		return nil, err
@@ -353,27 +361,51 @@ func (o *Options) authorize(req *http.Request) {
 	}
 }
 
-func post(ctx context.Context, opts Options, offer string) (answer, location string, links []string, err error) {
+// joined is what a join response told.
+type joined struct {
+	answer, location, etag string
+	links                  []string
+}
+
+func post(ctx context.Context, opts Options, offer string) (joined, error) {
 	u := opts.BaseURL + "/rooms/" + url.PathEscape(opts.Room) + "/join"
+	if opts.Endpoint != "" {
+		u = opts.BaseURL + opts.Endpoint
+	}
 	if opts.Name != "" {
 		u += "?name=" + url.QueryEscape(opts.Name)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(offer))
+	res, body, err := opts.do(ctx, http.MethodPost, u, "application/sdp", offer, nil)
 	if err != nil {
-		return "", "", nil, err
+		return joined{}, err
 	}
-	req.Header.Set("Content-Type", "application/sdp")
-	opts.authorize(req)
-	res, err := opts.httpClient().Do(req)
+	if res.StatusCode != http.StatusCreated {
+		return joined{}, fmt.Errorf("join: %s: %s", res.Status, strings.TrimSpace(body))
+	}
+	return joined{body, res.Header.Get("Location"), res.Header.Get("ETag"), res.Header.Values("Link")}, nil
+}
+
+// do sends one request with the token and returns the response and its
+// body.
+func (o *Options) do(ctx context.Context, method, u, ctype, body string, header http.Header) (*http.Response, string, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, strings.NewReader(body))
 	if err != nil {
-		return "", "", nil, err
+		return nil, "", err
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	o.authorize(req)
+	res, err := o.httpClient().Do(req)
+	if err != nil {
+		return nil, "", err
 	}
 	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusCreated {
-		return "", "", nil, fmt.Errorf("join: %s: %s", res.Status, strings.TrimSpace(string(body)))
-	}
-	return string(body), res.Header.Get("Location"), res.Header.Values("Link"), nil
+	b, err := io.ReadAll(res.Body)
+	return res, string(b), err
 }
 
 // WaitConnected waits for ICE and DTLS to complete.
@@ -648,16 +680,10 @@ func (c *Client) Leave(ctx context.Context) (int, error) {
 	if c.Location == "" {
 		return 0, errors.New("not joined")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, c.opts.BaseURL+c.Location, nil)
+	res, _, err := c.opts.do(ctx, http.MethodDelete, c.opts.BaseURL+c.Location, "", "", nil)
 	if err != nil {
 		return 0, err
 	}
-	c.opts.authorize(req)
-	res, err := c.opts.httpClient().Do(req)
-	if err != nil {
-		return 0, err
-	}
-	_ = res.Body.Close()
 	return res.StatusCode, nil
 }
 
