@@ -84,6 +84,15 @@ type Options struct {
 	// Interfaces are the network interfaces it gathers candidates on
 	// (default: loopback only).
 	Interfaces []string
+	// NetworkTypes limits the candidates it gathers and pairs with
+	// (default: pion's, UDP only); TCP alone is a client whose UDP is
+	// blocked, which connects to the server's passive ICE-TCP candidates.
+	NetworkTypes []webrtc.NetworkType
+	// ICEServers are the STUN and TURN servers it gathers candidates
+	// through; RelayOnly keeps only relayed ones, as a browser's
+	// iceTransportPolicy "relay".
+	ICEServers []webrtc.ICEServer
+	RelayOnly  bool
 	// Via, when set, routes the media through a relay: the offer goes to
 	// the server without the client's candidates (so the server can only
 	// learn the relay's address), and Via rewrites the server's answer,
@@ -178,6 +187,9 @@ func Join(ctx context.Context, opts Options) (c *Client, err error) {
 	}
 	se.SetIncludeLoopbackCandidate(slices.Contains(ifaces, "lo"))
 	se.SetInterfaceFilter(func(name string) bool { return slices.Contains(ifaces, name) })
+	if len(opts.NetworkTypes) > 0 {
+		se.SetNetworkTypes(opts.NetworkTypes)
+	}
 	me, err := mediaEngine(opts.VideoCodec)
 	if err != nil {
 		return nil, err
@@ -189,7 +201,11 @@ func Join(ctx context.Context, opts Options) (c *Client, err error) {
 		}
 	}
 	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	pcCfg := webrtc.Configuration{ICEServers: opts.ICEServers}
+	if opts.RelayOnly {
+		pcCfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
+	pc, err := api.NewPeerConnection(pcCfg)
 	if err != nil {
 		return nil, err
 	}
@@ -384,6 +400,17 @@ func (c *Client) WaitConnected(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("%s: not connected: %w", c.opts.Name, ctx.Err())
 	}
+}
+
+// Path is the candidate pair the connection uses (nil before it has
+// one): whether it is direct or relayed, over UDP or TCP.
+func (c *Client) Path() (*webrtc.ICECandidatePair, error) {
+	for _, tr := range c.pc.GetTransceivers() {
+		if t := tr.Receiver().Transport(); t != nil {
+			return t.ICETransport().GetSelectedCandidatePair()
+		}
+	}
+	return nil, errors.New("no transport")
 }
 
 // SetTone changes the tone the client sends (0: silence), e.g. to make it
