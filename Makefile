@@ -4,9 +4,9 @@
 GO        ?= go
 BIN       := bin
 # C libraries for cgo (Opus, VP8, H.264 through libavcodec) and the tools the tests use as independent
-# checkers (Chromium for the browser test).
+# checkers (Chromium for the browser test, coturn as the external TURN server).
 DEB_BUILD := gcc pkg-config libopus-dev libopusfile-dev libvpx-dev libavcodec-dev libavutil-dev
-DEB_TEST  := iproute2 chromium libyuv-dev protobuf-compiler libprotobuf-dev
+DEB_TEST  := iproute2 chromium libyuv-dev protobuf-compiler libprotobuf-dev coturn
 ARGS      ?=
 FUZZTIME  ?= 30s
 

@@ -79,6 +79,10 @@ type pageStats struct {
 	FrameWidth      float64 `json:"frameWidth"`
 	FrameHeight     float64 `json:"frameHeight"`
 	VideoCodec      string  `json:"videoCodec"`
+	// The selected candidate pair's local candidate: host, srflx or
+	// relay, and for a relay how the browser reaches the TURN server.
+	CandidateType string `json:"candidateType"`
+	RelayProtocol string `json:"relayProtocol"`
 }
 
 // joinPage opens the page at query, joins room and waits until it reports
