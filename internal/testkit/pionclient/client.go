@@ -6,6 +6,7 @@ package pionclient
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -90,7 +91,8 @@ type Options struct {
 	NetworkTypes []webrtc.NetworkType
 	// ICEServers are the STUN and TURN servers it gathers candidates
 	// through; RelayOnly keeps only relayed ones, as a browser's
-	// iceTransportPolicy "relay".
+	// iceTransportPolicy "relay" (and, as a browser, nominating the first
+	// relayed pair that works).
 	ICEServers []webrtc.ICEServer
 	RelayOnly  bool
 	// Via, when set, routes the media through a relay: the offer goes to
@@ -189,6 +191,11 @@ func Join(ctx context.Context, opts Options) (c *Client, err error) {
 	se.SetInterfaceFilter(func(name string) bool { return slices.Contains(ifaces, name) })
 	if len(opts.NetworkTypes) > 0 {
 		se.SetNetworkTypes(opts.NetworkTypes)
+	}
+	if opts.RelayOnly {
+		// pion waits 2 s before it nominates a relayed pair, in case a
+		// better one turns up; with relays only, none will.
+		se.SetRelayAcceptanceMinWait(0)
 	}
 	me, err := mediaEngine(opts.VideoCodec)
 	if err != nil {
@@ -390,6 +397,46 @@ func post(ctx context.Context, opts Options, offer string) (answer, location str
 		return "", "", nil, fmt.Errorf("join: %s: %s", res.Status, strings.TrimSpace(string(body)))
 	}
 	return string(body), res.Header.Get("Location"), res.Header.Values("Link"), nil
+}
+
+// ConfigICEServers fetches the server's /config (with the options'
+// token, if any) and returns the ICE servers whose URL contains keep
+// ("?transport=tcp", say), one URL each, as pion takes them.
+func ConfigICEServers(ctx context.Context, opts Options, keep string) ([]webrtc.ICEServer, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, opts.BaseURL+"/config", nil)
+	if err != nil {
+		return nil, err
+	}
+	opts.authorize(req)
+	res, err := opts.httpClient().Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("/config: %s", res.Status)
+	}
+	var cfg struct {
+		ICEServers []struct {
+			URLs                 []string
+			Username, Credential string
+		} `json:"iceServers"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&cfg); err != nil {
+		return nil, fmt.Errorf("/config: %w", err)
+	}
+	var out []webrtc.ICEServer
+	for _, ice := range cfg.ICEServers {
+		for _, u := range ice.URLs {
+			if strings.Contains(u, keep) {
+				out = append(out, webrtc.ICEServer{URLs: []string{u}, Username: ice.Username, Credential: ice.Credential})
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("/config names no ICE server with %q", keep)
+	}
+	return out, nil
 }
 
 // WaitConnected waits for ICE and DTLS to complete.
