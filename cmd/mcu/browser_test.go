@@ -116,6 +116,36 @@ func joinPage(t *testing.T, ctx context.Context, url, room string) pageStats {
 	}
 }
 
+// joinRedTone joins a pion client to room that plays a tone and shows
+// red, with token if any, and waits until it is connected; it leaves when
+// the test ends.
+func joinRedTone(t *testing.T, ctx context.Context, s *testServer, room, token string) *pionclient.Client {
+	t.Helper()
+	tone, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: room, Name: "tone", Token: token, ToneHz: 440,
+		Video: &pionclient.VideoOptions{Y: red.y, U: red.u, V: red.v}, RecvVideo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tone.Close)
+	if err := tone.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return tone
+}
+
+// wantRedTile fails the test unless the page's 640x360 composite is red
+// at the centre of the left one of two tiles, the pion client's.
+func wantRedTile(t *testing.T, ctx context.Context) {
+	t.Helper()
+	rgb, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`window.mcuSample(160, 180)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rgb) != 3 || rgb[0] < 180 || rgb[1] > 80 || rgb[2] > 80 {
+		t.Errorf("pixel at the pion client's tile is %v, want red", rgb)
+	}
+}
+
 // TestBrowserPrefersH264: Chromium that prefers H.264 (setCodecPreferences,
 // via ?codec=h264) receives the canvas in H.264 while a VP8-only pion
 // client in the room receives VP8: two encoders for one canvas.
@@ -137,13 +167,7 @@ func TestBrowserPrefersH264(t *testing.T) {
 	if enc := s.metric(t, "mcu_video_encoders"); enc != 2 {
 		t.Errorf("%v canvas encoders, want 2", enc)
 	}
-	rgb, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`window.mcuSample(160, 180)`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rgb) != 3 || rgb[0] < 180 || rgb[1] > 80 || rgb[2] > 80 {
-		t.Errorf("pixel at the pion client's tile is %v, want red", rgb)
-	}
+	wantRedTile(t, ctx)
 }
 
 // TestBrowserJoinsRoom: headless Chromium opens the web page and joins a
@@ -159,15 +183,7 @@ func TestBrowserJoinsRoom(t *testing.T) {
 	s := startServer(t, func(c *Config) { c.Canvas = "640x360@15" })
 	ctx := browser(t)
 
-	tone, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: "web", Name: "tone", ToneHz: 440,
-		Video: &pionclient.VideoOptions{Y: red.y, U: red.u, V: red.v}, RecvVideo: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tone.Close()
-	if err := tone.WaitConnected(ctx); err != nil {
-		t.Fatal(err)
-	}
+	tone := joinRedTone(t, ctx, s, "web", "")
 
 	stats := joinPage(t, ctx, s.URL+"/", "web")
 	t.Logf("page reports %+v", stats)
@@ -175,13 +191,7 @@ func TestBrowserJoinsRoom(t *testing.T) {
 		t.Errorf("page decodes %vx%v, want the 640x360 canvas", stats.FrameWidth, stats.FrameHeight)
 	}
 	// Two tiles side by side in join order: the pion client is on the left.
-	rgb, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`window.mcuSample(160, 180)`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rgb) != 3 || rgb[0] < 180 || rgb[1] > 80 || rgb[2] > 80 {
-		t.Errorf("pixel at the pion client's tile is %v, want red", rgb)
-	}
+	wantRedTile(t, ctx)
 	if got := s.metric(t, "mcu_participants"); got != 2 {
 		t.Fatalf("participants = %v, want 2", got)
 	}
@@ -258,15 +268,7 @@ func TestBrowserJoinsWithToken(t *testing.T) {
 	}
 	s, a := authServer(t, func(c *Config) { c.Canvas = "640x360@15" })
 	ctx := browser(t)
-	tone, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: "web", Token: mint(t, a, "web", "tone", auth.DefaultGrants()), ToneHz: 440,
-		Video: &pionclient.VideoOptions{Y: red.y, U: red.u, V: red.v}, RecvVideo: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tone.Close()
-	if err := tone.WaitConnected(ctx); err != nil {
-		t.Fatal(err)
-	}
+	joinRedTone(t, ctx, s, "web", mint(t, a, "web", "tone", auth.DefaultGrants()))
 	tok, err := a.Mint(auth.Claims{Identity: "carol", Room: "web", Name: "Carol", Grants: auth.DefaultGrants(), ExpiresAt: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,10 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
 	"github.com/mcu-project/mcu/auth"
 	"github.com/mcu-project/mcu/internal/testkit/pionclient"
-	"github.com/mcu-project/mcu/transport"
 	"github.com/pion/turn/v5"
 	"github.com/pion/webrtc/v4"
 )
@@ -27,31 +23,15 @@ func withTURN(c *Config) {
 	c.TURN, c.TURNPort, c.TURNListen, c.TURNPublicIP, c.TURNAllowLoopback = true, 0, "127.0.0.1", "127.0.0.1", true
 }
 
-// configICEServers are the ICE servers /config hands out, as pion takes
-// them, keeping only the URLs that contain keep.
-func configICEServers(t *testing.T, s *testServer, keep string) []webrtc.ICEServer {
+// configICEServers are the ICE servers /config hands out whose URL
+// contains keep, as pion takes them.
+func configICEServers(t testing.TB, s *testServer, keep string) []webrtc.ICEServer {
 	t.Helper()
-	res, err := http.Get(s.URL + "/config")
+	servers, err := pionclient.ConfigICEServers(context.Background(), pionclient.Options{BaseURL: s.URL}, keep)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
-	var cfg struct{ IceServers []transport.ICEServer }
-	if err := json.NewDecoder(res.Body).Decode(&cfg); err != nil {
-		t.Fatal(err)
-	}
-	var out []webrtc.ICEServer
-	for _, ice := range cfg.IceServers {
-		for _, u := range ice.URLs {
-			if strings.Contains(u, keep) {
-				out = append(out, webrtc.ICEServer{URLs: []string{u}, Username: ice.Username, Credential: ice.Credential})
-			}
-		}
-	}
-	if len(out) == 0 {
-		t.Fatalf("/config has no ICE server with %q: %+v", keep, cfg.IceServers)
-	}
-	return out
+	return servers
 }
 
 // freeUDPPort is a loopback UDP port nobody listens on now.
@@ -120,6 +100,47 @@ func TestICETCP(t *testing.T) {
 	}
 }
 
+// TestTURNRelaysPionClients: with -turn and no -turn-secret the server
+// makes a secret up, advertises its TURN server over UDP and TCP in
+// /config and in the join's Link headers with credentials from it, and a
+// pion client that may only use relayed candidates joins through either
+// transport and hears the room.
+func TestTURNRelaysPionClients(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end WebRTC test")
+	}
+	s := startServer(t, withTURN)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	talker, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: "relayed", Name: "talker", ToneHz: 440})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer talker.Close()
+	for _, transport := range []string{"udp", "tcp"} {
+		servers := configICEServers(t, s, "?transport="+transport)
+		c, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: "relayed", Name: transport, RecvOnly: true,
+			ICEServers: servers, RelayOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if len(c.ICEServerLinks) != 2 || !strings.Contains(c.ICEServerLinks[0], "?transport=udp>; rel=\"ice-server\"; username=") ||
+			!strings.Contains(c.ICEServerLinks[1], "?transport=tcp>; rel=\"ice-server\"; username=") {
+			t.Errorf("Link headers %q, want the TURN server over UDP and TCP with credentials", c.ICEServerLinks)
+		}
+		if err := waitHearing(ctx, c, 440, 8192); err != nil {
+			t.Fatalf("%s: %v", transport, err)
+		}
+		if pair, err := c.Path(); err != nil || pair.Local.Typ != webrtc.ICECandidateTypeRelay {
+			t.Errorf("%s: path %v (%v), want a relayed one", transport, pair, err)
+		}
+	}
+	if n := s.metric(t, "mcu_turn_allocations"); n != 2 {
+		t.Errorf("%v TURN allocations, want 2 (one per relayed client)", n)
+	}
+}
+
 // joinRelayed opens the page with query (which makes it use relayed
 // candidates only) in a room where a pion client shows red and plays a
 // tone: the page must hear and see the room (joinPage) over a relay of
@@ -127,27 +148,13 @@ func TestICETCP(t *testing.T) {
 func joinRelayed(t *testing.T, s *testServer, query, room, transport string) {
 	t.Helper()
 	ctx := browser(t)
-	tone, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: room, Name: "tone", ToneHz: 440,
-		Video: &pionclient.VideoOptions{Y: red.y, U: red.u, V: red.v}, RecvVideo: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tone.Close()
-	if err := tone.WaitConnected(ctx); err != nil {
-		t.Fatal(err)
-	}
+	joinRedTone(t, ctx, s, room, "")
 	stats := joinPage(t, ctx, s.URL+"/"+query, room)
 	t.Logf("page reports %+v", stats)
 	if stats.CandidateType != "relay" || stats.RelayProtocol != transport {
 		t.Errorf("the page's media flows over a %q candidate (relay protocol %q), want a relay over %s", stats.CandidateType, stats.RelayProtocol, transport)
 	}
-	rgb, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`window.mcuSample(160, 180)`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rgb) != 3 || rgb[0] < 180 || rgb[1] > 80 || rgb[2] > 80 {
-		t.Errorf("pixel at the pion client's tile is %v, want red", rgb)
-	}
+	wantRedTile(t, ctx)
 }
 
 // TestBrowserJoinsThroughTURN: Chromium that may only use relayed
