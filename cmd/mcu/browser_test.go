@@ -133,11 +133,15 @@ func joinRedTone(t *testing.T, ctx context.Context, s *testServer, room, token s
 	return tone
 }
 
-// wantRedTile fails the test unless the page's 640x360 composite is red
-// at the centre of the left one of two tiles, the pion client's.
+// wantRedTile fails the test unless the page's composite is red at the
+// centre of the left one of two tiles, the pion client's, at whatever
+// rung of the ladder the page receives.
 func wantRedTile(t *testing.T, ctx context.Context) {
 	t.Helper()
-	rgb, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`window.mcuSample(160, 180)`))
+	rgb, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`(() => {
+		const v = document.getElementById("remote");
+		return window.mcuSample(Math.floor(v.videoWidth / 4), Math.floor(v.videoHeight / 2));
+	})()`))
 	if err != nil {
 		t.Fatal(err)
 	}
