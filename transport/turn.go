@@ -39,8 +39,6 @@ type TURNConfig struct {
 	// everything on one host), as coturn's allow-loopback-peers does.
 	AllowLoopback bool
 	Logger        *slog.Logger
-	// Now is the clock credentials expire by (nil: time.Now).
-	Now func() time.Time
 }
 
 // TURN defaults.
@@ -75,7 +73,6 @@ type TURNServer struct {
 	public  netip.Addr
 	peers   *turnPeers
 	secret  []byte
-	now     func() time.Time
 	log     *slog.Logger
 	refused atomic.Uint64
 
@@ -94,9 +91,6 @@ type TURNServer struct {
 func NewTURNServer(cfg TURNConfig, media Config) (*TURNServer, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
 	}
 	switch {
 	case len(cfg.Secret) == 0:
@@ -118,7 +112,7 @@ func NewTURNServer(cfg TURNConfig, media Config) (*TURNServer, error) {
 	if cfg.ListenIP.Is6() {
 		udpNet, tcpNet = "udp6", "tcp6"
 	}
-	s := &TURNServer{public: cfg.PublicIP, peers: peers, secret: cfg.Secret, now: cfg.Now,
+	s := &TURNServer{public: cfg.PublicIP, peers: peers, secret: cfg.Secret,
 		log: cfg.Logger.With("component", "turn"), conns: map[*turnConn]struct{}{}}
 	listen := netip.AddrPortFrom(cfg.ListenIP, uint16(cfg.Port)).String()
 	pc, err := net.ListenPacket(udpNet, listen)
@@ -190,7 +184,7 @@ func (s *TURNServer) Close() error {
 // well formed and unexpired; pion then checks the request's message
 // integrity with it, which only the password can have made.
 func (s *TURNServer) authenticate(ra *turn.RequestAttributes) (string, []byte, bool) {
-	if _, err := auth.CheckTURNUsername(ra.Username, s.now()); err != nil {
+	if _, err := auth.CheckTURNUsername(ra.Username, time.Now()); err != nil {
 		s.log.Debug("TURN credentials refused", "client", ra.SrcAddr.String(), "err", err)
 		return "", nil, false
 	}
