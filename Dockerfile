@@ -18,8 +18,13 @@ RUN apt-get update \
  && useradd --system --no-create-home --uid 10001 mcu
 COPY --from=build /out/mcu /usr/local/bin/mcu
 USER mcu
-# HTTP (join API, web page, metrics), gRPC, and, with -udp-port 3478, all WebRTC
-# media. Plain-RTP legs take ports from -udp-port-range (publish that range).
-EXPOSE 8080/tcp 9090/tcp 3478/udp
+# HTTP (join API, web page), gRPC (which listens beyond loopback only with
+# -grpc-token; metrics stay on the container's loopback unless -admin-http
+# says otherwise), all WebRTC media on -udp-port 7882, and
+# ICE-TCP on -ice-tcp-port 7881 for clients whose UDP is blocked. With
+# -turn true -turn-public-ip IP, the embedded TURN server on 3478 UDP and
+# TCP and its relay ports (-turn-relay-ports). Plain-RTP legs take ports
+# from -udp-port-range (publish that range).
+EXPOSE 8080/tcp 9090/tcp 7882/udp 7881/tcp 3478/udp 3478/tcp 49160-49399/udp
 ENTRYPOINT ["/usr/local/bin/mcu"]
-CMD ["-udp-port", "3478"]
+CMD ["-udp-port", "7882", "-ice-tcp-port", "7881"]

@@ -4,15 +4,15 @@
 GO        ?= go
 BIN       := bin
 # C libraries for cgo (Opus, VP8, H.264 through libavcodec) and the tools the tests use as independent
-# checkers (Chromium for the browser test, simple-whip-client for WHIP).
+# checkers (Chromium for the browser test, simple-whip-client for WHIP, coturn as the external TURN server).
 DEB_BUILD := gcc pkg-config libopus-dev libopusfile-dev libvpx-dev libavcodec-dev libavutil-dev
-DEB_TEST  := iproute2 chromium libyuv-dev protobuf-compiler libprotobuf-dev simple-whip-client
+DEB_TEST  := iproute2 chromium libyuv-dev protobuf-compiler libprotobuf-dev simple-whip-client coturn
 ARGS      ?=
 FUZZTIME  ?= 30s
 
 .DEFAULT_GOAL := help
 
-.PHONY: help deps deps-test build run test test-short fuzz bench bench-full bench-micro bench-audio bench-video bench-ladder proto lint fmt clean
+.PHONY: help deps deps-test build run test test-short fuzz bench bench-full bench-micro bench-audio bench-video bench-ladder bench-reach proto lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -89,6 +89,20 @@ bench-video: build ## CPU of the mcu for one 4-person room (640x360 cameras, 128
 	@./$(BIN)/mcu -http 127.0.0.1:18080 -admin-http 127.0.0.1:18081 -grpc '' -interfaces lo -include-loopback true -log-level warn -join-rate 0 -max-rooms 0 -max-server-participants 0 -drain-timeout 0 -canvas $${CANVAS:-1280x720@30} & \
 	pid=$$!; trap "kill $$pid" EXIT; sleep 1; \
 	$(GO) run ./bench/roomload -url http://127.0.0.1:18080 -metrics-url http://127.0.0.1:18081 -n $${N:-4} -video $${CAMERA:-640x360} -codecs $${CODECS:-VP8} -d $${D:-30s} -pid $$pid
+
+# The relay's cost: the same N participants join directly, then relayed by
+# the mcu's embedded TURN server over UDP, then over TCP; the mcu's CPU in
+# each window, side by side. Then each way of joining's time to the first
+# composite frame.
+bench-reach: build ## CPU of the mcu for N=8 video participants direct vs relayed by its TURN (UDP, TCP), D=20s each; join-to-first-frame per transport
+	@./$(BIN)/mcu -http 127.0.0.1:18080 -admin-http 127.0.0.1:18081 -grpc '' -interfaces lo -include-loopback true -log-level warn -join-rate 0 -max-rooms 0 -max-server-participants 0 -drain-timeout 0 -canvas 640x360@15 \
+		-turn true -turn-port 0 -turn-listen 127.0.0.1 -turn-public-ip 127.0.0.1 -turn-allow-loopback true & \
+	pid=$$!; trap "kill $$pid" EXIT; sleep 1; \
+	for relay in none udp tcp; do \
+		echo "== relayed: $$relay"; \
+		$(GO) run ./bench/roomload -url http://127.0.0.1:18080 -metrics-url http://127.0.0.1:18081 -n $${N:-8} -video 320x240 -cheap-video -d $${D:-20s} -pid $$pid $$([ $$relay = none ] || echo -relay $$relay) || exit 1; \
+	done
+	$(GO) test -run '^$$' -bench JoinToFirstFrame -benchtime 20x ./cmd/mcu/
 
 proto: ## regenerate the gRPC code from api/mcu/v1/*.proto (protoc from Debian, plugins pinned in go.mod)
 	@./scripts/apt-ensure protobuf-compiler libprotobuf-dev

@@ -23,13 +23,13 @@ const (
 // tileRef is a tile candidate as snapshotted (under the room lock) for one
 // video tick.
 type tileRef struct {
-	p          *participant
+	p *participant
+	// vin is p's decoded video as the snapshot found it: a participant
+	// that connects gets it under the room's lock, mid-tick perhaps.
+	vin        *videoIn
 	spoke      time.Time
 	label      string
 	videoMuted bool
-	// vin is p's video input as the snapshot saw it: activation sets it
-	// under the room's lock while the video clock runs.
-	vin *videoIn
 }
 
 // recentSpeakers keeps the n tiles that spoke most recently (ties: the

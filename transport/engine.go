@@ -5,6 +5,7 @@
 package transport
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -39,6 +40,10 @@ type Config struct {
 	// UDPPort, when set, serves every peer from this one UDP port (ICE
 	// demultiplexes by ufrag), easing firewall rules.
 	UDPPort int
+	// ICETCPAddr, when set, is where passive ICE-TCP candidates are
+	// served (":7881"; an IP:port offers them on that address alone), for
+	// clients that may not use UDP. Every peer shares the one listener.
+	ICETCPAddr string
 	// Interfaces, when set, limits candidate gathering to these network
 	// interfaces (e.g. "lo" for loopback-only tests).
 	Interfaces []string
@@ -78,13 +83,21 @@ const (
 	opusFmtp        = "minptime=10;useinbandfec=1"
 )
 
+// An ICE-TCP connection queues this many packets read and not yet taken,
+// and this many bytes written and not yet sent (4 MiB, pion's advice).
+const (
+	iceTCPReadPackets = 64
+	iceTCPWriteBytes  = 4 << 20
+)
+
 // Engine builds PeerConnections that share one configuration and, when
 // UDPPort is set, one UDP socket.
 type Engine struct {
-	cfg Config
-	api *webrtc.API
-	mux ice.UDPMux // nil unless UDPPort is set
-	log *slog.Logger
+	cfg    Config
+	api    *webrtc.API
+	mux    ice.UDPMux         // nil unless UDPPort is set
+	tcpMux *ice.TCPMuxDefault // nil unless ICETCPAddr is set
+	log    *slog.Logger
 
 	// pion hands each new PeerConnection's bandwidth estimator to a
 	// callback during NewPeerConnection; pcMu serialises creation so the
@@ -178,6 +191,20 @@ func NewEngine(cfg Config) (*Engine, error) {
 		}
 		se.SetICEUDPMux(mux)
 		e.mux = mux
+	}
+	if cfg.ICETCPAddr != "" {
+		ln, err := net.Listen("tcp", cfg.ICETCPAddr)
+		if err != nil {
+			_ = e.Close()
+			return nil, fmt.Errorf("ICE-TCP: %w", err)
+		}
+		// A write buffer makes a slow TCP client lose packets, as it
+		// would over UDP, instead of blocking the writer of its media.
+		e.tcpMux = ice.NewTCPMuxDefault(ice.TCPMuxParams{Listener: ln, Logger: pionLoggers{log}.NewLogger("ice-tcp"),
+			ReadBufferSize: iceTCPReadPackets, WriteBufferSize: iceTCPWriteBytes})
+		se.SetICETCPMux(e.tcpMux)
+		// pion gathers UDP only unless told otherwise.
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6})
 	}
 
 	me := &webrtc.MediaEngine{}
@@ -280,10 +307,23 @@ func (e *Engine) newPeerConnection() (*webrtc.PeerConnection, cc.BandwidthEstima
 // ICEServers returns the servers advertised to clients.
 func (e *Engine) ICEServers() []ICEServer { return e.cfg.ICEServers }
 
-// Close releases the shared UDP socket, if any. Close peers first.
-func (e *Engine) Close() error {
-	if e.mux != nil {
-		return e.mux.Close()
+// ICETCPAddr is where ICE-TCP is served (nil when it is not).
+func (e *Engine) ICETCPAddr() net.Addr {
+	if e.tcpMux == nil {
+		return nil
 	}
-	return nil
+	return e.tcpMux.LocalAddr()
+}
+
+// Close releases the shared UDP socket and ICE-TCP listener, if any.
+// Close peers first.
+func (e *Engine) Close() error {
+	var errs []error
+	if e.mux != nil {
+		errs = append(errs, e.mux.Close())
+	}
+	if e.tcpMux != nil {
+		errs = append(errs, e.tcpMux.Close())
+	}
+	return errors.Join(errs...)
 }

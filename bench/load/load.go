@@ -20,6 +20,7 @@ import (
 	"github.com/mcu-project/mcu/compositor"
 	"github.com/mcu-project/mcu/internal/testkit/pionclient"
 	"github.com/mcu-project/mcu/media"
+	"github.com/pion/webrtc/v4"
 )
 
 // Options describe one run.
@@ -47,6 +48,11 @@ type Options struct {
 	// AudioCodecs are handed out in turn to plain-RTP legs: opus (the
 	// default) or PCMU.
 	AudioCodecs []string
+	// Relay, when set ("udp" or "tcp"), makes every participant use
+	// relayed candidates only, through the TURN server /config names for
+	// that transport (the mcu's own with -turn), to measure what relaying
+	// costs.
+	Relay string
 	// CheapVideo replays cameras encoded once (a 2 s loop) instead of
 	// encoding each live, and counts the composites received without
 	// decoding them, but the latency probe's, so the load fills many rooms
@@ -126,6 +132,13 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 20 * time.Second}
+	var relays []webrtc.ICEServer
+	if o.Relay != "" {
+		var err error
+		if relays, err = pionclient.ConfigICEServers(jctx, pionclient.Options{BaseURL: o.URL, HTTP: hc}, "?transport="+o.Relay); err != nil {
+			return res, fmt.Errorf("relay over %s: %w", o.Relay, err)
+		}
+	}
 	clients := make([]*pionclient.Client, 0, o.N)
 	defer func() {
 		for _, c := range clients {
@@ -137,7 +150,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		r, i := k/o.N, k%o.N
 		probe := o.Latency && k == 0
 		// The same tones and levels as RunRTP and bench/janusref send.
-		opts := pionclient.Options{BaseURL: o.URL, Room: roomName(o.Room, r, res.Rooms), Name: fmt.Sprintf("load%d", i), ToneHz: opusloop.ToneHz(i), ToneAmp: amp, KeepSent: probe, HTTP: hc}
+		opts := pionclient.Options{BaseURL: o.URL, Room: roomName(o.Room, r, res.Rooms), Name: fmt.Sprintf("load%d", i), ToneHz: opusloop.ToneHz(i), ToneAmp: amp, KeepSent: probe, HTTP: hc,
+			ICEServers: relays, RelayOnly: relays != nil}
 		var err error
 		switch {
 		case probe: // toggles its tone: encoded live

@@ -7,6 +7,7 @@
 //	roomload -n 4 -video 640x360 -codecs VP8,H264 -d 30s -pid $(pidof mcu)
 //	roomload -rtp -n 50 -talkers 3 -d 30s -pid $(pidof mcu)
 //	roomload -rtp -n 5 -talkers 3 -rooms 40 -audio-codecs opus,PCMU -d 30s -pid $(pidof mcu)
+//	roomload -n 8 -video 320x240 -relay udp -d 30s -pid $(pidof mcu)
 //
 // With -rtp every participant is a plain-RTP audio leg (POST
 // /rooms/{room}/rtp: no ICE, DTLS or SRTP, as Janus AudioBridge's
@@ -41,6 +42,7 @@ func main() {
 	rtp := flag.Bool("rtp", false, "join plain-RTP audio legs instead of WebRTC peers (no -video, no -latency)")
 	flag.BoolVar(&o.CheapVideo, "cheap-video", false, "with -video, replay cameras encoded once and count the composites without decoding them (many rooms from one machine)")
 	flag.IntVar(&o.Rooms, "rooms", 1, "rooms of -n participants each (named ROOM-1, ROOM-2, ... when more than one)")
+	flag.StringVar(&o.Relay, "relay", "", "udp or tcp: every participant is relayed by the TURN server /config names for that transport (the mcu's own with -turn)")
 	audioCodecs := flag.String("audio-codecs", "opus", "with -rtp, audio codecs handed to legs in turn: opus, PCMU")
 	flag.Parse()
 	o.Codecs, o.AudioCodecs = strings.Split(*codecs, ","), strings.Split(*audioCodecs, ",")
@@ -48,6 +50,10 @@ func main() {
 	defer stop()
 	run := load.Run
 	if *rtp {
+		if o.Relay != "" {
+			fmt.Fprintln(os.Stderr, "roomload: -relay is for WebRTC peers, not -rtp legs")
+			os.Exit(2)
+		}
 		run = load.RunRTP
 	}
 	r, err := run(ctx, o)

@@ -93,6 +93,10 @@ type pageStats struct {
 	FrameWidth      float64 `json:"frameWidth"`
 	FrameHeight     float64 `json:"frameHeight"`
 	VideoCodec      string  `json:"videoCodec"`
+	// The selected candidate pair's local candidate: host, srflx or
+	// relay, and for a relay how the browser reaches the TURN server.
+	CandidateType string `json:"candidateType"`
+	RelayProtocol string `json:"relayProtocol"`
 }
 
 // joinPage opens the page at query, joins room and waits until it reports
@@ -126,11 +130,12 @@ func joinPage(t *testing.T, ctx context.Context, url, room string) pageStats {
 	}
 }
 
-// redTone joins room "web" as a pion client showing red and playing
-// 440 Hz (with token, if any), connected; it leaves when the test ends.
-func redTone(t *testing.T, ctx context.Context, s *testServer, token string) *pionclient.Client {
+// joinRedTone joins a pion client to room that plays a tone and shows
+// red, with token if any, and waits until it is connected; it leaves when
+// the test ends.
+func joinRedTone(t *testing.T, ctx context.Context, s *testServer, room, token string) *pionclient.Client {
 	t.Helper()
-	tone, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: "web", Name: "tone", Token: token, ToneHz: 440,
+	tone, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: room, Name: "tone", Token: token, ToneHz: 440,
 		Video: &pionclient.VideoOptions{Y: red.y, U: red.u, V: red.v}, RecvVideo: true})
 	if err != nil {
 		t.Fatal(err)
@@ -140,6 +145,20 @@ func redTone(t *testing.T, ctx context.Context, s *testServer, token string) *pi
 		t.Fatal(err)
 	}
 	return tone
+}
+
+// wantRedTile fails the test unless the page's composite is red at the
+// centre of the left one of two tiles, the pion client's, at whatever
+// rung of the ladder the page receives.
+func wantRedTile(t *testing.T, ctx context.Context) {
+	t.Helper()
+	rgb := sample(t, ctx, `(() => {
+		const v = document.getElementById("remote");
+		return window.mcuSample(Math.floor(v.videoWidth / 4), Math.floor(v.videoHeight / 2));
+	})()`)
+	if !isRed(rgb) {
+		t.Errorf("pixel at the pion client's tile is %v, want red", rgb)
+	}
 }
 
 // TestBrowserPrefersH264: Chromium that prefers H.264 (setCodecPreferences,
@@ -163,10 +182,7 @@ func TestBrowserPrefersH264(t *testing.T) {
 	if enc := s.metric(t, "mcu_video_encoders"); enc != 2 {
 		t.Errorf("%v canvas encoders, want 2", enc)
 	}
-	rgb := sample(t, ctx, `window.mcuSample(160, 180)`)
-	if !isRed(rgb) {
-		t.Errorf("pixel at the pion client's tile is %v, want red", rgb)
-	}
+	wantRedTile(t, ctx)
 }
 
 // TestBrowserJoinsRoom: headless Chromium opens the web page and joins a
@@ -182,7 +198,7 @@ func TestBrowserJoinsRoom(t *testing.T) {
 	s := startServer(t, func(c *Config) { c.Canvas = "640x360@15" })
 	ctx := browser(t)
 
-	tone := redTone(t, ctx, s, "")
+	tone := joinRedTone(t, ctx, s, "web", "")
 
 	stats := joinPage(t, ctx, s.URL+"/", "web")
 	t.Logf("page reports %+v", stats)
@@ -190,10 +206,7 @@ func TestBrowserJoinsRoom(t *testing.T) {
 		t.Errorf("page decodes %vx%v, want the 640x360 canvas", stats.FrameWidth, stats.FrameHeight)
 	}
 	// Two tiles side by side in join order: the pion client is on the left.
-	rgb := sample(t, ctx, `window.mcuSample(160, 180)`)
-	if !isRed(rgb) {
-		t.Errorf("pixel at the pion client's tile is %v, want red", rgb)
-	}
+	wantRedTile(t, ctx)
 	if got := s.metric(t, "mcu_participants"); got != 2 {
 		t.Fatalf("participants = %v, want 2", got)
 	}
@@ -270,7 +283,7 @@ func TestBrowserJoinsWithToken(t *testing.T) {
 	}
 	s, a := authServer(t, func(c *Config) { c.Canvas = "640x360@15" })
 	ctx := browser(t)
-	redTone(t, ctx, s, mint(t, a, "web", "tone", auth.DefaultGrants()))
+	joinRedTone(t, ctx, s, "web", mint(t, a, "web", "tone", auth.DefaultGrants()))
 	tok, err := a.Mint(auth.Claims{Identity: "carol", Room: "web", Name: "Carol", Grants: auth.DefaultGrants(), ExpiresAt: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,6 +65,17 @@ type Config struct {
 	legIdleTimeout time.Duration   // tests only: shorter than the 30 s default
 	connectTimeout time.Duration   // tests only: shorter than the 10 s default
 	stopNow        <-chan struct{} // a second signal: end the drain at once
+
+	// Reaching every client (issue 18): the embedded TURN server, an
+	// external one, ICE-TCP.
+	TURN              bool     `yaml:"turn"`
+	TURNPort          int      `yaml:"turn_port"`
+	TURNListen        string   `yaml:"turn_listen"`
+	TURNPublicIP      string   `yaml:"turn_public_ip"`
+	TURNRelayPorts    string   `yaml:"turn_relay_ports"`
+	TURNAllowLoopback bool     `yaml:"turn_allow_loopback"`
+	TURNServers       []string `yaml:"turn_servers"`
+	ICETCPPort        string   `yaml:"ice_tcp_port"`
 }
 
 // grpcAuto is the default gRPC address: loopback only unless gRPC calls
@@ -72,7 +85,9 @@ const grpcAuto = "auto"
 func defaultConfig() Config {
 	return Config{HTTP: ":8080", GRPC: grpcAuto, AdminHTTP: "127.0.0.1:9091", LogLevel: "info", LogFormat: "text", Canvas: "1280x720@30",
 		MaxRooms: 256, MaxServerParticipants: 1024, JoinRate: transport.DefaultJoinRate, JoinBurst: transport.DefaultJoinBurst,
-		DrainTimeout: 30 * time.Second, MaxLegsPerRoom: transport.DefaultMaxLegsPerRoom}
+		DrainTimeout: 30 * time.Second, MaxLegsPerRoom: transport.DefaultMaxLegsPerRoom,
+		TURNPort: transport.DefaultTURNPort, TURNListen: "0.0.0.0",
+		TURNRelayPorts: fmt.Sprintf("%d-%d", transport.DefaultTURNRelayPortMin, transport.DefaultTURNRelayPortMax)}
 }
 
 // grpcAddr is where gRPC listens ("" for nowhere).
@@ -152,6 +167,14 @@ var settings = []setting{
 	{"rtp-allow", "MCU_RTP_ALLOW", "comma-separated CIDRs plain-RTP legs may send to (default: any global unicast address, private ones included; loopback, link-local, multicast and broadcast only through a CIDR inside them, e.g. 127.0.0.0/8)", func(c *Config, v string) error { c.RTPAllow = list(v); return nil }},
 	{"rtp-latch-any", "MCU_RTP_LATCH_ANY", "let plain-RTP legs latch to packets from any allowed address, not only their remote's IP (gateways behind NAT)", func(c *Config, v string) error { return parseBool(&c.RTPLatchAny)(c, v) }},
 	{"max-legs-per-room", "MCU_MAX_LEGS_PER_ROOM", "plain-RTP legs per room (0: unlimited)", func(c *Config, v string) (err error) { c.MaxLegsPerRoom, err = strconv.Atoi(v); return err }},
+	{"turn", "MCU_TURN", "true: run the embedded TURN server (UDP and TCP on -turn-port); it relays to this MCU only, and clients get credentials with -turn-secret's scheme (a random secret when unset)", func(c *Config, v string) error { return parseBool(&c.TURN)(c, v) }},
+	{"turn-port", "MCU_TURN_PORT", "the embedded TURN server's UDP and TCP port (default 3478)", func(c *Config, v string) (err error) { c.TURNPort, err = strconv.Atoi(v); return err }},
+	{"turn-listen", "MCU_TURN_LISTEN", "IP the embedded TURN server listens and relays on (default 0.0.0.0: every IPv4 address)", func(c *Config, v string) error { c.TURNListen = v; return nil }},
+	{"turn-public-ip", "MCU_TURN_PUBLIC_IP", "IP clients reach the embedded TURN server and its relay ports at (default: the first -public-ip)", func(c *Config, v string) error { c.TURNPublicIP = v; return nil }},
+	{"turn-relay-ports", "MCU_TURN_RELAY_PORTS", "MIN-MAX UDP ports of the embedded TURN server's relays, one per allocation: a browser takes one per TURN URL (default 49160-49399)", func(c *Config, v string) error { c.TURNRelayPorts = v; return nil }},
+	{"turn-allow-loopback", "MCU_TURN_ALLOW_LOOPBACK", "let the embedded TURN server relay to loopback addresses (everything on one host; coturn's allow-loopback-peers)", func(c *Config, v string) error { return parseBool(&c.TURNAllowLoopback)(c, v) }},
+	{"turn-server", "MCU_TURN_SERVER", "comma-separated turn: URLs of an external TURN server with use-auth-secret (coturn), handed to clients with ephemeral credentials from -turn-secret", func(c *Config, v string) error { c.TURNServers = list(v); return nil }},
+	{"ice-tcp-port", "MCU_ICE_TCP_PORT", "serve passive ICE-TCP candidates on this TCP port (or IP:PORT: on that address alone), for clients whose UDP is blocked (empty: no ICE-TCP)", func(c *Config, v string) error { c.ICETCPPort = v; return nil }},
 }
 
 // loadConfig builds the configuration from args and the environment.
@@ -216,6 +239,26 @@ func (c Config) validate() error {
 	case c.DrainTimeout < 0:
 		return errors.New("negative drain timeout")
 	}
+	return c.validateReach()
+}
+
+// validateReach checks the TURN and ICE-TCP settings together.
+func (c Config) validateReach() error {
+	for _, u := range c.TURNServers {
+		if !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
+			return fmt.Errorf("turn server %q: want a turn: or turns: URL", u)
+		}
+	}
+	switch {
+	case len(c.TURNServers) > 0 && c.TURNSecret == "":
+		return errors.New("-turn-server needs -turn-secret, the use-auth-secret the TURN server checks clients' credentials with")
+	case !c.TURN:
+		return nil
+	case c.TURNPublicIP == "" && len(c.PublicIPs) == 0:
+		return errors.New("-turn needs -turn-public-ip (or -public-ip): the address clients reach the relay at")
+	case c.TURNPort != 0 && c.TURNPort == c.UDPPort:
+		return fmt.Errorf("-turn-port and -udp-port are both UDP %d: move one (e.g. -udp-port 7882)", c.UDPPort)
+	}
 	return nil
 }
 
@@ -241,13 +284,21 @@ func (c Config) transportConfig(log *slog.Logger) (transport.Config, error) {
 		LegIdleTimeout: c.legIdleTimeout, ConnectTimeout: c.connectTimeout,
 	}
 	if c.UDPPortRange != "" {
-		lo, hi, ok := strings.Cut(c.UDPPortRange, "-")
-		min, err1 := strconv.ParseUint(strings.TrimSpace(lo), 10, 16)
-		max, err2 := strconv.ParseUint(strings.TrimSpace(hi), 10, 16)
-		if !ok || err1 != nil || err2 != nil || min == 0 || min > max {
-			return tc, fmt.Errorf("udp port range %q: want MIN-MAX", c.UDPPortRange)
+		var err error
+		if tc.UDPPortMin, tc.UDPPortMax, err = portRange("udp port range", c.UDPPortRange); err != nil {
+			return tc, err
 		}
-		tc.UDPPortMin, tc.UDPPortMax = uint16(min), uint16(max)
+	}
+	if len(c.TURNServers) > 0 {
+		tc.ICEServers = append(slices.Clip(tc.ICEServers), transport.ICEServer{URLs: c.TURNServers})
+	}
+	if c.ICETCPPort != "" {
+		tc.ICETCPAddr = c.ICETCPPort
+		if _, err := strconv.ParseUint(c.ICETCPPort, 10, 16); err == nil {
+			tc.ICETCPAddr = ":" + c.ICETCPPort
+		} else if _, _, err := net.SplitHostPort(c.ICETCPPort); err != nil {
+			return tc, fmt.Errorf("ice-tcp-port %q: want PORT or IP:PORT", c.ICETCPPort)
+		}
 	}
 	for _, v := range c.RTPAllow {
 		p, err := netip.ParsePrefix(v)
@@ -258,6 +309,35 @@ func (c Config) transportConfig(log *slog.Logger) (transport.Config, error) {
 	}
 	tc.LegLatchAny, tc.MaxLegsPerRoom = c.RTPLatchAny, c.MaxLegsPerRoom
 	return tc, nil
+}
+
+// portRange parses "MIN-MAX".
+func portRange(what, v string) (uint16, uint16, error) {
+	lo, hi, ok := strings.Cut(v, "-")
+	first, err1 := strconv.ParseUint(strings.TrimSpace(lo), 10, 16)
+	last, err2 := strconv.ParseUint(strings.TrimSpace(hi), 10, 16)
+	if !ok || err1 != nil || err2 != nil || first == 0 || first > last {
+		return 0, 0, fmt.Errorf("%s %q: want MIN-MAX", what, v)
+	}
+	return uint16(first), uint16(last), nil
+}
+
+// turnConfig is the embedded TURN server's configuration.
+func (c Config) turnConfig(log *slog.Logger) (transport.TURNConfig, error) {
+	tc := transport.TURNConfig{Port: c.TURNPort, Secret: []byte(c.TURNSecret), AllowLoopback: c.TURNAllowLoopback, Logger: log}
+	var err error
+	if tc.ListenIP, err = netip.ParseAddr(c.TURNListen); err != nil {
+		return tc, fmt.Errorf("turn listen %q: want an IP address", c.TURNListen)
+	}
+	public := c.TURNPublicIP
+	if public == "" && len(c.PublicIPs) > 0 {
+		public = c.PublicIPs[0]
+	}
+	if tc.PublicIP, err = netip.ParseAddr(public); err != nil {
+		return tc, fmt.Errorf("turn public IP %q: want an IP address", public)
+	}
+	tc.RelayPortMin, tc.RelayPortMax, err = portRange("turn relay ports", c.TURNRelayPorts)
+	return tc, err
 }
 
 // roomDefaults turns the room settings into the options of rooms created

@@ -175,3 +175,71 @@ func TestConfigLadder(t *testing.T) {
 func roomRung(w, h, fps, bps int) ladder.Rung {
 	return ladder.Rung{Width: w, Height: h, FPS: fps, BitrateBps: bps}
 }
+
+// TestConfigReach: the TURN and ICE-TCP settings reach the transport and
+// the TURN server, and the combinations that cannot work are refused with
+// the reason.
+func TestConfigReach(t *testing.T) {
+	noenv := func(string) string { return "" }
+	cfg, err := loadConfig([]string{"-turn", "true", "-public-ip", "203.0.113.7", "-turn-relay-ports", "50000-50099",
+		"-ice-tcp-port", "7881", "-turn-server", "turn:turn.example.org:3478?transport=udp", "-turn-secret", "s"}, noenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	turn, err := cfg.turnConfig(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if turn.ListenIP.String() != "0.0.0.0" || turn.Port != 3478 || turn.PublicIP.String() != "203.0.113.7" ||
+		turn.RelayPortMin != 50000 || turn.RelayPortMax != 50099 || string(turn.Secret) != "s" || turn.AllowLoopback {
+		t.Errorf("TURN config %+v", turn)
+	}
+	tr, err := cfg.transportConfig(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.ICETCPAddr != ":7881" || len(tr.ICEServers) != 1 || tr.ICEServers[0].URLs[0] != "turn:turn.example.org:3478?transport=udp" {
+		t.Errorf("transport config: ICE-TCP %q, ICE servers %+v", tr.ICETCPAddr, tr.ICEServers)
+	}
+	env := map[string]string{"MCU_TURN": "1", "MCU_TURN_PUBLIC_IP": "198.51.100.1", "MCU_TURN_LISTEN": "198.51.100.1",
+		"MCU_TURN_ALLOW_LOOPBACK": "true", "MCU_ICE_TCP_PORT": "127.0.0.1:7881", "MCU_TURN_PORT": "5349"}
+	if cfg, err = loadConfig(nil, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if turn, err = cfg.turnConfig(nil); err != nil || turn.PublicIP.String() != "198.51.100.1" || turn.ListenIP.String() != "198.51.100.1" || turn.Port != 5349 || !turn.AllowLoopback {
+		t.Errorf("TURN config from the environment %+v %v", turn, err)
+	}
+	if tr, err = cfg.transportConfig(nil); err != nil || tr.ICETCPAddr != "127.0.0.1:7881" {
+		t.Errorf("ICE-TCP from the environment %q %v", tr.ICETCPAddr, err)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"-turn", "true"}, "-turn needs -turn-public-ip"},
+		{[]string{"-turn", "true", "-turn-public-ip", "192.0.2.1", "-udp-port", "3478"}, "-turn-port and -udp-port are both UDP 3478"},
+		{[]string{"-turn-server", "turn:turn.example.org:3478"}, "-turn-server needs -turn-secret"},
+		{[]string{"-turn-server", "stun:stun.example.org", "-turn-secret", "s"}, `turn server "stun:stun.example.org": want a turn: or turns: URL`},
+		{[]string{"-turn", "maybe"}, "invalid syntax"},
+	} {
+		if _, err := loadConfig(tc.args, noenv); err == nil || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%q: %v, want %q", tc.args, err, tc.msg)
+		}
+	}
+	for _, mutate := range []func(*Config){
+		func(c *Config) { c.TURNListen = "everywhere" },
+		func(c *Config) { c.TURNPublicIP = "turn.example.org" },
+		func(c *Config) { c.TURNRelayPorts = "50000" },
+	} {
+		c := defaultConfig()
+		c.TURN, c.TURNPublicIP = true, "192.0.2.1"
+		mutate(&c)
+		if _, err := c.turnConfig(nil); err == nil {
+			t.Errorf("TURN config accepted: listen %q, public %q, relay ports %q", c.TURNListen, c.TURNPublicIP, c.TURNRelayPorts)
+		}
+	}
+	if _, err := (Config{ICETCPPort: "seven"}).transportConfig(nil); err == nil || !strings.Contains(err.Error(), "want PORT or IP:PORT") {
+		t.Errorf("ice-tcp-port seven: %v", err)
+	}
+}

@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +15,8 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -87,6 +91,12 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(listening
 	if err != nil {
 		return err
 	}
+	if cfg.TURN && cfg.TURNSecret == "" {
+		if cfg.TURNSecret, err = randomSecret(); err != nil {
+			return err
+		}
+		log.Info("TURN: no -turn-secret, generated one: credentials handed out stop working when the server restarts")
+	}
 	door, err := cfg.frontDoor()
 	if err != nil {
 		return err
@@ -108,11 +118,24 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(listening
 	if err != nil {
 		return err
 	}
+	turnSrv, err := startTURN(cfg, &tc, log)
+	if err != nil {
+		return err
+	}
+	closeTURN := func() error { return nil }
+	if turnSrv != nil {
+		closeTURN = turnSrv.Close
+		defer closeTURN() // on the early returns; Close is idempotent
+		prom.MustRegister(turnMetrics(turnSrv)...)
+	}
 	eng, err := transport.NewEngine(tc)
 	if err != nil {
 		return err
 	}
 	prom.MustRegister(newTransportCollector(eng.Stats))
+	if a := eng.ICETCPAddr(); a != nil {
+		log.Info("ICE-TCP listening", "ice_tcp", a.String())
+	}
 
 	httpAPI := transport.NewServer(eng, roomsAdapter{rooms}, door)
 	l := &listeners{}
@@ -178,8 +201,38 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(listening
 		}
 		<-grpcDone
 	}
-	errs = append(errs, rooms.Close(), eng.Close())
+	// Relayed peers are closed with the rooms, before their relays.
+	errs = append(errs, rooms.Close(), eng.Close(), closeTURN())
 	return errors.Join(errs...)
+}
+
+// startTURN starts the embedded TURN server when cfg asks for it and
+// adds it to the ICE servers tc advertises.
+func startTURN(cfg Config, tc *transport.Config, log *slog.Logger) (*transport.TURNServer, error) {
+	if !cfg.TURN {
+		return nil, nil
+	}
+	turnCfg, err := cfg.turnConfig(log)
+	if err != nil {
+		return nil, err
+	}
+	s, err := transport.NewTURNServer(turnCfg, *tc)
+	if err != nil {
+		return nil, err
+	}
+	ice := s.ICEServer()
+	tc.ICEServers = append(slices.Clip(tc.ICEServers), ice)
+	log.Info("TURN listening", "urls", strings.Join(ice.URLs, " "), "relay_ports", cfg.TURNRelayPorts, "allow_loopback", cfg.TURNAllowLoopback)
+	return s, nil
+}
+
+// randomSecret is a TURN secret for this run alone.
+func randomSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
 }
 
 // drainRooms refuses newcomers (readiness 503) and lets the rooms go on

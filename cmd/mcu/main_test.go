@@ -35,7 +35,7 @@ type testServer struct {
 // loopback-only ICE and stops it when the test ends. Tests join from one
 // address many times a second, so the per-IP join limit is off, and they
 // stop without a drain, unless they set them.
-func startServer(t *testing.T, mutate ...func(*Config)) *testServer {
+func startServer(t testing.TB, mutate ...func(*Config)) *testServer {
 	t.Helper()
 	cfg := defaultConfig()
 	cfg.HTTP = "127.0.0.1:0"

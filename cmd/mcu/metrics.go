@@ -222,3 +222,14 @@ func (c *receiverCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 }
+
+// turnMetrics are the embedded TURN server's figures, read at scrape
+// time.
+func turnMetrics(t *transport.TURNServer) []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mcu_turn_allocations", Help: "Live relays of the embedded TURN server."},
+			func() float64 { return float64(t.Allocations()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "mcu_turn_refused_total", Help: "Permissions and packets the embedded TURN server refused: not toward this MCU's media."},
+			func() float64 { return float64(t.Refused()) }),
+	}
+}

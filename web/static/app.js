@@ -40,6 +40,18 @@ async function iceServers() {
   return [];
 }
 
+// ?relay=udp, tcp or tls (any other value: all) sends the media through
+// the TURN servers /config names, over that transport alone: a way to
+// check a TURN set-up from a browser.
+const relay = new URLSearchParams(location.search).get("relay");
+function iceConfig(servers) {
+  if (!relay) return { iceServers: servers };
+  const transport = (u) => u.startsWith("turns:") ? "tls" : /[?&]transport=tcp/.test(u) ? "tcp" : "udp";
+  const wanted = (u) => /^turns?:/.test(u) && (!["udp", "tcp", "tls"].includes(relay) || transport(u) === relay);
+  const turn = servers.map((s) => ({ ...s, urls: [].concat(s.urls).filter(wanted) })).filter((s) => s.urls.length);
+  return { iceServers: turn, iceTransportPolicy: "relay" };
+}
+
 // waitForGathering resolves once ICE gathering completes (the join API does
 // not trickle candidates) or after a bound, with what was gathered so far.
 function waitForGathering(pc, ms) {
@@ -62,7 +74,7 @@ async function join(ev) {
     state.audioCtx = new AudioContext();
     state.mic = await media({ audio: { echoCancellation: true, noiseSuppression: true } }, "microphone");
     state.cam = await media({ video: { width: 640, height: 360 } }, "camera");
-    const pc = new RTCPeerConnection({ iceServers: await iceServers() });
+    const pc = new RTCPeerConnection(iceConfig(await iceServers()));
     state.pc = pc;
     if (state.mic) {
       pc.addTransceiver(state.mic.getAudioTracks()[0], { direction: "sendrecv", streams: [state.mic] });
@@ -233,6 +245,12 @@ async function pollStats() {
   const report = await state.pc.getStats();
   const st = window.mcuStats;
   report.forEach((s) => {
+    if (s.type === "transport" && s.selectedCandidatePairId) {
+      // How the media flows: host, srflx or relay (and over what to the relay).
+      const pair = report.get(s.selectedCandidatePairId);
+      const local = pair && report.get(pair.localCandidateId);
+      if (local) { st.candidateType = local.candidateType; st.relayProtocol = local.relayProtocol || ""; }
+    }
     if (s.type !== "inbound-rtp") return;
     if (s.kind === "audio") {
       st.packetsReceived = s.packetsReceived || 0;

@@ -6,6 +6,7 @@ package pionclient
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -84,6 +85,16 @@ type Options struct {
 	// Interfaces are the network interfaces it gathers candidates on
 	// (default: loopback only).
 	Interfaces []string
+	// NetworkTypes limits the candidates it gathers and pairs with
+	// (default: pion's, UDP only); TCP alone is a client whose UDP is
+	// blocked, which connects to the server's passive ICE-TCP candidates.
+	NetworkTypes []webrtc.NetworkType
+	// ICEServers are the STUN and TURN servers it gathers candidates
+	// through; RelayOnly keeps only relayed ones, as a browser's
+	// iceTransportPolicy "relay" (and, as a browser, nominating the first
+	// relayed pair that works).
+	ICEServers []webrtc.ICEServer
+	RelayOnly  bool
 	// Via, when set, routes the media through a relay: the offer goes to
 	// the server without the client's candidates (so the server can only
 	// learn the relay's address), and Via rewrites the server's answer,
@@ -185,6 +196,14 @@ func Join(ctx context.Context, opts Options) (c *Client, err error) {
 	}
 	se.SetIncludeLoopbackCandidate(slices.Contains(ifaces, "lo"))
 	se.SetInterfaceFilter(func(name string) bool { return slices.Contains(ifaces, name) })
+	if len(opts.NetworkTypes) > 0 {
+		se.SetNetworkTypes(opts.NetworkTypes)
+	}
+	if opts.RelayOnly {
+		// pion waits 2 s before it nominates a relayed pair, in case a
+		// better one turns up; with relays only, none will.
+		se.SetRelayAcceptanceMinWait(0)
+	}
 	me, err := mediaEngine(opts.VideoCodec)
 	if err != nil {
 		return nil, err
@@ -196,7 +215,11 @@ func Join(ctx context.Context, opts Options) (c *Client, err error) {
 		}
 	}
 	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	pcCfg := webrtc.Configuration{ICEServers: opts.ICEServers}
+	if opts.RelayOnly {
+		pcCfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
+	pc, err := api.NewPeerConnection(pcCfg)
 	if err != nil {
 		return nil, err
 	}
@@ -408,6 +431,46 @@ func (o *Options) do(ctx context.Context, method, u, ctype, body string, header 
 	return res, string(b), err
 }
 
+// ConfigICEServers fetches the server's /config (with the options'
+// token, if any) and returns the ICE servers whose URL contains keep
+// ("?transport=tcp", say), one URL each, as pion takes them.
+func ConfigICEServers(ctx context.Context, opts Options, keep string) ([]webrtc.ICEServer, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, opts.BaseURL+"/config", nil)
+	if err != nil {
+		return nil, err
+	}
+	opts.authorize(req)
+	res, err := opts.httpClient().Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("/config: %s", res.Status)
+	}
+	var cfg struct {
+		ICEServers []struct {
+			URLs                 []string
+			Username, Credential string
+		} `json:"iceServers"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&cfg); err != nil {
+		return nil, fmt.Errorf("/config: %w", err)
+	}
+	var out []webrtc.ICEServer
+	for _, ice := range cfg.ICEServers {
+		for _, u := range ice.URLs {
+			if strings.Contains(u, keep) {
+				out = append(out, webrtc.ICEServer{URLs: []string{u}, Username: ice.Username, Credential: ice.Credential})
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("/config names no ICE server with %q", keep)
+	}
+	return out, nil
+}
+
 // WaitConnected waits for ICE and DTLS to complete.
 func (c *Client) WaitConnected(ctx context.Context) error {
 	select {
@@ -416,6 +479,17 @@ func (c *Client) WaitConnected(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("%s: not connected: %w", c.opts.Name, ctx.Err())
 	}
+}
+
+// Path is the candidate pair the connection uses (nil before it has
+// one): whether it is direct or relayed, over UDP or TCP.
+func (c *Client) Path() (*webrtc.ICECandidatePair, error) {
+	for _, tr := range c.pc.GetTransceivers() {
+		if t := tr.Receiver().Transport(); t != nil {
+			return t.ICETransport().GetSelectedCandidatePair()
+		}
+	}
+	return nil, errors.New("no transport")
 }
 
 // SetTone changes the tone the client sends (0: silence), e.g. to make it
