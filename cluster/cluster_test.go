@@ -77,7 +77,7 @@ func TestBadConfig(t *testing.T) {
 		{ID: "", Sample: func() Load { return Load{} }},
 		{ID: "a.b", Sample: func() Load { return Load{} }},
 		{ID: "a"},
-		{ID: "a", Sample: func() Load { return Load{} }, CPUTarget: 2},
+		{ID: "a", Sample: func() Load { return Load{} }, Targets: Targets{CPU: 2}},
 	} {
 		_, err := New(cfg)
 		require.ErrorIs(t, err, ErrBadConfig, "%+v", cfg)
@@ -208,7 +208,7 @@ func TestAdmission(t *testing.T) {
 		waitNodes(t, n, "a", "b", "c")
 	}
 	bLoad.set(Load{Participants: 9, Cap: 10})
-	cLoad.set(Load{CPU: 0.2})
+	cLoad.set(Load{Participants: 2, Cap: 10})
 	c.SetDraining(true)
 	require.Eventually(t, func() bool { i, _ := a.Lookup("b"); return i.Stress >= 0.9 }, 2*time.Second, 10*time.Millisecond)
 	require.Eventually(t, func() bool { i, _ := a.Lookup("c"); return i.Draining }, 2*time.Second, 10*time.Millisecond)
@@ -217,14 +217,12 @@ func TestAdmission(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "a", home.ID, "b is loaded, c draining")
 	}
-	hb, err := a.Lookup("b")
-	require.NoError(t, err)
-	require.NoError(t, a.Admit(hb), "b at 0.9 takes one more")
-	require.ErrorIs(t, a.Admit(hb), ErrOverloaded, "the join sent since its report counts")
+	require.NoError(t, a.Admit("b"), "b at 0.9 takes one more")
+	require.ErrorIs(t, a.Admit("b"), ErrOverloaded, "the join sent since its report counts")
 
 	a.SetDraining(true)
 	require.Eventually(t, func() bool { i, _ := b.Lookup("a"); return i.Draining }, 2*time.Second, 10*time.Millisecond)
-	_, err = b.Home(context.Background(), "none", true)
+	_, err := b.Home(context.Background(), "none", true)
 	require.ErrorIs(t, err, ErrNoCapacity)
 }
 
@@ -262,10 +260,12 @@ func TestPlace(t *testing.T) {
 }
 
 func TestStress(t *testing.T) {
-	require.InDelta(t, 0.5, Load{CPU: 0.4}.Stress(0.8), 1e-9)
-	require.InDelta(t, 2, Load{TickP99: 10 * time.Millisecond}.Stress(0.8), 1e-9)
-	require.InDelta(t, 0.75, Load{Participants: 3, Cap: 4}.Stress(0.8), 1e-9)
-	require.InDelta(t, 0, Load{Participants: 3}.Stress(0.8), 1e-9)
+	defaults := Targets{CPU: DefaultCPUTarget, Tick: DefaultTickTarget}
+	require.InDelta(t, 0.5, Load{CPU: 0.4}.Stress(defaults), 1e-9)
+	require.InDelta(t, 2, Load{CPU: 0.4, TickP99: 10 * time.Millisecond}.Stress(defaults), 1e-9)
+	require.InDelta(t, 0.75, Load{CPU: 0.4, Participants: 3, Cap: 4}.Stress(defaults), 1e-9)
+	require.InDelta(t, 0, Load{Participants: 3}.Stress(defaults), 1e-9)
+	require.InDelta(t, 0.75, Load{CPU: 0.9, TickP99: time.Second, Participants: 3, Cap: 4}.Stress(Targets{}), 1e-9, "targets off")
 	require.InDelta(t, 0.25+0.5, NodeInfo{Stress: 0.25, Pending: 2, Load: Load{Cap: 4}}.CorrectedStress(), 1e-9)
 }
 

@@ -214,15 +214,15 @@ func (n *Node) place() (NodeInfo, bool) {
 // Admit checks that the room's home takes another participant (stress
 // below JoinStressLimit, corrected for the joins sent to it since its
 // last report) and counts the participant against it.
-func (n *Node) Admit(home NodeInfo) error {
+func (n *Node) Admit(home string) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	p, ok := n.peers[home.ID]
+	p, ok := n.peers[home]
 	if !ok {
 		return nil // not heard of yet: a node that just started
 	}
 	if s := p.info.CorrectedStress(); s >= JoinStressLimit {
-		return fmt.Errorf("%w: node %s is at stress %.2f (limit %.2f)", ErrOverloaded, home.ID, s, JoinStressLimit)
+		return fmt.Errorf("%w: node %s is at stress %.2f (limit %.2f)", ErrOverloaded, home, s, JoinStressLimit)
 	}
 	p.info.Pending++
 	return nil

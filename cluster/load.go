@@ -12,9 +12,10 @@ import (
 const (
 	RoomStressLimit = 0.85
 	JoinStressLimit = 0.95
-	// TickTarget is the audio tick lateness p99 a node is held to: the
-	// same 5 ms as room.LateTickThreshold and bench/'s capacity runs.
-	TickTarget = 5 * time.Millisecond
+	// DefaultTickTarget is the audio tick lateness p99 a node is held
+	// to: the same 5 ms as room.LateTickThreshold and bench/'s capacity
+	// runs.
+	DefaultTickTarget = 5 * time.Millisecond
 	// DefaultCPUTarget is the share of the machine's CPU a node may use
 	// at stress 1, leaving headroom for bursts (joins, keyframes).
 	DefaultCPUTarget = 0.8
@@ -44,11 +45,24 @@ type Load struct {
 	Cap int `json:"cap,omitempty"`
 }
 
-// Stress is the worst of the node's CPU against cpuTarget, its tick
-// lateness p99 against TickTarget and its participants against its cap:
+// Targets are what a node's stress measures it against; a zero target
+// leaves its term out.
+type Targets struct {
+	CPU  float64       // share of the machine's CPU
+	Tick time.Duration // mix tick lateness p99
+}
+
+// Stress is the worst of the node's CPU against its target, its tick
+// lateness p99 against its target and its participants against its cap:
 // 1 is a node at its limit on one of them.
-func (l Load) Stress(cpuTarget float64) float64 {
-	s := max(l.CPU/cpuTarget, float64(l.TickP99)/float64(TickTarget))
+func (l Load) Stress(t Targets) float64 {
+	var s float64
+	if t.CPU > 0 {
+		s = l.CPU / t.CPU
+	}
+	if t.Tick > 0 {
+		s = max(s, float64(l.TickP99)/float64(t.Tick))
+	}
 	if l.Cap > 0 {
 		s = max(s, float64(l.Participants)/float64(l.Cap))
 	}

@@ -45,9 +45,9 @@ type Config struct {
 	NATS []string
 	// Replicas of the buckets in a clustered NATS (default 1).
 	Replicas int
-	// CPUTarget is the share of the machine's CPU at stress 1 (default
-	// DefaultCPUTarget).
-	CPUTarget float64
+	// Targets are what the node's stress is measured against (zero:
+	// participants against their cap alone).
+	Targets Targets
 	// Sample measures the node's load for a heartbeat (required).
 	Sample func() Load
 	// Heartbeat is how often the node reports (default 1 s); NodeTTL how
@@ -104,12 +104,14 @@ type Node struct {
 	embed   *server.Server // nil with external NATS
 	embDir  string
 
-	draining atomic.Bool
-	kick     chan struct{} // (re)connected or draining: report now
-	stop     chan struct{}
-	wg       sync.WaitGroup
-	serving  chan struct{} // a slot per request being served
-	rpcSub   *nats.Subscription
+	draining  atomic.Bool
+	kick      chan struct{} // (re)connected or draining: report now
+	ready     chan struct{} // closed once first set up
+	readyOnce sync.Once
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	serving   chan struct{} // a slot per request being served
+	rpcSub    *nats.Subscription
 
 	mu       sync.Mutex
 	closed   bool
@@ -141,10 +143,9 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Sample == nil {
 		return nil, fmt.Errorf("%w: no load sampler", ErrBadConfig)
 	}
-	if cfg.CPUTarget < 0 || cfg.CPUTarget > 1 || cfg.Replicas < 0 || cfg.Replicas > 5 {
-		return nil, fmt.Errorf("%w: cpu target %g (want 0..1), replicas %d (want 1..5)", ErrBadConfig, cfg.CPUTarget, cfg.Replicas)
+	if cfg.Targets.CPU < 0 || cfg.Targets.CPU > 1 || cfg.Targets.Tick < 0 || cfg.Replicas < 0 || cfg.Replicas > 5 {
+		return nil, fmt.Errorf("%w: cpu target %g (want 0..1), tick target %v, replicas %d (want 1..5)", ErrBadConfig, cfg.Targets.CPU, cfg.Targets.Tick, cfg.Replicas)
 	}
-	cfg.CPUTarget = cmpOr(cfg.CPUTarget, DefaultCPUTarget)
 	cfg.Replicas = cmpOr(cfg.Replicas, 1)
 	cfg.Heartbeat = cmpOr(cfg.Heartbeat, defaultHeartbeat)
 	cfg.NodeTTL = cmpOr(cfg.NodeTTL, defaultNodeTTL)
@@ -153,7 +154,7 @@ func New(cfg Config) (*Node, error) {
 		cfg.Logger = slog.Default()
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("component", "cluster", "node", cfg.ID), started: time.Now(),
-		kick: make(chan struct{}, 1), stop: make(chan struct{}), serving: make(chan struct{}, maxServing),
+		kick: make(chan struct{}, 1), ready: make(chan struct{}), stop: make(chan struct{}), serving: make(chan struct{}, maxServing),
 		peers: map[string]*peer{}, held: map[media.RoomID]*claim{}}
 	opts := []nats.Option{nats.Name("mcu " + cfg.ID), nats.MaxReconnects(-1), nats.ReconnectWait(reconnectWait),
 		nats.ReconnectJitter(50*time.Millisecond, 50*time.Millisecond), nats.RetryOnFailedConnect(true),
@@ -196,6 +197,14 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.wg.Add(1)
 	go n.run()
+	// A node that serves before it is set up would refuse every new room:
+	// wait for that, unless NATS is out of reach (then the node serves
+	// its own rooms meanwhile and sets up when NATS comes).
+	select {
+	case <-n.ready:
+	case <-time.After(n.cfg.Timeout):
+		n.log.Warn("NATS is not reachable yet: new rooms are refused until it is", "nats", url)
+	}
 	return n, nil
 }
 
@@ -276,14 +285,16 @@ func (n *Node) run() {
 	var watch *watcher
 	defer func() { watch.stop() }()
 	setUp := false
-	for {
-		select {
-		case <-n.stop:
-			return
-		case <-tick.C:
-		case <-n.kick:
-			// A reconnection may be to a NATS that restarted empty.
-			setUp = false
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-n.stop:
+				return
+			case <-tick.C:
+			case <-n.kick:
+				// A reconnection may be to a NATS that restarted empty.
+				setUp = false
+			}
 		}
 		if !n.nc.IsConnected() {
 			n.lost()
@@ -298,6 +309,7 @@ func (n *Node) run() {
 				continue
 			}
 			watch, setUp = w, true
+			n.readyOnce.Do(func() { close(n.ready) })
 		}
 		n.mu.Lock()
 		kv := n.nodesKV
@@ -415,7 +427,7 @@ func (n *Node) lost() {
 // beat reports the node's load into the registry bucket kv.
 func (n *Node) beat(kv jetstream.KeyValue) error {
 	l := n.cfg.Sample()
-	info := NodeInfo{ID: n.cfg.ID, URL: n.cfg.PublicURL, Load: l, Stress: l.Stress(n.cfg.CPUTarget), Draining: n.draining.Load(), Started: n.started}
+	info := NodeInfo{ID: n.cfg.ID, URL: n.cfg.PublicURL, Load: l, Stress: l.Stress(n.cfg.Targets), Draining: n.draining.Load(), Started: n.started}
 	data, err := json.Marshal(info)
 	if err != nil {
 		return err
