@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -87,7 +88,7 @@ func TestBadConfig(t *testing.T) {
 // TestEmbedded: with no NATS URL the node runs its own in-process server
 // and claims rooms through it like any cluster node.
 func TestEmbedded(t *testing.T) {
-	n, err := New(Config{ID: "solo", Sample: func() Load { return Load{} }, Heartbeat: testBeat, NodeTTL: testTTL})
+	n, err := New(Config{ID: "solo", Sample: func() Load { return Load{} }, Heartbeat: testBeat, NodeTTL: testTTL, Logger: quiet})
 	require.NoError(t, err)
 	defer func() { require.NoError(t, n.Close()) }()
 	require.Eventually(t, n.Connected, 5*time.Second, 10*time.Millisecond)
@@ -330,7 +331,7 @@ func TestEvents(t *testing.T) {
 // the directory at once.
 func TestCloseLeaves(t *testing.T) {
 	ns := startNATS(t)
-	a, err := New(Config{ID: "a", Sample: func() Load { return Load{} }, Heartbeat: testBeat, NodeTTL: 10 * time.Second, inProcess: ns})
+	a, err := New(Config{ID: "a", Sample: func() Load { return Load{} }, Heartbeat: testBeat, NodeTTL: 10 * time.Second, inProcess: ns, Logger: quiet})
 	require.NoError(t, err)
 	require.Eventually(t, a.Connected, 5*time.Second, 10*time.Millisecond)
 	b, _ := startNode(t, ns, "b")
@@ -341,4 +342,47 @@ func TestCloseLeaves(t *testing.T) {
 	waitNodes(t, b, "b")
 	_, err = b.Home(context.Background(), "r", false)
 	require.ErrorIs(t, err, ErrNoRoom)
+}
+
+// TestNATSRestartsEmpty: a NATS that comes back without any state gets
+// the nodes' registrations and their rooms' homes again at once.
+func TestNATSRestartsEmpty(t *testing.T) {
+	serve := func(port int) *server.Server {
+		ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
+		require.NoError(t, err)
+		ns.Start()
+		require.True(t, ns.ReadyForConnections(5*time.Second))
+		t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+		return ns
+	}
+	ns := serve(-1)
+	port := ns.Addr().(*net.TCPAddr).Port
+	start := func(id string) *Node {
+		n, err := New(Config{ID: id, PublicURL: "http://" + id, NATS: []string{ns.ClientURL()}, Sample: func() Load { return Load{} },
+			Heartbeat: testBeat, NodeTTL: testTTL, Logger: quiet})
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, n.Close()) })
+		return n
+	}
+	a, b := start("a"), start("b")
+	waitNodes(t, b, "a", "b")
+	_, err := a.Claim("kept")
+	require.NoError(t, err)
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	require.Eventually(t, func() bool { return !a.Connected() && !b.Connected() }, 2*time.Second, 10*time.Millisecond)
+	_, err = b.Home(context.Background(), "kept", false)
+	require.ErrorIs(t, err, ErrUnavailable)
+	_, err = b.Claim("new")
+	require.ErrorIs(t, err, ErrUnavailable, "no claims without NATS: never two homes")
+
+	serve(port)
+	back := time.Now()
+	require.Eventually(t, func() bool { return a.Connected() && b.Connected() }, 5*time.Second, 10*time.Millisecond, "the issue: back within 5 s")
+	waitNodes(t, b, "a", "b")
+	home, err := b.Home(context.Background(), "kept", false)
+	require.NoError(t, err)
+	require.Equal(t, "a", home.ID)
+	t.Logf("registered and re-claimed %v after NATS came back", time.Since(back).Round(time.Millisecond))
 }

@@ -104,14 +104,17 @@ type Node struct {
 	embed   *server.Server // nil with external NATS
 	embDir  string
 
-	draining  atomic.Bool
-	kick      chan struct{} // (re)connected or draining: report now
-	ready     chan struct{} // closed once first set up
-	readyOnce sync.Once
-	stop      chan struct{}
-	wg        sync.WaitGroup
-	serving   chan struct{} // a slot per request being served
-	rpcSub    *nats.Subscription
+	draining atomic.Bool
+	kick     chan struct{} // report now
+	// reconnected asks the next report to set up again first: NATS may
+	// have restarted empty.
+	reconnected atomic.Bool
+	ready       chan struct{} // closed once first set up
+	readyOnce   sync.Once
+	stop        chan struct{}
+	wg          sync.WaitGroup
+	serving     chan struct{} // a slot per request being served
+	rpcSub      *nats.Subscription
 
 	mu       sync.Mutex
 	closed   bool
@@ -161,8 +164,8 @@ func New(cfg Config) (*Node, error) {
 		// A NATS that stops answering without closing the connection is
 		// noticed within two pings.
 		nats.PingInterval(2 * time.Second), nats.MaxPingsOutstanding(2),
-		nats.ConnectHandler(func(*nats.Conn) { n.poke() }),
-		nats.ReconnectHandler(func(*nats.Conn) { n.log.Info("NATS is back"); n.poke() }),
+		nats.ConnectHandler(func(*nats.Conn) { n.reconnected.Store(true); n.poke() }),
+		nats.ReconnectHandler(func(*nats.Conn) { n.log.Info("NATS is back"); n.reconnected.Store(true); n.poke() }),
 		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
 			n.lost()
 			if nc.IsClosed() {
@@ -292,9 +295,10 @@ func (n *Node) run() {
 				return
 			case <-tick.C:
 			case <-n.kick:
-				// A reconnection may be to a NATS that restarted empty.
-				setUp = false
 			}
+		}
+		if n.reconnected.Swap(false) {
+			setUp = false
 		}
 		if !n.nc.IsConnected() {
 			n.lost()
@@ -334,25 +338,25 @@ func (n *Node) setUp() (*watcher, error) {
 	defer cancel()
 	nodes, err := n.bucket(ctx, jetstream.KeyValueConfig{Bucket: nodesBucket, TTL: n.cfg.NodeTTL, Storage: jetstream.MemoryStorage, Replicas: n.cfg.Replicas})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("registry bucket: %w", err)
 	}
 	rooms, err := n.bucket(ctx, jetstream.KeyValueConfig{Bucket: roomsBucket, Storage: jetstream.MemoryStorage, Replicas: n.cfg.Replicas})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("directory bucket: %w", err)
 	}
 	key, err := routeKey(ctx, rooms)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("route key: %w", err)
 	}
 	w, err := n.watch(nodes)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("registry watch: %w", err)
 	}
 	// Registered before anyone routes through this node: placement
 	// counts it, and Connected means it is in the registry.
 	if err := n.beat(nodes); err != nil {
 		w.stop()
-		return nil, err
+		return nil, fmt.Errorf("first heartbeat: %w", err)
 	}
 	n.mu.Lock()
 	n.nodesKV, n.roomsKV, n.routeKey = nodes, rooms, key
