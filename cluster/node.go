@@ -123,6 +123,7 @@ type Node struct {
 	routeKey string
 	peers    map[string]*peer
 	held     map[media.RoomID]*claim
+	watching *watcher           // the registry's, while set up
 	watchers int                // WatchEvents callers
 	eventSub *nats.Subscription // while watchers > 0
 }
@@ -359,7 +360,7 @@ func (n *Node) setUp() (*watcher, error) {
 		return nil, fmt.Errorf("first heartbeat: %w", err)
 	}
 	n.mu.Lock()
-	n.nodesKV, n.roomsKV, n.routeKey = nodes, rooms, key
+	n.nodesKV, n.roomsKV, n.routeKey, n.watching = nodes, rooms, key, w
 	held := make(map[media.RoomID]*claim, len(n.held))
 	for r, c := range n.held {
 		held[r] = c
@@ -422,9 +423,15 @@ func (n *Node) reclaim(ctx context.Context, kv jetstream.KeyValue, r media.RoomI
 
 // lost forgets the buckets until the node is set up again: the registry
 // it heard of may be stale by then, and NATS may come back empty.
+// The registry's watch ends at once too: left to itself, its consumer
+// would try to come back on a NATS without its bucket and hold up the
+// set-up's requests until they time out.
 func (n *Node) lost() {
 	n.mu.Lock()
 	n.nodesKV, n.roomsKV = nil, nil
+	if n.watching != nil {
+		n.watching.cancel()
+	}
 	n.mu.Unlock()
 }
 
