@@ -12,6 +12,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -150,10 +151,10 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Targets.CPU < 0 || cfg.Targets.CPU > 1 || cfg.Targets.Tick < 0 || cfg.Replicas < 0 || cfg.Replicas > 5 {
 		return nil, fmt.Errorf("%w: cpu target %g (want 0..1), tick target %v, replicas %d (want 1..5)", ErrBadConfig, cfg.Targets.CPU, cfg.Targets.Tick, cfg.Replicas)
 	}
-	cfg.Replicas = cmpOr(cfg.Replicas, 1)
-	cfg.Heartbeat = cmpOr(cfg.Heartbeat, defaultHeartbeat)
-	cfg.NodeTTL = cmpOr(cfg.NodeTTL, defaultNodeTTL)
-	cfg.Timeout = cmpOr(cfg.Timeout, defaultTimeout)
+	cfg.Replicas = cmp.Or(cfg.Replicas, 1)
+	cfg.Heartbeat = cmp.Or(cfg.Heartbeat, defaultHeartbeat)
+	cfg.NodeTTL = cmp.Or(cfg.NodeTTL, defaultNodeTTL)
+	cfg.Timeout = cmp.Or(cfg.Timeout, defaultTimeout)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -210,14 +211,6 @@ func New(cfg Config) (*Node, error) {
 		n.log.Warn("NATS is not reachable yet: new rooms are refused until it is", "nats", url)
 	}
 	return n, nil
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // startEmbedded runs a NATS server in this process that listens nowhere:

@@ -248,6 +248,7 @@ func newRouter(node *cluster.Node, rooms *room.Manager, authority *auth.Authorit
 	// its Location routes without a lookup, even while NATS is away, and
 	// the transport's Location format stays its own.
 	rt.mux.HandleFunc("DELETE /rooms/{room}/participants/{id}", rt.byParticipant)
+	rt.mux.HandleFunc("PATCH /rooms/{room}/participants/{id}", rt.byParticipant) // trickle ICE, when it comes
 	rt.mux.Handle("/", local)
 	return rt
 }
