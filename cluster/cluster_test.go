@@ -386,3 +386,26 @@ func TestNATSRestartsEmpty(t *testing.T) {
 	require.Equal(t, "a", home.ID)
 	t.Logf("registered and re-claimed %v after NATS came back", time.Since(back).Round(time.Millisecond))
 }
+
+// TestSweep: a directory entry whose home does not host the room (a
+// first join refused there) or is gone is deleted after two sweeps; a
+// hosted room's stays.
+func TestSweep(t *testing.T) {
+	ns := startNATS(t)
+	fast := func(c *Config) { c.sweepEvery = 100 * time.Millisecond }
+	a, _ := startNode(t, ns, "a", fast)
+	b, _ := startNode(t, ns, "b", fast)
+	waitNodes(t, a, "a", "b")
+	waitNodes(t, b, "a", "b")
+	_, err := b.Claim("hosted")
+	require.NoError(t, err)
+	placed, err := a.Home(context.Background(), "refused", true) // placed, never created
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, err := b.Home(context.Background(), "refused", false)
+		return errors.Is(err, ErrNoRoom)
+	}, 3*time.Second, 20*time.Millisecond, "the entry naming %s for a room it never made", placed.ID)
+	home, err := a.Home(context.Background(), "hosted", false)
+	require.NoError(t, err)
+	require.Equal(t, "b", home.ID)
+}

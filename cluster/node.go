@@ -66,6 +66,8 @@ type Config struct {
 
 	// inProcess, set by tests, connects to a server they run in-process.
 	inProcess nats.InProcessConnProvider
+	// sweepEvery, set by tests, replaces defaultSweepEvery.
+	sweepEvery time.Duration
 }
 
 // Defaults of Config.
@@ -116,6 +118,9 @@ type Node struct {
 	wg          sync.WaitGroup
 	serving     chan struct{} // a slot per request being served
 	rpcSub      *nats.Subscription
+	// suspects are the directory entries the last sweep found orphaned,
+	// with their revisions; only run's goroutine uses them.
+	suspects map[string]uint64
 
 	mu       sync.Mutex
 	closed   bool
@@ -155,6 +160,7 @@ func New(cfg Config) (*Node, error) {
 	cfg.Heartbeat = cmp.Or(cfg.Heartbeat, defaultHeartbeat)
 	cfg.NodeTTL = cmp.Or(cfg.NodeTTL, defaultNodeTTL)
 	cfg.Timeout = cmp.Or(cfg.Timeout, defaultTimeout)
+	cfg.sweepEvery = cmp.Or(cfg.sweepEvery, defaultSweepEvery)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -282,6 +288,7 @@ func (n *Node) run() {
 	var watch *watcher
 	defer func() { watch.stop() }()
 	setUp := false
+	swept := time.Now()
 	for first := true; ; first = false {
 		if !first {
 			select {
@@ -320,6 +327,16 @@ func (n *Node) run() {
 			// NATS may have lost the bucket (a restart): set up again.
 			n.log.Warn("heartbeat", "err", err)
 			setUp = false
+			continue
+		}
+		if time.Since(swept) >= n.cfg.sweepEvery {
+			n.mu.Lock()
+			rooms := n.roomsKV
+			n.mu.Unlock()
+			if rooms != nil {
+				n.sweep(rooms)
+			}
+			swept = time.Now()
 		}
 	}
 }
