@@ -23,7 +23,10 @@ const (
 // tileRef is a tile candidate as snapshotted (under the room lock) for one
 // video tick.
 type tileRef struct {
-	p          *participant
+	p *participant
+	// vin is p's decoder as the snapshot found it under the room's lock:
+	// it is set there when p's connection comes up, while a tick runs.
+	vin        *videoIn
 	spoke      time.Time
 	label      string
 	videoMuted bool
@@ -187,7 +190,7 @@ func (r *Room) snapshot(vc *videoClock) (featured media.ParticipantID, excludeSe
 	defer r.mu.Unlock()
 	for _, p := range r.roster {
 		if p.isTile() {
-			tiles = append(tiles, tileRef{p: p, spoke: time.Unix(0, p.lastSpoke.Load()), label: p.name, videoMuted: p.videoMuted})
+			tiles = append(tiles, tileRef{p: p, vin: p.vin, spoke: time.Unix(0, p.lastSpoke.Load()), label: p.name, videoMuted: p.videoMuted})
 		}
 		// A receiver is served once connected, until it fails.
 		if p.vout != nil && !p.pending && !p.failed.Load() {
@@ -246,18 +249,17 @@ func (r *Room) assign(vc *videoClock, rc videoReceiver, featured media.Participa
 // muted (then the placeholder with its name), and the decoder to lock
 // while it is read.
 func (t tileRef) tile(now time.Time) (compositor.Tile, *videoIn) {
-	p := t.p
-	tile := compositor.Tile{Label: t.label}
-	if p.vin == nil || t.videoMuted {
+	vin, tile := t.vin, compositor.Tile{Label: t.label}
+	if vin == nil || t.videoMuted {
 		return tile, nil
 	}
-	p.vin.mu.Lock()
-	defer p.vin.mu.Unlock()
-	if !p.vin.have || now.Sub(p.vin.at) > frozenFor {
+	vin.mu.Lock()
+	defer vin.mu.Unlock()
+	if !vin.have || now.Sub(vin.at) > frozenFor {
 		return tile, nil
 	}
-	tile.Frame = &p.vin.latest
-	return tile, p.vin
+	tile.Frame = &vin.latest
+	return tile, vin
 }
 
 // videoTS is the RTP time (90 kHz) of video tick n at fps frames per
