@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
+	"github.com/mcu-project/mcu/cluster"
 	"github.com/mcu-project/mcu/internal/testkit/pionclient"
 	"github.com/nats-io/nats-server/v2/server"
 	"google.golang.org/grpc"
@@ -164,5 +167,40 @@ func TestRouting(t *testing.T) {
 	}
 	if r, err := a.GetRoom(ctx, &mcuv1.GetRoomRequest{Id: "mine"}); err != nil || r.GetId() != "mine" {
 		t.Fatalf("a's own room without NATS: %v %v", r, err)
+	}
+}
+
+// TestRoutedHere: only a request carrying the cluster's route key counts
+// as routed by a node (served here, as from the forwarded address); a
+// client's own headers are dropped.
+func TestRoutedHere(t *testing.T) {
+	node, err := cluster.New(cluster.Config{ID: "n", Sample: func() cluster.Load { return cluster.Load{} }, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	rt := &router{node: node}
+	for _, tc := range []struct {
+		name, key, from string
+		routed          bool
+		remote          string
+	}{
+		{"routed", node.RouteKey(), "203.0.113.9", true, "203.0.113.9:0"},
+		{"routed, IPv6", node.RouteKey(), "2001:db8::1", true, "[2001:db8::1]:0"},
+		{"a wrong key", "guess", "203.0.113.9", false, "192.0.2.1:5000"},
+		{"no key", "", "203.0.113.9", false, "192.0.2.1:5000"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/rooms/x/join", nil)
+			r.RemoteAddr = "192.0.2.1:5000"
+			r.Header.Set(routeKeyHeader, tc.key)
+			r.Header.Set(forwardedForHeader, tc.from)
+			if got := rt.routedHere(r); got != tc.routed || r.RemoteAddr != tc.remote {
+				t.Errorf("routed %v from %s, want %v from %s", got, r.RemoteAddr, tc.routed, tc.remote)
+			}
+			if r.Header.Get(routeKeyHeader) != "" || r.Header.Get(forwardedForHeader) != "" {
+				t.Error("the routing headers reach the handlers")
+			}
+		})
 	}
 }
