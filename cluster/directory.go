@@ -175,7 +175,7 @@ func (n *Node) Home(ctx context.Context, r media.RoomID, create bool) (NodeInfo,
 		}
 		target, ok := n.place()
 		if !ok {
-			return NodeInfo{}, ErrNoCapacity
+			return NodeInfo{}, fmt.Errorf("%w: every node is draining or above stress %.2f", ErrNoCapacity, RoomStressLimit)
 		}
 		if rev == 0 {
 			_, err = kv.Create(ctx, key, []byte(target.ID))
