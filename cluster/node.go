@@ -115,9 +115,12 @@ type Node struct {
 	ready       chan struct{} // closed once first set up
 	readyOnce   sync.Once
 	stop        chan struct{}
-	wg          sync.WaitGroup
-	serving     chan struct{} // a slot per request being served
-	rpcSub      *nats.Subscription
+	loopDone    chan struct{} // run has returned
+	// wg holds every other goroutine: requests served, releases, the
+	// registry's watches ending.
+	wg      sync.WaitGroup
+	serving chan struct{} // a slot per request being served
+	rpcSub  *nats.Subscription
 	// suspects are the directory entries the last sweep found orphaned,
 	// with their revisions; only run's goroutine uses them.
 	suspects map[string]uint64
@@ -206,7 +209,7 @@ func New(cfg Config) (*Node, error) {
 		n.stopEmbedded()
 		return nil, err
 	}
-	n.wg.Add(1)
+	n.loopDone = make(chan struct{})
 	go n.run()
 	// A node that serves before it is set up would refuse every new room:
 	// wait for that, unless NATS is out of reach (then the node serves
@@ -282,7 +285,7 @@ func (n *Node) poke() {
 // run is the node's loop: it sets the node up in NATS whenever the
 // connection is (re)made and reports the node's load every heartbeat.
 func (n *Node) run() {
-	defer n.wg.Done()
+	defer close(n.loopDone)
 	tick := time.NewTicker(n.cfg.Heartbeat)
 	defer tick.Stop()
 	var watch *watcher
@@ -469,18 +472,16 @@ func (n *Node) heard(info NodeInfo) {
 	n.peers[info.ID] = &peer{info: info, seen: time.Now()}
 }
 
-// watcher follows the registry bucket until stopped.
-type watcher struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-}
+// watcher follows the registry bucket until stopped. Stopping does not
+// wait: ending a watch deletes its consumer, a request that waits for
+// NATS's timeout when NATS is away (Close waits for it, after closing the
+// connection makes it fail at once).
+type watcher struct{ cancel context.CancelFunc }
 
 func (w *watcher) stop() {
-	if w == nil {
-		return
+	if w != nil {
+		w.cancel()
 	}
-	w.cancel()
-	<-w.done
 }
 
 func (n *Node) watch(kv jetstream.KeyValue) (*watcher, error) {
@@ -497,20 +498,20 @@ func (n *Node) watch(kv jetstream.KeyValue) (*watcher, error) {
 		case e, ok := <-kw.Updates():
 			if !ok {
 				cancel()
+				n.wg.Go(func() { _ = kw.Stop() })
 				return nil, fmt.Errorf("%w: the registry watch ended", ErrUnavailable)
 			}
 			if synced = e == nil; !synced {
 				n.registryUpdate(e)
 			}
 		case <-time.After(n.cfg.Timeout):
-			_ = kw.Stop()
+			n.wg.Go(func() { _ = kw.Stop() })
 			cancel()
 			return nil, fmt.Errorf("%w: reading the registry timed out", ErrUnavailable)
 		}
 	}
-	w := &watcher{cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(w.done)
+	w := &watcher{cancel: cancel}
+	n.wg.Go(func() {
 		defer func() { _ = kw.Stop() }()
 		for {
 			select {
@@ -525,7 +526,7 @@ func (n *Node) watch(kv jetstream.KeyValue) (*watcher, error) {
 				}
 			}
 		}
-	}()
+	})
 	return w, nil
 }
 
@@ -611,7 +612,7 @@ func (n *Node) Close() error {
 	n.mu.Unlock()
 	close(n.stop)
 	_ = n.rpcSub.Unsubscribe()
-	n.wg.Wait()
+	<-n.loopDone
 	if nodes != nil && n.nc.IsConnected() {
 		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.Timeout)
 		for r, c := range held {
@@ -620,7 +621,9 @@ func (n *Node) Close() error {
 		_ = nodes.Delete(ctx, n.cfg.ID)
 		cancel()
 	}
+	// Closed first, so that what still waits for NATS fails at once.
 	n.nc.Close()
+	n.wg.Wait()
 	n.stopEmbedded()
 	return nil
 }

@@ -62,7 +62,18 @@ func (n *Node) serve(msg *nats.Msg) {
 		fail(0, fmt.Errorf("%w: node %s is serving %d requests already", ErrOverloaded, n.cfg.ID, maxServing))
 		return
 	}
-	n.wg.Go(func() {
+	// Counted under the lock that Close takes to close the node, so that
+	// Close's wait never races a request arriving as it unsubscribes.
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		<-n.serving
+		return
+	}
+	n.wg.Add(1)
+	n.mu.Unlock()
+	go func() {
+		defer n.wg.Done()
 		defer func() { <-n.serving }()
 		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.Timeout)
 		defer cancel()
@@ -76,5 +87,5 @@ func (n *Node) serve(msg *nats.Msg) {
 			return
 		}
 		_ = msg.Respond(out)
-	})
+	}()
 }
