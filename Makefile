@@ -81,12 +81,12 @@ clean: ## remove build output
 	rm -rf $(BIN)
 
 bench-audio: build ## CPU of the mcu with N=20 audio participants for 30 s (separate load process); TALKERS=3 N=50 for a big room
-	@./$(BIN)/mcu -http 127.0.0.1:18080 -admin-http 127.0.0.1:18081 -grpc '' -interfaces lo -include-loopback true -log-level warn -join-rate 0 -max-rooms 0 -max-server-participants 0 -drain-timeout 0 & \
+	@./$(BIN)/mcu -http 127.0.0.1:18080 -admin-http 127.0.0.1:18081 -grpc '' -interfaces lo -include-loopback true -log-level warn -join-rate 0 -max-rooms 0 -max-server-participants 0 -drain-timeout 0 -cpu-target 0 -tick-target 0 & \
 	pid=$$!; trap "kill $$pid" EXIT; sleep 1; \
 	$(GO) run ./bench/roomload -url http://127.0.0.1:18080 -metrics-url http://127.0.0.1:18081 -n $${N:-20} -talkers $${TALKERS:--1} -d $${D:-30s} -pid $$pid
 
 bench-video: build ## CPU of the mcu for one 4-person room (640x360 cameras, 1280x720@30 canvas) for 30 s; CODECS=VP8,H264 mixes codecs
-	@./$(BIN)/mcu -http 127.0.0.1:18080 -admin-http 127.0.0.1:18081 -grpc '' -interfaces lo -include-loopback true -log-level warn -join-rate 0 -max-rooms 0 -max-server-participants 0 -drain-timeout 0 -canvas $${CANVAS:-1280x720@30} & \
+	@./$(BIN)/mcu -http 127.0.0.1:18080 -admin-http 127.0.0.1:18081 -grpc '' -interfaces lo -include-loopback true -log-level warn -join-rate 0 -max-rooms 0 -max-server-participants 0 -drain-timeout 0 -cpu-target 0 -tick-target 0 -canvas $${CANVAS:-1280x720@30} & \
 	pid=$$!; trap "kill $$pid" EXIT; sleep 1; \
 	$(GO) run ./bench/roomload -url http://127.0.0.1:18080 -metrics-url http://127.0.0.1:18081 -n $${N:-4} -video $${CAMERA:-640x360} -codecs $${CODECS:-VP8} -d $${D:-30s} -pid $$pid
 

@@ -2,8 +2,10 @@ package room
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -312,5 +314,71 @@ func TestPendingUntilConnected(t *testing.T) {
 	m.run(t, 100*time.Millisecond)
 	if ps := r.Participants(); len(ps) != 2 || ps[1].ID != id {
 		t.Fatalf("participants %+v", ps)
+	}
+}
+
+// TestClaim: a room is created only once its home is claimed, one claim
+// for concurrent first joins; a refused claim creates nothing; the claim
+// is released whichever way the room goes; participant IDs carry the
+// prefix.
+func TestClaim(t *testing.T) {
+	var mu sync.Mutex
+	claims, releases := map[media.RoomID]int{}, map[media.RoomID]int{}
+	refuse := errors.New("homed elsewhere")
+	m := newTestManager(t, func(c *Config) {
+		c.IDPrefix = "n1."
+		c.Claim = func(id media.RoomID) (func(), error) {
+			if id == "elsewhere" {
+				return nil, refuse
+			}
+			time.Sleep(5 * time.Millisecond) // a round trip to NATS
+			mu.Lock()
+			claims[id]++
+			mu.Unlock()
+			return func() { mu.Lock(); releases[id]++; mu.Unlock() }, nil
+		}
+	})
+	if _, err := m.Join("elsewhere", JoinParams{Peer: newFakePeer(t, 0)}); !errors.Is(err, refuse) {
+		t.Fatalf("join of a room claimed elsewhere: %v", err)
+	}
+	if len(m.Rooms()) != 0 {
+		t.Fatalf("rooms %v after a refused claim", m.Rooms())
+	}
+	var wg sync.WaitGroup
+	ids := make([]media.ParticipantID, 8)
+	for i := range ids {
+		wg.Go(func() { ids[i] = join(t, m, "a", newFakePeer(t, 0)) })
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if !strings.HasPrefix(string(id), "n1.") {
+			t.Fatalf("participant %q without the prefix", id)
+		}
+	}
+	for _, id := range ids {
+		if err := m.Leave("a", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.CreateRoom("b", DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.CreateRoom("b", DefaultOptions()); !errors.Is(err, ErrRoomExists) {
+		t.Fatalf("creating b twice: %v", err)
+	}
+	if err := m.DeleteRoom("b"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.CreateRoom("c", DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := map[media.RoomID]int{"a": 1, "b": 1, "c": 1}
+	if fmt.Sprint(claims) != fmt.Sprint(want) || fmt.Sprint(releases) != fmt.Sprint(want) {
+		t.Fatalf("claims %v, releases %v, want %v each", claims, releases, want)
 	}
 }

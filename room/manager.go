@@ -31,6 +31,15 @@ type Config struct {
 	// goroutines and the callers', sometimes with a room's lock held: it
 	// must return quickly and never call back into the manager.
 	OnEvent func(Event)
+	// Claim, if set, is asked before a room is created whether this
+	// server may host it (in a cluster: it claims the room's home in the
+	// directory); an error refuses the creation. release is called once
+	// the room is gone.
+	Claim func(media.RoomID) (release func(), err error)
+	// IDPrefix starts every participant ID (in a cluster: the node's id,
+	// so that a participant's requests route to its node without a
+	// lookup).
+	IDPrefix string
 
 	// phaseStep, when set, replaces maxPhaseStep: tests of how the clock
 	// follows a speaker run it faster than a listener's stream allows.
@@ -51,6 +60,9 @@ type Manager struct {
 	mu     sync.Mutex
 	rooms  map[media.RoomID]*Room
 	closed bool
+	// claiming are the rooms whose home is being claimed (Config.Claim),
+	// closed when the claim is done: a second creation waits for it.
+	claiming map[media.RoomID]chan struct{}
 }
 
 // NewManager validates cfg and returns an empty manager.
@@ -73,7 +85,10 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.OnEvent == nil {
 		cfg.OnEvent = func(Event) {}
 	}
-	return &Manager{cfg: cfg, log: cfg.Logger.With("component", "room"), rooms: make(map[media.RoomID]*Room)}, nil
+	if cfg.Claim == nil {
+		cfg.Claim = func(media.RoomID) (func(), error) { return func() {}, nil }
+	}
+	return &Manager{cfg: cfg, log: cfg.Logger.With("component", "room"), rooms: make(map[media.RoomID]*Room), claiming: map[media.RoomID]chan struct{}{}}, nil
 }
 
 // Join adds a participant to the room, creating the room with the default
@@ -114,22 +129,61 @@ func (m *Manager) Join(id media.RoomID, p JoinParams) (media.ParticipantID, erro
 
 // roomFor finds the room, or creates it with the default options.
 func (m *Manager) roomFor(id media.RoomID, mustExist bool) (*Room, bool, error) {
+	if mustExist {
+		r, err := m.Room(id)
+		return r, false, err
+	}
+	return m.create(id, m.cfg.Defaults, false)
+}
+
+// create creates a room with opts once its home is claimed; a room of
+// that name is returned, or with mustBeNew refused with ErrRoomExists. The claim (Config.Claim) may ask the cluster, so it is made
+// outside the lock; creations of one room wait for each other's claims.
+func (m *Manager) create(id media.RoomID, opts Options, mustBeNew bool) (*Room, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed {
-		return nil, false, ErrClosed
+	for {
+		if m.closed {
+			return nil, false, ErrClosed
+		}
+		if r, ok := m.rooms[id]; ok {
+			if mustBeNew {
+				return nil, false, fmt.Errorf("%w: %s", ErrRoomExists, id)
+			}
+			return r, false, nil
+		}
+		if err := m.roomCapLocked(); err != nil {
+			return nil, false, err
+		}
+		wait, ok := m.claiming[id]
+		if !ok {
+			break
+		}
+		m.mu.Unlock()
+		<-wait
+		m.mu.Lock()
 	}
-	if r, ok := m.rooms[id]; ok {
-		return r, false, nil
-	}
-	if mustExist {
-		return nil, false, fmt.Errorf("%w: %s", ErrUnknownRoom, id)
-	}
-	if err := m.roomCapLocked(); err != nil {
+	done := make(chan struct{})
+	m.claiming[id] = done
+	m.mu.Unlock()
+	release, err := m.cfg.Claim(id)
+	m.mu.Lock()
+	delete(m.claiming, id)
+	close(done)
+	if err != nil {
 		return nil, false, err
 	}
-	r, err := m.createLocked(id, m.cfg.Defaults)
-	return r, true, err
+	var r *Room
+	if m.closed {
+		err = ErrClosed
+	} else {
+		r, err = m.createLocked(id, opts, release)
+	}
+	if err != nil {
+		release()
+		return nil, false, err
+	}
+	return r, true, nil
 }
 
 // Leave removes a participant and closes its peer. An empty room is deleted
@@ -173,15 +227,18 @@ func (m *Manager) deleteIfEmpty(r *Room) {
 	delete(m.rooms, r.id)
 	m.mu.Unlock()
 	r.stopClocks()
+	r.release()
 	m.log.Info("room deleted", "room", r.id)
 	m.cfg.OnEvent(Event{Type: EventRoomDeleted, Room: r.id, At: m.cfg.Clock.Now()})
 }
 
-func (m *Manager) createLocked(id media.RoomID, opts Options) (*Room, error) {
+// createLocked makes and starts the room, whose home release gives up.
+func (m *Manager) createLocked(id media.RoomID, opts Options, release func()) (*Room, error) {
 	r, err := newRoom(id, opts, m)
 	if err != nil {
 		return nil, err
 	}
+	r.release = release
 	r.run()
 	m.rooms[id] = r
 	m.log.Info("room created", "room", id)
@@ -195,18 +252,8 @@ func (m *Manager) CreateRoom(id media.RoomID, opts Options) (*Room, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return nil, ErrClosed
-	}
-	if _, ok := m.rooms[id]; ok {
-		return nil, fmt.Errorf("%w: %s", ErrRoomExists, id)
-	}
-	if err := m.roomCapLocked(); err != nil {
-		return nil, err
-	}
-	return m.createLocked(id, opts)
+	r, _, err := m.create(id, opts, true)
+	return r, err
 }
 
 // roomCapLocked refuses another room beyond Config.MaxRooms.
@@ -242,6 +289,7 @@ func (m *Manager) DeleteRoom(id media.RoomID) error {
 	m.mu.Unlock()
 	members, _ := r.shut(false)
 	r.stopClocks()
+	r.release()
 	var errs []error
 	for _, p := range members {
 		m.left(id, p)
@@ -343,6 +391,7 @@ func (m *Manager) Close() error {
 	for _, r := range rooms {
 		members, _ := r.shut(false)
 		r.stopClocks()
+		r.release()
 		for _, p := range members {
 			errs = append(errs, p.finish())
 		}

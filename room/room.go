@@ -36,6 +36,7 @@ type Room struct {
 	audioParams codec.EncoderParams // the room's audio encoders' settings
 	maxInputs   int                 // the mixer's bound on participants
 	manager     *Manager            // for the server-wide participant count
+	release     func()              // gives up the room's home (Config.Claim)
 
 	// canvas and rungs are the video outputs' sizes, fixed at creation.
 	canvas ladder.Rung
@@ -118,7 +119,7 @@ var errRoomGone = fmt.Errorf("%w: room closed", ErrClosed)
 // participant with the same identity is replaced: it is returned for the
 // caller to finish.
 func (r *Room) add(p JoinParams) (media.ParticipantID, *participant, error) {
-	id := newParticipantID()
+	id := media.ParticipantID(r.manager.cfg.IDPrefix) + newParticipantID()
 	pt, err := newParticipant(id, p, r.reg, r.log.With("participant", string(id)))
 	if err != nil {
 		return "", nil, err

@@ -3,16 +3,44 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/mcu-project/mcu/internal/testkit/pionclient"
 )
+
+// built is the mcu binary the package's tests build once (buildMCU), in
+// a folder TestMain removes.
+var built struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// buildMCU builds the mcu binary, once for all the tests that run it.
+func buildMCU(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "mcu-bin-"); built.err != nil {
+			return
+		}
+		if out, err := exec.Command("go", "build", "-o", filepath.Join(built.dir, "mcu"), ".").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return filepath.Join(built.dir, "mcu")
+}
 
 // TestBinarySignalShutdown builds the real binary, starts it as a user
 // would, joins a participant, and sends SIGTERM: the process must exit 0
@@ -21,10 +49,7 @@ func TestBinarySignalShutdown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "mcu")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildMCU(t)
 	cmd := exec.Command(bin, "-http", "127.0.0.1:0", "-grpc", "127.0.0.1:0", "-admin-http", "127.0.0.1:0", "-interfaces", "lo", "-include-loopback", "true")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

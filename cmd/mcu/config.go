@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mcu-project/mcu/auth"
+	"github.com/mcu-project/mcu/cluster"
 	"github.com/mcu-project/mcu/ladder"
 	"github.com/mcu-project/mcu/room"
 	"github.com/mcu-project/mcu/transport"
@@ -62,6 +64,15 @@ type Config struct {
 	RTPLatchAny    bool     `yaml:"rtp_latch_any"`
 	MaxLegsPerRoom int      `yaml:"max_legs_per_room"`
 
+	// The cluster (issue 19): NATS, this node's name and address, and
+	// what its stress is measured against.
+	NATS         []string      `yaml:"nats"`
+	NodeID       string        `yaml:"node_id"`
+	PublicURL    string        `yaml:"public_url"`
+	NATSReplicas int           `yaml:"nats_replicas"`
+	CPUTarget    float64       `yaml:"cpu_target"`
+	TickTarget   time.Duration `yaml:"tick_target"`
+
 	legIdleTimeout time.Duration   // tests only: shorter than the 30 s default
 	connectTimeout time.Duration   // tests only: shorter than the 10 s default
 	stopNow        <-chan struct{} // a second signal: end the drain at once
@@ -87,7 +98,8 @@ func defaultConfig() Config {
 		MaxRooms: 256, MaxServerParticipants: 1024, JoinRate: transport.DefaultJoinRate, JoinBurst: transport.DefaultJoinBurst,
 		DrainTimeout: 30 * time.Second, MaxLegsPerRoom: transport.DefaultMaxLegsPerRoom,
 		TURNPort: transport.DefaultTURNPort, TURNListen: "0.0.0.0",
-		TURNRelayPorts: fmt.Sprintf("%d-%d", transport.DefaultTURNRelayPortMin, transport.DefaultTURNRelayPortMax)}
+		TURNRelayPorts: fmt.Sprintf("%d-%d", transport.DefaultTURNRelayPortMin, transport.DefaultTURNRelayPortMax),
+		NATSReplicas:   1, CPUTarget: cluster.DefaultCPUTarget, TickTarget: cluster.DefaultTickTarget}
 }
 
 // grpcAddr is where gRPC listens ("" for nowhere).
@@ -175,6 +187,15 @@ var settings = []setting{
 	{"turn-allow-loopback", "MCU_TURN_ALLOW_LOOPBACK", "let the embedded TURN server relay to loopback addresses (everything on one host; coturn's allow-loopback-peers)", func(c *Config, v string) error { return parseBool(&c.TURNAllowLoopback)(c, v) }},
 	{"turn-server", "MCU_TURN_SERVER", "comma-separated turn: URLs of an external TURN server with use-auth-secret (coturn), handed to clients with ephemeral credentials from -turn-secret", func(c *Config, v string) error { c.TURNServers = list(v); return nil }},
 	{"ice-tcp-port", "MCU_ICE_TCP_PORT", "serve passive ICE-TCP candidates on this TCP port (or IP:PORT: on that address alone), for clients whose UDP is blocked (empty: no ICE-TCP)", func(c *Config, v string) error { c.ICETCPPort = v; return nil }},
+	{"nats", "MCU_NATS", "comma-separated NATS URLs of the cluster, e.g. nats://n1:4222,nats://n2:4222 (empty: a single node over an in-process NATS)", func(c *Config, v string) error { c.NATS = list(v); return nil }},
+	{"node-id", "MCU_NODE_ID", "this node's name in the cluster: letters, digits, '_' or '-' (default: the host name)", func(c *Config, v string) error { c.NodeID = v; return nil }},
+	{"public-url", "MCU_PUBLIC_URL", "where the other nodes reach this node's HTTP, e.g. http://mcu-0.mcu:8080 (default: from -http, for loopback or a single node)", func(c *Config, v string) error { c.PublicURL = v; return nil }},
+	{"nats-replicas", "MCU_NATS_REPLICAS", "replicas of the cluster's key-value buckets in a clustered NATS, 1..5", func(c *Config, v string) (err error) { c.NATSReplicas, err = strconv.Atoi(v); return err }},
+	{"cpu-target", "MCU_CPU_TARGET", "share of its CPUs this node may use at full stress, 0..1 (0: not counted); stress is the worst of CPU, tick lateness and participants (-max-server-participants) against their targets: above 0.85 no new rooms, above 0.95 no new participants", func(c *Config, v string) (err error) {
+		c.CPUTarget, err = strconv.ParseFloat(v, 64)
+		return err
+	}},
+	{"tick-target", "MCU_TICK_TARGET", "mix tick lateness p99 this node may reach at full stress (0: not counted)", func(c *Config, v string) (err error) { c.TickTarget, err = time.ParseDuration(v); return err }},
 }
 
 // loadConfig builds the configuration from args and the environment.
@@ -238,6 +259,15 @@ func (c Config) validate() error {
 		return fmt.Errorf("join rate %g with burst %d: want a rate of 0 (off) or more with a burst of 1 or more", c.JoinRate, c.JoinBurst)
 	case c.DrainTimeout < 0:
 		return errors.New("negative drain timeout")
+	case c.CPUTarget < 0 || c.CPUTarget > 1 || c.TickTarget < 0:
+		return fmt.Errorf("cpu target %g, tick target %v: want 0..1 and a duration of 0 or more", c.CPUTarget, c.TickTarget)
+	case c.NATSReplicas < 1 || c.NATSReplicas > 5:
+		return fmt.Errorf("nats replicas %d: want 1..5", c.NATSReplicas)
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("public url %q: want http://host:port", c.PublicURL)
+		}
 	}
 	return c.validateReach()
 }

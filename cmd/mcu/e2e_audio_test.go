@@ -57,6 +57,37 @@ func joinAll(t *testing.T, s *testServer, room string, tones []float64, amp floa
 	return clients
 }
 
+// requireMixMinus checks what each client heard in [from, to) (a second):
+// every other client's tone at the level sent (±3 dB), its own at least
+// 30 dB below them.
+func requireMixMinus(t *testing.T, clients []*pionclient.Client, tones []float64, amp float64, from, to time.Time) {
+	t.Helper()
+	for i, c := range clients {
+		pcm := c.Received(from, to)
+		if len(pcm) < 40*960 {
+			t.Fatalf("client %d received only %d samples in 1 s", i, len(pcm))
+		}
+		var others []float64
+		for j, hz := range tones {
+			level := toneLevel(pcm, hz, amp)
+			t.Logf("client %d hears %4.0f Hz at %+.2f dB re sent", i, hz, level)
+			if j == i {
+				continue
+			}
+			others = append(others, level)
+			if math.Abs(level) > 3 {
+				t.Errorf("client %d hears %v Hz at %+.2f dB, want within ±3 dB of what was sent", i, hz, level)
+			}
+		}
+		own := toneLevel(pcm, tones[i], amp)
+		for _, o := range others {
+			if o-own < 30 {
+				t.Errorf("client %d hears itself at %+.1f dB, only %.1f dB below the others", i, own, o-own)
+			}
+		}
+	}
+}
+
 // TestThreeWayMix: each of three participants sends its own tone and must
 // hear the other two at the level sent (±3 dB) and itself at least 30 dB
 // below them; a participant that leaves is gone from the mix within 200 ms.
@@ -95,30 +126,7 @@ func TestThreeWayMix(t *testing.T) {
 	} else {
 		t.Logf("playout wait: mean %.1f ms over %v packets", 1000*mean, waits)
 	}
-	for i, c := range clients {
-		pcm := c.Received(from, to)
-		if len(pcm) < 40*960 {
-			t.Fatalf("client %d received only %d samples in 1 s", i, len(pcm))
-		}
-		var others []float64
-		for j, hz := range tones {
-			level := toneLevel(pcm, hz, amp)
-			t.Logf("client %d hears %4.0f Hz at %+.2f dB re sent", i, hz, level)
-			if j == i {
-				continue
-			}
-			others = append(others, level)
-			if math.Abs(level) > 3 {
-				t.Errorf("client %d hears %v Hz at %+.2f dB, want within ±3 dB of what was sent", i, hz, level)
-			}
-		}
-		own := toneLevel(pcm, tones[i], amp)
-		for _, o := range others {
-			if o-own < 30 {
-				t.Errorf("client %d hears itself at %+.1f dB, only %.1f dB below the others", i, own, o-own)
-			}
-		}
-	}
+	requireMixMinus(t, clients, tones, amp, from, to)
 
 	// The third leaves; 200 ms later the others must no longer hear it.
 	left := time.Now()

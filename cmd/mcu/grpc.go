@@ -10,7 +10,6 @@ import (
 
 	"github.com/mcu-project/mcu/api"
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
-	"github.com/mcu-project/mcu/auth"
 	"github.com/mcu-project/mcu/media"
 	"github.com/mcu-project/mcu/room"
 	"github.com/mcu-project/mcu/transport"
@@ -21,14 +20,15 @@ import (
 	"google.golang.org/grpc/reflection"
 )
 
-// newGRPCServer builds the control plane: the mcu.v1 service, the
-// standard health service and server reflection, with the token and TLS
-// the configuration asks for; CreateToken mints with tokens (nil: auth off).
-func newGRPCServer(cfg Config, rooms *room.Manager, http *transport.Server, events *api.Broker, tokens *auth.Authority, log *slog.Logger) (*grpc.Server, error) {
+// newGRPCServer builds the control plane: the mcu.v1 service over the
+// whole cluster, the standard health service and server reflection, with
+// the token and TLS the configuration asks for.
+func newGRPCServer(cfg Config, capi *clusterAPI, log *slog.Logger) (*grpc.Server, error) {
 	opts := api.RecoveryInterceptors(log)
 	if cfg.GRPCToken != "" {
 		opts = append(opts, api.TokenInterceptors(cfg.GRPCToken)...)
 	}
+	opts = append(opts, grpc.ChainUnaryInterceptor(capi.unary), grpc.ChainStreamInterceptor(capi.stream))
 	if cfg.GRPCCert != "" || cfg.GRPCKey != "" {
 		creds, err := grpcTLS(cfg)
 		if err != nil {
@@ -39,7 +39,7 @@ func newGRPCServer(cfg Config, rooms *room.Manager, http *transport.Server, even
 		return nil, errors.New("grpc-client-ca needs grpc-cert and grpc-key")
 	}
 	srv := grpc.NewServer(opts...)
-	mcuv1.RegisterMCUServer(srv, api.NewServer(apiRooms{rooms, http}, events, tokens, log))
+	mcuv1.RegisterMCUServer(srv, capi)
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	hs.SetServingStatus(mcuv1.MCU_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/mcu-project/mcu/api"
+	"github.com/mcu-project/mcu/cluster"
 	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/codec/g711"
 	"github.com/mcu-project/mcu/codec/h264"
@@ -106,9 +107,14 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(listening
 	}
 	events := api.NewBroker()
 	logEv := logEvent(log)
-	onEvent := func(ev room.Event) { logEv(ev); events.Publish(ev) }
-	rooms, err := room.NewManager(room.Config{Registry: &reg, Defaults: defaults, Logger: log, Metrics: newTickMetrics(prom), OnEvent: onEvent,
-		MaxRooms: cfg.MaxRooms, MaxParticipants: cfg.MaxServerParticipants})
+	// The cluster node starts once the HTTP port is known, before any
+	// request can reach the rooms.
+	var node *cluster.Node
+	onEvent := func(ev room.Event) { logEv(ev); events.Publish(ev); node.PublishEvent(encodeEvent(ev)) }
+	ticks := newTickMetrics(prom)
+	rooms, err := room.NewManager(room.Config{Registry: &reg, Defaults: defaults, Logger: log, Metrics: ticks, OnEvent: onEvent,
+		MaxRooms: cfg.MaxRooms, MaxParticipants: cfg.MaxServerParticipants,
+		IDPrefix: participantPrefix(cfg.nodeID()), Claim: func(id media.RoomID) (func(), error) { return claimHome(node, id) }})
 	if err != nil {
 		return err
 	}
@@ -144,10 +150,19 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(listening
 		_ = eng.Close()
 		return err
 	}
+	capi := &clusterAPI{Server: api.NewServer(apiRooms{rooms, httpAPI}, events, door.Auth, log), rooms: rooms, log: log}
+	load := &loadSampler{rooms: rooms, ticks: ticks.lateness, cap: cfg.MaxServerParticipants}
+	if node, err = startNode(cfg, l.http.Addr(), load.sample, capi.serve, remoteEvents(events, log), log); err != nil {
+		_ = eng.Close()
+		return err
+	}
+	capi.node = node
+	prom.MustRegister(clusterCollectors(node)...)
 	var grpcSrv *grpc.Server
 	grpcDone := make(chan error, 1)
 	if l.grpc != nil {
-		if grpcSrv, err = newGRPCServer(cfg, rooms, httpAPI, events, door.Auth, log); err != nil {
+		if grpcSrv, err = newGRPCServer(cfg, capi, log); err != nil {
+			_ = node.Close()
 			_ = eng.Close()
 			return err
 		}
@@ -157,7 +172,9 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(listening
 		}
 		log.Info("gRPC listening", "grpc", l.grpc.Addr().String())
 	}
-	srv := newHTTPServer(publicMux(httpAPI), log)
+	routes := newRouter(node, rooms, door.Auth, publicMux(httpAPI), log)
+	defer routes.close()
+	srv := newHTTPServer(routes, log)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l.http) }()
 	var admin *http.Server
@@ -174,6 +191,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(listening
 
 	select {
 	case <-ctx.Done():
+		node.SetDraining(true) // no new rooms here
 		drainRooms(httpAPI, rooms, cfg, log)
 	case err = <-served:
 	}
@@ -201,8 +219,10 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(listening
 		}
 		<-grpcDone
 	}
-	// Relayed peers are closed with the rooms, before their relays.
-	errs = append(errs, rooms.Close(), eng.Close(), closeTURN())
+	// The node leaves the cluster (its rooms' homes, its heartbeat) before
+	// the rooms close; relayed peers are closed with the rooms, before
+	// their relays.
+	errs = append(errs, node.Close(), rooms.Close(), eng.Close(), closeTURN())
 	return errors.Join(errs...)
 }
 

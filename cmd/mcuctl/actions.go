@@ -39,6 +39,12 @@ func roomsList([]string) (action, error) {
 	}, func(w io.Writer, r *mcuv1.ListRoomsResponse) error { return printRooms(w, r.GetRooms()) }), nil
 }
 
+func nodesList([]string) (action, error) {
+	return unary(func(ctx context.Context, c mcuv1.MCUClient) (*mcuv1.ListNodesResponse, error) {
+		return c.ListNodes(ctx, &mcuv1.ListNodesRequest{})
+	}, func(w io.Writer, r *mcuv1.ListNodesResponse) error { return printNodes(w, r.GetNodes()) }), nil
+}
+
 func roomsGet(args []string) (action, error) {
 	req := &mcuv1.GetRoomRequest{Id: args[0]}
 	return unary(func(ctx context.Context, c mcuv1.MCUClient) (*mcuv1.Room, error) {

@@ -44,7 +44,7 @@ type invocation struct {
 
 func (inv *invocation) run(ctx context.Context, a *app) error { return inv.act(ctx, a) }
 
-var groups = []string{"rooms", "participants", "layout", "legs", "token", "events"}
+var groups = []string{"rooms", "participants", "layout", "legs", "token", "events", "nodes"}
 
 // commands is the command table; usage text is generated from it.
 var commands = []*command{
@@ -79,6 +79,7 @@ var commands = []*command{
 		summary: "mint a join token for the HTTP side (the server needs -auth-secret)", setup: tokenCreate},
 
 	{group: "events", args: "[<room>]", summary: "print events (of one room, or all) until interrupted", min: 0, max: 1, setup: noFlags(events)},
+	{group: "nodes", summary: "list the cluster's nodes with their load (stress, CPU, tick lateness p99, participants of the cap)", setup: noFlags(nodesList)},
 }
 
 func noFlags(f func(args []string) (action, error)) func(*flag.FlagSet) func([]string) (action, error) {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/mcu-project/mcu/api"
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
@@ -113,10 +114,29 @@ func printRooms(w io.Writer, rooms []*mcuv1.Room) error {
 		return err
 	}
 	tw := newTable(w)
-	fmt.Fprintln(tw, "ID\tPARTICIPANTS\tCANVAS\tCODECS\tLAYOUT\tSPEAKER")
+	fmt.Fprintln(tw, "ID\tPARTICIPANTS\tCANVAS\tCODECS\tLAYOUT\tSPEAKER\tNODE")
 	for _, r := range rooms {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", r.GetId(), r.GetParticipants(), canvasText(r.GetOptions()),
-			codecsText(r.GetOptions()), layoutText(r.GetLayout()), dash(r.GetActiveSpeaker()))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", r.GetId(), r.GetParticipants(), canvasText(r.GetOptions()),
+			codecsText(r.GetOptions()), layoutText(r.GetLayout()), dash(r.GetActiveSpeaker()), dash(r.GetNode()))
+	}
+	return tw.Flush()
+}
+
+// printNodes lists the cluster's nodes with their load.
+func printNodes(w io.Writer, nodes []*mcuv1.Node) error {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "ID\tSTRESS\tCPU\tTICK P99\tPARTICIPANTS\tROOMS\tSTATE\tURL")
+	for _, n := range nodes {
+		participants := strconv.FormatUint(uint64(n.GetParticipants()), 10)
+		if n.GetParticipantCap() > 0 {
+			participants += "/" + strconv.FormatUint(uint64(n.GetParticipantCap()), 10)
+		}
+		state := "up"
+		if n.GetDraining() {
+			state = "draining"
+		}
+		fmt.Fprintf(tw, "%s\t%.2f\t%.0f%%\t%s\t%s\t%d\t%s\t%s\n", n.GetId(), n.GetStress(), 100*n.GetCpu(),
+			n.GetTickLatenessP99().AsDuration().Round(100*time.Microsecond), participants, n.GetRooms(), state, n.GetUrl())
 	}
 	return tw.Flush()
 }

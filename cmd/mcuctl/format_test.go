@@ -6,6 +6,7 @@ import (
 	"time"
 
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -50,5 +51,22 @@ func TestRungChangedLine(t *testing.T) {
 		if got := eventLine(ev); got != tc.want {
 			t.Errorf("%q, want %q", got, tc.want)
 		}
+	}
+}
+
+func TestNodes(t *testing.T) {
+	var b strings.Builder
+	err := printNodes(&b, []*mcuv1.Node{
+		{Id: "a", Url: "http://a:8080", Stress: 0.42, Cpu: 0.336, TickLatenessP99: durationpb.New(2 * time.Millisecond), Participants: 12, Rooms: 3, ParticipantCap: 100},
+		{Id: "b", Url: "http://b:8080", Stress: 0.05, Cpu: 0.04, TickLatenessP99: durationpb.New(0), Participants: 0, Draining: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "ID  STRESS  CPU  TICK P99  PARTICIPANTS  ROOMS  STATE     URL\n" +
+		"a   0.42    34%  2ms       12/100        3      up        http://a:8080\n" +
+		"b   0.05    4%   0s        0             0      draining  http://b:8080\n"
+	if b.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }

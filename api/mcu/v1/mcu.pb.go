@@ -425,6 +425,8 @@ type Room struct {
 	Layout       *Layout                `protobuf:"bytes,4,opt,name=layout,proto3" json:"layout,omitempty"`
 	// The participant in the speaker slot (pinned, or the active speaker).
 	ActiveSpeaker string `protobuf:"bytes,5,opt,name=active_speaker,json=activeSpeaker,proto3" json:"active_speaker,omitempty"`
+	// The node that hosts the room (ListRooms).
+	Node          string `protobuf:"bytes,6,opt,name=node,proto3" json:"node,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -490,6 +492,13 @@ func (x *Room) GetLayout() *Layout {
 func (x *Room) GetActiveSpeaker() string {
 	if x != nil {
 		return x.ActiveSpeaker
+	}
+	return ""
+}
+
+func (x *Room) GetNode() string {
+	if x != nil {
+		return x.Node
 	}
 	return ""
 }
@@ -2333,6 +2342,210 @@ func (x *Event) GetEstimateBps() uint64 {
 	return 0
 }
 
+type ListNodesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNodesRequest) Reset() {
+	*x = ListNodesRequest{}
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNodesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNodesRequest) ProtoMessage() {}
+
+func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNodesRequest.ProtoReflect.Descriptor instead.
+func (*ListNodesRequest) Descriptor() ([]byte, []int) {
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{30}
+}
+
+type ListNodesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Nodes         []*Node                `protobuf:"bytes,1,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNodesResponse) Reset() {
+	*x = ListNodesResponse{}
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNodesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNodesResponse) ProtoMessage() {}
+
+func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNodesResponse.ProtoReflect.Descriptor instead.
+func (*ListNodesResponse) Descriptor() ([]byte, []int) {
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListNodesResponse) GetNodes() []*Node {
+	if x != nil {
+		return x.Nodes
+	}
+	return nil
+}
+
+// Node is a cluster node as its last heartbeat (every second) described it.
+type Node struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Where the other nodes reach its HTTP API (-public-url).
+	Url string `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	// The worst of cpu against the node's CPU target, tick_lateness_p99
+	// against 5 ms and participants against participant_cap: above 0.85 the
+	// node takes no new rooms, above 0.95 no new participants.
+	Stress float64 `protobuf:"fixed64,3,opt,name=stress,proto3" json:"stress,omitempty"`
+	// Share of the CPUs the process may use, 0..1, since the last heartbeat.
+	Cpu             float64              `protobuf:"fixed64,4,opt,name=cpu,proto3" json:"cpu,omitempty"`
+	TickLatenessP99 *durationpb.Duration `protobuf:"bytes,5,opt,name=tick_lateness_p99,json=tickLatenessP99,proto3" json:"tick_lateness_p99,omitempty"`
+	Participants    uint32               `protobuf:"varint,6,opt,name=participants,proto3" json:"participants,omitempty"`
+	Rooms           uint32               `protobuf:"varint,7,opt,name=rooms,proto3" json:"rooms,omitempty"`
+	// 0: no cap (-max-server-participants 0).
+	ParticipantCap uint32 `protobuf:"varint,8,opt,name=participant_cap,json=participantCap,proto3" json:"participant_cap,omitempty"`
+	// Draining (SIGTERM): takes no new rooms.
+	Draining      bool                   `protobuf:"varint,9,opt,name=draining,proto3" json:"draining,omitempty"`
+	Started       *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=started,proto3" json:"started,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Node) Reset() {
+	*x = Node{}
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Node) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Node) ProtoMessage() {}
+
+func (x *Node) ProtoReflect() protoreflect.Message {
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Node.ProtoReflect.Descriptor instead.
+func (*Node) Descriptor() ([]byte, []int) {
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *Node) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Node) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *Node) GetStress() float64 {
+	if x != nil {
+		return x.Stress
+	}
+	return 0
+}
+
+func (x *Node) GetCpu() float64 {
+	if x != nil {
+		return x.Cpu
+	}
+	return 0
+}
+
+func (x *Node) GetTickLatenessP99() *durationpb.Duration {
+	if x != nil {
+		return x.TickLatenessP99
+	}
+	return nil
+}
+
+func (x *Node) GetParticipants() uint32 {
+	if x != nil {
+		return x.Participants
+	}
+	return 0
+}
+
+func (x *Node) GetRooms() uint32 {
+	if x != nil {
+		return x.Rooms
+	}
+	return 0
+}
+
+func (x *Node) GetParticipantCap() uint32 {
+	if x != nil {
+		return x.ParticipantCap
+	}
+	return 0
+}
+
+func (x *Node) GetDraining() bool {
+	if x != nil {
+		return x.Draining
+	}
+	return false
+}
+
+func (x *Node) GetStarted() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Started
+	}
+	return nil
+}
+
 var File_api_mcu_v1_mcu_proto protoreflect.FileDescriptor
 
 const file_api_mcu_v1_mcu_proto_rawDesc = "" +
@@ -2355,13 +2568,14 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x06height\x18\x02 \x01(\rR\x06height\x12\x10\n" +
 	"\x03fps\x18\x03 \x01(\rR\x03fps\x12\x1f\n" +
 	"\vbitrate_bps\x18\x04 \x01(\rR\n" +
-	"bitrateBps\"\xb8\x01\n" +
+	"bitrateBps\"\xcc\x01\n" +
 	"\x04Room\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12-\n" +
 	"\aoptions\x18\x02 \x01(\v2\x13.mcu.v1.RoomOptionsR\aoptions\x12\"\n" +
 	"\fparticipants\x18\x03 \x01(\rR\fparticipants\x12&\n" +
 	"\x06layout\x18\x04 \x01(\v2\x0e.mcu.v1.LayoutR\x06layout\x12%\n" +
-	"\x0eactive_speaker\x18\x05 \x01(\tR\ractiveSpeaker\"R\n" +
+	"\x0eactive_speaker\x18\x05 \x01(\tR\ractiveSpeaker\x12\x12\n" +
+	"\x04node\x18\x06 \x01(\tR\x04node\"R\n" +
 	"\x11CreateRoomRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12-\n" +
 	"\aoptions\x18\x02 \x01(\v2\x13.mcu.v1.RoomOptionsR\aoptions\" \n" +
@@ -2509,7 +2723,22 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x04rung\x18\b \x01(\x05R\x04rung\x12\x1b\n" +
 	"\tfrom_rung\x18\t \x01(\x05R\bfromRung\x12!\n" +
 	"\festimate_bps\x18\n" +
-	" \x01(\x04R\vestimateBps*\x85\x01\n" +
+	" \x01(\x04R\vestimateBps\"\x12\n" +
+	"\x10ListNodesRequest\"7\n" +
+	"\x11ListNodesResponse\x12\"\n" +
+	"\x05nodes\x18\x01 \x03(\v2\f.mcu.v1.NodeR\x05nodes\"\xce\x02\n" +
+	"\x04Node\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\x12\x16\n" +
+	"\x06stress\x18\x03 \x01(\x01R\x06stress\x12\x10\n" +
+	"\x03cpu\x18\x04 \x01(\x01R\x03cpu\x12E\n" +
+	"\x11tick_lateness_p99\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x0ftickLatenessP99\x12\"\n" +
+	"\fparticipants\x18\x06 \x01(\rR\fparticipants\x12\x14\n" +
+	"\x05rooms\x18\a \x01(\rR\x05rooms\x12'\n" +
+	"\x0fparticipant_cap\x18\b \x01(\rR\x0eparticipantCap\x12\x1a\n" +
+	"\bdraining\x18\t \x01(\bR\bdraining\x124\n" +
+	"\astarted\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\astarted*\x85\x01\n" +
 	"\n" +
 	"LayoutType\x12\x1b\n" +
 	"\x17LAYOUT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
@@ -2534,7 +2763,7 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x1dEVENT_TYPE_KEYFRAME_REQUESTED\x10\t\x12%\n" +
 	"!EVENT_TYPE_ACTIVE_SPEAKER_CHANGED\x10\n" +
 	"\x12\x1b\n" +
-	"\x17EVENT_TYPE_RUNG_CHANGED\x10\v2\x96\a\n" +
+	"\x17EVENT_TYPE_RUNG_CHANGED\x10\v2\xd8\a\n" +
 	"\x03MCU\x125\n" +
 	"\n" +
 	"CreateRoom\x12\x19.mcu.v1.CreateRoomRequest\x1a\f.mcu.v1.Room\x12/\n" +
@@ -2552,7 +2781,8 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\fCreateRTPLeg\x12\x1b.mcu.v1.CreateRTPLegRequest\x1a\x0e.mcu.v1.RTPLeg\x12I\n" +
 	"\fDeleteRTPLeg\x12\x1b.mcu.v1.DeleteRTPLegRequest\x1a\x1c.mcu.v1.DeleteRTPLegResponse\x128\n" +
 	"\vCreateToken\x12\x1a.mcu.v1.CreateTokenRequest\x1a\r.mcu.v1.Token\x12<\n" +
-	"\fStreamEvents\x12\x1b.mcu.v1.StreamEventsRequest\x1a\r.mcu.v1.Event0\x01B-Z+github.com/mcu-project/mcu/api/mcu/v1;mcuv1b\x06proto3"
+	"\fStreamEvents\x12\x1b.mcu.v1.StreamEventsRequest\x1a\r.mcu.v1.Event0\x01\x12@\n" +
+	"\tListNodes\x12\x18.mcu.v1.ListNodesRequest\x1a\x19.mcu.v1.ListNodesResponseB-Z+github.com/mcu-project/mcu/api/mcu/v1;mcuv1b\x06proto3"
 
 var (
 	file_api_mcu_v1_mcu_proto_rawDescOnce sync.Once
@@ -2567,7 +2797,7 @@ func file_api_mcu_v1_mcu_proto_rawDescGZIP() []byte {
 }
 
 var file_api_mcu_v1_mcu_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_api_mcu_v1_mcu_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_api_mcu_v1_mcu_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_api_mcu_v1_mcu_proto_goTypes = []any{
 	(LayoutType)(0),                   // 0: mcu.v1.LayoutType
 	(Fit)(0),                          // 1: mcu.v1.Fit
@@ -2602,8 +2832,11 @@ var file_api_mcu_v1_mcu_proto_goTypes = []any{
 	(*Token)(nil),                     // 30: mcu.v1.Token
 	(*StreamEventsRequest)(nil),       // 31: mcu.v1.StreamEventsRequest
 	(*Event)(nil),                     // 32: mcu.v1.Event
-	(*durationpb.Duration)(nil),       // 33: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),     // 34: google.protobuf.Timestamp
+	(*ListNodesRequest)(nil),          // 33: mcu.v1.ListNodesRequest
+	(*ListNodesResponse)(nil),         // 34: mcu.v1.ListNodesResponse
+	(*Node)(nil),                      // 35: mcu.v1.Node
+	(*durationpb.Duration)(nil),       // 36: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),     // 37: google.protobuf.Timestamp
 }
 var file_api_mcu_v1_mcu_proto_depIdxs = []int32{
 	4,  // 0: mcu.v1.RoomOptions.ladder:type_name -> mcu.v1.Rung
@@ -2618,43 +2851,48 @@ var file_api_mcu_v1_mcu_proto_depIdxs = []int32{
 	20, // 9: mcu.v1.Layout.regions:type_name -> mcu.v1.Region
 	21, // 10: mcu.v1.SetLayoutRequest.layout:type_name -> mcu.v1.Layout
 	28, // 11: mcu.v1.CreateTokenRequest.grants:type_name -> mcu.v1.Grants
-	33, // 12: mcu.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
-	34, // 13: mcu.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
+	36, // 12: mcu.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	37, // 13: mcu.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
 	2,  // 14: mcu.v1.Event.type:type_name -> mcu.v1.EventType
-	34, // 15: mcu.v1.Event.time:type_name -> google.protobuf.Timestamp
-	6,  // 16: mcu.v1.MCU.CreateRoom:input_type -> mcu.v1.CreateRoomRequest
-	7,  // 17: mcu.v1.MCU.GetRoom:input_type -> mcu.v1.GetRoomRequest
-	8,  // 18: mcu.v1.MCU.ListRooms:input_type -> mcu.v1.ListRoomsRequest
-	10, // 19: mcu.v1.MCU.UpdateRoom:input_type -> mcu.v1.UpdateRoomRequest
-	11, // 20: mcu.v1.MCU.DeleteRoom:input_type -> mcu.v1.DeleteRoomRequest
-	15, // 21: mcu.v1.MCU.ListParticipants:input_type -> mcu.v1.ListParticipantsRequest
-	17, // 22: mcu.v1.MCU.UpdateParticipant:input_type -> mcu.v1.UpdateParticipantRequest
-	18, // 23: mcu.v1.MCU.RemoveParticipant:input_type -> mcu.v1.RemoveParticipantRequest
-	22, // 24: mcu.v1.MCU.SetLayout:input_type -> mcu.v1.SetLayoutRequest
-	23, // 25: mcu.v1.MCU.GetLayout:input_type -> mcu.v1.GetLayoutRequest
-	24, // 26: mcu.v1.MCU.CreateRTPLeg:input_type -> mcu.v1.CreateRTPLegRequest
-	26, // 27: mcu.v1.MCU.DeleteRTPLeg:input_type -> mcu.v1.DeleteRTPLegRequest
-	29, // 28: mcu.v1.MCU.CreateToken:input_type -> mcu.v1.CreateTokenRequest
-	31, // 29: mcu.v1.MCU.StreamEvents:input_type -> mcu.v1.StreamEventsRequest
-	5,  // 30: mcu.v1.MCU.CreateRoom:output_type -> mcu.v1.Room
-	5,  // 31: mcu.v1.MCU.GetRoom:output_type -> mcu.v1.Room
-	9,  // 32: mcu.v1.MCU.ListRooms:output_type -> mcu.v1.ListRoomsResponse
-	5,  // 33: mcu.v1.MCU.UpdateRoom:output_type -> mcu.v1.Room
-	12, // 34: mcu.v1.MCU.DeleteRoom:output_type -> mcu.v1.DeleteRoomResponse
-	16, // 35: mcu.v1.MCU.ListParticipants:output_type -> mcu.v1.ListParticipantsResponse
-	13, // 36: mcu.v1.MCU.UpdateParticipant:output_type -> mcu.v1.Participant
-	19, // 37: mcu.v1.MCU.RemoveParticipant:output_type -> mcu.v1.RemoveParticipantResponse
-	21, // 38: mcu.v1.MCU.SetLayout:output_type -> mcu.v1.Layout
-	21, // 39: mcu.v1.MCU.GetLayout:output_type -> mcu.v1.Layout
-	25, // 40: mcu.v1.MCU.CreateRTPLeg:output_type -> mcu.v1.RTPLeg
-	27, // 41: mcu.v1.MCU.DeleteRTPLeg:output_type -> mcu.v1.DeleteRTPLegResponse
-	30, // 42: mcu.v1.MCU.CreateToken:output_type -> mcu.v1.Token
-	32, // 43: mcu.v1.MCU.StreamEvents:output_type -> mcu.v1.Event
-	30, // [30:44] is the sub-list for method output_type
-	16, // [16:30] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	37, // 15: mcu.v1.Event.time:type_name -> google.protobuf.Timestamp
+	35, // 16: mcu.v1.ListNodesResponse.nodes:type_name -> mcu.v1.Node
+	36, // 17: mcu.v1.Node.tick_lateness_p99:type_name -> google.protobuf.Duration
+	37, // 18: mcu.v1.Node.started:type_name -> google.protobuf.Timestamp
+	6,  // 19: mcu.v1.MCU.CreateRoom:input_type -> mcu.v1.CreateRoomRequest
+	7,  // 20: mcu.v1.MCU.GetRoom:input_type -> mcu.v1.GetRoomRequest
+	8,  // 21: mcu.v1.MCU.ListRooms:input_type -> mcu.v1.ListRoomsRequest
+	10, // 22: mcu.v1.MCU.UpdateRoom:input_type -> mcu.v1.UpdateRoomRequest
+	11, // 23: mcu.v1.MCU.DeleteRoom:input_type -> mcu.v1.DeleteRoomRequest
+	15, // 24: mcu.v1.MCU.ListParticipants:input_type -> mcu.v1.ListParticipantsRequest
+	17, // 25: mcu.v1.MCU.UpdateParticipant:input_type -> mcu.v1.UpdateParticipantRequest
+	18, // 26: mcu.v1.MCU.RemoveParticipant:input_type -> mcu.v1.RemoveParticipantRequest
+	22, // 27: mcu.v1.MCU.SetLayout:input_type -> mcu.v1.SetLayoutRequest
+	23, // 28: mcu.v1.MCU.GetLayout:input_type -> mcu.v1.GetLayoutRequest
+	24, // 29: mcu.v1.MCU.CreateRTPLeg:input_type -> mcu.v1.CreateRTPLegRequest
+	26, // 30: mcu.v1.MCU.DeleteRTPLeg:input_type -> mcu.v1.DeleteRTPLegRequest
+	29, // 31: mcu.v1.MCU.CreateToken:input_type -> mcu.v1.CreateTokenRequest
+	31, // 32: mcu.v1.MCU.StreamEvents:input_type -> mcu.v1.StreamEventsRequest
+	33, // 33: mcu.v1.MCU.ListNodes:input_type -> mcu.v1.ListNodesRequest
+	5,  // 34: mcu.v1.MCU.CreateRoom:output_type -> mcu.v1.Room
+	5,  // 35: mcu.v1.MCU.GetRoom:output_type -> mcu.v1.Room
+	9,  // 36: mcu.v1.MCU.ListRooms:output_type -> mcu.v1.ListRoomsResponse
+	5,  // 37: mcu.v1.MCU.UpdateRoom:output_type -> mcu.v1.Room
+	12, // 38: mcu.v1.MCU.DeleteRoom:output_type -> mcu.v1.DeleteRoomResponse
+	16, // 39: mcu.v1.MCU.ListParticipants:output_type -> mcu.v1.ListParticipantsResponse
+	13, // 40: mcu.v1.MCU.UpdateParticipant:output_type -> mcu.v1.Participant
+	19, // 41: mcu.v1.MCU.RemoveParticipant:output_type -> mcu.v1.RemoveParticipantResponse
+	21, // 42: mcu.v1.MCU.SetLayout:output_type -> mcu.v1.Layout
+	21, // 43: mcu.v1.MCU.GetLayout:output_type -> mcu.v1.Layout
+	25, // 44: mcu.v1.MCU.CreateRTPLeg:output_type -> mcu.v1.RTPLeg
+	27, // 45: mcu.v1.MCU.DeleteRTPLeg:output_type -> mcu.v1.DeleteRTPLegResponse
+	30, // 46: mcu.v1.MCU.CreateToken:output_type -> mcu.v1.Token
+	32, // 47: mcu.v1.MCU.StreamEvents:output_type -> mcu.v1.Event
+	34, // 48: mcu.v1.MCU.ListNodes:output_type -> mcu.v1.ListNodesResponse
+	34, // [34:49] is the sub-list for method output_type
+	19, // [19:34] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_api_mcu_v1_mcu_proto_init() }
@@ -2675,7 +2913,7 @@ func file_api_mcu_v1_mcu_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_api_mcu_v1_mcu_proto_rawDesc), len(file_api_mcu_v1_mcu_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   30,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -38,6 +38,7 @@ const (
 	MCU_DeleteRTPLeg_FullMethodName      = "/mcu.v1.MCU/DeleteRTPLeg"
 	MCU_CreateToken_FullMethodName       = "/mcu.v1.MCU/CreateToken"
 	MCU_StreamEvents_FullMethodName      = "/mcu.v1.MCU/StreamEvents"
+	MCU_ListNodes_FullMethodName         = "/mcu.v1.MCU/ListNodes"
 )
 
 // MCUClient is the client API for MCU service.
@@ -70,6 +71,10 @@ type MCUClient interface {
 	// StreamEvents sends events as they happen, for one room or (room_id
 	// empty) for all rooms, until the client cancels.
 	StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Event], error)
+	// ListNodes lists the cluster's nodes (one for a single server) with
+	// their load. Any node answers any call: a room's calls are routed to
+	// the node that hosts it, ListRooms and StreamEvents cover every node.
+	ListNodes(ctx context.Context, in *ListNodesRequest, opts ...grpc.CallOption) (*ListNodesResponse, error)
 }
 
 type mCUClient struct {
@@ -229,6 +234,16 @@ func (c *mCUClient) StreamEvents(ctx context.Context, in *StreamEventsRequest, o
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type MCU_StreamEventsClient = grpc.ServerStreamingClient[Event]
 
+func (c *mCUClient) ListNodes(ctx context.Context, in *ListNodesRequest, opts ...grpc.CallOption) (*ListNodesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListNodesResponse)
+	err := c.cc.Invoke(ctx, MCU_ListNodes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MCUServer is the server API for MCU service.
 // All implementations must embed UnimplementedMCUServer
 // for forward compatibility.
@@ -259,6 +274,10 @@ type MCUServer interface {
 	// StreamEvents sends events as they happen, for one room or (room_id
 	// empty) for all rooms, until the client cancels.
 	StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[Event]) error
+	// ListNodes lists the cluster's nodes (one for a single server) with
+	// their load. Any node answers any call: a room's calls are routed to
+	// the node that hosts it, ListRooms and StreamEvents cover every node.
+	ListNodes(context.Context, *ListNodesRequest) (*ListNodesResponse, error)
 	mustEmbedUnimplementedMCUServer()
 }
 
@@ -310,6 +329,9 @@ func (UnimplementedMCUServer) CreateToken(context.Context, *CreateTokenRequest) 
 }
 func (UnimplementedMCUServer) StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[Event]) error {
 	return status.Error(codes.Unimplemented, "method StreamEvents not implemented")
+}
+func (UnimplementedMCUServer) ListNodes(context.Context, *ListNodesRequest) (*ListNodesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListNodes not implemented")
 }
 func (UnimplementedMCUServer) mustEmbedUnimplementedMCUServer() {}
 func (UnimplementedMCUServer) testEmbeddedByValue()             {}
@@ -577,6 +599,24 @@ func _MCU_StreamEvents_Handler(srv interface{}, stream grpc.ServerStream) error 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type MCU_StreamEventsServer = grpc.ServerStreamingServer[Event]
 
+func _MCU_ListNodes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListNodesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MCUServer).ListNodes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MCU_ListNodes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MCUServer).ListNodes(ctx, req.(*ListNodesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MCU_ServiceDesc is the grpc.ServiceDesc for MCU service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -635,6 +675,10 @@ var MCU_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateToken",
 			Handler:    _MCU_CreateToken_Handler,
+		},
+		{
+			MethodName: "ListNodes",
+			Handler:    _MCU_ListNodes_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -112,8 +112,11 @@ func RSS(pid int) (now, peak int64, err error) {
 // MCUArgs are the flags every benchmark gives the mcu it starts: the HTTP
 // API and the admin listener (metrics) on the loopback addresses given, no
 // gRPC, loopback ICE, quiet logs, and none of the front door's limits,
-// which a load generator's hundreds of joins from one address would hit.
+// which a load generator's hundreds of joins from one address would hit,
+// nor admission by CPU and tick lateness, which a capacity search pushes
+// past on purpose.
 func MCUArgs(httpAddr, adminAddr string) []string {
 	return []string{"-http", httpAddr, "-admin-http", adminAddr, "-grpc", "", "-interfaces", "lo", "-include-loopback", "true",
-		"-log-level", "error", "-join-rate", "0", "-max-rooms", "0", "-max-server-participants", "0", "-drain-timeout", "0"}
+		"-log-level", "error", "-join-rate", "0", "-max-rooms", "0", "-max-server-participants", "0", "-drain-timeout", "0",
+		"-cpu-target", "0", "-tick-target", "0"}
 }
