@@ -42,7 +42,7 @@ const (
 	// keep: codec libraries' pages and tables, sync.Pools, malloc arenas,
 	// the Go heap's high-water mark. Counted against the baseline, they
 	// would read as a leak however many cycles followed.
-	soakWarmup = 150 // ten times through cyclePattern
+	soakWarmup = 300 // twenty times through cyclePattern
 	churnRoom  = "churn"
 )
 
@@ -134,6 +134,8 @@ func TestSoak(t *testing.T) {
 		{"goroutines", float64(before.goroutines), float64(after.goroutines), ""},
 		{"open fds", float64(before.fds), float64(after.fds), ""},
 		{"RSS", float64(before.rss) / (1 << 20), float64(after.rss) / (1 << 20), " MiB"},
+		{"Go heap", float64(before.goHeap) / (1 << 20), float64(after.goHeap) / (1 << 20), " MiB"},
+		{"C heap", float64(before.cHeap) / (1 << 20), float64(after.cHeap) / (1 << 20), " MiB"},
 	} {
 		t.Logf("%-12s %10s %10s %+7.1f%%", row.name, strconv.FormatFloat(row.before, 'f', 1, 64)+row.unit,
 			strconv.FormatFloat(row.after, 'f', 1, 64)+row.unit, 100*(row.after-row.before)/row.before)
@@ -173,16 +175,21 @@ func scrapeTicks(t *testing.T, s *testServer) load.TickScrape {
 }
 
 // footprint is what the process holds: server and clients alike, since
-// both run in it.
+// both run in it. The live Go and C heaps are not held to the baseline
+// (RSS is), but say where a change in RSS comes from.
 type footprint struct {
-	goroutines, fds int
-	rss             int64 // bytes
+	goroutines, fds    int
+	rss, goHeap, cHeap int64 // bytes
 }
 
 // measure takes the footprint after a full collection that returns freed
 // memory to the OS, the Go heap's and the C heap's (what the codecs
 // freed), so RSS counts what is live rather than garbage or the
-// allocators' high-water mark.
+// allocators' high-water mark. With glibc's default of up to eight malloc
+// arenas a core, the pages that the few live C allocations scattered
+// over many arenas keep resident still vary by megabytes from run to run:
+// make soak runs with one arena (GLIBC_TUNABLES), where what the trim
+// leaves is a few hundred kilobytes.
 func measure(t *testing.T) footprint {
 	t.Helper()
 	runtime.GC()
@@ -205,7 +212,9 @@ func measure(t *testing.T) footprint {
 	if kb == 0 || err != nil {
 		t.Fatalf("no VmRSS in /proc/self/status: %v", err)
 	}
-	return footprint{goroutines: runtime.NumGoroutine(), fds: len(fds), rss: kb << 10}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return footprint{goroutines: runtime.NumGoroutine(), fds: len(fds), rss: kb << 10, goHeap: int64(ms.HeapAlloc), cHeap: cmem.InUse()}
 }
 
 // holds reports whether now is back within 5 % of the baseline f. For
@@ -237,7 +246,7 @@ func startSteadyRoom(t *testing.T, s *testServer, a *auth.Authority) *steadyRoom
 	t.Helper()
 	r := &steadyRoom{quit: make(chan struct{}), done: make(chan struct{})}
 	r.clients = joinAll(t, s, "steady", steadyTones, steadyAmp, func(o *pionclient.Options) {
-		o.History = 2 * time.Second
+		o.History = time.Second
 		o.Token = mint(t, a, o.Room, o.Name, auth.DefaultGrants())
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
