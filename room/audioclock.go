@@ -180,6 +180,11 @@ func (a *audioClock) tick(n int64, at time.Time) time.Duration {
 		}
 	}
 	a.par.run(len(a.encodeJobs)+len(a.sharedJobs), a.encodeWork)
+	// Truncating alone would keep the jobs in the backing arrays: a
+	// participant who left would stay reachable (its peer, buffers and
+	// pictures) until as many others needed an encode again.
+	clear(a.encodeJobs)
+	clear(a.sharedJobs)
 	sent := a.sendAll(n, at)
 	r.stats.limited.Add(a.mix.LimitedSamples() - limitedBefore)
 	for _, ch := range a.mix.TalkingChanges() {

@@ -3,10 +3,12 @@ package room
 import (
 	"errors"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/codec/codectest"
@@ -299,6 +301,31 @@ func TestMembership(t *testing.T) {
 	if s := m.Stats(); s.Rooms != 0 || s.Participants != 0 {
 		t.Fatalf("stats after close: %+v", s)
 	}
+}
+
+// TestLeaverIsFreed: once a participant has left, nothing the room keeps
+// for its next ticks points at it any more, so its peer (a PeerConnection
+// and its buffers, in the server) is garbage while the room goes on.
+func TestLeaverIsFreed(t *testing.T) {
+	m := newTestManager(t)
+	join(t, m, "r", newFakePeer(t, 500))
+	// Both talk, so each gets a mix-minus of its own to encode.
+	id, gone := joinWeak(t, m, "r", newFakePeer(t, 1300))
+	m.run(t, 200*time.Millisecond)
+	if err := m.Leave("r", id); err != nil {
+		t.Fatal(err)
+	}
+	m.run(t, 200*time.Millisecond)
+	runtime.GC()
+	if gone.Value() != nil {
+		t.Fatal("the room still holds the peer of the participant that left")
+	}
+}
+
+// joinWeak joins p and keeps only a weak pointer to it.
+func joinWeak(t *testing.T, m *clocked, room string, p *fakePeer) (media.ParticipantID, weak.Pointer[fakePeer]) {
+	t.Helper()
+	return join(t, m, room, p), weak.Make(p)
 }
 
 func TestEmptyRoomIsDeleted(t *testing.T) {

@@ -20,14 +20,14 @@ type window struct {
 	o      Options
 	start  time.Time
 	cpu0   float64
-	ticks0 tickScrape
+	ticks0 TickScrape
 }
 
 // openWindow starts measuring, and calls o.Measuring.
 func openWindow(ctx context.Context, o Options) (*window, error) {
 	w := &window{o: o}
 	var err error
-	if w.ticks0, err = scrapeTicks(ctx, o.metricsURL()); err != nil {
+	if w.ticks0, err = ScrapeTicks(ctx, o.metricsURL()); err != nil {
 		return nil, err
 	}
 	if w.cpu0, err = proc.CPUSeconds(o.PID); err != nil {
@@ -54,30 +54,31 @@ func (w *window) close(ctx context.Context, res *Result) error {
 			return err
 		}
 	}
-	ticks, err := scrapeTicks(ctx, w.o.metricsURL())
+	ticks, err := ScrapeTicks(ctx, w.o.metricsURL())
 	if err != nil {
 		return err
 	}
-	d := ticks.since(w.ticks0)
-	res.Ticks = d.ticks
-	if d.ticks > 0 {
-		res.LateTickShare = d.late / d.ticks
+	d := ticks.Since(w.ticks0)
+	res.Ticks = d.Ticks
+	if d.Ticks > 0 {
+		res.LateTickShare = d.Late / d.Ticks
 	}
-	res.TickLateP50Ms, res.TickLateP99Ms = 1000*d.quantile(0.5), 1000*d.quantile(0.99)
+	res.TickLateP50Ms, res.TickLateP99Ms = 1000*d.Quantile(0.5), 1000*d.Quantile(0.99)
 	return nil
 }
 
-// tickScrape is what the mcu's /metrics says of its audio mix ticks: how
+// TickScrape is what the mcu's /metrics says of its audio mix ticks: how
 // many ran, how many started over 5 ms late, and the lateness histogram's
-// cumulative buckets.
-type tickScrape struct {
-	ticks, late float64
+// cumulative buckets. It is exported for the mcu's soak test, which reads
+// tick lateness over its churn the way the load runs do.
+type TickScrape struct {
+	Ticks, Late float64
 	le, counts  []float64 // bucket upper bounds (s, ascending) and cumulative counts; +Inf last
 }
 
-// since is s minus an earlier scrape of the same mcu.
-func (s tickScrape) since(earlier tickScrape) tickScrape {
-	d := tickScrape{ticks: s.ticks - earlier.ticks, late: s.late - earlier.late, le: s.le}
+// Since is s minus an earlier scrape of the same mcu.
+func (s TickScrape) Since(earlier TickScrape) TickScrape {
+	d := TickScrape{Ticks: s.Ticks - earlier.Ticks, Late: s.Late - earlier.Late, le: s.le}
 	for i, c := range s.counts {
 		if i < len(earlier.counts) {
 			c -= earlier.counts[i]
@@ -87,11 +88,11 @@ func (s tickScrape) since(earlier tickScrape) tickScrape {
 	return d
 }
 
-// quantile estimates the q-quantile of the lateness in seconds by linear
+// Quantile estimates the q-quantile of the lateness in seconds by linear
 // interpolation within the histogram bucket that holds it, as Prometheus's
 // histogram_quantile does; a quantile in the +Inf bucket reads as the
 // largest finite bound, and no observations as 0.
-func (s tickScrape) quantile(q float64) float64 {
+func (s TickScrape) Quantile(q float64) float64 {
 	if len(s.counts) == 0 || s.counts[len(s.counts)-1] == 0 {
 		return 0
 	}
@@ -127,29 +128,30 @@ func (o Options) metricsURL() string {
 	return o.URL
 }
 
-// scrapeTicks reads the tick metrics from the mcu at base.
-func scrapeTicks(ctx context.Context, base string) (tickScrape, error) {
+// ScrapeTicks reads the tick metrics from the mcu whose /metrics is
+// under base.
+func ScrapeTicks(ctx context.Context, base string) (TickScrape, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(base, "/")+"/metrics", nil)
 	if err != nil {
-		return tickScrape{}, err
+		return TickScrape{}, err
 	}
 	// Its own connection, closed after: a run leaves no goroutine behind.
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
 	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
-		return tickScrape{}, err
+		return TickScrape{}, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return tickScrape{}, fmt.Errorf("GET /metrics: %s", resp.Status)
+		return TickScrape{}, fmt.Errorf("GET /metrics: %s", resp.Status)
 	}
 	return parseTicks(resp.Body)
 }
 
 // parseTicks reads the tick metrics out of Prometheus's text format.
-func parseTicks(r io.Reader) (tickScrape, error) {
-	var s tickScrape
+func parseTicks(r io.Reader) (TickScrape, error) {
+	var s TickScrape
 	var seen int
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -168,9 +170,9 @@ func parseTicks(r io.Reader) (tickScrape, error) {
 		}
 		switch {
 		case name == metricTicks:
-			s.ticks, seen = v, seen|1
+			s.Ticks, seen = v, seen|1
 		case name == metricLate:
-			s.late, seen = v, seen|2
+			s.Late, seen = v, seen|2
 		case strings.HasPrefix(name, metricLateness+`{le="`):
 			le, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimPrefix(name, metricLateness+`{le="`), `"}`), 64)
 			if err != nil {

@@ -39,9 +39,9 @@ func TestTickLateness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := b.since(a)
-	if d.ticks != 200 || d.late != 2 {
-		t.Fatalf("ticks %v, late %v", d.ticks, d.late)
+	d := b.Since(a)
+	if d.Ticks != 200 || d.Late != 2 {
+		t.Fatalf("ticks %v, late %v", d.Ticks, d.Late)
 	}
 	for _, tc := range []struct{ q, want float64 }{
 		{0.5, 0.001},                  // the 100th of 200: the top of the first bucket
@@ -50,11 +50,11 @@ func TestTickLateness(t *testing.T) {
 		{0.995, 0.005},                // the 199th: in +Inf, read as the largest bound
 		{0.98, 0.001 + 0.001*96/98.0}, // the 196th
 	} {
-		if got := d.quantile(tc.q); math.Abs(got-tc.want) > 1e-9 {
+		if got := d.Quantile(tc.q); math.Abs(got-tc.want) > 1e-9 {
 			t.Errorf("q%.3f = %.6f s, want %.6f", tc.q, got, tc.want)
 		}
 	}
-	if (tickScrape{}).quantile(0.5) != 0 {
+	if (TickScrape{}).Quantile(0.5) != 0 {
 		t.Error("no observations should read as 0")
 	}
 	if _, err := parseTicks(strings.NewReader("mcu_mix_ticks_total 3\n")); err == nil {

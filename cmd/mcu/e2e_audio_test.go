@@ -35,14 +35,19 @@ func toneLevel(pcm []int16, hz, amp float64) float64 {
 	return 10 * math.Log10(math.Max(power/float64(n), 1e-24))
 }
 
-// joinAll joins one pion client per tone and waits until each is connected.
-func joinAll(t *testing.T, s *testServer, room string, tones []float64, amp float64) []*pionclient.Client {
+// joinAll joins one pion client per tone and waits until each is
+// connected; with, if given, sets more options on each.
+func joinAll(t *testing.T, s *testServer, room string, tones []float64, amp float64, with ...func(*pionclient.Options)) []*pionclient.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	var clients []*pionclient.Client
 	for i, hz := range tones {
-		c, err := pionclient.Join(ctx, pionclient.Options{BaseURL: s.URL, Room: room, Name: fmt.Sprintf("p%d", i), ToneHz: hz, ToneAmp: amp})
+		opts := pionclient.Options{BaseURL: s.URL, Room: room, Name: fmt.Sprintf("p%d", i), ToneHz: hz, ToneAmp: amp}
+		for _, f := range with {
+			f(&opts)
+		}
+		c, err := pionclient.Join(ctx, opts)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -77,6 +77,11 @@ type Options struct {
 	// of the tone encoded live: a load generator with many clients then
 	// spends no CPU encoding. ToneHz and SetTone are ignored.
 	Replay [][]byte
+	// History, when set, keeps only the audio received within the last
+	// History (Frames, Received and FrameCount see no further back), so a
+	// listener that runs for minutes holds a bounded amount of it; zero
+	// keeps everything.
+	History time.Duration
 	// KeepSent keeps every frame it sends, as its own decoder hears it,
 	// with the send time (Sent): latency is then measured from the first
 	// sent frame that carries a sound to the first received one, so the
@@ -583,10 +588,24 @@ func (c *Client) record(tr *webrtc.TrackRemote) {
 		if err != nil {
 			continue
 		}
+		now := time.Now()
 		c.mu.Lock()
-		c.frames = append(c.frames, Frame{At: time.Now(), TS: pkt.Timestamp, Samples: append([]int16(nil), pcm[:n]...)})
+		c.frames = append(c.frames, Frame{At: now, TS: pkt.Timestamp, Samples: append([]int16(nil), pcm[:n]...)})
+		c.forgetLocked(now)
 		c.mu.Unlock()
 	}
+}
+
+// forgetLocked drops the frames older than Options.History once they
+// span another History, so the copy is paid once per History of audio
+// rather than on every frame.
+func (c *Client) forgetLocked(now time.Time) {
+	h := c.opts.History
+	if h <= 0 || now.Sub(c.frames[0].At) <= 2*h {
+		return
+	}
+	i, _ := slices.BinarySearchFunc(c.frames, now.Add(-h), func(f Frame, t time.Time) int { return f.At.Compare(t) })
+	c.frames = slices.Clone(c.frames[i:])
 }
 
 // seqCounter counts the packets of an RTP stream that arrived against

@@ -235,3 +235,22 @@ func TestLoopCounterEcho(t *testing.T) {
 		t.Errorf("counting-only receiver: picture %v, %d frames, %d arrivals", pic != nil, n, len(b.VideoFrameTimes()))
 	}
 }
+
+// TestHistory: with History a client keeps at least the last History of
+// audio and never more than twice that, however long it listens.
+func TestHistory(t *testing.T) {
+	c := &Client{opts: Options{History: time.Second}}
+	start := time.Now()
+	var at time.Time
+	for n := range 500 { // 10 s of 20 ms frames
+		at = start.Add(time.Duration(n) * 20 * time.Millisecond)
+		c.frames = append(c.frames, Frame{At: at})
+		c.forgetLocked(at)
+		if span := at.Sub(c.frames[0].At); span > 2*time.Second || span < time.Second && at.Sub(start) >= time.Second {
+			t.Fatalf("after %v the client keeps %v of audio, want 1 to 2 s", at.Sub(start), span)
+		}
+	}
+	if kept := len(c.Frames()); kept < 51 || kept > 101 {
+		t.Errorf("%d frames kept of the last 1 to 2 s", kept)
+	}
+}
