@@ -48,7 +48,7 @@ func listed(t *testing.T, s *testServer, room string, f func(*mcuv1.Participant)
 	return strings.Join(out, " ")
 }
 
-var sessionPath = regexp.MustCompile(`^/(whip|whep)/w/[0-9a-f]+$`)
+var sessionPath = regexp.MustCompile(`^/(whip|whep)/w/[A-Za-z0-9_-]+\.[0-9a-f]+$`) // a participant ID: node id, dot, random hex
 
 // TestWHIPRules: every rule of the WHIP and WHEP endpoints and of their
 // sessions (RFC 9725), through the real server with tokens on.
