@@ -12,47 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcu-project/mcu/internal/testkit/loopoffer"
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// clientOffer returns a gathered offer from a pion client (audio sendrecv,
-// plus video when withVideo) on loopback.
-func clientOffer(t testing.TB, withVideo bool) (*webrtc.PeerConnection, string) {
-	t.Helper()
-	var se webrtc.SettingEngine
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetInterfaceFilter(func(n string) bool { return n == "lo" })
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me)).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pc.Close() })
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio); err != nil {
-		t.Fatal(err)
-	}
-	if withVideo {
-		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo); err != nil {
-			t.Fatal(err)
-		}
-	}
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-done
-	return pc, pc.LocalDescription().SDP
-}
 
 func answerFor(t *testing.T, cfg Config, withVideo bool) (string, *webrtc.PeerConnection, *Peer) {
 	t.Helper()
@@ -63,7 +28,7 @@ func answerFor(t *testing.T, cfg Config, withVideo bool) (string, *webrtc.PeerCo
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = eng.Close() })
-	client, offer := clientOffer(t, withVideo)
+	client, offer := loopoffer.New(t, withVideo)
 	info, err := parseOffer(offer)
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +92,7 @@ func TestSingleUDPPort(t *testing.T) {
 	}
 	defer eng.Close()
 	for i := range 2 {
-		client, offer := clientOffer(t, false)
+		client, offer := loopoffer.New(t, false)
 		info, _ := parseOffer(offer)
 		peer, answer, err := eng.negotiate(context.Background(), offer, info, "")
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mcu-project/mcu/auth"
+	"github.com/mcu-project/mcu/internal/testkit/loopoffer"
 )
 
 // BenchmarkJoin is one join through the HTTP API end to end, with join
@@ -18,7 +19,7 @@ import (
 // on loopback) and the room's bookkeeping (fake rooms). The difference
 // between the two is what checking a token adds to a join.
 func BenchmarkJoin(b *testing.B) {
-	_, offer := clientOffer(b, false)
+	_, offer := loopoffer.New(b, false)
 	authority, err := auth.New([]byte("a benchmark secret of at least 32 bytes"), nil)
 	if err != nil {
 		b.Fatal(err)

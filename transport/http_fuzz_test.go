@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mcu-project/mcu/internal/sdpfrag"
+	"github.com/mcu-project/mcu/internal/testkit/loopoffer"
 	"github.com/mcu-project/mcu/media"
 )
 
@@ -155,8 +156,8 @@ func FuzzLegRequest(f *testing.F) {
 // 201 with an SDP answer and a Location, from a real engine (loopback
 // candidates only); whatever joined is closed.
 func FuzzJoin(f *testing.F) {
-	_, audio := clientOffer(f, false)
-	_, video := clientOffer(f, true)
+	_, audio := loopoffer.New(f, false)
+	_, video := loopoffer.New(f, true)
 	for _, offer := range []string{audio, video, ""} {
 		f.Add("call", "Ann", "application/sdp", []byte(offer))
 	}
@@ -194,7 +195,7 @@ func FuzzJoin(f *testing.F) {
 // restart) or a refusal below 500 with a one-line reason, from a real
 // engine and peer (the session's client never connects).
 func FuzzPatch(f *testing.F) {
-	_, offer := clientOffer(f, false)
+	_, offer := loopoffer.New(f, false)
 	ufrag := sdpfrag.Ufrag(offer)
 	const fragType = "application/trickle-ice-sdpfrag"
 	cand := "a=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n"

@@ -15,6 +15,7 @@ import (
 
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
 	"github.com/mcu-project/mcu/auth"
+	"github.com/mcu-project/mcu/internal/testkit/loopoffer"
 	"github.com/mcu-project/mcu/internal/testkit/pionclient"
 	"github.com/mcu-project/mcu/transport"
 	"github.com/pion/webrtc/v4"
@@ -305,37 +306,6 @@ func TestLimits(t *testing.T) {
 // fiveSectionOffer has five m-lines, one more than a participant needs.
 var fiveSectionOffer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n" + strings.Repeat("m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\na=sendrecv\r\n", 5)
 
-// idleOffer is the offer (audio, sendrecv, ICE gathered on loopback) of a
-// client that never connects: for tests of what the server answers.
-func idleOffer(t *testing.T) string {
-	t.Helper()
-	var se webrtc.SettingEngine
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me)).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pc.Close() })
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio); err != nil {
-		t.Fatal(err)
-	}
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	return pc.LocalDescription().SDP
-}
-
 // TestConnectDeadline: a client that never completes ICE (it posts an
 // offer and ignores the answer) holds a place for the connect timeout and
 // is then dropped and counted.
@@ -344,7 +314,8 @@ func TestConnectDeadline(t *testing.T) {
 		t.Skip("starts the server and a WebRTC client")
 	}
 	s := startServer(t, func(c *Config) { c.connectTimeout = 500 * time.Millisecond })
-	code, body, _ := do(t, "POST", s.URL+"/rooms/half/join", "", "application/sdp", idleOffer(t))
+	_, offer := loopoffer.New(t, false) // a client that never connects
+	code, body, _ := do(t, "POST", s.URL+"/rooms/half/join", "", "application/sdp", offer)
 	if code != 201 {
 		t.Fatalf("join: %d %s", code, body)
 	}

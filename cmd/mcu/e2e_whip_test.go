@@ -12,6 +12,7 @@ import (
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
 	"github.com/mcu-project/mcu/auth"
 	"github.com/mcu-project/mcu/internal/sdpfrag"
+	"github.com/mcu-project/mcu/internal/testkit/loopoffer"
 	"github.com/mcu-project/mcu/internal/testkit/pionclient"
 )
 
@@ -62,7 +63,7 @@ func TestWHIPRules(t *testing.T) {
 	hidden := mint(t, a, "w", "rec", auth.Grants{Publish: true, Subscribe: true, Hidden: true})
 	elsewhere := mint(t, a, "x", "pub", auth.DefaultGrants())
 	admin := mint(t, a, "w", "op", auth.Grants{Admin: true})
-	offer := idleOffer(t)
+	_, offer := loopoffer.New(t, false)
 	const sdpType, fragType = "application/sdp", "application/trickle-ice-sdpfrag"
 
 	// A page on another origin asks first, without a token.

@@ -320,7 +320,7 @@ func Join(ctx context.Context, opts Options) (c *Client, err error) {
 		go c.send(track)
 	}
 	if sender != nil && c.startWorker() {
-		go c.readSenderRTCP(sender)
+		go c.readSenderRTCP(sender, c.countReceiverReport)
 	}
 	if vtrack != nil {
 		c.video.sending.Store(true)
@@ -328,7 +328,7 @@ func Join(ctx context.Context, opts Options) (c *Client, err error) {
 			go c.sendVideo(vtrack, *opts.Video)
 		}
 		if c.startWorker() {
-			go c.readVideoRTCP(vsender)
+			go c.readSenderRTCP(vsender, c.noteKeyFrameRequest)
 		}
 	}
 	return c, nil
@@ -677,9 +677,9 @@ func (c *Client) readReports(rx *webrtc.RTPReceiver, video bool) {
 	}
 }
 
-// readSenderRTCP counts the receiver reports the server sends about this
-// client's audio.
-func (c *Client) readSenderRTCP(s *webrtc.RTPSender) {
+// readSenderRTCP hands each RTCP packet the server sends about one of
+// this client's streams to on, until the sender closes.
+func (c *Client) readSenderRTCP(s *webrtc.RTPSender, on func(rtcp.Packet)) {
 	defer c.wg.Done()
 	for {
 		pkts, _, err := s.ReadRTCP()
@@ -687,12 +687,17 @@ func (c *Client) readSenderRTCP(s *webrtc.RTPSender) {
 			return
 		}
 		for _, p := range pkts {
-			if _, ok := p.(*rtcp.ReceiverReport); ok {
-				c.mu.Lock()
-				c.receiverReports++
-				c.mu.Unlock()
-			}
+			on(p)
 		}
+	}
+}
+
+// countReceiverReport counts the receiver reports about our audio.
+func (c *Client) countReceiverReport(p rtcp.Packet) {
+	if _, ok := p.(*rtcp.ReceiverReport); ok {
+		c.mu.Lock()
+		c.receiverReports++
+		c.mu.Unlock()
 	}
 }
 

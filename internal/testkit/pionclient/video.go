@@ -220,20 +220,11 @@ func paintFrame(pic *media.VideoFrame, o VideoOptions, n int) {
 	}
 }
 
-// readVideoRTCP notes the server's keyframe requests for our camera.
-func (c *Client) readVideoRTCP(s *webrtc.RTPSender) {
-	defer c.wg.Done()
-	for {
-		pkts, _, err := s.ReadRTCP()
-		if err != nil {
-			return
-		}
-		for _, p := range pkts {
-			switch p.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				c.video.keyWanted.Store(true)
-			}
-		}
+// noteKeyFrameRequest notes the server's keyframe requests for our camera.
+func (c *Client) noteKeyFrameRequest(p rtcp.Packet) {
+	switch p.(type) {
+	case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+		c.video.keyWanted.Store(true)
 	}
 }
 
