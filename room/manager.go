@@ -314,17 +314,25 @@ func (m *Manager) VideoCodecs(id media.RoomID) []string {
 
 // Identity returns the identity a participant joined with ("" for none).
 func (m *Manager) Identity(id media.RoomID, pid media.ParticipantID) (string, error) {
+	var who string
+	err := m.withMember(id, pid, func(pt *participant) { who = pt.identity })
+	return who, err
+}
+
+// withMember runs f on a participant under its room's lock.
+func (m *Manager) withMember(id media.RoomID, pid media.ParticipantID, f func(*participant)) error {
 	r, err := m.Room(id)
 	if err != nil {
-		return "", err
+		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	i, err := r.indexLocked(pid)
 	if err != nil {
-		return "", err
+		return err
 	}
-	return r.roster[i].identity, nil
+	f(r.roster[i])
+	return nil
 }
 
 // Room returns the room with that ID.
@@ -404,18 +412,7 @@ func (m *Manager) Close() error {
 // there), as a failure: counted in Stats.ParticipantFailures, with a left
 // event; it returns at once.
 func (m *Manager) Fail(id media.RoomID, pid media.ParticipantID, cause error) error {
-	r, err := m.Room(id)
-	if err != nil {
-		return err
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	i, err := r.indexLocked(pid)
-	if err != nil {
-		return err
-	}
-	m.fail(id, r.roster[i], cause)
-	return nil
+	return m.withMember(id, pid, func(pt *participant) { m.fail(id, pt, cause) })
 }
 
 // fail removes a participant whose own work panicked or could not start,
