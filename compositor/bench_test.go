@@ -155,6 +155,7 @@ func TestComposeZeroAllocs(t *testing.T) {
 		{"PIP empty", PIP(), nil},
 		{"grid9 overlays", Grid(), withOverlays(benchTiles(t, 9, 640, 360, 4))},
 		{"speaker6 overlays", Speaker(), withOverlays(benchTiles(t, 6, 640, 360))},
+		{"presentation4", Presentation(), withOverlays(benchTiles(t, 4, 1280, 720))},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := mustNew(t, DefaultWidth, DefaultHeight)
