@@ -83,7 +83,7 @@ func (r *Room) SetLayout(viewer media.ParticipantID, l Layout) error {
 	defer r.mu.Unlock()
 	switch {
 	case viewer == "":
-		r.layout = l
+		r.layout, r.layoutSet = l, true
 	default:
 		if _, err := r.indexLocked(viewer); err != nil {
 			return err

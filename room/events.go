@@ -22,6 +22,10 @@ const (
 	EventKeyFrameRequested
 	EventActiveSpeakerChanged
 	EventRungChanged
+	// EventPresentationStarted and EventPresentationStopped: a
+	// participant's screen share (its second video track) began or ended.
+	EventPresentationStarted
+	EventPresentationStopped
 )
 
 func (t EventType) String() string {
@@ -48,6 +52,10 @@ func (t EventType) String() string {
 		return "active-speaker-changed"
 	case EventRungChanged:
 		return "rung-changed"
+	case EventPresentationStarted:
+		return "presentation-started"
+	case EventPresentationStopped:
+		return "presentation-stopped"
 	}
 	return "unknown"
 }

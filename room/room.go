@@ -57,9 +57,17 @@ type Room struct {
 	overrides map[media.ParticipantID]Layout // viewers' own layouts
 	pinned    media.ParticipantID
 	speaker   media.ParticipantID // the active speaker, as the audio clock elected
-	closed    bool
-	ops       []op        // for the audio clock's next tick
-	queued    atomic.Bool // ops is not empty: the clock takes mu only then
+	// layoutSet: the room's layout was set over the API, so it no longer
+	// follows screen shares.
+	layoutSet bool
+	// shares are the participants sharing a screen, in the order they
+	// started (the video clock follows them); chosenShare is the one the
+	// API chose to show.
+	shares      []media.ParticipantID
+	chosenShare media.ParticipantID
+	closed      bool
+	ops         []op        // for the audio clock's next tick
+	queued      atomic.Bool // ops is not empty: the clock takes mu only then
 
 	// start is the room clock's origin: audio and video timestamps and
 	// deadlines all count from it, so they share one timeline.

@@ -1,0 +1,164 @@
+package room
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/media"
+)
+
+// shareIdle is how long a screen share may send nothing before it counts
+// as ended. Browsers repeat an unchanged screen about once a second, so a
+// still slide stays shared; a share whose track was stopped (or replaced
+// by nothing) ends within this.
+const shareIdle = 3 * time.Second
+
+// PresentationPeer is implemented by peers that may carry a second video
+// track, a presentation (a screen share), beside the camera.
+type PresentationPeer interface {
+	// PresentationFrames delivers the presentation's complete encoded
+	// frames (in the participant's video codec) in order, starting at a
+	// keyframe; closed when the peer closes. nil: the participant can
+	// share nothing (it negotiated no second video track).
+	PresentationFrames() <-chan []byte
+	// RequestPresentationKeyFrame asks for a keyframe of the presentation.
+	RequestPresentationKeyFrame()
+}
+
+// presentationSource adapts a PresentationPeer's second track to what
+// startVideoIn decodes.
+type presentationSource struct{ pp PresentationPeer }
+
+func (s presentationSource) VideoFrames() <-chan []byte { return s.pp.PresentationFrames() }
+func (s presentationSource) RequestKeyFrame()           { s.pp.RequestPresentationKeyFrame() }
+
+// presentationOf returns the peer's presentation channel source, if it
+// negotiated one and the participant sends video the room decodes.
+func (pt *participant) presentationOf() (presentationSource, bool) {
+	pp, ok := pt.peer.(PresentationPeer)
+	if !ok || pt.recvVideoCodec == "" || pp.PresentationFrames() == nil {
+		return presentationSource{}, false
+	}
+	return presentationSource{pp}, true
+}
+
+// openPresentation creates the decoder of the participant's presentation
+// track, if it has one.
+func (pt *participant) openPresentation(reg *codec.Registry) error {
+	if _, ok := pt.presentationOf(); !ok {
+		return nil
+	}
+	c, err := reg.Video(pt.recvVideoCodec)
+	if err == nil {
+		pt.presDec, err = c.NewDecoder()
+	}
+	if err != nil {
+		return fmt.Errorf("presentation decoder for %s: %w", pt.recvVideoCodec, err)
+	}
+	return nil
+}
+
+// sharing reports whether the participant's presentation is live at now,
+// and since when.
+func (pt *participant) sharing(now time.Time) (bool, time.Time) {
+	in := pt.pres
+	if in == nil {
+		return false, time.Time{}
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.have && now.Sub(in.at) <= shareIdle, in.since
+}
+
+// followShares updates, under the room's lock at a video tick, the list
+// of live shares (in the order they started) and announces those that
+// started and ended; it returns the participant whose share is shown: the
+// one chosen over the API while it shares, else the latest.
+func (r *Room) followSharesLocked(now time.Time) *participant {
+	var live [maxTiles]*participant
+	var since [maxTiles]time.Time
+	n := 0
+	for _, p := range r.roster {
+		if ok, at := p.sharing(now); ok && n < len(live) {
+			// insertion by start time keeps the list in share order
+			k := n
+			for k > 0 && since[k-1].After(at) {
+				live[k], since[k] = live[k-1], since[k-1]
+				k--
+			}
+			live[k], since[k] = p, at
+			n++
+		}
+	}
+	changed := false
+	for _, id := range r.shares {
+		if !slices.ContainsFunc(live[:n], func(p *participant) bool { return p.id == id }) {
+			changed = true
+			r.onEvent(Event{Type: EventPresentationStopped, Room: r.id, Participant: id, At: now})
+		}
+	}
+	for _, p := range live[:n] {
+		if !slices.Contains(r.shares, p.id) {
+			changed = true
+			r.onEvent(Event{Type: EventPresentationStarted, Room: r.id, Participant: p.id, At: now})
+		}
+	}
+	if changed {
+		r.shares = r.shares[:0]
+		for _, p := range live[:n] {
+			r.shares = append(r.shares, p.id)
+		}
+		if !r.layoutSet {
+			// The room's layout follows the share: announce it.
+			r.onEvent(Event{Type: EventLayoutChanged, Room: r.id, At: now})
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	for _, p := range live[:n] {
+		if p.id == r.chosenShare {
+			return p
+		}
+	}
+	return live[n-1]
+}
+
+// Presentations lists the participants sharing their screen, in the order
+// they started, and the one shown ("" while nobody shares), as of the last
+// video tick.
+func (r *Room) Presentations() (sharing []media.ParticipantID, shown media.ParticipantID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.shares), r.shownShareLocked()
+}
+
+// shownShareLocked is the share shown: the chosen one while it shares,
+// else the latest.
+func (r *Room) shownShareLocked() media.ParticipantID {
+	if len(r.shares) == 0 {
+		return ""
+	}
+	if slices.Contains(r.shares, r.chosenShare) {
+		return r.chosenShare
+	}
+	return r.shares[len(r.shares)-1]
+}
+
+// ShowPresentation chooses whose share is shown while several share ("":
+// back to the latest). The participant must be in the room; its share is
+// shown whenever it shares.
+func (r *Room) ShowPresentation(id media.ParticipantID) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if id != "" {
+		if _, err := r.indexLocked(id); err != nil {
+			return err
+		}
+	}
+	r.chosenShare = id
+	r.onEvent(Event{Type: EventLayoutChanged, Room: r.id, At: r.clock.Now()})
+	return nil
+}
