@@ -286,6 +286,9 @@ type Participant struct {
 	Talking                bool
 	Level                  float64 // dBov of what the participant sends
 	BitrateBps             uint64  // received from it over the last second
+	// Sharing: it shares its screen; PresentationShown: its share is the
+	// one shown.
+	Sharing, PresentationShown bool
 	// Video is what it receives of the canvas (nil: it receives none).
 	Video *VideoReception
 }
@@ -312,6 +315,7 @@ func (r *Room) Participants() []Participant {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]Participant, 0, len(r.roster))
+	shown := r.shownShareLocked()
 	for _, pt := range r.roster {
 		if pt.hidden {
 			continue
@@ -320,6 +324,7 @@ func (r *Room) Participants() []Participant {
 			ID: pt.id, Identity: pt.identity, Listener: pt.recvAudioCodec == "" && pt.recvVideoCodec == "", Name: pt.name, Kind: pt.kind, AudioCodec: pt.recvAudioCodec, VideoCodec: pt.recvVideoCodec,
 			Muted: pt.muted, VideoMuted: pt.videoMuted, GainDB: pt.gainDB, Pinned: r.pinned == pt.id,
 			Talking: pt.talking.Load(), Level: math.Float64frombits(pt.level.Load()), BitrateBps: pt.bitrate.Load(),
+			Sharing: slices.Contains(r.shares, pt.id), PresentationShown: shown != "" && shown == pt.id,
 		})
 		if pt.vout != nil {
 			out[len(out)-1].Video = pt.vout.reception()
