@@ -442,6 +442,9 @@ func (e *Engine) negotiate(ctx context.Context, sdpOffer string, offer offerInfo
 		return nil, "", err
 	}
 	peer := newPeer(pc, in, obs)
+	if videoCodec != "" && sends(offer.videoDir) && sends(offer.screenDir) {
+		peer.enableScreen() // before any track can arrive
+	}
 	peer.link.bwe = bwe
 	peer.ice.etag = newETag()
 	fail := func(err error) (*Peer, string, error) {
