@@ -332,6 +332,7 @@ func eventToProto(ev room.Event) *mcuv1.Event {
 		room.EventRungChanged:         mcuv1.EventType_EVENT_TYPE_RUNG_CHANGED,
 		room.EventPresentationStarted: mcuv1.EventType_EVENT_TYPE_PRESENTATION_STARTED,
 		room.EventPresentationStopped: mcuv1.EventType_EVENT_TYPE_PRESENTATION_STOPPED,
+		room.EventParticipantUpdated:  mcuv1.EventType_EVENT_TYPE_PARTICIPANT_UPDATED,
 	}
 	out := &mcuv1.Event{Type: types[ev.Type], Time: timestamppb.New(ev.At), RoomId: string(ev.Room), ParticipantId: string(ev.Participant), LevelDbov: ev.Level, ViewerId: string(ev.Viewer)}
 	out.Rung, out.FromRung, out.EstimateBps = int32(ev.Rung), int32(ev.FromRung), uint64(max(ev.EstimateBps, 0))

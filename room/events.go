@@ -26,6 +26,9 @@ const (
 	// participant's screen share (its second video track) began or ended.
 	EventPresentationStarted
 	EventPresentationStopped
+	// EventParticipantUpdated: a participant's name, mute or video mute
+	// changed.
+	EventParticipantUpdated
 )
 
 func (t EventType) String() string {
@@ -56,6 +59,8 @@ func (t EventType) String() string {
 		return "presentation-started"
 	case EventPresentationStopped:
 		return "presentation-stopped"
+	case EventParticipantUpdated:
+		return "participant-updated"
 	}
 	return "unknown"
 }

@@ -164,6 +164,8 @@ const (
 	// A participant started or stopped sharing its screen.
 	EventType_EVENT_TYPE_PRESENTATION_STARTED EventType = 30
 	EventType_EVENT_TYPE_PRESENTATION_STOPPED EventType = 31
+	// A participant's name, mute or video mute changed.
+	EventType_EVENT_TYPE_PARTICIPANT_UPDATED EventType = 32
 )
 
 // Enum value maps for EventType.
@@ -183,6 +185,7 @@ var (
 		11: "EVENT_TYPE_RUNG_CHANGED",
 		30: "EVENT_TYPE_PRESENTATION_STARTED",
 		31: "EVENT_TYPE_PRESENTATION_STOPPED",
+		32: "EVENT_TYPE_PARTICIPANT_UPDATED",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":            0,
@@ -199,6 +202,7 @@ var (
 		"EVENT_TYPE_RUNG_CHANGED":           11,
 		"EVENT_TYPE_PRESENTATION_STARTED":   30,
 		"EVENT_TYPE_PRESENTATION_STOPPED":   31,
+		"EVENT_TYPE_PARTICIPANT_UPDATED":    32,
 	}
 )
 
@@ -2914,7 +2918,7 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x03Fit\x12\x13\n" +
 	"\x0fFIT_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vFIT_CONTAIN\x10\x01\x12\r\n" +
-	"\tFIT_COVER\x10\x02*\xca\x03\n" +
+	"\tFIT_COVER\x10\x02*\xee\x03\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17EVENT_TYPE_ROOM_CREATED\x10\x01\x12\x1b\n" +
@@ -2930,7 +2934,8 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x12\x1b\n" +
 	"\x17EVENT_TYPE_RUNG_CHANGED\x10\v\x12#\n" +
 	"\x1fEVENT_TYPE_PRESENTATION_STARTED\x10\x1e\x12#\n" +
-	"\x1fEVENT_TYPE_PRESENTATION_STOPPED\x10\x1f2\xaf\b\n" +
+	"\x1fEVENT_TYPE_PRESENTATION_STOPPED\x10\x1f\x12\"\n" +
+	"\x1eEVENT_TYPE_PARTICIPANT_UPDATED\x10 2\xaf\b\n" +
 	"\x03MCU\x125\n" +
 	"\n" +
 	"CreateRoom\x12\x19.mcu.v1.CreateRoomRequest\x1a\f.mcu.v1.Room\x12/\n" +
