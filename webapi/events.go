@@ -52,17 +52,19 @@ func snapshotOf(r *room.Room) snapshotJSON {
 // eventJSON is one room event (the gRPC stream's fields) and, for an event
 // about a participant still in the room, its state after the event.
 type eventJSON struct {
-	Type        string           `json:"type"`
-	Room        string           `json:"room"`
-	Participant string           `json:"participant,omitempty"`
-	At          time.Time        `json:"at"`
-	Level       float64          `json:"level,omitempty"`
-	Digit       string           `json:"digit,omitempty"`
-	Viewer      string           `json:"viewer,omitempty"`
-	Rung        int              `json:"rung,omitempty"`
-	FromRung    int              `json:"fromRung,omitempty"`
-	EstimateBps int              `json:"estimateBps,omitempty"`
-	State       *participantJSON `json:"state,omitempty"`
+	Type        string    `json:"type"`
+	Room        string    `json:"room"`
+	Participant string    `json:"participant,omitempty"`
+	At          time.Time `json:"at"`
+	Level       float64   `json:"level,omitempty"`
+	Digit       string    `json:"digit,omitempty"`
+	Viewer      string    `json:"viewer,omitempty"`
+	Rung        int       `json:"rung,omitempty"`
+	FromRung    int       `json:"fromRung,omitempty"`
+	EstimateBps int       `json:"estimateBps,omitempty"`
+	// Layout is the room's layout after a change of it.
+	Layout string           `json:"layout,omitempty"`
+	State  *participantJSON `json:"state,omitempty"`
 }
 
 func eventOf(r *room.Room, ev room.Event) eventJSON {
@@ -70,6 +72,11 @@ func eventOf(r *room.Room, ev room.Event) eventJSON {
 		Level: ev.Level, Viewer: string(ev.Viewer), Rung: ev.Rung, FromRung: ev.FromRung, EstimateBps: ev.EstimateBps}
 	if ev.Digit != 0 {
 		e.Digit = string(ev.Digit)
+	}
+	if ev.Type == room.EventLayoutChanged && ev.Viewer == "" {
+		if l, err := r.Layout(""); err == nil {
+			e.Layout = l.Type.String()
+		}
 	}
 	if ev.Participant != "" && ev.Type != room.EventLeft {
 		for _, p := range r.Participants() {
