@@ -17,7 +17,7 @@ package compositor
 //     there is no name);
 //   - a highlight: a yellow border inside the cell's edges.
 //
-// Sizing follows the cell: the unit is cell height / 120 (3 on a 360 px
+// Sizing follows the cell: the unit is cell height / 180 (2 on a 360 px
 // cell), never below the compositor's minimum unit (SetOverlayUnit: the
 // room sets canvas width / its lowest rung's width, so one font unit is at
 // least one pixel on the smallest stream) and never so large that the
@@ -45,7 +45,7 @@ const (
 	highlightY                 = 210          // yellow
 	highlightU, highlightV     = 16, 146      //
 	labelMaxFrac               = 4            // a label is at most 1/4 of the cell's height
-	unitPerHeight              = 120          // cell height per font unit
+	unitPerHeight              = 180          // cell height per font unit
 	borderPerHeight            = 48           // cell height per border pixel
 	labelRows                  = glyphH + 2*1 // text plus one unit of padding above and below
 )
