@@ -64,7 +64,15 @@ var micArt = [glyphH]string{
 
 var micGlyph [glyphH]uint8
 
+// darkLuma and darkChroma map a picture's luma and chroma to the label
+// box's: a table costs less per pixel than the arithmetic.
+var darkLuma, darkChroma [256]byte
+
 func init() {
+	for v := range 256 {
+		darkLuma[v] = byte(BlackY + (v-BlackY)*labelKeepNum/labelKeepDen)
+		darkChroma[v] = byte(NeutralUV + (v-NeutralUV)*labelKeepNum/labelKeepDen)
+	}
 	for r, row := range micArt {
 		for c := range glyphW {
 			if row[c] == '#' {
@@ -213,17 +221,17 @@ func (c *Compositor) fillRect(r Rect, y, u, v byte) {
 // toward neutral, keeping labelKeepNum/labelKeepDen of each.
 func (c *Compositor) darken(r Rect) {
 	cv := c.canvas
-	keep := func(pix []byte, stride, x, y, w, h int, base int) {
+	keep := func(pix []byte, stride, x, y, w, h int, lut *[256]byte) {
 		for j := y; j < y+h; j++ {
 			row := pix[j*stride+x : j*stride+x+w]
 			for i, p := range row {
-				row[i] = byte(base + (int(p)-base)*labelKeepNum/labelKeepDen)
+				row[i] = lut[p]
 			}
 		}
 	}
-	keep(cv.Y, cv.StrideY, r.X, r.Y, r.W, r.H, BlackY)
-	keep(cv.U, cv.StrideU, r.X/2, r.Y/2, r.W/2, r.H/2, NeutralUV)
-	keep(cv.V, cv.StrideV, r.X/2, r.Y/2, r.W/2, r.H/2, NeutralUV)
+	keep(cv.Y, cv.StrideY, r.X, r.Y, r.W, r.H, &darkLuma)
+	keep(cv.U, cv.StrideU, r.X/2, r.Y/2, r.W/2, r.H/2, &darkChroma)
+	keep(cv.V, cv.StrideV, r.X/2, r.Y/2, r.W/2, r.H/2, &darkChroma)
 }
 
 // drawGlyph sets the luma of a 5×7 glyph's pixels, scaled by unit, with
