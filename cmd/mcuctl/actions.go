@@ -250,6 +250,23 @@ func participantRemove(args []string) (action, error) {
 	}), nil
 }
 
+func layoutShowShare(args []string) (action, error) {
+	req := &mcuv1.ShowPresentationRequest{RoomId: args[0]}
+	if len(args) > 1 {
+		req.ParticipantId = args[1]
+	}
+	return unary(func(ctx context.Context, c mcuv1.MCUClient) (*mcuv1.ShowPresentationResponse, error) {
+		return c.ShowPresentation(ctx, req)
+	}, func(w io.Writer, _ *mcuv1.ShowPresentationResponse) error {
+		who := "the latest share"
+		if req.GetParticipantId() != "" {
+			who = req.GetParticipantId() + "'s share"
+		}
+		_, err := fmt.Fprintf(w, "%s shows %s\n", req.GetRoomId(), who)
+		return err
+	}), nil
+}
+
 func viewerFlag(fs *flag.FlagSet) *string {
 	return fs.String("viewer", "", "participant `ID` whose personal layout (override) is meant")
 }
@@ -279,7 +296,7 @@ func layoutSet(fs *flag.FlagSet) func([]string) (action, error) {
 	return func(args []string) (action, error) {
 		t, ok := parseLayoutType(args[1])
 		if !ok {
-			return nil, fmt.Errorf("layout %q: grid, speaker, pip or custom", args[1])
+			return nil, fmt.Errorf("layout %q: grid, speaker, pip, presentation or custom", args[1])
 		}
 		switch {
 		case t == mcuv1.LayoutType_LAYOUT_TYPE_CUSTOM && len(regions) == 0:
