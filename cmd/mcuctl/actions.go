@@ -60,6 +60,8 @@ func roomsCreate(fs *flag.FlagSet) func([]string) (action, error) {
 	maxSpeakers := fs.Uint("max-speakers", 0, "most simultaneous speakers mixed, `N` (0: everyone)")
 	audioComplexity := fs.Uint("audio-complexity", 0, "Opus encoder complexity, `1..10`: lower costs less CPU (0: the server's default)")
 	deleteWhenEmpty := fs.Bool("delete-when-empty", false, "delete the room when its last participant leaves")
+	noLabels := fs.Bool("no-labels", false, "draw no name labels or mute marks on the tiles")
+	noHighlight := fs.Bool("no-highlight", false, "draw no border around the tile of whoever talks")
 	ladderFlag := fs.String("ladder", "", "bitrate ladder, top rung first, `"+ladder.Syntax+"` (e.g. 1280x720@30:1500k,640x360@30:600k,320x180@15:150k)")
 	return func(args []string) (action, error) {
 		req := &mcuv1.CreateRoomRequest{Id: args[0]}
@@ -102,6 +104,7 @@ func roomsCreate(fs *flag.FlagSet) func([]string) (action, error) {
 				return nil, err
 			}
 			o.ExcludeSelf, o.DeleteWhenEmpty = *excludeSelf, *deleteWhenEmpty
+			o.NoLabels, o.NoHighlight = *noLabels, *noHighlight
 		}
 		return unary(func(ctx context.Context, c mcuv1.MCUClient) (*mcuv1.Room, error) {
 			return c.CreateRoom(ctx, req)
