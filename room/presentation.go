@@ -72,7 +72,7 @@ func (pt *participant) sharing(now time.Time) (bool, time.Time) {
 	return in.have && now.Sub(in.at) <= shareIdle, in.since
 }
 
-// followShares updates, under the room's lock at a video tick, the list
+// followSharesLocked updates, at a video tick, the list
 // of live shares (in the order they started) and announces those that
 // started and ended; it returns the participant whose share is shown: the
 // one chosen over the API while it shares, else the latest.
