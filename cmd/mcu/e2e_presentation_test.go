@@ -1,7 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -101,6 +107,10 @@ func TestPresentationEndToEnd(t *testing.T) {
 		}, func() string { return fmt.Sprintf("client %d never saw the share: %s", i, detail) })
 		t.Logf("client %d: %s", i, detail)
 	}
+	if dir := os.Getenv("MCU_SCREENSHOTS"); dir != "" {
+		pic, _ := bob.LatestVideo()
+		savePNG(t, filepath.Join(dir, "canvas-presentation.png"), pic)
+	}
 
 	// The share ends: the grid of the two cameras returns.
 	alice.StopScreen()
@@ -158,5 +168,26 @@ func waitCanvasSize(t *testing.T, clients []*pionclient.Client, w, h int, want [
 			detail = d
 			return ok
 		}, func() string { return fmt.Sprintf("client %d never saw the grid; last:%s", i, detail) })
+	}
+}
+
+// savePNG writes a decoded canvas as PNG (video-range YUV to RGB).
+func savePNG(t *testing.T, path string, f *media.VideoFrame) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, f.Width, f.Height))
+	for y := range f.Height {
+		for x := range f.Width {
+			yy, u, v := f.At(x, y)
+			c := color.YCbCr{Y: byte(min(255, max(0, (int(yy)-16)*255/219))), Cb: u, Cr: v}
+			r, g, b, _ := c.RGBA()
+			img.Set(x, y, color.RGBA{byte(r >> 8), byte(g >> 8), byte(b >> 8), 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
