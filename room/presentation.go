@@ -147,6 +147,18 @@ func (r *Room) shownShareLocked() media.ParticipantID {
 	return r.shares[len(r.shares)-1]
 }
 
+// ShownLayout is the layout the room's canvas has now: the presentation
+// layout while someone shares and no layout was set over the API, else
+// the room's layout.
+func (r *Room) ShownLayout() Layout {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.shares) > 0 && !r.layoutSet {
+		return Layout{Type: LayoutPresentation}
+	}
+	return r.layout
+}
+
 // ShowPresentation chooses whose share is shown while several share ("":
 // back to the latest). The participant must be in the room; its share is
 // shown whenever it shares.

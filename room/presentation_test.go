@@ -76,6 +76,9 @@ func TestPresentationFollowsTheShare(t *testing.T) {
 	if l != compositor.Presentation() || !slices.Equal(who, []string{"p1/screen", "p0", "p1", "p2"}) {
 		t.Fatalf("sharing: %T %v", l, who)
 	}
+	if got := r.ShownLayout().Type; got != LayoutPresentation {
+		t.Errorf("shown layout %v while sharing", got)
+	}
 	if sharing, shown := r.Presentations(); !slices.Equal(sharing, []media.ParticipantID{"p1"}) || shown != "p1" {
 		t.Errorf("Presentations: %v, shown %q", sharing, shown)
 	}

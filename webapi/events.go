@@ -28,8 +28,9 @@ func participantOf(p room.Participant) participantJSON {
 		VideoMuted: p.VideoMuted, Sharing: p.Sharing, Shown: p.PresentationShown}
 }
 
-// snapshotJSON is the room as a stream starts: who is there, the layout,
-// the speaker slot and the share shown.
+// snapshotJSON is the room as a stream starts: who is there, the layout
+// shown (the presentation layout while someone shares, unless one was
+// set), the speaker slot and the share shown.
 type snapshotJSON struct {
 	Room         string            `json:"room"`
 	Participants []participantJSON `json:"participants"`
@@ -41,7 +42,7 @@ type snapshotJSON struct {
 func snapshotOf(r *room.Room) snapshotJSON {
 	info := r.Info()
 	_, shown := r.Presentations()
-	s := snapshotJSON{Room: string(info.ID), Layout: info.Layout.Type.String(), Speaker: string(info.Speaker),
+	s := snapshotJSON{Room: string(info.ID), Layout: r.ShownLayout().Type.String(), Speaker: string(info.Speaker),
 		Presentation: string(shown), Participants: []participantJSON{}}
 	for _, p := range r.Participants() {
 		s.Participants = append(s.Participants, participantOf(p))
@@ -62,7 +63,7 @@ type eventJSON struct {
 	Rung        int       `json:"rung,omitempty"`
 	FromRung    int       `json:"fromRung,omitempty"`
 	EstimateBps int       `json:"estimateBps,omitempty"`
-	// Layout is the room's layout after a change of it.
+	// Layout is the layout the room shows after a change of it.
 	Layout string           `json:"layout,omitempty"`
 	State  *participantJSON `json:"state,omitempty"`
 }
@@ -74,9 +75,7 @@ func eventOf(r *room.Room, ev room.Event) eventJSON {
 		e.Digit = string(ev.Digit)
 	}
 	if ev.Type == room.EventLayoutChanged && ev.Viewer == "" {
-		if l, err := r.Layout(""); err == nil {
-			e.Layout = l.Type.String()
-		}
+		e.Layout = r.ShownLayout().Type.String()
 	}
 	if ev.Participant != "" && ev.Type != room.EventLeft {
 		for _, p := range r.Participants() {
