@@ -135,6 +135,10 @@ func TestPresentationEndToEnd(t *testing.T) {
 	waitFor(t, 10*time.Second, func() bool { return highlighted(alice) }, func() string { return "bob's tile never highlighted" })
 	took := time.Since(start)
 	t.Logf("talking highlight after %v", took)
+	if dir := os.Getenv("MCU_SCREENSHOTS"); dir != "" {
+		pic, _ := alice.LatestVideo()
+		savePNG(t, filepath.Join(dir, "canvas-talking.png"), pic)
+	}
 	if took > 1500*time.Millisecond {
 		t.Errorf("highlight after %v, want within 1.5 s", took)
 	}
