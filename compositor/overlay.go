@@ -122,7 +122,7 @@ func layoutOverlay(cell Rect, o Overlay, minUnit int, placeholder bool) labelLay
 	l.unit = u
 	boxH := (labelRows*u + 1) &^ 1
 	margin := (max(l.border, 2) + u + 1) &^ 1 // clear of the border, even
-	avail := cell.W - 2*margin // width the box may take
+	avail := cell.W - 2*margin                // width the box may take
 	markW := 0
 	if o.Muted {
 		markW = (labelRows*u + 1) &^ 1 // a square as tall as the box
