@@ -109,13 +109,10 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		roomError(w, err)
 		return
 	}
-	select {
-	case <-h.stop:
+	if !h.startStream() {
 		httpError(w, http.StatusServiceUnavailable, "shutting down")
 		return
-	default:
 	}
-	h.wg.Add(1)
 	defer h.wg.Done()
 	// Subscribe before the snapshot: nothing that happens after it is
 	// missed (an event just before it may repeat what it shows).

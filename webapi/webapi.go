@@ -54,8 +54,10 @@ type Config struct {
 type Handler struct {
 	cfg  Config
 	stop chan struct{}
-	once sync.Once
-	wg   sync.WaitGroup
+	// mu orders the streams' starts (wg.Add) before Close's wait.
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
 }
 
 // New returns the handler.
@@ -75,8 +77,25 @@ func (h *Handler) Register(mux *http.ServeMux) {
 
 // Close ends the open event streams and waits for their handlers.
 func (h *Handler) Close() {
-	h.once.Do(func() { close(h.stop) })
+	h.mu.Lock()
+	if !h.closed {
+		h.closed = true
+		close(h.stop)
+	}
+	h.mu.Unlock()
 	h.wg.Wait()
+}
+
+// startStream registers an event stream Close waits for; false once
+// closed.
+func (h *Handler) startStream() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.wg.Add(1)
+	return true
 }
 
 // httpError writes a one-line plain-text reason.
