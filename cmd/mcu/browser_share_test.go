@@ -149,6 +149,14 @@ func TestBrowserScreenShare(t *testing.T) {
 		}
 	}
 
+	// The viewer's device pickers list Chromium's fake devices, and its
+	// room link names the room.
+	ui, err := chromedp.Run(viewer, chromedp.Evaluate[[]string](`[String(document.getElementById("mic-select").options.length),
+		String(document.getElementById("cam-select").options.length), document.getElementById("room-link").value]`))
+	if err != nil || len(ui) != 3 || ui[0] == "0" || ui[1] == "0" || !strings.HasSuffix(ui[2], "/?room=deck") {
+		t.Errorf("pickers and link: %q %v", ui, err)
+	}
+
 	// The viewer's layout picker (open server: everyone is an admin)
 	// reaches the room.
 	if hidden, err := chromedp.Run(viewer, chromedp.Evaluate[bool](`document.getElementById("layout-picker").hidden`)); err != nil || hidden {
