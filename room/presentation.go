@@ -15,6 +15,11 @@ import (
 // by nothing) ends within this.
 const shareIdle = 3 * time.Second
 
+// shareRefresh: a live share silent this long is asked for a keyframe. A
+// sender that sends an unchanged screen rarely (or only on change) answers
+// with a fresh picture, so a still slide does not time out.
+const shareRefresh = time.Second
+
 // PresentationPeer is implemented by peers that may carry a second video
 // track, a presentation (a screen share), beside the camera.
 type PresentationPeer interface {
@@ -61,27 +66,34 @@ func (pt *participant) openPresentation(reg *codec.Registry) error {
 }
 
 // sharing reports whether the participant's presentation is live at now,
-// and since when.
-func (pt *participant) sharing(now time.Time) (bool, time.Time) {
+// since when, and whether it has been silent for shareRefresh.
+func (pt *participant) sharing(now time.Time) (live bool, since time.Time, quiet bool) {
 	in := pt.pres
 	if in == nil {
-		return false, time.Time{}
+		return false, time.Time{}, false
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return in.have && now.Sub(in.at) <= shareIdle, in.since
+	live = in.have && now.Sub(in.at) <= shareIdle
+	return live, in.since, live && now.Sub(in.at) > shareRefresh
 }
 
 // followSharesLocked updates, at a video tick, the list
 // of live shares (in the order they started) and announces those that
 // started and ended; it returns the participant whose share is shown: the
-// one chosen over the API while it shares, else the latest.
-func (r *Room) followSharesLocked(now time.Time) *participant {
+// one chosen over the API while it shares, else the latest. The quiet
+// live shares are appended to quiet, for the caller to ask each for a
+// keyframe (refreshShare) once it let go of the lock.
+func (r *Room) followSharesLocked(now time.Time, quiet []*participant) (*participant, []*participant) {
 	var live [maxTiles]*participant
 	var since [maxTiles]time.Time
 	n := 0
 	for _, p := range r.roster {
-		if ok, at := p.sharing(now); ok && n < len(live) {
+		ok, at, silent := p.sharing(now)
+		if silent {
+			quiet = append(quiet, p)
+		}
+		if ok && n < len(live) {
 			// insertion by start time keeps the list in share order
 			k := n
 			for k > 0 && since[k-1].After(at) {
@@ -116,14 +128,23 @@ func (r *Room) followSharesLocked(now time.Time) *participant {
 		}
 	}
 	if n == 0 {
-		return nil
+		return nil, quiet
 	}
 	for _, p := range live[:n] {
 		if p.id == r.chosenShare {
-			return p
+			return p, quiet
 		}
 	}
-	return live[n-1]
+	return live[n-1], quiet
+}
+
+// refreshShare asks a quiet share for a keyframe; a peer that panics
+// fails its participant only.
+func (r *Room) refreshShare(pt *participant) {
+	defer r.recoverFor(pt, "presentation keyframe request")
+	if pp, ok := pt.peer.(PresentationPeer); ok {
+		pp.RequestPresentationKeyFrame()
+	}
 }
 
 // Presentations lists the participants sharing their screen, in the order

@@ -179,3 +179,33 @@ func TestOverlayFollowsParticipants(t *testing.T) {
 func hasEvent(evs []Event, typ EventType, id media.ParticipantID) bool {
 	return slices.ContainsFunc(evs, func(e Event) bool { return e.Type == typ && e.Participant == id })
 }
+
+// sharerPeer is a peer that counts the presentation keyframes asked of it.
+type sharerPeer struct {
+	Peer
+	asked int
+}
+
+func (*sharerPeer) PresentationFrames() <-chan []byte { return nil }
+func (s *sharerPeer) RequestPresentationKeyFrame()    { s.asked++ }
+
+// TestQuietShareAskedForAPicture: a live share that sent nothing for
+// shareRefresh is asked for a keyframe at each tick, not before.
+func TestQuietShareAskedForAPicture(t *testing.T) {
+	r, _ := shareRoom(t)
+	vc := newVideoClock()
+	defer vc.close()
+	peer := &sharerPeer{}
+	r.roster[1].peer = peer
+	now := r.clock.Now()
+	share(r.roster[1], now)
+	r.videoTick(0, now, vc)
+	if peer.asked != 0 {
+		t.Fatalf("a fresh share asked %d times", peer.asked)
+	}
+	r.roster[1].pres.at = now.Add(-shareRefresh - time.Millisecond)
+	r.videoTick(1, now, vc)
+	if peer.asked != 1 {
+		t.Fatalf("a quiet share asked %d times, want 1", peer.asked)
+	}
+}

@@ -105,6 +105,8 @@ type videoClock struct {
 	// share is the screen share shown this tick (valid when hasShare).
 	share    tileRef
 	hasShare bool
+	// quiet are the sharers to ask for a keyframe this tick.
+	quiet []*participant
 }
 
 // videoReceiver is a participant who receives video, with its layout, as
@@ -132,6 +134,7 @@ func (vc *videoClock) forget() {
 	clear(vc.receivers[:cap(vc.receivers)])
 	clear(vc.view[:cap(vc.view)])
 	clear(vc.custom.tiles[:cap(vc.custom.tiles)])
+	clear(vc.quiet[:cap(vc.quiet)])
 	vc.share = tileRef{}
 }
 
@@ -163,6 +166,9 @@ func (r *Room) runVideo() {
 func (r *Room) videoTick(n int64, at time.Time, vc *videoClock) {
 	defer vc.forget()
 	featured, excludeSelf := r.snapshot(vc)
+	for _, p := range vc.quiet {
+		r.refreshShare(p)
+	}
 	for _, g := range vc.groups {
 		g.used = false
 		for _, ro := range g.rungs {
@@ -200,7 +206,8 @@ func (r *Room) snapshot(vc *videoClock) (featured media.ParticipantID, excludeSe
 	now := r.clock.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	sharer := r.followSharesLocked(now)
+	var sharer *participant
+	sharer, vc.quiet = r.followSharesLocked(now, vc.quiet[:0])
 	vc.hasShare = sharer != nil
 	if vc.hasShare {
 		vc.share = tileRef{p: sharer, vin: sharer.pres, label: sharer.name, screen: true}
