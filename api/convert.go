@@ -48,6 +48,7 @@ func optionsFromProto(defaults room.Options, p *mcuv1.RoomOptions) (room.Options
 	o.ExcludeSelf, o.KeepWhenEmpty = p.ExcludeSelf, !p.DeleteWhenEmpty
 	o.MaxParticipants, o.MaxSpeakers = int(p.MaxParticipants), int(p.MaxSpeakers)
 	o.AudioComplexity = int(p.AudioComplexity)
+	o.NoLabels, o.NoHighlight = p.NoLabels, p.NoHighlight
 	return o, o.Validate()
 }
 
@@ -62,8 +63,8 @@ func roomToProto(i room.Info) *mcuv1.Room {
 		Options: &mcuv1.RoomOptions{
 			Width: uint32(o.Width), Height: uint32(o.Height), Fps: uint32(o.FPS), VideoCodecs: codecs,
 			ExcludeSelf: o.ExcludeSelf, MaxParticipants: uint32(o.MaxParticipants), MaxSpeakers: uint32(o.MaxSpeakers), DeleteWhenEmpty: !o.KeepWhenEmpty,
-			AudioComplexity: uint32(o.AudioComplexity),
-			Ladder:          LadderToProto(effectiveLadder(o)),
+			AudioComplexity: uint32(o.AudioComplexity), NoLabels: o.NoLabels, NoHighlight: o.NoHighlight,
+			Ladder: LadderToProto(effectiveLadder(o)),
 		},
 	}
 }
@@ -82,6 +83,7 @@ func participantToProto(p room.Participant) *mcuv1.Participant {
 		Id: string(p.ID), Identity: p.Identity, Name: p.Name, Kind: p.Kind, Listener: p.Listener, AudioCodec: p.AudioCodec, VideoCodec: p.VideoCodec,
 		Talking: p.Talking, LevelDbov: p.Level, BitrateBps: p.BitrateBps,
 		AudioMuted: p.Muted, VideoMuted: p.VideoMuted, GainDb: p.GainDB, Pinned: p.Pinned,
+		Sharing: p.Sharing, PresentationShown: p.PresentationShown,
 	}
 	if v := p.Video; v != nil {
 		out.Video = &mcuv1.VideoReception{
@@ -95,11 +97,12 @@ func participantToProto(p room.Participant) *mcuv1.Participant {
 }
 
 var layoutTypes = map[mcuv1.LayoutType]room.LayoutType{
-	mcuv1.LayoutType_LAYOUT_TYPE_UNSPECIFIED: room.LayoutUnknown,
-	mcuv1.LayoutType_LAYOUT_TYPE_GRID:        room.LayoutGrid,
-	mcuv1.LayoutType_LAYOUT_TYPE_SPEAKER:     room.LayoutSpeaker,
-	mcuv1.LayoutType_LAYOUT_TYPE_PIP:         room.LayoutPIP,
-	mcuv1.LayoutType_LAYOUT_TYPE_CUSTOM:      room.LayoutCustom,
+	mcuv1.LayoutType_LAYOUT_TYPE_UNSPECIFIED:  room.LayoutUnknown,
+	mcuv1.LayoutType_LAYOUT_TYPE_GRID:         room.LayoutGrid,
+	mcuv1.LayoutType_LAYOUT_TYPE_SPEAKER:      room.LayoutSpeaker,
+	mcuv1.LayoutType_LAYOUT_TYPE_PIP:          room.LayoutPIP,
+	mcuv1.LayoutType_LAYOUT_TYPE_CUSTOM:       room.LayoutCustom,
+	mcuv1.LayoutType_LAYOUT_TYPE_PRESENTATION: room.LayoutPresentation,
 }
 
 func layoutFromProto(p *mcuv1.Layout) (room.Layout, error) {
@@ -126,6 +129,8 @@ func layoutFromProto(p *mcuv1.Layout) (room.Layout, error) {
 			reg.Source, reg.Participant = room.SourceParticipant, media.ParticipantID(src.ParticipantId)
 		case *mcuv1.Region_ActiveSpeaker:
 			reg.Source = room.SourceSpeaker
+		case *mcuv1.Region_Presentation:
+			reg.Source = room.SourcePresentation
 		}
 		l.Regions = append(l.Regions, reg)
 	}
@@ -149,6 +154,8 @@ func layoutToProto(l room.Layout) *mcuv1.Layout {
 			reg.Source = &mcuv1.Region_ParticipantId{ParticipantId: string(r.Participant)}
 		case room.SourceSpeaker:
 			reg.Source = &mcuv1.Region_ActiveSpeaker{ActiveSpeaker: true}
+		case room.SourcePresentation:
+			reg.Source = &mcuv1.Region_Presentation{Presentation: true}
 		default:
 			reg.Source = &mcuv1.Region_NextFree{NextFree: true}
 		}

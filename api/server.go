@@ -267,6 +267,15 @@ func (s *Server) GetLayout(_ context.Context, req *mcuv1.GetLayoutRequest) (*mcu
 	return layoutToProto(l), nil
 }
 
+// ShowPresentation implements mcuv1.MCUServer.
+func (s *Server) ShowPresentation(_ context.Context, req *mcuv1.ShowPresentationRequest) (*mcuv1.ShowPresentationResponse, error) {
+	r, err := s.room(req.GetRoomId())
+	if err == nil {
+		err = r.ShowPresentation(media.ParticipantID(req.GetParticipantId()))
+	}
+	return &mcuv1.ShowPresentationResponse{}, toStatus(err)
+}
+
 // CreateRTPLeg implements mcuv1.MCUServer.
 func (s *Server) CreateRTPLeg(_ context.Context, req *mcuv1.CreateRTPLegRequest) (*mcuv1.RTPLeg, error) {
 	id, err := roomID(req.GetRoomId())
@@ -320,7 +329,10 @@ func eventToProto(ev room.Event) *mcuv1.Event {
 		room.EventTalkingStarted: mcuv1.EventType_EVENT_TYPE_TALKING_STARTED, room.EventTalkingStopped: mcuv1.EventType_EVENT_TYPE_TALKING_STOPPED,
 		room.EventLayoutChanged: mcuv1.EventType_EVENT_TYPE_LAYOUT_CHANGED, room.EventDTMF: mcuv1.EventType_EVENT_TYPE_DTMF,
 		room.EventKeyFrameRequested: mcuv1.EventType_EVENT_TYPE_KEYFRAME_REQUESTED, room.EventActiveSpeakerChanged: mcuv1.EventType_EVENT_TYPE_ACTIVE_SPEAKER_CHANGED,
-		room.EventRungChanged: mcuv1.EventType_EVENT_TYPE_RUNG_CHANGED,
+		room.EventRungChanged:         mcuv1.EventType_EVENT_TYPE_RUNG_CHANGED,
+		room.EventPresentationStarted: mcuv1.EventType_EVENT_TYPE_PRESENTATION_STARTED,
+		room.EventPresentationStopped: mcuv1.EventType_EVENT_TYPE_PRESENTATION_STOPPED,
+		room.EventParticipantUpdated:  mcuv1.EventType_EVENT_TYPE_PARTICIPANT_UPDATED,
 	}
 	out := &mcuv1.Event{Type: types[ev.Type], Time: timestamppb.New(ev.At), RoomId: string(ev.Room), ParticipantId: string(ev.Participant), LevelDbov: ev.Level, ViewerId: string(ev.Viewer)}
 	out.Rung, out.FromRung, out.EstimateBps = int32(ev.Rung), int32(ev.FromRung), uint64(max(ev.EstimateBps, 0))

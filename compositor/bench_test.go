@@ -153,6 +153,9 @@ func TestComposeZeroAllocs(t *testing.T) {
 		{"PIP", PIP(), benchTiles(t, 2, 1280, 720)},
 		{"PIP 4:3 inset placeholder main", PIP(), benchTiles(t, 2, 640, 480, 0)},
 		{"PIP empty", PIP(), nil},
+		{"grid9 overlays", Grid(), withOverlays(benchTiles(t, 9, 640, 360, 4))},
+		{"speaker6 overlays", Speaker(), withOverlays(benchTiles(t, 6, 640, 360))},
+		{"presentation4", Presentation(), withOverlays(benchTiles(t, 4, 1280, 720))},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := mustNew(t, DefaultWidth, DefaultHeight)

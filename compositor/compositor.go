@@ -65,6 +65,8 @@ type Tile struct {
 	Frame *media.VideoFrame
 	// Label is the name shown on the placeholder.
 	Label string
+	// Overlay is drawn over the tile's picture or placeholder (overlay.go).
+	Overlay Overlay
 }
 
 type scaleKey struct {
@@ -108,6 +110,8 @@ type Compositor struct {
 	scr scratch
 	fw  []float64
 	fs  []int
+
+	minUnit int // overlays' smallest font unit (SetOverlayUnit)
 }
 
 // New returns a compositor with a w×h canvas. w and h must be even and in
@@ -124,6 +128,7 @@ func New(w, h int) (*Compositor, error) {
 		canvas:  canvas,
 		scalers: make(map[scaleKey]*scaleEntry),
 		places:  make(map[placeKey]*placeEntry),
+		minUnit: 1,
 	}
 	fillPlaneRect(canvas.Y, canvas.StrideY, 0, 0, w, h, BlackY)
 	fillPlaneRect(canvas.U, canvas.StrideU, 0, 0, w/2, h/2, NeutralUV)
@@ -219,10 +224,12 @@ func (c *Compositor) Compose(layout Layout, tiles []Tile) (*media.VideoFrame, er
 				errs = append(errs, fmt.Errorf("tile %d: %w", i, err))
 			} else {
 				c.drawFrame(r, t.Frame)
+				c.drawOverlay(r.Rect, t.Overlay, false)
 				continue
 			}
 		}
 		c.drawPlaceholder(r.Rect, t.Label)
+		c.drawOverlay(r.Rect, t.Overlay, true)
 	}
 	c.evict()
 	if errs != nil {

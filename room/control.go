@@ -30,6 +30,10 @@ func (r *Room) UpdateParticipant(id media.ParticipantID, u ParticipantUpdate) er
 		return err
 	}
 	pt := r.roster[i]
+	if (u.Name != nil || u.MuteAudio != nil || u.MuteVideo != nil) && !pt.hidden {
+		// Sent under the lock, as every control event: in order.
+		defer r.onEvent(Event{Type: EventParticipantUpdated, Room: r.id, Participant: id, At: r.clock.Now()})
+	}
 	if u.Name != nil {
 		pt.name = *u.Name
 	}
@@ -83,7 +87,7 @@ func (r *Room) SetLayout(viewer media.ParticipantID, l Layout) error {
 	defer r.mu.Unlock()
 	switch {
 	case viewer == "":
-		r.layout = l
+		r.layout, r.layoutSet = l, true
 	default:
 		if _, err := r.indexLocked(viewer); err != nil {
 			return err

@@ -22,6 +22,13 @@ const (
 	EventKeyFrameRequested
 	EventActiveSpeakerChanged
 	EventRungChanged
+	// EventPresentationStarted and EventPresentationStopped: a
+	// participant's screen share (its second video track) began or ended.
+	EventPresentationStarted
+	EventPresentationStopped
+	// EventParticipantUpdated: a participant's name, mute or video mute
+	// changed.
+	EventParticipantUpdated
 )
 
 func (t EventType) String() string {
@@ -48,6 +55,12 @@ func (t EventType) String() string {
 		return "active-speaker-changed"
 	case EventRungChanged:
 		return "rung-changed"
+	case EventPresentationStarted:
+		return "presentation-started"
+	case EventPresentationStopped:
+		return "presentation-stopped"
+	case EventParticipantUpdated:
+		return "participant-updated"
 	}
 	return "unknown"
 }

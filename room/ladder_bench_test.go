@@ -132,6 +132,19 @@ func BenchmarkVideoLayouts(b *testing.B) {
 			runVideoTicks(b, r, cams)
 		})
 	}
+	// The room's own switch to the presentation layout while participant
+	// 1 shares (its camera's pictures standing in for the screen).
+	b.Run("shared", func(b *testing.B) {
+		r, _, cams := benchVideoRoom(b, []int{0, 0, 0, 0})
+		share := newBenchCamera(b, 9)
+		r.roster[1].pres = share.in
+		share.in.since = time.Now()
+		cams = append(cams, share)
+		runVideoTicks(b, r, cams)
+		if sharing, _ := r.Presentations(); len(sharing) != 1 {
+			b.Fatalf("shares %v", sharing)
+		}
+	})
 }
 
 // runVideoTicks times b.N video ticks of r at 30 fps, each camera showing

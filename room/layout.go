@@ -22,6 +22,9 @@ const (
 	LayoutPIP
 	// LayoutCustom: regions as given.
 	LayoutCustom
+	// LayoutPresentation: the shown screen share large, the cameras in a
+	// column (the grid while nobody shares).
+	LayoutPresentation
 )
 
 func (t LayoutType) String() string {
@@ -34,6 +37,8 @@ func (t LayoutType) String() string {
 		return "pip"
 	case LayoutCustom:
 		return "custom"
+	case LayoutPresentation:
+		return "presentation"
 	}
 	return "unknown"
 }
@@ -49,6 +54,9 @@ const (
 	SourceParticipant
 	// SourceSpeaker: the speaker slot (pinned, else active speaker).
 	SourceSpeaker
+	// SourcePresentation: the screen share shown (nothing while nobody
+	// shares).
+	SourcePresentation
 )
 
 // Fit says how a region's picture fills it.
@@ -94,7 +102,7 @@ type Layout struct {
 // Validate checks a layout a client asked for.
 func (l Layout) Validate() error {
 	switch l.Type {
-	case LayoutGrid, LayoutSpeaker, LayoutPIP:
+	case LayoutGrid, LayoutSpeaker, LayoutPIP, LayoutPresentation:
 		if len(l.Regions) > 0 {
 			return fmt.Errorf("%w: regions are for custom layouts", ErrBadOptions)
 		}
@@ -116,6 +124,9 @@ func (l Layout) Validate() error {
 		}
 		if r.Fit > FitCover {
 			return fmt.Errorf("%w: region %d has an unknown fit", ErrBadOptions, i)
+		}
+		if r.Source > SourcePresentation {
+			return fmt.Errorf("%w: region %d has an unknown source", ErrBadOptions, i)
 		}
 	}
 	return nil
@@ -162,12 +173,21 @@ type customBuf struct {
 
 // arrange orders the candidate tiles (join order, the viewer already left
 // out if it excludes itself) for the layout, and returns the compositor
-// layout that places them. featured is the speaker slot ("" if none).
-// Grid, speaker and PIP reorder tiles in place and return a prefix of
-// tiles; a custom layout, whose regions may show one tile twice, is
-// resolved into buf.
-func (l Layout) arrange(tiles []tileRef, featured media.ParticipantID, buf *customBuf) ([]tileRef, compositor.Layout) {
+// layout that places them. featured is the speaker slot ("" if none),
+// share the screen share shown (nil if none). Grid, speaker and PIP
+// reorder tiles in place and return a prefix of tiles; a custom layout,
+// whose regions may show one tile twice, and the presentation layout, which
+// adds the share, are resolved into buf.
+func (l Layout) arrange(tiles []tileRef, featured media.ParticipantID, share *tileRef, buf *customBuf) ([]tileRef, compositor.Layout) {
 	switch l.Type {
+	case LayoutPresentation:
+		if share == nil {
+			break // the grid
+		}
+		out := append(buf.tiles[:0], *share)
+		out = append(out, recentSpeakers(tiles, maxTiles-1)...)
+		buf.tiles = out
+		return out, compositor.Presentation()
 	case LayoutSpeaker, LayoutPIP:
 		// The speaker slot (else the first tile) first, the others after
 		// it in order.
@@ -181,15 +201,16 @@ func (l Layout) arrange(tiles []tileRef, featured media.ParticipantID, buf *cust
 		}
 		return recentSpeakers(tiles, maxTiles), compositor.Speaker()
 	case LayoutCustom:
-		return l.arrangeCustom(tiles, featured, buf)
+		return l.arrangeCustom(tiles, featured, share, buf)
 	}
 	return recentSpeakers(tiles, maxTiles), compositor.Grid()
 }
 
 // arrangeCustom resolves each region's source; regions whose participant is
 // absent are left out.
-func (l Layout) arrangeCustom(tiles []tileRef, featured media.ParticipantID, buf *customBuf) ([]tileRef, compositor.Layout) {
-	// pick[i] is the index in tiles of what region i shows (-1: nothing);
+func (l Layout) arrangeCustom(tiles []tileRef, featured media.ParticipantID, share *tileRef, buf *customBuf) ([]tileRef, compositor.Layout) {
+	// pick[i] is the index in tiles of what region i shows (-1: nothing,
+	// pickShare: the share);
 	// a tile is taken when pick holds it. A valid layout has at most
 	// maxTiles regions, so pick fits in picks without allocating.
 	var picks [maxTiles]int
@@ -202,6 +223,10 @@ func (l Layout) arrangeCustom(tiles []tileRef, featured media.ParticipantID, buf
 		case SourceSpeaker:
 			if i = indexOf(tiles, featured); i < 0 && len(tiles) > 0 {
 				i = 0
+			}
+		case SourcePresentation:
+			if share != nil {
+				i = pickShare
 			}
 		}
 		pick = append(pick, i)
@@ -220,15 +245,22 @@ func (l Layout) arrangeCustom(tiles []tileRef, featured media.ParticipantID, buf
 	}
 	out, regions := buf.tiles[:0], buf.layout.Regions[:0]
 	for i, r := range l.Regions {
-		if pick[i] < 0 {
+		switch {
+		case pick[i] == pickShare:
+			out = append(out, *share)
+		case pick[i] < 0:
 			continue
+		default:
+			out = append(out, tiles[pick[i]])
 		}
-		out = append(out, tiles[pick[i]])
 		regions = append(regions, compositor.NormRegion{X: r.X, Y: r.Y, W: r.W, H: r.H, Z: r.Z, Fit: r.Fit.compositorFit()})
 	}
 	buf.tiles, buf.layout.Regions = out, regions
 	return out, &buf.layout
 }
+
+// pickShare marks a custom region that shows the screen share.
+const pickShare = -2
 
 func indexOf(tiles []tileRef, id media.ParticipantID) int {
 	for i, t := range tiles {

@@ -161,7 +161,7 @@ func TestLayoutArrange(t *testing.T) {
 		}
 		l := randomLayout(rng, ids)
 		wantTiles, wantLayout := refArrange(l, slices.Clone(view), featured)
-		gotTiles, gotLayout := l.arrange(slices.Clone(view), featured, &buf)
+		gotTiles, gotLayout := l.arrange(slices.Clone(view), featured, nil, &buf)
 		if !slices.EqualFunc(gotTiles, wantTiles, func(a, b tileRef) bool { return a.p == b.p }) {
 			t.Fatalf("%v, speaker %q: tiles %v, want %v", l, featured, tileIDs(gotTiles), tileIDs(wantTiles))
 		}

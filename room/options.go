@@ -30,6 +30,9 @@ type Options struct {
 	KeepWhenEmpty bool
 	// Mixer tunes the audio mixer.
 	Mixer mixer.Options
+	// NoLabels leaves the name labels and muted-microphone marks off the
+	// tiles; NoHighlight the border around whoever talks.
+	NoLabels, NoHighlight bool
 	// Ladder is the rungs every view is encoded at, top first: each
 	// receiver gets the highest rung its link carries. Empty:
 	// ladder.Default of the canvas; one rung turns adaptation off.

@@ -73,6 +73,10 @@ type participant struct {
 	vdec codec.VideoDecoder
 	vin  *videoIn
 	vout *videoOut
+	// the presentation (screen share) input, as vdec and vin; nil when
+	// the participant negotiated no second video track.
+	presDec codec.VideoDecoder
+	pres    *videoIn
 }
 
 // newParticipant checks what p asks for (registered codecs, a peer that
@@ -144,7 +148,7 @@ func (pt *participant) openCodecs(reg *codec.Registry, audio codec.EncoderParams
 			return fmt.Errorf("video decoder for %s: %w", pt.recvVideoCodec, err)
 		}
 	}
-	return nil
+	return pt.openPresentation(reg)
 }
 
 // start begins the participant's background work once it is admitted to
@@ -155,6 +159,11 @@ func (pt *participant) start(r *Room) {
 		pt.vin = startVideoIn(pt.peer.(VideoPeer), pt.vdec, r.clock, r.stats, &pt.rxBytes, pt.log, failed)
 		pt.vdec = nil // owned by the decode goroutine now
 	}
+	if src, ok := pt.presentationOf(); ok && pt.presDec != nil {
+		failed := func(v any) { r.manager.fail(r.id, pt, fmt.Errorf("presentation decoding panicked: %v", v)) }
+		pt.pres = startVideoIn(src, pt.presDec, r.clock, r.stats, &pt.rxBytes, pt.log, failed)
+		pt.presDec = nil
+	}
 }
 
 // finish closes the peer and waits for the participant's goroutines. It is
@@ -163,6 +172,9 @@ func (pt *participant) finish() error {
 	err := pt.peer.Close()
 	if pt.vin != nil {
 		<-pt.vin.done // the peer closed its frame channel, so decoding ends
+	}
+	if pt.pres != nil {
+		<-pt.pres.done
 	}
 	return err
 }
@@ -174,6 +186,9 @@ func (pt *participant) close() {
 	pt.out.close()
 	if pt.vdec != nil {
 		_ = pt.vdec.Close()
+	}
+	if pt.presDec != nil {
+		_ = pt.presDec.Close()
 	}
 }
 

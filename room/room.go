@@ -57,9 +57,17 @@ type Room struct {
 	overrides map[media.ParticipantID]Layout // viewers' own layouts
 	pinned    media.ParticipantID
 	speaker   media.ParticipantID // the active speaker, as the audio clock elected
-	closed    bool
-	ops       []op        // for the audio clock's next tick
-	queued    atomic.Bool // ops is not empty: the clock takes mu only then
+	// layoutSet: the room's layout was set over the API, so it no longer
+	// follows screen shares.
+	layoutSet bool
+	// shares are the participants sharing a screen, in the order they
+	// started (the video clock follows them); chosenShare is the one the
+	// API chose to show.
+	shares      []media.ParticipantID
+	chosenShare media.ParticipantID
+	closed      bool
+	ops         []op        // for the audio clock's next tick
+	queued      atomic.Bool // ops is not empty: the clock takes mu only then
 
 	// start is the room clock's origin: audio and video timestamps and
 	// deadlines all count from it, so they share one timeline.
@@ -278,6 +286,9 @@ type Participant struct {
 	Talking                bool
 	Level                  float64 // dBov of what the participant sends
 	BitrateBps             uint64  // received from it over the last second
+	// Sharing: it shares its screen; PresentationShown: its share is the
+	// one shown.
+	Sharing, PresentationShown bool
 	// Video is what it receives of the canvas (nil: it receives none).
 	Video *VideoReception
 }
@@ -304,6 +315,7 @@ func (r *Room) Participants() []Participant {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]Participant, 0, len(r.roster))
+	shown := r.shownShareLocked()
 	for _, pt := range r.roster {
 		if pt.hidden {
 			continue
@@ -312,6 +324,7 @@ func (r *Room) Participants() []Participant {
 			ID: pt.id, Identity: pt.identity, Listener: pt.recvAudioCodec == "" && pt.recvVideoCodec == "", Name: pt.name, Kind: pt.kind, AudioCodec: pt.recvAudioCodec, VideoCodec: pt.recvVideoCodec,
 			Muted: pt.muted, VideoMuted: pt.videoMuted, GainDB: pt.gainDB, Pinned: r.pinned == pt.id,
 			Talking: pt.talking.Load(), Level: math.Float64frombits(pt.level.Load()), BitrateBps: pt.bitrate.Load(),
+			Sharing: slices.Contains(r.shares, pt.id), PresentationShown: shown != "" && shown == pt.id,
 		})
 		if pt.vout != nil {
 			out[len(out)-1].Video = pt.vout.reception()

@@ -30,6 +30,10 @@ type tileRef struct {
 	spoke      time.Time
 	label      string
 	videoMuted bool
+	// screen: the tile is p's screen share (vin is its presentation).
+	screen bool
+	// overlay is what is drawn over the tile: name, mute mark, highlight.
+	overlay compositor.Overlay
 }
 
 // recentSpeakers keeps the n tiles that spoke most recently (ties: the
@@ -78,6 +82,9 @@ func appendViewKey(dst []byte, codecName string, l Layout, tiles []tileRef) []by
 	for _, t := range tiles {
 		dst = append(dst, '|')
 		dst = append(dst, t.p.id...)
+		if t.screen {
+			dst = append(dst, "/screen"...)
+		}
 		if t.videoMuted {
 			dst = append(dst, "/muted"...)
 		}
@@ -95,6 +102,11 @@ type videoClock struct {
 	view      []tileRef
 	custom    customBuf
 	key       []byte
+	// share is the screen share shown this tick (valid when hasShare).
+	share    tileRef
+	hasShare bool
+	// quiet are the sharers to ask for a keyframe this tick.
+	quiet []*participant
 }
 
 // videoReceiver is a participant who receives video, with its layout, as
@@ -122,6 +134,8 @@ func (vc *videoClock) forget() {
 	clear(vc.receivers[:cap(vc.receivers)])
 	clear(vc.view[:cap(vc.view)])
 	clear(vc.custom.tiles[:cap(vc.custom.tiles)])
+	clear(vc.quiet[:cap(vc.quiet)])
+	vc.share = tileRef{}
 }
 
 // runVideo is the room's video clock: at the canvas frame rate, compose
@@ -152,6 +166,9 @@ func (r *Room) runVideo() {
 func (r *Room) videoTick(n int64, at time.Time, vc *videoClock) {
 	defer vc.forget()
 	featured, excludeSelf := r.snapshot(vc)
+	for _, p := range vc.quiet {
+		r.refreshShare(p)
+	}
 	for _, g := range vc.groups {
 		g.used = false
 		for _, ro := range g.rungs {
@@ -186,17 +203,39 @@ func (r *Room) videoTick(n int64, at time.Time, vc *videoClock) {
 // outside it, so joins and listings never wait for video.
 func (r *Room) snapshot(vc *videoClock) (featured media.ParticipantID, excludeSelf bool) {
 	tiles, receivers := vc.tiles[:0], vc.receivers[:0]
+	now := r.clock.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	var sharer *participant
+	sharer, vc.quiet = r.followSharesLocked(now, vc.quiet[:0])
+	vc.hasShare = sharer != nil
+	if vc.hasShare {
+		vc.share = tileRef{p: sharer, vin: sharer.pres, label: sharer.name, screen: true}
+		if !r.opts.NoLabels {
+			vc.share.overlay.Name = sharer.name
+		}
+	}
+	roomLayout := r.layout
+	if vc.hasShare && !r.layoutSet {
+		roomLayout = Layout{Type: LayoutPresentation}
+	}
 	for _, p := range r.roster {
 		if p.isTile() {
-			tiles = append(tiles, tileRef{p: p, spoke: time.Unix(0, p.lastSpoke.Load()), label: p.name, videoMuted: p.videoMuted, vin: p.vin})
+			spoke := time.Unix(0, p.lastSpoke.Load())
+			t := tileRef{p: p, spoke: spoke, label: p.name, videoMuted: p.videoMuted, vin: p.vin}
+			if !r.opts.NoLabels {
+				t.overlay.Name, t.overlay.Muted = p.name, p.muted
+			}
+			// Talking, held as long as the active speaker's hold, so
+			// the border does not blink between words.
+			t.overlay.Highlight = !r.opts.NoHighlight && (p.talking.Load() || now.Sub(spoke) < speakerHold)
+			tiles = append(tiles, t)
 		}
 		// A receiver is served once connected, until it fails.
 		if p.vout != nil && !p.pending && !p.failed.Load() {
 			l, ok := r.overrides[p.id]
 			if !ok {
-				l = r.layout
+				l = roomLayout
 			}
 			receivers = append(receivers, videoReceiver{p, l})
 		}
@@ -217,7 +256,11 @@ func (r *Room) assign(vc *videoClock, rc videoReceiver, featured media.Participa
 		}
 	}
 	vc.view = view
-	arranged, layout := rc.layout.arrange(view, featured, &vc.custom)
+	var share *tileRef
+	if vc.hasShare {
+		share = &vc.share
+	}
+	arranged, layout := rc.layout.arrange(view, featured, share, &vc.custom)
 	vc.key = appendViewKey(vc.key[:0], p.sendVideoCodec, rc.layout, arranged)
 	g, ok := vc.groups[string(vc.key)]
 	if !ok {
@@ -249,14 +292,18 @@ func (r *Room) assign(vc *videoClock, rc videoReceiver, featured media.Participa
 // muted (then the placeholder with its name), and the decoder to lock
 // while it is read.
 func (t tileRef) tile(now time.Time) (compositor.Tile, *videoIn) {
-	tile := compositor.Tile{Label: t.label}
+	tile := compositor.Tile{Label: t.label, Overlay: t.overlay}
 	in := t.vin
-	if in == nil || t.videoMuted {
+	if in == nil || (t.videoMuted && !t.screen) {
 		return tile, nil
+	}
+	frozen := frozenFor
+	if t.screen {
+		frozen = shareIdle
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if !in.have || now.Sub(in.at) > frozenFor {
+	if !in.have || now.Sub(in.at) > frozen {
 		return tile, nil
 	}
 	tile.Frame = &in.latest

@@ -18,12 +18,20 @@ type videoIn struct {
 	latest media.VideoFrame
 	have   bool
 	at     time.Time // when latest was decoded
+	since  time.Time // when the current run of pictures began (after a gap of shareIdle)
 	done   chan struct{}
+}
+
+// frameSource is where a videoIn takes its frames from: a VideoPeer's
+// camera, or its presentation track.
+type frameSource interface {
+	VideoFrames() <-chan []byte
+	RequestKeyFrame()
 }
 
 // startVideoIn decodes frames until the peer closes its frame channel. A
 // panic in decoding ends the goroutine and is handed to failed.
-func startVideoIn(vp VideoPeer, dec codec.VideoDecoder, clock media.Clock, c *counters, rx *atomic.Uint64, log *slog.Logger, failed func(any)) *videoIn {
+func startVideoIn(vp frameSource, dec codec.VideoDecoder, clock media.Clock, c *counters, rx *atomic.Uint64, log *slog.Logger, failed func(any)) *videoIn {
 	v := &videoIn{done: make(chan struct{})}
 	go func() {
 		defer close(v.done)
@@ -52,9 +60,13 @@ func startVideoIn(vp VideoPeer, dec codec.VideoDecoder, clock media.Clock, c *co
 			// Copy outside the lock, then swap: the compositor only
 			// waits for a pointer swap, never for a copy or a decode.
 			spare.CopyFrom(pic)
+			now := clock.Now()
 			v.mu.Lock()
 			v.latest, spare = spare, v.latest
-			v.have, v.at = true, clock.Now()
+			if !v.have || now.Sub(v.at) > shareIdle {
+				v.since = now
+			}
+			v.have, v.at = true, now
 			v.mu.Unlock()
 		}
 	}()

@@ -73,6 +73,7 @@ func (r *Room) newVideoGroup(key string) (*videoGroup, error) {
 	if err != nil {
 		return nil, err
 	}
+	comp.SetOverlayUnit(r.overlayUnit())
 	g := &videoGroup{key: key, comp: comp}
 	for i, spec := range r.rungs {
 		ro := &rungOut{idx: i, spec: spec, every: r.canvas.FPS / spec.FPS}

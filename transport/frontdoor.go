@@ -88,6 +88,13 @@ func (f *frontDoor) authorize(w http.ResponseWriter, r *http.Request, room strin
 	return auth.Claims{}, false
 }
 
+// Authorize checks the request's bearer token for room and need as the
+// join API does, answering 401 or 403 itself when it fails: for the other
+// HTTP handlers of the page (events, layout).
+func (s *Server) Authorize(w http.ResponseWriter, r *http.Request, room string, need auth.Grant) (auth.Claims, bool) {
+	return s.door.authorize(w, r, room, need)
+}
+
 // claims verifies the request's bearer token.
 func (f *frontDoor) claims(r *http.Request) (auth.Claims, error) {
 	tok, err := auth.BearerToken(r.Header.Get("Authorization"))

@@ -224,7 +224,8 @@ func (s *Server) joinWebRTC(w http.ResponseWriter, r *http.Request, j webrtcJoin
 	if receives(offer.audioDir) {
 		req.SendAudioCodec, req.SendAudioClockRate = webrtc.MimeTypeOpus, 48000
 	}
-	if videoCodec != "" && sends(offer.videoDir) {
+	if videoCodec != "" && (sends(offer.videoDir) || sends(offer.screenDir)) {
+		// A participant without a camera may still share its screen.
 		req.RecvVideoCodec = videoCodec
 	}
 	if videoCodec != "" && receives(offer.videoDir) {
@@ -442,6 +443,9 @@ func (e *Engine) negotiate(ctx context.Context, sdpOffer string, offer offerInfo
 		return nil, "", err
 	}
 	peer := newPeer(pc, in, obs)
+	if videoCodec != "" && sends(offer.screenDir) {
+		peer.enableScreen() // before any track can arrive
+	}
 	peer.link.bwe = bwe
 	peer.ice.etag = newETag()
 	fail := func(err error) (*Peer, string, error) {

@@ -18,6 +18,9 @@ type offerInfo struct {
 	// videoCodecs are the MIME types (lower case) that video m-line offers
 	// among those we take, in the offer's order (the offerer's preference).
 	videoCodecs []string
+	// screenDir is the direction of the second usable video m-line, a
+	// screen share's ("" without one).
+	screenDir string
 }
 
 // maxMediaSections bounds the m-lines of an offer: a participant sends
@@ -62,6 +65,9 @@ func parseOffer(raw string) (offerInfo, error) {
 			}
 		case "video":
 			if info.videoDir != "" {
+				if info.screenDir == "" && len(offeredVideo(md)) > 0 {
+					info.screenDir = direction(md)
+				}
 				continue
 			}
 			if codecs := offeredVideo(md); len(codecs) > 0 {

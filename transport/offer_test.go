@@ -101,3 +101,25 @@ func TestChooseVideoCodec(t *testing.T) {
 		})
 	}
 }
+
+// TestParseOfferScreen: a second video m-line with a codec we take is the
+// screen share's; the first stays the camera's.
+func TestParseOfferScreen(t *testing.T) {
+	video := func(dir string) string {
+		return "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\na=" + dir + "\r\n"
+	}
+	audio := strings.Replace(opusOffer, "%s", "sendrecv", 1)
+	for _, tc := range []struct {
+		name, sdp, camera, screen string
+	}{
+		{"camera and screen", audio + video("sendrecv") + video("sendonly"), "sendrecv", "sendonly"},
+		{"screen without a camera", audio + video("recvonly") + video("sendonly"), "recvonly", "sendonly"},
+		{"one video", audio + video("sendrecv"), "sendrecv", ""},
+		{"second video without our codecs", audio + video("sendrecv") + "m=video 9 UDP/TLS/RTP/SAVPF 98\r\na=rtpmap:98 VP9/90000\r\na=sendonly\r\n", "sendrecv", ""},
+	} {
+		info, err := parseOffer(tc.sdp)
+		if err != nil || info.videoDir != tc.camera || info.screenDir != tc.screen {
+			t.Errorf("%s: camera %q, screen %q (%v), want %q, %q", tc.name, info.videoDir, info.screenDir, err, tc.camera, tc.screen)
+		}
+	}
+}

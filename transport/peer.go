@@ -31,6 +31,7 @@ type Peer struct {
 	audioIn  *audioIn
 	audioOut *rtpOut // nil when the client receives no audio
 	video    videoState
+	screen   videoInput // a screen share; frames is nil unless negotiated (screen.go)
 	link     linkMonitor
 	ice      iceSession
 
@@ -201,14 +202,14 @@ func (p *Peer) Link() media.LinkSample { return p.link.sample(time.Now()) }
 
 // onTrack runs on pion's goroutine for each incoming track: the first audio
 // track feeds the playout buffer, video feeds the frame channel.
-func (p *Peer) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+func (p *Peer) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 	if !p.startWorker() {
 		return
 	}
 	defer p.wg.Done()
 	defer p.contain("media reader")
 	if track.Kind() == webrtc.RTPCodecTypeVideo {
-		p.readVideo(track)
+		p.readVideoTrack(track, receiver)
 		return
 	}
 	var pkt rtp.Packet
@@ -287,6 +288,9 @@ func (p *Peer) Close() error {
 	err := p.pc.Close()
 	p.wg.Wait()
 	close(p.video.frames) // its only sender, readVideo, has returned
+	if p.screen.frames != nil {
+		close(p.screen.frames)
+	}
 	if hook != nil {
 		hook()
 	}

@@ -29,13 +29,19 @@ const (
 	frameAssemblyLate = 200 * time.Millisecond
 )
 
-// videoState is a peer's video: assembled incoming frames, and the queue
-// of outgoing ones.
-type videoState struct {
+// videoInput is one incoming video track's frames on their way to the
+// room: the camera, or a screen share.
+type videoInput struct {
 	frames chan []byte // complete encoded frames to the room; closed by Peer.Close
 	inSSRC atomic.Uint32
 	// lastPLI is when we last asked the sender for a keyframe (unix ns).
 	lastPLI atomic.Int64
+}
+
+// videoState is a peer's video: assembled incoming frames of its camera,
+// and the queue of outgoing ones.
+type videoState struct {
+	videoInput
 
 	out     *rtpOut // nil when the client receives no video
 	outMime string  // the codec of out
@@ -72,15 +78,15 @@ func (v *videoState) init() {
 // readVideo assembles frames from RTP and hands them to the room. After
 // any loss or drop it discards frames until a keyframe (asking the sender
 // for one), so the decoder never sees a broken reference chain.
-func (p *Peer) readVideo(track *webrtc.TrackRemote) {
+func (p *Peer) readVideo(track *webrtc.TrackRemote, in *videoInput) {
 	asm, err := NewFrameAssembler(track.Codec().MimeType, frameAssemblyLate)
 	if err != nil {
 		p.obs.log.Warn("cannot receive video", "err", err)
 		drain(track)
 		return
 	}
-	p.video.inSSRC.Store(uint32(track.SSRC()))
-	p.RequestKeyFrame() // a new sender's first frames may not be a keyframe
+	in.inSSRC.Store(uint32(track.SSRC()))
+	p.requestKeyFrame(in) // a new sender's first frames may not be a keyframe
 	waitKey := true
 	deliver := func(frame []byte, afterLoss bool) {
 		if afterLoss {
@@ -88,16 +94,16 @@ func (p *Peer) readVideo(track *webrtc.TrackRemote) {
 		}
 		if waitKey {
 			if !asm.IsKeyFrame(frame) {
-				p.dropIn("incoming video frame dropped: waiting for a keyframe")
+				p.dropIn(in, "incoming video frame dropped: waiting for a keyframe")
 				return
 			}
 			waitKey = false
 		}
 		select {
-		case p.video.frames <- frame:
+		case in.frames <- frame:
 		default:
 			waitKey = true
-			p.dropIn("incoming video frame dropped: decoder queue full")
+			p.dropIn(in, "incoming video frame dropped: decoder queue full")
 		}
 	}
 	for {
@@ -111,10 +117,10 @@ func (p *Peer) readVideo(track *webrtc.TrackRemote) {
 
 // dropIn counts an incoming frame the room will not get, and asks the
 // sender for the keyframe that decoding must restart from.
-func (p *Peer) dropIn(why string) {
+func (p *Peer) dropIn(in *videoInput, why string) {
 	p.obs.stats.videoInDropped.Add(1)
 	p.obs.debug(why)
-	p.RequestKeyFrame()
+	p.requestKeyFrame(in)
 }
 
 // drain reads and discards a track the room cannot use.
@@ -134,11 +140,15 @@ func (p *Peer) VideoFrames() <-chan []byte { return p.video.frames }
 
 // RequestKeyFrame implements room.VideoPeer: a PLI to the sender, at most
 // one per pliInterval.
-func (p *Peer) RequestKeyFrame() {
-	ssrc := p.video.inSSRC.Load()
+func (p *Peer) RequestKeyFrame() { p.requestKeyFrame(&p.video.videoInput) }
+
+// requestKeyFrame sends a PLI for one incoming track, at most one per
+// pliInterval.
+func (p *Peer) requestKeyFrame(in *videoInput) {
+	ssrc := in.inSSRC.Load()
 	now := time.Now().UnixNano()
-	last := p.video.lastPLI.Load()
-	if ssrc == 0 || p.closing.Load() || now-last < int64(pliInterval) || !p.video.lastPLI.CompareAndSwap(last, now) {
+	last := in.lastPLI.Load()
+	if ssrc == 0 || p.closing.Load() || now-last < int64(pliInterval) || !in.lastPLI.CompareAndSwap(last, now) {
 		return
 	}
 	if err := p.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {

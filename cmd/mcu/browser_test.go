@@ -53,11 +53,12 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// browser starts headless Chromium for the test; it stops when the test
-// ends.
-func browser(t *testing.T) context.Context {
+// browser starts headless Chromium for the test, with extra flags if
+// any; it stops when the test ends.
+func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := append([]chromedp.ExecAllocatorOption{chromedp.ExecPath(chromiumPath(t)), chromedp.UserDataDir(t.TempDir())}, chromiumFlags...)
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
@@ -348,10 +349,20 @@ func TestBrowserRestartsICE(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.mcuRestartIce("test")`, chromedp.EvalAwaitPromise))
-	if err != nil || !ok {
+	// The restart, and whether the page shows its "Reconnecting…" notice
+	// while it runs and hides it once through.
+	res, err := chromedp.Run(ctx, chromedp.Evaluate[[]bool](`(async () => {
+		const notice = document.getElementById("reconnecting");
+		const restart = window.mcuRestartIce("test");
+		const during = !notice.hidden;
+		return [await restart, during, !notice.hidden];
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil || len(res) != 3 || !res[0] {
 		status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("status")))
-		t.Fatalf("the page's ICE restart failed: %v (status %q)", err, status)
+		t.Fatalf("the page's ICE restart failed: %v %v (status %q)", res, err, status)
+	}
+	if !res[1] || res[2] {
+		t.Errorf("reconnecting notice shown during the restart %v, after it %v; want shown, then hidden", res[1], res[2])
 	}
 	restarted, err := chromedp.Run(ctx, chromedp.Evaluate[string](remoteUfrag))
 	if err != nil || restarted == ufrag {

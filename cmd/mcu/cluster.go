@@ -245,6 +245,11 @@ func newRouter(node *cluster.Node, rooms *room.Manager, authority *auth.Authorit
 	rt.mux = http.NewServeMux()
 	rt.mux.HandleFunc("POST /rooms/{room}/join", rt.byRoom(true))
 	rt.mux.HandleFunc("POST /rooms/{room}/rtp", rt.byRoom(false))
+	// The page's event stream and layout choice are the home's (its
+	// room's events and state); a participant's mute goes by its ID.
+	rt.mux.HandleFunc("GET /rooms/{room}/events", rt.byRoom(false))
+	rt.mux.HandleFunc("PUT /rooms/{room}/layout", rt.byRoom(false))
+	rt.mux.HandleFunc("POST /rooms/{room}/participants/{id}/mute", rt.byParticipant)
 	// A participant ID starts with its node's id (room.Config.IDPrefix):
 	// its Location routes without a lookup, even while NATS is away, and
 	// the transport's Location format stays its own.

@@ -256,6 +256,10 @@ func TestCluster(t *testing.T) {
 		if err != nil || len(res.GetParticipants()) != 2 {
 			t.Fatalf("participants listed by c: %v %v", res, err)
 		}
+		// So is the page's event stream, routed to the home like joins.
+		if snap := <-openEvents(t, c.url+"/rooms/routed/events", ""); snap.Name != "snapshot" || len(snap.Data.Participants) != 2 {
+			t.Fatalf("event stream through c: %+v, want the home's snapshot of 2", snap)
+		}
 		rooms, err := a.grpc.ListRooms(ctx, &mcuv1.ListRoomsRequest{})
 		if err != nil || len(rooms.GetRooms()) != 1 || rooms.GetRooms()[0].GetNode() != "b" {
 			t.Fatalf("rooms listed by a: %v %v", rooms, err)

@@ -253,7 +253,8 @@ func TestGRPCMuteAndEvents(t *testing.T) {
 		mcuv1.EventType_EVENT_TYPE_PARTICIPANT_JOINED, // talker
 		mcuv1.EventType_EVENT_TYPE_TALKING_STARTED,
 		mcuv1.EventType_EVENT_TYPE_ACTIVE_SPEAKER_CHANGED,
-		mcuv1.EventType_EVENT_TYPE_TALKING_STOPPED, // muting stops talking
+		mcuv1.EventType_EVENT_TYPE_PARTICIPANT_UPDATED, // muted
+		mcuv1.EventType_EVENT_TYPE_TALKING_STOPPED,     // muting stops talking
 		mcuv1.EventType_EVENT_TYPE_PARTICIPANT_LEFT,
 	}
 	var got []mcuv1.EventType

@@ -31,6 +31,7 @@ import (
 	"github.com/mcu-project/mcu/room"
 	"github.com/mcu-project/mcu/transport"
 	"github.com/mcu-project/mcu/web"
+	"github.com/mcu-project/mcu/webapi"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -172,7 +173,9 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(listening
 		}
 		log.Info("gRPC listening", "grpc", l.grpc.Addr().String())
 	}
-	routes := newRouter(node, rooms, door.Auth, publicMux(httpAPI), log)
+	page := webapi.New(webapi.Config{Rooms: rooms, Events: brokerEvents{events}, Authorize: httpAPI.Authorize})
+	defer page.Close()
+	routes := newRouter(node, rooms, door.Auth, publicMux(httpAPI, page), log)
 	defer routes.close()
 	srv := newHTTPServer(routes, log)
 	served := make(chan error, 1)
@@ -198,6 +201,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(listening
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
+	page.Close() // event streams never end by themselves
 	errs := []error{err, srv.Shutdown(sctx)}
 	if err == nil {
 		<-served // http.ErrServerClosed once Shutdown returned
@@ -282,9 +286,10 @@ func drainRooms(api *transport.Server, rooms *room.Manager, cfg Config, log *slo
 
 // publicMux is what the public port serves: the page, the join API,
 // /config, /healthz (liveness) and /readyz (readiness).
-func publicMux(httpAPI *transport.Server) *http.ServeMux {
+func publicMux(httpAPI *transport.Server, page *webapi.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
 	httpAPI.Register(mux)
+	page.Register(mux)
 	mux.HandleFunc("GET /healthz", healthz)
 	web.Register(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -429,3 +434,11 @@ type kindError struct{ kind, err error }
 
 func (e kindError) Error() string   { return e.err.Error() }
 func (e kindError) Unwrap() []error { return []error{e.kind, e.err} }
+
+// brokerEvents lets the page's event streams subscribe to the event broker.
+type brokerEvents struct{ b *api.Broker }
+
+func (e brokerEvents) Subscribe(id media.RoomID) (<-chan room.Event, func()) {
+	s := e.b.Subscribe(id)
+	return s.C, func() { e.b.Unsubscribe(s) }
+}

@@ -60,6 +60,8 @@ func roomsCreate(fs *flag.FlagSet) func([]string) (action, error) {
 	maxSpeakers := fs.Uint("max-speakers", 0, "most simultaneous speakers mixed, `N` (0: everyone)")
 	audioComplexity := fs.Uint("audio-complexity", 0, "Opus encoder complexity, `1..10`: lower costs less CPU (0: the server's default)")
 	deleteWhenEmpty := fs.Bool("delete-when-empty", false, "delete the room when its last participant leaves")
+	noLabels := fs.Bool("no-labels", false, "draw no name labels or mute marks on the tiles")
+	noHighlight := fs.Bool("no-highlight", false, "draw no border around the tile of whoever talks")
 	ladderFlag := fs.String("ladder", "", "bitrate ladder, top rung first, `"+ladder.Syntax+"` (e.g. 1280x720@30:1500k,640x360@30:600k,320x180@15:150k)")
 	return func(args []string) (action, error) {
 		req := &mcuv1.CreateRoomRequest{Id: args[0]}
@@ -102,6 +104,7 @@ func roomsCreate(fs *flag.FlagSet) func([]string) (action, error) {
 				return nil, err
 			}
 			o.ExcludeSelf, o.DeleteWhenEmpty = *excludeSelf, *deleteWhenEmpty
+			o.NoLabels, o.NoHighlight = *noLabels, *noHighlight
 		}
 		return unary(func(ctx context.Context, c mcuv1.MCUClient) (*mcuv1.Room, error) {
 			return c.CreateRoom(ctx, req)
@@ -250,6 +253,23 @@ func participantRemove(args []string) (action, error) {
 	}), nil
 }
 
+func layoutShowShare(args []string) (action, error) {
+	req := &mcuv1.ShowPresentationRequest{RoomId: args[0]}
+	if len(args) > 1 {
+		req.ParticipantId = args[1]
+	}
+	return unary(func(ctx context.Context, c mcuv1.MCUClient) (*mcuv1.ShowPresentationResponse, error) {
+		return c.ShowPresentation(ctx, req)
+	}, func(w io.Writer, _ *mcuv1.ShowPresentationResponse) error {
+		who := "the latest share"
+		if req.GetParticipantId() != "" {
+			who = req.GetParticipantId() + "'s share"
+		}
+		_, err := fmt.Fprintf(w, "%s shows %s\n", req.GetRoomId(), who)
+		return err
+	}), nil
+}
+
 func viewerFlag(fs *flag.FlagSet) *string {
 	return fs.String("viewer", "", "participant `ID` whose personal layout (override) is meant")
 }
@@ -279,7 +299,7 @@ func layoutSet(fs *flag.FlagSet) func([]string) (action, error) {
 	return func(args []string) (action, error) {
 		t, ok := parseLayoutType(args[1])
 		if !ok {
-			return nil, fmt.Errorf("layout %q: grid, speaker, pip or custom", args[1])
+			return nil, fmt.Errorf("layout %q: grid, speaker, pip, presentation or custom", args[1])
 		}
 		switch {
 		case t == mcuv1.LayoutType_LAYOUT_TYPE_CUSTOM && len(regions) == 0:

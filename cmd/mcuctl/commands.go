@@ -50,7 +50,7 @@ var groups = []string{"rooms", "participants", "layout", "legs", "token", "event
 var commands = []*command{
 	{group: "rooms", name: "list", summary: "list the rooms", setup: noFlags(roomsList)},
 	{group: "rooms", name: "get", args: "<room>", summary: "show a room's settings", min: 1, max: 1, setup: noFlags(roomsGet)},
-	{group: "rooms", name: "create", args: "<room> [--canvas WxH@FPS] [--codecs VP8,H264] [--exclude-self] [--max-participants N] [--max-speakers N] [--audio-complexity 1..10] [--delete-when-empty] [--ladder WxH@FPS:BITRATE,...]",
+	{group: "rooms", name: "create", args: "<room> [--canvas WxH@FPS] [--codecs VP8,H264] [--exclude-self] [--max-participants N] [--max-speakers N] [--audio-complexity 1..10] [--delete-when-empty] [--no-labels] [--no-highlight] [--ladder WxH@FPS:BITRATE,...]",
 		summary: "create a room (unset options take the server's defaults)", min: 1, max: 1, setup: roomsCreate},
 	{group: "rooms", name: "update", args: "<room> [--exclude-self=BOOL] [--max-participants N] [--max-speakers N] [--delete-when-empty=BOOL]",
 		summary: "change the options given", min: 1, max: 1, setup: roomsUpdate},
@@ -68,9 +68,10 @@ var commands = []*command{
 	{group: "participants", name: "remove", args: "<room> <id>", summary: "disconnect the participant", min: 2, max: 2, setup: noFlags(participantRemove)},
 
 	{group: "layout", name: "get", args: "<room> [--viewer ID]", summary: "show the room's layout, or what a viewer sees", min: 1, max: 1, setup: layoutGet},
-	{group: "layout", name: "set", args: "<room> grid|speaker|pip|custom [--region " + regionSyntax + "]... [--viewer ID]",
+	{group: "layout", name: "set", args: "<room> grid|speaker|pip|presentation|custom [--region " + regionSyntax + "]... [--viewer ID]",
 		summary: "set the room's layout, or a viewer's override", min: 2, max: 2, setup: layoutSet},
 	{group: "layout", name: "clear", args: "<room> --viewer ID", summary: "remove a viewer's override", min: 1, max: 1, setup: layoutClear},
+	{group: "layout", name: "show-share", args: "<room> [<id>]", summary: "show this participant's screen share while several share (no ID: the latest)", min: 1, max: 2, setup: noFlags(layoutShowShare)},
 
 	{group: "legs", name: "create", args: "<room> <ip:port> <PCMU|PCMA|opus> [--name NAME]", summary: "call a plain-RTP device (a phone through a SIP gateway) into the room", min: 3, max: 3, setup: legsCreate},
 	{group: "legs", name: "delete", args: "<room> <id>", summary: "hang up a leg", min: 2, max: 2, setup: noFlags(legsDelete)},
@@ -194,8 +195,9 @@ const regionHelp = `A region is ` + regionSyntax + `:
   x, y, w, h  normalised to the canvas (0..1; x+w and y+h at most 1)
   z           stacking order, higher on top (default 0)
   fit         contain (whole picture, letterboxed; default) or cover (cropped)
-  who         a participant ID, "speaker" (the speaker slot) or "next"
-              (the next participant not shown elsewhere; default)
+  who         a participant ID, "speaker" (the speaker slot), "presentation"
+              (the screen share shown) or "next" (the next participant not
+              shown elsewhere; default)
 Empty fields take the default: 0,0,1,1,,,speaker. A participant ID made
 of digits only must come in the who position (e.g. 0,0,1,1,,,1234).
 `

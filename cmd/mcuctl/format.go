@@ -98,6 +98,8 @@ func whoText(r *mcuv1.Region) string {
 		return s.ParticipantId
 	case *mcuv1.Region_ActiveSpeaker:
 		return "speaker"
+	case *mcuv1.Region_Presentation:
+		return "presentation"
 	}
 	return "next"
 }

@@ -173,6 +173,8 @@ func parseRegion(s string) (*mcuv1.Region, error) {
 			r.Source = &mcuv1.Region_NextFree{NextFree: true}
 		case "speaker":
 			r.Source = &mcuv1.Region_ActiveSpeaker{ActiveSpeaker: true}
+		case "presentation":
+			r.Source = &mcuv1.Region_Presentation{Presentation: true}
 		default:
 			r.Source = &mcuv1.Region_ParticipantId{ParticipantId: w}
 		}
@@ -194,7 +196,7 @@ func (l *regionList) Set(s string) error {
 	return nil
 }
 
-// parseLayoutType parses grid, speaker, pip or custom.
+// parseLayoutType parses grid, speaker, pip, presentation or custom.
 func parseLayoutType(s string) (mcuv1.LayoutType, bool) {
 	switch strings.ToLower(s) {
 	case "grid":
@@ -205,6 +207,8 @@ func parseLayoutType(s string) (mcuv1.LayoutType, bool) {
 		return mcuv1.LayoutType_LAYOUT_TYPE_PIP, true
 	case "custom":
 		return mcuv1.LayoutType_LAYOUT_TYPE_CUSTOM, true
+	case "presentation":
+		return mcuv1.LayoutType_LAYOUT_TYPE_PRESENTATION, true
 	}
 	return 0, false
 }

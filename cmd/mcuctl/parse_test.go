@@ -262,7 +262,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"rooms", "update", "demo", "--exclude-self", "false"}, `unexpected argument "false"`},
 		{[]string{"participants", "gain", "demo", "p1"}, "missing arguments"},
 		{[]string{"participants", "gain", "demo", "p1", "loud"}, `gain "loud" is not a number of dB`},
-		{[]string{"layout", "set", "demo", "diagonal"}, `layout "diagonal": grid, speaker, pip or custom`},
+		{[]string{"layout", "set", "demo", "diagonal"}, `layout "diagonal": grid, speaker, pip, presentation or custom`},
 		{[]string{"layout", "set", "demo", "custom"}, "a custom layout needs --region"},
 		{[]string{"layout", "set", "demo", "grid", "--region", "0,0,1,1"}, "--region is for custom layouts"},
 		{[]string{"layout", "set", "demo", "custom", "--region", "0,0,1"}, `region "0,0,1": need at least x,y,w,h`},

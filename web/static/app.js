@@ -1,10 +1,13 @@
 // MCU web client: joins a room with one POST (SDP offer in, SDP answer out),
 // sends the microphone and camera, shows the room's composite with its mix
 // (one MediaStream, so the browser lip-syncs them) and meters what it hears.
+// room.js adds the participant list, screen sharing, device and layout
+// pickers and the room link.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { pc: null, location: null, mic: null, cam: null, videoSender: null, audioCtx: null, timer: null, metered: false, restarting: false, lostTimer: null };
+const state = { pc: null, location: null, room: null, me: null, mic: null, cam: null, videoSender: null, audioSender: null, screenTx: null,
+  audioCtx: null, timer: null, metered: false, restarting: false, lostTimer: null };
 // Exposed for automated checks: the latest inbound statistics.
 window.mcuStats = { connected: false, packetsReceived: 0, audioLevel: 0, meter: 0, framesDecoded: 0, frameWidth: 0, frameHeight: 0 };
 
@@ -77,7 +80,7 @@ async function join(ev) {
     const pc = new RTCPeerConnection(iceConfig(await iceServers()));
     state.pc = pc;
     if (state.mic) {
-      pc.addTransceiver(state.mic.getAudioTracks()[0], { direction: "sendrecv", streams: [state.mic] });
+      state.audioSender = pc.addTransceiver(state.mic.getAudioTracks()[0], { direction: "sendrecv", streams: [state.mic] }).sender;
     } else {
       pc.addTransceiver("audio", { direction: "recvonly" });
     }
@@ -86,12 +89,19 @@ async function join(ev) {
       : pc.addTransceiver("video", { direction: "recvonly" });
     state.videoSender = state.cam ? video.sender : null;
     preferCodec(video, new URLSearchParams(location.search).get("codec"));
+    // The screen share's m-line, sending nothing until "Share screen"
+    // puts getDisplayMedia's track on it (no renegotiation: the server
+    // takes a second video track as the presentation).
+    state.screenTx = pc.addTransceiver("video", { direction: "sendonly" });
+    preferCodec(state.screenTx, new URLSearchParams(location.search).get("codec"));
     pc.ontrack = (e) => attachRemote(e.streams[0] || new MediaStream([e.track]));
     pc.onconnectionstatechange = () => {
       setStatus("Connection: " + pc.connectionState);
+      showConnection(pc);
       window.mcuStats.connected = pc.connectionState === "connected";
     };
     pc.oniceconnectionstatechange = () => {
+      showConnection(pc);
       clearTimeout(state.lostTimer);
       if (pc.iceConnectionState === "failed") restartIce("connection failed");
       // Disconnected may mend by itself; if it lasts, the path is gone.
@@ -107,7 +117,10 @@ async function join(ev) {
     const body = await res.text();
     if (res.status !== 201) throw new Error(body.trim() || res.statusText);
     state.location = res.headers.get("Location");
+    state.room = room;
+    state.me = decodeURIComponent(state.location.split("/").pop());
     await pc.setRemoteDescription({ type: "answer", sdp: body });
+    enterRoom(room);
     $("call").hidden = false;
     $("leave").disabled = false;
     $("mute").disabled = !state.mic;
@@ -128,6 +141,7 @@ async function restartIce(why) {
   const pc = state.pc;
   if (!pc || !state.location || state.restarting) return false;
   state.restarting = true;
+  showConnection(pc);
   setStatus("Reconnecting (" + why + ")…");
   try {
     await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
@@ -156,7 +170,17 @@ async function restartIce(why) {
     return false;
   } finally {
     state.restarting = false;
+    showConnection(pc);
   }
+}
+
+// showConnection shows the connection's state, and the reconnecting
+// notice while ICE restarts or the path is lost.
+function showConnection(pc) {
+  const s = pc.connectionState;
+  $("conn").textContent = s;
+  $("conn").className = "badge " + s;
+  $("reconnecting").hidden = !(state.restarting || pc.iceConnectionState === "disconnected" || s === "disconnected");
 }
 window.mcuRestartIce = restartIce; // for automated checks
 
@@ -279,17 +303,28 @@ async function toggleCamera() {
   await state.videoSender.replaceTrack(off ? null : state.cam.getVideoTracks()[0]);
   $("camera").setAttribute("aria-pressed", String(off));
   $("camera").textContent = off ? "Camera on" : "Camera off";
+  tellRoom({ video: off });
 }
 
+// toggleMute stops or resumes the microphone; the room marks us muted.
 function toggleMute() {
   if (!state.mic) return;
   const track = state.mic.getAudioTracks()[0];
   track.enabled = !track.enabled;
   $("mute").setAttribute("aria-pressed", String(!track.enabled));
   $("mute").textContent = track.enabled ? "Mute" : "Unmute";
+  tellRoom({ audio: !track.enabled });
+}
+
+// tellRoom tells the room what we muted, so every canvas and list shows it.
+function tellRoom(change) {
+  if (!state.location) return;
+  fetch(state.location + "/mute", { method: "POST", headers: authHeaders({ "Content-Type": "application/json" }), body: JSON.stringify(change) })
+    .catch(() => {});
 }
 
 async function leave() {
+  leaveRoom();
   clearInterval(state.timer);
   clearTimeout(state.lostTimer);
   if (state.location) {
@@ -299,7 +334,8 @@ async function leave() {
   if (state.pc) { state.pc.close(); state.pc = null; }
   if (state.mic) { state.mic.getTracks().forEach((t) => t.stop()); state.mic = null; }
   if (state.cam) { state.cam.getTracks().forEach((t) => t.stop()); state.cam = null; }
-  state.videoSender = null;
+  state.videoSender = state.audioSender = state.screenTx = null;
+  state.room = state.me = null;
   state.metered = false;
   $("remote").srcObject = null;
   $("camera").setAttribute("aria-pressed", "false");

@@ -41,6 +41,10 @@ const (
 	LayoutType_LAYOUT_TYPE_PIP LayoutType = 3
 	// Regions as given.
 	LayoutType_LAYOUT_TYPE_CUSTOM LayoutType = 4
+	// The screen share shown large (kept whole), the cameras in a column;
+	// the grid while nobody shares. Rooms whose layout was never set take it
+	// by themselves while someone shares.
+	LayoutType_LAYOUT_TYPE_PRESENTATION LayoutType = 5
 )
 
 // Enum value maps for LayoutType.
@@ -51,13 +55,15 @@ var (
 		2: "LAYOUT_TYPE_SPEAKER",
 		3: "LAYOUT_TYPE_PIP",
 		4: "LAYOUT_TYPE_CUSTOM",
+		5: "LAYOUT_TYPE_PRESENTATION",
 	}
 	LayoutType_value = map[string]int32{
-		"LAYOUT_TYPE_UNSPECIFIED": 0,
-		"LAYOUT_TYPE_GRID":        1,
-		"LAYOUT_TYPE_SPEAKER":     2,
-		"LAYOUT_TYPE_PIP":         3,
-		"LAYOUT_TYPE_CUSTOM":      4,
+		"LAYOUT_TYPE_UNSPECIFIED":  0,
+		"LAYOUT_TYPE_GRID":         1,
+		"LAYOUT_TYPE_SPEAKER":      2,
+		"LAYOUT_TYPE_PIP":          3,
+		"LAYOUT_TYPE_CUSTOM":       4,
+		"LAYOUT_TYPE_PRESENTATION": 5,
 	}
 )
 
@@ -155,6 +161,11 @@ const (
 	EventType_EVENT_TYPE_ACTIVE_SPEAKER_CHANGED EventType = 10
 	// A receiver moved on the bitrate ladder.
 	EventType_EVENT_TYPE_RUNG_CHANGED EventType = 11
+	// A participant started or stopped sharing its screen.
+	EventType_EVENT_TYPE_PRESENTATION_STARTED EventType = 30
+	EventType_EVENT_TYPE_PRESENTATION_STOPPED EventType = 31
+	// A participant's name, mute or video mute changed.
+	EventType_EVENT_TYPE_PARTICIPANT_UPDATED EventType = 32
 )
 
 // Enum value maps for EventType.
@@ -172,6 +183,9 @@ var (
 		9:  "EVENT_TYPE_KEYFRAME_REQUESTED",
 		10: "EVENT_TYPE_ACTIVE_SPEAKER_CHANGED",
 		11: "EVENT_TYPE_RUNG_CHANGED",
+		30: "EVENT_TYPE_PRESENTATION_STARTED",
+		31: "EVENT_TYPE_PRESENTATION_STOPPED",
+		32: "EVENT_TYPE_PARTICIPANT_UPDATED",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":            0,
@@ -186,6 +200,9 @@ var (
 		"EVENT_TYPE_KEYFRAME_REQUESTED":     9,
 		"EVENT_TYPE_ACTIVE_SPEAKER_CHANGED": 10,
 		"EVENT_TYPE_RUNG_CHANGED":           11,
+		"EVENT_TYPE_PRESENTATION_STARTED":   30,
+		"EVENT_TYPE_PRESENTATION_STOPPED":   31,
+		"EVENT_TYPE_PARTICIPANT_UPDATED":    32,
 	}
 )
 
@@ -242,8 +259,12 @@ type RoomOptions struct {
 	// Opus encoder complexity, 1..10: lower costs less CPU per encode, at
 	// some quality; 0: libopus's default (9).
 	AudioComplexity uint32 `protobuf:"varint,10,opt,name=audio_complexity,json=audioComplexity,proto3" json:"audio_complexity,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Leave the name labels and muted-microphone marks off the tiles.
+	NoLabels bool `protobuf:"varint,13,opt,name=no_labels,json=noLabels,proto3" json:"no_labels,omitempty"`
+	// Draw no border around the tile of whoever talks.
+	NoHighlight   bool `protobuf:"varint,14,opt,name=no_highlight,json=noHighlight,proto3" json:"no_highlight,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RoomOptions) Reset() {
@@ -344,6 +365,20 @@ func (x *RoomOptions) GetAudioComplexity() uint32 {
 		return x.AudioComplexity
 	}
 	return 0
+}
+
+func (x *RoomOptions) GetNoLabels() bool {
+	if x != nil {
+		return x.NoLabels
+	}
+	return false
+}
+
+func (x *RoomOptions) GetNoHighlight() bool {
+	if x != nil {
+		return x.NoHighlight
+	}
+	return false
 }
 
 // One step of the bitrate ladder: the canvas scaled to width x height
@@ -864,9 +899,13 @@ type Participant struct {
 	// Who joined: the join token's identity (empty without one).
 	Identity string `protobuf:"bytes,14,opt,name=identity,proto3" json:"identity,omitempty"`
 	// It sends nothing: it only listens (and watches).
-	Listener      bool `protobuf:"varint,15,opt,name=listener,proto3" json:"listener,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Listener bool `protobuf:"varint,15,opt,name=listener,proto3" json:"listener,omitempty"`
+	// It shares its screen (a second video track).
+	Sharing bool `protobuf:"varint,30,opt,name=sharing,proto3" json:"sharing,omitempty"`
+	// Its share is the one shown.
+	PresentationShown bool `protobuf:"varint,31,opt,name=presentation_shown,json=presentationShown,proto3" json:"presentation_shown,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Participant) Reset() {
@@ -1000,6 +1039,20 @@ func (x *Participant) GetIdentity() string {
 func (x *Participant) GetListener() bool {
 	if x != nil {
 		return x.Listener
+	}
+	return false
+}
+
+func (x *Participant) GetSharing() bool {
+	if x != nil {
+		return x.Sharing
+	}
+	return false
+}
+
+func (x *Participant) GetPresentationShown() bool {
+	if x != nil {
+		return x.PresentationShown
 	}
 	return false
 }
@@ -1437,6 +1490,7 @@ type Region struct {
 	//	*Region_ParticipantId
 	//	*Region_ActiveSpeaker
 	//	*Region_NextFree
+	//	*Region_Presentation
 	Source        isRegion_Source `protobuf_oneof:"source"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1548,6 +1602,15 @@ func (x *Region) GetNextFree() bool {
 	return false
 }
 
+func (x *Region) GetPresentation() bool {
+	if x != nil {
+		if x, ok := x.Source.(*Region_Presentation); ok {
+			return x.Presentation
+		}
+	}
+	return false
+}
+
 type isRegion_Source interface {
 	isRegion_Source()
 }
@@ -1564,11 +1627,18 @@ type Region_NextFree struct {
 	NextFree bool `protobuf:"varint,9,opt,name=next_free,json=nextFree,proto3,oneof"`
 }
 
+type Region_Presentation struct {
+	// The screen share shown (nothing while nobody shares).
+	Presentation bool `protobuf:"varint,10,opt,name=presentation,proto3,oneof"`
+}
+
 func (*Region_ParticipantId) isRegion_Source() {}
 
 func (*Region_ActiveSpeaker) isRegion_Source() {}
 
 func (*Region_NextFree) isRegion_Source() {}
+
+func (*Region_Presentation) isRegion_Source() {}
 
 type Layout struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2546,11 +2616,99 @@ func (x *Node) GetStarted() *timestamppb.Timestamp {
 	return nil
 }
 
+type ShowPresentationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RoomId        string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	ParticipantId string                 `protobuf:"bytes,2,opt,name=participant_id,json=participantId,proto3" json:"participant_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShowPresentationRequest) Reset() {
+	*x = ShowPresentationRequest{}
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShowPresentationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShowPresentationRequest) ProtoMessage() {}
+
+func (x *ShowPresentationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShowPresentationRequest.ProtoReflect.Descriptor instead.
+func (*ShowPresentationRequest) Descriptor() ([]byte, []int) {
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ShowPresentationRequest) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
+	}
+	return ""
+}
+
+func (x *ShowPresentationRequest) GetParticipantId() string {
+	if x != nil {
+		return x.ParticipantId
+	}
+	return ""
+}
+
+type ShowPresentationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShowPresentationResponse) Reset() {
+	*x = ShowPresentationResponse{}
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShowPresentationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShowPresentationResponse) ProtoMessage() {}
+
+func (x *ShowPresentationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShowPresentationResponse.ProtoReflect.Descriptor instead.
+func (*ShowPresentationResponse) Descriptor() ([]byte, []int) {
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{34}
+}
+
 var File_api_mcu_v1_mcu_proto protoreflect.FileDescriptor
 
 const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\n" +
-	"\x14api/mcu/v1/mcu.proto\x12\x06mcu.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xde\x02\n" +
+	"\x14api/mcu/v1/mcu.proto\x12\x06mcu.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9e\x03\n" +
 	"\vRoomOptions\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\rR\x06height\x12\x10\n" +
@@ -2562,7 +2720,9 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x11delete_when_empty\x18\b \x01(\bR\x0fdeleteWhenEmpty\x12$\n" +
 	"\x06ladder\x18\t \x03(\v2\f.mcu.v1.RungR\x06ladder\x12)\n" +
 	"\x10audio_complexity\x18\n" +
-	" \x01(\rR\x0faudioComplexity\"g\n" +
+	" \x01(\rR\x0faudioComplexity\x12\x1b\n" +
+	"\tno_labels\x18\r \x01(\bR\bnoLabels\x12!\n" +
+	"\fno_highlight\x18\x0e \x01(\bR\vnoHighlight\"g\n" +
 	"\x04Rung\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\rR\x06height\x12\x10\n" +
@@ -2596,7 +2756,7 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x12_delete_when_empty\"#\n" +
 	"\x11DeleteRoomRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x14\n" +
-	"\x12DeleteRoomResponse\"\xba\x03\n" +
+	"\x12DeleteRoomResponse\"\x83\x04\n" +
 	"\vParticipant\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -2619,7 +2779,9 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x06pinned\x18\f \x01(\bR\x06pinned\x12,\n" +
 	"\x05video\x18\r \x01(\v2\x16.mcu.v1.VideoReceptionR\x05video\x12\x1a\n" +
 	"\bidentity\x18\x0e \x01(\tR\bidentity\x12\x1a\n" +
-	"\blistener\x18\x0f \x01(\bR\blistener\"\xca\x02\n" +
+	"\blistener\x18\x0f \x01(\bR\blistener\x12\x18\n" +
+	"\asharing\x18\x1e \x01(\bR\asharing\x12-\n" +
+	"\x12presentation_shown\x18\x1f \x01(\bR\x11presentationShown\"\xca\x02\n" +
 	"\x0eVideoReception\x12\x12\n" +
 	"\x04rung\x18\x01 \x01(\x05R\x04rung\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\x05R\x06target\x12\x14\n" +
@@ -2658,7 +2820,7 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x18RemoveParticipantRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\"\x1b\n" +
-	"\x19RemoveParticipantResponse\"\xe8\x01\n" +
+	"\x19RemoveParticipantResponse\"\x8e\x02\n" +
 	"\x06Region\x12\f\n" +
 	"\x01x\x18\x01 \x01(\x01R\x01x\x12\f\n" +
 	"\x01y\x18\x02 \x01(\x01R\x01y\x12\f\n" +
@@ -2668,7 +2830,9 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x03fit\x18\x06 \x01(\x0e2\v.mcu.v1.FitR\x03fit\x12'\n" +
 	"\x0eparticipant_id\x18\a \x01(\tH\x00R\rparticipantId\x12'\n" +
 	"\x0eactive_speaker\x18\b \x01(\bH\x00R\ractiveSpeaker\x12\x1d\n" +
-	"\tnext_free\x18\t \x01(\bH\x00R\bnextFreeB\b\n" +
+	"\tnext_free\x18\t \x01(\bH\x00R\bnextFree\x12$\n" +
+	"\fpresentation\x18\n" +
+	" \x01(\bH\x00R\fpresentationB\b\n" +
 	"\x06source\"Z\n" +
 	"\x06Layout\x12&\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x12.mcu.v1.LayoutTypeR\x04type\x12(\n" +
@@ -2738,18 +2902,23 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x0fparticipant_cap\x18\b \x01(\rR\x0eparticipantCap\x12\x1a\n" +
 	"\bdraining\x18\t \x01(\bR\bdraining\x124\n" +
 	"\astarted\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\astarted*\x85\x01\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\astarted\"Y\n" +
+	"\x17ShowPresentationRequest\x12\x17\n" +
+	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12%\n" +
+	"\x0eparticipant_id\x18\x02 \x01(\tR\rparticipantId\"\x1a\n" +
+	"\x18ShowPresentationResponse*\xa3\x01\n" +
 	"\n" +
 	"LayoutType\x12\x1b\n" +
 	"\x17LAYOUT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10LAYOUT_TYPE_GRID\x10\x01\x12\x17\n" +
 	"\x13LAYOUT_TYPE_SPEAKER\x10\x02\x12\x13\n" +
 	"\x0fLAYOUT_TYPE_PIP\x10\x03\x12\x16\n" +
-	"\x12LAYOUT_TYPE_CUSTOM\x10\x04*:\n" +
+	"\x12LAYOUT_TYPE_CUSTOM\x10\x04\x12\x1c\n" +
+	"\x18LAYOUT_TYPE_PRESENTATION\x10\x05*:\n" +
 	"\x03Fit\x12\x13\n" +
 	"\x0fFIT_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vFIT_CONTAIN\x10\x01\x12\r\n" +
-	"\tFIT_COVER\x10\x02*\x80\x03\n" +
+	"\tFIT_COVER\x10\x02*\xee\x03\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17EVENT_TYPE_ROOM_CREATED\x10\x01\x12\x1b\n" +
@@ -2763,7 +2932,10 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x1dEVENT_TYPE_KEYFRAME_REQUESTED\x10\t\x12%\n" +
 	"!EVENT_TYPE_ACTIVE_SPEAKER_CHANGED\x10\n" +
 	"\x12\x1b\n" +
-	"\x17EVENT_TYPE_RUNG_CHANGED\x10\v2\xd8\a\n" +
+	"\x17EVENT_TYPE_RUNG_CHANGED\x10\v\x12#\n" +
+	"\x1fEVENT_TYPE_PRESENTATION_STARTED\x10\x1e\x12#\n" +
+	"\x1fEVENT_TYPE_PRESENTATION_STOPPED\x10\x1f\x12\"\n" +
+	"\x1eEVENT_TYPE_PARTICIPANT_UPDATED\x10 2\xaf\b\n" +
 	"\x03MCU\x125\n" +
 	"\n" +
 	"CreateRoom\x12\x19.mcu.v1.CreateRoomRequest\x1a\f.mcu.v1.Room\x12/\n" +
@@ -2777,7 +2949,8 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x11UpdateParticipant\x12 .mcu.v1.UpdateParticipantRequest\x1a\x13.mcu.v1.Participant\x12X\n" +
 	"\x11RemoveParticipant\x12 .mcu.v1.RemoveParticipantRequest\x1a!.mcu.v1.RemoveParticipantResponse\x125\n" +
 	"\tSetLayout\x12\x18.mcu.v1.SetLayoutRequest\x1a\x0e.mcu.v1.Layout\x125\n" +
-	"\tGetLayout\x12\x18.mcu.v1.GetLayoutRequest\x1a\x0e.mcu.v1.Layout\x12;\n" +
+	"\tGetLayout\x12\x18.mcu.v1.GetLayoutRequest\x1a\x0e.mcu.v1.Layout\x12U\n" +
+	"\x10ShowPresentation\x12\x1f.mcu.v1.ShowPresentationRequest\x1a .mcu.v1.ShowPresentationResponse\x12;\n" +
 	"\fCreateRTPLeg\x12\x1b.mcu.v1.CreateRTPLegRequest\x1a\x0e.mcu.v1.RTPLeg\x12I\n" +
 	"\fDeleteRTPLeg\x12\x1b.mcu.v1.DeleteRTPLegRequest\x1a\x1c.mcu.v1.DeleteRTPLegResponse\x128\n" +
 	"\vCreateToken\x12\x1a.mcu.v1.CreateTokenRequest\x1a\r.mcu.v1.Token\x12<\n" +
@@ -2797,7 +2970,7 @@ func file_api_mcu_v1_mcu_proto_rawDescGZIP() []byte {
 }
 
 var file_api_mcu_v1_mcu_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_api_mcu_v1_mcu_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_api_mcu_v1_mcu_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_api_mcu_v1_mcu_proto_goTypes = []any{
 	(LayoutType)(0),                   // 0: mcu.v1.LayoutType
 	(Fit)(0),                          // 1: mcu.v1.Fit
@@ -2835,8 +3008,10 @@ var file_api_mcu_v1_mcu_proto_goTypes = []any{
 	(*ListNodesRequest)(nil),          // 33: mcu.v1.ListNodesRequest
 	(*ListNodesResponse)(nil),         // 34: mcu.v1.ListNodesResponse
 	(*Node)(nil),                      // 35: mcu.v1.Node
-	(*durationpb.Duration)(nil),       // 36: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),     // 37: google.protobuf.Timestamp
+	(*ShowPresentationRequest)(nil),   // 36: mcu.v1.ShowPresentationRequest
+	(*ShowPresentationResponse)(nil),  // 37: mcu.v1.ShowPresentationResponse
+	(*durationpb.Duration)(nil),       // 38: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),     // 39: google.protobuf.Timestamp
 }
 var file_api_mcu_v1_mcu_proto_depIdxs = []int32{
 	4,  // 0: mcu.v1.RoomOptions.ladder:type_name -> mcu.v1.Rung
@@ -2851,13 +3026,13 @@ var file_api_mcu_v1_mcu_proto_depIdxs = []int32{
 	20, // 9: mcu.v1.Layout.regions:type_name -> mcu.v1.Region
 	21, // 10: mcu.v1.SetLayoutRequest.layout:type_name -> mcu.v1.Layout
 	28, // 11: mcu.v1.CreateTokenRequest.grants:type_name -> mcu.v1.Grants
-	36, // 12: mcu.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
-	37, // 13: mcu.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
+	38, // 12: mcu.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	39, // 13: mcu.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
 	2,  // 14: mcu.v1.Event.type:type_name -> mcu.v1.EventType
-	37, // 15: mcu.v1.Event.time:type_name -> google.protobuf.Timestamp
+	39, // 15: mcu.v1.Event.time:type_name -> google.protobuf.Timestamp
 	35, // 16: mcu.v1.ListNodesResponse.nodes:type_name -> mcu.v1.Node
-	36, // 17: mcu.v1.Node.tick_lateness_p99:type_name -> google.protobuf.Duration
-	37, // 18: mcu.v1.Node.started:type_name -> google.protobuf.Timestamp
+	38, // 17: mcu.v1.Node.tick_lateness_p99:type_name -> google.protobuf.Duration
+	39, // 18: mcu.v1.Node.started:type_name -> google.protobuf.Timestamp
 	6,  // 19: mcu.v1.MCU.CreateRoom:input_type -> mcu.v1.CreateRoomRequest
 	7,  // 20: mcu.v1.MCU.GetRoom:input_type -> mcu.v1.GetRoomRequest
 	8,  // 21: mcu.v1.MCU.ListRooms:input_type -> mcu.v1.ListRoomsRequest
@@ -2868,28 +3043,30 @@ var file_api_mcu_v1_mcu_proto_depIdxs = []int32{
 	18, // 26: mcu.v1.MCU.RemoveParticipant:input_type -> mcu.v1.RemoveParticipantRequest
 	22, // 27: mcu.v1.MCU.SetLayout:input_type -> mcu.v1.SetLayoutRequest
 	23, // 28: mcu.v1.MCU.GetLayout:input_type -> mcu.v1.GetLayoutRequest
-	24, // 29: mcu.v1.MCU.CreateRTPLeg:input_type -> mcu.v1.CreateRTPLegRequest
-	26, // 30: mcu.v1.MCU.DeleteRTPLeg:input_type -> mcu.v1.DeleteRTPLegRequest
-	29, // 31: mcu.v1.MCU.CreateToken:input_type -> mcu.v1.CreateTokenRequest
-	31, // 32: mcu.v1.MCU.StreamEvents:input_type -> mcu.v1.StreamEventsRequest
-	33, // 33: mcu.v1.MCU.ListNodes:input_type -> mcu.v1.ListNodesRequest
-	5,  // 34: mcu.v1.MCU.CreateRoom:output_type -> mcu.v1.Room
-	5,  // 35: mcu.v1.MCU.GetRoom:output_type -> mcu.v1.Room
-	9,  // 36: mcu.v1.MCU.ListRooms:output_type -> mcu.v1.ListRoomsResponse
-	5,  // 37: mcu.v1.MCU.UpdateRoom:output_type -> mcu.v1.Room
-	12, // 38: mcu.v1.MCU.DeleteRoom:output_type -> mcu.v1.DeleteRoomResponse
-	16, // 39: mcu.v1.MCU.ListParticipants:output_type -> mcu.v1.ListParticipantsResponse
-	13, // 40: mcu.v1.MCU.UpdateParticipant:output_type -> mcu.v1.Participant
-	19, // 41: mcu.v1.MCU.RemoveParticipant:output_type -> mcu.v1.RemoveParticipantResponse
-	21, // 42: mcu.v1.MCU.SetLayout:output_type -> mcu.v1.Layout
-	21, // 43: mcu.v1.MCU.GetLayout:output_type -> mcu.v1.Layout
-	25, // 44: mcu.v1.MCU.CreateRTPLeg:output_type -> mcu.v1.RTPLeg
-	27, // 45: mcu.v1.MCU.DeleteRTPLeg:output_type -> mcu.v1.DeleteRTPLegResponse
-	30, // 46: mcu.v1.MCU.CreateToken:output_type -> mcu.v1.Token
-	32, // 47: mcu.v1.MCU.StreamEvents:output_type -> mcu.v1.Event
-	34, // 48: mcu.v1.MCU.ListNodes:output_type -> mcu.v1.ListNodesResponse
-	34, // [34:49] is the sub-list for method output_type
-	19, // [19:34] is the sub-list for method input_type
+	36, // 29: mcu.v1.MCU.ShowPresentation:input_type -> mcu.v1.ShowPresentationRequest
+	24, // 30: mcu.v1.MCU.CreateRTPLeg:input_type -> mcu.v1.CreateRTPLegRequest
+	26, // 31: mcu.v1.MCU.DeleteRTPLeg:input_type -> mcu.v1.DeleteRTPLegRequest
+	29, // 32: mcu.v1.MCU.CreateToken:input_type -> mcu.v1.CreateTokenRequest
+	31, // 33: mcu.v1.MCU.StreamEvents:input_type -> mcu.v1.StreamEventsRequest
+	33, // 34: mcu.v1.MCU.ListNodes:input_type -> mcu.v1.ListNodesRequest
+	5,  // 35: mcu.v1.MCU.CreateRoom:output_type -> mcu.v1.Room
+	5,  // 36: mcu.v1.MCU.GetRoom:output_type -> mcu.v1.Room
+	9,  // 37: mcu.v1.MCU.ListRooms:output_type -> mcu.v1.ListRoomsResponse
+	5,  // 38: mcu.v1.MCU.UpdateRoom:output_type -> mcu.v1.Room
+	12, // 39: mcu.v1.MCU.DeleteRoom:output_type -> mcu.v1.DeleteRoomResponse
+	16, // 40: mcu.v1.MCU.ListParticipants:output_type -> mcu.v1.ListParticipantsResponse
+	13, // 41: mcu.v1.MCU.UpdateParticipant:output_type -> mcu.v1.Participant
+	19, // 42: mcu.v1.MCU.RemoveParticipant:output_type -> mcu.v1.RemoveParticipantResponse
+	21, // 43: mcu.v1.MCU.SetLayout:output_type -> mcu.v1.Layout
+	21, // 44: mcu.v1.MCU.GetLayout:output_type -> mcu.v1.Layout
+	37, // 45: mcu.v1.MCU.ShowPresentation:output_type -> mcu.v1.ShowPresentationResponse
+	25, // 46: mcu.v1.MCU.CreateRTPLeg:output_type -> mcu.v1.RTPLeg
+	27, // 47: mcu.v1.MCU.DeleteRTPLeg:output_type -> mcu.v1.DeleteRTPLegResponse
+	30, // 48: mcu.v1.MCU.CreateToken:output_type -> mcu.v1.Token
+	32, // 49: mcu.v1.MCU.StreamEvents:output_type -> mcu.v1.Event
+	34, // 50: mcu.v1.MCU.ListNodes:output_type -> mcu.v1.ListNodesResponse
+	35, // [35:51] is the sub-list for method output_type
+	19, // [19:35] is the sub-list for method input_type
 	19, // [19:19] is the sub-list for extension type_name
 	19, // [19:19] is the sub-list for extension extendee
 	0,  // [0:19] is the sub-list for field type_name
@@ -2906,6 +3083,7 @@ func file_api_mcu_v1_mcu_proto_init() {
 		(*Region_ParticipantId)(nil),
 		(*Region_ActiveSpeaker)(nil),
 		(*Region_NextFree)(nil),
+		(*Region_Presentation)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2913,7 +3091,7 @@ func file_api_mcu_v1_mcu_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_api_mcu_v1_mcu_proto_rawDesc), len(file_api_mcu_v1_mcu_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   33,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

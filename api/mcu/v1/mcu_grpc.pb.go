@@ -34,6 +34,7 @@ const (
 	MCU_RemoveParticipant_FullMethodName = "/mcu.v1.MCU/RemoveParticipant"
 	MCU_SetLayout_FullMethodName         = "/mcu.v1.MCU/SetLayout"
 	MCU_GetLayout_FullMethodName         = "/mcu.v1.MCU/GetLayout"
+	MCU_ShowPresentation_FullMethodName  = "/mcu.v1.MCU/ShowPresentation"
 	MCU_CreateRTPLeg_FullMethodName      = "/mcu.v1.MCU/CreateRTPLeg"
 	MCU_DeleteRTPLeg_FullMethodName      = "/mcu.v1.MCU/DeleteRTPLeg"
 	MCU_CreateToken_FullMethodName       = "/mcu.v1.MCU/CreateToken"
@@ -62,6 +63,10 @@ type MCUClient interface {
 	// encoder).
 	SetLayout(ctx context.Context, in *SetLayoutRequest, opts ...grpc.CallOption) (*Layout, error)
 	GetLayout(ctx context.Context, in *GetLayoutRequest, opts ...grpc.CallOption) (*Layout, error)
+	// ShowPresentation chooses whose screen share is shown while several
+	// participants share (empty participant_id: the latest share again).
+	// Participants report who shares (sharing) and whose share is shown.
+	ShowPresentation(ctx context.Context, in *ShowPresentationRequest, opts ...grpc.CallOption) (*ShowPresentationResponse, error)
 	// Plain-RTP audio legs (phones through a SIP gateway).
 	CreateRTPLeg(ctx context.Context, in *CreateRTPLegRequest, opts ...grpc.CallOption) (*RTPLeg, error)
 	DeleteRTPLeg(ctx context.Context, in *DeleteRTPLegRequest, opts ...grpc.CallOption) (*DeleteRTPLegResponse, error)
@@ -185,6 +190,16 @@ func (c *mCUClient) GetLayout(ctx context.Context, in *GetLayoutRequest, opts ..
 	return out, nil
 }
 
+func (c *mCUClient) ShowPresentation(ctx context.Context, in *ShowPresentationRequest, opts ...grpc.CallOption) (*ShowPresentationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ShowPresentationResponse)
+	err := c.cc.Invoke(ctx, MCU_ShowPresentation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *mCUClient) CreateRTPLeg(ctx context.Context, in *CreateRTPLegRequest, opts ...grpc.CallOption) (*RTPLeg, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RTPLeg)
@@ -265,6 +280,10 @@ type MCUServer interface {
 	// encoder).
 	SetLayout(context.Context, *SetLayoutRequest) (*Layout, error)
 	GetLayout(context.Context, *GetLayoutRequest) (*Layout, error)
+	// ShowPresentation chooses whose screen share is shown while several
+	// participants share (empty participant_id: the latest share again).
+	// Participants report who shares (sharing) and whose share is shown.
+	ShowPresentation(context.Context, *ShowPresentationRequest) (*ShowPresentationResponse, error)
 	// Plain-RTP audio legs (phones through a SIP gateway).
 	CreateRTPLeg(context.Context, *CreateRTPLegRequest) (*RTPLeg, error)
 	DeleteRTPLeg(context.Context, *DeleteRTPLegRequest) (*DeleteRTPLegResponse, error)
@@ -317,6 +336,9 @@ func (UnimplementedMCUServer) SetLayout(context.Context, *SetLayoutRequest) (*La
 }
 func (UnimplementedMCUServer) GetLayout(context.Context, *GetLayoutRequest) (*Layout, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetLayout not implemented")
+}
+func (UnimplementedMCUServer) ShowPresentation(context.Context, *ShowPresentationRequest) (*ShowPresentationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ShowPresentation not implemented")
 }
 func (UnimplementedMCUServer) CreateRTPLeg(context.Context, *CreateRTPLegRequest) (*RTPLeg, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateRTPLeg not implemented")
@@ -534,6 +556,24 @@ func _MCU_GetLayout_Handler(srv interface{}, ctx context.Context, dec func(inter
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MCU_ShowPresentation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ShowPresentationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MCUServer).ShowPresentation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MCU_ShowPresentation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MCUServer).ShowPresentation(ctx, req.(*ShowPresentationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _MCU_CreateRTPLeg_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateRTPLegRequest)
 	if err := dec(in); err != nil {
@@ -663,6 +703,10 @@ var MCU_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetLayout",
 			Handler:    _MCU_GetLayout_Handler,
+		},
+		{
+			MethodName: "ShowPresentation",
+			Handler:    _MCU_ShowPresentation_Handler,
 		},
 		{
 			MethodName: "CreateRTPLeg",

@@ -109,6 +109,10 @@ type Options struct {
 	// Endpoint is the path the offer is posted to: by default the join
 	// API's /rooms/{Room}/join, or e.g. /whip/{room} or /whep/{room}.
 	Endpoint string
+	// Screen, when set (with Video), sends a second video track on its own
+	// m-line, send only: a screen share of that picture (StopScreen ends
+	// it). Default 1920×1080 at 5 fps.
+	Screen *VideoOptions
 }
 
 // Frame is 20 ms of received audio: when it arrived and its RTP timestamp.
@@ -139,6 +143,7 @@ type Client struct {
 	ICEServerLinks []string
 
 	video  videoClient
+	screen sendState     // Options.Screen's track
 	toneHz atomic.Uint64 // float64 bits; 0 sends silence
 
 	mu              sync.Mutex
@@ -282,6 +287,11 @@ func Join(ctx context.Context, opts Options) (c *Client, err error) {
 	if err == nil && vtrack != nil && opts.Video.Loop > 0 {
 		c.video.loop, err = sharedLoop(vtrack.Codec().MimeType, *opts.Video)
 	}
+	var strack *webrtc.TrackLocalStaticSample
+	var ssender *webrtc.RTPSender
+	if err == nil && opts.Screen != nil {
+		strack, ssender, err = c.addScreen(pc, opts.Screen)
+	}
 	if err != nil {
 		_ = pc.Close()
 		return nil, err
@@ -323,13 +333,10 @@ func Join(ctx context.Context, opts Options) (c *Client, err error) {
 		go c.readSenderRTCP(sender, c.countReceiverReport)
 	}
 	if vtrack != nil {
-		c.video.sending.Store(true)
-		if c.startWorker() {
-			go c.sendVideo(vtrack, *opts.Video)
-		}
-		if c.startWorker() {
-			go c.readSenderRTCP(vsender, c.noteKeyFrameRequest)
-		}
+		c.startSending(vtrack, vsender, *opts.Video, &c.video.sendState)
+	}
+	if strack != nil {
+		c.startSending(strack, ssender, *opts.Screen, &c.screen)
 	}
 	return c, nil
 }
@@ -348,12 +355,7 @@ func addVideo(pc *webrtc.PeerConnection, opts *Options) (*webrtc.TrackLocalStati
 		if err := v.check(); err != nil {
 			return nil, nil, err
 		}
-		camera := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
-		if strings.EqualFold(opts.VideoCodec, webrtc.MimeTypeH264) {
-			camera = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-				SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}
-		}
-		track, err := webrtc.NewTrackLocalStaticSample(camera, "video", opts.Name)
+		track, err := webrtc.NewTrackLocalStaticSample(cameraCapability(opts.VideoCodec), "video", opts.Name)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -371,6 +373,16 @@ func addVideo(pc *webrtc.PeerConnection, opts *Options) (*webrtc.TrackLocalStati
 		return nil, nil, err
 	}
 	return nil, nil, nil
+}
+
+// cameraCapability is what a client sends its video in: VP8 unless
+// videoCodec asks for H.264.
+func cameraCapability(videoCodec string) webrtc.RTPCodecCapability {
+	if strings.EqualFold(videoCodec, webrtc.MimeTypeH264) {
+		return webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}
+	}
+	return webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
 }
 
 var candidateLine = regexp.MustCompile(`(?m)^a=(candidate|end-of-candidates).*\r?\n`)

@@ -21,6 +21,7 @@ type loopKey struct {
 	y, u, v            byte
 	moving, counter    bool
 	id, frames         int
+	stripes, bitrate   int
 }
 
 // loopEntry encodes its loop once, however many clients ask at the same
@@ -43,7 +44,7 @@ var loops = struct {
 // codec mime, encoding it on first use.
 func sharedLoop(mime string, o VideoOptions) (*cameraLoop, error) {
 	k := loopKey{mime: mime, width: o.Width, height: o.Height, fps: o.FPS, y: o.Y, u: o.U, v: o.V,
-		moving: o.Moving, counter: o.Counter, frames: o.Loop}
+		moving: o.Moving, counter: o.Counter, frames: o.Loop, stripes: o.Stripes, bitrate: o.BitrateBps}
 	if o.Counter {
 		k.id = o.ID // without a counter the ID paints nothing
 	}

@@ -1,6 +1,7 @@
 package pionclient
 
 import (
+	"cmp"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -40,6 +41,11 @@ type VideoOptions struct {
 	Counter bool
 	// ID is the camera's number in the counter, 0..MaxCounterID.
 	ID int
+	// Stripes, when > 0, paints black vertical stripes 3 px wide every
+	// Stripes px over the colour: a screen's fine, text-like detail.
+	Stripes int
+	// BitrateBps is what its encoder aims at (0: 300 kb/s).
+	BitrateBps int
 	// Loop, when > 0, encodes Loop frames once (frame 0 a keyframe) and
 	// replays them at FPS instead of encoding live: many load-generator
 	// clients then spend no CPU encoding, and clients with the same
@@ -70,12 +76,17 @@ type VideoStamp struct {
 	N  int
 }
 
+// sendState is what the server and the test say to one sent video track.
+type sendState struct {
+	keyWanted atomic.Bool // the server asked for a keyframe (PLI/FIR)
+	sending   atomic.Bool // cleared by StopVideo (StopScreen)
+	loop      *cameraLoop // with VideoOptions.Loop; set before sendVideo starts
+}
+
 // videoClient is a client's video state.
 type videoClient struct {
-	keyWanted atomic.Bool // the server asked for a keyframe (PLI/FIR)
-	sending   atomic.Bool // cleared by StopVideo
+	sendState // the camera's
 	inSSRC    atomic.Uint32
-	loop      *cameraLoop // with VideoOptions.Loop; set before sendVideo starts
 
 	mu        sync.Mutex
 	codec     string // MIME type of the composite received
@@ -96,9 +107,9 @@ const cameraBitrate = 300000
 
 // sendVideo paces the camera's frames, live or replayed from its loop, on
 // absolute deadlines, and restarts from a keyframe when the server asks.
-func (c *Client) sendVideo(track *webrtc.TrackLocalStaticSample, o VideoOptions) {
+func (c *Client) sendVideo(track *webrtc.TrackLocalStaticSample, o VideoOptions, st *sendState) {
 	defer c.wg.Done()
-	loop := c.video.loop
+	loop := st.loop
 	var live *liveCamera
 	if loop == nil {
 		var err error
@@ -119,10 +130,10 @@ func (c *Client) sendVideo(track *webrtc.TrackLocalStaticSample, o VideoOptions)
 		case <-timer.C:
 		}
 		timer.Reset(time.Until(start.Add(time.Duration(n+1) * period)))
-		if !c.video.sending.Load() {
+		if !st.sending.Load() {
 			continue
 		}
-		key := c.video.keyWanted.Swap(false)
+		key := st.keyWanted.Swap(false)
 		var data []byte
 		counter := n
 		if loop != nil {
@@ -167,7 +178,8 @@ func newLiveCamera(mime string, o VideoOptions) (*liveCamera, error) {
 		return nil, err
 	}
 	pic.Fill(o.Y, o.U, o.V)
-	enc, err := vc.NewEncoder(codec.VideoEncoderParams{Width: o.Width, Height: o.Height, FPS: o.FPS, BitrateBps: cameraBitrate})
+	paintStripes(pic, o.Stripes)
+	enc, err := vc.NewEncoder(codec.VideoEncoderParams{Width: o.Width, Height: o.Height, FPS: o.FPS, BitrateBps: cmp.Or(o.BitrateBps, cameraBitrate)})
 	if err != nil {
 		return nil, err
 	}
@@ -220,11 +232,27 @@ func paintFrame(pic *media.VideoFrame, o VideoOptions, n int) {
 	}
 }
 
-// noteKeyFrameRequest notes the server's keyframe requests for our camera.
-func (c *Client) noteKeyFrameRequest(p rtcp.Packet) {
+// noteKeyFrameRequest notes the server's keyframe requests for a track.
+func (st *sendState) noteKeyFrameRequest(p rtcp.Packet) {
 	switch p.(type) {
 	case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-		c.video.keyWanted.Store(true)
+		st.keyWanted.Store(true)
+	}
+}
+
+// paintStripes paints black vertical stripes 3 px wide every period px
+// (none for period ≤ 0).
+func paintStripes(pic *media.VideoFrame, period int) {
+	if period <= 0 {
+		return
+	}
+	for y := range pic.Height {
+		row := pic.Y[y*pic.StrideY : y*pic.StrideY+pic.Width]
+		for x := 0; x < pic.Width; x += period {
+			for k := x; k < min(x+3, pic.Width); k++ {
+				row[k] = 16
+			}
+		}
 	}
 }
 
