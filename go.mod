@@ -3,6 +3,7 @@ module github.com/mcu-project/mcu
 go 1.26.8
 
 require (
+	github.com/at-wat/ebml-go v0.19.4
 	github.com/chromedp/chromedp v0.22.1
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/nats-io/nats-server/v2 v2.15.3

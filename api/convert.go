@@ -48,6 +48,7 @@ func optionsFromProto(defaults room.Options, p *mcuv1.RoomOptions) (room.Options
 	o.ExcludeSelf, o.KeepWhenEmpty = p.ExcludeSelf, !p.DeleteWhenEmpty
 	o.MaxParticipants, o.MaxSpeakers = int(p.MaxParticipants), int(p.MaxSpeakers)
 	o.AudioComplexity = int(p.AudioComplexity)
+	o.AutoRecord = p.AutoRecord
 	return o, o.Validate()
 }
 
@@ -62,8 +63,8 @@ func roomToProto(i room.Info) *mcuv1.Room {
 		Options: &mcuv1.RoomOptions{
 			Width: uint32(o.Width), Height: uint32(o.Height), Fps: uint32(o.FPS), VideoCodecs: codecs,
 			ExcludeSelf: o.ExcludeSelf, MaxParticipants: uint32(o.MaxParticipants), MaxSpeakers: uint32(o.MaxSpeakers), DeleteWhenEmpty: !o.KeepWhenEmpty,
-			AudioComplexity: uint32(o.AudioComplexity),
-			Ladder:          LadderToProto(effectiveLadder(o)),
+			AudioComplexity: uint32(o.AudioComplexity), AutoRecord: o.AutoRecord,
+			Ladder: LadderToProto(effectiveLadder(o)),
 		},
 	}
 }

@@ -22,6 +22,11 @@ const (
 	EventKeyFrameRequested
 	EventActiveSpeakerChanged
 	EventRungChanged
+	// Egress events (recordings): the server's egress manager publishes
+	// them on the rooms' event feed; the room itself never does.
+	EventEgressStarted
+	EventEgressUpdated
+	EventEgressEnded
 )
 
 func (t EventType) String() string {
@@ -48,6 +53,12 @@ func (t EventType) String() string {
 		return "active-speaker-changed"
 	case EventRungChanged:
 		return "rung-changed"
+	case EventEgressStarted:
+		return "egress-started"
+	case EventEgressUpdated:
+		return "egress-updated"
+	case EventEgressEnded:
+		return "egress-ended"
 	}
 	return "unknown"
 }
@@ -65,6 +76,21 @@ type Event struct {
 	// paused), the one it left, and the estimate that moved it.
 	Rung, FromRung int
 	EstimateBps    int
+	// Egress events: the egress as it is now.
+	Egress *EgressReport `json:",omitempty"`
+}
+
+// EgressReport describes a recording on the event feed.
+type EgressReport struct {
+	ID     string
+	Format string // "webm"
+	// Path is the file on the server.
+	Path     string
+	Started  time.Time
+	Duration time.Duration // written so far
+	Bytes    int64
+	Active   bool
+	Err      string // why it ended, if not by a stop
 }
 
 // DTMFPeer is implemented by peers that receive telephone keys (RFC 4733).
