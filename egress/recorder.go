@@ -21,6 +21,13 @@ const queueLen = 256
 // encode took longer) still has a place in the file.
 const startSlack = 200 * time.Millisecond
 
+// keyInterval is how often a recording asks the room for a keyframe of
+// the canvas: a player seeks to the keyframe before the point it is
+// asked for and decodes from there, so this bounds that work. Receivers
+// sharing the recorder's encoder get these keyframes too, a cost in
+// bits the size of a keyframe every keyInterval.
+const keyInterval = 5 * time.Second
+
 // frameDuration is what the last audio packet adds to the duration.
 const frameDuration = media.FrameDuration
 
@@ -64,9 +71,10 @@ type recorder struct {
 	drops            atomic.Uint64
 
 	// The writer goroutine's.
-	t0    time.Time
-	wrote bool
-	first time.Duration
+	t0      time.Time
+	wrote   bool
+	first   time.Duration
+	lastKey time.Time // the room-clock time of the last keyframe written
 
 	mu       sync.Mutex
 	duration time.Duration
@@ -246,6 +254,13 @@ func (r *recorder) write(b block) {
 	}
 	var err error
 	if b.video {
+		switch {
+		case b.key:
+			r.lastKey = b.at
+		case b.at.Sub(r.lastKey) >= keyInterval:
+			r.wantKey.Store(true)
+			r.lastKey = b.at // ask once an interval, the room limits the rate
+		}
 		err = r.mux.Video(ts, b.key, b.data)
 	} else {
 		err = r.mux.Audio(ts, b.data)

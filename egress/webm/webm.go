@@ -52,6 +52,7 @@ const (
 // Writer writes one WebM file. Its methods are called from one goroutine.
 type Writer struct {
 	video, audio webm.BlockWriteCloser
+	cues         *keyCues
 	closed       bool
 }
 
@@ -79,7 +80,8 @@ func New(f File, t Tracks) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	ws, err := webm.NewSimpleBlockWriter(f, tracks,
+	cues := &keyCues{File: f, reserved: cuesSpace, keys: map[int64]bool{}}
+	ws, err := webm.NewSimpleBlockWriter(cues, tracks,
 		// Our own Info (the library's default is one shared value that
 		// it writes the duration into).
 		mkvcore.WithSegmentInfo(&webm.Info{TimecodeScale: uint64(time.Millisecond), MuxingApp: "mcu", WritingApp: "mcu"}),
@@ -95,7 +97,7 @@ func New(f File, t Tracks) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Writer{audio: ws[len(ws)-1]}
+	w := &Writer{audio: ws[len(ws)-1], cues: cues}
 	if t.Width > 0 {
 		w.video = ws[0]
 	}
@@ -126,6 +128,9 @@ func (w *Writer) Audio(ts time.Duration, b []byte) error {
 func (w *Writer) Video(ts time.Duration, key bool, b []byte) error {
 	if w.video == nil {
 		return errors.New("webm: no video track")
+	}
+	if key {
+		w.cues.keyframe(ts.Milliseconds())
 	}
 	_, err := w.video.Write(key, ts.Milliseconds(), b)
 	return err

@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
+	"github.com/mcu-project/mcu/internal/testkit/pionclient"
+	"github.com/mcu-project/mcu/media"
+	"google.golang.org/grpc/codes"
+)
+
+// ffmpeg and ffprobe (Debian's) check the recordings independently.
+func needFFmpeg(t *testing.T) {
+	t.Helper()
+	for _, tool := range []string{"ffmpeg", "ffprobe"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (make deps-test)", tool)
+		}
+	}
+}
+
+// ffprobe runs ffprobe -v error with args on path and returns its output.
+func ffprobe(t *testing.T, path string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("ffprobe", append(append([]string{"-v", "error"}, args...), path)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffprobe %v %s: %v\n%s", args, path, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// probeStreams returns the codec names of the file's streams, in order.
+func probeStreams(t *testing.T, path string) []string {
+	return strings.Fields(ffprobe(t, path, "-show_entries", "stream=codec_name", "-of", "csv=p=0"))
+}
+
+func probeFloat(t *testing.T, s string) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		t.Fatalf("ffprobe said %q: %v", s, err)
+	}
+	return v
+}
+
+// decode runs ffmpeg -v error over the file's stream (a: audio, v:
+// video) from start for length seconds and returns the raw output: mono
+// 48 kHz s16le PCM, or I420 pictures. Any decode error fails the test.
+func decode(t *testing.T, path, stream string, start, length float64) []byte {
+	t.Helper()
+	args := []string{"-v", "error", "-xerror", "-ss", fmt.Sprint(start), "-i", path, "-t", fmt.Sprint(length), "-map", "0:" + stream}
+	if stream == "a" {
+		args = append(args, "-f", "s16le", "-ac", "1", "-ar", "48000", "-")
+	} else {
+		args = append(args, "-f", "rawvideo", "-pix_fmt", "yuv420p", "-")
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command("ffmpeg", args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil || stderr.Len() > 0 {
+		t.Fatalf("ffmpeg decoding %s of %s: %v\n%s", stream, path, err, stderr.String())
+	}
+	return stdout.Bytes()
+}
+
+func pcm16(b []byte) []int16 {
+	out := make([]int16, len(b)/2)
+	for i := range out {
+		out[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
+	}
+	return out
+}
+
+// lastPicture is the last w×h I420 picture of raw.
+func lastPicture(t *testing.T, raw []byte, w, h int) *media.VideoFrame {
+	t.Helper()
+	size := w * h * 3 / 2
+	if len(raw) < size {
+		t.Fatalf("no %dx%d picture decoded (%d bytes)", w, h, len(raw))
+	}
+	pic := raw[len(raw)/size*size-size:]
+	return &media.VideoFrame{Width: w, Height: h, Y: pic[:w*h], U: pic[w*h : w*h*5/4], V: pic[w*h*5/4 : size], StrideY: w, StrideU: w / 2, StrideV: w / 2}
+}
+
+// recordTones are the two participants' tones; each is heard in the
+// file at the level sent, as the full mix has everyone.
+var recordTones = []float64{440, 660}
+
+const recordAmp = 8192
+
+// joinRecorded joins red (440 Hz) and blue (660 Hz) into room, each
+// receiving the canvas, and waits until both see both.
+func joinRecorded(t *testing.T, s *testServer, room string) []*pionclient.Client {
+	t.Helper()
+	var clients []*pionclient.Client
+	for i, col := range []colour{red, blue} {
+		clients = append(clients, joinReady(t, pionclient.Options{BaseURL: s.URL, Room: room, Name: col.name, ToneHz: recordTones[i], ToneAmp: recordAmp,
+			Video: &pionclient.VideoOptions{Y: col.y, U: col.u, V: col.v}, RecvVideo: true}))
+	}
+	waitCanvas(t, clients, func(int) []*colour { return cols(red, blue) }, 15*time.Second)
+	return clients
+}
+
+// checkRecording checks a finished WebM of a joinRecorded room that
+// lasted about wall: VP8 + Opus, its duration, both cameras in their
+// cells and both tones at the level sent.
+func checkRecording(t *testing.T, path string, wall time.Duration) {
+	t.Helper()
+	if got := probeStreams(t, path); strings.Join(got, ",") != "vp8,opus" {
+		t.Fatalf("streams %v, want vp8 and opus", got)
+	}
+	d := probeFloat(t, ffprobe(t, path, "-show_entries", "format=duration", "-of", "csv=p=0"))
+	t.Logf("file duration %.3f s for %.3f s of wall time", d, wall.Seconds())
+	if diff := d - wall.Seconds(); diff > 0.02*wall.Seconds() || diff < -0.02*wall.Seconds() {
+		t.Errorf("duration %.3f s, want %.3f s ±2 %%", d, wall.Seconds())
+	}
+	pic := lastPicture(t, decode(t, path, "v", d/2, 1), canvasW, canvasH)
+	if ok, got := cellsMatch(pic, cols(red, blue)); !ok {
+		t.Errorf("the recording's canvas at %.1f s:%s, want red and blue", d/2, got)
+	}
+	pcm := pcm16(decode(t, path, "a", 2, d-3))
+	if len(pcm) < int((d-4)*48000) {
+		t.Fatalf("only %d samples of audio decoded", len(pcm))
+	}
+	for _, hz := range recordTones {
+		level := toneLevel(pcm, hz, recordAmp)
+		t.Logf("the recording has %.0f Hz at %+.2f dB re sent", hz, level)
+		if level < -3 || level > 3 {
+			t.Errorf("%.0f Hz at %+.2f dB in the recording, want the level sent ±3 dB", hz, level)
+		}
+	}
+}
+
+// TestRecordWebM records a two-person room for 10 s over gRPC and
+// checks the file with ffprobe and ffmpeg, the egress events, and that
+// the participants' canvases, tones and the room's encoder count are
+// what they were without the recorder.
+func TestRecordWebM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("records 10 s")
+	}
+	needFFmpeg(t)
+	dir := t.TempDir()
+	s := startServer(t, func(c *Config) {
+		c.Canvas = fmt.Sprintf("%dx%d@%d", canvasW, canvasH, canvasFPS)
+		c.Ladder = "off"
+		c.RecordDir = dir
+	})
+	api := dial(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	events, err := api.StreamEvents(ctx, &mcuv1.StreamEventsRequest{RoomId: "rec"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := joinRecorded(t, s, "rec")
+	encoders := s.metric(t, "mcu_video_encoders")
+
+	// Bad requests change nothing.
+	for _, c := range []struct {
+		req  *mcuv1.StartEgressRequest
+		want codes.Code
+	}{
+		{&mcuv1.StartEgressRequest{RoomId: "rec", Output: &mcuv1.StartEgressRequest_File{File: &mcuv1.FileOutput{Format: "webm", Path: "../escape.webm"}}}, codes.InvalidArgument},
+		{&mcuv1.StartEgressRequest{RoomId: "rec", Output: &mcuv1.StartEgressRequest_File{File: &mcuv1.FileOutput{Format: "webm", Path: "/tmp/abs.webm"}}}, codes.InvalidArgument},
+		{&mcuv1.StartEgressRequest{RoomId: "rec", Output: &mcuv1.StartEgressRequest_File{File: &mcuv1.FileOutput{Format: "avi"}}}, codes.InvalidArgument},
+		{&mcuv1.StartEgressRequest{RoomId: "rec"}, codes.InvalidArgument},
+		{&mcuv1.StartEgressRequest{RoomId: "nosuchroom", Output: &mcuv1.StartEgressRequest_File{File: &mcuv1.FileOutput{Format: "webm"}}}, codes.NotFound},
+		{&mcuv1.StartEgressRequest{RoomId: "rec", Output: &mcuv1.StartEgressRequest_File{File: &mcuv1.FileOutput{Format: "webm", Path: "afile/x.webm"}}}, codes.FailedPrecondition},
+	} {
+		if c.req.GetFile().GetPath() == "afile/x.webm" {
+			if err := os.WriteFile(filepath.Join(dir, "afile"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := api.StartEgress(ctx, c.req); code(err) != c.want {
+			t.Errorf("StartEgress(%v): %v, want %v", c.req, err, c.want)
+		}
+	}
+	if _, err := api.StopEgress(ctx, &mcuv1.StopEgressRequest{EgressId: "EG_nope"}); code(err) != codes.NotFound {
+		t.Errorf("StopEgress of an unknown egress: %v, want NotFound", err)
+	}
+
+	eg, err := api.StartEgress(ctx, &mcuv1.StartEgressRequest{RoomId: "rec", Output: &mcuv1.StartEgressRequest_File{File: &mcuv1.FileOutput{Format: "webm", Path: "sub/rec.webm"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := time.Now()
+	if want := filepath.Join(dir, "sub", "rec.webm"); eg.GetPath() != want || eg.GetStatus() != mcuv1.EgressStatus_EGRESS_STATUS_ACTIVE {
+		t.Fatalf("started %v, want active at %s", eg, want)
+	}
+	if _, err := api.StartEgress(ctx, &mcuv1.StartEgressRequest{RoomId: "rec", Output: &mcuv1.StartEgressRequest_File{File: &mcuv1.FileOutput{Format: "webm", Path: "sub/rec.webm"}}}); code(err) != codes.AlreadyExists {
+		t.Errorf("a second recording to the same file: %v, want AlreadyExists", err)
+	}
+	list, err := api.ListEgress(ctx, &mcuv1.ListEgressRequest{RoomId: "rec"})
+	if err != nil || len(list.GetEgress()) != 1 || list.GetEgress()[0].GetId() != eg.GetId() {
+		t.Fatalf("ListEgress: %v, %v", list, err)
+	}
+
+	// While it records, the participants get what they got before.
+	time.Sleep(5 * time.Second)
+	waitCanvas(t, clients, func(int) []*colour { return cols(red, blue) }, 5*time.Second)
+	requireMixMinus(t, clients, recordTones, recordAmp, time.Now().Add(-2*time.Second), time.Now().Add(-time.Second))
+	if got := s.metric(t, "mcu_video_encoders"); got != encoders {
+		t.Errorf("%v video encoders while recording, %v before: the recorder should share the room's", got, encoders)
+	}
+	if n := len(mustParticipants(t, api, "rec")); n != 2 {
+		t.Errorf("%d participants listed while recording, want 2 (the recorder is hidden)", n)
+	}
+	time.Sleep(time.Until(started.Add(10 * time.Second)))
+
+	stopped, err := api.StopEgress(ctx, &mcuv1.StopEgressRequest{EgressId: eg.GetId()})
+	wall := time.Since(started)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stopped.GetStatus() != mcuv1.EgressStatus_EGRESS_STATUS_ENDED || stopped.GetBytes() == 0 {
+		t.Fatalf("stopped: %v", stopped)
+	}
+	st, err := os.Stat(eg.GetPath())
+	if err != nil || uint64(st.Size()) != stopped.GetBytes() {
+		t.Fatalf("file %v (%v), stop says %d bytes", st, err, stopped.GetBytes())
+	}
+	checkRecording(t, eg.GetPath(), wall)
+
+	var seen []mcuv1.EventType
+	for len(seen) == 0 || seen[len(seen)-1] != mcuv1.EventType_EVENT_TYPE_EGRESS_ENDED {
+		ev, err := events.Recv()
+		if err != nil {
+			t.Fatalf("events after %v: %v", seen, err)
+		}
+		if ev.GetEgress() == nil {
+			continue
+		}
+		seen = append(seen, ev.GetType())
+		if ev.GetType() == mcuv1.EventType_EVENT_TYPE_EGRESS_ENDED {
+			e := ev.GetEgress()
+			if e.GetPath() != eg.GetPath() || e.GetBytes() != stopped.GetBytes() || e.GetDuration().AsDuration() < 9*time.Second || e.GetError() != "" {
+				t.Errorf("egress_ended says %v", e)
+			}
+		}
+	}
+	if seen[0] != mcuv1.EventType_EVENT_TYPE_EGRESS_STARTED {
+		t.Errorf("egress events %v, want started first", seen)
+	}
+}
+
+func mustParticipants(t *testing.T, api mcuv1.MCUClient, room string) []*mcuv1.Participant {
+	t.Helper()
+	r, err := api.ListParticipants(context.Background(), &mcuv1.ListParticipantsRequest{RoomId: room})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.GetParticipants()
+}
