@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -262,4 +263,81 @@ func mustParticipants(t *testing.T, api mcuv1.MCUClient, room string) []*mcuv1.P
 		t.Fatal(err)
 	}
 	return r.GetParticipants()
+}
+
+// startRecordingBinary runs the built binary recording to dir and
+// starts a recording of a joinRecorded room.
+func startRecordingBinary(t *testing.T, dir string, args ...string) (*binaryRun, *mcuv1.Egress) {
+	t.Helper()
+	b := startBinary(t, append([]string{"-record-dir", dir, "-canvas", fmt.Sprintf("%dx%d@%d", canvasW, canvasH, canvasFPS), "-ladder", "off"}, args...)...)
+	s := &testServer{URL: "http://" + b.http, GRPC: b.grpc}
+	joinRecorded(t, s, "rec")
+	eg, err := dial(t, s).StartEgress(context.Background(), &mcuv1.StartEgressRequest{RoomId: "rec", Output: &mcuv1.StartEgressRequest_File{File: &mcuv1.FileOutput{Format: "webm"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, eg
+}
+
+// TestRecordKilled: a server killed (SIGKILL) 5 s into a recording
+// leaves a file ffmpeg decodes without error for at least 4 s, pictures
+// and sound.
+func TestRecordKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	needFFmpeg(t)
+	b, eg := startRecordingBinary(t, t.TempDir())
+	time.Sleep(5 * time.Second)
+	if err := b.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = b.wait(t, 10*time.Second)
+	audio := float64(len(decode(t, eg.GetPath(), "a", 0, 60))) / 2 / 48000
+	raw := decode(t, eg.GetPath(), "v", 0, 60)
+	last := probeFloat(t, lastLine(ffprobe(t, eg.GetPath(), "-select_streams", "v", "-show_entries", "packet=pts_time", "-of", "csv=p=0")))
+	t.Logf("the killed recording decodes to %.2f s of audio and %d pictures up to %.2f s", audio, len(raw)/(canvasW*canvasH*3/2), last)
+	if audio < 4 || last < 4 {
+		t.Errorf("%.2f s of audio and pictures to %.2f s decoded, want at least 4 s", audio, last)
+	}
+	if ok, got := cellsMatch(lastPicture(t, raw, canvasW, canvasH), cols(red, blue)); !ok {
+		t.Errorf("the killed recording's last picture:%s, want red and blue", got)
+	}
+}
+
+func lastLine(s string) string { return s[strings.LastIndexByte(s, '\n')+1:] }
+
+// TestRecordDrained: SIGTERM finishes the recording: the file has its
+// duration and index, and seeks (ffprobe -read_intervals lands on the
+// keyframe before the point asked for, not on the first).
+func TestRecordDrained(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	needFFmpeg(t)
+	b, eg := startRecordingBinary(t, t.TempDir(), "-drain-timeout", "1s")
+	time.Sleep(8 * time.Second)
+	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.wait(t, 15*time.Second); err != nil {
+		t.Fatalf("mcu exited with %v after SIGTERM", err)
+	}
+	d := probeFloat(t, ffprobe(t, eg.GetPath(), "-show_entries", "format=duration", "-of", "csv=p=0"))
+	if d < 8 || d > 11 {
+		t.Errorf("drained recording lasts %.3f s, want about 9 s", d)
+	}
+	head, err := os.ReadFile(eg.GetPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(head[:min(len(head), 100<<10)], []byte{0x1C, 0x53, 0xBB, 0x6B}) {
+		t.Error("no Cues element at the front of the drained recording")
+	}
+	// A keyframe every 5 s: seeking to 7 s starts at the one near 5 s.
+	first := probeFloat(t, strings.SplitN(ffprobe(t, eg.GetPath(), "-read_intervals", "7%+0.5", "-select_streams", "v", "-show_entries", "packet=pts_time", "-of", "csv=p=0"), "\n", 2)[0])
+	t.Logf("drained recording: %.3f s; a seek to 7 s reads from %.3f s", d, first)
+	if first < 4 || first > 7 {
+		t.Errorf("a seek to 7 s reads from %.3f s, want the keyframe near 5 s", first)
+	}
 }
