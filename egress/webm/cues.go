@@ -49,10 +49,12 @@ type cuePoint struct {
 	CueTrackPositions []cueTrackPosition `ebml:"CueTrackPositions"`
 }
 
+type cuesBody struct {
+	CuePoint []cuePoint `ebml:"CuePoint"`
+}
+
 type cuesElement struct {
-	Cues struct {
-		CuePoint []cuePoint `ebml:"CuePoint"`
-	} `ebml:"Cues"`
+	Cues cuesBody `ebml:"Cues"`
 }
 
 func (k *keyCues) WriteAt(p []byte, off int64) (int, error) {
