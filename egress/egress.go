@@ -23,22 +23,27 @@ const (
 	FormatUnknown Format = iota
 	// FormatWebM is VP8 + Opus in WebM.
 	FormatWebM
+	// FormatOgg is the mix alone, Opus in Ogg.
+	FormatOgg
+	formats = FormatOgg // the last one
 )
 
-// ParseFormat reads a format's name ("webm").
+// ParseFormat reads a format's name ("webm", "ogg").
 func ParseFormat(s string) (Format, error) {
-	for f := FormatWebM; f <= FormatWebM; f++ {
+	for f := FormatWebM; f <= formats; f++ {
 		if f.String() == s {
 			return f, nil
 		}
 	}
-	return FormatUnknown, fmt.Errorf("%w: format %q (webm)", ErrBadRequest, s)
+	return FormatUnknown, fmt.Errorf("%w: format %q (webm, ogg)", ErrBadRequest, s)
 }
 
 func (f Format) String() string {
 	switch f {
 	case FormatWebM:
 		return "webm"
+	case FormatOgg:
+		return "ogg"
 	}
 	return "unknown"
 }
@@ -49,6 +54,8 @@ func (f Format) codecs() (audio, video string) {
 	switch f {
 	case FormatWebM:
 		return "audio/opus", "video/VP8"
+	case FormatOgg:
+		return "audio/opus", ""
 	}
 	return "", ""
 }

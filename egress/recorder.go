@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mcu-project/mcu/egress/ogg"
 	"github.com/mcu-project/mcu/egress/webm"
 	"github.com/mcu-project/mcu/media"
 )
@@ -101,7 +102,7 @@ func startRecorder(m *Manager, id string, req Request, path, audio, video string
 		return fail(err)
 	}
 	r.pid = pid
-	if r.mux, err = webm.New(r.sink, webm.Tracks{Width: w, Height: h, Channels: 1}); err == nil {
+	if r.mux, err = newMuxer(req.Format, r.sink, w, h); err == nil {
 		_, err = r.sink.state()
 	}
 	if err != nil {
@@ -110,6 +111,16 @@ func startRecorder(m *Manager, id string, req Request, path, audio, video string
 	}
 	go r.run()
 	return r, nil
+}
+
+// newMuxer starts a file of format f with a w×h canvas.
+func newMuxer(f Format, s *sink, w, h int) (muxer, error) {
+	// The rooms' Opus encoders are mono (codec/opus).
+	const channels = 1
+	if f == FormatOgg {
+		return ogg.New(s, channels)
+	}
+	return webm.New(s, webm.Tracks{Width: w, Height: h, Channels: channels})
 }
 
 // ReadAudio is never called: the recorder sends the room nothing.

@@ -341,3 +341,68 @@ func TestRecordDrained(t *testing.T) {
 		t.Errorf("a seek to 7 s reads from %.3f s, want the keyframe near 5 s", first)
 	}
 }
+
+// TestRecordOgg records an audio-only room whose mix falls silent (sent
+// as nothing: DTX) for 3 s: the Ogg file has the Opus mix, lasts the
+// wall time, and the tones come back at the time they did, not 3 s early.
+func TestRecordOgg(t *testing.T) {
+	if testing.Short() {
+		t.Skip("records 7 s")
+	}
+	needFFmpeg(t)
+	s := startServer(t, func(c *Config) { c.RecordDir = t.TempDir() })
+	clients := joinAll(t, s, "aud", recordTones, recordAmp)
+	time.Sleep(time.Second)
+	api := dial(t, s)
+	eg, err := api.StartEgress(context.Background(), &mcuv1.StartEgressRequest{RoomId: "aud", Output: &mcuv1.StartEgressRequest_File{File: &mcuv1.FileOutput{Format: "ogg", Path: "aud.ogg"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := time.Now()
+	time.Sleep(2 * time.Second)
+	for _, c := range clients {
+		c.SetTone(0)
+	}
+	time.Sleep(3 * time.Second)
+	resumed := time.Since(started)
+	for i, c := range clients {
+		c.SetTone(recordTones[i])
+	}
+	time.Sleep(2 * time.Second)
+	if _, err := api.StopEgress(context.Background(), &mcuv1.StopEgressRequest{EgressId: eg.GetId()}); err != nil {
+		t.Fatal(err)
+	}
+	wall := time.Since(started)
+	path := eg.GetPath()
+	if got := probeStreams(t, path); strings.Join(got, ",") != "opus" {
+		t.Fatalf("streams %v, want opus", got)
+	}
+	d := probeFloat(t, ffprobe(t, path, "-show_entries", "format=duration", "-of", "csv=p=0"))
+	t.Logf("file duration %.3f s for %.3f s of wall time", d, wall.Seconds())
+	if diff := d - wall.Seconds(); diff > 0.02*wall.Seconds() || diff < -0.02*wall.Seconds() {
+		t.Errorf("duration %.3f s, want %.3f s ±2 %%", d, wall.Seconds())
+	}
+	pcm := pcm16(decode(t, path, "a", 0, 60))
+	for _, hz := range recordTones {
+		if level := toneLevel(pcm[len(pcm)-48000:], hz, recordAmp); level < -3 || level > 3 {
+			t.Errorf("%.0f Hz at %+.2f dB in the recording's last second, want the level sent ±3 dB", hz, level)
+		}
+	}
+	// Where the tone comes back: the first 100 ms block after the
+	// silence that holds it. The file's zero is the first packet of the
+	// mix after the recorder joined, and the tones reach the mix after
+	// the network and the jitter buffer: a few 100 ms either way. Had the
+	// silence been dropped, they would come back 3 s early.
+	const block = 4800
+	back := -1.0
+	for i := 3 * 48000; i+block <= len(pcm); i += block {
+		if toneLevel(pcm[i:i+block], recordTones[0], recordAmp) > -10 {
+			back = float64(i) / 48000
+			break
+		}
+	}
+	t.Logf("the tones come back at %.2f s in the file, %.2f s into the recording", back, resumed.Seconds())
+	if back < resumed.Seconds()-0.4 || back > resumed.Seconds()+0.4 {
+		t.Errorf("the tones come back at %.2f s in the file, %.2f s into the recording: the silence did not keep its length", back, resumed.Seconds())
+	}
+}
