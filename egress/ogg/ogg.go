@@ -8,12 +8,10 @@ import (
 	"io"
 	"time"
 
+	"github.com/mcu-project/mcu/egress/internal/opusgap"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4/pkg/media/oggwriter"
 )
-
-// frame is the room's Opus packet duration.
-const frame = 20 * time.Millisecond
 
 // preSkip is what oggwriter's header tells players to drop from the start
 // (3840 samples, RFC 7845's recommendation): that much filler comes first,
@@ -22,13 +20,10 @@ const preSkip = 80 * time.Millisecond
 
 // Writer writes one Ogg Opus file; one goroutine calls it.
 type Writer struct {
-	w     *oggwriter.Writer
-	track *oggwriter.Track
-	// next is where the next packet belongs (the end of the last one);
-	// toc is the last packet's first byte, for the filler.
-	next    time.Duration
+	w       *oggwriter.Writer
+	track   *oggwriter.Track
+	gaps    opusgap.Filler
 	started bool
-	toc     byte
 }
 
 // New starts a mono (channels 1) or stereo 48 kHz Opus file on out,
@@ -47,30 +42,19 @@ func New(out io.WriteCloser, channels int) (*Writer, error) {
 
 // Audio writes one Opus packet at ts from the start of the recording.
 // Ogg has no timestamps but the count of samples, so a gap (the mix's
-// silence, sent as nothing) is filled with empty Opus frames, which a
-// decoder plays as the silence they stand for.
+// silence, sent as nothing) is filled with empty Opus frames.
 func (w *Writer) Audio(ts time.Duration, b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
 	if !w.started {
-		w.started, w.toc = true, b[0]
-		w.next = ts - preSkip
+		w.started = true
+		w.gaps.Start(ts, preSkip)
 	}
-	for ; ts-w.next >= frame/2; w.next += frame {
-		if err := w.write([]byte{w.toc &^ 3}); err != nil { // one frame of no bytes
-			return err
-		}
-	}
-	w.toc = b[0]
-	if err := w.write(b); err != nil {
-		return err
-	}
-	w.next += frame
-	return nil
+	return w.gaps.Write(ts, b, w.write)
 }
 
-func (w *Writer) write(b []byte) error {
+func (w *Writer) write(_ time.Duration, b []byte) error {
 	return w.track.WriteRTP(&rtp.Packet{Header: rtp.Header{SSRC: 1}, Payload: b})
 }
 

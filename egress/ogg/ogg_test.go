@@ -13,6 +13,7 @@ import (
 	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/codec/codectest"
 	"github.com/mcu-project/mcu/codec/opus"
+	"github.com/mcu-project/mcu/egress/internal/opusgap"
 	"github.com/mcu-project/mcu/media"
 )
 
@@ -39,11 +40,11 @@ func TestGapKeepsItsLength(t *testing.T) {
 	}
 	pcm := make([]int16, media.FrameSamples)
 	buf := make([]byte, 1500)
-	for ts := time.Duration(0); ts < 4*time.Second; ts += frame {
+	for ts := time.Duration(0); ts < 4*time.Second; ts += opusgap.Frame {
 		if ts >= time.Second && ts < 3*time.Second {
 			continue
 		}
-		codectest.Tone(pcm, 440, 8000, int(ts/frame)*len(pcm))
+		codectest.Tone(pcm, 440, 8000, int(ts/opusgap.Frame)*len(pcm))
 		n, err := enc.Encode(pcm, buf)
 		if err != nil {
 			t.Fatal(err)
