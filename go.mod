@@ -3,6 +3,7 @@ module github.com/mcu-project/mcu
 go 1.26.8
 
 require (
+	github.com/Eyevinn/mp4ff v0.50.0
 	github.com/at-wat/ebml-go v0.19.4
 	github.com/chromedp/chromedp v0.22.1
 	github.com/golang-jwt/jwt/v5 v5.3.1

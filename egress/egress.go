@@ -25,17 +25,19 @@ const (
 	FormatWebM
 	// FormatOgg is the mix alone, Opus in Ogg.
 	FormatOgg
-	formats = FormatOgg // the last one
+	// FormatMP4 is H.264 + Opus in fragmented MP4.
+	FormatMP4
+	formats = FormatMP4 // the last one
 )
 
-// ParseFormat reads a format's name ("webm", "ogg").
+// ParseFormat reads a format's name ("webm", "mp4", "ogg").
 func ParseFormat(s string) (Format, error) {
 	for f := FormatWebM; f <= formats; f++ {
 		if f.String() == s {
 			return f, nil
 		}
 	}
-	return FormatUnknown, fmt.Errorf("%w: format %q (webm, ogg)", ErrBadRequest, s)
+	return FormatUnknown, fmt.Errorf("%w: format %q (webm, mp4, ogg)", ErrBadRequest, s)
 }
 
 func (f Format) String() string {
@@ -44,6 +46,8 @@ func (f Format) String() string {
 		return "webm"
 	case FormatOgg:
 		return "ogg"
+	case FormatMP4:
+		return "mp4"
 	}
 	return "unknown"
 }
@@ -56,6 +60,8 @@ func (f Format) codecs() (audio, video string) {
 		return "audio/opus", "video/VP8"
 	case FormatOgg:
 		return "audio/opus", ""
+	case FormatMP4:
+		return "audio/opus", "video/H264"
 	}
 	return "", ""
 }

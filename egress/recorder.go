@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mcu-project/mcu/egress/mp4"
 	"github.com/mcu-project/mcu/egress/ogg"
 	"github.com/mcu-project/mcu/egress/webm"
 	"github.com/mcu-project/mcu/media"
@@ -117,8 +118,11 @@ func startRecorder(m *Manager, id string, req Request, path, audio, video string
 func newMuxer(f Format, s *sink, w, h int) (muxer, error) {
 	// The rooms' Opus encoders are mono (codec/opus).
 	const channels = 1
-	if f == FormatOgg {
+	switch f {
+	case FormatOgg:
 		return ogg.New(s, channels)
+	case FormatMP4:
+		return mp4.New(s, mp4.Tracks{Channels: channels})
 	}
 	return webm.New(s, webm.Tracks{Width: w, Height: h, Channels: channels})
 }

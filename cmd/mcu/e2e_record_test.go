@@ -112,13 +112,13 @@ func joinRecorded(t *testing.T, s *testServer, room string) []*pionclient.Client
 	return clients
 }
 
-// checkRecording checks a finished WebM of a joinRecorded room that
-// lasted about wall: VP8 + Opus, its duration, both cameras in their
-// cells and both tones at the level sent.
-func checkRecording(t *testing.T, path string, wall time.Duration) {
+// checkRecording checks a finished recording of a joinRecorded room
+// that lasted about wall: its streams (codecs, e.g. "vp8,opus"), its
+// duration, both cameras in their cells and both tones at the level sent.
+func checkRecording(t *testing.T, path, codecs string, wall time.Duration) {
 	t.Helper()
-	if got := probeStreams(t, path); strings.Join(got, ",") != "vp8,opus" {
-		t.Fatalf("streams %v, want vp8 and opus", got)
+	if got := probeStreams(t, path); strings.Join(got, ",") != codecs {
+		t.Fatalf("streams %v, want %s", got, codecs)
 	}
 	d := probeFloat(t, ffprobe(t, path, "-show_entries", "format=duration", "-of", "csv=p=0"))
 	t.Logf("file duration %.3f s for %.3f s of wall time", d, wall.Seconds())
@@ -232,7 +232,7 @@ func TestRecordWebM(t *testing.T) {
 	if err != nil || uint64(st.Size()) != stopped.GetBytes() {
 		t.Fatalf("file %v (%v), stop says %d bytes", st, err, stopped.GetBytes())
 	}
-	checkRecording(t, eg.GetPath(), wall)
+	checkRecording(t, eg.GetPath(), "vp8,opus", wall)
 
 	var seen []mcuv1.EventType
 	for len(seen) == 0 || seen[len(seen)-1] != mcuv1.EventType_EVENT_TYPE_EGRESS_ENDED {
@@ -405,4 +405,37 @@ func TestRecordOgg(t *testing.T) {
 	if back < resumed.Seconds()-0.4 || back > resumed.Seconds()+0.4 {
 		t.Errorf("the tones come back at %.2f s in the file, %.2f s into the recording: the silence did not keep its length", back, resumed.Seconds())
 	}
+}
+
+// TestRecordMP4 records a two-person VP8 room to fragmented MP4 for 10 s:
+// the recorder gets an H.264 encoder of its own (one more encoder while
+// it records), and the file holds H.264 + Opus, the cameras and the
+// tones.
+func TestRecordMP4(t *testing.T) {
+	if testing.Short() {
+		t.Skip("records 10 s")
+	}
+	needFFmpeg(t)
+	s := startServer(t, func(c *Config) {
+		c.Canvas = fmt.Sprintf("%dx%d@%d", canvasW, canvasH, canvasFPS)
+		c.Ladder = "off"
+		c.RecordDir = t.TempDir()
+	})
+	joinRecorded(t, s, "rec")
+	api := dial(t, s)
+	encoders := s.metric(t, "mcu_video_encoders")
+	eg, err := api.StartEgress(context.Background(), &mcuv1.StartEgressRequest{RoomId: "rec", Output: &mcuv1.StartEgressRequest_File{File: &mcuv1.FileOutput{Format: "mp4", Path: "rec.mp4"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := time.Now()
+	time.Sleep(5 * time.Second)
+	if got := s.metric(t, "mcu_video_encoders"); got != encoders+1 {
+		t.Errorf("%v video encoders while recording H.264 in a VP8 room, %v before: want one more", got, encoders)
+	}
+	time.Sleep(time.Until(started.Add(10 * time.Second)))
+	if _, err := api.StopEgress(context.Background(), &mcuv1.StopEgressRequest{EgressId: eg.GetId()}); err != nil {
+		t.Fatal(err)
+	}
+	checkRecording(t, eg.GetPath(), "h264,opus", time.Since(started))
 }

@@ -75,7 +75,7 @@ var commands = []*command{
 	{group: "legs", name: "create", args: "<room> <ip:port> <PCMU|PCMA|opus> [--name NAME]", summary: "call a plain-RTP device (a phone through a SIP gateway) into the room", min: 3, max: 3, setup: legsCreate},
 	{group: "legs", name: "delete", args: "<room> <id>", summary: "hang up a leg", min: 2, max: 2, setup: noFlags(legsDelete)},
 
-	{group: "record", name: "start", args: "<room> [--format webm|ogg] [--path FILE]", summary: "record the room's full mix and canvas to a file on the server", min: 1, max: 1, setup: recordStart},
+	{group: "record", name: "start", args: "<room> [--format webm|mp4|ogg] [--path FILE]", summary: "record the room's full mix and canvas to a file on the server", min: 1, max: 1, setup: recordStart},
 	{group: "record", name: "stop", args: "<egress id>", summary: "stop a recording (its file is finished: index and duration)", min: 1, max: 1, setup: noFlags(recordStop)},
 	{group: "record", name: "list", args: "[<room>]", summary: "list the recordings, active ones first", min: 0, max: 1, setup: noFlags(recordList)},
 

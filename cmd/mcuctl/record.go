@@ -12,7 +12,7 @@ import (
 )
 
 func recordStart(fs *flag.FlagSet) func([]string) (action, error) {
-	format := fs.String("format", "webm", "container: `webm` (VP8 + Opus), ogg (Opus alone)")
+	format := fs.String("format", "webm", "container: `webm` (VP8 + Opus), mp4 (fragmented, H.264 + Opus), ogg (Opus alone)")
 	path := fs.String("path", "", "file `path` inside the server's -record-dir (default: named after the room and the time)")
 	return func(args []string) (action, error) {
 		req := &mcuv1.StartEgressRequest{RoomId: args[0], Output: &mcuv1.StartEgressRequest_File{File: &mcuv1.FileOutput{Format: *format, Path: *path}}}

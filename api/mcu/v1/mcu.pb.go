@@ -2633,7 +2633,8 @@ func (x *Node) GetStarted() *timestamppb.Timestamp {
 // A recording to a file.
 type FileOutput struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// "webm": VP8 + Opus; "ogg": Opus alone (the mix).
+	// "webm": VP8 + Opus; "mp4": fragmented MP4, H.264 + Opus; "ogg": Opus
+	// alone (the mix).
 	Format string `protobuf:"bytes,1,opt,name=format,proto3" json:"format,omitempty"`
 	// Relative to the server's record folder (-record-dir); empty: a name
 	// made of the room, the UTC start time and the egress ID.
