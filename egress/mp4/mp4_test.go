@@ -54,7 +54,7 @@ func writeTestFile(t *testing.T, kill bool) string {
 	ms := time.Millisecond
 	for ts := time.Duration(0); ts < 4*time.Second; ts += 20 * ms {
 		frozen := ts > 1200*ms && ts < 2600*ms // a frozen canvas: no pictures
-		if ts%(200*ms/3) < 20*ms && !frozen { // 15 fps, a little after the audio
+		if ts%(200*ms/3) < 20*ms && !frozen {  // 15 fps, a little after the audio
 			if ts%(2*time.Second) < 20*ms {
 				venc.ForceKeyFrame()
 			}
