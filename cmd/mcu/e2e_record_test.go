@@ -15,6 +15,8 @@ import (
 	"time"
 
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
+	"github.com/mcu-project/mcu/codec/codectest"
+	"github.com/mcu-project/mcu/compositor"
 	"github.com/mcu-project/mcu/internal/testkit/pionclient"
 	"github.com/mcu-project/mcu/media"
 	"google.golang.org/grpc/codes"
@@ -438,4 +440,118 @@ func TestRecordMP4(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRecording(t, eg.GetPath(), "h264,opus", time.Since(started))
+}
+
+// onsets are the times (from the start of pcm, 48 kHz) at which hz
+// starts after at least 300 ms without it, to 5 ms.
+func onsets(pcm []int16, hz, amp float64) []time.Duration {
+	const win = 240 // 5 ms, 5 cycles of 1 kHz
+	var out []time.Duration
+	quiet := 0
+	for i := 0; i+win <= len(pcm); i += win {
+		if codectest.Goertzel(pcm[i:i+win], hz) < amp/2 {
+			quiet++
+			continue
+		}
+		if quiet >= 60 {
+			out = append(out, time.Duration(i)*time.Second/48000)
+		}
+		quiet = 0
+	}
+	return out
+}
+
+// TestRecordAVOffset measures lip sync in a recording: one participant
+// sends a camera whose every frame carries its number (the counter band)
+// and beeps now and then. For the pictures, the file's time of each
+// camera frame's first appearance minus when it was sent; for the sound,
+// each beep's onset in the file minus when it was sent: the difference
+// of the medians is how much the file's audio lags its video. It must be
+// within ±40 ms.
+func TestRecordAVOffset(t *testing.T) {
+	if testing.Short() {
+		t.Skip("records 9 s")
+	}
+	needFFmpeg(t)
+	const w, h, fps = 320, 180, 30
+	s := startServer(t, func(c *Config) {
+		c.Canvas = fmt.Sprintf("%dx%d@%d", w, h, fps)
+		c.Ladder = "off"
+		c.RecordDir = t.TempDir()
+	})
+	cam := pionclient.VideoOptions{Y: 41, U: 240, V: 110, FPS: fps, Counter: true}
+	c := joinReady(t, pionclient.Options{BaseURL: s.URL, Room: "av", Name: "beeper", KeepSent: true, Video: &cam})
+	time.Sleep(time.Second)
+	api := dial(t, s)
+	eg, err := api.StartEgress(context.Background(), &mcuv1.StartEgressRequest{RoomId: "av", Output: &mcuv1.StartEgressRequest_File{File: &mcuv1.FileOutput{Format: "webm", Path: "av.webm"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const beepHz, beepAmp = 1000, 8000
+	c.SetTone(0)
+	for range 5 {
+		time.Sleep(time.Second)
+		c.SetTone(beepHz)
+		time.Sleep(600 * time.Millisecond)
+		c.SetTone(0)
+	}
+	time.Sleep(time.Second)
+	if _, err := api.StopEgress(context.Background(), &mcuv1.StopEgressRequest{EgressId: eg.GetId()}); err != nil {
+		t.Fatal(err)
+	}
+	path := eg.GetPath()
+
+	// Sound: the beeps as sent (as the sender's own decoder hears them)
+	// and in the file.
+	var sentPCM []int16
+	sent := c.Sent()
+	for _, f := range sent {
+		sentPCM = append(sentPCM, f.Samples...)
+	}
+	sentBeeps := onsets(sentPCM, beepHz, beepAmp)
+	fileBeeps := onsets(pcm16(decode(t, path, "a", 0, 60)), beepHz, beepAmp)
+	if len(sentBeeps) != 5 || len(fileBeeps) != 5 {
+		t.Fatalf("%d beeps sent, %d found in the file; want 5", len(sentBeeps), len(fileBeeps))
+	}
+	frameLen := time.Second / 50
+	var audio []float64
+	for i := range sentBeeps {
+		at := sent[int(sentBeeps[i]/frameLen)].At.Add(sentBeeps[i] % frameLen)
+		audio = append(audio, fileBeeps[i].Seconds()-float64(at.UnixNano())/1e9)
+	}
+
+	// Pictures: each camera frame's first picture in the file.
+	raw := decode(t, path, "v", 0, 60)
+	pts := strings.Fields(ffprobe(t, path, "-select_streams", "v", "-show_entries", "frame=pts_time", "-of", "csv=p=0"))
+	size := w * h * 3 / 2
+	if len(raw)/size != len(pts) {
+		t.Fatalf("%d pictures decoded, %d frames probed", len(raw)/size, len(pts))
+	}
+	regions, _ := compositor.Regions(compositor.Grid(), w, h, 1)
+	tile, _ := compositor.ContentRect(regions[0].Rect, 320, 240, regions[0].Fit)
+	sentAt := map[int]time.Time{}
+	for _, v := range c.SentVideoFrames() {
+		sentAt[v.N] = v.At // within 17 s, counters do not wrap
+	}
+	seen := map[int]bool{}
+	var video []float64
+	for i := range pts {
+		b := raw[i*size : (i+1)*size]
+		pic := &media.VideoFrame{Width: w, Height: h, Y: b[:w*h], U: b[w*h : w*h*5/4], V: b[w*h*5/4:], StrideY: w, StrideU: w / 2, StrideV: w / 2}
+		_, n, ok := pionclient.ReadCounter(pic, tile.X, tile.Y, tile.W, tile.H)
+		at, known := sentAt[n]
+		if !ok || !known || seen[n] {
+			continue
+		}
+		seen[n] = true
+		video = append(video, probeFloat(t, pts[i])-float64(at.UnixNano())/1e9)
+	}
+	if len(video) < len(pts)/2 {
+		t.Fatalf("the counter read in only %d of %d pictures", len(video), len(pts))
+	}
+	offset := time.Duration((median(audio) - median(video)) * float64(time.Second))
+	t.Logf("A/V offset in the file: audio %v behind video (%d beeps, %d camera frames)", offset.Round(time.Millisecond), len(audio), len(video))
+	if offset < -40*time.Millisecond || offset > 40*time.Millisecond {
+		t.Errorf("the file's audio is %v behind its video, want within ±40 ms", offset.Round(time.Millisecond))
+	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/at-wat/ebml-go/mkvcore"
 	"github.com/at-wat/ebml-go/webm"
+	"github.com/mcu-project/mcu/egress/internal/opusgap"
 )
 
 // File is where the WebM goes: written in order, and at the front once
@@ -53,6 +54,7 @@ const (
 type Writer struct {
 	video, audio webm.BlockWriteCloser
 	cues         *keyCues
+	gaps         opusgap.Filler
 	closed       bool
 }
 
@@ -117,10 +119,15 @@ func opusHead(channels int) []byte {
 }
 
 // Audio writes one Opus packet at ts from the start of the file. b is
-// kept until written: the caller must not reuse it.
+// kept until written: the caller must not reuse it. The gaps of the
+// mix's silence (sent as nothing) are filled with empty Opus frames:
+// the blocks' timestamps keep the gap, but players and ffmpeg that
+// decode the track packet after packet would close it up.
 func (w *Writer) Audio(ts time.Duration, b []byte) error {
-	_, err := w.audio.Write(true, ts.Milliseconds(), b)
-	return err
+	return w.gaps.Write(ts, b, func(ts time.Duration, b []byte) error {
+		_, err := w.audio.Write(true, ts.Milliseconds(), b)
+		return err
+	})
 }
 
 // Video writes one VP8 frame at ts from the start of the file; b is kept
