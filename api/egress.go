@@ -34,15 +34,19 @@ func (s *Server) StartEgress(_ context.Context, req *mcuv1.StartEgressRequest) (
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	file := req.GetFile()
-	if file == nil {
-		return nil, status.Error(codes.InvalidArgument, "no output: give a file")
+	r := egress.Request{Room: id}
+	switch {
+	case req.GetFile() != nil:
+		if r.Format, err = egress.ParseFormat(req.GetFile().GetFormat()); err != nil {
+			return nil, egressStatus(err)
+		}
+		r.Path = req.GetFile().GetPath()
+	case req.GetStream() != nil:
+		r.Format, r.URL = egress.FormatRTMP, req.GetStream().GetUrl()
+	default:
+		return nil, status.Error(codes.InvalidArgument, "no output: give a file or a stream")
 	}
-	format, err := egress.ParseFormat(file.GetFormat())
-	if err != nil {
-		return nil, egressStatus(err)
-	}
-	info, err := s.egress.Start(egress.Request{Room: id, Format: format, Path: file.GetPath()})
+	info, err := s.egress.Start(r)
 	if err != nil {
 		return nil, egressStatus(err)
 	}
@@ -109,7 +113,12 @@ func egressToProto(in egress.Info) *mcuv1.Egress {
 	}
 	out := &mcuv1.Egress{Id: in.ID, RoomId: string(in.Room), Status: st, Path: in.Path,
 		Duration: durationpb.New(in.Duration), Bytes: uint64(max(in.Bytes, 0)), Error: in.Err,
-		Output: &mcuv1.Egress_File{File: &mcuv1.FileOutput{Format: in.Format.String()}}}
+		Connected: in.Connected, Retries: uint32(max(in.Retries, 0))}
+	if in.Format == egress.FormatRTMP {
+		out.Output = &mcuv1.Egress_Stream{Stream: &mcuv1.StreamOutput{Url: in.URL}}
+	} else {
+		out.Output = &mcuv1.Egress_File{File: &mcuv1.FileOutput{Format: in.Format.String()}}
+	}
 	if !in.Started.IsZero() {
 		out.Started = timestamppb.New(in.Started)
 	}
@@ -119,9 +128,12 @@ func egressToProto(in egress.Info) *mcuv1.Egress {
 // egressEventToProto is the egress of an event.
 func egressEventToProto(ev room.Event) *mcuv1.Egress {
 	r := ev.Egress
-	format, _ := egress.ParseFormat(r.Format)
-	return egressToProto(egress.Info{ID: r.ID, Room: ev.Room, Format: format, Path: r.Path, Started: r.Started,
-		Duration: r.Duration, Bytes: r.Bytes, Active: r.Active, Err: r.Err})
+	format := egress.FormatRTMP
+	if r.Format != format.String() {
+		format, _ = egress.ParseFormat(r.Format)
+	}
+	return egressToProto(egress.Info{ID: r.ID, Room: ev.Room, Format: format, Path: r.Path, URL: r.URL, Connected: r.Connected, Retries: r.Retries,
+		Started: r.Started, Duration: r.Duration, Bytes: r.Bytes, Active: r.Active, Err: r.Err})
 }
 
 // autoRecord starts the recording a room created with auto_record asks

@@ -9,10 +9,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/mcu-project/mcu/egress/rtmp"
 	"github.com/mcu-project/mcu/media"
 )
 
@@ -27,12 +29,16 @@ const (
 	FormatOgg
 	// FormatMP4 is H.264 + Opus in fragmented MP4.
 	FormatMP4
-	formats = FormatMP4 // the last one
+	// FormatRTMP is a live stream: H.264 + AAC in FLV over RTMP.
+	FormatRTMP
 )
 
-// ParseFormat reads a format's name ("webm", "mp4", "ogg").
+// files is the last file format.
+const files = FormatMP4
+
+// ParseFormat reads a file format's name ("webm", "mp4", "ogg").
 func ParseFormat(s string) (Format, error) {
-	for f := FormatWebM; f <= formats; f++ {
+	for f := FormatWebM; f <= files; f++ {
 		if f.String() == s {
 			return f, nil
 		}
@@ -48,6 +54,8 @@ func (f Format) String() string {
 		return "ogg"
 	case FormatMP4:
 		return "mp4"
+	case FormatRTMP:
+		return "rtmp"
 	}
 	return "unknown"
 }
@@ -60,7 +68,9 @@ func (f Format) codecs() (audio, video string) {
 		return "audio/opus", "video/VP8"
 	case FormatOgg:
 		return "audio/opus", ""
-	case FormatMP4:
+	case FormatMP4, FormatRTMP:
+		// The stream's AAC is made from the room's Opus mix: it shares
+		// the room's full-mix encode, and the room needs no AAC encoder.
 		return "audio/opus", "video/H264"
 	}
 	return "", ""
@@ -94,13 +104,18 @@ type Host interface {
 	Listed(id media.RoomID) (n int, keepWhenEmpty bool, err error)
 }
 
-// Request asks for a recording.
+// Request asks for a recording or a live stream.
 type Request struct {
 	Room   media.RoomID
 	Format Format
 	// Path is the file, relative to the record folder ("": one named
 	// after the room and the start time).
 	Path string
+	// URL is a live stream's rtmp:// or rtmps:// URL, stream key
+	// included (FormatRTMP).
+	URL string
+
+	url *url.URL // URL parsed
 }
 
 // Info describes an egress.
@@ -110,13 +125,20 @@ type Info struct {
 	Format Format
 	// Path is the file's path (the record folder joined with the
 	// request's path).
-	Path    string
-	Started time.Time
+	Path string
+	// URL is a stream's URL, its key hidden.
+	URL string
+	// Connected tells whether a stream is connected now; Retries counts
+	// its connections that failed or broke.
+	Connected bool
+	Retries   int
+	Started   time.Time
 	// Duration is the media written so far (at the end: the file's).
 	Duration time.Duration
 	Bytes    int64
 	Active   bool
-	// Err says why it ended, if not by a stop.
+	// Err says why it ended, if not by a stop; for an active stream,
+	// its last failure.
 	Err string
 }
 
@@ -195,9 +217,18 @@ func (m *Manager) Start(req Request) (Info, error) {
 		return Info{}, fmt.Errorf("%w: no room", ErrBadRequest)
 	}
 	id := newID()
-	path, err := recordPath(m.cfg.Dir, req, id)
-	if err != nil {
-		return Info{}, err
+	var path string
+	if req.Format == FormatRTMP {
+		u, err := rtmp.ParseURL(req.URL)
+		if err != nil {
+			return Info{}, fmt.Errorf("%w: %w", ErrBadRequest, err)
+		}
+		req.url = u
+	} else {
+		var err error
+		if path, err = recordPath(m.cfg.Dir, req, id); err != nil {
+			return Info{}, err
+		}
 	}
 	m.mu.Lock()
 	closed := m.closed
@@ -218,7 +249,7 @@ func (m *Manager) Start(req Request) (Info, error) {
 	m.active[id] = r
 	m.mu.Unlock()
 	info := r.snapshot()
-	m.log.Info("egress started", "egress", id, "room", req.Room, "path", path)
+	m.log.Info("egress started", "egress", id, "room", req.Room, "format", req.Format, "path", path, "url", info.URL)
 	m.cfg.OnEvent(Event{Type: EventStarted, At: time.Now(), Info: info})
 	return info, nil
 }

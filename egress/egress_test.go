@@ -168,10 +168,11 @@ func TestDiskFull(t *testing.T) {
 	ra := m.active[a.ID]
 	m.mu.Unlock()
 	// The disk fills up under a's file.
-	ra.sink.mu.Lock()
-	_ = ra.sink.f.Close()
-	ra.sink.f = full
-	ra.sink.mu.Unlock()
+	sk := ra.out.(fileOutput).sink
+	sk.mu.Lock()
+	_ = sk.f.Close()
+	sk.f = full
+	sk.mu.Unlock()
 	h.mu.Lock()
 	pa, pb := h.peers["p"], h.peers["pp"]
 	h.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mcu-project/mcu/egress/mp4"
 	"github.com/mcu-project/mcu/egress/ogg"
+	"github.com/mcu-project/mcu/egress/rtmp"
 	"github.com/mcu-project/mcu/egress/webm"
 	"github.com/mcu-project/mcu/media"
 )
@@ -30,16 +31,41 @@ const startSlack = 200 * time.Millisecond
 // bits the size of a keyframe every keyInterval.
 const keyInterval = 5 * time.Second
 
+// streamKeyInterval is a live stream's: the 2 s that YouTube and Twitch
+// ask for.
+const streamKeyInterval = 2 * time.Second
+
 // frameDuration is what the last audio packet adds to the duration.
 const frameDuration = media.FrameDuration
 
-// muxer is a container being written (one goroutine calls it).
+// muxer is a container being written, or a stream being sent (one
+// goroutine calls it).
 type muxer interface {
 	Audio(ts time.Duration, b []byte) error
 	Video(ts time.Duration, key bool, b []byte) error
-	// Close finishes the file (its index) and closes it.
+	// Close finishes the file (its index) and closes it, or ends the
+	// stream.
 	Close() error
 }
+
+// output is what a recorder writes to.
+type output interface {
+	muxer
+	// Progress is the bytes written so far and the error that ended
+	// the output, if any.
+	Progress() (int64, error)
+}
+
+// fileOutput is a container written to a file.
+type fileOutput struct {
+	muxer
+	*sink
+}
+
+func (f fileOutput) Progress() (int64, error) { return f.sink.state() }
+
+// Close finishes the container and closes the file (through the sink).
+func (f fileOutput) Close() error { return f.muxer.Close() }
 
 // block is one encoded frame on its way to the file.
 type block struct {
@@ -58,8 +84,9 @@ type recorder struct {
 	path    string
 	started time.Time
 	pid     media.ParticipantID
-	sink    *sink
-	mux     muxer
+	out     output
+	// keyInterval is how often it asks for a keyframe of the canvas.
+	keyInterval time.Duration
 
 	q        chan block
 	quit     chan struct{} // closed to end the recording
@@ -80,51 +107,82 @@ type recorder struct {
 
 	mu       sync.Mutex
 	duration time.Duration
+	stream   rtmp.State
 }
 
-// startRecorder creates the file, joins the room and starts writing; on
-// failure it leaves nothing behind.
+// startRecorder creates the file (or gets the stream ready), joins the
+// room and starts writing; on failure it leaves nothing behind.
 func startRecorder(m *Manager, id string, req Request, path, audio, video string) (*recorder, error) {
-	f, err := createFile(path)
-	if err != nil {
-		return nil, err
-	}
-	r := &recorder{m: m, id: id, req: req, path: path, started: time.Now(), sink: &sink{f: f},
+	r := &recorder{m: m, id: id, req: req, path: path, started: time.Now(), keyInterval: keyInterval,
 		q: make(chan block, queueLen), quit: make(chan struct{}), done: make(chan struct{})}
 	r.waitKey.Store(true)
 	r.wantKey.Store(true)
+	var f *os.File
 	fail := func(err error) (*recorder, error) {
-		_ = f.Close()
-		_ = os.Remove(path)
+		if f != nil {
+			_ = f.Close()
+			_ = os.Remove(path)
+		}
 		return nil, err
+	}
+	if req.Format != FormatRTMP {
+		var err error
+		if f, err = createFile(path); err != nil {
+			return nil, err
+		}
 	}
 	pid, w, h, err := m.cfg.Host.Join(req.Room, r, audio, video)
 	if err != nil {
 		return fail(err)
 	}
 	r.pid = pid
-	if r.mux, err = newMuxer(req.Format, r.sink, w, h); err == nil {
-		_, err = r.sink.state()
+	if req.Format == FormatRTMP {
+		r.keyInterval = streamKeyInterval
+		r.out, err = rtmp.New(req.url, r.streamState)
+	} else {
+		r.out, err = newFile(req.Format, &sink{f: f}, w, h)
+		if err != nil {
+			err = fmt.Errorf("%w: %w", ErrUnwritable, err)
+		}
 	}
 	if err != nil {
 		r.leave()
-		return fail(fmt.Errorf("%w: %w", ErrUnwritable, err))
+		return fail(err)
 	}
 	go r.run()
 	return r, nil
 }
 
-// newMuxer starts a file of format f with a w×h canvas.
-func newMuxer(f Format, s *sink, w, h int) (muxer, error) {
+// newFile starts a file of format f with a w×h canvas.
+func newFile(f Format, s *sink, w, h int) (output, error) {
 	// The rooms' Opus encoders are mono (codec/opus).
 	const channels = 1
+	var m muxer
+	var err error
 	switch f {
 	case FormatOgg:
-		return ogg.New(s, channels)
+		m, err = ogg.New(s, channels)
 	case FormatMP4:
-		return mp4.New(s, mp4.Tracks{Channels: channels})
+		m, err = mp4.New(s, mp4.Tracks{Channels: channels})
+	default:
+		m, err = webm.New(s, webm.Tracks{Width: w, Height: h, Channels: channels})
 	}
-	return webm.New(s, webm.Tracks{Width: w, Height: h, Channels: channels})
+	if err == nil {
+		_, err = s.state()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return fileOutput{m, s}, nil
+}
+
+// streamState is told by a stream of every connection and failure: an
+// update event.
+func (r *recorder) streamState(s rtmp.State) {
+	r.mu.Lock()
+	r.stream = s
+	r.mu.Unlock()
+	r.m.cfg.OnEvent(Event{Type: EventUpdated, At: time.Now(), Info: r.snapshot()})
 }
 
 // ReadAudio is never called: the recorder sends the room nothing.
@@ -219,7 +277,7 @@ loop:
 		case <-r.quit:
 			break loop
 		case now := <-tick.C:
-			if _, err := r.sink.state(); err != nil {
+			if _, err := r.out.Progress(); err != nil {
 				failure = err
 				break loop
 			}
@@ -241,16 +299,16 @@ loop:
 			drained = true
 		}
 	}
-	_ = r.mux.Close()
+	_ = r.out.Close()
 	info := r.snapshot()
-	info.Active = false
-	if _, err := r.sink.state(); err != nil && failure == nil {
+	info.Active, info.Connected = false, false
+	if _, err := r.out.Progress(); err != nil && failure == nil {
 		failure = err
 	}
 	if failure != nil {
 		info.Err = fmt.Sprintf("%v: %v", ErrUnwritable, failure)
 	}
-	if st, err := os.Stat(r.path); err == nil {
+	if st, err := os.Stat(r.path); err == nil && r.path != "" {
 		info.Bytes = st.Size()
 	}
 	r.m.finished(info)
@@ -272,13 +330,13 @@ func (r *recorder) write(b block) {
 		switch {
 		case b.key:
 			r.lastKey = b.at
-		case b.at.Sub(r.lastKey) >= keyInterval:
+		case b.at.Sub(r.lastKey) >= r.keyInterval:
 			r.wantKey.Store(true)
 			r.lastKey = b.at // ask once an interval, the room limits the rate
 		}
-		err = r.mux.Video(ts, b.key, b.data)
+		err = r.out.Video(ts, b.key, b.data)
 	} else {
-		err = r.mux.Audio(ts, b.data)
+		err = r.out.Audio(ts, b.data)
 	}
 	if err != nil {
 		return
@@ -293,9 +351,17 @@ func (r *recorder) write(b block) {
 
 // snapshot describes the recording now.
 func (r *recorder) snapshot() Info {
-	bytes, _ := r.sink.state()
+	var bytes int64
+	if r.out != nil {
+		bytes, _ = r.out.Progress()
+	}
 	r.mu.Lock()
-	d := r.duration
+	d, st := r.duration, r.stream
 	r.mu.Unlock()
-	return Info{ID: r.id, Room: r.req.Room, Format: r.req.Format, Path: r.path, Started: r.started, Duration: d, Bytes: bytes, Active: true}
+	info := Info{ID: r.id, Room: r.req.Room, Format: r.req.Format, Path: r.path, Started: r.started, Duration: d, Bytes: bytes, Active: true,
+		Connected: st.Connected, Retries: st.Retries, Err: st.Err}
+	if r.req.url != nil {
+		info.URL = rtmp.Redact(r.req.url)
+	}
+	return info
 }

@@ -80,12 +80,17 @@ type Event struct {
 	Egress *EgressReport `json:",omitempty"`
 }
 
-// EgressReport describes a recording on the event feed.
+// EgressReport describes a recording or a live stream on the event feed.
 type EgressReport struct {
 	ID     string
-	Format string // "webm"
-	// Path is the file on the server.
-	Path     string
+	Format string // "webm", "mp4", "ogg", "rtmp"
+	// Path is the file on the server; URL a stream's (its key hidden),
+	// whether it is connected, and how many connections failed.
+	Path      string
+	URL       string
+	Connected bool
+	Retries   int
+
 	Started  time.Time
 	Duration time.Duration // written so far
 	Bytes    int64

@@ -43,6 +43,6 @@ func (h egressHost) Listed(id media.RoomID) (int, bool, error) {
 func egressEvent(ev egress.Event) room.Event {
 	types := map[egress.EventType]room.EventType{egress.EventStarted: room.EventEgressStarted, egress.EventUpdated: room.EventEgressUpdated, egress.EventEnded: room.EventEgressEnded}
 	in := ev.Info
-	return room.Event{Type: types[ev.Type], Room: in.Room, At: ev.At, Egress: &room.EgressReport{ID: in.ID, Format: in.Format.String(), Path: in.Path,
+	return room.Event{Type: types[ev.Type], Room: in.Room, At: ev.At, Egress: &room.EgressReport{ID: in.ID, Format: in.Format.String(), Path: in.Path, URL: in.URL, Connected: in.Connected, Retries: in.Retries,
 		Started: in.Started, Duration: in.Duration, Bytes: in.Bytes, Active: in.Active, Err: in.Err}}
 }

@@ -44,7 +44,7 @@ type invocation struct {
 
 func (inv *invocation) run(ctx context.Context, a *app) error { return inv.act(ctx, a) }
 
-var groups = []string{"rooms", "participants", "layout", "legs", "record", "token", "events", "nodes"}
+var groups = []string{"rooms", "participants", "layout", "legs", "record", "stream", "token", "events", "nodes"}
 
 // commands is the command table; usage text is generated from it.
 var commands = []*command{
@@ -78,6 +78,10 @@ var commands = []*command{
 	{group: "record", name: "start", args: "<room> [--format webm|mp4|ogg] [--path FILE]", summary: "record the room's full mix and canvas to a file on the server", min: 1, max: 1, setup: recordStart},
 	{group: "record", name: "stop", args: "<egress id>", summary: "stop a recording (its file is finished: index and duration)", min: 1, max: 1, setup: noFlags(recordStop)},
 	{group: "record", name: "list", args: "[<room>]", summary: "list the recordings, active ones first", min: 0, max: 1, setup: noFlags(recordList)},
+
+	{group: "stream", name: "start", args: "<room> <rtmp://host/app/key>", summary: "stream the room's full mix and canvas live (H.264 + AAC over RTMP); several at once are fine", min: 2, max: 2, setup: noFlags(streamStart)},
+	{group: "stream", name: "stop", args: "<egress id>", summary: "stop a live stream", min: 1, max: 1, setup: noFlags(recordStop)},
+	{group: "stream", name: "list", args: "[<room>]", summary: "list the recordings and live streams", min: 0, max: 1, setup: noFlags(recordList)},
 
 	{group: "token", name: "create", args: "--room ROOM|* --identity ID [--name NAME] [--ttl DURATION] [--grants publish,subscribe,admin,hidden]",
 		summary: "mint a join token for the HTTP side (the server needs -auth-secret)", setup: tokenCreate},

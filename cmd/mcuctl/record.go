@@ -25,12 +25,22 @@ func recordStart(fs *flag.FlagSet) func([]string) (action, error) {
 	}
 }
 
+func streamStart(args []string) (action, error) {
+	req := &mcuv1.StartEgressRequest{RoomId: args[0], Output: &mcuv1.StartEgressRequest_Stream{Stream: &mcuv1.StreamOutput{Url: args[1]}}}
+	return unary(func(ctx context.Context, c mcuv1.MCUClient) (*mcuv1.Egress, error) {
+		return c.StartEgress(ctx, req)
+	}, func(w io.Writer, e *mcuv1.Egress) error {
+		_, err := fmt.Fprintf(w, "streaming %s of %s to %s\n", e.GetId(), e.GetRoomId(), e.GetStream().GetUrl())
+		return err
+	}), nil
+}
+
 func recordStop(args []string) (action, error) {
 	req := &mcuv1.StopEgressRequest{EgressId: args[0]}
 	return unary(func(ctx context.Context, c mcuv1.MCUClient) (*mcuv1.Egress, error) {
 		return c.StopEgress(ctx, req)
 	}, func(w io.Writer, e *mcuv1.Egress) error {
-		_, err := fmt.Fprintf(w, "recording %s stopped: %s, %s, %d bytes%s\n", e.GetId(), e.GetPath(), egressDuration(e), e.GetBytes(), egressError(e))
+		_, err := fmt.Fprintf(w, "%s stopped: %s, %s, %d bytes%s\n", e.GetId(), egressTarget(e), egressDuration(e), e.GetBytes(), egressError(e))
 		return err
 	}), nil
 }
@@ -45,8 +55,36 @@ func recordList(args []string) (action, error) {
 	}, func(w io.Writer, r *mcuv1.ListEgressResponse) error { return printEgress(w, r.GetEgress()) }), nil
 }
 
-func egressStatusText(s mcuv1.EgressStatus) string {
-	return strings.ToLower(strings.TrimPrefix(s.String(), "EGRESS_STATUS_"))
+// egressStatusText is the status, and a live stream's connection.
+func egressStatusText(e *mcuv1.Egress) string {
+	s := strings.ToLower(strings.TrimPrefix(e.GetStatus().String(), "EGRESS_STATUS_"))
+	if e.GetStream() != nil && e.GetStatus() == mcuv1.EgressStatus_EGRESS_STATUS_ACTIVE {
+		if e.GetConnected() {
+			s += ", connected"
+		} else {
+			s += ", connecting"
+		}
+		if e.GetRetries() > 0 {
+			s += fmt.Sprintf(" (%d retries)", e.GetRetries())
+		}
+	}
+	return s
+}
+
+// egressTarget is where it goes: the file, or the stream's URL.
+func egressTarget(e *mcuv1.Egress) string {
+	if e.GetStream() != nil {
+		return e.GetStream().GetUrl()
+	}
+	return e.GetPath()
+}
+
+// egressFormat is the file's format, or "rtmp".
+func egressFormat(e *mcuv1.Egress) string {
+	if e.GetStream() != nil {
+		return "rtmp"
+	}
+	return e.GetFile().GetFormat()
 }
 
 func egressDuration(e *mcuv1.Egress) string {
@@ -62,15 +100,15 @@ func egressError(e *mcuv1.Egress) string {
 
 func printEgress(w io.Writer, es []*mcuv1.Egress) error {
 	tw := newTable(w)
-	fmt.Fprintln(tw, "ID\tROOM\tSTATUS\tFORMAT\tDURATION\tBYTES\tPATH\tERROR")
+	fmt.Fprintln(tw, "ID\tROOM\tSTATUS\tFORMAT\tDURATION\tBYTES\tTO\tERROR")
 	for _, e := range es {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.GetId(), e.GetRoomId(), egressStatusText(e.GetStatus()), e.GetFile().GetFormat(),
-			egressDuration(e), e.GetBytes(), e.GetPath(), dash(e.GetError()))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.GetId(), e.GetRoomId(), egressStatusText(e), egressFormat(e),
+			egressDuration(e), e.GetBytes(), egressTarget(e), dash(e.GetError()))
 	}
 	return tw.Flush()
 }
 
 // egressEventText is what an egress event adds to its line.
 func egressEventText(e *mcuv1.Egress) string {
-	return fmt.Sprintf(" %s %s %s %d bytes%s", e.GetId(), e.GetPath(), egressDuration(e), e.GetBytes(), egressError(e))
+	return fmt.Sprintf(" %s %s %s %s %d bytes%s", e.GetId(), egressStatusText(e), egressTarget(e), egressDuration(e), e.GetBytes(), egressError(e))
 }

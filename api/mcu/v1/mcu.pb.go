@@ -2687,12 +2687,62 @@ func (x *FileOutput) GetPath() string {
 	return ""
 }
 
+// A live stream: H.264 + AAC in FLV over RTMP, a keyframe every 2 s, as
+// YouTube and Twitch ingest it. A server that goes away is called again
+// with back-off (see egress_updated); the stream runs until stopped.
+type StreamOutput struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// rtmp://host[:port]/app/key (or rtmps://); listings and events show
+	// it with the key hidden.
+	Url           string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamOutput) Reset() {
+	*x = StreamOutput{}
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamOutput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamOutput) ProtoMessage() {}
+
+func (x *StreamOutput) ProtoReflect() protoreflect.Message {
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamOutput.ProtoReflect.Descriptor instead.
+func (*StreamOutput) Descriptor() ([]byte, []int) {
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *StreamOutput) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
 type StartEgressRequest struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	RoomId string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
 	// Types that are valid to be assigned to Output:
 	//
 	//	*StartEgressRequest_File
+	//	*StartEgressRequest_Stream
 	Output        isStartEgressRequest_Output `protobuf_oneof:"output"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2700,7 +2750,7 @@ type StartEgressRequest struct {
 
 func (x *StartEgressRequest) Reset() {
 	*x = StartEgressRequest{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[34]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2712,7 +2762,7 @@ func (x *StartEgressRequest) String() string {
 func (*StartEgressRequest) ProtoMessage() {}
 
 func (x *StartEgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[34]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2725,7 +2775,7 @@ func (x *StartEgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartEgressRequest.ProtoReflect.Descriptor instead.
 func (*StartEgressRequest) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{34}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *StartEgressRequest) GetRoomId() string {
@@ -2751,6 +2801,15 @@ func (x *StartEgressRequest) GetFile() *FileOutput {
 	return nil
 }
 
+func (x *StartEgressRequest) GetStream() *StreamOutput {
+	if x != nil {
+		if x, ok := x.Output.(*StartEgressRequest_Stream); ok {
+			return x.Stream
+		}
+	}
+	return nil
+}
+
 type isStartEgressRequest_Output interface {
 	isStartEgressRequest_Output()
 }
@@ -2759,7 +2818,13 @@ type StartEgressRequest_File struct {
 	File *FileOutput `protobuf:"bytes,2,opt,name=file,proto3,oneof"`
 }
 
+type StartEgressRequest_Stream struct {
+	Stream *StreamOutput `protobuf:"bytes,3,opt,name=stream,proto3,oneof"`
+}
+
 func (*StartEgressRequest_File) isStartEgressRequest_Output() {}
+
+func (*StartEgressRequest_Stream) isStartEgressRequest_Output() {}
 
 type StopEgressRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2770,7 +2835,7 @@ type StopEgressRequest struct {
 
 func (x *StopEgressRequest) Reset() {
 	*x = StopEgressRequest{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[35]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2782,7 +2847,7 @@ func (x *StopEgressRequest) String() string {
 func (*StopEgressRequest) ProtoMessage() {}
 
 func (x *StopEgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[35]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2795,7 +2860,7 @@ func (x *StopEgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopEgressRequest.ProtoReflect.Descriptor instead.
 func (*StopEgressRequest) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{35}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *StopEgressRequest) GetEgressId() string {
@@ -2815,7 +2880,7 @@ type ListEgressRequest struct {
 
 func (x *ListEgressRequest) Reset() {
 	*x = ListEgressRequest{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[36]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2827,7 +2892,7 @@ func (x *ListEgressRequest) String() string {
 func (*ListEgressRequest) ProtoMessage() {}
 
 func (x *ListEgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[36]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2840,7 +2905,7 @@ func (x *ListEgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEgressRequest.ProtoReflect.Descriptor instead.
 func (*ListEgressRequest) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{36}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListEgressRequest) GetRoomId() string {
@@ -2859,7 +2924,7 @@ type ListEgressResponse struct {
 
 func (x *ListEgressResponse) Reset() {
 	*x = ListEgressResponse{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[37]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2871,7 +2936,7 @@ func (x *ListEgressResponse) String() string {
 func (*ListEgressResponse) ProtoMessage() {}
 
 func (x *ListEgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[37]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2884,7 +2949,7 @@ func (x *ListEgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEgressResponse.ProtoReflect.Descriptor instead.
 func (*ListEgressResponse) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{37}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListEgressResponse) GetEgress() []*Egress {
@@ -2902,6 +2967,7 @@ type Egress struct {
 	// Types that are valid to be assigned to Output:
 	//
 	//	*Egress_File
+	//	*Egress_Stream
 	Output isEgress_Output `protobuf_oneof:"output"`
 	// The file's path on the server.
 	Path    string                 `protobuf:"bytes,5,opt,name=path,proto3" json:"path,omitempty"`
@@ -2909,15 +2975,20 @@ type Egress struct {
 	// Media written so far (at the end: the file's duration).
 	Duration *durationpb.Duration `protobuf:"bytes,7,opt,name=duration,proto3" json:"duration,omitempty"`
 	// Bytes written so far (at the end: the file's size).
-	Bytes         uint64 `protobuf:"varint,8,opt,name=bytes,proto3" json:"bytes,omitempty"`
-	Error         string `protobuf:"bytes,9,opt,name=error,proto3" json:"error,omitempty"`
+	Bytes uint64 `protobuf:"varint,8,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// Why it ended, if not by a stop; for an active stream, its last
+	// connection failure.
+	Error string `protobuf:"bytes,9,opt,name=error,proto3" json:"error,omitempty"`
+	// Streams: connected now, and how many connections failed or broke.
+	Connected     bool   `protobuf:"varint,11,opt,name=connected,proto3" json:"connected,omitempty"`
+	Retries       uint32 `protobuf:"varint,12,opt,name=retries,proto3" json:"retries,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Egress) Reset() {
 	*x = Egress{}
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[38]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2929,7 +3000,7 @@ func (x *Egress) String() string {
 func (*Egress) ProtoMessage() {}
 
 func (x *Egress) ProtoReflect() protoreflect.Message {
-	mi := &file_api_mcu_v1_mcu_proto_msgTypes[38]
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2942,7 +3013,7 @@ func (x *Egress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Egress.ProtoReflect.Descriptor instead.
 func (*Egress) Descriptor() ([]byte, []int) {
-	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{38}
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Egress) GetId() string {
@@ -2977,6 +3048,15 @@ func (x *Egress) GetFile() *FileOutput {
 	if x != nil {
 		if x, ok := x.Output.(*Egress_File); ok {
 			return x.File
+		}
+	}
+	return nil
+}
+
+func (x *Egress) GetStream() *StreamOutput {
+	if x != nil {
+		if x, ok := x.Output.(*Egress_Stream); ok {
+			return x.Stream
 		}
 	}
 	return nil
@@ -3017,6 +3097,20 @@ func (x *Egress) GetError() string {
 	return ""
 }
 
+func (x *Egress) GetConnected() bool {
+	if x != nil {
+		return x.Connected
+	}
+	return false
+}
+
+func (x *Egress) GetRetries() uint32 {
+	if x != nil {
+		return x.Retries
+	}
+	return 0
+}
+
 type isEgress_Output interface {
 	isEgress_Output()
 }
@@ -3025,7 +3119,13 @@ type Egress_File struct {
 	File *FileOutput `protobuf:"bytes,4,opt,name=file,proto3,oneof"`
 }
 
+type Egress_Stream struct {
+	Stream *StreamOutput `protobuf:"bytes,10,opt,name=stream,proto3,oneof"`
+}
+
 func (*Egress_File) isEgress_Output() {}
+
+func (*Egress_Stream) isEgress_Output() {}
 
 var File_api_mcu_v1_mcu_proto protoreflect.FileDescriptor
 
@@ -3226,27 +3326,34 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\n" +
 	"FileOutput\x12\x16\n" +
 	"\x06format\x18\x01 \x01(\tR\x06format\x12\x12\n" +
-	"\x04path\x18\x02 \x01(\tR\x04path\"a\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\" \n" +
+	"\fStreamOutput\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\"\x91\x01\n" +
 	"\x12StartEgressRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12(\n" +
-	"\x04file\x18\x02 \x01(\v2\x12.mcu.v1.FileOutputH\x00R\x04fileB\b\n" +
+	"\x04file\x18\x02 \x01(\v2\x12.mcu.v1.FileOutputH\x00R\x04file\x12.\n" +
+	"\x06stream\x18\x03 \x01(\v2\x14.mcu.v1.StreamOutputH\x00R\x06streamB\b\n" +
 	"\x06output\"0\n" +
 	"\x11StopEgressRequest\x12\x1b\n" +
 	"\tegress_id\x18\x01 \x01(\tR\begressId\",\n" +
 	"\x11ListEgressRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\"<\n" +
 	"\x12ListEgressResponse\x12&\n" +
-	"\x06egress\x18\x01 \x03(\v2\x0e.mcu.v1.EgressR\x06egress\"\xc0\x02\n" +
+	"\x06egress\x18\x01 \x03(\v2\x0e.mcu.v1.EgressR\x06egress\"\xa8\x03\n" +
 	"\x06Egress\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\aroom_id\x18\x02 \x01(\tR\x06roomId\x12,\n" +
 	"\x06status\x18\x03 \x01(\x0e2\x14.mcu.v1.EgressStatusR\x06status\x12(\n" +
-	"\x04file\x18\x04 \x01(\v2\x12.mcu.v1.FileOutputH\x00R\x04file\x12\x12\n" +
+	"\x04file\x18\x04 \x01(\v2\x12.mcu.v1.FileOutputH\x00R\x04file\x12.\n" +
+	"\x06stream\x18\n" +
+	" \x01(\v2\x14.mcu.v1.StreamOutputH\x00R\x06stream\x12\x12\n" +
 	"\x04path\x18\x05 \x01(\tR\x04path\x124\n" +
 	"\astarted\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\astarted\x125\n" +
 	"\bduration\x18\a \x01(\v2\x19.google.protobuf.DurationR\bduration\x12\x14\n" +
 	"\x05bytes\x18\b \x01(\x04R\x05bytes\x12\x14\n" +
-	"\x05error\x18\t \x01(\tR\x05errorB\b\n" +
+	"\x05error\x18\t \x01(\tR\x05error\x12\x1c\n" +
+	"\tconnected\x18\v \x01(\bR\tconnected\x12\x18\n" +
+	"\aretries\x18\f \x01(\rR\aretriesB\b\n" +
 	"\x06output*\x85\x01\n" +
 	"\n" +
 	"LayoutType\x12\x1b\n" +
@@ -3319,7 +3426,7 @@ func file_api_mcu_v1_mcu_proto_rawDescGZIP() []byte {
 }
 
 var file_api_mcu_v1_mcu_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_api_mcu_v1_mcu_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_api_mcu_v1_mcu_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_api_mcu_v1_mcu_proto_goTypes = []any{
 	(LayoutType)(0),                   // 0: mcu.v1.LayoutType
 	(Fit)(0),                          // 1: mcu.v1.Fit
@@ -3359,13 +3466,14 @@ var file_api_mcu_v1_mcu_proto_goTypes = []any{
 	(*ListNodesResponse)(nil),         // 35: mcu.v1.ListNodesResponse
 	(*Node)(nil),                      // 36: mcu.v1.Node
 	(*FileOutput)(nil),                // 37: mcu.v1.FileOutput
-	(*StartEgressRequest)(nil),        // 38: mcu.v1.StartEgressRequest
-	(*StopEgressRequest)(nil),         // 39: mcu.v1.StopEgressRequest
-	(*ListEgressRequest)(nil),         // 40: mcu.v1.ListEgressRequest
-	(*ListEgressResponse)(nil),        // 41: mcu.v1.ListEgressResponse
-	(*Egress)(nil),                    // 42: mcu.v1.Egress
-	(*durationpb.Duration)(nil),       // 43: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),     // 44: google.protobuf.Timestamp
+	(*StreamOutput)(nil),              // 38: mcu.v1.StreamOutput
+	(*StartEgressRequest)(nil),        // 39: mcu.v1.StartEgressRequest
+	(*StopEgressRequest)(nil),         // 40: mcu.v1.StopEgressRequest
+	(*ListEgressRequest)(nil),         // 41: mcu.v1.ListEgressRequest
+	(*ListEgressResponse)(nil),        // 42: mcu.v1.ListEgressResponse
+	(*Egress)(nil),                    // 43: mcu.v1.Egress
+	(*durationpb.Duration)(nil),       // 44: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),     // 45: google.protobuf.Timestamp
 }
 var file_api_mcu_v1_mcu_proto_depIdxs = []int32{
 	5,  // 0: mcu.v1.RoomOptions.ladder:type_name -> mcu.v1.Rung
@@ -3380,61 +3488,63 @@ var file_api_mcu_v1_mcu_proto_depIdxs = []int32{
 	21, // 9: mcu.v1.Layout.regions:type_name -> mcu.v1.Region
 	22, // 10: mcu.v1.SetLayoutRequest.layout:type_name -> mcu.v1.Layout
 	29, // 11: mcu.v1.CreateTokenRequest.grants:type_name -> mcu.v1.Grants
-	43, // 12: mcu.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
-	44, // 13: mcu.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
+	44, // 12: mcu.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	45, // 13: mcu.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
 	2,  // 14: mcu.v1.Event.type:type_name -> mcu.v1.EventType
-	44, // 15: mcu.v1.Event.time:type_name -> google.protobuf.Timestamp
-	42, // 16: mcu.v1.Event.egress:type_name -> mcu.v1.Egress
+	45, // 15: mcu.v1.Event.time:type_name -> google.protobuf.Timestamp
+	43, // 16: mcu.v1.Event.egress:type_name -> mcu.v1.Egress
 	36, // 17: mcu.v1.ListNodesResponse.nodes:type_name -> mcu.v1.Node
-	43, // 18: mcu.v1.Node.tick_lateness_p99:type_name -> google.protobuf.Duration
-	44, // 19: mcu.v1.Node.started:type_name -> google.protobuf.Timestamp
+	44, // 18: mcu.v1.Node.tick_lateness_p99:type_name -> google.protobuf.Duration
+	45, // 19: mcu.v1.Node.started:type_name -> google.protobuf.Timestamp
 	37, // 20: mcu.v1.StartEgressRequest.file:type_name -> mcu.v1.FileOutput
-	42, // 21: mcu.v1.ListEgressResponse.egress:type_name -> mcu.v1.Egress
-	3,  // 22: mcu.v1.Egress.status:type_name -> mcu.v1.EgressStatus
-	37, // 23: mcu.v1.Egress.file:type_name -> mcu.v1.FileOutput
-	44, // 24: mcu.v1.Egress.started:type_name -> google.protobuf.Timestamp
-	43, // 25: mcu.v1.Egress.duration:type_name -> google.protobuf.Duration
-	7,  // 26: mcu.v1.MCU.CreateRoom:input_type -> mcu.v1.CreateRoomRequest
-	8,  // 27: mcu.v1.MCU.GetRoom:input_type -> mcu.v1.GetRoomRequest
-	9,  // 28: mcu.v1.MCU.ListRooms:input_type -> mcu.v1.ListRoomsRequest
-	11, // 29: mcu.v1.MCU.UpdateRoom:input_type -> mcu.v1.UpdateRoomRequest
-	12, // 30: mcu.v1.MCU.DeleteRoom:input_type -> mcu.v1.DeleteRoomRequest
-	16, // 31: mcu.v1.MCU.ListParticipants:input_type -> mcu.v1.ListParticipantsRequest
-	18, // 32: mcu.v1.MCU.UpdateParticipant:input_type -> mcu.v1.UpdateParticipantRequest
-	19, // 33: mcu.v1.MCU.RemoveParticipant:input_type -> mcu.v1.RemoveParticipantRequest
-	23, // 34: mcu.v1.MCU.SetLayout:input_type -> mcu.v1.SetLayoutRequest
-	24, // 35: mcu.v1.MCU.GetLayout:input_type -> mcu.v1.GetLayoutRequest
-	25, // 36: mcu.v1.MCU.CreateRTPLeg:input_type -> mcu.v1.CreateRTPLegRequest
-	27, // 37: mcu.v1.MCU.DeleteRTPLeg:input_type -> mcu.v1.DeleteRTPLegRequest
-	30, // 38: mcu.v1.MCU.CreateToken:input_type -> mcu.v1.CreateTokenRequest
-	32, // 39: mcu.v1.MCU.StreamEvents:input_type -> mcu.v1.StreamEventsRequest
-	34, // 40: mcu.v1.MCU.ListNodes:input_type -> mcu.v1.ListNodesRequest
-	38, // 41: mcu.v1.MCU.StartEgress:input_type -> mcu.v1.StartEgressRequest
-	39, // 42: mcu.v1.MCU.StopEgress:input_type -> mcu.v1.StopEgressRequest
-	40, // 43: mcu.v1.MCU.ListEgress:input_type -> mcu.v1.ListEgressRequest
-	6,  // 44: mcu.v1.MCU.CreateRoom:output_type -> mcu.v1.Room
-	6,  // 45: mcu.v1.MCU.GetRoom:output_type -> mcu.v1.Room
-	10, // 46: mcu.v1.MCU.ListRooms:output_type -> mcu.v1.ListRoomsResponse
-	6,  // 47: mcu.v1.MCU.UpdateRoom:output_type -> mcu.v1.Room
-	13, // 48: mcu.v1.MCU.DeleteRoom:output_type -> mcu.v1.DeleteRoomResponse
-	17, // 49: mcu.v1.MCU.ListParticipants:output_type -> mcu.v1.ListParticipantsResponse
-	14, // 50: mcu.v1.MCU.UpdateParticipant:output_type -> mcu.v1.Participant
-	20, // 51: mcu.v1.MCU.RemoveParticipant:output_type -> mcu.v1.RemoveParticipantResponse
-	22, // 52: mcu.v1.MCU.SetLayout:output_type -> mcu.v1.Layout
-	22, // 53: mcu.v1.MCU.GetLayout:output_type -> mcu.v1.Layout
-	26, // 54: mcu.v1.MCU.CreateRTPLeg:output_type -> mcu.v1.RTPLeg
-	28, // 55: mcu.v1.MCU.DeleteRTPLeg:output_type -> mcu.v1.DeleteRTPLegResponse
-	31, // 56: mcu.v1.MCU.CreateToken:output_type -> mcu.v1.Token
-	33, // 57: mcu.v1.MCU.StreamEvents:output_type -> mcu.v1.Event
-	35, // 58: mcu.v1.MCU.ListNodes:output_type -> mcu.v1.ListNodesResponse
-	42, // 59: mcu.v1.MCU.StartEgress:output_type -> mcu.v1.Egress
-	42, // 60: mcu.v1.MCU.StopEgress:output_type -> mcu.v1.Egress
-	41, // 61: mcu.v1.MCU.ListEgress:output_type -> mcu.v1.ListEgressResponse
-	44, // [44:62] is the sub-list for method output_type
-	26, // [26:44] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	38, // 21: mcu.v1.StartEgressRequest.stream:type_name -> mcu.v1.StreamOutput
+	43, // 22: mcu.v1.ListEgressResponse.egress:type_name -> mcu.v1.Egress
+	3,  // 23: mcu.v1.Egress.status:type_name -> mcu.v1.EgressStatus
+	37, // 24: mcu.v1.Egress.file:type_name -> mcu.v1.FileOutput
+	38, // 25: mcu.v1.Egress.stream:type_name -> mcu.v1.StreamOutput
+	45, // 26: mcu.v1.Egress.started:type_name -> google.protobuf.Timestamp
+	44, // 27: mcu.v1.Egress.duration:type_name -> google.protobuf.Duration
+	7,  // 28: mcu.v1.MCU.CreateRoom:input_type -> mcu.v1.CreateRoomRequest
+	8,  // 29: mcu.v1.MCU.GetRoom:input_type -> mcu.v1.GetRoomRequest
+	9,  // 30: mcu.v1.MCU.ListRooms:input_type -> mcu.v1.ListRoomsRequest
+	11, // 31: mcu.v1.MCU.UpdateRoom:input_type -> mcu.v1.UpdateRoomRequest
+	12, // 32: mcu.v1.MCU.DeleteRoom:input_type -> mcu.v1.DeleteRoomRequest
+	16, // 33: mcu.v1.MCU.ListParticipants:input_type -> mcu.v1.ListParticipantsRequest
+	18, // 34: mcu.v1.MCU.UpdateParticipant:input_type -> mcu.v1.UpdateParticipantRequest
+	19, // 35: mcu.v1.MCU.RemoveParticipant:input_type -> mcu.v1.RemoveParticipantRequest
+	23, // 36: mcu.v1.MCU.SetLayout:input_type -> mcu.v1.SetLayoutRequest
+	24, // 37: mcu.v1.MCU.GetLayout:input_type -> mcu.v1.GetLayoutRequest
+	25, // 38: mcu.v1.MCU.CreateRTPLeg:input_type -> mcu.v1.CreateRTPLegRequest
+	27, // 39: mcu.v1.MCU.DeleteRTPLeg:input_type -> mcu.v1.DeleteRTPLegRequest
+	30, // 40: mcu.v1.MCU.CreateToken:input_type -> mcu.v1.CreateTokenRequest
+	32, // 41: mcu.v1.MCU.StreamEvents:input_type -> mcu.v1.StreamEventsRequest
+	34, // 42: mcu.v1.MCU.ListNodes:input_type -> mcu.v1.ListNodesRequest
+	39, // 43: mcu.v1.MCU.StartEgress:input_type -> mcu.v1.StartEgressRequest
+	40, // 44: mcu.v1.MCU.StopEgress:input_type -> mcu.v1.StopEgressRequest
+	41, // 45: mcu.v1.MCU.ListEgress:input_type -> mcu.v1.ListEgressRequest
+	6,  // 46: mcu.v1.MCU.CreateRoom:output_type -> mcu.v1.Room
+	6,  // 47: mcu.v1.MCU.GetRoom:output_type -> mcu.v1.Room
+	10, // 48: mcu.v1.MCU.ListRooms:output_type -> mcu.v1.ListRoomsResponse
+	6,  // 49: mcu.v1.MCU.UpdateRoom:output_type -> mcu.v1.Room
+	13, // 50: mcu.v1.MCU.DeleteRoom:output_type -> mcu.v1.DeleteRoomResponse
+	17, // 51: mcu.v1.MCU.ListParticipants:output_type -> mcu.v1.ListParticipantsResponse
+	14, // 52: mcu.v1.MCU.UpdateParticipant:output_type -> mcu.v1.Participant
+	20, // 53: mcu.v1.MCU.RemoveParticipant:output_type -> mcu.v1.RemoveParticipantResponse
+	22, // 54: mcu.v1.MCU.SetLayout:output_type -> mcu.v1.Layout
+	22, // 55: mcu.v1.MCU.GetLayout:output_type -> mcu.v1.Layout
+	26, // 56: mcu.v1.MCU.CreateRTPLeg:output_type -> mcu.v1.RTPLeg
+	28, // 57: mcu.v1.MCU.DeleteRTPLeg:output_type -> mcu.v1.DeleteRTPLegResponse
+	31, // 58: mcu.v1.MCU.CreateToken:output_type -> mcu.v1.Token
+	33, // 59: mcu.v1.MCU.StreamEvents:output_type -> mcu.v1.Event
+	35, // 60: mcu.v1.MCU.ListNodes:output_type -> mcu.v1.ListNodesResponse
+	43, // 61: mcu.v1.MCU.StartEgress:output_type -> mcu.v1.Egress
+	43, // 62: mcu.v1.MCU.StopEgress:output_type -> mcu.v1.Egress
+	42, // 63: mcu.v1.MCU.ListEgress:output_type -> mcu.v1.ListEgressResponse
+	46, // [46:64] is the sub-list for method output_type
+	28, // [28:46] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_api_mcu_v1_mcu_proto_init() }
@@ -3449,11 +3559,13 @@ func file_api_mcu_v1_mcu_proto_init() {
 		(*Region_ActiveSpeaker)(nil),
 		(*Region_NextFree)(nil),
 	}
-	file_api_mcu_v1_mcu_proto_msgTypes[34].OneofWrappers = []any{
+	file_api_mcu_v1_mcu_proto_msgTypes[35].OneofWrappers = []any{
 		(*StartEgressRequest_File)(nil),
+		(*StartEgressRequest_Stream)(nil),
 	}
-	file_api_mcu_v1_mcu_proto_msgTypes[38].OneofWrappers = []any{
+	file_api_mcu_v1_mcu_proto_msgTypes[39].OneofWrappers = []any{
 		(*Egress_File)(nil),
+		(*Egress_Stream)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3461,7 +3573,7 @@ func file_api_mcu_v1_mcu_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_api_mcu_v1_mcu_proto_rawDesc), len(file_api_mcu_v1_mcu_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   39,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

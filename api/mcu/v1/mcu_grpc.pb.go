@@ -78,8 +78,8 @@ type MCUClient interface {
 	// their load. Any node answers any call: a room's calls are routed to
 	// the node that hosts it, ListRooms and StreamEvents cover every node.
 	ListNodes(ctx context.Context, in *ListNodesRequest, opts ...grpc.CallOption) (*ListNodesResponse, error)
-	// Egress: recordings of a room's full mix and canvas (a hidden receiver
-	// of the room, lip-synced on the room clock). StartEgress answers once
+	// Egress: recordings and live streams of a room's full mix and canvas
+	// (a hidden receiver of the room, lip-synced on the room clock). StartEgress answers once
 	// the file is created (INVALID_ARGUMENT for a path outside the server's
 	// -record-dir, ALREADY_EXISTS for a file that is there,
 	// FAILED_PRECONDITION for one that cannot be created); StopEgress
@@ -325,8 +325,8 @@ type MCUServer interface {
 	// their load. Any node answers any call: a room's calls are routed to
 	// the node that hosts it, ListRooms and StreamEvents cover every node.
 	ListNodes(context.Context, *ListNodesRequest) (*ListNodesResponse, error)
-	// Egress: recordings of a room's full mix and canvas (a hidden receiver
-	// of the room, lip-synced on the room clock). StartEgress answers once
+	// Egress: recordings and live streams of a room's full mix and canvas
+	// (a hidden receiver of the room, lip-synced on the room clock). StartEgress answers once
 	// the file is created (INVALID_ARGUMENT for a path outside the server's
 	// -record-dir, ALREADY_EXISTS for a file that is there,
 	// FAILED_PRECONDITION for one that cannot be created); StopEgress
