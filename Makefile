@@ -6,7 +6,7 @@ BIN       := bin
 # C libraries for cgo (Opus, VP8, H.264 through libavcodec) and the tools the tests use as independent
 # checkers (Chromium for the browser test, simple-whip-client for WHIP, coturn as the external TURN server).
 DEB_BUILD := gcc pkg-config libopus-dev libopusfile-dev libvpx-dev libavcodec-dev libavutil-dev
-DEB_TEST  := iproute2 chromium libyuv-dev protobuf-compiler libprotobuf-dev simple-whip-client coturn
+DEB_TEST  := iproute2 chromium libyuv-dev protobuf-compiler libprotobuf-dev simple-whip-client coturn ffmpeg nginx libnginx-mod-rtmp
 ARGS      ?=
 FUZZTIME  ?= 30s
 

@@ -32,8 +32,8 @@ const startSlack = 200 * time.Millisecond
 const keyInterval = 5 * time.Second
 
 // streamKeyInterval is a live stream's: the 2 s that YouTube and Twitch
-// ask for.
-const streamKeyInterval = 2 * time.Second
+// ask for, less the frame or two the room takes to make the keyframe.
+const streamKeyInterval = 2*time.Second - 100*time.Millisecond
 
 // frameDuration is what the last audio packet adds to the duration.
 const frameDuration = media.FrameDuration

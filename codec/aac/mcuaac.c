@@ -2,9 +2,13 @@
 
 #include <string.h>
 #include <libavutil/channel_layout.h>
+#include <libavutil/log.h>
 #include <libavutil/opt.h>
 
 mcu_aac_enc *mcu_aac_enc_new(int rate, int channels, int bitrate) {
+	// The encoder reports statistics ("Qavg") at info level when it
+	// closes: errors come back to Go, the rest is noise.
+	av_log_set_level(AV_LOG_ERROR);
 	mcu_aac_enc *e = calloc(1, sizeof(*e));
 	if (!e) return NULL;
 	const AVCodec *c = avcodec_find_encoder_by_name("aac");

@@ -49,22 +49,32 @@ type State struct {
 // ParseURL checks an rtmp:// or rtmps:// URL.
 func ParseURL(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "rtmp" && u.Scheme != "rtmps") || u.Host == "" || strings.Trim(u.Path, "/") == "" {
+	if err != nil || (u.Scheme != "rtmp" && u.Scheme != "rtmps") || u.Host == "" || u.Fragment != "" ||
+		strings.Count(strings.Trim(u.Path, "/"), "/") < 1 || strings.HasSuffix(u.Path, "/") {
 		return nil, fmt.Errorf("rtmp: %q is no rtmp://host/app/key URL", s)
 	}
 	return u, nil
+}
+
+// libURL is u as gortmplib takes it: the application in the path, the
+// stream key (the last path element of the URLs services hand out) in
+// the fragment.
+func libURL(u *url.URL) *url.URL {
+	l := *u
+	i := strings.LastIndexByte(l.Path, '/')
+	l.Path, l.Fragment = l.Path[:i], l.Path[i+1:]
+	l.RawPath = ""
+	return &l
 }
 
 // Redact hides the stream key (the URL's last path element, and any
 // password) for listings and logs.
 func Redact(u *url.URL) string {
 	r := *u
-	r.User = nil
-	if i := strings.LastIndexByte(r.Path, '/'); i >= 0 && i < len(r.Path)-1 {
-		r.Path = r.Path[:i+1] + "****"
-	}
-	r.RawQuery = ""
-	return r.String()
+	r.User, r.RawQuery, r.Fragment = nil, "", ""
+	r.Path = r.Path[:strings.LastIndexByte(r.Path, '/')+1]
+	r.RawPath = ""
+	return r.String() + "****"
 }
 
 // Output is one live stream; one goroutine calls Audio, Video and
@@ -100,6 +110,7 @@ type conn struct {
 	video, audio *gortmplib.Track
 	broken       atomic.Bool // the server closed it (its reader saw it end)
 	readerDone   chan struct{}
+	err          error // the write that failed
 
 	started bool          // the first keyframe went out
 	base    time.Duration // its time: the stream's zero
@@ -171,7 +182,7 @@ func (o *Output) Video(ts time.Duration, key bool, au []byte) error {
 // Audio decodes one Opus packet of the mix at ts and sends the AAC
 // frames it completes; the mix's silent gaps go in as silence.
 func (o *Output) Audio(ts time.Duration, pkt []byte) error {
-	c := o.conn
+	c := o.connection()
 	if c == nil || !c.started || ts < c.base {
 		return nil
 	}
@@ -194,25 +205,27 @@ func (o *Output) Audio(ts time.Duration, pkt []byte) error {
 	})
 }
 
-// write sends one message, or takes the connection down if it fails.
+// write sends one message; once one failed, the connection sends
+// nothing more and the next Audio or Video takes it down (not here: the
+// AAC encoder may be calling).
 func (o *Output) write(c *conn, send func() error) {
-	if c != o.conn {
+	if c.err != nil {
 		return
 	}
 	_ = c.client.NetConn().SetWriteDeadline(time.Now().Add(writeTimeout))
 	before := c.client.BytesSent()
-	err := send()
+	c.err = send()
 	o.sent.Add(int64(c.client.BytesSent() - before))
-	if err != nil {
-		o.drop(fmt.Errorf("sending: %w", err))
-	}
 }
 
 // connection returns the connection to write to, nil while there is
 // none; it collects a finished attempt and starts the next one when due.
 func (o *Output) connection() *conn {
 	if c := o.conn; c != nil {
-		if c.broken.Load() {
+		switch {
+		case c.err != nil:
+			o.drop(fmt.Errorf("sending: %w", c.err))
+		case c.broken.Load():
 			o.drop(errors.New("the server closed the connection"))
 		}
 		return o.conn
@@ -249,7 +262,7 @@ func (o *Output) connection() *conn {
 func (o *Output) dial(sps, pps []byte) (*conn, error) {
 	ctx, cancel := context.WithTimeout(o.ctx, dialTimeout)
 	defer cancel()
-	client := &gortmplib.Client{URL: o.url, Publish: true}
+	client := &gortmplib.Client{URL: libURL(o.url), Publish: true}
 	if err := client.Initialize(ctx); err != nil {
 		return nil, err
 	}
