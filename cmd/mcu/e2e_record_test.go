@@ -555,3 +555,54 @@ func TestRecordAVOffset(t *testing.T) {
 		t.Errorf("the file's audio is %v behind its video, want within ±40 ms", offset.Round(time.Millisecond))
 	}
 }
+
+// TestAutoRecord: a room created with auto_record is recorded from its
+// creation; deleting the room finishes the file.
+func TestAutoRecord(t *testing.T) {
+	if testing.Short() {
+		t.Skip("records 3 s")
+	}
+	needFFmpeg(t)
+	s := startServer(t, func(c *Config) {
+		c.Canvas = fmt.Sprintf("%dx%d@%d", canvasW, canvasH, canvasFPS)
+		c.Ladder = "off"
+		c.RecordDir = t.TempDir()
+	})
+	api := dial(t, s)
+	ctx := context.Background()
+	r, err := api.CreateRoom(ctx, &mcuv1.CreateRoomRequest{Id: "auto", Options: &mcuv1.RoomOptions{AutoRecord: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.GetOptions().GetAutoRecord() {
+		t.Errorf("the room's options say auto_record %v", r.GetOptions().GetAutoRecord())
+	}
+	list, err := api.ListEgress(ctx, &mcuv1.ListEgressRequest{RoomId: "auto"})
+	if err != nil || len(list.GetEgress()) != 1 || list.GetEgress()[0].GetStatus() != mcuv1.EgressStatus_EGRESS_STATUS_ACTIVE {
+		t.Fatalf("ListEgress of an auto_record room: %v, %v", list, err)
+	}
+	joinRecorded(t, s, "auto")
+	time.Sleep(3 * time.Second)
+	if _, err := api.DeleteRoom(ctx, &mcuv1.DeleteRoomRequest{Id: "auto"}); err != nil {
+		t.Fatal(err)
+	}
+	var e *mcuv1.Egress
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		list, err := api.ListEgress(ctx, &mcuv1.ListEgressRequest{RoomId: "auto"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e = list.GetEgress()[0]; e.GetStatus() == mcuv1.EgressStatus_EGRESS_STATUS_ENDED {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the recording of a deleted room did not end: %v", e)
+		}
+	}
+	if got := probeStreams(t, e.GetPath()); strings.Join(got, ",") != "vp8,opus" {
+		t.Fatalf("streams %v", got)
+	}
+	if d := probeFloat(t, ffprobe(t, e.GetPath(), "-show_entries", "format=duration", "-of", "csv=p=0")); d < 2 {
+		t.Errorf("the auto recording lasts %.2f s, want the 3 s with participants", d)
+	}
+}

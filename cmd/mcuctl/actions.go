@@ -61,6 +61,7 @@ func roomsCreate(fs *flag.FlagSet) func([]string) (action, error) {
 	audioComplexity := fs.Uint("audio-complexity", 0, "Opus encoder complexity, `1..10`: lower costs less CPU (0: the server's default)")
 	deleteWhenEmpty := fs.Bool("delete-when-empty", false, "delete the room when its last participant leaves")
 	ladderFlag := fs.String("ladder", "", "bitrate ladder, top rung first, `"+ladder.Syntax+"` (e.g. 1280x720@30:1500k,640x360@30:600k,320x180@15:150k)")
+	autoRecord := fs.Bool("auto-record", false, "record the room (WebM in the server's -record-dir) from its creation")
 	return func(args []string) (action, error) {
 		req := &mcuv1.CreateRoomRequest{Id: args[0]}
 		// Without flags the options stay unset: all the server's defaults.
@@ -101,7 +102,7 @@ func roomsCreate(fs *flag.FlagSet) func([]string) (action, error) {
 			if o.AudioComplexity, err = uint32Flag("audio-complexity", *audioComplexity); err != nil {
 				return nil, err
 			}
-			o.ExcludeSelf, o.DeleteWhenEmpty = *excludeSelf, *deleteWhenEmpty
+			o.ExcludeSelf, o.DeleteWhenEmpty, o.AutoRecord = *excludeSelf, *deleteWhenEmpty, *autoRecord
 		}
 		return unary(func(ctx context.Context, c mcuv1.MCUClient) (*mcuv1.Room, error) {
 			return c.CreateRoom(ctx, req)

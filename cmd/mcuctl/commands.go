@@ -50,7 +50,7 @@ var groups = []string{"rooms", "participants", "layout", "legs", "record", "stre
 var commands = []*command{
 	{group: "rooms", name: "list", summary: "list the rooms", setup: noFlags(roomsList)},
 	{group: "rooms", name: "get", args: "<room>", summary: "show a room's settings", min: 1, max: 1, setup: noFlags(roomsGet)},
-	{group: "rooms", name: "create", args: "<room> [--canvas WxH@FPS] [--codecs VP8,H264] [--exclude-self] [--max-participants N] [--max-speakers N] [--audio-complexity 1..10] [--delete-when-empty] [--ladder WxH@FPS:BITRATE,...]",
+	{group: "rooms", name: "create", args: "<room> [--canvas WxH@FPS] [--codecs VP8,H264] [--exclude-self] [--max-participants N] [--max-speakers N] [--audio-complexity 1..10] [--delete-when-empty] [--ladder WxH@FPS:BITRATE,...] [--auto-record]",
 		summary: "create a room (unset options take the server's defaults)", min: 1, max: 1, setup: roomsCreate},
 	{group: "rooms", name: "update", args: "<room> [--exclude-self=BOOL] [--max-participants N] [--max-speakers N] [--delete-when-empty=BOOL]",
 		summary: "change the options given", min: 1, max: 1, setup: roomsUpdate},
