@@ -91,8 +91,26 @@ func lastPicture(t *testing.T, raw []byte, w, h int) *media.VideoFrame {
 	if len(raw) < size {
 		t.Fatalf("no %dx%d picture decoded (%d bytes)", w, h, len(raw))
 	}
-	pic := raw[len(raw)/size*size-size:]
-	return &media.VideoFrame{Width: w, Height: h, Y: pic[:w*h], U: pic[w*h : w*h*5/4], V: pic[w*h*5/4 : size], StrideY: w, StrideU: w / 2, StrideV: w / 2}
+	return rawPicture(raw[len(raw)/size*size-size:], w, h)
+}
+
+// rawPicture is the w×h I420 picture at the start of b.
+func rawPicture(b []byte, w, h int) *media.VideoFrame {
+	return &media.VideoFrame{Width: w, Height: h, Y: b[:w*h], U: b[w*h : w*h*5/4], V: b[w*h*5/4 : w*h*3/2], StrideY: w, StrideU: w / 2, StrideV: w / 2}
+}
+
+// recordServer is a server with the video tests' small canvas, one rung,
+// recording to dir ("": a temporary folder).
+func recordServer(t *testing.T, dir string) *testServer {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	return startServer(t, func(c *Config) {
+		c.Canvas = fmt.Sprintf("%dx%d@%d", canvasW, canvasH, canvasFPS)
+		c.Ladder = "off"
+		c.RecordDir = dir
+	})
 }
 
 // recordTones are the two participants' tones; each is heard in the
@@ -154,11 +172,7 @@ func TestRecordWebM(t *testing.T) {
 	}
 	needFFmpeg(t)
 	dir := t.TempDir()
-	s := startServer(t, func(c *Config) {
-		c.Canvas = fmt.Sprintf("%dx%d@%d", canvasW, canvasH, canvasFPS)
-		c.Ladder = "off"
-		c.RecordDir = dir
-	})
+	s := recordServer(t, dir)
 	api := dial(t, s)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -418,11 +432,7 @@ func TestRecordMP4(t *testing.T) {
 		t.Skip("records 10 s")
 	}
 	needFFmpeg(t)
-	s := startServer(t, func(c *Config) {
-		c.Canvas = fmt.Sprintf("%dx%d@%d", canvasW, canvasH, canvasFPS)
-		c.Ladder = "off"
-		c.RecordDir = t.TempDir()
-	})
+	s := recordServer(t, "")
 	joinRecorded(t, s, "rec")
 	api := dial(t, s)
 	encoders := s.metric(t, "mcu_video_encoders")
@@ -536,9 +546,7 @@ func TestRecordAVOffset(t *testing.T) {
 	seen := map[int]bool{}
 	var video []float64
 	for i := range pts {
-		b := raw[i*size : (i+1)*size]
-		pic := &media.VideoFrame{Width: w, Height: h, Y: b[:w*h], U: b[w*h : w*h*5/4], V: b[w*h*5/4:], StrideY: w, StrideU: w / 2, StrideV: w / 2}
-		_, n, ok := pionclient.ReadCounter(pic, tile.X, tile.Y, tile.W, tile.H)
+		_, n, ok := pionclient.ReadCounter(rawPicture(raw[i*size:], w, h), tile.X, tile.Y, tile.W, tile.H)
 		at, known := sentAt[n]
 		if !ok || !known || seen[n] {
 			continue
@@ -563,11 +571,7 @@ func TestAutoRecord(t *testing.T) {
 		t.Skip("records 3 s")
 	}
 	needFFmpeg(t)
-	s := startServer(t, func(c *Config) {
-		c.Canvas = fmt.Sprintf("%dx%d@%d", canvasW, canvasH, canvasFPS)
-		c.Ladder = "off"
-		c.RecordDir = t.TempDir()
-	})
+	s := recordServer(t, "")
 	api := dial(t, s)
 	ctx := context.Background()
 	r, err := api.CreateRoom(ctx, &mcuv1.CreateRoomRequest{Id: "auto", Options: &mcuv1.RoomOptions{AutoRecord: true}})

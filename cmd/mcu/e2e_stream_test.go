@@ -149,10 +149,7 @@ func TestStreamRTMP(t *testing.T) {
 	}
 	needFFmpeg(t)
 	srv := newNginxRTMP(t)
-	s := startServer(t, func(c *Config) {
-		c.Canvas = fmt.Sprintf("%dx%d@%d", canvasW, canvasH, canvasFPS)
-		c.Ladder = "off"
-	})
+	s := recordServer(t, "")
 	clients := joinRecorded(t, s, "live")
 	api := dial(t, s)
 	if _, err := api.StartEgress(context.Background(), &mcuv1.StartEgressRequest{RoomId: "live", Output: &mcuv1.StartEgressRequest_Stream{Stream: &mcuv1.StreamOutput{Url: "http://example.com/x"}}}); code(err) != codes.InvalidArgument {

@@ -14,17 +14,25 @@ import (
 // takes them: its frames are 1024 samples, not the room's 960, so the
 // tone goes in by 20 ms and comes out by AAC frame.
 
-func TestRoundTripTone(t *testing.T) {
-	enc, err := NewEncoder(48000, 1, 128000)
+// newPair opens an encoder and a decoder of its frames, closed when the
+// test ends.
+func newPair(t *testing.T, bitrate int) (*Encoder, *Decoder) {
+	t.Helper()
+	enc, err := NewEncoder(48000, 1, bitrate)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer enc.Close()
+	t.Cleanup(func() { _ = enc.Close() })
 	dec, err := NewDecoder(enc.Config())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer dec.Close()
+	t.Cleanup(func() { _ = dec.Close() })
+	return enc, dec
+}
+
+func TestRoundTripTone(t *testing.T) {
+	enc, dec := newPair(t, 128000)
 	in := make([]int16, 960)
 	out := make([]int16, 2048)
 	var got []int16
@@ -61,14 +69,7 @@ func TestRoundTripTone(t *testing.T) {
 }
 
 func TestCloseTwiceAndUseAfterClose(t *testing.T) {
-	enc, err := NewEncoder(48000, 1, 64000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec, err := NewDecoder(enc.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
+	enc, dec := newPair(t, 64000)
 	for range 2 {
 		if err := enc.Close(); err != nil {
 			t.Fatal(err)
@@ -86,16 +87,7 @@ func TestCloseTwiceAndUseAfterClose(t *testing.T) {
 }
 
 func TestGarbageInput(t *testing.T) {
-	enc, err := NewEncoder(48000, 1, 64000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
-	dec, err := NewDecoder(enc.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dec.Close()
+	_, dec := newPair(t, 64000)
 	out := make([]int16, 2048)
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 200 {
