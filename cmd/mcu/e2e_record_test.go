@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -58,14 +59,17 @@ func probeFloat(t *testing.T, s string) float64 {
 
 // decode runs ffmpeg -v error over the file's stream (a: audio, v:
 // video) from start for length seconds and returns the raw output: mono
-// 48 kHz s16le PCM, or I420 pictures. Any decode error fails the test.
+// 48 kHz s16le PCM, or I420 pictures (one per frame in the file). Any
+// decode error fails the test.
 func decode(t *testing.T, path, stream string, start, length float64) []byte {
 	t.Helper()
 	args := []string{"-v", "error", "-xerror", "-ss", fmt.Sprint(start), "-i", path, "-t", fmt.Sprint(length), "-map", "0:" + stream}
 	if stream == "a" {
 		args = append(args, "-f", "s16le", "-ac", "1", "-ar", "48000", "-")
 	} else {
-		args = append(args, "-f", "rawvideo", "-pix_fmt", "yuv420p", "-")
+		// One picture per frame in the file: without passthrough,
+		// ffmpeg repeats pictures to fill a variable frame rate.
+		args = append(args, "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-")
 	}
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command("ffmpeg", args...)
@@ -452,32 +456,64 @@ func TestRecordMP4(t *testing.T) {
 	checkRecording(t, eg.GetPath(), "h264,opus", time.Since(started))
 }
 
-// onsets are the times (from the start of pcm, 48 kHz) at which hz
-// starts after at least 300 ms without it, to 5 ms.
-func onsets(pcm []int16, hz, amp float64) []time.Duration {
+// beepOnsets are the times at which hz starts in frames (20 ms each, at
+// their time), after at least 300 ms without it (a gap in the frames, the
+// silence the room sends as nothing, counts as without), to 5 ms.
+func beepOnsets(frames []pionclient.Frame, hz, amp float64) []time.Time {
 	const win = 240 // 5 ms, 5 cycles of 1 kHz
-	var out []time.Duration
-	quiet := 0
-	for i := 0; i+win <= len(pcm); i += win {
-		if codectest.Goertzel(pcm[i:i+win], hz) < amp/2 {
-			quiet++
-			continue
+	var out []time.Time
+	var last time.Time // the end of the last window that held the tone
+	for _, f := range frames {
+		for i := 0; i+win <= len(f.Samples); i += win {
+			if codectest.Goertzel(f.Samples[i:i+win], hz) < amp/2 {
+				continue
+			}
+			at := f.At.Add(time.Duration(i) * time.Second / 48000)
+			if last.IsZero() || at.Sub(last) >= 300*time.Millisecond {
+				out = append(out, at)
+			}
+			last = at.Add(5 * time.Millisecond)
 		}
-		if quiet >= 60 {
-			out = append(out, time.Duration(i)*time.Second/48000)
-		}
-		quiet = 0
 	}
 	return out
 }
 
-// TestRecordAVOffset measures lip sync in a recording: one participant
-// sends a camera whose every frame carries its number (the counter band)
-// and beeps now and then. For the pictures, the file's time of each
-// camera frame's first appearance minus when it was sent; for the sound,
-// each beep's onset in the file minus when it was sent: the difference
-// of the medians is how much the file's audio lags its video. It must be
-// within ±40 ms.
+// pcmFrames cuts pcm into 20 ms frames at their time from zero.
+func pcmFrames(pcm []int16, zero time.Time) []pionclient.Frame {
+	var out []pionclient.Frame
+	for i := 0; i+960 <= len(pcm); i += 960 {
+		out = append(out, pionclient.Frame{At: zero.Add(time.Duration(i) * time.Second / 48000), Samples: pcm[i : i+960]})
+	}
+	return out
+}
+
+// avOffset is how much later than the pictures the sound comes, from
+// when each was sent: the median delay of the beeps' onsets minus the
+// median delay of the camera frames' first appearances (both in seconds,
+// against the send times).
+func avOffset(t *testing.T, what string, sent, got []time.Time, video []float64) time.Duration {
+	t.Helper()
+	if len(got) != len(sent) {
+		t.Fatalf("%s: %d beeps sent, %d found", what, len(sent), len(got))
+	}
+	if len(video) < 50 {
+		t.Fatalf("%s: the camera's counter read in only %d pictures", what, len(video))
+	}
+	var audio []float64
+	for i := range sent {
+		audio = append(audio, got[i].Sub(sent[i]).Seconds())
+	}
+	return time.Duration((median(audio) - median(video)) * float64(time.Second))
+}
+
+// TestRecordAVOffset measures lip sync in a recording, and at a live
+// viewer at the same time: one participant sends a camera whose every
+// frame carries its number (the counter band) and beeps now and then.
+// For the pictures, the time of each camera frame's first appearance
+// minus when it was sent; for the sound, each beep's onset minus when it
+// was sent; the difference of the medians is how much the sound lags.
+// The file's must be within ±40 ms, and within 20 ms of what the live
+// viewer gets (the file is as well synced as the room's own streams).
 func TestRecordAVOffset(t *testing.T) {
 	if testing.Short() {
 		t.Skip("records 9 s")
@@ -489,8 +525,22 @@ func TestRecordAVOffset(t *testing.T) {
 		c.Ladder = "off"
 		c.RecordDir = t.TempDir()
 	})
+	regions, _ := compositor.Regions(compositor.Grid(), w, h, 1)
+	tile, _ := compositor.ContentRect(regions[0].Rect, 320, 240, regions[0].Fit)
+	var mu sync.Mutex
+	liveSeen := map[int]time.Time{} // each counter's first arrival at the viewer
 	cam := pionclient.VideoOptions{Y: 41, U: 240, V: 110, FPS: fps, Counter: true}
 	c := joinReady(t, pionclient.Options{BaseURL: s.URL, Room: "av", Name: "beeper", KeepSent: true, Video: &cam})
+	viewer := joinReady(t, pionclient.Options{BaseURL: s.URL, Room: "av", Name: "viewer", RecvOnly: true, RecvVideo: true,
+		OnComposite: func(at time.Time, pic *media.VideoFrame) {
+			if _, n, ok := pionclient.ReadCounter(pic, tile.X, tile.Y, tile.W, tile.H); ok {
+				mu.Lock()
+				if _, seen := liveSeen[n]; !seen {
+					liveSeen[n] = at
+				}
+				mu.Unlock()
+			}
+		}})
 	time.Sleep(time.Second)
 	api := dial(t, s)
 	eg, err := api.StartEgress(context.Background(), &mcuv1.StartEgressRequest{RoomId: "av", Output: &mcuv1.StartEgressRequest_File{File: &mcuv1.FileOutput{Format: "webm", Path: "av.webm"}}})
@@ -510,41 +560,30 @@ func TestRecordAVOffset(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := eg.GetPath()
+	sentAt := map[int]time.Time{}
+	for _, v := range c.SentVideoFrames() {
+		sentAt[v.N] = v.At // within 17 s, counters do not wrap
+	}
+	// The beeps as sent (as the sender's own decoder hears them), in the
+	// file (times from its zero, the Unix epoch here) and at the viewer.
+	sent := beepOnsets(c.Sent(), beepHz, beepAmp)
+	sent = sent[len(sent)-min(len(sent), 5):] // the recording has the last 5
+	epoch := time.Unix(0, 0)
+	// The decoded sound starts at the audio track's first timestamp.
+	audioStart := probeFloat(t, ffprobe(t, path, "-select_streams", "a", "-show_entries", "stream=start_time", "-of", "csv=p=0"))
+	file := beepOnsets(pcmFrames(pcm16(decode(t, path, "a", 0, 60)), epoch.Add(time.Duration(audioStart*float64(time.Second)))), beepHz, beepAmp)
+	live := beepOnsets(viewer.Frames(), beepHz, beepAmp)
+	live = live[len(live)-min(len(live), 5):]
 
-	// Sound: the beeps as sent (as the sender's own decoder hears them)
-	// and in the file.
-	var sentPCM []int16
-	sent := c.Sent()
-	for _, f := range sent {
-		sentPCM = append(sentPCM, f.Samples...)
-	}
-	sentBeeps := onsets(sentPCM, beepHz, beepAmp)
-	fileBeeps := onsets(pcm16(decode(t, path, "a", 0, 60)), beepHz, beepAmp)
-	if len(sentBeeps) != 5 || len(fileBeeps) != 5 {
-		t.Fatalf("%d beeps sent, %d found in the file; want 5", len(sentBeeps), len(fileBeeps))
-	}
-	frameLen := time.Second / 50
-	var audio []float64
-	for i := range sentBeeps {
-		at := sent[int(sentBeeps[i]/frameLen)].At.Add(sentBeeps[i] % frameLen)
-		audio = append(audio, fileBeeps[i].Seconds()-float64(at.UnixNano())/1e9)
-	}
-
-	// Pictures: each camera frame's first picture in the file.
+	// The file's pictures: each camera frame's first.
 	raw := decode(t, path, "v", 0, 60)
 	pts := strings.Fields(ffprobe(t, path, "-select_streams", "v", "-show_entries", "frame=pts_time", "-of", "csv=p=0"))
 	size := w * h * 3 / 2
 	if len(raw)/size != len(pts) {
 		t.Fatalf("%d pictures decoded, %d frames probed", len(raw)/size, len(pts))
 	}
-	regions, _ := compositor.Regions(compositor.Grid(), w, h, 1)
-	tile, _ := compositor.ContentRect(regions[0].Rect, 320, 240, regions[0].Fit)
-	sentAt := map[int]time.Time{}
-	for _, v := range c.SentVideoFrames() {
-		sentAt[v.N] = v.At // within 17 s, counters do not wrap
-	}
 	seen := map[int]bool{}
-	var video []float64
+	var fileVideo, liveVideo []float64
 	for i := range pts {
 		_, n, ok := pionclient.ReadCounter(rawPicture(raw[i*size:], w, h), tile.X, tile.Y, tile.W, tile.H)
 		at, known := sentAt[n]
@@ -552,15 +591,23 @@ func TestRecordAVOffset(t *testing.T) {
 			continue
 		}
 		seen[n] = true
-		video = append(video, probeFloat(t, pts[i])-float64(at.UnixNano())/1e9)
+		fileVideo = append(fileVideo, epoch.Add(time.Duration(probeFloat(t, pts[i])*float64(time.Second))).Sub(at).Seconds())
 	}
-	if len(video) < len(pts)/2 {
-		t.Fatalf("the counter read in only %d of %d pictures", len(video), len(pts))
+	mu.Lock()
+	for n, got := range liveSeen {
+		if at, ok := sentAt[n]; ok {
+			liveVideo = append(liveVideo, got.Sub(at).Seconds())
+		}
 	}
-	offset := time.Duration((median(audio) - median(video)) * float64(time.Second))
-	t.Logf("A/V offset in the file: audio %v behind video (%d beeps, %d camera frames)", offset.Round(time.Millisecond), len(audio), len(video))
-	if offset < -40*time.Millisecond || offset > 40*time.Millisecond {
-		t.Errorf("the file's audio is %v behind its video, want within ±40 ms", offset.Round(time.Millisecond))
+	mu.Unlock()
+	inFile := avOffset(t, "file", sent, file, fileVideo)
+	atViewer := avOffset(t, "viewer", sent, live, liveVideo)
+	t.Logf("A/V offset (sound behind pictures): in the file %v, at a live viewer %v", inFile.Round(time.Millisecond), atViewer.Round(time.Millisecond))
+	if inFile < -40*time.Millisecond || inFile > 40*time.Millisecond {
+		t.Errorf("the file's sound is %v behind its pictures, want within ±40 ms", inFile.Round(time.Millisecond))
+	}
+	if d := inFile - atViewer; d < -20*time.Millisecond || d > 20*time.Millisecond {
+		t.Errorf("the file's A/V offset is %v off the live viewer's", d.Round(time.Millisecond))
 	}
 }
 
