@@ -300,6 +300,9 @@ loop:
 		}
 	}
 	_ = r.out.Close()
+	if n := r.drops.Load(); n > 0 {
+		r.m.log.Warn("egress dropped frames: its output fell behind", "egress", r.id, "frames", n)
+	}
 	info := r.snapshot()
 	info.Active, info.Connected = false, false
 	if _, err := r.out.Progress(); err != nil && failure == nil {

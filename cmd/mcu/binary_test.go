@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -53,8 +54,15 @@ type binaryRun struct {
 // waits until it says where it listens; it is killed when the test ends.
 func startBinary(t *testing.T, args ...string) *binaryRun {
 	t.Helper()
-	bin := buildMCU(t)
-	cmd := exec.Command(bin, append([]string{"-http", "127.0.0.1:0", "-grpc", "127.0.0.1:0", "-admin-http", "127.0.0.1:0", "-interfaces", "lo", "-include-loopback", "true"}, args...)...)
+	return startBinaryIn(t, nil, args...)
+}
+
+// startBinaryIn is startBinary run by wrapper (a command line the
+// binary's path and arguments are appended to; nil: none).
+func startBinaryIn(t *testing.T, wrapper []string, args ...string) *binaryRun {
+	t.Helper()
+	line := append(slices.Clone(wrapper), buildMCU(t), "-http", "127.0.0.1:0", "-grpc", "127.0.0.1:0", "-admin-http", "127.0.0.1:0", "-interfaces", "lo", "-include-loopback", "true")
+	cmd := exec.Command(line[0], append(line[1:], args...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -657,3 +657,58 @@ func TestAutoRecord(t *testing.T) {
 		t.Errorf("the auto recording lasts %.2f s, want the 3 s with participants", d)
 	}
 }
+
+// TestRecordDiskFull records to a disk that fills up (a 96 KiB tmpfs,
+// mounted for the server alone in a mount namespace of its own; root
+// only): the recording ends with an egress_ended event that says so, and
+// nothing else changes: the room goes on, the server serves.
+func TestRecordDiskFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a small tmpfs needs root")
+	}
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("no unshare")
+	}
+	dir := filepath.Join(t.TempDir(), "small")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b := startBinaryIn(t, []string{"unshare", "-m", "--propagation", "private", "sh", "-c", `mount -t tmpfs -o size=96k tmpfs "$0" && exec "$@"`, dir},
+		"-record-dir", dir, "-canvas", fmt.Sprintf("%dx%d@%d", canvasW, canvasH, canvasFPS), "-ladder", "off")
+	s := &testServer{URL: "http://" + b.http, GRPC: b.grpc}
+	clients := joinRecorded(t, s, "full")
+	api := dial(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	events, err := api.StreamEvents(ctx, &mcuv1.StreamEventsRequest{RoomId: "full"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eg, err := api.StartEgress(ctx, &mcuv1.StartEgressRequest{RoomId: "full", Output: &mcuv1.StartEgressRequest_File{File: &mcuv1.FileOutput{Format: "webm"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev, err := events.Recv()
+		if err != nil {
+			t.Fatalf("no egress_ended: %v", err)
+		}
+		if ev.GetType() != mcuv1.EventType_EVENT_TYPE_EGRESS_ENDED || ev.GetEgress().GetId() != eg.GetId() {
+			continue
+		}
+		e := ev.GetEgress()
+		t.Logf("ended after %v, %d bytes: %s", e.GetDuration().AsDuration(), e.GetBytes(), e.GetError())
+		if e.GetStatus() != mcuv1.EgressStatus_EGRESS_STATUS_FAILED || !strings.Contains(e.GetError(), "no space left") {
+			t.Fatalf("egress_ended: %v, want failed with the disk full", e)
+		}
+		break
+	}
+	waitCanvas(t, clients, func(int) []*colour { return cols(red, blue) }, 5*time.Second)
+	requireMixMinus(t, clients, recordTones, recordAmp, time.Now().Add(-1500*time.Millisecond), time.Now().Add(-500*time.Millisecond))
+	if n := len(mustParticipants(t, api, "full")); n != 2 {
+		t.Errorf("%d participants after the recording failed, want 2", n)
+	}
+}
