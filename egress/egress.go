@@ -241,16 +241,22 @@ func (m *Manager) Start(req Request) (Info, error) {
 		return Info{}, err
 	}
 	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
+	closed = m.closed // again: Close may have come meanwhile
+	if !closed {
+		m.active[id] = r
+	}
+	m.mu.Unlock()
+	info := r.snapshot()
+	if !closed {
+		// Reported before it runs: its updates and end come after.
+		m.log.Info("egress started", "egress", id, "room", req.Room, "format", req.Format, "path", path, "url", info.URL)
+		m.cfg.OnEvent(Event{Type: EventStarted, At: time.Now(), Info: info})
+	}
+	go r.run()
+	if closed {
 		r.stop()
 		return Info{}, ErrClosed
 	}
-	m.active[id] = r
-	m.mu.Unlock()
-	info := r.snapshot()
-	m.log.Info("egress started", "egress", id, "room", req.Room, "format", req.Format, "path", path, "url", info.URL)
-	m.cfg.OnEvent(Event{Type: EventStarted, At: time.Now(), Info: info})
 	return info, nil
 }
 

@@ -110,8 +110,8 @@ type recorder struct {
 	stream   rtmp.State
 }
 
-// startRecorder creates the file (or gets the stream ready), joins the
-// room and starts writing; on failure it leaves nothing behind.
+// startRecorder creates the file (or gets the stream ready) and joins the
+// room; the caller then runs it. On failure it leaves nothing behind.
 func startRecorder(m *Manager, id string, req Request, path, audio, video string) (*recorder, error) {
 	r := &recorder{m: m, id: id, req: req, path: path, started: time.Now(), keyInterval: keyInterval,
 		q: make(chan block, queueLen), quit: make(chan struct{}), done: make(chan struct{})}
@@ -149,7 +149,6 @@ func startRecorder(m *Manager, id string, req Request, path, audio, video string
 		r.leave()
 		return fail(err)
 	}
-	go r.run()
 	return r, nil
 }
 
