@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -63,7 +64,13 @@ func probeFloat(t *testing.T, s string) float64 {
 // decode error fails the test.
 func decode(t *testing.T, path, stream string, start, length float64) []byte {
 	t.Helper()
-	args := []string{"-v", "error", "-xerror", "-ss", fmt.Sprint(start), "-i", path, "-t", fmt.Sprint(length), "-map", "0:" + stream}
+	args := []string{"-v", "error", "-xerror"}
+	if start > 0 {
+		// (From the start, no seek: a seek lands on a keyframe, and a
+		// stream's sound before it would be dropped.)
+		args = append(args, "-ss", fmt.Sprint(start))
+	}
+	args = append(args, "-i", path, "-t", fmt.Sprint(length), "-map", "0:"+stream)
 	if stream == "a" {
 		args = append(args, "-f", "s16le", "-ac", "1", "-ar", "48000", "-")
 	} else {
@@ -493,9 +500,11 @@ func pcmFrames(pcm []int16, zero time.Time) []pionclient.Frame {
 // against the send times).
 func avOffset(t *testing.T, what string, sent, got []time.Time, video []float64) time.Duration {
 	t.Helper()
-	if len(got) != len(sent) {
+	// got has the last beeps (a capture may start late), at least three.
+	if len(got) < 3 || len(got) > len(sent) {
 		t.Fatalf("%s: %d beeps sent, %d found", what, len(sent), len(got))
 	}
+	sent = sent[len(sent)-len(got):]
 	if len(video) < 50 {
 		t.Fatalf("%s: the camera's counter read in only %d pictures", what, len(video))
 	}
@@ -506,8 +515,38 @@ func avOffset(t *testing.T, what string, sent, got []time.Time, video []float64)
 	return time.Duration((median(audio) - median(video)) * float64(time.Second))
 }
 
+// fileAVOffset is avOffset for a file (pictures w×h, the camera's
+// counter in tile): its times are from its zero, the Unix epoch here.
+func fileAVOffset(t *testing.T, path string, w, h int, tile compositor.Rect, sent []time.Time, sentAt map[int]time.Time, hz, amp float64) time.Duration {
+	t.Helper()
+	epoch := time.Unix(0, 0)
+	// The decoded sound starts at the audio track's first timestamp.
+	audioStart := probeFloat(t, ffprobe(t, path, "-select_streams", "a", "-show_entries", "stream=start_time", "-of", "csv=p=0"))
+	beeps := beepOnsets(pcmFrames(pcm16(decode(t, path, "a", 0, 60)), epoch.Add(time.Duration(audioStart*float64(time.Second)))), hz, amp)
+	// Each camera frame's first picture.
+	raw := decode(t, path, "v", 0, 60)
+	pts := strings.Fields(ffprobe(t, path, "-select_streams", "v", "-show_entries", "frame=pts_time", "-of", "csv=p=0"))
+	size := w * h * 3 / 2
+	if len(raw)/size != len(pts) {
+		t.Fatalf("%s: %d pictures decoded, %d frames probed", path, len(raw)/size, len(pts))
+	}
+	seen := map[int]bool{}
+	var video []float64
+	for i := range pts {
+		_, n, ok := pionclient.ReadCounter(rawPicture(raw[i*size:], w, h), tile.X, tile.Y, tile.W, tile.H)
+		at, known := sentAt[n]
+		if !ok || !known || seen[n] {
+			continue
+		}
+		seen[n] = true
+		video = append(video, epoch.Add(time.Duration(probeFloat(t, pts[i])*float64(time.Second))).Sub(at).Seconds())
+	}
+	return avOffset(t, path, sent, beeps, video)
+}
+
 // TestRecordAVOffset measures lip sync in a WebM and an fMP4 recording
-// of the same session, and at a live viewer at the same time: one participant sends a camera whose every
+// of the same session, in its RTMP stream (captured from nginx, when it
+// is installed), and at a live viewer at the same time: one participant sends a camera whose every
 // frame carries its number (the counter band) and beeps now and then.
 // For the pictures, the time of each camera frame's first appearance
 // minus when it was sent; for the sound, each beep's onset minus when it
@@ -545,7 +584,8 @@ func TestRecordAVOffset(t *testing.T) {
 		}})
 	time.Sleep(time.Second)
 	api := dial(t, s)
-	// The same session in both files that carry pictures.
+	// The same session in both files that carry pictures, and, when
+	// nginx is here, live over RTMP, captured by ffmpeg.
 	var egs []*mcuv1.Egress
 	for _, format := range []string{"webm", "mp4"} {
 		eg, err := api.StartEgress(context.Background(), &mcuv1.StartEgressRequest{RoomId: "av", Output: &mcuv1.StartEgressRequest_File{File: &mcuv1.FileOutput{Format: format, Path: "av." + format}}})
@@ -553,6 +593,25 @@ func TestRecordAVOffset(t *testing.T) {
 			t.Fatal(err)
 		}
 		egs = append(egs, eg)
+	}
+	var capture string
+	var captureCmd *exec.Cmd
+	var captured chan error
+	if srv := maybeNginxRTMP(t); srv != nil {
+		eg, err := api.StartEgress(context.Background(), &mcuv1.StartEgressRequest{RoomId: "av", Output: &mcuv1.StartEgressRequest_Stream{Stream: &mcuv1.StreamOutput{Url: srv.url("av")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		egs = append(egs, eg)
+		waitStream(t, api, eg.GetId(), true, 5*time.Second)
+		capture = filepath.Join(t.TempDir(), "av.flv")
+		captureCmd = exec.Command("ffmpeg", "-v", "error", "-rw_timeout", "2000000", "-i", srv.url("av"), "-c", "copy", "-f", "flv", capture)
+		if err := captureCmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		captured = make(chan error, 1)
+		go func() { captured <- captureCmd.Wait() }()
+		t.Cleanup(func() { _ = captureCmd.Process.Kill() })
 	}
 	const beepHz, beepAmp = 1000, 8000
 	c.SetTone(0)
@@ -589,33 +648,41 @@ func TestRecordAVOffset(t *testing.T) {
 	atViewer := avOffset(t, "viewer", sent, live, liveVideo)
 	t.Logf("A/V offset (sound behind pictures) at a live viewer: %v", atViewer.Round(time.Millisecond))
 
-	for _, eg := range egs {
-		path := eg.GetPath()
-		// Times in the file are from its zero, the Unix epoch here; the
-		// decoded sound starts at the audio track's first timestamp.
-		epoch := time.Unix(0, 0)
-		audioStart := probeFloat(t, ffprobe(t, path, "-select_streams", "a", "-show_entries", "stream=start_time", "-of", "csv=p=0"))
-		file := beepOnsets(pcmFrames(pcm16(decode(t, path, "a", 0, 60)), epoch.Add(time.Duration(audioStart*float64(time.Second)))), beepHz, beepAmp)
-		// Each camera frame's first picture in the file.
-		raw := decode(t, path, "v", 0, 60)
-		pts := strings.Fields(ffprobe(t, path, "-select_streams", "v", "-show_entries", "frame=pts_time", "-of", "csv=p=0"))
-		size := w * h * 3 / 2
-		if len(raw)/size != len(pts) {
-			t.Fatalf("%s: %d pictures decoded, %d frames probed", path, len(raw)/size, len(pts))
-		}
-		seen := map[int]bool{}
-		var fileVideo []float64
-		for i := range pts {
-			_, n, ok := pionclient.ReadCounter(rawPicture(raw[i*size:], w, h), tile.X, tile.Y, tile.W, tile.H)
-			at, known := sentAt[n]
-			if !ok || !known || seen[n] {
-				continue
+	paths := []string{egs[0].GetPath(), egs[1].GetPath()}
+	if captured != nil {
+		// nginx keeps its players after the stream ends: ffmpeg is
+		// interrupted, which ends its file cleanly.
+		// nginx keeps its players after the stream ends: ffmpeg is
+		// interrupted, which ends its file cleanly.
+		_ = captureCmd.Process.Signal(os.Interrupt)
+		select {
+		case err := <-captured:
+			// 255: interrupted, as asked.
+			if ee := (*exec.ExitError)(nil); err != nil && (!errors.As(err, &ee) || ee.ExitCode() != 255) {
+				t.Fatalf("ffmpeg capturing the live stream: %v", err)
 			}
-			seen[n] = true
-			fileVideo = append(fileVideo, epoch.Add(time.Duration(probeFloat(t, pts[i])*float64(time.Second))).Sub(at).Seconds())
+		case <-time.After(10 * time.Second):
+			t.Fatal("ffmpeg's capture did not end")
 		}
-		inFile := avOffset(t, path, sent, file, fileVideo)
+		paths = append(paths, capture)
+	}
+	var webm time.Duration
+	for i, path := range paths {
+		inFile := fileAVOffset(t, path, w, h, tile, sent, sentAt, beepHz, beepAmp)
 		t.Logf("A/V offset (sound behind pictures) in %s: %v", filepath.Base(path), inFile.Round(time.Millisecond))
+		if i == 0 {
+			webm = inFile
+		}
+		if path == capture {
+			// What a player of the stream gets also depends on how nginx
+			// relays it (it restarts the timestamps for a player who
+			// comes mid-stream): it is compared with the recording of
+			// the same session.
+			if d := inFile - webm; d < -30*time.Millisecond || d > 30*time.Millisecond {
+				t.Errorf("the RTMP stream's A/V offset is %v off the WebM recording's", d.Round(time.Millisecond))
+			}
+			continue
+		}
 		if inFile < -40*time.Millisecond || inFile > 40*time.Millisecond {
 			t.Errorf("%s: the sound is %v behind the pictures, want within ±40 ms", filepath.Base(path), inFile.Round(time.Millisecond))
 		}

@@ -28,11 +28,22 @@ type nginxRTMP struct {
 
 func newNginxRTMP(t *testing.T) *nginxRTMP {
 	t.Helper()
+	n := maybeNginxRTMP(t)
+	if n == nil {
+		t.Skip("nginx or libnginx-mod-rtmp not installed (make deps-test)")
+	}
+	return n
+}
+
+// maybeNginxRTMP is newNginxRTMP, or nil when nginx or its RTMP module is
+// not installed.
+func maybeNginxRTMP(t *testing.T) *nginxRTMP {
+	t.Helper()
 	if _, err := exec.LookPath("nginx"); err != nil {
-		t.Skip("nginx not installed (make deps-test)")
+		return nil
 	}
 	if _, err := os.Stat(rtmpModule); err != nil {
-		t.Skip("libnginx-mod-rtmp not installed (make deps-test)")
+		return nil
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
