@@ -303,7 +303,8 @@ loop:
 		r.m.log.Warn("egress dropped frames: its output fell behind", "egress", r.id, "frames", n)
 	}
 	info := r.snapshot()
-	info.Active, info.Connected = false, false
+	// A stream's last connection failure is not why it ended.
+	info.Active, info.Connected, info.Err = false, false, ""
 	if _, err := r.out.Progress(); err != nil && failure == nil {
 		failure = err
 	}
