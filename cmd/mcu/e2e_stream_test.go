@@ -152,8 +152,8 @@ func waitStream(t *testing.T, api mcuv1.MCUClient, id string, connected bool, wi
 // TestStreamRTMP streams a two-person VP8 room to two outputs of a real
 // RTMP server (nginx) at once: ffprobe reads H.264 + AAC from each, with
 // a keyframe every 2 s. The server is killed mid-stream: the streams say
-// so (egress_updated), the room goes on, and once the server is back
-// they reconnect by themselves.
+// so (egress_updated, and in listings), the room goes on, and once the
+// server is back they reconnect by themselves (egress_updated again).
 func TestStreamRTMP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("streams to nginx")
@@ -163,6 +163,39 @@ func TestStreamRTMP(t *testing.T) {
 	s := recordServer(t, "")
 	clients := joinRecorded(t, s, "live")
 	api := dial(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	events, err := api.StreamEvents(ctx, &mcuv1.StreamEventsRequest{RoomId: "live"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	updates := make(chan *mcuv1.Egress, 100)
+	go func() {
+		for {
+			ev, err := events.Recv()
+			if err != nil {
+				close(updates)
+				return
+			}
+			if ev.GetType() == mcuv1.EventType_EVENT_TYPE_EGRESS_UPDATED {
+				select {
+				case updates <- ev.GetEgress():
+				case <-ctx.Done():
+				}
+			}
+		}
+	}()
+	// sawUpdate waits for an egress_updated event of a stream that says
+	// it is connected (or not).
+	sawUpdate := func(connected bool) {
+		t.Helper()
+		for e := range updates {
+			if e.GetConnected() == connected && (connected || e.GetRetries() > 0 && e.GetError() != "") {
+				return
+			}
+		}
+		t.Fatalf("no egress_updated with connected=%v", connected)
+	}
 	if _, err := api.StartEgress(context.Background(), &mcuv1.StartEgressRequest{RoomId: "live", Output: &mcuv1.StartEgressRequest_Stream{Stream: &mcuv1.StreamOutput{Url: "http://example.com/x"}}}); code(err) != codes.InvalidArgument {
 		t.Errorf("a stream to an http URL: %v, want InvalidArgument", err)
 	}
@@ -192,6 +225,7 @@ func TestStreamRTMP(t *testing.T) {
 	}
 
 	srv.stop()
+	sawUpdate(false)
 	for _, id := range ids {
 		e := waitStream(t, api, id, false, 10*time.Second)
 		t.Logf("server gone: %s %v retries %d: %s", id, e.GetStatus(), e.GetRetries(), e.GetError())
@@ -201,6 +235,7 @@ func TestStreamRTMP(t *testing.T) {
 	requireMixMinus(t, clients, recordTones, recordAmp, time.Now().Add(-1500*time.Millisecond), time.Now().Add(-500*time.Millisecond))
 
 	srv.start(t)
+	sawUpdate(true)
 	for i, key := range []string{"one", "two"} {
 		e := waitStream(t, api, ids[i], true, 40*time.Second)
 		codecs, _ := probeLive(t, srv.url(key))
@@ -211,7 +246,7 @@ func TestStreamRTMP(t *testing.T) {
 	}
 	for _, id := range ids {
 		e, err := api.StopEgress(context.Background(), &mcuv1.StopEgressRequest{EgressId: id})
-		if err != nil || e.GetStatus() != mcuv1.EgressStatus_EGRESS_STATUS_ENDED || e.GetBytes() == 0 {
+		if err != nil || e.GetStatus() != mcuv1.EgressStatus_EGRESS_STATUS_ENDED || e.GetBytes() == 0 || e.GetError() != "" {
 			t.Fatalf("StopEgress: %v, %v", e, err)
 		}
 	}
