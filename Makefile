@@ -6,13 +6,13 @@ BIN       := bin
 # C libraries for cgo (Opus, VP8, H.264 through libavcodec) and the tools the tests use as independent
 # checkers (Chromium for the browser test, simple-whip-client for WHIP, coturn as the external TURN server).
 DEB_BUILD := gcc pkg-config libopus-dev libopusfile-dev libvpx-dev libavcodec-dev libavutil-dev
-DEB_TEST  := iproute2 chromium libyuv-dev protobuf-compiler libprotobuf-dev simple-whip-client coturn
+DEB_TEST  := iproute2 chromium libyuv-dev protobuf-compiler libprotobuf-dev simple-whip-client coturn ffmpeg nginx libnginx-mod-rtmp
 ARGS      ?=
 FUZZTIME  ?= 30s
 
 .DEFAULT_GOAL := help
 
-.PHONY: help deps deps-test build run test test-short fuzz soak bench bench-full bench-micro bench-audio bench-video bench-ladder bench-reach proto lint fmt clean
+.PHONY: help deps deps-test build run test test-short fuzz soak bench bench-full bench-micro bench-audio bench-video bench-ladder bench-reach bench-record proto lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -102,6 +102,9 @@ bench-video: build ## CPU of the mcu for one 4-person room (640x360 cameras, 128
 # the mcu's embedded TURN server over UDP, then over TCP; the mcu's CPU in
 # each window, side by side. Then each way of joining's time to the first
 # composite frame.
+bench-record: ## CPU of a recorded vs an unrecorded 4-person VP8 room (two mcu processes side by side, 30 s), and the WebM's size per minute
+	MCU_BENCH_RECORD=1 $(GO) test -count=1 -run '^TestRecordCPU$$' -v ./cmd/mcu/
+
 bench-reach: build ## CPU of the mcu for N=8 video participants direct vs relayed by its TURN (UDP, TCP), D=20s each; join-to-first-frame per transport
 	@./$(BIN)/mcu -http 127.0.0.1:18080 -admin-http 127.0.0.1:18081 -grpc '' -interfaces lo -include-loopback true -log-level warn -join-rate 0 -max-rooms 0 -max-server-participants 0 -drain-timeout 0 -canvas 640x360@15 \
 		-turn true -turn-port 0 -turn-listen 127.0.0.1 -turn-public-ip 127.0.0.1 -turn-allow-loopback true & \

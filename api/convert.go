@@ -49,6 +49,7 @@ func optionsFromProto(defaults room.Options, p *mcuv1.RoomOptions) (room.Options
 	o.MaxParticipants, o.MaxSpeakers = int(p.MaxParticipants), int(p.MaxSpeakers)
 	o.AudioComplexity = int(p.AudioComplexity)
 	o.NoLabels, o.NoHighlight = p.NoLabels, p.NoHighlight
+	o.AutoRecord = p.AutoRecord
 	return o, o.Validate()
 }
 
@@ -64,6 +65,7 @@ func roomToProto(i room.Info) *mcuv1.Room {
 			Width: uint32(o.Width), Height: uint32(o.Height), Fps: uint32(o.FPS), VideoCodecs: codecs,
 			ExcludeSelf: o.ExcludeSelf, MaxParticipants: uint32(o.MaxParticipants), MaxSpeakers: uint32(o.MaxSpeakers), DeleteWhenEmpty: !o.KeepWhenEmpty,
 			AudioComplexity: uint32(o.AudioComplexity), NoLabels: o.NoLabels, NoHighlight: o.NoHighlight,
+			AutoRecord: o.AutoRecord,
 			Ladder: LadderToProto(effectiveLadder(o)),
 		},
 	}

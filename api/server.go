@@ -38,6 +38,7 @@ type Server struct {
 	rooms  Rooms
 	events *Broker
 	tokens *auth.Authority // nil: auth is off, no tokens to mint
+	egress Egresses        // nil: no recordings
 	log    *slog.Logger
 }
 
@@ -125,9 +126,17 @@ func (s *Server) CreateRoom(_ context.Context, req *mcuv1.CreateRoomRequest) (*m
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	if opts.AutoRecord && s.egress == nil {
+		return nil, status.Error(codes.FailedPrecondition, "auto_record: this server records nothing")
+	}
 	r, err := s.rooms.CreateRoom(id, opts)
 	if err != nil {
 		return nil, toStatus(err)
+	}
+	if opts.AutoRecord {
+		if err := s.autoRecord(id); err != nil {
+			return nil, err
+		}
 	}
 	return roomToProto(r.Info()), nil
 }
@@ -333,11 +342,16 @@ func eventToProto(ev room.Event) *mcuv1.Event {
 		room.EventPresentationStarted: mcuv1.EventType_EVENT_TYPE_PRESENTATION_STARTED,
 		room.EventPresentationStopped: mcuv1.EventType_EVENT_TYPE_PRESENTATION_STOPPED,
 		room.EventParticipantUpdated:  mcuv1.EventType_EVENT_TYPE_PARTICIPANT_UPDATED,
+		room.EventEgressStarted: mcuv1.EventType_EVENT_TYPE_EGRESS_STARTED, room.EventEgressUpdated: mcuv1.EventType_EVENT_TYPE_EGRESS_UPDATED,
+		room.EventEgressEnded: mcuv1.EventType_EVENT_TYPE_EGRESS_ENDED,
 	}
 	out := &mcuv1.Event{Type: types[ev.Type], Time: timestamppb.New(ev.At), RoomId: string(ev.Room), ParticipantId: string(ev.Participant), LevelDbov: ev.Level, ViewerId: string(ev.Viewer)}
 	out.Rung, out.FromRung, out.EstimateBps = int32(ev.Rung), int32(ev.FromRung), uint64(max(ev.EstimateBps, 0))
 	if ev.Digit != 0 {
 		out.Digit = string(ev.Digit)
+	}
+	if ev.Egress != nil {
+		out.Egress = egressEventToProto(ev)
 	}
 	return out
 }

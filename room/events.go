@@ -29,6 +29,11 @@ const (
 	// EventParticipantUpdated: a participant's name, mute or video mute
 	// changed.
 	EventParticipantUpdated
+	// Egress events (recordings): the server's egress manager publishes
+	// them on the rooms' event feed; the room itself never does.
+	EventEgressStarted
+	EventEgressUpdated
+	EventEgressEnded
 )
 
 func (t EventType) String() string {
@@ -61,6 +66,12 @@ func (t EventType) String() string {
 		return "presentation-stopped"
 	case EventParticipantUpdated:
 		return "participant-updated"
+	case EventEgressStarted:
+		return "egress-started"
+	case EventEgressUpdated:
+		return "egress-updated"
+	case EventEgressEnded:
+		return "egress-ended"
 	}
 	return "unknown"
 }
@@ -78,6 +89,26 @@ type Event struct {
 	// paused), the one it left, and the estimate that moved it.
 	Rung, FromRung int
 	EstimateBps    int
+	// Egress events: the egress as it is now.
+	Egress *EgressReport `json:",omitempty"`
+}
+
+// EgressReport describes a recording or a live stream on the event feed.
+type EgressReport struct {
+	ID     string
+	Format string // "webm", "mp4", "ogg", "rtmp"
+	// Path is the file on the server; URL a stream's (its key hidden),
+	// whether it is connected, and how many connections failed.
+	Path      string
+	URL       string
+	Connected bool
+	Retries   int
+
+	Started  time.Time
+	Duration time.Duration // written so far
+	Bytes    int64
+	Active   bool
+	Err      string // why it ended, if not by a stop
 }
 
 // DTMFPeer is implemented by peers that receive telephone keys (RFC 4733).

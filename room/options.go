@@ -33,6 +33,9 @@ type Options struct {
 	// NoLabels leaves the name labels and muted-microphone marks off the
 	// tiles; NoHighlight the border around whoever talks.
 	NoLabels, NoHighlight bool
+	// AutoRecord asks the server to record the room from its creation;
+	// the room itself does nothing with it (the server's egress does).
+	AutoRecord bool
 	// Ladder is the rungs every view is encoded at, top first: each
 	// receiver gets the highest rung its link carries. Empty:
 	// ladder.Default of the canvas; one rung turns adaptation off.

@@ -147,11 +147,19 @@ func (r *Room) add(p JoinParams) (media.ParticipantID, *participant, error) {
 	if old >= 0 {
 		others--
 	}
+	// The room's cap counts the participants people see: a hidden one (a
+	// recorder, a monitor) neither takes a place nor is refused one.
+	listed := 0
+	for i, o := range r.roster {
+		if !o.hidden && i != old {
+			listed++
+		}
+	}
 	switch {
 	case r.closed:
 		err = errRoomGone
-	case r.opts.MaxParticipants > 0 && others >= r.opts.MaxParticipants:
-		err = fmt.Errorf("%w: %d participants", ErrRoomFull, others)
+	case !p.Hidden && r.opts.MaxParticipants > 0 && listed >= r.opts.MaxParticipants:
+		err = fmt.Errorf("%w: %d participants", ErrRoomFull, listed)
 	case others >= r.maxInputs:
 		// The mixer's own bound (MaxInputs) applies even without a room cap.
 		err = fmt.Errorf("%w: mixer holds %d inputs", ErrRoomFull, r.maxInputs)

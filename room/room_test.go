@@ -270,9 +270,18 @@ func TestMembership(t *testing.T) {
 	m := newTestManager(t, func(c *Config) { c.Defaults.MaxParticipants = 2 })
 	a, b, c := newFakePeer(t, 0), newFakePeer(t, 0), newFakePeer(t, 0)
 	ida := join(t, m, "r", a)
+	// A hidden participant (a recorder) takes no place, and is not
+	// refused one in a full room.
+	hidden := newFakePeer(t, 0)
+	if _, err := m.Join("r", JoinParams{Peer: hidden, Hidden: true, SendAudioCodec: "audio/opus"}); err != nil {
+		t.Fatalf("hidden join: %v", err)
+	}
 	join(t, m, "r", b)
 	if _, err := m.Join("r", JoinParams{Peer: c}); !errors.Is(err, ErrRoomFull) {
 		t.Fatalf("third join: %v, want ErrRoomFull", err)
+	}
+	if _, err := m.Join("r", JoinParams{Peer: newFakePeer(t, 0), Hidden: true, SendAudioCodec: "audio/opus"}); err != nil {
+		t.Fatalf("hidden join into a full room: %v", err)
 	}
 	if err := m.Leave("r", "nobody"); !errors.Is(err, ErrUnknownParticipant) {
 		t.Fatalf("leave unknown: %v", err)

@@ -87,6 +87,9 @@ type Config struct {
 	TURNAllowLoopback bool     `yaml:"turn_allow_loopback"`
 	TURNServers       []string `yaml:"turn_servers"`
 	ICETCPPort        string   `yaml:"ice_tcp_port"`
+
+	// Recording (issue 22): where files go.
+	RecordDir string `yaml:"record_dir"`
 }
 
 // grpcAuto is the default gRPC address: loopback only unless gRPC calls
@@ -99,7 +102,7 @@ func defaultConfig() Config {
 		DrainTimeout: 30 * time.Second, MaxLegsPerRoom: transport.DefaultMaxLegsPerRoom,
 		TURNPort: transport.DefaultTURNPort, TURNListen: "0.0.0.0",
 		TURNRelayPorts: fmt.Sprintf("%d-%d", transport.DefaultTURNRelayPortMin, transport.DefaultTURNRelayPortMax),
-		NATSReplicas:   1, CPUTarget: cluster.DefaultCPUTarget, TickTarget: cluster.DefaultTickTarget}
+		NATSReplicas:   1, CPUTarget: cluster.DefaultCPUTarget, TickTarget: cluster.DefaultTickTarget, RecordDir: "recordings"}
 }
 
 // grpcAddr is where gRPC listens ("" for nowhere).
@@ -195,6 +198,7 @@ var settings = []setting{
 		c.CPUTarget, err = strconv.ParseFloat(v, 64)
 		return err
 	}},
+	{"record-dir", "MCU_RECORD_DIR", "folder recordings (StartEgress, mcuctl record) are written to; every recording's path stays inside it", func(c *Config, v string) error { c.RecordDir = v; return nil }},
 	{"tick-target", "MCU_TICK_TARGET", "mix tick lateness p99 this node may reach at full stress (0: not counted)", func(c *Config, v string) (err error) { c.TickTarget, err = time.ParseDuration(v); return err }},
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/mcu-project/mcu/codec/h264"
 	"github.com/mcu-project/mcu/codec/opus"
 	"github.com/mcu-project/mcu/codec/vpx"
+	"github.com/mcu-project/mcu/egress"
 	"github.com/mcu-project/mcu/media"
 	"github.com/mcu-project/mcu/room"
 	"github.com/mcu-project/mcu/transport"
@@ -120,6 +121,11 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(listening
 		return err
 	}
 	prom.MustRegister(newRoomCollector(rooms), newReceiverCollector(managerParticipants(rooms)))
+	recorders, err := egress.NewManager(egress.Config{Host: egressHost{rooms}, Dir: cfg.RecordDir, Logger: log,
+		OnEvent: func(ev egress.Event) { onEvent(egressEvent(ev)) }})
+	if err != nil {
+		return err
+	}
 
 	tc, err := cfg.transportConfig(log)
 	if err != nil {
@@ -152,6 +158,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(listening
 		return err
 	}
 	capi := &clusterAPI{Server: api.NewServer(apiRooms{rooms, httpAPI}, events, door.Auth, log), rooms: rooms, log: log}
+	capi.SetEgress(recorders)
 	load := &loadSampler{rooms: rooms, ticks: ticks.lateness, cap: cfg.MaxServerParticipants}
 	if node, err = startNode(cfg, l.http.Addr(), load.sample, capi.serve, remoteEvents(events, log), log); err != nil {
 		_ = eng.Close()
@@ -225,8 +232,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(listening
 	}
 	// The node leaves the cluster (its rooms' homes, its heartbeat) before
 	// the rooms close; relayed peers are closed with the rooms, before
-	// their relays.
-	errs = append(errs, node.Close(), rooms.Close(), eng.Close(), closeTURN())
+	// their relays. Recordings are finished (index, duration) first.
+	errs = append(errs, recorders.Close(), node.Close(), rooms.Close(), eng.Close(), closeTURN())
 	return errors.Join(errs...)
 }
 

@@ -63,6 +63,7 @@ func roomsCreate(fs *flag.FlagSet) func([]string) (action, error) {
 	noLabels := fs.Bool("no-labels", false, "draw no name labels or mute marks on the tiles")
 	noHighlight := fs.Bool("no-highlight", false, "draw no border around the tile of whoever talks")
 	ladderFlag := fs.String("ladder", "", "bitrate ladder, top rung first, `"+ladder.Syntax+"` (e.g. 1280x720@30:1500k,640x360@30:600k,320x180@15:150k)")
+	autoRecord := fs.Bool("auto-record", false, "record the room (WebM in the server's -record-dir) from its creation")
 	return func(args []string) (action, error) {
 		req := &mcuv1.CreateRoomRequest{Id: args[0]}
 		// Without flags the options stay unset: all the server's defaults.
@@ -105,6 +106,7 @@ func roomsCreate(fs *flag.FlagSet) func([]string) (action, error) {
 			}
 			o.ExcludeSelf, o.DeleteWhenEmpty = *excludeSelf, *deleteWhenEmpty
 			o.NoLabels, o.NoHighlight = *noLabels, *noHighlight
+			o.AutoRecord = *autoRecord
 		}
 		return unary(func(ctx context.Context, c mcuv1.MCUClient) (*mcuv1.Room, error) {
 			return c.CreateRoom(ctx, req)

@@ -44,13 +44,13 @@ type invocation struct {
 
 func (inv *invocation) run(ctx context.Context, a *app) error { return inv.act(ctx, a) }
 
-var groups = []string{"rooms", "participants", "layout", "legs", "token", "events", "nodes"}
+var groups = []string{"rooms", "participants", "layout", "legs", "record", "stream", "token", "events", "nodes"}
 
 // commands is the command table; usage text is generated from it.
 var commands = []*command{
 	{group: "rooms", name: "list", summary: "list the rooms", setup: noFlags(roomsList)},
 	{group: "rooms", name: "get", args: "<room>", summary: "show a room's settings", min: 1, max: 1, setup: noFlags(roomsGet)},
-	{group: "rooms", name: "create", args: "<room> [--canvas WxH@FPS] [--codecs VP8,H264] [--exclude-self] [--max-participants N] [--max-speakers N] [--audio-complexity 1..10] [--delete-when-empty] [--no-labels] [--no-highlight] [--ladder WxH@FPS:BITRATE,...]",
+	{group: "rooms", name: "create", args: "<room> [--canvas WxH@FPS] [--codecs VP8,H264] [--exclude-self] [--max-participants N] [--max-speakers N] [--audio-complexity 1..10] [--delete-when-empty] [--no-labels] [--no-highlight] [--ladder WxH@FPS:BITRATE,...] [--auto-record]",
 		summary: "create a room (unset options take the server's defaults)", min: 1, max: 1, setup: roomsCreate},
 	{group: "rooms", name: "update", args: "<room> [--exclude-self=BOOL] [--max-participants N] [--max-speakers N] [--delete-when-empty=BOOL]",
 		summary: "change the options given", min: 1, max: 1, setup: roomsUpdate},
@@ -75,6 +75,14 @@ var commands = []*command{
 
 	{group: "legs", name: "create", args: "<room> <ip:port> <PCMU|PCMA|opus> [--name NAME]", summary: "call a plain-RTP device (a phone through a SIP gateway) into the room", min: 3, max: 3, setup: legsCreate},
 	{group: "legs", name: "delete", args: "<room> <id>", summary: "hang up a leg", min: 2, max: 2, setup: noFlags(legsDelete)},
+
+	{group: "record", name: "start", args: "<room> [--format webm|mp4|ogg] [--path FILE]", summary: "record the room's full mix and canvas to a file on the server", min: 1, max: 1, setup: recordStart},
+	{group: "record", name: "stop", args: "<egress id>", summary: "stop a recording (its file is finished: index and duration)", min: 1, max: 1, setup: noFlags(recordStop)},
+	{group: "record", name: "list", args: "[<room>]", summary: "list the recordings, active ones first", min: 0, max: 1, setup: noFlags(recordList)},
+
+	{group: "stream", name: "start", args: "<room> <rtmp://host/app/key>", summary: "stream the room's full mix and canvas live (H.264 + AAC over RTMP); several at once are fine", min: 2, max: 2, setup: noFlags(streamStart)},
+	{group: "stream", name: "stop", args: "<egress id>", summary: "stop a live stream", min: 1, max: 1, setup: noFlags(recordStop)},
+	{group: "stream", name: "list", args: "[<room>]", summary: "list the recordings and live streams", min: 0, max: 1, setup: noFlags(recordList)},
 
 	{group: "token", name: "create", args: "--room ROOM|* --identity ID [--name NAME] [--ttl DURATION] [--grants publish,subscribe,admin,hidden]",
 		summary: "mint a join token for the HTTP side (the server needs -auth-secret)", setup: tokenCreate},

@@ -266,6 +266,8 @@ func eventLine(ev *mcuv1.Event) string {
 		}
 	case mcuv1.EventType_EVENT_TYPE_RUNG_CHANGED:
 		line += fmt.Sprintf(" %s -> %s (est %s)", rungText(ev.GetFromRung()), rungText(ev.GetRung()), kbps(ev.GetEstimateBps()))
+	case mcuv1.EventType_EVENT_TYPE_EGRESS_STARTED, mcuv1.EventType_EVENT_TYPE_EGRESS_UPDATED, mcuv1.EventType_EVENT_TYPE_EGRESS_ENDED:
+		line += egressEventText(ev.GetEgress())
 	}
 	return line
 }

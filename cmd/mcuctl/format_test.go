@@ -70,3 +70,26 @@ func TestNodes(t *testing.T) {
 		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }
+
+func TestEgressListAndEvents(t *testing.T) {
+	file := &mcuv1.Egress{Id: "EG_1", RoomId: "demo", Status: mcuv1.EgressStatus_EGRESS_STATUS_ENDED, Path: "recordings/demo.webm",
+		Output: &mcuv1.Egress_File{File: &mcuv1.FileOutput{Format: "webm"}}, Duration: durationpb.New(61500 * time.Millisecond), Bytes: 1234}
+	stream := &mcuv1.Egress{Id: "EG_2", RoomId: "demo", Status: mcuv1.EgressStatus_EGRESS_STATUS_ACTIVE, Retries: 2, Error: "EOF",
+		Output: &mcuv1.Egress_Stream{Stream: &mcuv1.StreamOutput{Url: "rtmp://host/live/****"}}, Duration: durationpb.New(time.Second)}
+	var b strings.Builder
+	if err := printEgress(&b, []*mcuv1.Egress{stream, file}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"EG_2  demo  active, connecting (2 retries)  rtmp    1s        0      rtmp://host/live/****  EOF",
+		"EG_1  demo  ended                           webm    1m1.5s    1234   recordings/demo.webm   -",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("listing:\n%s\nhas no line %q", b.String(), want)
+		}
+	}
+	ev := &mcuv1.Event{Type: mcuv1.EventType_EVENT_TYPE_EGRESS_UPDATED, RoomId: "demo", Time: timestamppb.Now(), Egress: stream}
+	if got := eventLine(ev); !strings.HasSuffix(got, "demo - egress-updated EG_2 active, connecting (2 retries) rtmp://host/live/**** 1s 0 bytes; error: EOF") {
+		t.Errorf("event line %q", got)
+	}
+}

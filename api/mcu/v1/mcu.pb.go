@@ -166,6 +166,11 @@ const (
 	EventType_EVENT_TYPE_PRESENTATION_STOPPED EventType = 31
 	// A participant's name, mute or video mute changed.
 	EventType_EVENT_TYPE_PARTICIPANT_UPDATED EventType = 32
+	// An egress started, reports progress (every 10 s), ended (the event's
+	// egress says how: its file, duration and size, or its error).
+	EventType_EVENT_TYPE_EGRESS_STARTED EventType = 20
+	EventType_EVENT_TYPE_EGRESS_UPDATED EventType = 21
+	EventType_EVENT_TYPE_EGRESS_ENDED   EventType = 22
 )
 
 // Enum value maps for EventType.
@@ -186,6 +191,9 @@ var (
 		30: "EVENT_TYPE_PRESENTATION_STARTED",
 		31: "EVENT_TYPE_PRESENTATION_STOPPED",
 		32: "EVENT_TYPE_PARTICIPANT_UPDATED",
+		20: "EVENT_TYPE_EGRESS_STARTED",
+		21: "EVENT_TYPE_EGRESS_UPDATED",
+		22: "EVENT_TYPE_EGRESS_ENDED",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":            0,
@@ -203,6 +211,9 @@ var (
 		"EVENT_TYPE_PRESENTATION_STARTED":   30,
 		"EVENT_TYPE_PRESENTATION_STOPPED":   31,
 		"EVENT_TYPE_PARTICIPANT_UPDATED":    32,
+		"EVENT_TYPE_EGRESS_STARTED":         20,
+		"EVENT_TYPE_EGRESS_UPDATED":         21,
+		"EVENT_TYPE_EGRESS_ENDED":           22,
 	}
 )
 
@@ -231,6 +242,60 @@ func (x EventType) Number() protoreflect.EnumNumber {
 // Deprecated: Use EventType.Descriptor instead.
 func (EventType) EnumDescriptor() ([]byte, []int) {
 	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{2}
+}
+
+type EgressStatus int32
+
+const (
+	EgressStatus_EGRESS_STATUS_UNSPECIFIED EgressStatus = 0
+	EgressStatus_EGRESS_STATUS_ACTIVE      EgressStatus = 1
+	// Stopped, or its room ended: the file is complete.
+	EgressStatus_EGRESS_STATUS_ENDED EgressStatus = 2
+	// Ended by an error (error says which); what was written is kept.
+	EgressStatus_EGRESS_STATUS_FAILED EgressStatus = 3
+)
+
+// Enum value maps for EgressStatus.
+var (
+	EgressStatus_name = map[int32]string{
+		0: "EGRESS_STATUS_UNSPECIFIED",
+		1: "EGRESS_STATUS_ACTIVE",
+		2: "EGRESS_STATUS_ENDED",
+		3: "EGRESS_STATUS_FAILED",
+	}
+	EgressStatus_value = map[string]int32{
+		"EGRESS_STATUS_UNSPECIFIED": 0,
+		"EGRESS_STATUS_ACTIVE":      1,
+		"EGRESS_STATUS_ENDED":       2,
+		"EGRESS_STATUS_FAILED":      3,
+	}
+)
+
+func (x EgressStatus) Enum() *EgressStatus {
+	p := new(EgressStatus)
+	*p = x
+	return p
+}
+
+func (x EgressStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EgressStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_api_mcu_v1_mcu_proto_enumTypes[3].Descriptor()
+}
+
+func (EgressStatus) Type() protoreflect.EnumType {
+	return &file_api_mcu_v1_mcu_proto_enumTypes[3]
+}
+
+func (x EgressStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EgressStatus.Descriptor instead.
+func (EgressStatus) EnumDescriptor() ([]byte, []int) {
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{3}
 }
 
 type RoomOptions struct {
@@ -262,7 +327,10 @@ type RoomOptions struct {
 	// Leave the name labels and muted-microphone marks off the tiles.
 	NoLabels bool `protobuf:"varint,13,opt,name=no_labels,json=noLabels,proto3" json:"no_labels,omitempty"`
 	// Draw no border around the tile of whoever talks.
-	NoHighlight   bool `protobuf:"varint,14,opt,name=no_highlight,json=noHighlight,proto3" json:"no_highlight,omitempty"`
+	NoHighlight bool `protobuf:"varint,14,opt,name=no_highlight,json=noHighlight,proto3" json:"no_highlight,omitempty"`
+	// Record the room from its start (a WebM file named after the room in
+	// the server's record folder), as StartEgress would.
+	AutoRecord    bool `protobuf:"varint,11,opt,name=auto_record,json=autoRecord,proto3" json:"auto_record,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -377,6 +445,13 @@ func (x *RoomOptions) GetNoLabels() bool {
 func (x *RoomOptions) GetNoHighlight() bool {
 	if x != nil {
 		return x.NoHighlight
+	}
+	return false
+}
+
+func (x *RoomOptions) GetAutoRecord() bool {
+	if x != nil {
+		return x.AutoRecord
 	}
 	return false
 }
@@ -2305,9 +2380,11 @@ type Event struct {
 	ViewerId string `protobuf:"bytes,7,opt,name=viewer_id,json=viewerId,proto3" json:"viewer_id,omitempty"`
 	// Rung changes: the rung the participant now receives (-1: video
 	// paused), the one it left, and the link estimate that moved it.
-	Rung          int32  `protobuf:"varint,8,opt,name=rung,proto3" json:"rung,omitempty"`
-	FromRung      int32  `protobuf:"varint,9,opt,name=from_rung,json=fromRung,proto3" json:"from_rung,omitempty"`
-	EstimateBps   uint64 `protobuf:"varint,10,opt,name=estimate_bps,json=estimateBps,proto3" json:"estimate_bps,omitempty"`
+	Rung        int32  `protobuf:"varint,8,opt,name=rung,proto3" json:"rung,omitempty"`
+	FromRung    int32  `protobuf:"varint,9,opt,name=from_rung,json=fromRung,proto3" json:"from_rung,omitempty"`
+	EstimateBps uint64 `protobuf:"varint,10,opt,name=estimate_bps,json=estimateBps,proto3" json:"estimate_bps,omitempty"`
+	// Egress events: the egress as it is now.
+	Egress        *Egress `protobuf:"bytes,20,opt,name=egress,proto3" json:"egress,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2410,6 +2487,13 @@ func (x *Event) GetEstimateBps() uint64 {
 		return x.EstimateBps
 	}
 	return 0
+}
+
+func (x *Event) GetEgress() *Egress {
+	if x != nil {
+		return x.Egress
+	}
+	return nil
 }
 
 type ListNodesRequest struct {
@@ -2704,11 +2788,508 @@ func (*ShowPresentationResponse) Descriptor() ([]byte, []int) {
 	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{34}
 }
 
+// A recording to a file.
+type FileOutput struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "webm": VP8 + Opus; "mp4": fragmented MP4, H.264 + Opus; "ogg": Opus
+	// alone (the mix).
+	Format string `protobuf:"bytes,1,opt,name=format,proto3" json:"format,omitempty"`
+	// Relative to the server's record folder (-record-dir); empty: a name
+	// made of the room, the UTC start time and the egress ID.
+	Path          string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileOutput) Reset() {
+	*x = FileOutput{}
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileOutput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileOutput) ProtoMessage() {}
+
+func (x *FileOutput) ProtoReflect() protoreflect.Message {
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileOutput.ProtoReflect.Descriptor instead.
+func (*FileOutput) Descriptor() ([]byte, []int) {
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *FileOutput) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+func (x *FileOutput) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+// A live stream: H.264 + AAC in FLV over RTMP, a keyframe every 2 s, as
+// YouTube and Twitch ingest it. A server that goes away is called again
+// with back-off (see egress_updated); the stream runs until stopped.
+type StreamOutput struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// rtmp://host[:port]/app/key (or rtmps://); listings and events show
+	// it with the key hidden.
+	Url           string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamOutput) Reset() {
+	*x = StreamOutput{}
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamOutput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamOutput) ProtoMessage() {}
+
+func (x *StreamOutput) ProtoReflect() protoreflect.Message {
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamOutput.ProtoReflect.Descriptor instead.
+func (*StreamOutput) Descriptor() ([]byte, []int) {
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *StreamOutput) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+type StartEgressRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	RoomId string                 `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	// Types that are valid to be assigned to Output:
+	//
+	//	*StartEgressRequest_File
+	//	*StartEgressRequest_Stream
+	Output        isStartEgressRequest_Output `protobuf_oneof:"output"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartEgressRequest) Reset() {
+	*x = StartEgressRequest{}
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartEgressRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartEgressRequest) ProtoMessage() {}
+
+func (x *StartEgressRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartEgressRequest.ProtoReflect.Descriptor instead.
+func (*StartEgressRequest) Descriptor() ([]byte, []int) {
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *StartEgressRequest) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
+	}
+	return ""
+}
+
+func (x *StartEgressRequest) GetOutput() isStartEgressRequest_Output {
+	if x != nil {
+		return x.Output
+	}
+	return nil
+}
+
+func (x *StartEgressRequest) GetFile() *FileOutput {
+	if x != nil {
+		if x, ok := x.Output.(*StartEgressRequest_File); ok {
+			return x.File
+		}
+	}
+	return nil
+}
+
+func (x *StartEgressRequest) GetStream() *StreamOutput {
+	if x != nil {
+		if x, ok := x.Output.(*StartEgressRequest_Stream); ok {
+			return x.Stream
+		}
+	}
+	return nil
+}
+
+type isStartEgressRequest_Output interface {
+	isStartEgressRequest_Output()
+}
+
+type StartEgressRequest_File struct {
+	File *FileOutput `protobuf:"bytes,2,opt,name=file,proto3,oneof"`
+}
+
+type StartEgressRequest_Stream struct {
+	Stream *StreamOutput `protobuf:"bytes,3,opt,name=stream,proto3,oneof"`
+}
+
+func (*StartEgressRequest_File) isStartEgressRequest_Output() {}
+
+func (*StartEgressRequest_Stream) isStartEgressRequest_Output() {}
+
+type StopEgressRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EgressId      string                 `protobuf:"bytes,1,opt,name=egress_id,json=egressId,proto3" json:"egress_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StopEgressRequest) Reset() {
+	*x = StopEgressRequest{}
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StopEgressRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StopEgressRequest) ProtoMessage() {}
+
+func (x *StopEgressRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StopEgressRequest.ProtoReflect.Descriptor instead.
+func (*StopEgressRequest) Descriptor() ([]byte, []int) {
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *StopEgressRequest) GetEgressId() string {
+	if x != nil {
+		return x.EgressId
+	}
+	return ""
+}
+
+type ListEgressRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Empty: every room's.
+	RoomId        string `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEgressRequest) Reset() {
+	*x = ListEgressRequest{}
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEgressRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEgressRequest) ProtoMessage() {}
+
+func (x *ListEgressRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEgressRequest.ProtoReflect.Descriptor instead.
+func (*ListEgressRequest) Descriptor() ([]byte, []int) {
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ListEgressRequest) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
+	}
+	return ""
+}
+
+type ListEgressResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Egress        []*Egress              `protobuf:"bytes,1,rep,name=egress,proto3" json:"egress,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEgressResponse) Reset() {
+	*x = ListEgressResponse{}
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEgressResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEgressResponse) ProtoMessage() {}
+
+func (x *ListEgressResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEgressResponse.ProtoReflect.Descriptor instead.
+func (*ListEgressResponse) Descriptor() ([]byte, []int) {
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *ListEgressResponse) GetEgress() []*Egress {
+	if x != nil {
+		return x.Egress
+	}
+	return nil
+}
+
+type Egress struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Id     string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RoomId string                 `protobuf:"bytes,2,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	Status EgressStatus           `protobuf:"varint,3,opt,name=status,proto3,enum=mcu.v1.EgressStatus" json:"status,omitempty"`
+	// Types that are valid to be assigned to Output:
+	//
+	//	*Egress_File
+	//	*Egress_Stream
+	Output isEgress_Output `protobuf_oneof:"output"`
+	// The file's path on the server.
+	Path    string                 `protobuf:"bytes,5,opt,name=path,proto3" json:"path,omitempty"`
+	Started *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=started,proto3" json:"started,omitempty"`
+	// Media written so far (at the end: the file's duration).
+	Duration *durationpb.Duration `protobuf:"bytes,7,opt,name=duration,proto3" json:"duration,omitempty"`
+	// Bytes written so far (at the end: the file's size).
+	Bytes uint64 `protobuf:"varint,8,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// Why it ended, if not by a stop; for an active stream, its last
+	// connection failure.
+	Error string `protobuf:"bytes,9,opt,name=error,proto3" json:"error,omitempty"`
+	// Streams: connected now, and how many connections failed or broke.
+	Connected     bool   `protobuf:"varint,11,opt,name=connected,proto3" json:"connected,omitempty"`
+	Retries       uint32 `protobuf:"varint,12,opt,name=retries,proto3" json:"retries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Egress) Reset() {
+	*x = Egress{}
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Egress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Egress) ProtoMessage() {}
+
+func (x *Egress) ProtoReflect() protoreflect.Message {
+	mi := &file_api_mcu_v1_mcu_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Egress.ProtoReflect.Descriptor instead.
+func (*Egress) Descriptor() ([]byte, []int) {
+	return file_api_mcu_v1_mcu_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *Egress) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Egress) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
+	}
+	return ""
+}
+
+func (x *Egress) GetStatus() EgressStatus {
+	if x != nil {
+		return x.Status
+	}
+	return EgressStatus_EGRESS_STATUS_UNSPECIFIED
+}
+
+func (x *Egress) GetOutput() isEgress_Output {
+	if x != nil {
+		return x.Output
+	}
+	return nil
+}
+
+func (x *Egress) GetFile() *FileOutput {
+	if x != nil {
+		if x, ok := x.Output.(*Egress_File); ok {
+			return x.File
+		}
+	}
+	return nil
+}
+
+func (x *Egress) GetStream() *StreamOutput {
+	if x != nil {
+		if x, ok := x.Output.(*Egress_Stream); ok {
+			return x.Stream
+		}
+	}
+	return nil
+}
+
+func (x *Egress) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *Egress) GetStarted() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Started
+	}
+	return nil
+}
+
+func (x *Egress) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
+func (x *Egress) GetBytes() uint64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *Egress) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *Egress) GetConnected() bool {
+	if x != nil {
+		return x.Connected
+	}
+	return false
+}
+
+func (x *Egress) GetRetries() uint32 {
+	if x != nil {
+		return x.Retries
+	}
+	return 0
+}
+
+type isEgress_Output interface {
+	isEgress_Output()
+}
+
+type Egress_File struct {
+	File *FileOutput `protobuf:"bytes,4,opt,name=file,proto3,oneof"`
+}
+
+type Egress_Stream struct {
+	Stream *StreamOutput `protobuf:"bytes,10,opt,name=stream,proto3,oneof"`
+}
+
+func (*Egress_File) isEgress_Output() {}
+
+func (*Egress_Stream) isEgress_Output() {}
+
 var File_api_mcu_v1_mcu_proto protoreflect.FileDescriptor
 
 const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\n" +
-	"\x14api/mcu/v1/mcu.proto\x12\x06mcu.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9e\x03\n" +
+	"\x14api/mcu/v1/mcu.proto\x12\x06mcu.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbf\x03\n" +
 	"\vRoomOptions\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\rR\x06height\x12\x10\n" +
@@ -2722,7 +3303,9 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x10audio_complexity\x18\n" +
 	" \x01(\rR\x0faudioComplexity\x12\x1b\n" +
 	"\tno_labels\x18\r \x01(\bR\bnoLabels\x12!\n" +
-	"\fno_highlight\x18\x0e \x01(\bR\vnoHighlight\"g\n" +
+	"\fno_highlight\x18\x0e \x01(\bR\vnoHighlight\x12\x1f\n" +
+	"\vauto_record\x18\v \x01(\bR\n" +
+	"autoRecord\"g\n" +
 	"\x04Rung\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\rR\x06height\x12\x10\n" +
@@ -2874,7 +3457,7 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\bidentity\x18\x03 \x01(\tR\bidentity\x12\x12\n" +
 	"\x04room\x18\x04 \x01(\tR\x04room\".\n" +
 	"\x13StreamEventsRequest\x12\x17\n" +
-	"\aroom_id\x18\x01 \x01(\tR\x06roomId\"\xc4\x02\n" +
+	"\aroom_id\x18\x01 \x01(\tR\x06roomId\"\xec\x02\n" +
 	"\x05Event\x12%\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x11.mcu.v1.EventTypeR\x04type\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x17\n" +
@@ -2887,7 +3470,8 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x04rung\x18\b \x01(\x05R\x04rung\x12\x1b\n" +
 	"\tfrom_rung\x18\t \x01(\x05R\bfromRung\x12!\n" +
 	"\festimate_bps\x18\n" +
-	" \x01(\x04R\vestimateBps\"\x12\n" +
+	" \x01(\x04R\vestimateBps\x12&\n" +
+	"\x06egress\x18\x14 \x01(\v2\x0e.mcu.v1.EgressR\x06egress\"\x12\n" +
 	"\x10ListNodesRequest\"7\n" +
 	"\x11ListNodesResponse\x12\"\n" +
 	"\x05nodes\x18\x01 \x03(\v2\f.mcu.v1.NodeR\x05nodes\"\xce\x02\n" +
@@ -2906,7 +3490,39 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x17ShowPresentationRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12%\n" +
 	"\x0eparticipant_id\x18\x02 \x01(\tR\rparticipantId\"\x1a\n" +
-	"\x18ShowPresentationResponse*\xa3\x01\n" +
+	"\x18ShowPresentationResponse\"8\n" +
+	"\n" +
+	"FileOutput\x12\x16\n" +
+	"\x06format\x18\x01 \x01(\tR\x06format\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\" \n" +
+	"\fStreamOutput\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\"\x91\x01\n" +
+	"\x12StartEgressRequest\x12\x17\n" +
+	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12(\n" +
+	"\x04file\x18\x02 \x01(\v2\x12.mcu.v1.FileOutputH\x00R\x04file\x12.\n" +
+	"\x06stream\x18\x03 \x01(\v2\x14.mcu.v1.StreamOutputH\x00R\x06streamB\b\n" +
+	"\x06output\"0\n" +
+	"\x11StopEgressRequest\x12\x1b\n" +
+	"\tegress_id\x18\x01 \x01(\tR\begressId\",\n" +
+	"\x11ListEgressRequest\x12\x17\n" +
+	"\aroom_id\x18\x01 \x01(\tR\x06roomId\"<\n" +
+	"\x12ListEgressResponse\x12&\n" +
+	"\x06egress\x18\x01 \x03(\v2\x0e.mcu.v1.EgressR\x06egress\"\xa8\x03\n" +
+	"\x06Egress\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
+	"\aroom_id\x18\x02 \x01(\tR\x06roomId\x12,\n" +
+	"\x06status\x18\x03 \x01(\x0e2\x14.mcu.v1.EgressStatusR\x06status\x12(\n" +
+	"\x04file\x18\x04 \x01(\v2\x12.mcu.v1.FileOutputH\x00R\x04file\x12.\n" +
+	"\x06stream\x18\n" +
+	" \x01(\v2\x14.mcu.v1.StreamOutputH\x00R\x06stream\x12\x12\n" +
+	"\x04path\x18\x05 \x01(\tR\x04path\x124\n" +
+	"\astarted\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\astarted\x125\n" +
+	"\bduration\x18\a \x01(\v2\x19.google.protobuf.DurationR\bduration\x12\x14\n" +
+	"\x05bytes\x18\b \x01(\x04R\x05bytes\x12\x14\n" +
+	"\x05error\x18\t \x01(\tR\x05error\x12\x1c\n" +
+	"\tconnected\x18\v \x01(\bR\tconnected\x12\x18\n" +
+	"\aretries\x18\f \x01(\rR\aretriesB\b\n" +
+	"\x06output*\xa3\x01\n" +
 	"\n" +
 	"LayoutType\x12\x1b\n" +
 	"\x17LAYOUT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
@@ -2918,7 +3534,7 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x03Fit\x12\x13\n" +
 	"\x0fFIT_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vFIT_CONTAIN\x10\x01\x12\r\n" +
-	"\tFIT_COVER\x10\x02*\xee\x03\n" +
+	"\tFIT_COVER\x10\x02*\xc9\x04\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17EVENT_TYPE_ROOM_CREATED\x10\x01\x12\x1b\n" +
@@ -2935,7 +3551,15 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\x17EVENT_TYPE_RUNG_CHANGED\x10\v\x12#\n" +
 	"\x1fEVENT_TYPE_PRESENTATION_STARTED\x10\x1e\x12#\n" +
 	"\x1fEVENT_TYPE_PRESENTATION_STOPPED\x10\x1f\x12\"\n" +
-	"\x1eEVENT_TYPE_PARTICIPANT_UPDATED\x10 2\xaf\b\n" +
+	"\x1eEVENT_TYPE_PARTICIPANT_UPDATED\x10 \x12\x1d\n" +
+	"\x19EVENT_TYPE_EGRESS_STARTED\x10\x14\x12\x1d\n" +
+	"\x19EVENT_TYPE_EGRESS_UPDATED\x10\x15\x12\x1b\n" +
+	"\x17EVENT_TYPE_EGRESS_ENDED\x10\x16*z\n" +
+	"\fEgressStatus\x12\x1d\n" +
+	"\x19EGRESS_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14EGRESS_STATUS_ACTIVE\x10\x01\x12\x17\n" +
+	"\x13EGRESS_STATUS_ENDED\x10\x02\x12\x18\n" +
+	"\x14EGRESS_STATUS_FAILED\x10\x032\xe8\t\n" +
 	"\x03MCU\x125\n" +
 	"\n" +
 	"CreateRoom\x12\x19.mcu.v1.CreateRoomRequest\x1a\f.mcu.v1.Room\x12/\n" +
@@ -2955,7 +3579,12 @@ const file_api_mcu_v1_mcu_proto_rawDesc = "" +
 	"\fDeleteRTPLeg\x12\x1b.mcu.v1.DeleteRTPLegRequest\x1a\x1c.mcu.v1.DeleteRTPLegResponse\x128\n" +
 	"\vCreateToken\x12\x1a.mcu.v1.CreateTokenRequest\x1a\r.mcu.v1.Token\x12<\n" +
 	"\fStreamEvents\x12\x1b.mcu.v1.StreamEventsRequest\x1a\r.mcu.v1.Event0\x01\x12@\n" +
-	"\tListNodes\x12\x18.mcu.v1.ListNodesRequest\x1a\x19.mcu.v1.ListNodesResponseB-Z+github.com/mcu-project/mcu/api/mcu/v1;mcuv1b\x06proto3"
+	"\tListNodes\x12\x18.mcu.v1.ListNodesRequest\x1a\x19.mcu.v1.ListNodesResponse\x129\n" +
+	"\vStartEgress\x12\x1a.mcu.v1.StartEgressRequest\x1a\x0e.mcu.v1.Egress\x127\n" +
+	"\n" +
+	"StopEgress\x12\x19.mcu.v1.StopEgressRequest\x1a\x0e.mcu.v1.Egress\x12C\n" +
+	"\n" +
+	"ListEgress\x12\x19.mcu.v1.ListEgressRequest\x1a\x1a.mcu.v1.ListEgressResponseB-Z+github.com/mcu-project/mcu/api/mcu/v1;mcuv1b\x06proto3"
 
 var (
 	file_api_mcu_v1_mcu_proto_rawDescOnce sync.Once
@@ -2969,107 +3598,130 @@ func file_api_mcu_v1_mcu_proto_rawDescGZIP() []byte {
 	return file_api_mcu_v1_mcu_proto_rawDescData
 }
 
-var file_api_mcu_v1_mcu_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_api_mcu_v1_mcu_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_api_mcu_v1_mcu_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_api_mcu_v1_mcu_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_api_mcu_v1_mcu_proto_goTypes = []any{
 	(LayoutType)(0),                   // 0: mcu.v1.LayoutType
 	(Fit)(0),                          // 1: mcu.v1.Fit
 	(EventType)(0),                    // 2: mcu.v1.EventType
-	(*RoomOptions)(nil),               // 3: mcu.v1.RoomOptions
-	(*Rung)(nil),                      // 4: mcu.v1.Rung
-	(*Room)(nil),                      // 5: mcu.v1.Room
-	(*CreateRoomRequest)(nil),         // 6: mcu.v1.CreateRoomRequest
-	(*GetRoomRequest)(nil),            // 7: mcu.v1.GetRoomRequest
-	(*ListRoomsRequest)(nil),          // 8: mcu.v1.ListRoomsRequest
-	(*ListRoomsResponse)(nil),         // 9: mcu.v1.ListRoomsResponse
-	(*UpdateRoomRequest)(nil),         // 10: mcu.v1.UpdateRoomRequest
-	(*DeleteRoomRequest)(nil),         // 11: mcu.v1.DeleteRoomRequest
-	(*DeleteRoomResponse)(nil),        // 12: mcu.v1.DeleteRoomResponse
-	(*Participant)(nil),               // 13: mcu.v1.Participant
-	(*VideoReception)(nil),            // 14: mcu.v1.VideoReception
-	(*ListParticipantsRequest)(nil),   // 15: mcu.v1.ListParticipantsRequest
-	(*ListParticipantsResponse)(nil),  // 16: mcu.v1.ListParticipantsResponse
-	(*UpdateParticipantRequest)(nil),  // 17: mcu.v1.UpdateParticipantRequest
-	(*RemoveParticipantRequest)(nil),  // 18: mcu.v1.RemoveParticipantRequest
-	(*RemoveParticipantResponse)(nil), // 19: mcu.v1.RemoveParticipantResponse
-	(*Region)(nil),                    // 20: mcu.v1.Region
-	(*Layout)(nil),                    // 21: mcu.v1.Layout
-	(*SetLayoutRequest)(nil),          // 22: mcu.v1.SetLayoutRequest
-	(*GetLayoutRequest)(nil),          // 23: mcu.v1.GetLayoutRequest
-	(*CreateRTPLegRequest)(nil),       // 24: mcu.v1.CreateRTPLegRequest
-	(*RTPLeg)(nil),                    // 25: mcu.v1.RTPLeg
-	(*DeleteRTPLegRequest)(nil),       // 26: mcu.v1.DeleteRTPLegRequest
-	(*DeleteRTPLegResponse)(nil),      // 27: mcu.v1.DeleteRTPLegResponse
-	(*Grants)(nil),                    // 28: mcu.v1.Grants
-	(*CreateTokenRequest)(nil),        // 29: mcu.v1.CreateTokenRequest
-	(*Token)(nil),                     // 30: mcu.v1.Token
-	(*StreamEventsRequest)(nil),       // 31: mcu.v1.StreamEventsRequest
-	(*Event)(nil),                     // 32: mcu.v1.Event
-	(*ListNodesRequest)(nil),          // 33: mcu.v1.ListNodesRequest
-	(*ListNodesResponse)(nil),         // 34: mcu.v1.ListNodesResponse
-	(*Node)(nil),                      // 35: mcu.v1.Node
-	(*ShowPresentationRequest)(nil),   // 36: mcu.v1.ShowPresentationRequest
-	(*ShowPresentationResponse)(nil),  // 37: mcu.v1.ShowPresentationResponse
-	(*durationpb.Duration)(nil),       // 38: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),     // 39: google.protobuf.Timestamp
+	(EgressStatus)(0),                 // 3: mcu.v1.EgressStatus
+	(*RoomOptions)(nil),               // 4: mcu.v1.RoomOptions
+	(*Rung)(nil),                      // 5: mcu.v1.Rung
+	(*Room)(nil),                      // 6: mcu.v1.Room
+	(*CreateRoomRequest)(nil),         // 7: mcu.v1.CreateRoomRequest
+	(*GetRoomRequest)(nil),            // 8: mcu.v1.GetRoomRequest
+	(*ListRoomsRequest)(nil),          // 9: mcu.v1.ListRoomsRequest
+	(*ListRoomsResponse)(nil),         // 10: mcu.v1.ListRoomsResponse
+	(*UpdateRoomRequest)(nil),         // 11: mcu.v1.UpdateRoomRequest
+	(*DeleteRoomRequest)(nil),         // 12: mcu.v1.DeleteRoomRequest
+	(*DeleteRoomResponse)(nil),        // 13: mcu.v1.DeleteRoomResponse
+	(*Participant)(nil),               // 14: mcu.v1.Participant
+	(*VideoReception)(nil),            // 15: mcu.v1.VideoReception
+	(*ListParticipantsRequest)(nil),   // 16: mcu.v1.ListParticipantsRequest
+	(*ListParticipantsResponse)(nil),  // 17: mcu.v1.ListParticipantsResponse
+	(*UpdateParticipantRequest)(nil),  // 18: mcu.v1.UpdateParticipantRequest
+	(*RemoveParticipantRequest)(nil),  // 19: mcu.v1.RemoveParticipantRequest
+	(*RemoveParticipantResponse)(nil), // 20: mcu.v1.RemoveParticipantResponse
+	(*Region)(nil),                    // 21: mcu.v1.Region
+	(*Layout)(nil),                    // 22: mcu.v1.Layout
+	(*SetLayoutRequest)(nil),          // 23: mcu.v1.SetLayoutRequest
+	(*GetLayoutRequest)(nil),          // 24: mcu.v1.GetLayoutRequest
+	(*CreateRTPLegRequest)(nil),       // 25: mcu.v1.CreateRTPLegRequest
+	(*RTPLeg)(nil),                    // 26: mcu.v1.RTPLeg
+	(*DeleteRTPLegRequest)(nil),       // 27: mcu.v1.DeleteRTPLegRequest
+	(*DeleteRTPLegResponse)(nil),      // 28: mcu.v1.DeleteRTPLegResponse
+	(*Grants)(nil),                    // 29: mcu.v1.Grants
+	(*CreateTokenRequest)(nil),        // 30: mcu.v1.CreateTokenRequest
+	(*Token)(nil),                     // 31: mcu.v1.Token
+	(*StreamEventsRequest)(nil),       // 32: mcu.v1.StreamEventsRequest
+	(*Event)(nil),                     // 33: mcu.v1.Event
+	(*ListNodesRequest)(nil),          // 34: mcu.v1.ListNodesRequest
+	(*ListNodesResponse)(nil),         // 35: mcu.v1.ListNodesResponse
+	(*Node)(nil),                      // 36: mcu.v1.Node
+	(*ShowPresentationRequest)(nil),   // 37: mcu.v1.ShowPresentationRequest
+	(*ShowPresentationResponse)(nil),  // 38: mcu.v1.ShowPresentationResponse
+	(*FileOutput)(nil),                // 39: mcu.v1.FileOutput
+	(*StreamOutput)(nil),              // 40: mcu.v1.StreamOutput
+	(*StartEgressRequest)(nil),        // 41: mcu.v1.StartEgressRequest
+	(*StopEgressRequest)(nil),         // 42: mcu.v1.StopEgressRequest
+	(*ListEgressRequest)(nil),         // 43: mcu.v1.ListEgressRequest
+	(*ListEgressResponse)(nil),        // 44: mcu.v1.ListEgressResponse
+	(*Egress)(nil),                    // 45: mcu.v1.Egress
+	(*durationpb.Duration)(nil),       // 46: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),     // 47: google.protobuf.Timestamp
 }
 var file_api_mcu_v1_mcu_proto_depIdxs = []int32{
-	4,  // 0: mcu.v1.RoomOptions.ladder:type_name -> mcu.v1.Rung
-	3,  // 1: mcu.v1.Room.options:type_name -> mcu.v1.RoomOptions
-	21, // 2: mcu.v1.Room.layout:type_name -> mcu.v1.Layout
-	3,  // 3: mcu.v1.CreateRoomRequest.options:type_name -> mcu.v1.RoomOptions
-	5,  // 4: mcu.v1.ListRoomsResponse.rooms:type_name -> mcu.v1.Room
-	14, // 5: mcu.v1.Participant.video:type_name -> mcu.v1.VideoReception
-	13, // 6: mcu.v1.ListParticipantsResponse.participants:type_name -> mcu.v1.Participant
+	5,  // 0: mcu.v1.RoomOptions.ladder:type_name -> mcu.v1.Rung
+	4,  // 1: mcu.v1.Room.options:type_name -> mcu.v1.RoomOptions
+	22, // 2: mcu.v1.Room.layout:type_name -> mcu.v1.Layout
+	4,  // 3: mcu.v1.CreateRoomRequest.options:type_name -> mcu.v1.RoomOptions
+	6,  // 4: mcu.v1.ListRoomsResponse.rooms:type_name -> mcu.v1.Room
+	15, // 5: mcu.v1.Participant.video:type_name -> mcu.v1.VideoReception
+	14, // 6: mcu.v1.ListParticipantsResponse.participants:type_name -> mcu.v1.Participant
 	1,  // 7: mcu.v1.Region.fit:type_name -> mcu.v1.Fit
 	0,  // 8: mcu.v1.Layout.type:type_name -> mcu.v1.LayoutType
-	20, // 9: mcu.v1.Layout.regions:type_name -> mcu.v1.Region
-	21, // 10: mcu.v1.SetLayoutRequest.layout:type_name -> mcu.v1.Layout
-	28, // 11: mcu.v1.CreateTokenRequest.grants:type_name -> mcu.v1.Grants
-	38, // 12: mcu.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
-	39, // 13: mcu.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
+	21, // 9: mcu.v1.Layout.regions:type_name -> mcu.v1.Region
+	22, // 10: mcu.v1.SetLayoutRequest.layout:type_name -> mcu.v1.Layout
+	29, // 11: mcu.v1.CreateTokenRequest.grants:type_name -> mcu.v1.Grants
+	46, // 12: mcu.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	47, // 13: mcu.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
 	2,  // 14: mcu.v1.Event.type:type_name -> mcu.v1.EventType
-	39, // 15: mcu.v1.Event.time:type_name -> google.protobuf.Timestamp
-	35, // 16: mcu.v1.ListNodesResponse.nodes:type_name -> mcu.v1.Node
-	38, // 17: mcu.v1.Node.tick_lateness_p99:type_name -> google.protobuf.Duration
-	39, // 18: mcu.v1.Node.started:type_name -> google.protobuf.Timestamp
-	6,  // 19: mcu.v1.MCU.CreateRoom:input_type -> mcu.v1.CreateRoomRequest
-	7,  // 20: mcu.v1.MCU.GetRoom:input_type -> mcu.v1.GetRoomRequest
-	8,  // 21: mcu.v1.MCU.ListRooms:input_type -> mcu.v1.ListRoomsRequest
-	10, // 22: mcu.v1.MCU.UpdateRoom:input_type -> mcu.v1.UpdateRoomRequest
-	11, // 23: mcu.v1.MCU.DeleteRoom:input_type -> mcu.v1.DeleteRoomRequest
-	15, // 24: mcu.v1.MCU.ListParticipants:input_type -> mcu.v1.ListParticipantsRequest
-	17, // 25: mcu.v1.MCU.UpdateParticipant:input_type -> mcu.v1.UpdateParticipantRequest
-	18, // 26: mcu.v1.MCU.RemoveParticipant:input_type -> mcu.v1.RemoveParticipantRequest
-	22, // 27: mcu.v1.MCU.SetLayout:input_type -> mcu.v1.SetLayoutRequest
-	23, // 28: mcu.v1.MCU.GetLayout:input_type -> mcu.v1.GetLayoutRequest
-	36, // 29: mcu.v1.MCU.ShowPresentation:input_type -> mcu.v1.ShowPresentationRequest
-	24, // 30: mcu.v1.MCU.CreateRTPLeg:input_type -> mcu.v1.CreateRTPLegRequest
-	26, // 31: mcu.v1.MCU.DeleteRTPLeg:input_type -> mcu.v1.DeleteRTPLegRequest
-	29, // 32: mcu.v1.MCU.CreateToken:input_type -> mcu.v1.CreateTokenRequest
-	31, // 33: mcu.v1.MCU.StreamEvents:input_type -> mcu.v1.StreamEventsRequest
-	33, // 34: mcu.v1.MCU.ListNodes:input_type -> mcu.v1.ListNodesRequest
-	5,  // 35: mcu.v1.MCU.CreateRoom:output_type -> mcu.v1.Room
-	5,  // 36: mcu.v1.MCU.GetRoom:output_type -> mcu.v1.Room
-	9,  // 37: mcu.v1.MCU.ListRooms:output_type -> mcu.v1.ListRoomsResponse
-	5,  // 38: mcu.v1.MCU.UpdateRoom:output_type -> mcu.v1.Room
-	12, // 39: mcu.v1.MCU.DeleteRoom:output_type -> mcu.v1.DeleteRoomResponse
-	16, // 40: mcu.v1.MCU.ListParticipants:output_type -> mcu.v1.ListParticipantsResponse
-	13, // 41: mcu.v1.MCU.UpdateParticipant:output_type -> mcu.v1.Participant
-	19, // 42: mcu.v1.MCU.RemoveParticipant:output_type -> mcu.v1.RemoveParticipantResponse
-	21, // 43: mcu.v1.MCU.SetLayout:output_type -> mcu.v1.Layout
-	21, // 44: mcu.v1.MCU.GetLayout:output_type -> mcu.v1.Layout
-	37, // 45: mcu.v1.MCU.ShowPresentation:output_type -> mcu.v1.ShowPresentationResponse
-	25, // 46: mcu.v1.MCU.CreateRTPLeg:output_type -> mcu.v1.RTPLeg
-	27, // 47: mcu.v1.MCU.DeleteRTPLeg:output_type -> mcu.v1.DeleteRTPLegResponse
-	30, // 48: mcu.v1.MCU.CreateToken:output_type -> mcu.v1.Token
-	32, // 49: mcu.v1.MCU.StreamEvents:output_type -> mcu.v1.Event
-	34, // 50: mcu.v1.MCU.ListNodes:output_type -> mcu.v1.ListNodesResponse
-	35, // [35:51] is the sub-list for method output_type
-	19, // [19:35] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	47, // 15: mcu.v1.Event.time:type_name -> google.protobuf.Timestamp
+	45, // 16: mcu.v1.Event.egress:type_name -> mcu.v1.Egress
+	36, // 17: mcu.v1.ListNodesResponse.nodes:type_name -> mcu.v1.Node
+	46, // 18: mcu.v1.Node.tick_lateness_p99:type_name -> google.protobuf.Duration
+	47, // 19: mcu.v1.Node.started:type_name -> google.protobuf.Timestamp
+	39, // 20: mcu.v1.StartEgressRequest.file:type_name -> mcu.v1.FileOutput
+	40, // 21: mcu.v1.StartEgressRequest.stream:type_name -> mcu.v1.StreamOutput
+	45, // 22: mcu.v1.ListEgressResponse.egress:type_name -> mcu.v1.Egress
+	3,  // 23: mcu.v1.Egress.status:type_name -> mcu.v1.EgressStatus
+	39, // 24: mcu.v1.Egress.file:type_name -> mcu.v1.FileOutput
+	40, // 25: mcu.v1.Egress.stream:type_name -> mcu.v1.StreamOutput
+	47, // 26: mcu.v1.Egress.started:type_name -> google.protobuf.Timestamp
+	46, // 27: mcu.v1.Egress.duration:type_name -> google.protobuf.Duration
+	7,  // 28: mcu.v1.MCU.CreateRoom:input_type -> mcu.v1.CreateRoomRequest
+	8,  // 29: mcu.v1.MCU.GetRoom:input_type -> mcu.v1.GetRoomRequest
+	9,  // 30: mcu.v1.MCU.ListRooms:input_type -> mcu.v1.ListRoomsRequest
+	11, // 31: mcu.v1.MCU.UpdateRoom:input_type -> mcu.v1.UpdateRoomRequest
+	12, // 32: mcu.v1.MCU.DeleteRoom:input_type -> mcu.v1.DeleteRoomRequest
+	16, // 33: mcu.v1.MCU.ListParticipants:input_type -> mcu.v1.ListParticipantsRequest
+	18, // 34: mcu.v1.MCU.UpdateParticipant:input_type -> mcu.v1.UpdateParticipantRequest
+	19, // 35: mcu.v1.MCU.RemoveParticipant:input_type -> mcu.v1.RemoveParticipantRequest
+	23, // 36: mcu.v1.MCU.SetLayout:input_type -> mcu.v1.SetLayoutRequest
+	24, // 37: mcu.v1.MCU.GetLayout:input_type -> mcu.v1.GetLayoutRequest
+	37, // 38: mcu.v1.MCU.ShowPresentation:input_type -> mcu.v1.ShowPresentationRequest
+	25, // 39: mcu.v1.MCU.CreateRTPLeg:input_type -> mcu.v1.CreateRTPLegRequest
+	27, // 40: mcu.v1.MCU.DeleteRTPLeg:input_type -> mcu.v1.DeleteRTPLegRequest
+	30, // 41: mcu.v1.MCU.CreateToken:input_type -> mcu.v1.CreateTokenRequest
+	32, // 42: mcu.v1.MCU.StreamEvents:input_type -> mcu.v1.StreamEventsRequest
+	34, // 43: mcu.v1.MCU.ListNodes:input_type -> mcu.v1.ListNodesRequest
+	41, // 44: mcu.v1.MCU.StartEgress:input_type -> mcu.v1.StartEgressRequest
+	42, // 45: mcu.v1.MCU.StopEgress:input_type -> mcu.v1.StopEgressRequest
+	43, // 46: mcu.v1.MCU.ListEgress:input_type -> mcu.v1.ListEgressRequest
+	6,  // 47: mcu.v1.MCU.CreateRoom:output_type -> mcu.v1.Room
+	6,  // 48: mcu.v1.MCU.GetRoom:output_type -> mcu.v1.Room
+	10, // 49: mcu.v1.MCU.ListRooms:output_type -> mcu.v1.ListRoomsResponse
+	6,  // 50: mcu.v1.MCU.UpdateRoom:output_type -> mcu.v1.Room
+	13, // 51: mcu.v1.MCU.DeleteRoom:output_type -> mcu.v1.DeleteRoomResponse
+	17, // 52: mcu.v1.MCU.ListParticipants:output_type -> mcu.v1.ListParticipantsResponse
+	14, // 53: mcu.v1.MCU.UpdateParticipant:output_type -> mcu.v1.Participant
+	20, // 54: mcu.v1.MCU.RemoveParticipant:output_type -> mcu.v1.RemoveParticipantResponse
+	22, // 55: mcu.v1.MCU.SetLayout:output_type -> mcu.v1.Layout
+	22, // 56: mcu.v1.MCU.GetLayout:output_type -> mcu.v1.Layout
+	38, // 57: mcu.v1.MCU.ShowPresentation:output_type -> mcu.v1.ShowPresentationResponse
+	26, // 58: mcu.v1.MCU.CreateRTPLeg:output_type -> mcu.v1.RTPLeg
+	28, // 59: mcu.v1.MCU.DeleteRTPLeg:output_type -> mcu.v1.DeleteRTPLegResponse
+	31, // 60: mcu.v1.MCU.CreateToken:output_type -> mcu.v1.Token
+	33, // 61: mcu.v1.MCU.StreamEvents:output_type -> mcu.v1.Event
+	35, // 62: mcu.v1.MCU.ListNodes:output_type -> mcu.v1.ListNodesResponse
+	45, // 63: mcu.v1.MCU.StartEgress:output_type -> mcu.v1.Egress
+	45, // 64: mcu.v1.MCU.StopEgress:output_type -> mcu.v1.Egress
+	44, // 65: mcu.v1.MCU.ListEgress:output_type -> mcu.v1.ListEgressResponse
+	47, // [47:66] is the sub-list for method output_type
+	28, // [28:47] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_api_mcu_v1_mcu_proto_init() }
@@ -3085,13 +3737,21 @@ func file_api_mcu_v1_mcu_proto_init() {
 		(*Region_NextFree)(nil),
 		(*Region_Presentation)(nil),
 	}
+	file_api_mcu_v1_mcu_proto_msgTypes[37].OneofWrappers = []any{
+		(*StartEgressRequest_File)(nil),
+		(*StartEgressRequest_Stream)(nil),
+	}
+	file_api_mcu_v1_mcu_proto_msgTypes[41].OneofWrappers = []any{
+		(*Egress_File)(nil),
+		(*Egress_Stream)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_api_mcu_v1_mcu_proto_rawDesc), len(file_api_mcu_v1_mcu_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   35,
+			NumEnums:      4,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -40,6 +40,9 @@ const (
 	MCU_CreateToken_FullMethodName       = "/mcu.v1.MCU/CreateToken"
 	MCU_StreamEvents_FullMethodName      = "/mcu.v1.MCU/StreamEvents"
 	MCU_ListNodes_FullMethodName         = "/mcu.v1.MCU/ListNodes"
+	MCU_StartEgress_FullMethodName       = "/mcu.v1.MCU/StartEgress"
+	MCU_StopEgress_FullMethodName        = "/mcu.v1.MCU/StopEgress"
+	MCU_ListEgress_FullMethodName        = "/mcu.v1.MCU/ListEgress"
 )
 
 // MCUClient is the client API for MCU service.
@@ -80,6 +83,20 @@ type MCUClient interface {
 	// their load. Any node answers any call: a room's calls are routed to
 	// the node that hosts it, ListRooms and StreamEvents cover every node.
 	ListNodes(ctx context.Context, in *ListNodesRequest, opts ...grpc.CallOption) (*ListNodesResponse, error)
+	// Egress: recordings and live streams of a room's full mix and canvas
+	// (a hidden receiver of the room, lip-synced on the room clock). StartEgress answers once
+	// the file is created (INVALID_ARGUMENT for a path outside the server's
+	// -record-dir, ALREADY_EXISTS for a file that is there,
+	// FAILED_PRECONDITION for one that cannot be created); StopEgress
+	// answers once the file is finished (its index and duration written).
+	// An egress also ends by itself when its room ends or empties, and with
+	// an error when its file cannot be written (disk full): see the
+	// egress_ended event.
+	StartEgress(ctx context.Context, in *StartEgressRequest, opts ...grpc.CallOption) (*Egress, error)
+	StopEgress(ctx context.Context, in *StopEgressRequest, opts ...grpc.CallOption) (*Egress, error)
+	// ListEgress lists this node's active egresses, then the ones that
+	// ended most recently.
+	ListEgress(ctx context.Context, in *ListEgressRequest, opts ...grpc.CallOption) (*ListEgressResponse, error)
 }
 
 type mCUClient struct {
@@ -259,6 +276,36 @@ func (c *mCUClient) ListNodes(ctx context.Context, in *ListNodesRequest, opts ..
 	return out, nil
 }
 
+func (c *mCUClient) StartEgress(ctx context.Context, in *StartEgressRequest, opts ...grpc.CallOption) (*Egress, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Egress)
+	err := c.cc.Invoke(ctx, MCU_StartEgress_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *mCUClient) StopEgress(ctx context.Context, in *StopEgressRequest, opts ...grpc.CallOption) (*Egress, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Egress)
+	err := c.cc.Invoke(ctx, MCU_StopEgress_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *mCUClient) ListEgress(ctx context.Context, in *ListEgressRequest, opts ...grpc.CallOption) (*ListEgressResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListEgressResponse)
+	err := c.cc.Invoke(ctx, MCU_ListEgress_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MCUServer is the server API for MCU service.
 // All implementations must embed UnimplementedMCUServer
 // for forward compatibility.
@@ -297,6 +344,20 @@ type MCUServer interface {
 	// their load. Any node answers any call: a room's calls are routed to
 	// the node that hosts it, ListRooms and StreamEvents cover every node.
 	ListNodes(context.Context, *ListNodesRequest) (*ListNodesResponse, error)
+	// Egress: recordings and live streams of a room's full mix and canvas
+	// (a hidden receiver of the room, lip-synced on the room clock). StartEgress answers once
+	// the file is created (INVALID_ARGUMENT for a path outside the server's
+	// -record-dir, ALREADY_EXISTS for a file that is there,
+	// FAILED_PRECONDITION for one that cannot be created); StopEgress
+	// answers once the file is finished (its index and duration written).
+	// An egress also ends by itself when its room ends or empties, and with
+	// an error when its file cannot be written (disk full): see the
+	// egress_ended event.
+	StartEgress(context.Context, *StartEgressRequest) (*Egress, error)
+	StopEgress(context.Context, *StopEgressRequest) (*Egress, error)
+	// ListEgress lists this node's active egresses, then the ones that
+	// ended most recently.
+	ListEgress(context.Context, *ListEgressRequest) (*ListEgressResponse, error)
 	mustEmbedUnimplementedMCUServer()
 }
 
@@ -354,6 +415,15 @@ func (UnimplementedMCUServer) StreamEvents(*StreamEventsRequest, grpc.ServerStre
 }
 func (UnimplementedMCUServer) ListNodes(context.Context, *ListNodesRequest) (*ListNodesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListNodes not implemented")
+}
+func (UnimplementedMCUServer) StartEgress(context.Context, *StartEgressRequest) (*Egress, error) {
+	return nil, status.Error(codes.Unimplemented, "method StartEgress not implemented")
+}
+func (UnimplementedMCUServer) StopEgress(context.Context, *StopEgressRequest) (*Egress, error) {
+	return nil, status.Error(codes.Unimplemented, "method StopEgress not implemented")
+}
+func (UnimplementedMCUServer) ListEgress(context.Context, *ListEgressRequest) (*ListEgressResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListEgress not implemented")
 }
 func (UnimplementedMCUServer) mustEmbedUnimplementedMCUServer() {}
 func (UnimplementedMCUServer) testEmbeddedByValue()             {}
@@ -657,6 +727,60 @@ func _MCU_ListNodes_Handler(srv interface{}, ctx context.Context, dec func(inter
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MCU_StartEgress_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StartEgressRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MCUServer).StartEgress(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MCU_StartEgress_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MCUServer).StartEgress(ctx, req.(*StartEgressRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MCU_StopEgress_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StopEgressRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MCUServer).StopEgress(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MCU_StopEgress_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MCUServer).StopEgress(ctx, req.(*StopEgressRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MCU_ListEgress_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListEgressRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MCUServer).ListEgress(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MCU_ListEgress_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MCUServer).ListEgress(ctx, req.(*ListEgressRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MCU_ServiceDesc is the grpc.ServiceDesc for MCU service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -723,6 +847,18 @@ var MCU_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListNodes",
 			Handler:    _MCU_ListNodes_Handler,
+		},
+		{
+			MethodName: "StartEgress",
+			Handler:    _MCU_StartEgress_Handler,
+		},
+		{
+			MethodName: "StopEgress",
+			Handler:    _MCU_StopEgress_Handler,
+		},
+		{
+			MethodName: "ListEgress",
+			Handler:    _MCU_ListEgress_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
