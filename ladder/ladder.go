@@ -1,7 +1,8 @@
 // Package ladder decides, for one receiver, which rung of a bitrate ladder
-// it should get from its link estimate: down quickly on sustained
-// congestion, up slowly and only after a probe has shown the link carries
-// the next rung. It is pure: time is passed in, and it neither measures nor
+// it should get from its link estimate: down at once, to the rung that
+// fits, on a sudden drop or heavy loss, after a second on a small
+// shortfall; up only after probes (small while the estimate shows no spare
+// room) have shown the link carries the next rung. It is pure: time is passed in, and it neither measures nor
 // sends anything itself.
 package ladder
 
@@ -34,16 +35,28 @@ type Config struct {
 	// rung, or the loss above MaxLoss, before moving down (default 1 s).
 	DownAfter time.Duration
 	// PauseAfter is how long the estimate must stay short of the lowest
-	// rung before video pauses (default 3 s): a new receiver's estimate
+	// rung before video pauses (default 1.5 s): a new receiver's estimate
 	// overshoots downward while the first queue drains, and pausing costs
-	// a keyframe to resume.
+	// a keyframe to resume; but audio shares the link meanwhile.
 	PauseAfter time.Duration
+	// SuddenDrop is the share of what holds the current rung below which
+	// an estimate counts as a sudden drop (default 0.7): the receiver
+	// moves at once, straight to the rung that fits, not after DownAfter
+	// nor one rung at a time.
+	SuddenDrop float64
 	// UpAfter is how long the estimate must carry the next rung up before
 	// probing it (default 2 s).
 	UpAfter time.Duration
 	// ProbeFor is how long a probe ramps padding up to the next rung's
-	// rate; it then holds that rate for a quarter as long (default 1.5 s).
+	// rate; it then holds that rate for a quarter as long (default 1 s).
 	ProbeFor time.Duration
+	// BlindProbe caps a probe's padding, as a share of the estimate,
+	// while the estimate does not show room for the next rung (default
+	// 0.5): a probe into a full link then overfills it by so little that
+	// it is seen queueing before the bottleneck drops media. A clean
+	// blind probe raises the capacity known by its padding; the next one
+	// follows at once.
+	BlindProbe float64
 	// ProbeEvery is the first wait between probes while the estimate does
 	// not show spare capacity; it doubles after each failed probe up to
 	// MaxProbeEvery (defaults 3 s and 6 s: a link that recovers is found within seconds, and a probe that fails costs a fraction of a second of queueing).
@@ -63,13 +76,19 @@ func (c Config) withDefaults() Config {
 		c.DownAfter = time.Second
 	}
 	if c.PauseAfter == 0 {
-		c.PauseAfter = 3 * time.Second
+		c.PauseAfter = 1500 * time.Millisecond
+	}
+	if c.SuddenDrop == 0 {
+		c.SuddenDrop = 0.7
+	}
+	if c.BlindProbe == 0 {
+		c.BlindProbe = 0.5
 	}
 	if c.UpAfter == 0 {
 		c.UpAfter = 2 * time.Second
 	}
 	if c.ProbeFor == 0 {
-		c.ProbeFor = 1500 * time.Millisecond
+		c.ProbeFor = time.Second
 	}
 	if c.ProbeEvery == 0 {
 		c.ProbeEvery = 3 * time.Second
@@ -93,7 +112,8 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%w: rates %v must be positive and decreasing", ErrBadConfig, c.Rates)
 		}
 	}
-	if c.ReserveBps < 0 || c.Headroom < 0 || c.Headroom > 1 || c.MaxLoss < 0 || c.MaxLoss > 1 {
+	if c.ReserveBps < 0 || c.Headroom < 0 || c.Headroom > 1 || c.MaxLoss < 0 || c.MaxLoss > 1 ||
+		c.SuddenDrop < 0 || c.SuddenDrop > 1 || c.BlindProbe < 0 {
 		return fmt.Errorf("%w: reserve, headroom or loss out of range", ErrBadConfig)
 	}
 	return nil
@@ -144,6 +164,8 @@ type Controller struct {
 	probing                       bool
 	probeStart                    time.Time
 	probeEst                      int           // the estimate when the probe began
+	probeFrom                     int           // and the effective estimate
+	probePad                      int           // the padding the probe ramps to
 	probeLoss                     float64       // and the feedback loss
 	probeBad                      int           // updates in a row with signs of a full link
 	wait                          time.Duration // current wait before a probe
@@ -194,18 +216,21 @@ func (c *Controller) need(idx int) int {
 }
 
 // holds reports whether est still carries rung idx without the headroom a
-// climb needs: the gap between the two is the ladder's hysteresis. The
-// lowest rung holds down to three quarters of its rate: below it the only
-// way down is pausing video, which is for links that cannot carry video
-// at all, not for some loss.
-func (c *Controller) holds(idx, est int) bool {
+// climb needs: the gap between the two is the ladder's hysteresis.
+func (c *Controller) holds(idx, est int) bool { return est >= c.holdBps(idx) }
+
+// holdBps is the least estimate that holds rung idx. The lowest rung
+// holds down to three quarters of its rate: below it the only way down is
+// pausing video, which is for links that cannot carry video at all, not
+// for some loss.
+func (c *Controller) holdBps(idx int) int {
 	switch {
 	case idx >= len(c.cfg.Rates):
-		return true
+		return 0
 	case idx == len(c.cfg.Rates)-1:
-		return est >= (c.cfg.Rates[idx]+c.cfg.ReserveBps)*3/4
+		return (c.cfg.Rates[idx] + c.cfg.ReserveBps) * 3 / 4
 	}
-	return est >= c.cfg.Rates[idx]+c.cfg.ReserveBps
+	return c.cfg.Rates[idx] + c.cfg.ReserveBps
 }
 
 // best is the highest rung (lowest index) est carries with headroom.
@@ -252,6 +277,14 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 		c.failProbe(now)
 	}
 	lowest := len(c.cfg.Rates) - 1
+	// A sudden drop of the estimate, or heavy loss, moves at once to the
+	// rung that fits (what got through, for loss); pausing still waits
+	// for PauseAfter.
+	if to := c.suddenTarget(s, est, short, lossy); to > c.idx {
+		c.probing = false
+		c.move(to)
+		return Decision{Rung: c.Rung()}
+	}
 	switch {
 	case short && best <= c.idx:
 		// Short of holding this rung, yet too close to move: wait.
@@ -275,7 +308,7 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 	}
 
 	if c.probing {
-		return c.probe(now)
+		return c.probe(now, est)
 	}
 	if c.idx == 0 {
 		return Decision{Rung: c.Rung()}
@@ -290,7 +323,7 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 		if c.climbed {
 			// Right after a climb the link has just shown spare
 			// capacity: look for more soon.
-			c.nextProbe, c.climbed = now.Add(time.Second), false
+			c.nextProbe, c.climbed = now.Add(500*time.Millisecond), false
 		}
 	}
 	// A probe into a link that is queueing, or losing or has just been
@@ -301,9 +334,31 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 	clear := !s.Congested && !c.clearSince.IsZero() && now.Sub(c.clearSince) >= time.Second
 	if clear && (ready || !now.Before(c.nextProbe)) {
 		c.probing, c.probeStart, c.probeEst, c.probeLoss, c.probeBad = true, now, s.EstimateBps, s.FeedbackLoss, 0
-		return c.probe(now)
+		c.probeFrom, c.probePad = est, c.extra()
+		if !ready {
+			c.probePad = min(c.probePad, int(c.cfg.BlindProbe*float64(est)))
+		}
+		return c.probe(now, est)
 	}
 	return Decision{Rung: c.Rung()}
+}
+
+// suddenTarget is the rung index to move to at once on a sudden
+// estimate drop or heavy loss; c.idx when there is none. It goes no lower
+// than the lowest rung: pausing waits for PauseAfter.
+func (c *Controller) suddenTarget(s Sample, est int, short, lossy bool) int {
+	lowest := len(c.cfg.Rates) - 1
+	if c.idx >= lowest {
+		return c.idx
+	}
+	to := c.idx
+	if short && float64(est) < c.cfg.SuddenDrop*float64(c.holdBps(c.idx)) {
+		to = c.best(est)
+	}
+	if lossy && s.Loss >= 2*c.cfg.MaxLoss && s.SentBps > 0 {
+		to = max(to, c.idx+1, c.best(int(float64(s.SentBps)*(1-s.Loss))))
+	}
+	return min(to, lowest)
 }
 
 // since tracks when a condition became true: zero while it is false.
@@ -317,26 +372,40 @@ func since(t time.Time, cond bool, now time.Time) time.Time {
 	return t
 }
 
-// probe ramps padding toward the next rung's rate; once it has held that
-// rate without congestion the receiver climbs.
-func (c *Controller) probe(now time.Time) Decision {
-	target := c.idx - 1
-	extra := c.cfg.Rates[target]
+// extra is the rate the next rung up adds to the current one.
+func (c *Controller) extra() int {
+	extra := c.cfg.Rates[c.idx-1]
 	if c.idx < len(c.cfg.Rates) {
 		extra -= c.cfg.Rates[c.idx]
 	}
+	return extra
+}
+
+// probe ramps padding toward its size; once it has held it without
+// congestion, the capacity it showed stands in for the estimate, and the
+// receiver climbs if that carries the next rung, or probes again at once
+// (from higher) if it does not.
+func (c *Controller) probe(now time.Time, est int) Decision {
+	target := c.idx - 1
 	el := now.Sub(c.probeStart)
 	if el >= c.cfg.ProbeFor+c.cfg.ProbeFor/4 {
 		c.probing = false
-		c.floorBps = max(c.floorBps, c.need(target))
 		c.wait = c.cfg.ProbeEvery
+		if c.probePad < c.extra() {
+			c.floorBps = max(c.floorBps, c.probeFrom+c.probePad, est)
+			if c.best(c.floorBps) > target {
+				c.nextProbe = now
+				return Decision{Rung: c.Rung()}
+			}
+		}
+		c.floorBps = max(c.floorBps, c.need(target))
 		c.move(target)
 		c.climbed = true
 		return Decision{Rung: c.Rung()}
 	}
-	pad := extra
+	pad := c.probePad
 	if el < c.cfg.ProbeFor {
-		pad = int(float64(extra) * float64(el) / float64(c.cfg.ProbeFor))
+		pad = int(float64(pad) * float64(el) / float64(c.cfg.ProbeFor))
 	}
 	return Decision{Rung: c.Rung(), PadBps: pad, Probing: true}
 }
