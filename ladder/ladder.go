@@ -40,15 +40,17 @@ type Config struct {
 	// a keyframe to resume; but audio shares the link meanwhile.
 	PauseAfter time.Duration
 	// SuddenDrop is the share of what holds the current rung below which
-	// an estimate counts as a sudden drop (default 0.7): the receiver
-	// moves at once, straight to the rung that fits, not after DownAfter
-	// nor one rung at a time.
+	// an estimate, with loss, counts as a sudden drop (default 0.7): the
+	// receiver moves at once, straight to the rung that fits, not after
+	// DownAfter nor one rung at a time.
 	SuddenDrop float64
 	// UpAfter is how long the estimate must carry the next rung up before
 	// probing it (default 2 s).
 	UpAfter time.Duration
-	// ProbeFor is how long a probe ramps padding up to the next rung's
-	// rate; it then holds that rate for a quarter as long (default 1 s).
+	// ProbeFor is how long a probe ramps padding up to its size; it then
+	// holds it for a quarter as long (default 700 ms: transport-wide
+	// feedback comes every 100 ms, and a link that fills shows it within
+	// a few).
 	ProbeFor time.Duration
 	// BlindProbe caps a probe's padding, as a share of the estimate,
 	// while the estimate does not show room for the next rung (default
@@ -88,7 +90,7 @@ func (c Config) withDefaults() Config {
 		c.UpAfter = 2 * time.Second
 	}
 	if c.ProbeFor == 0 {
-		c.ProbeFor = time.Second
+		c.ProbeFor = 700 * time.Millisecond
 	}
 	if c.ProbeEvery == 0 {
 		c.ProbeEvery = 3 * time.Second
@@ -177,6 +179,7 @@ type Controller struct {
 	// estimate dips for it; the receiver holds its rung meanwhile.
 	graceUntil time.Time
 	climbed    bool // the last move was a climb
+	congested  int  // updates in a row the estimator saw queueing
 }
 
 // New returns a controller starting on rung start (0 is the top).
@@ -260,8 +263,15 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 	if s.EstimateBps <= 0 {
 		return Decision{Rung: c.Rung()}
 	}
-	if s.Congested || s.Loss > c.cfg.MaxLoss {
-		// The link is full: what a probe showed no longer holds.
+	if s.Congested {
+		c.congested++
+	} else {
+		c.congested = 0
+	}
+	if c.congested >= 2 || s.Loss > c.cfg.MaxLoss {
+		// The link is full: what a probe showed no longer holds. (A lone
+		// overuse sample is not enough: a stalled sender, not the link,
+		// was seen to cause one.)
 		c.floorBps = 0
 	}
 	c.clearSince = since(c.clearSince, s.Loss <= c.cfg.MaxLoss/2, now)
@@ -352,7 +362,11 @@ func (c *Controller) suddenTarget(s Sample, est int, short, lossy bool) int {
 		return c.idx
 	}
 	to := c.idx
-	if short && float64(est) < c.cfg.SuddenDrop*float64(c.holdBps(c.idx)) {
+	// The estimate also dips when the sender stalls (a loaded machine
+	// delays its own packets): only a drop the link confirms with loss is
+	// sudden; a drop without loss waits DownAfter.
+	losing := s.Loss > c.cfg.MaxLoss/2 || s.FeedbackLoss > c.cfg.MaxLoss/2
+	if short && losing && float64(est) < c.cfg.SuddenDrop*float64(c.holdBps(c.idx)) {
 		to = c.best(est)
 	}
 	if lossy && s.Loss >= 2*c.cfg.MaxLoss && s.SentBps > 0 {

@@ -81,10 +81,11 @@ func TestSuddenDropMovesAtOnce(t *testing.T) {
 		s    Sample
 		want int
 	}{
-		{"estimate collapses", Sample{EstimateBps: 250_000, Congested: true}, 2},
-		{"estimate halves", Sample{EstimateBps: 800_000}, 1},
+		{"estimate collapses", Sample{EstimateBps: 250_000, Congested: true, FeedbackLoss: 0.3}, 2},
+		{"estimate halves", Sample{EstimateBps: 800_000, FeedbackLoss: 0.1}, 1},
 		{"heavy loss", Sample{EstimateBps: 5_000_000, Loss: 0.6, SentBps: 1_600_000, Congested: true}, 2},
-		{"estimate below every rung", Sample{EstimateBps: 40_000, Congested: true}, 2},
+		{"estimate below every rung", Sample{EstimateBps: 40_000, Congested: true, Loss: 0.3}, 2},
+		{"estimate dips without loss (a stalled sender)", Sample{EstimateBps: 250_000, Congested: true}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, _ := New(Config{Rates: rates}, 0)
@@ -165,7 +166,7 @@ func TestProbeFloorHoldsUntilCongestion(t *testing.T) {
 		t.Fatalf("after a clean probe: rung %d, want 1", dec.Rung)
 	}
 	// Congestion drops the floor and the receiver goes back down.
-	dec, _ = run(c, &t0, 2*time.Second, func(Decision) Sample { return Sample{EstimateBps: 300_000, Congested: true} })
+	dec, _ = run(c, &t0, 3*time.Second, func(Decision) Sample { return Sample{EstimateBps: 300_000, Congested: true} })
 	if dec.Rung != 2 {
 		t.Fatalf("after congestion: rung %d, want 2", dec.Rung)
 	}

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"math"
 	"time"
 )
 
@@ -36,15 +37,23 @@ type pacedPacket struct {
 }
 
 // pacer spreads a receiver's media over time at a bounded rate, a
-// multiple of its link estimate: a leaky bucket that every byte sent
-// toward the receiver fills (audio, video, padding) and that drains at
-// the pacing rate. Audio is never queued: it leaves at once and only
+// multiple of its link estimate or of the video coming in, whichever is
+// higher: a leaky bucket that every byte sent toward the receiver fills
+// (audio, video, padding) and that drains at the pacing rate. It smooths
+// bursts (a keyframe leaves at the link's pace, not at once) but does not
+// throttle: an estimate that dips below the rung being sent (a stalled
+// sender makes it dip on a good link) must not make the pacer drop frames;
+// moving to a rung that fits is the ladder's job. Audio is never queued: it leaves at once and only
 // pushes the video queued behind it later. Video packets wait in a
 // bounded queue; a frame that does not fit is dropped, and so is every
 // later one until a keyframe. It is pure (time is passed in) and not
 // safe for concurrent use.
 type pacer struct {
-	rate  int     // bits/s
+	rate  int     // bits/s, from the estimate
+	// inBytes is the video pushed, decaying with a one-second time
+	// constant: about the bytes of the last second.
+	inBytes float64
+	inAt    time.Time
 	debt  float64 // bytes sent ahead of the pacing schedule
 	last  time.Time
 	queue []pacedPacket
@@ -64,10 +73,15 @@ func newPacer(rateBps int) *pacer {
 // setRate sets the pacing rate in bits/s (at least minPaceBps).
 func (pc *pacer) setRate(bps int) { pc.rate = max(bps, minPaceBps) }
 
+// pace is the pacing rate in bits/s.
+func (pc *pacer) pace() float64 {
+	return max(float64(pc.rate), pacingFactor*8*pc.inBytes)
+}
+
 // drain lets the bucket empty for the time since the last call.
 func (pc *pacer) drain(now time.Time) {
 	if !pc.last.IsZero() && now.After(pc.last) {
-		pc.debt = max(0, pc.debt-float64(pc.rate)/8*now.Sub(pc.last).Seconds())
+		pc.debt = max(0, pc.debt-pc.pace()/8*now.Sub(pc.last).Seconds())
 	}
 	if now.After(pc.last) {
 		pc.last = now
@@ -82,12 +96,23 @@ func (pc *pacer) sent(n int, now time.Time) {
 }
 
 func (pc *pacer) burstBytes() float64 {
-	return max(float64(pc.rate)/8*paceBurst.Seconds(), minBurstBytes)
+	return max(pc.pace()/8*paceBurst.Seconds(), minBurstBytes)
 }
 
 // delay is how long the queued bytes take to leave at the pacing rate.
 func (pc *pacer) delay() time.Duration {
-	return time.Duration(float64(pc.bytes) * 8 / float64(pc.rate) * float64(time.Second))
+	return time.Duration(float64(pc.bytes) * 8 / pc.pace() * float64(time.Second))
+}
+
+// arrived counts size bytes of video pushed at now into the input rate.
+func (pc *pacer) arrived(size int, now time.Time) {
+	if !pc.inAt.IsZero() && now.After(pc.inAt) {
+		pc.inBytes *= math.Exp(-now.Sub(pc.inAt).Seconds())
+	}
+	if now.After(pc.inAt) {
+		pc.inAt = now
+	}
+	pc.inBytes += float64(size)
 }
 
 func (pc *pacer) queued() int { return len(pc.queue) - pc.head }
@@ -97,15 +122,16 @@ func (pc *pacer) queued() int { return len(pc.queue) - pc.head }
 // dropped frame and is not a keyframe. A keyframe that does not fit
 // replaces what is queued: nothing before it is needed any more.
 func (pc *pacer) push(payloads [][]byte, key bool, ts uint32, at, now time.Time) bool {
-	if pc.waitKey && !key {
-		return false
-	}
 	size := 0
 	for _, pl := range payloads {
 		size += len(pl)
 	}
+	pc.arrived(size, now) // dropped or not: the rate of what comes in
+	if pc.waitKey && !key {
+		return false
+	}
 	fits := func() bool {
-		after := time.Duration(float64(pc.bytes+size) * 8 / float64(pc.rate) * float64(time.Second))
+		after := time.Duration(float64(pc.bytes+size) * 8 / pc.pace() * float64(time.Second))
 		return after <= maxPaceDelay && pc.queued()+len(payloads) <= maxPacedPackets
 	}
 	if !fits() {
@@ -140,7 +166,7 @@ func (pc *pacer) next(now time.Time) (pacedPacket, bool, time.Duration) {
 	}
 	pc.drain(now)
 	if over := pc.debt - pc.burstBytes(); over > 0 {
-		wait := time.Duration(over * 8 / float64(pc.rate) * float64(time.Second))
+		wait := time.Duration(over * 8 / pc.pace() * float64(time.Second))
 		return pacedPacket{}, false, max(wait, time.Millisecond)
 	}
 	pk := pc.queue[pc.head]

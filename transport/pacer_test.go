@@ -145,3 +145,38 @@ func TestPacerFollowsRate(t *testing.T) {
 		t.Errorf("an idle pacer has %d bytes of room, want the burst %v", room, pc.burstBytes())
 	}
 }
+
+// TestPacerDoesNotThrottle: video coming in faster than the estimate
+// allows (the estimate dipped on a good link) is paced at a multiple of its
+// own rate once the pacer has seen a second of it: it is smoothed, not
+// dropped.
+func TestPacerDoesNotThrottle(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	pc := newPacer(300_000)
+	pc.setRate(300_000)
+	now := t0
+	frameEvery := 33 * time.Millisecond // 4 kB frames at 30 fps: ~1 Mb/s
+	drops := 0
+	for i := 0; now.Before(t0.Add(4 * time.Second)); i++ {
+		if !pc.push(frame(4, 1000), i%60 == 0, uint32(i), now, now) && now.After(t0.Add(2*time.Second)) {
+			drops++
+		}
+		end := now.Add(frameEvery)
+		for now.Before(end) {
+			_, ok, wait := pc.next(now)
+			if !ok {
+				if wait == 0 || now.Add(wait).After(end) {
+					break
+				}
+				now = now.Add(wait)
+			}
+		}
+		now = end
+	}
+	if drops > 0 {
+		t.Fatalf("%d frames dropped in the last 2 s of a steady 1 Mb/s with a 300 kb/s estimate", drops)
+	}
+	if p := pc.pace(); p < 1_400_000 {
+		t.Fatalf("pacing at %.0f b/s, want about 1.5 × the 1 Mb/s coming in", p)
+	}
+}
