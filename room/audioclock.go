@@ -287,7 +287,9 @@ func (a *audioClock) adaptAudioLoss() {
 func (a *audioClock) adaptLoss(pt *participant) {
 	defer a.r.recoverFor(pt, "link report")
 	s := pt.reporter.Link()
-	pt.out.adaptRate(s.EstimateBps)
+	if was := pt.out.bps; pt.out.adaptRate(s.EstimateBps) {
+		pt.log.Debug("audio rate follows the link", "from", was, "to", pt.out.bps, "estimate", s.EstimateBps)
+	}
 	if !s.AudioReported {
 		return
 	}

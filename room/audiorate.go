@@ -50,19 +50,15 @@ func sharedKeyFor(mime string, clockRate, bps int) string {
 }
 
 // adaptRate sets a listener's audio rate from its link: its own encoder
-// takes it at once, and it moves to the shared full mix of that rate.
-func (o *audioOut) adaptRate(est int) {
+// takes it at once, and it moves to the shared full mix of that rate. It
+// reports whether the rate changed.
+func (o *audioOut) adaptRate(est int) bool {
 	bps := audioRateFor(est, o.bps)
-	if bps == o.bps {
-		return
-	}
-	if bc, ok := o.enc.(codec.BitrateController); ok {
-		if bc.SetBitrate(bps) != nil {
-			return
-		}
-	} else {
-		return // a fixed-rate codec (G.711)
+	bc, ok := o.enc.(codec.BitrateController) // not a fixed-rate codec (G.711)
+	if bps == o.bps || !ok || bc.SetBitrate(bps) != nil {
+		return false
 	}
 	o.bps = bps
 	o.sharedKey = sharedKeyFor(o.codec, o.rate, bps)
+	return true
 }

@@ -49,16 +49,16 @@ type pacedPacket struct {
 // later one until a keyframe. It is pure (time is passed in) and not
 // safe for concurrent use.
 type pacer struct {
-	rate  int     // bits/s, from the estimate
+	rate int // bits/s, from the estimate
 	// inBytes is the video pushed, decaying with a one-second time
 	// constant: about the bytes of the last second.
 	inBytes float64
 	inAt    time.Time
-	debt  float64 // bytes sent ahead of the pacing schedule
-	last  time.Time
-	queue []pacedPacket
-	head  int // queue[head:] is waiting
-	bytes int // queued payload bytes
+	debt    float64 // bytes sent ahead of the pacing schedule
+	last    time.Time
+	queue   []pacedPacket
+	head    int // queue[head:] is waiting
+	bytes   int // queued payload bytes
 	// waitKey: a frame was dropped, so later ones are useless until a
 	// keyframe.
 	waitKey bool
