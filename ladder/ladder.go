@@ -35,9 +35,10 @@ type Config struct {
 	// rung, or the loss above MaxLoss, before moving down (default 1 s).
 	DownAfter time.Duration
 	// PauseAfter is how long the estimate must stay short of the lowest
-	// rung before video pauses (default 1.5 s): a new receiver's estimate
+	// rung before video pauses (default 3 s): a new receiver's estimate
 	// overshoots downward while the first queue drains, and pausing costs
-	// a keyframe to resume; but audio shares the link meanwhile.
+	// a keyframe to resume. A link that carries less than half the lowest
+	// rung, with loss, pauses after DownAfter: audio shares that link.
 	PauseAfter time.Duration
 	// SuddenDrop is the share of what holds the current rung below which
 	// an estimate, with loss, counts as a sudden drop (default 0.7): the
@@ -57,7 +58,8 @@ type Config struct {
 	// 0.5): a probe into a full link then overfills it by so little that
 	// it is seen queueing before the bottleneck drops media. A clean
 	// blind probe raises the capacity known by its padding; the next one
-	// follows at once.
+	// follows at once, twice as large (up to 2), as the link has shown
+	// room; a failed one starts over from BlindProbe.
 	BlindProbe float64
 	// ProbeEvery is the first wait between probes while the estimate does
 	// not show spare capacity; it doubles after each failed probe up to
@@ -78,7 +80,7 @@ func (c Config) withDefaults() Config {
 		c.DownAfter = time.Second
 	}
 	if c.PauseAfter == 0 {
-		c.PauseAfter = 1500 * time.Millisecond
+		c.PauseAfter = 3 * time.Second
 	}
 	if c.SuddenDrop == 0 {
 		c.SuddenDrop = 0.7
@@ -162,6 +164,8 @@ type Controller struct {
 	idx int
 
 	downSince, lossSince, upSince time.Time
+	severeSince                   time.Time // the link carries less than half the lowest rung, with loss
+	blindShare                    float64   // the next blind probe's share of the estimate
 	clearSince                    time.Time // the receiver has reported no loss since
 	probing                       bool
 	probeStart                    time.Time
@@ -180,6 +184,7 @@ type Controller struct {
 	graceUntil time.Time
 	climbed    bool // the last move was a climb
 	congested  int  // updates in a row the estimator saw queueing
+	sudden     int  // updates in a row that showed a sudden drop
 }
 
 // New returns a controller starting on rung start (0 is the top).
@@ -188,7 +193,7 @@ func New(cfg Config, start int) (*Controller, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	c := &Controller{cfg: cfg, wait: cfg.ProbeEvery}
+	c := &Controller{cfg: cfg, wait: cfg.ProbeEvery, blindShare: cfg.BlindProbe}
 	c.idx = c.fromRung(start)
 	return c, nil
 }
@@ -295,7 +300,13 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 		c.move(to)
 		return Decision{Rung: c.Rung()}
 	}
+	losing := s.Loss > c.cfg.MaxLoss/2 || s.FeedbackLoss > c.cfg.MaxLoss/2
+	c.severeSince = since(c.severeSince, short && losing && est < c.holdBps(lowest)/2, now)
 	switch {
+	case c.idx == lowest && !c.severeSince.IsZero() && now.Sub(c.severeSince) >= c.cfg.DownAfter:
+		// Far below the lowest rung: video only costs the audio.
+		c.move(lowest + 1)
+		return Decision{Rung: c.Rung()}
 	case short && best <= c.idx:
 		// Short of holding this rung, yet too close to move: wait.
 		return Decision{Rung: c.Rung()}
@@ -346,7 +357,7 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 		c.probing, c.probeStart, c.probeEst, c.probeLoss, c.probeBad = true, now, s.EstimateBps, s.FeedbackLoss, 0
 		c.probeFrom, c.probePad = est, c.extra()
 		if !ready {
-			c.probePad = min(c.probePad, int(c.cfg.BlindProbe*float64(est)))
+			c.probePad = min(c.probePad, int(c.blindShare*float64(est)))
 		}
 		return c.probe(now, est)
 	}
@@ -363,14 +374,22 @@ func (c *Controller) suddenTarget(s Sample, est int, short, lossy bool) int {
 	}
 	to := c.idx
 	// The estimate also dips when the sender stalls (a loaded machine
-	// delays its own packets): only a drop the link confirms with loss is
-	// sudden; a drop without loss waits DownAfter.
+	// delays its own packets, or its receiver's): only a drop the link
+	// confirms with loss over two updates in a row (200 ms) is sudden; a
+	// drop without loss waits DownAfter.
 	losing := s.Loss > c.cfg.MaxLoss/2 || s.FeedbackLoss > c.cfg.MaxLoss/2
 	if short && losing && float64(est) < c.cfg.SuddenDrop*float64(c.holdBps(c.idx)) {
 		to = c.best(est)
 	}
 	if lossy && s.Loss >= 2*c.cfg.MaxLoss && s.SentBps > 0 {
 		to = max(to, c.idx+1, c.best(int(float64(s.SentBps)*(1-s.Loss))))
+	}
+	if to == c.idx {
+		c.sudden = 0
+		return c.idx
+	}
+	if c.sudden++; c.sudden < 2 {
+		return c.idx
 	}
 	return min(to, lowest)
 }
@@ -407,6 +426,7 @@ func (c *Controller) probe(now time.Time, est int) Decision {
 		c.wait = c.cfg.ProbeEvery
 		if c.probePad < c.extra() {
 			c.floorBps = max(c.floorBps, c.probeFrom+c.probePad, est)
+			c.blindShare = min(2*c.blindShare, 2)
 			if c.best(c.floorBps) > target {
 				c.nextProbe = now
 				return Decision{Rung: c.Rung()}
@@ -448,6 +468,7 @@ func (c *Controller) probeFailing(s Sample, est int) bool {
 
 func (c *Controller) failProbe(now time.Time) {
 	c.probing = false
+	c.blindShare = c.cfg.BlindProbe
 	c.graceUntil = now.Add(c.cfg.DownAfter + c.cfg.DownAfter/2)
 	if c.idx < len(c.cfg.Rates) {
 		// Failed probes cost the media on the link some loss: space them
@@ -461,7 +482,10 @@ func (c *Controller) failProbe(now time.Time) {
 
 // move goes to rung index idx and restarts the timers.
 func (c *Controller) move(idx int) {
+	if idx > c.idx {
+		c.blindShare = c.cfg.BlindProbe // down: the link has less room than it showed
+	}
 	c.idx = min(idx, len(c.cfg.Rates))
-	c.downSince, c.lossSince, c.upSince = time.Time{}, time.Time{}, time.Time{}
-	c.nextProbe = time.Time{}
+	c.downSince, c.lossSince, c.upSince, c.severeSince = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	c.nextProbe, c.sudden = time.Time{}, 0
 }

@@ -65,16 +65,24 @@ func TestDownQuicklyOnlyWhenSustained(t *testing.T) {
 	// Below the lowest rung video pauses, but only once the shortfall
 	// outlasts PauseAfter.
 	run(c, &t0, 3*time.Second, fixed(300_000, 0))
-	if dec, _ := run(c, &t0, time.Second, fixed(80_000, 0)); dec.Rung != 2 {
-		t.Fatalf("after 1 s at 80 kb/s: rung %d, want still the lowest", dec.Rung)
+	if dec, _ := run(c, &t0, 2*time.Second, fixed(80_000, 0)); dec.Rung != 2 {
+		t.Fatalf("after 2 s at 80 kb/s: rung %d, want still the lowest", dec.Rung)
 	}
-	if dec, _ := run(c, &t0, time.Second, fixed(80_000, 0)); dec.Rung != Paused {
-		t.Fatalf("after 2 s at 80 kb/s: rung %d, want paused", dec.Rung)
+	if dec, _ := run(c, &t0, 3*time.Second, fixed(80_000, 0)); dec.Rung != Paused {
+		t.Fatalf("after 5 s at 80 kb/s: rung %d, want paused", dec.Rung)
+	}
+	// A link far below the lowest rung, losing, pauses after DownAfter.
+	c, _ = New(Config{Rates: rates}, 2)
+	if dec, _ := run(c, &t0, 800*time.Millisecond, fixed(40_000, 0.1)); dec.Rung != 2 {
+		t.Fatalf("after 0.8 s at 40 kb/s with loss: rung %d, want still the lowest", dec.Rung)
+	}
+	if dec, _ := run(c, &t0, 500*time.Millisecond, fixed(40_000, 0.1)); dec.Rung != Paused {
+		t.Fatalf("after 1.3 s at 40 kb/s with loss: rung %d, want paused", dec.Rung)
 	}
 }
 
-// A sudden drop of the estimate, or heavy loss, moves within one update
-// straight to the rung that fits, not one rung at a time.
+// A sudden drop of the estimate, or heavy loss, moves within two updates
+// (200 ms) straight to the rung that fits, not one rung at a time.
 func TestSuddenDropMovesAtOnce(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -91,8 +99,9 @@ func TestSuddenDropMovesAtOnce(t *testing.T) {
 			c, _ := New(Config{Rates: rates}, 0)
 			t0 := time.Unix(0, 0)
 			run(c, &t0, 3*time.Second, fixed(3_000_000, 0))
-			if dec := c.Update(t0, tc.s); dec.Rung != tc.want {
-				t.Fatalf("after one update: rung %d, want %d", dec.Rung, tc.want)
+			c.Update(t0, tc.s)
+			if dec := c.Update(t0.Add(100*time.Millisecond), tc.s); dec.Rung != tc.want {
+				t.Fatalf("after two updates: rung %d, want %d", dec.Rung, tc.want)
 			}
 		})
 	}
@@ -162,8 +171,8 @@ func TestProbeFloorHoldsUntilCongestion(t *testing.T) {
 	// The estimator lags (it shows only 300 kb/s) but the probe finds no
 	// congestion: the receiver climbs and stays there.
 	dec, _ := run(c, &t0, 8*time.Second, fixed(300_000, 0))
-	if dec.Rung != 1 {
-		t.Fatalf("after a clean probe: rung %d, want 1", dec.Rung)
+	if dec.Rung == 2 {
+		t.Fatal("after clean probes: still on the lowest rung")
 	}
 	// Congestion drops the floor and the receiver goes back down.
 	dec, _ = run(c, &t0, 3*time.Second, func(Decision) Sample { return Sample{EstimateBps: 300_000, Congested: true} })
@@ -208,8 +217,8 @@ func TestNoProbeIntoLoss(t *testing.T) {
 	dec, _ := run(c, &t0, 8*time.Second, func(d Decision) Sample {
 		return Sample{EstimateBps: 60_000, SentBps: 50_000 + d.PadBps}
 	})
-	if dec.Rung != 2 {
-		t.Fatalf("%v after the loss cleared: rung %d, want the lowest (resumed)", t0.Sub(start), dec.Rung)
+	if dec.Rung == Paused {
+		t.Fatalf("%v after the loss cleared: still paused", t0.Sub(start))
 	}
 }
 
@@ -230,4 +239,28 @@ func TestLowestRungHoldsOnAFullLink(t *testing.T) {
 	if dec, _ := run(c, &t0, 5*time.Second, starved); dec.Rung != Paused {
 		t.Fatalf("rung %d on a link delivering half of the lowest rung, want paused", dec.Rung)
 	}
+}
+
+// Blind probes (the estimate shows no room for the next rung) start at half
+// the estimate and double after each clean one: a full link is overfilled
+// by little, an open one is found within a few probes.
+func TestBlindProbesGrowWhileClean(t *testing.T) {
+	c, _ := New(Config{Rates: rates}, 2)
+	t0 := time.Unix(0, 0)
+	var peaks []int
+	var last Decision
+	run(c, &t0, 8*time.Second, func(d Decision) Sample {
+		switch {
+		case d.Probing && !last.Probing:
+			peaks = append(peaks, d.PadBps)
+		case d.Probing:
+			peaks[len(peaks)-1] = max(peaks[len(peaks)-1], d.PadBps)
+		}
+		last = d
+		return Sample{EstimateBps: 250_000}
+	})
+	if len(peaks) < 2 || peaks[0] > 125_000 || peaks[1] <= peaks[0] {
+		t.Fatalf("probe sizes %v: want the first at most half the 250 kb/s estimate, the next larger", peaks)
+	}
+	t.Logf("probe sizes %v", peaks)
 }
