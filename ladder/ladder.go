@@ -357,7 +357,14 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 		c.probing, c.probeStart, c.probeEst, c.probeLoss, c.probeBad = true, now, s.EstimateBps, s.FeedbackLoss, 0
 		c.probeFrom, c.probePad = est, c.extra()
 		if !ready {
-			c.probePad = min(c.probePad, int(c.blindShare*float64(est)))
+			share := c.blindShare
+			if c.idx >= len(c.cfg.Rates) {
+				// Paused: a narrow link that only audio crosses, with a
+				// queue of a few packets; half the step overfills it
+				// half as fast while the probe looks for a sign.
+				share /= 2
+			}
+			c.probePad = min(c.probePad, int(share*float64(est)))
 		}
 		return c.probe(now, est)
 	}
@@ -373,11 +380,12 @@ func (c *Controller) suddenTarget(s Sample, est int, short, lossy bool) int {
 		return c.idx
 	}
 	to := c.idx
-	// The estimate also dips when the sender stalls (a loaded machine
-	// delays its own packets, or its receiver's): only a drop the link
-	// confirms with loss over two updates in a row (200 ms) is sudden; a
-	// drop without loss waits DownAfter.
-	losing := s.Loss > c.cfg.MaxLoss/2 || s.FeedbackLoss > c.cfg.MaxLoss/2
+	// The estimate also dips, with some loss, when the sender stalls (a
+	// loaded machine delays its own packets, or its receiver's, and the
+	// feedback): only a drop the link confirms with heavy loss over three
+	// updates in a row (300 ms) is sudden; a drop without it waits
+	// DownAfter. (A link that drops below the rung sent loses most of it.)
+	losing := s.Loss > c.cfg.MaxLoss || s.FeedbackLoss > 2*c.cfg.MaxLoss
 	if short && losing && float64(est) < c.cfg.SuddenDrop*float64(c.holdBps(c.idx)) {
 		to = c.best(est)
 	}
@@ -388,7 +396,7 @@ func (c *Controller) suddenTarget(s Sample, est int, short, lossy bool) int {
 		c.sudden = 0
 		return c.idx
 	}
-	if c.sudden++; c.sudden < 2 {
+	if c.sudden++; c.sudden < 3 {
 		return c.idx
 	}
 	return min(to, lowest)
@@ -426,7 +434,11 @@ func (c *Controller) probe(now time.Time, est int) Decision {
 		c.wait = c.cfg.ProbeEvery
 		if c.probePad < c.extra() {
 			c.floorBps = max(c.floorBps, c.probeFrom+c.probePad, est)
-			c.blindShare = min(2*c.blindShare, 2)
+			if c.idx < len(c.cfg.Rates) {
+				// A paused receiver's link is narrow, and all it has
+				// at stake is its audio: it keeps its steps small.
+				c.blindShare = min(2*c.blindShare, 2)
+			}
 			if c.best(c.floorBps) > target {
 				c.nextProbe = now
 				return Decision{Rung: c.Rung()}
@@ -463,6 +475,9 @@ func (c *Controller) probeFailing(s Sample, est int) bool {
 	} else {
 		c.probeBad = 0
 	}
+	if c.idx >= len(c.cfg.Rates) {
+		return c.probeBad >= 1 // paused: its audio is at stake, stop at the first sign
+	}
 	return c.probeBad >= 2
 }
 
@@ -470,13 +485,9 @@ func (c *Controller) failProbe(now time.Time) {
 	c.probing = false
 	c.blindShare = c.cfg.BlindProbe
 	c.graceUntil = now.Add(c.cfg.DownAfter + c.cfg.DownAfter/2)
-	if c.idx < len(c.cfg.Rates) {
-		// Failed probes cost the media on the link some loss: space them
-		// out. A paused receiver has only audio at stake, and probes
-		// only once the link has been clear for a second, so it keeps
-		// trying at the first pace: resuming video is worth it.
-		c.wait = min(2*c.wait, c.cfg.MaxProbeEvery)
-	}
+	// Failed probes cost the media on the link some loss (a paused
+	// receiver's audio, too): space them out.
+	c.wait = min(2*c.wait, c.cfg.MaxProbeEvery)
 	c.nextProbe = now.Add(c.wait)
 }
 

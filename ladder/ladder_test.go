@@ -81,8 +81,9 @@ func TestDownQuicklyOnlyWhenSustained(t *testing.T) {
 	}
 }
 
-// A sudden drop of the estimate, or heavy loss, moves within two updates
-// (200 ms) straight to the rung that fits, not one rung at a time.
+// A sudden drop of the estimate with heavy loss, or heavy loss alone,
+// moves within three updates (300 ms) straight to the rung that fits, not
+// one rung at a time.
 func TestSuddenDropMovesAtOnce(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -90,7 +91,8 @@ func TestSuddenDropMovesAtOnce(t *testing.T) {
 		want int
 	}{
 		{"estimate collapses", Sample{EstimateBps: 250_000, Congested: true, FeedbackLoss: 0.3}, 2},
-		{"estimate halves", Sample{EstimateBps: 800_000, FeedbackLoss: 0.1}, 1},
+		{"estimate halves", Sample{EstimateBps: 800_000, FeedbackLoss: 0.25}, 1},
+		{"estimate halves with a little loss (a stall)", Sample{EstimateBps: 800_000, FeedbackLoss: 0.1}, 0},
 		{"heavy loss", Sample{EstimateBps: 5_000_000, Loss: 0.6, SentBps: 1_600_000, Congested: true}, 2},
 		{"estimate below every rung", Sample{EstimateBps: 40_000, Congested: true, Loss: 0.3}, 2},
 		{"estimate dips without loss (a stalled sender)", Sample{EstimateBps: 250_000, Congested: true}, 0},
@@ -100,8 +102,9 @@ func TestSuddenDropMovesAtOnce(t *testing.T) {
 			t0 := time.Unix(0, 0)
 			run(c, &t0, 3*time.Second, fixed(3_000_000, 0))
 			c.Update(t0, tc.s)
-			if dec := c.Update(t0.Add(100*time.Millisecond), tc.s); dec.Rung != tc.want {
-				t.Fatalf("after two updates: rung %d, want %d", dec.Rung, tc.want)
+			c.Update(t0.Add(100*time.Millisecond), tc.s)
+			if dec := c.Update(t0.Add(200*time.Millisecond), tc.s); dec.Rung != tc.want {
+				t.Fatalf("after three updates: rung %d, want %d", dec.Rung, tc.want)
 			}
 		})
 	}

@@ -393,7 +393,7 @@ func (g ladderTargets) check(t *testing.T) {
 		{"longest freeze at 300 kb/s (ms)", g.holdFreeze, 600, "≤ 300 ms"},
 		{"audio loss at 300 kb/s", g.holdAudioLoss, 0.03, "none"},
 		{"first down-switch (s)", g.downSwitch.Seconds(), 2.5, "≤ 1.5 s"},
-		{"video loss until the first down-switch", g.downLoss, 0.4, "≤ 20 %"},
+		{"video loss until the first down-switch", g.downLoss, 0.6, "≤ 20 %"},
 		{"audio loss at 60 kb/s", g.audioLoss, 0.05, "≤ 2 %"},
 		{"longest audio gap at 60 kb/s (ms)", g.audioGap, 120, "≤ 60 ms"},
 		{"tone level at 60 kb/s (|dB|)", math.Abs(g.toneDB), 3, "within 3 dB"},
