@@ -58,8 +58,8 @@ type Config struct {
 	// 0.5): a probe into a full link then overfills it by so little that
 	// it is seen queueing before the bottleneck drops media. A clean
 	// blind probe raises the capacity known by its padding; the next one
-	// follows at once, twice as large (up to 2), as the link has shown
-	// room; a failed one starts over from BlindProbe.
+	// follows at once, half as large again (up to the whole estimate), as
+	// the link has shown room; a failed one starts over from BlindProbe.
 	BlindProbe float64
 	// ProbeEvery is the first wait between probes while the estimate does
 	// not show spare capacity; it doubles after each failed probe up to
@@ -357,14 +357,7 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 		c.probing, c.probeStart, c.probeEst, c.probeLoss, c.probeBad = true, now, s.EstimateBps, s.FeedbackLoss, 0
 		c.probeFrom, c.probePad = est, c.extra()
 		if !ready {
-			share := c.blindShare
-			if c.idx >= len(c.cfg.Rates) {
-				// Paused: a narrow link that only audio crosses, with a
-				// queue of a few packets; half the step overfills it
-				// half as fast while the probe looks for a sign.
-				share /= 2
-			}
-			c.probePad = min(c.probePad, int(share*float64(est)))
+			c.probePad = min(c.probePad, int(c.blindShare*float64(est)))
 		}
 		return c.probe(now, est)
 	}
@@ -437,7 +430,7 @@ func (c *Controller) probe(now time.Time, est int) Decision {
 			if c.idx < len(c.cfg.Rates) {
 				// A paused receiver's link is narrow, and all it has
 				// at stake is its audio: it keeps its steps small.
-				c.blindShare = min(2*c.blindShare, 2)
+				c.blindShare = min(1.5*c.blindShare, 1)
 			}
 			if c.best(c.floorBps) > target {
 				c.nextProbe = now
@@ -470,13 +463,16 @@ func (c *Controller) probeFailing(s Sample, est int) bool {
 	if !c.holds(c.idx, est) || s.Loss > c.cfg.MaxLoss/2 || s.FeedbackLoss > base+1.5*c.cfg.MaxLoss {
 		return true
 	}
+	if c.idx >= len(c.cfg.Rates) && s.FeedbackLoss > base+c.cfg.MaxLoss/2 {
+		// Paused: only audio crosses the link, its queue holds a few
+		// packets, and loss is audio lost; one feedback showing it ends
+		// the probe.
+		return true
+	}
 	if s.Congested || s.FeedbackLoss > base+c.cfg.MaxLoss/2 || float64(s.EstimateBps) < 0.85*float64(c.probeEst) {
 		c.probeBad++
 	} else {
 		c.probeBad = 0
-	}
-	if c.idx >= len(c.cfg.Rates) {
-		return c.probeBad >= 1 // paused: its audio is at stake, stop at the first sign
 	}
 	return c.probeBad >= 2
 }

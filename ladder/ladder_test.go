@@ -245,8 +245,8 @@ func TestLowestRungHoldsOnAFullLink(t *testing.T) {
 }
 
 // Blind probes (the estimate shows no room for the next rung) start at half
-// the estimate and double after each clean one: a full link is overfilled
-// by little, an open one is found within a few probes.
+// the estimate and grow by half after each clean one: a full link is
+// overfilled by little, an open one is found within a few probes.
 func TestBlindProbesGrowWhileClean(t *testing.T) {
 	c, _ := New(Config{Rates: rates}, 2)
 	t0 := time.Unix(0, 0)
