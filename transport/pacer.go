@@ -177,12 +177,7 @@ func (pc *pacer) next(now time.Time) (pacedPacket, bool, time.Duration) {
 	return pk, true, 0
 }
 
-// room is how many bytes may leave at now without waiting: what padding
-// may use when nothing is queued.
-func (pc *pacer) room(now time.Time) int {
-	if pc.queued() > 0 {
-		return 0
-	}
-	pc.drain(now)
-	return int(max(0, pc.burstBytes()-pc.debt))
-}
+// idle reports whether no video waits: padding may go out then. It is not
+// held to the pacing rate: a probe's padding is the ladder's deliberate
+// test of more than the estimate, already spread over padInterval ticks.
+func (pc *pacer) idle() bool { return pc.queued() == 0 }

@@ -247,14 +247,16 @@ func (p *Peer) SetPadding(bps int) {
 	}
 }
 
-// sendPadding sends one padInterval's worth of padding, only into the
-// pacer's spare room: a probe never delays media, and it pauses at the
-// first sign of queueing (video waiting in the pacer).
+// sendPadding sends one padInterval's worth of padding while no video
+// waits in the pacer: a probe never delays media, and it pauses at the
+// first sign of queueing.
 func (p *Peer) sendPadding(now time.Time) {
 	v := &p.video
 	budget := int(v.padBps.Load() * int64(padInterval) / int64(8*time.Second))
 	v.paceMu.Lock()
-	budget = min(budget, v.pace.room(now))
+	if !v.pace.idle() {
+		budget = 0
+	}
 	v.pace.sent(budget, now)
 	v.paceMu.Unlock()
 	for budget > 0 {
