@@ -172,7 +172,6 @@ type Controller struct {
 	probeEst                      int           // the estimate when the probe began
 	probeFrom                     int           // and the effective estimate
 	probePad                      int           // the padding the probe ramps to
-	probeSent                     int           // the sent rate when the probe began
 	probeLoss                     float64       // and the feedback loss
 	probeBad                      int           // updates in a row with signs of a full link
 	wait                          time.Duration // current wait before a probe
@@ -330,7 +329,7 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 	}
 
 	if c.probing {
-		return c.probe(now, s, est)
+		return c.probe(now, est)
 	}
 	if c.idx == 0 {
 		return Decision{Rung: c.Rung()}
@@ -356,11 +355,11 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 	clear := !s.Congested && !c.clearSince.IsZero() && now.Sub(c.clearSince) >= time.Second
 	if clear && (ready || !now.Before(c.nextProbe)) {
 		c.probing, c.probeStart, c.probeEst, c.probeLoss, c.probeBad = true, now, s.EstimateBps, s.FeedbackLoss, 0
-		c.probeFrom, c.probePad, c.probeSent = est, c.extra(), s.SentBps
+		c.probeFrom, c.probePad = est, c.extra()
 		if !ready {
 			c.probePad = min(c.probePad, int(c.blindShare*float64(est)))
 		}
-		return c.probe(now, s, est)
+		return c.probe(now, est)
 	}
 	return Decision{Rung: c.Rung()}
 }
@@ -419,31 +418,15 @@ func (c *Controller) extra() int {
 // probe ramps padding toward its size; once it has held it without
 // congestion, the capacity it showed stands in for the estimate, and the
 // receiver climbs if that carries the next rung, or probes again at once
-// (from higher) if it does not. The capacity shown counts the padding
-// that flowed (the rise of the sent rate since the probe began): the
-// transport sends padding only into its pacer's spare room, so less may
-// have left than was asked. Without a sent rate (a transport that does
-// not count it) it counts what was asked.
-func (c *Controller) probe(now time.Time, s Sample, est int) Decision {
+// (from higher) if it does not.
+func (c *Controller) probe(now time.Time, est int) Decision {
 	target := c.idx - 1
 	el := now.Sub(c.probeStart)
 	if el >= c.cfg.ProbeFor+c.cfg.ProbeFor/4 {
 		c.probing = false
 		c.wait = c.cfg.ProbeEvery
-		flowed := c.probePad
-		if s.SentBps > 0 && c.probePad > 0 {
-			// SentBps is over the last second: a ramp to probePad over
-			// ProbeFor, held for a quarter as long, raises it by this
-			// share of probePad when all of it flowed.
-			share := min(1, (c.cfg.ProbeFor/2 + c.cfg.ProbeFor/4).Seconds())
-			rise := float64(max(0, s.SentBps-c.probeSent))
-			flowed = int(min(1, rise/(share*float64(c.probePad))) * float64(c.probePad))
-		}
-		shown := c.probeFrom + flowed
-		// A full probe whose padding (nine tenths of it) flowed.
-		full := c.probePad >= c.extra() && 10*flowed >= 9*c.probePad
-		if !full {
-			c.floorBps = max(c.floorBps, shown)
+		if c.probePad < c.extra() {
+			c.floorBps = max(c.floorBps, c.probeFrom+c.probePad, est)
 			if c.idx < len(c.cfg.Rates) {
 				// A paused receiver's link is narrow, and all it has
 				// at stake is its audio: it keeps its steps small.

@@ -267,31 +267,3 @@ func TestBlindProbesGrowWhileClean(t *testing.T) {
 	}
 	t.Logf("probe sizes %v", peaks)
 }
-
-// A probe counts only the padding that flowed (the rise of the sent
-// rate): when the transport could not send it, the receiver does not
-// climb onto a rung its link never showed it carries.
-func TestProbeCountsOnlyPaddingThatFlowed(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		flows  bool
-		climbs bool
-	}{{"padding held back", false, false}, {"padding flows", true, true}} {
-		t.Run(tc.name, func(t *testing.T) {
-			c, _ := New(Config{Rates: rates}, 2)
-			t0 := time.Unix(0, 0)
-			sent := 0 // the sent rate over the last second, padding included
-			_, seen := run(c, &t0, 20*time.Second, func(d Decision) Sample {
-				want := 190_000
-				if tc.flows {
-					want += d.PadBps
-				}
-				sent += (want - sent) / 10 // a one-second average, updated every 100 ms
-				return Sample{EstimateBps: 250_000, SentBps: sent}
-			})
-			if climbed := len(seen) > 1; climbed != tc.climbs {
-				t.Fatalf("rungs %v, want climbing %v", seen, tc.climbs)
-			}
-		})
-	}
-}
