@@ -49,9 +49,9 @@ type Config struct {
 	// probing it (default 2 s).
 	UpAfter time.Duration
 	// ProbeFor is how long a probe ramps padding up to its size; it then
-	// holds it for a quarter as long (default 700 ms: transport-wide
-	// feedback comes every 100 ms, and a link that fills shows it within
-	// a few).
+	// holds it for a quarter as long (default 1 s: long enough for a
+	// receiver report, which comes about every second, to show the loss
+	// of a probe that overfilled the link).
 	ProbeFor time.Duration
 	// BlindProbe caps a probe's padding, as a share of the estimate,
 	// while the estimate does not show room for the next rung (default
@@ -92,7 +92,7 @@ func (c Config) withDefaults() Config {
 		c.UpAfter = 2 * time.Second
 	}
 	if c.ProbeFor == 0 {
-		c.ProbeFor = 700 * time.Millisecond
+		c.ProbeFor = time.Second
 	}
 	if c.ProbeEvery == 0 {
 		c.ProbeEvery = 3 * time.Second
@@ -460,16 +460,18 @@ func (c *Controller) probe(now time.Time, est int) Decision {
 // loss ends the probe at once.
 func (c *Controller) probeFailing(s Sample, est int) bool {
 	base := 1.5 * c.probeLoss
-	if !c.holds(c.idx, est) || s.Loss > c.cfg.MaxLoss/2 || s.FeedbackLoss > base+1.5*c.cfg.MaxLoss {
+	// A paused receiver's padding is most of what it is sent, and pion
+	// receivers were seen to leave padding-only packets out of their
+	// transport-wide feedback at times (a third of the packets "lost" on
+	// an open link): its probes go by the receiver reports and queueing.
+	fbLoss := s.FeedbackLoss
+	if c.idx >= len(c.cfg.Rates) {
+		fbLoss = 0
+	}
+	if !c.holds(c.idx, est) || s.Loss > c.cfg.MaxLoss/2 || fbLoss > base+1.5*c.cfg.MaxLoss {
 		return true
 	}
-	if c.idx >= len(c.cfg.Rates) && s.FeedbackLoss > base+c.cfg.MaxLoss/2 {
-		// Paused: only audio crosses the link, its queue holds a few
-		// packets, and loss is audio lost; one feedback showing it ends
-		// the probe.
-		return true
-	}
-	if s.Congested || s.FeedbackLoss > base+c.cfg.MaxLoss/2 || float64(s.EstimateBps) < 0.85*float64(c.probeEst) {
+	if s.Congested || fbLoss > base+c.cfg.MaxLoss/2 || float64(s.EstimateBps) < 0.85*float64(c.probeEst) {
 		c.probeBad++
 	} else {
 		c.probeBad = 0
