@@ -74,8 +74,8 @@ bench-full: deps ## all scenarios, 5 pairs of 15 s, with Janus AudioBridge and G
 bench-micro: deps ## micro-benchmarks (mixer, room tick, compositor, codecs, jitter buffer)
 	$(GO) test -run '^$$' -bench . -benchmem ./mixer/ ./room/ ./compositor/ ./codec/... ./transport/jitter/
 
-bench-ladder: deps-test ## the ladder over a tc-shaped link (root): writes bench/results/ladder/ladder.svg, .csv; then CPU of 1, 2, 3 rungs
-	MCU_LADDER_PLOT=$(CURDIR)/bench/results/ladder $(GO) test -count=1 -run '^TestLadder$$' -v ./cmd/mcu/
+bench-ladder: deps-test ## the ladder over a tc-shaped link (root), 30 s holds: writes bench/results/ladder/ladder.svg, .csv; then CPU of 1, 2, 3 rungs
+	MCU_LADDER_HOLD=30s MCU_LADDER_PLOT=$(CURDIR)/bench/results/ladder $(GO) test -count=1 -timeout 10m -run '^TestLadder$$' -v ./cmd/mcu/
 	$(GO) test -run '^$$' -bench BenchmarkVideoLadder -benchtime 150x -count 3 ./room/
 
 lint: deps ## gofmt and go vet

@@ -1,7 +1,8 @@
 // Package ladder decides, for one receiver, which rung of a bitrate ladder
-// it should get from its link estimate: down quickly on sustained
-// congestion, up slowly and only after a probe has shown the link carries
-// the next rung. It is pure: time is passed in, and it neither measures nor
+// it should get from its link estimate: down at once, to the rung that
+// fits, on a sudden drop or heavy loss, after a second on a small
+// shortfall; up only after probes (small while the estimate shows no spare
+// room) have shown the link carries the next rung. It is pure: time is passed in, and it neither measures nor
 // sends anything itself.
 package ladder
 
@@ -36,14 +37,30 @@ type Config struct {
 	// PauseAfter is how long the estimate must stay short of the lowest
 	// rung before video pauses (default 3 s): a new receiver's estimate
 	// overshoots downward while the first queue drains, and pausing costs
-	// a keyframe to resume.
+	// a keyframe to resume. A link that carries less than half the lowest
+	// rung, with loss, pauses after DownAfter: audio shares that link.
 	PauseAfter time.Duration
+	// SuddenDrop is the share of what holds the current rung below which
+	// an estimate, with loss, counts as a sudden drop (default 0.7): the
+	// receiver moves at once, straight to the rung that fits, not after
+	// DownAfter nor one rung at a time.
+	SuddenDrop float64
 	// UpAfter is how long the estimate must carry the next rung up before
 	// probing it (default 2 s).
 	UpAfter time.Duration
-	// ProbeFor is how long a probe ramps padding up to the next rung's
-	// rate; it then holds that rate for a quarter as long (default 1.5 s).
+	// ProbeFor is how long a probe ramps padding up to its size; it then
+	// holds it for a quarter as long (default 1 s: long enough for a
+	// receiver report, which comes about every second, to show the loss
+	// of a probe that overfilled the link).
 	ProbeFor time.Duration
+	// BlindProbe caps a probe's padding, as a share of the estimate,
+	// while the estimate does not show room for the next rung (default
+	// 0.5): a probe into a full link then overfills it by so little that
+	// it is seen queueing before the bottleneck drops media. A clean
+	// blind probe raises the capacity known by its padding; the next one
+	// follows at once, half as large again (up to the whole estimate), as
+	// the link has shown room; a failed one starts over from BlindProbe.
+	BlindProbe float64
 	// ProbeEvery is the first wait between probes while the estimate does
 	// not show spare capacity; it doubles after each failed probe up to
 	// MaxProbeEvery (defaults 3 s and 6 s: a link that recovers is found within seconds, and a probe that fails costs a fraction of a second of queueing).
@@ -65,11 +82,17 @@ func (c Config) withDefaults() Config {
 	if c.PauseAfter == 0 {
 		c.PauseAfter = 3 * time.Second
 	}
+	if c.SuddenDrop == 0 {
+		c.SuddenDrop = 0.7
+	}
+	if c.BlindProbe == 0 {
+		c.BlindProbe = 0.5
+	}
 	if c.UpAfter == 0 {
 		c.UpAfter = 2 * time.Second
 	}
 	if c.ProbeFor == 0 {
-		c.ProbeFor = 1500 * time.Millisecond
+		c.ProbeFor = time.Second
 	}
 	if c.ProbeEvery == 0 {
 		c.ProbeEvery = 3 * time.Second
@@ -93,7 +116,8 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%w: rates %v must be positive and decreasing", ErrBadConfig, c.Rates)
 		}
 	}
-	if c.ReserveBps < 0 || c.Headroom < 0 || c.Headroom > 1 || c.MaxLoss < 0 || c.MaxLoss > 1 {
+	if c.ReserveBps < 0 || c.Headroom < 0 || c.Headroom > 1 || c.MaxLoss < 0 || c.MaxLoss > 1 ||
+		c.SuddenDrop < 0 || c.SuddenDrop > 1 || c.BlindProbe < 0 {
 		return fmt.Errorf("%w: reserve, headroom or loss out of range", ErrBadConfig)
 	}
 	return nil
@@ -140,10 +164,14 @@ type Controller struct {
 	idx int
 
 	downSince, lossSince, upSince time.Time
+	severeSince                   time.Time // the link carries less than half the lowest rung, with loss
+	blindShare                    float64   // the next blind probe's share of the estimate
 	clearSince                    time.Time // the receiver has reported no loss since
 	probing                       bool
 	probeStart                    time.Time
 	probeEst                      int           // the estimate when the probe began
+	probeFrom                     int           // and the effective estimate
+	probePad                      int           // the padding the probe ramps to
 	probeLoss                     float64       // and the feedback loss
 	probeBad                      int           // updates in a row with signs of a full link
 	wait                          time.Duration // current wait before a probe
@@ -155,6 +183,8 @@ type Controller struct {
 	// estimate dips for it; the receiver holds its rung meanwhile.
 	graceUntil time.Time
 	climbed    bool // the last move was a climb
+	congested  int  // updates in a row the estimator saw queueing
+	sudden     int  // updates in a row that showed a sudden drop
 }
 
 // New returns a controller starting on rung start (0 is the top).
@@ -163,7 +193,7 @@ func New(cfg Config, start int) (*Controller, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	c := &Controller{cfg: cfg, wait: cfg.ProbeEvery}
+	c := &Controller{cfg: cfg, wait: cfg.ProbeEvery, blindShare: cfg.BlindProbe}
 	c.idx = c.fromRung(start)
 	return c, nil
 }
@@ -194,18 +224,21 @@ func (c *Controller) need(idx int) int {
 }
 
 // holds reports whether est still carries rung idx without the headroom a
-// climb needs: the gap between the two is the ladder's hysteresis. The
-// lowest rung holds down to three quarters of its rate: below it the only
-// way down is pausing video, which is for links that cannot carry video
-// at all, not for some loss.
-func (c *Controller) holds(idx, est int) bool {
+// climb needs: the gap between the two is the ladder's hysteresis.
+func (c *Controller) holds(idx, est int) bool { return est >= c.holdBps(idx) }
+
+// holdBps is the least estimate that holds rung idx. The lowest rung
+// holds down to three quarters of its rate: below it the only way down is
+// pausing video, which is for links that cannot carry video at all, not
+// for some loss.
+func (c *Controller) holdBps(idx int) int {
 	switch {
 	case idx >= len(c.cfg.Rates):
-		return true
+		return 0
 	case idx == len(c.cfg.Rates)-1:
-		return est >= (c.cfg.Rates[idx]+c.cfg.ReserveBps)*3/4
+		return (c.cfg.Rates[idx] + c.cfg.ReserveBps) * 3 / 4
 	}
-	return est >= c.cfg.Rates[idx]+c.cfg.ReserveBps
+	return c.cfg.Rates[idx] + c.cfg.ReserveBps
 }
 
 // best is the highest rung (lowest index) est carries with headroom.
@@ -235,8 +268,15 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 	if s.EstimateBps <= 0 {
 		return Decision{Rung: c.Rung()}
 	}
-	if s.Congested || s.Loss > c.cfg.MaxLoss {
-		// The link is full: what a probe showed no longer holds.
+	if s.Congested {
+		c.congested++
+	} else {
+		c.congested = 0
+	}
+	if c.congested >= 2 || s.Loss > c.cfg.MaxLoss {
+		// The link is full: what a probe showed no longer holds. (A lone
+		// overuse sample is not enough: a stalled sender, not the link,
+		// was seen to cause one.)
 		c.floorBps = 0
 	}
 	c.clearSince = since(c.clearSince, s.Loss <= c.cfg.MaxLoss/2, now)
@@ -252,7 +292,21 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 		c.failProbe(now)
 	}
 	lowest := len(c.cfg.Rates) - 1
+	// A sudden drop of the estimate, or heavy loss, moves at once to the
+	// rung that fits (what got through, for loss); pausing still waits
+	// for PauseAfter.
+	if to := c.suddenTarget(s, est, short, lossy); to > c.idx {
+		c.probing = false
+		c.move(to)
+		return Decision{Rung: c.Rung()}
+	}
+	losing := s.Loss > c.cfg.MaxLoss/2 || s.FeedbackLoss > c.cfg.MaxLoss/2
+	c.severeSince = since(c.severeSince, short && losing && est < c.holdBps(lowest)/2, now)
 	switch {
+	case c.idx == lowest && !c.severeSince.IsZero() && now.Sub(c.severeSince) >= c.cfg.DownAfter:
+		// Far below the lowest rung: video only costs the audio.
+		c.move(lowest + 1)
+		return Decision{Rung: c.Rung()}
 	case short && best <= c.idx:
 		// Short of holding this rung, yet too close to move: wait.
 		return Decision{Rung: c.Rung()}
@@ -275,7 +329,7 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 	}
 
 	if c.probing {
-		return c.probe(now)
+		return c.probe(now, est)
 	}
 	if c.idx == 0 {
 		return Decision{Rung: c.Rung()}
@@ -290,7 +344,7 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 		if c.climbed {
 			// Right after a climb the link has just shown spare
 			// capacity: look for more soon.
-			c.nextProbe, c.climbed = now.Add(time.Second), false
+			c.nextProbe, c.climbed = now.Add(500*time.Millisecond), false
 		}
 	}
 	// A probe into a link that is queueing, or losing or has just been
@@ -301,9 +355,44 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 	clear := !s.Congested && !c.clearSince.IsZero() && now.Sub(c.clearSince) >= time.Second
 	if clear && (ready || !now.Before(c.nextProbe)) {
 		c.probing, c.probeStart, c.probeEst, c.probeLoss, c.probeBad = true, now, s.EstimateBps, s.FeedbackLoss, 0
-		return c.probe(now)
+		c.probeFrom, c.probePad = est, c.extra()
+		if !ready {
+			c.probePad = min(c.probePad, int(c.blindShare*float64(est)))
+		}
+		return c.probe(now, est)
 	}
 	return Decision{Rung: c.Rung()}
+}
+
+// suddenTarget is the rung index to move to at once on a sudden
+// estimate drop or heavy loss; c.idx when there is none. It goes no lower
+// than the lowest rung: pausing waits for PauseAfter.
+func (c *Controller) suddenTarget(s Sample, est int, short, lossy bool) int {
+	lowest := len(c.cfg.Rates) - 1
+	if c.idx >= lowest {
+		return c.idx
+	}
+	to := c.idx
+	// The estimate also dips, with some loss, when the sender stalls (a
+	// loaded machine delays its own packets, or its receiver's, and the
+	// feedback): only a drop the link confirms with heavy loss over three
+	// updates in a row (300 ms) is sudden; a drop without it waits
+	// DownAfter. (A link that drops below the rung sent loses most of it.)
+	losing := s.Loss > c.cfg.MaxLoss || s.FeedbackLoss > 2*c.cfg.MaxLoss
+	if short && losing && float64(est) < c.cfg.SuddenDrop*float64(c.holdBps(c.idx)) {
+		to = c.best(est)
+	}
+	if lossy && s.Loss >= 2*c.cfg.MaxLoss && s.SentBps > 0 {
+		to = max(to, c.idx+1, c.best(int(float64(s.SentBps)*(1-s.Loss))))
+	}
+	if to == c.idx {
+		c.sudden = 0
+		return c.idx
+	}
+	if c.sudden++; c.sudden < 3 {
+		return c.idx
+	}
+	return min(to, lowest)
 }
 
 // since tracks when a condition became true: zero while it is false.
@@ -317,26 +406,45 @@ func since(t time.Time, cond bool, now time.Time) time.Time {
 	return t
 }
 
-// probe ramps padding toward the next rung's rate; once it has held that
-// rate without congestion the receiver climbs.
-func (c *Controller) probe(now time.Time) Decision {
-	target := c.idx - 1
-	extra := c.cfg.Rates[target]
+// extra is the rate the next rung up adds to the current one.
+func (c *Controller) extra() int {
+	extra := c.cfg.Rates[c.idx-1]
 	if c.idx < len(c.cfg.Rates) {
 		extra -= c.cfg.Rates[c.idx]
 	}
+	return extra
+}
+
+// probe ramps padding toward its size; once it has held it without
+// congestion, the capacity it showed stands in for the estimate, and the
+// receiver climbs if that carries the next rung, or probes again at once
+// (from higher) if it does not.
+func (c *Controller) probe(now time.Time, est int) Decision {
+	target := c.idx - 1
 	el := now.Sub(c.probeStart)
 	if el >= c.cfg.ProbeFor+c.cfg.ProbeFor/4 {
 		c.probing = false
-		c.floorBps = max(c.floorBps, c.need(target))
 		c.wait = c.cfg.ProbeEvery
+		if c.probePad < c.extra() {
+			c.floorBps = max(c.floorBps, c.probeFrom+c.probePad, est)
+			if c.idx < len(c.cfg.Rates) {
+				// A paused receiver's link is narrow, and all it has
+				// at stake is its audio: it keeps its steps small.
+				c.blindShare = min(1.5*c.blindShare, 1)
+			}
+			if c.best(c.floorBps) > target {
+				c.nextProbe = now
+				return Decision{Rung: c.Rung()}
+			}
+		}
+		c.floorBps = max(c.floorBps, c.need(target))
 		c.move(target)
 		c.climbed = true
 		return Decision{Rung: c.Rung()}
 	}
-	pad := extra
+	pad := c.probePad
 	if el < c.cfg.ProbeFor {
-		pad = int(float64(extra) * float64(el) / float64(c.cfg.ProbeFor))
+		pad = int(float64(pad) * float64(el) / float64(c.cfg.ProbeFor))
 	}
 	return Decision{Rung: c.Rung(), PadBps: pad, Probing: true}
 }
@@ -352,10 +460,18 @@ func (c *Controller) probe(now time.Time) Decision {
 // loss ends the probe at once.
 func (c *Controller) probeFailing(s Sample, est int) bool {
 	base := 1.5 * c.probeLoss
-	if !c.holds(c.idx, est) || s.Loss > c.cfg.MaxLoss/2 || s.FeedbackLoss > base+1.5*c.cfg.MaxLoss {
+	// A paused receiver's padding is most of what it is sent, and pion
+	// receivers were seen to leave padding-only packets out of their
+	// transport-wide feedback at times (a third of the packets "lost" on
+	// an open link): its probes go by the receiver reports and queueing.
+	fbLoss := s.FeedbackLoss
+	if c.idx >= len(c.cfg.Rates) {
+		fbLoss = 0
+	}
+	if !c.holds(c.idx, est) || s.Loss > c.cfg.MaxLoss/2 || fbLoss > base+1.5*c.cfg.MaxLoss {
 		return true
 	}
-	if s.Congested || s.FeedbackLoss > base+c.cfg.MaxLoss/2 || float64(s.EstimateBps) < 0.85*float64(c.probeEst) {
+	if s.Congested || fbLoss > base+c.cfg.MaxLoss/2 || float64(s.EstimateBps) < 0.85*float64(c.probeEst) {
 		c.probeBad++
 	} else {
 		c.probeBad = 0
@@ -365,20 +481,20 @@ func (c *Controller) probeFailing(s Sample, est int) bool {
 
 func (c *Controller) failProbe(now time.Time) {
 	c.probing = false
+	c.blindShare = c.cfg.BlindProbe
 	c.graceUntil = now.Add(c.cfg.DownAfter + c.cfg.DownAfter/2)
-	if c.idx < len(c.cfg.Rates) {
-		// Failed probes cost the media on the link some loss: space them
-		// out. A paused receiver has only audio at stake, and probes
-		// only once the link has been clear for a second, so it keeps
-		// trying at the first pace: resuming video is worth it.
-		c.wait = min(2*c.wait, c.cfg.MaxProbeEvery)
-	}
+	// Failed probes cost the media on the link some loss (a paused
+	// receiver's audio, too): space them out.
+	c.wait = min(2*c.wait, c.cfg.MaxProbeEvery)
 	c.nextProbe = now.Add(c.wait)
 }
 
 // move goes to rung index idx and restarts the timers.
 func (c *Controller) move(idx int) {
+	if idx > c.idx {
+		c.blindShare = c.cfg.BlindProbe // down: the link has less room than it showed
+	}
 	c.idx = min(idx, len(c.cfg.Rates))
-	c.downSince, c.lossSince, c.upSince = time.Time{}, time.Time{}, time.Time{}
-	c.nextProbe = time.Time{}
+	c.downSince, c.lossSince, c.upSince, c.severeSince = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	c.nextProbe, c.sudden = time.Time{}, 0
 }

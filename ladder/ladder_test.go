@@ -45,30 +45,68 @@ func TestNoEstimateStays(t *testing.T) {
 func TestDownQuicklyOnlyWhenSustained(t *testing.T) {
 	c, _ := New(Config{Rates: rates}, 0)
 	t0 := time.Unix(0, 0)
-	// A dip shorter than DownAfter changes nothing.
-	if dec, _ := run(c, &t0, 800*time.Millisecond, fixed(300_000, 0)); dec.Rung != 0 {
+	// A modest dip shorter than DownAfter changes nothing.
+	if dec, _ := run(c, &t0, 800*time.Millisecond, fixed(1_300_000, 0)); dec.Rung != 0 {
 		t.Fatalf("after a short dip: rung %d", dec.Rung)
 	}
 	run(c, &t0, 5*time.Second, fixed(3_000_000, 0))
-	// A sustained shortfall jumps straight to the rung that fits.
+	// A sustained modest shortfall moves after DownAfter.
 	start := t0
 	var at time.Time
-	run(c, &t0, 5*time.Second, func(d Decision) Sample {
-		if d.Rung == 2 && at.IsZero() {
+	run(c, &t0, 3*time.Second, func(d Decision) Sample {
+		if d.Rung == 1 && at.IsZero() {
 			at = t0
 		}
-		return Sample{EstimateBps: 300_000}
+		return Sample{EstimateBps: 1_300_000}
 	})
-	if at.IsZero() || at.Sub(start) > 1200*time.Millisecond {
-		t.Fatalf("reached the lowest rung after %v, want about DownAfter", at.Sub(start))
+	if at.IsZero() || at.Sub(start) < 900*time.Millisecond || at.Sub(start) > 1200*time.Millisecond {
+		t.Fatalf("reached the middle rung after %v, want about DownAfter", at.Sub(start))
 	}
 	// Below the lowest rung video pauses, but only once the shortfall
 	// outlasts PauseAfter.
+	run(c, &t0, 3*time.Second, fixed(300_000, 0))
 	if dec, _ := run(c, &t0, 2*time.Second, fixed(80_000, 0)); dec.Rung != 2 {
 		t.Fatalf("after 2 s at 80 kb/s: rung %d, want still the lowest", dec.Rung)
 	}
 	if dec, _ := run(c, &t0, 3*time.Second, fixed(80_000, 0)); dec.Rung != Paused {
 		t.Fatalf("after 5 s at 80 kb/s: rung %d, want paused", dec.Rung)
+	}
+	// A link far below the lowest rung, losing, pauses after DownAfter.
+	c, _ = New(Config{Rates: rates}, 2)
+	if dec, _ := run(c, &t0, 800*time.Millisecond, fixed(40_000, 0.1)); dec.Rung != 2 {
+		t.Fatalf("after 0.8 s at 40 kb/s with loss: rung %d, want still the lowest", dec.Rung)
+	}
+	if dec, _ := run(c, &t0, 500*time.Millisecond, fixed(40_000, 0.1)); dec.Rung != Paused {
+		t.Fatalf("after 1.3 s at 40 kb/s with loss: rung %d, want paused", dec.Rung)
+	}
+}
+
+// A sudden drop of the estimate with heavy loss, or heavy loss alone,
+// moves within three updates (300 ms) straight to the rung that fits, not
+// one rung at a time.
+func TestSuddenDropMovesAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		s    Sample
+		want int
+	}{
+		{"estimate collapses", Sample{EstimateBps: 250_000, Congested: true, FeedbackLoss: 0.3}, 2},
+		{"estimate halves", Sample{EstimateBps: 800_000, FeedbackLoss: 0.25}, 1},
+		{"estimate halves with a little loss (a stall)", Sample{EstimateBps: 800_000, FeedbackLoss: 0.1}, 0},
+		{"heavy loss", Sample{EstimateBps: 5_000_000, Loss: 0.6, SentBps: 1_600_000, Congested: true}, 2},
+		{"estimate below every rung", Sample{EstimateBps: 40_000, Congested: true, Loss: 0.3}, 2},
+		{"estimate dips without loss (a stalled sender)", Sample{EstimateBps: 250_000, Congested: true}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := New(Config{Rates: rates}, 0)
+			t0 := time.Unix(0, 0)
+			run(c, &t0, 3*time.Second, fixed(3_000_000, 0))
+			c.Update(t0, tc.s)
+			c.Update(t0.Add(100*time.Millisecond), tc.s)
+			if dec := c.Update(t0.Add(200*time.Millisecond), tc.s); dec.Rung != tc.want {
+				t.Fatalf("after three updates: rung %d, want %d", dec.Rung, tc.want)
+			}
+		})
 	}
 }
 
@@ -115,6 +153,9 @@ func TestFailedProbesBackOffAndStayDown(t *testing.T) {
 		if d.Probing && !last.Probing {
 			probes++
 		}
+		if d.PadBps > 150_000 {
+			t.Fatalf("a blind probe pads %d b/s, more than half the 300 kb/s estimate", d.PadBps)
+		}
 		last = d
 		return Sample{EstimateBps: 300_000, Congested: d.PadBps > 20_000}
 	})
@@ -132,12 +173,12 @@ func TestProbeFloorHoldsUntilCongestion(t *testing.T) {
 	t0 := time.Unix(0, 0)
 	// The estimator lags (it shows only 300 kb/s) but the probe finds no
 	// congestion: the receiver climbs and stays there.
-	dec, _ := run(c, &t0, 6*time.Second, fixed(300_000, 0))
-	if dec.Rung != 1 {
-		t.Fatalf("after a clean probe: rung %d, want 1", dec.Rung)
+	dec, _ := run(c, &t0, 8*time.Second, fixed(300_000, 0))
+	if dec.Rung == 2 {
+		t.Fatal("after clean probes: still on the lowest rung")
 	}
 	// Congestion drops the floor and the receiver goes back down.
-	dec, _ = run(c, &t0, 2*time.Second, func(Decision) Sample { return Sample{EstimateBps: 300_000, Congested: true} })
+	dec, _ = run(c, &t0, 3*time.Second, func(Decision) Sample { return Sample{EstimateBps: 300_000, Congested: true} })
 	if dec.Rung != 2 {
 		t.Fatalf("after congestion: rung %d, want 2", dec.Rung)
 	}
@@ -162,7 +203,7 @@ func TestResumesFromPause(t *testing.T) {
 
 // A paused receiver on a lossy link does not probe (a probe there only
 // fails and backs the next one off); once the loss clears it probes at
-// once and resumes within a probe's length.
+// once and resumes within a few blind probes.
 func TestNoProbeIntoLoss(t *testing.T) {
 	c, _ := New(Config{Rates: rates}, Paused)
 	t0 := time.Unix(0, 0)
@@ -176,11 +217,11 @@ func TestNoProbeIntoLoss(t *testing.T) {
 		t.Fatalf("rungs %v on a lossy link, want paused throughout", seen)
 	}
 	start := t0
-	dec, _ := run(c, &t0, 3*time.Second, func(d Decision) Sample {
+	dec, _ := run(c, &t0, 8*time.Second, func(d Decision) Sample {
 		return Sample{EstimateBps: 60_000, SentBps: 50_000 + d.PadBps}
 	})
-	if dec.Rung != 2 {
-		t.Fatalf("%v after the loss cleared: rung %d, want the lowest (resumed)", t0.Sub(start), dec.Rung)
+	if dec.Rung == Paused {
+		t.Fatalf("%v after the loss cleared: still paused", t0.Sub(start))
 	}
 }
 
@@ -201,4 +242,28 @@ func TestLowestRungHoldsOnAFullLink(t *testing.T) {
 	if dec, _ := run(c, &t0, 5*time.Second, starved); dec.Rung != Paused {
 		t.Fatalf("rung %d on a link delivering half of the lowest rung, want paused", dec.Rung)
 	}
+}
+
+// Blind probes (the estimate shows no room for the next rung) start at half
+// the estimate and grow by half after each clean one: a full link is
+// overfilled by little, an open one is found within a few probes.
+func TestBlindProbesGrowWhileClean(t *testing.T) {
+	c, _ := New(Config{Rates: rates}, 2)
+	t0 := time.Unix(0, 0)
+	var peaks []int
+	var last Decision
+	run(c, &t0, 8*time.Second, func(d Decision) Sample {
+		switch {
+		case d.Probing && !last.Probing:
+			peaks = append(peaks, d.PadBps)
+		case d.Probing:
+			peaks[len(peaks)-1] = max(peaks[len(peaks)-1], d.PadBps)
+		}
+		last = d
+		return Sample{EstimateBps: 250_000}
+	})
+	if len(peaks) < 2 || peaks[0] > 125_000 || peaks[1] <= peaks[0] {
+		t.Fatalf("probe sizes %v: want the first at most half the 250 kb/s estimate, the next larger", peaks)
+	}
+	t.Logf("probe sizes %v", peaks)
 }

@@ -34,8 +34,11 @@ const Syntax = "WxH@FPS:BITRATE[,...]"
 var ErrBadLadder = errors.New("ladder")
 
 // Default is the canvas at full size and rate, half size, and quarter size
-// at half rate (for a 1280×720@30 canvas: 1.5 Mb/s, 600 kb/s, 150 kb/s).
-// bitrate is the top rung's (0: the codec default for the canvas).
+// at half rate (for a 1280×720@30 canvas: 1.5 Mb/s, 600 kb/s, 100 kb/s).
+// bitrate is the top rung's (0: the codec default for the canvas). The
+// lowest rung fits a 300 kb/s link with the audio and the packets'
+// headers, and leaves a probe room: on the wire Opus at its top rate
+// takes about 60 kb/s, and video's headers add 5–10 %.
 func Default(width, height, fps, bitrate int) []Rung {
 	if bitrate <= 0 {
 		bitrate = codec.DefaultVideoBitrate(width, height, fps)
@@ -50,7 +53,7 @@ func Default(width, height, fps, bitrate int) []Rung {
 	return []Rung{
 		{width, height, fps, bitrate},
 		{w2, h2, fps, min(codec.DefaultVideoBitrate(w2, h2, fps), bitrate*2/5)},
-		{w4, h4, f4, min(codec.DefaultVideoBitrate(w4, h4, f4), bitrate/10)},
+		{w4, h4, f4, max(min(codec.DefaultVideoBitrate(w4, h4, f4), bitrate/15), MinBitrate)},
 	}
 }
 

@@ -261,10 +261,11 @@ func (a *audioClock) followSpeaker(at time.Time) {
 	}
 }
 
-// adaptAudioLoss sets each audio encoder's expected loss, and so how much
-// in-band FEC it adds, from its listeners' receiver reports: a personal
-// encoder from its own listener's, the shared full mix from the worst
-// listener that reported and may receive it. Without a fresh report the
+// adaptAudioLoss sets each audio encoder's rate from its listeners' link
+// estimates (listeners of one rate share a full-mix encode) and its
+// expected loss, and so how much in-band FEC it adds, from their receiver
+// reports: a personal encoder from its own listener's, the shared full mix
+// from the worst listener that reported and may receive it. Without a fresh report the
 // loss is unknown, not zero: the encoder keeps what it expected (a WebRTC
 // peer before its first report, a plain-RTP gateway that sends no RTCP).
 func (a *audioClock) adaptAudioLoss() {
@@ -286,6 +287,9 @@ func (a *audioClock) adaptAudioLoss() {
 func (a *audioClock) adaptLoss(pt *participant) {
 	defer a.r.recoverFor(pt, "link report")
 	s := pt.reporter.Link()
+	if was := pt.out.bps; pt.out.adaptRate(s.EstimateBps) {
+		pt.log.Debug("audio rate follows the link", "from", was, "to", pt.out.bps, "estimate", s.EstimateBps)
+	}
 	if !s.AudioReported {
 		return
 	}
@@ -330,7 +334,9 @@ func (a *audioClock) sharedFor(pt *participant) *sharedMix {
 	if err != nil {
 		return nil
 	}
-	enc, err := c.NewEncoder(a.r.audioParams)
+	params := a.r.audioParams
+	params.BitrateBps = pt.out.bps
+	enc, err := c.NewEncoder(params)
 	if err != nil {
 		a.log.Warn("cannot create shared audio encoder", "err", err)
 		return nil

@@ -18,6 +18,7 @@ type audioOut struct {
 	codec     string             // MIME type it receives audio in
 	rate      int                // and that codec's RTP clock rate
 	sharedKey string             // names the shared full-mix encode it can use
+	bps       int                // the audio rate its link allows (audiorate.go)
 	mix       media.AudioFrame
 	pkt       [1500]byte
 	encoded   int // size of this tick's encoded mix-minus in pkt; -1 when it failed
@@ -47,7 +48,8 @@ func (o *audioOut) init(mime string, clockRate int, reg *codec.Registry, params 
 	}
 	o.tsPerTick = uint32(clockRate / int(time.Second/media.FrameDuration))
 	o.codec, o.rate = mime, clockRate
-	o.sharedKey = fmt.Sprintf("%s/%d", mime, clockRate)
+	o.bps = params.BitrateBps
+	o.sharedKey = sharedKeyFor(mime, clockRate, o.bps)
 	// RFC 3550 wants a random initial timestamp.
 	o.tsOffset = rand.Uint32()
 	return nil

@@ -90,7 +90,7 @@ func newRoom(id media.RoomID, opts Options, m *Manager) (*Room, error) {
 		// silent mix — someone alone in a room, a room where nobody
 		// speaks — costs a packet every 400 ms instead of 50 a second)
 		// and the room's complexity.
-		audioParams: codec.EncoderParams{FEC: true, DTX: true, Complexity: opts.AudioComplexity},
+		audioParams: codec.EncoderParams{BitrateBps: fullAudioBps, FEC: true, DTX: true, Complexity: opts.AudioComplexity},
 		layout:      Layout{Type: LayoutGrid}, overrides: map[media.ParticipantID]Layout{},
 		stop: make(chan struct{}), done: make(chan struct{}), videoDone: make(chan struct{}),
 		canvas: ladder.Rung{Width: opts.Width, Height: opts.Height, FPS: opts.FPS}, rungs: opts.ladder(),

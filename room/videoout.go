@@ -245,7 +245,7 @@ func (r *Room) followLink(p *participant, at time.Time) {
 	dec := vo.ctl.Update(at, sample)
 	vo.target = dec.Rung
 	if dec.Probing != (vo.padBps > 0) {
-		r.log.Debug("ladder probe", "participant", p.id, "probing", dec.Probing, "rung", dec.Rung, "estimate", vo.est.EstimateBps, "congested", vo.est.Congested, "loss", vo.est.Loss)
+		r.log.Debug("ladder probe", "participant", p.id, "probing", dec.Probing, "rung", dec.Rung, "estimate", vo.est.EstimateBps, "congested", vo.est.Congested, "loss", vo.est.Loss, "feedback_loss", vo.est.FeedbackLoss)
 	}
 	if dec.PadBps != vo.padBps {
 		vo.padBps = dec.PadBps

@@ -158,6 +158,27 @@ func (l *linkMonitor) reports(rs []rtcp.ReceptionReport, audioSSRC, videoSSRC ui
 	}
 }
 
+// estimate is the fresh bandwidth estimate at now, 0 without one: what
+// the pacer paces by.
+func (l *linkMonitor) estimate(now time.Time) int {
+	l.mu.Lock()
+	window := l.fresh
+	if window == 0 {
+		window = feedbackFresh
+	}
+	twcc := !l.twccAt.IsZero() && now.Sub(l.twccAt) < window
+	remb := !l.rembAt.IsZero() && now.Sub(l.rembAt) < window
+	rembBps := l.remb
+	l.mu.Unlock()
+	switch {
+	case twcc && l.bwe != nil:
+		return l.bwe.GetTargetBitrate()
+	case remb:
+		return rembBps
+	}
+	return 0
+}
+
 // sample is the link as known at now. Loss is the worse of the two
 // streams' fresh receiver reports, not the estimator's own loss average:
 // each report counts exactly the interval since the previous one, while

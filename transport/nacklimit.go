@@ -22,28 +22,43 @@ const (
 type nackLimiterFactory struct{}
 
 func (nackLimiterFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
-	return &nackLimiter{tokens: nackBurst}, nil
+	return &nackLimiter{tokens: map[uint32]float64{}}, nil
 }
 
 // nackLimiter caps the packets a receiver's NACKs may have resent. pion's
 // responder resends whatever is asked; a receiver behind a congested link
 // NACKs what the congestion dropped, and resending all of it floods that
 // link further (seen: 2400 packets/s of retransmissions on a 300 kb/s link).
-// Each packet sent earns nackShare of a retransmission; NACKed sequence
-// numbers beyond the saved-up budget are dropped from the NACK.
+// Each packet sent on a stream earns nackShare of a retransmission on that
+// stream; NACKed sequence numbers beyond the saved-up budget are dropped
+// from the NACK. The budget is per stream: small audio packets must not
+// buy retransmissions of full-size video packets (seen: a paused video
+// stream, whose receiver still asked for what it lost before the pause,
+// resent 5 packets/s of video on audio's earnings and filled a 60 kb/s
+// link).
 type nackLimiter struct {
 	interceptor.NoOp
 	mu     sync.Mutex
-	tokens float64
+	tokens map[uint32]float64 // by SSRC
 }
 
-func (l *nackLimiter) BindLocalStream(_ *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+func (l *nackLimiter) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	ssrc := info.SSRC
+	l.mu.Lock()
+	l.tokens[ssrc] = nackBurst
+	l.mu.Unlock()
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 		l.mu.Lock()
-		l.tokens = min(l.tokens+nackShare, nackBurst)
+		l.tokens[ssrc] = min(l.tokens[ssrc]+nackShare, nackBurst)
 		l.mu.Unlock()
 		return w.Write(h, payload, a)
 	})
+}
+
+func (l *nackLimiter) UnbindLocalStream(info *interceptor.StreamInfo) {
+	l.mu.Lock()
+	delete(l.tokens, info.SSRC)
+	l.mu.Unlock()
 }
 
 func (l *nackLimiter) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
@@ -88,8 +103,11 @@ func (l *nackLimiter) trim(pkts []rtcp.Packet) (kept []rtcp.Packet, changed bool
 		for _, pair := range nack.Nacks {
 			seqs = append(seqs, pair.PacketList()...)
 		}
-		allowed := min(len(seqs), int(l.tokens))
-		l.tokens -= float64(allowed)
+		tokens := l.tokens[nack.MediaSSRC] // none for a stream we do not send
+		allowed := min(len(seqs), int(tokens))
+		if _, ok := l.tokens[nack.MediaSSRC]; ok {
+			l.tokens[nack.MediaSSRC] = tokens - float64(allowed)
+		}
 		if allowed < len(seqs) {
 			changed = true
 		}

@@ -237,7 +237,13 @@ func (p *Peer) WriteAudio(payload []byte, ts uint32, at time.Time) error {
 	if p.closing.Load() {
 		return ErrPeerClosed
 	}
-	return p.audioOut.write(payload, ts, false, at)
+	if err := p.audioOut.write(payload, ts, false, at); err != nil {
+		return err
+	}
+	if p.video.out != nil {
+		p.video.paced(len(payload), time.Now())
+	}
+	return nil
 }
 
 // sendReports sends an RTCP sender report for each outgoing stream every

@@ -3,6 +3,7 @@ package transport
 import (
 	"log/slog"
 	"sync/atomic"
+	"time"
 )
 
 // Stats are an engine's counters since it started, summed over every peer
@@ -19,6 +20,15 @@ type Stats struct {
 	// BadRTP counts incoming media packets that did not parse as RTP
 	// (WebRTC audio tracks, plain-RTP legs).
 	BadRTP uint64
+	// PacerDropped counts encoded frames a receiver's pacer dropped
+	// because they would have waited longer than maxPaceDelay (and the
+	// frames after them up to a keyframe).
+	PacerDropped uint64
+	// PacedPackets counts video packets sent through the pacers, and
+	// PaceDelay their total time queued there: the mean queue delay is
+	// their ratio.
+	PacedPackets uint64
+	PaceDelay    time.Duration
 	// PaddingBytes counts probe padding actually sent on video streams.
 	PaddingBytes uint64
 	// ConnectTimeouts counts participants dropped because ICE or DTLS did
@@ -38,6 +48,7 @@ type Stats struct {
 type counters struct {
 	videoInDropped, videoOutDropped, badRTP, paddingBytes, legForeign atomic.Uint64
 	connectTimeouts, panics                                           atomic.Uint64
+	pacerDropped, pacedPackets, paceDelayNs                           atomic.Uint64
 }
 
 // Stats returns the engine's counters.
@@ -48,6 +59,9 @@ func (e *Engine) Stats() Stats {
 		VideoOutDropped:   c.videoOutDropped.Load(),
 		BadRTP:            c.badRTP.Load(),
 		PaddingBytes:      c.paddingBytes.Load(),
+		PacerDropped:      c.pacerDropped.Load(),
+		PacedPackets:      c.pacedPackets.Load(),
+		PaceDelay:         time.Duration(c.paceDelayNs.Load()),
 		LegForeignPackets: c.legForeign.Load(),
 		ConnectTimeouts:   c.connectTimeouts.Load(),
 		Panics:            c.panics.Load(),

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,6 +59,11 @@ type videoState struct {
 	// tells the sender goroutine that padding started.
 	padBps  atomic.Int64
 	padWake chan struct{}
+
+	// pace spreads what leaves toward the receiver; audio writes (on the
+	// audio clock) and the video sender share it under paceMu.
+	paceMu sync.Mutex
+	pace   *pacer
 }
 
 type videoPacket struct {
@@ -73,6 +79,15 @@ func (v *videoState) init() {
 	v.queue = make(chan *videoPacket, outFrameQueue)
 	v.free = make(chan *videoPacket, outFrameQueue+1)
 	v.padWake = make(chan struct{}, 1)
+	v.pace = newPacer(int(pacingFactor * initialEstimate))
+}
+
+// paced records n bytes sent toward the receiver outside the pacer's
+// queue (audio, padding), so that video leaves them their room.
+func (v *videoState) paced(n int, now time.Time) {
+	v.paceMu.Lock()
+	v.pace.sent(n, now)
+	v.paceMu.Unlock()
 }
 
 // readVideo assembles frames from RTP and hands them to the room. After
@@ -242,10 +257,18 @@ func (p *Peer) SetPadding(bps int) {
 	}
 }
 
-// sendPadding sends one padInterval's worth of padding.
-func (p *Peer) sendPadding() {
+// sendPadding sends one padInterval's worth of padding while no video
+// waits in the pacer: a probe never delays media, and it pauses at the
+// first sign of queueing.
+func (p *Peer) sendPadding(now time.Time) {
 	v := &p.video
 	budget := int(v.padBps.Load() * int64(padInterval) / int64(8*time.Second))
+	v.paceMu.Lock()
+	if !v.pace.idle() {
+		budget = 0
+	}
+	v.pace.sent(budget, now)
+	v.paceMu.Unlock()
 	for budget > 0 {
 		n := min(budget, maxPadding)
 		sent, err := v.out.writePadding(byte(n))
@@ -261,7 +284,8 @@ func (p *Peer) sendPadding() {
 }
 
 // sendVideo packetizes queued frames (RFC 7741 for VP8, RFC 6184 mode 1
-// for H.264) and sends them, with probe padding while the room asks for it.
+// for H.264) and sends them through the pacer, with probe padding while
+// the room asks for it.
 func (p *Peer) sendVideo() {
 	defer p.wg.Done()
 	defer p.contain("video sender")
@@ -277,6 +301,10 @@ func (p *Peer) sendVideo() {
 			pad.Stop()
 		}
 	}()
+	// release wakes the sender when the pacer lets the next packet go.
+	release := time.NewTimer(time.Hour)
+	release.Stop()
+	defer release.Stop()
 	for {
 		select {
 		case <-p.stop:
@@ -286,24 +314,60 @@ func (p *Peer) sendVideo() {
 				pad = time.NewTicker(padInterval)
 				padC = pad.C
 			}
-		case <-padC:
+		case now := <-padC:
 			if v.padBps.Load() == 0 {
 				pad.Stop()
 				pad, padC = nil, nil
 				continue
 			}
-			p.sendPadding()
+			p.sendPadding(now)
 		case pk := <-v.queue:
-			payloads := payloader.Payload(maxVideoPayload, pk.data)
-			for i, pl := range payloads {
-				if err := v.out.write(pl, pk.ts, i == len(payloads)-1, pk.at); err != nil && !p.closing.Load() {
-					p.obs.debug("video write failed", "err", err)
-				}
-			}
+			p.queueFrame(payloader.Payload(maxVideoPayload, pk.data), pk)
 			select {
 			case v.free <- pk:
 			default:
 			}
+		case <-release.C:
+		}
+		if wait := p.sendPaced(time.Now()); wait > 0 {
+			release.Reset(wait)
+		}
+	}
+}
+
+// queueFrame hands one frame's payloads to the pacer at its current rate;
+// a frame the pacer drops is counted, and the receiver needs a keyframe.
+func (p *Peer) queueFrame(payloads [][]byte, pk *videoPacket) {
+	v := &p.video
+	now := time.Now()
+	v.paceMu.Lock()
+	if est := p.link.estimate(now); est > 0 {
+		v.pace.setRate(int(pacingFactor * float64(est)))
+	}
+	ok := v.pace.push(payloads, pk.key, pk.ts, pk.at, now)
+	v.paceMu.Unlock()
+	if !ok {
+		p.obs.stats.pacerDropped.Add(1)
+		p.dropOut("outgoing video frame dropped: pacer queue full")
+		v.keyRequested.Store(true)
+	}
+}
+
+// sendPaced sends what the pacer lets go at now and returns how long until
+// the next packet may leave (0: nothing queued).
+func (p *Peer) sendPaced(now time.Time) time.Duration {
+	v := &p.video
+	for {
+		v.paceMu.Lock()
+		pk, ok, wait := v.pace.next(now)
+		v.paceMu.Unlock()
+		if !ok {
+			return wait
+		}
+		p.obs.stats.pacedPackets.Add(1)
+		p.obs.stats.paceDelayNs.Add(uint64(max(0, now.Sub(pk.queuedAt))))
+		if err := v.out.write(pk.payload, pk.ts, pk.marker, pk.at); err != nil && !p.closing.Load() {
+			p.obs.debug("video write failed", "err", err)
 		}
 	}
 }

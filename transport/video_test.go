@@ -55,19 +55,20 @@ func TestPaddingCountedWhenSent(t *testing.T) {
 	p.video.out = newRTPOut(&sink, 1, 96, 90000, nil)
 	p.video.padBps.Store(2 * maxPadding * 8 * int64(time.Second/padInterval)) // two full packets a tick
 
-	p.sendPadding()
+	now := time.Unix(1000, 0)
+	p.sendPadding(now)
 	if got := obs.stats.paddingBytes.Load(); got != 0 || len(sink.pkts) != 0 {
 		t.Fatalf("before any media: %d bytes counted, %d packets sent", got, len(sink.pkts))
 	}
 	if err := p.video.out.write([]byte{1}, 0, true, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	p.sendPadding()
+	p.sendPadding(now.Add(time.Second))
 	if got := obs.stats.paddingBytes.Load(); got != 2*maxPadding || len(sink.pkts) != 3 {
 		t.Errorf("after media: %d bytes counted, %d packets sent; want %d, 3", got, len(sink.pkts), 2*maxPadding)
 	}
 	sink.fail = true
-	p.sendPadding()
+	p.sendPadding(now.Add(2 * time.Second))
 	if got := obs.stats.paddingBytes.Load(); got != 2*maxPadding {
 		t.Errorf("failed padding counted: %d bytes", got)
 	}

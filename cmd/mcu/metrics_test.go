@@ -134,14 +134,18 @@ func TestMetricsReceiverValues(t *testing.T) {
 	})
 }
 
-// TestMetricsTransport: the transport engine's drop, bad-packet, padding
-// and foreign-packet counters are exported under their names, each from its own
+// TestMetricsTransport: the transport engine's drop, bad-packet, padding,
+// pacer and foreign-packet counters are exported under their names, each from its own
 // field, and the server registers them.
 func TestMetricsTransport(t *testing.T) {
 	requireSamples(t, newTransportCollector(func() transport.Stats {
-		return transport.Stats{VideoInDropped: 1, VideoOutDropped: 2, BadRTP: 3, PaddingBytes: 4, ConnectTimeouts: 5, LegForeignPackets: 6, Panics: 7}
+		return transport.Stats{VideoInDropped: 1, VideoOutDropped: 2, BadRTP: 3, PaddingBytes: 4, ConnectTimeouts: 5, LegForeignPackets: 6, Panics: 7,
+			PacerDropped: 8, PacedPackets: 9, PaceDelay: 1500 * time.Millisecond}
 	}), []string{
 		"mcu_connect_timeouts_total{} 5",
+		"mcu_pacer_dropped_frames_total{} 8",
+		"mcu_pacer_packets_total{} 9",
+		"mcu_pacer_queue_seconds_total{} 1.5",
 		"mcu_rtp_bad_packets_total{} 3",
 		"mcu_rtp_leg_foreign_packets_total{} 6",
 		"mcu_transport_padding_bytes_total{} 4",

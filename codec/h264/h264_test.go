@@ -498,3 +498,6 @@ func FuzzDecode(f *testing.F) {
 		codectest.FuzzSeed{Data: baselineSPS(1024, 1024)},
 		codectest.FuzzSeed{Data: append(baselineSPS(4, 3), 0, 0, 0, 1, 0x68, 0xce, 0x38, 0x80), AfterKey: true})
 }
+
+// TestRungsKeepTheirRate: see codectest.RungsKeepTheirRate.
+func TestRungsKeepTheirRate(t *testing.T) { codectest.RungsKeepTheirRate(t, h264c) }

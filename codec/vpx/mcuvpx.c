@@ -58,10 +58,10 @@ mcu_vpx_enc *mcu_vpx_enc_new(mcu_vpx_enc_params p) {
 	c->g_error_resilient = VPX_ERROR_RESILIENT_DEFAULT; // survive loss on the way out
 	c->rc_end_usage = VPX_CBR;
 	c->rc_target_bitrate = p.kbps;
-	c->rc_dropframe_thresh = 0; // the MCU paces frames itself; never skip
+	c->rc_dropframe_thresh = 45; // drop a frame only when even q 63 cannot meet the rate
 	c->rc_resize_allowed = 0;
 	c->rc_min_quantizer = 2;
-	c->rc_max_quantizer = 63; // no frame dropping: let q rise to meet low targets
+	c->rc_max_quantizer = 63; // let q rise to meet low targets before dropping frames
 	c->rc_undershoot_pct = 100;
 	c->rc_overshoot_pct = 15;
 	c->rc_buf_initial_sz = 500;

@@ -70,3 +70,8 @@ func FuzzDecode(f *testing.F) {
 		// A keyframe header declaring 16×16 with nothing behind it.
 		codectest.FuzzSeed{Data: []byte{0, 0, 0, 0x9d, 0x01, 0x2a, 0x10, 0, 0x10, 0}, AfterKey: true})
 }
+
+// TestRungsKeepTheirRate: on the hardest content, with a keyframe forced
+// every 3 s, every rung of the default 720p ladder (and the test ladder's
+// lowest) stays within 10 % of its rate over any 2 s.
+func TestRungsKeepTheirRate(t *testing.T) { codectest.RungsKeepTheirRate(t, vp8) }

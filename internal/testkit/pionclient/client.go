@@ -152,6 +152,7 @@ type Client struct {
 	reports         []SenderReport
 	receiverReports int // RTCP receiver reports about what this client sends
 	audioSeq        seqCounter
+	audioBytes      int // audio RTP bytes received (AudioBytes)
 
 	connected chan struct{}
 	ended     chan struct{} // closed when the connection drops or closes
@@ -595,6 +596,7 @@ func (c *Client) record(tr *webrtc.TrackRemote) {
 		}
 		c.mu.Lock()
 		c.audioSeq.add(pkt.SequenceNumber)
+		c.audioBytes += pkt.MarshalSize()
 		c.mu.Unlock()
 		n, err := dec.Decode(pkt.Payload, pcm)
 		if err != nil {
@@ -660,6 +662,14 @@ func (c *Client) AudioPackets() Counts {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.audioSeq.counts()
+}
+
+// AudioBytes counts the audio RTP bytes received (headers included, after
+// SRTP).
+func (c *Client) AudioBytes() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.audioBytes
 }
 
 // readReports keeps the sender reports of an incoming stream.

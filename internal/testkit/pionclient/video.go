@@ -34,6 +34,9 @@ type VideoOptions struct {
 	// Noise adds fresh luma noise to every frame (with Moving), so every
 	// encoder down the line spends its whole bitrate, as on a busy camera.
 	Noise bool
+	// Detail adds fine moving detail to every frame (with Moving; see
+	// paintDetail): content that overshoots a loose rate control.
+	Detail bool
 	// Counter paints a frame counter band across the top of every frame
 	// (see PaintCamera): ID and the frame number, which ReadCounter reads
 	// back from the composite, so the video latency the MCU adds can be
@@ -200,6 +203,9 @@ func (l *liveCamera) frame(n int, key bool) (data []byte, isKey bool, err error)
 		return buf, false, nil
 	}
 	paintFrame(l.pic, o, n)
+	if o.Detail && o.Moving {
+		paintDetail(l.pic, n)
+	}
 	if o.Noise {
 		for i := range l.pic.Y {
 			l.pic.Y[i] += byte(l.rng.Uint32() & 31)
