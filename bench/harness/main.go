@@ -33,6 +33,7 @@ import (
 
 	"github.com/mcu-project/mcu/bench/internal/proc"
 	"github.com/mcu-project/mcu/bench/load"
+	"github.com/mcu-project/mcu/codec/opus"
 )
 
 // scenario is one measured situation.
@@ -187,8 +188,13 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 			r.floor.cpuPerSecond = append(r.floor.cpuPerSecond, floorFor(s))
 			if useJanus && s.janus {
 				fmt.Fprintf(w, "[%s] pair %d/%d: janus ...\n", s.name, p+1, pairs)
-				// quality 9: the Opus complexity libopus gives our encoders.
-				jr, err := runRef(ctx, "./bench/janusref", "-n", fmt.Sprint(s.n), "-talkers", fmt.Sprint(s.talkers), "-quality", "9", "-d", slice.String(), "-json")
+				// The Opus settings the room's encoders have: quality 9
+				// is the complexity libopus gives them, and the bitrate
+				// theirs (left to itself, libopus picks 51 kb/s for
+				// Janus, which costs less CPU on these tones than
+				// 40 kb/s: BenchmarkAudioFloor).
+				jr, err := runRef(ctx, "./bench/janusref", "-n", fmt.Sprint(s.n), "-talkers", fmt.Sprint(s.talkers), "-quality", "9",
+					"-bitrate", fmt.Sprint(opus.DefaultBitrate), "-d", slice.String(), "-json")
 				if err != nil {
 					r.jan.note = err.Error()
 				} else {
