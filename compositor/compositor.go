@@ -11,7 +11,9 @@
 // into its region keeping the aspect ratio, with black bars (FitContain) or
 // a centred crop (FitCover); a tile without a frame gets a placeholder, a
 // dark grey tile with the participant's name, or initials when the name is
-// too long, in a scaled 5×7 bitmap font.
+// too long, in a scaled 5×7 bitmap font. Cells whose tile did not change
+// since the last Compose (Tile.Version) are left as they are, and Damage
+// says which cells were redrawn (dirty.go).
 //
 // Scaling is separable 14-bit fixed point in pure Go: bilinear when
 // enlarging, area averaging (box pre-filter) when shrinking, exact copies
@@ -65,6 +67,11 @@ type Tile struct {
 	Frame *media.VideoFrame
 	// Label is the name shown on the placeholder.
 	Label string
+	// Version identifies Frame's pixels: a new picture gets a Version no
+	// picture of any tile had before (one counter for all sources), and
+	// the same picture keeps it. A cell whose tile has the Version it was
+	// last drawn with is not redrawn (dirty.go). 0: unknown, always drawn.
+	Version uint64
 }
 
 type scaleKey struct {
@@ -104,6 +111,8 @@ type Compositor struct {
 
 	scalers map[scaleKey]*scaleEntry
 	places  map[placeKey]*placeEntry
+
+	dirty dirtyState
 
 	scr scratch
 	fw  []float64
@@ -201,7 +210,9 @@ func (c *Compositor) Compose(layout Layout, tiles []Tile) (*media.VideoFrame, er
 		}
 	}
 
-	if !sameCells(c.cells, regs) {
+	full := !sameCells(c.cells, regs)
+	c.dirty.begin(len(tiles), full, W, H)
+	if full {
 		fillPlaneRect(cv.Y, cv.StrideY, 0, 0, W, H, BlackY)
 		fillPlaneRect(cv.U, cv.StrideU, 0, 0, W/2, H/2, NeutralUV)
 		fillPlaneRect(cv.V, cv.StrideV, 0, 0, W/2, H/2, NeutralUV)
@@ -214,9 +225,13 @@ func (c *Compositor) Compose(layout Layout, tiles []Tile) (*media.VideoFrame, er
 	var errs []error
 	for _, i := range c.order {
 		r, t := regs[i], tiles[i]
+		if !c.dirty.needsDraw(i, r, t) {
+			continue
+		}
 		if t.Frame != nil {
 			if err := checkFrame(t.Frame); err != nil {
 				errs = append(errs, fmt.Errorf("tile %d: %w", i, err))
+				c.dirty.forget(i)
 			} else {
 				c.drawFrame(r, t.Frame)
 				continue
