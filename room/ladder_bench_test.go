@@ -106,7 +106,7 @@ func newBenchCamera(b testing.TB, seed int) *benchCamera {
 
 // show makes picture n the latest, as the decoder goroutine would.
 func (c *benchCamera) show(n int) {
-	c.in.latest, c.in.at = c.pics[n%benchFrames], time.Now()
+	c.in.latest, c.in.at, c.in.version = c.pics[n%benchFrames], time.Now(), pictureVersions.Add(1)
 }
 
 // BenchmarkVideoLayouts measures a steady-state tick of a 4-person room

@@ -259,7 +259,7 @@ func (t tileRef) tile(now time.Time) (compositor.Tile, *videoIn) {
 	if !in.have || now.Sub(in.at) > frozenFor {
 		return tile, nil
 	}
-	tile.Frame = &in.latest
+	tile.Frame, tile.Version = &in.latest, in.version
 	return tile, in
 }
 

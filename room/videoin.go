@@ -18,8 +18,15 @@ type videoIn struct {
 	latest media.VideoFrame
 	have   bool
 	at     time.Time // when latest was decoded
-	done   chan struct{}
+	// version names latest's pixels for the compositor's dirty tracking
+	// (compositor.Tile.Version): a new picture takes the next number.
+	version uint64
+	done    chan struct{}
 }
+
+// pictureVersions numbers every decoded picture of the process, so that a
+// version never names two pictures, whichever tile shows them.
+var pictureVersions atomic.Uint64
 
 // startVideoIn decodes frames until the peer closes its frame channel. A
 // panic in decoding ends the goroutine and is handed to failed.
@@ -54,7 +61,7 @@ func startVideoIn(vp VideoPeer, dec codec.VideoDecoder, clock media.Clock, c *co
 			spare.CopyFrom(pic)
 			v.mu.Lock()
 			v.latest, spare = spare, v.latest
-			v.have, v.at = true, clock.Now()
+			v.have, v.at, v.version = true, clock.Now(), pictureVersions.Add(1)
 			v.mu.Unlock()
 		}
 	}()

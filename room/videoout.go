@@ -64,6 +64,10 @@ type rungOut struct {
 	lastKey time.Time
 	wantKey bool
 	users   int
+	// changed is what changed on the canvas since the last frame sent,
+	// lastSent when that was (videostatic.go).
+	changed  changedMap
+	lastSent time.Time
 }
 
 // newVideoGroup creates the compositor of one view and its rungs; their
@@ -76,6 +80,7 @@ func (r *Room) newVideoGroup(key string) (*videoGroup, error) {
 	g := &videoGroup{key: key, comp: comp}
 	for i, spec := range r.rungs {
 		ro := &rungOut{idx: i, spec: spec, every: r.canvas.FPS / spec.FPS}
+		ro.changed.reset(spec.Width, spec.Height)
 		if spec.Width != r.canvas.Width || spec.Height != r.canvas.Height {
 			if ro.scaler, err = compositor.New(spec.Width, spec.Height); err != nil {
 				return nil, err
@@ -109,12 +114,14 @@ func (ro *rungOut) closeEncoder() {
 	if ro.enc != nil {
 		_ = ro.enc.Close()
 		ro.enc = nil
+		ro.changed.reset(ro.spec.Width, ro.spec.Height)
 	}
 	ro.out = ro.out[:0]
 }
 
 // encodeGroup composes the group's view once and encodes it for every rung
-// in use whose frame rate has a frame at tick n.
+// in use whose frame rate has a frame at tick n and whose canvas changed
+// (or owes a keyframe or a keep-alive: videostatic.go).
 func (r *Room) encodeGroup(g *videoGroup, n int64, now time.Time) {
 	var canvas *media.VideoFrame
 	for _, ro := range g.rungs {
@@ -129,6 +136,11 @@ func (r *Room) encodeGroup(g *videoGroup, n int64, now time.Time) {
 			if canvas = r.compose(g); canvas == nil {
 				return
 			}
+			g.noteDamage(r.canvas.Width, r.canvas.Height)
+		}
+		if ro.unchanged(now) {
+			r.stats.videoUnchanged.Add(1)
+			continue
 		}
 		r.encodeRung(g, ro, canvas, now)
 	}
@@ -196,6 +208,7 @@ func (r *Room) encodeRung(g *videoGroup, ro *rungOut, canvas *media.VideoFrame, 
 		}
 		ro.wantKey = false
 	}
+	ro.applyChanged()
 	out, key, err := ro.enc.Encode(pic, ro.out)
 	if err != nil {
 		r.stats.videoEncodeErrs.Add(1)
@@ -203,6 +216,10 @@ func (r *Room) encodeRung(g *videoGroup, ro *rungOut, canvas *media.VideoFrame, 
 		return
 	}
 	ro.out, ro.outKey = out, key
+	if len(out) > 0 {
+		ro.changed.encoded()
+		ro.lastSent = now
+	}
 	if key {
 		ro.lastKey = now
 		ro.wantKey = false
