@@ -17,9 +17,9 @@
 //
 // Scaling is separable 14-bit fixed point in pure Go: bilinear when
 // enlarging, area averaging (box pre-filter) when shrinking, exact copies
-// and 2:1 reductions on fast paths (details in scale.go). Built with
-// `-tags libyuv` (cgo, libyuv-dev) the same calls go to libyuv's
-// ScalePlane instead; the default build has no cgo.
+// and 2:1 reductions on fast paths (details in scale.go). A cgo build
+// (libyuv-dev) sends the same calls to libyuv's ScalePlane instead, unless
+// built with `-tags nolibyuv`; without cgo the package is pure Go.
 //
 // Frame lifetimes: tile frames are only read during Compose and not
 // retained. Compose returns the compositor's own canvas, valid until the
@@ -300,7 +300,7 @@ func (c *Compositor) drawFrame(r Region, f *media.VideoFrame) {
 	c.fillBlack(Rect{cell.X, dst.Y, dst.X - cell.X, dst.H})
 	c.fillBlack(Rect{dst.X + dst.W, dst.Y, cell.X + cell.W - dst.X - dst.W, dst.H})
 
-	if accelScalePlane != nil { // libyuv build (cgo && libyuv tags)
+	if accelScalePlane != nil { // libyuv (cgo, not nolibyuv)
 		ccx, ccy := crop.X/2, crop.Y/2
 		ccw := min((crop.X+crop.W+1)/2, f.ChromaWidth()) - ccx
 		cch := min((crop.Y+crop.H+1)/2, f.ChromaHeight()) - ccy
