@@ -100,7 +100,8 @@ func newBenchCamera(b testing.TB, seed int) *benchCamera {
 		}
 		cam.pics = append(cam.pics, *pic)
 	}
-	cam.in = &videoIn{done: make(chan struct{}), have: true}
+	cam.in = newVideoIn()
+	cam.in.have = true
 	return cam
 }
 
@@ -137,7 +138,7 @@ func BenchmarkVideoLayouts(b *testing.B) {
 // runVideoTicks times b.N video ticks of r at 30 fps, each camera showing
 // its next picture first; the timer is stopped when it returns.
 func runVideoTicks(b *testing.B, r *Room, cams []*benchCamera) {
-	vc := newVideoClock()
+	vc := newVideoClock(r)
 	defer vc.close()
 	defer b.StopTimer() // before closing the encoders
 	start := time.Now()

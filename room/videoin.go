@@ -14,7 +14,11 @@ import (
 // videoIn decodes one participant's incoming frames on its own goroutine
 // and keeps only the latest picture for the compositor.
 type videoIn struct {
-	mu     sync.Mutex
+	// mu guards latest: the decoder swaps in a new picture under the
+	// write lock, composes read it under read locks, several at once
+	// (views composed in parallel), taken in order of order.
+	mu     sync.RWMutex
+	order  uint64
 	latest media.VideoFrame
 	have   bool
 	at     time.Time // when latest was decoded
@@ -25,13 +29,18 @@ type videoIn struct {
 }
 
 // pictureVersions numbers every decoded picture of the process, so that a
-// version never names two pictures, whichever tile shows them.
-var pictureVersions atomic.Uint64
+// version never names two pictures, whichever tile shows them;
+// videoInOrders numbers the videoIns, the order composes lock them in.
+var pictureVersions, videoInOrders atomic.Uint64
+
+func newVideoIn() *videoIn {
+	return &videoIn{done: make(chan struct{}), order: videoInOrders.Add(1)}
+}
 
 // startVideoIn decodes frames until the peer closes its frame channel. A
 // panic in decoding ends the goroutine and is handed to failed.
 func startVideoIn(vp VideoPeer, dec codec.VideoDecoder, clock media.Clock, c *counters, rx *atomic.Uint64, log *slog.Logger, failed func(any)) *videoIn {
-	v := &videoIn{done: make(chan struct{})}
+	v := newVideoIn()
 	go func() {
 		defer close(v.done)
 		defer dec.Close()

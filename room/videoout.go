@@ -149,13 +149,15 @@ func (r *Room) encodeGroup(g *videoGroup, n int64, now time.Time) {
 // compose draws the group's tiles into its canvas.
 func (r *Room) compose(g *videoGroup) *media.VideoFrame {
 	// Hold the tiles' pictures still while the compositor reads them; the
-	// decoders only ever wait for this, never the other way round.
+	// decoders only ever wait for this, never the other way round. Views
+	// composed at once share tiles: each takes the read locks in the
+	// same order (assign sorts ins), so none waits in a cycle.
 	for _, in := range g.ins {
-		in.mu.Lock()
+		in.mu.RLock()
 	}
 	canvas, err := g.comp.Compose(g.layout, g.tiles)
 	for _, in := range g.ins {
-		in.mu.Unlock()
+		in.mu.RUnlock()
 	}
 	if err != nil {
 		if canvas == nil {
