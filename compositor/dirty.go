@@ -8,6 +8,11 @@ package compositor
 // nothing marked it dirty (MarkDirty: an overlay such as a name label or
 // a talking highlight changed). Letterbox bars, placeholders and frozen
 // pictures therefore cost nothing after their first frame.
+//
+// Whatever a Compose draws over a cell (labels, highlights) must be drawn
+// in that cell's turn, which a clean cell skips, and a change of it must
+// MarkDirty the cell: Damage is what encoders are told changed, so a pixel
+// drawn outside it may never reach a receiver.
 
 // cellDrawn is what a cell showed when it was last drawn.
 type cellDrawn struct {
