@@ -100,6 +100,7 @@ type videoClock struct {
 	// (videoworkers.go): the workers (nil: all on the clock goroutine),
 	// the work function, made once, and its tick.
 	par        *parallelFor
+	slots      goSlots
 	jobs       []*videoGroup
 	encodeWork func(lo, hi int)
 	tickN      int64
@@ -117,7 +118,7 @@ func newVideoClock(r *Room) *videoClock {
 	vc := &videoClock{groups: map[string]*videoGroup{}}
 	vc.encodeWork = func(lo, hi int) {
 		for _, g := range vc.jobs[lo:hi] {
-			r.encodeGroup(g, vc.tickN, vc.tickNow)
+			r.encodeGroup(g, vc.tickN, vc.tickNow, vc.slots)
 		}
 	}
 	return vc
@@ -147,7 +148,7 @@ func (r *Room) runVideo() {
 	defer close(r.videoDone)
 	lowerThreadPriority()
 	vc := newVideoClock(r)
-	vc.par = newVideoWorkers()
+	vc.par, vc.slots = newVideoWorkers(), newGoSlots()
 	defer func() {
 		vc.close()
 		r.countEncoders(nil)
@@ -169,6 +170,8 @@ func (r *Room) runVideo() {
 // videoTick produces one frame of every view and rung in use.
 func (r *Room) videoTick(n int64, at time.Time, vc *videoClock) {
 	defer vc.forget()
+	vc.slots.acquire()
+	defer vc.slots.release()
 	featured, excludeSelf := r.snapshot(vc)
 	for _, g := range vc.groups {
 		g.used = false
@@ -195,7 +198,9 @@ func (r *Room) videoTick(n int64, at time.Time, vc *videoClock) {
 		vc.jobs = append(vc.jobs, g)
 	}
 	vc.tickN, vc.tickNow = n, now
+	vc.slots.release() // the jobs take slots of their own
 	vc.par.run(len(vc.jobs), vc.encodeWork)
+	vc.slots.acquire()
 	clear(vc.jobs)
 	for _, rc := range vc.receivers {
 		r.forwardOne(rc.p, n, at, vc.groups)

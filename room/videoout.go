@@ -122,7 +122,9 @@ func (ro *rungOut) closeEncoder() {
 // encodeGroup composes the group's view once and encodes it for every rung
 // in use whose frame rate has a frame at tick n and whose canvas changed
 // (or owes a keyframe or a keep-alive: videostatic.go).
-func (r *Room) encodeGroup(g *videoGroup, n int64, now time.Time) {
+func (r *Room) encodeGroup(g *videoGroup, n int64, now time.Time, slots goSlots) {
+	slots.acquire()
+	defer slots.release()
 	var canvas *media.VideoFrame
 	for _, ro := range g.rungs {
 		if ro.users == 0 {
@@ -142,7 +144,7 @@ func (r *Room) encodeGroup(g *videoGroup, n int64, now time.Time) {
 			r.stats.videoUnchanged.Add(1)
 			continue
 		}
-		r.encodeRung(g, ro, canvas, now)
+		r.encodeRung(g, ro, canvas, now, slots)
 	}
 }
 
@@ -173,7 +175,7 @@ func (r *Room) compose(g *videoGroup) *media.VideoFrame {
 
 // encodeRung scales the canvas to the rung's size and encodes it into
 // ro.out (empty if the encoder dropped the frame).
-func (r *Room) encodeRung(g *videoGroup, ro *rungOut, canvas *media.VideoFrame, now time.Time) {
+func (r *Room) encodeRung(g *videoGroup, ro *rungOut, canvas *media.VideoFrame, now time.Time, slots goSlots) {
 	ro.out, ro.outKey, ro.fresh = ro.out[:0], false, true
 	if ro.enc == nil {
 		c, err := r.reg.Video(codecOfKey(g.key))
@@ -211,7 +213,10 @@ func (r *Room) encodeRung(g *videoGroup, ro *rungOut, canvas *media.VideoFrame, 
 		ro.wantKey = false
 	}
 	ro.applyChanged()
+	// The encode is C: it holds no P, so it needs no slot (videoworkers.go).
+	slots.release()
 	out, key, err := ro.enc.Encode(pic, ro.out)
+	slots.acquire()
 	if err != nil {
 		r.stats.videoEncodeErrs.Add(1)
 		r.log.Debug("video encode failed", "err", err)

@@ -12,7 +12,7 @@ import (
 func TestViewsComposedInParallel(t *testing.T) {
 	s := newStaticRoom(t, 4, 4)
 	s.r.opts.ExcludeSelf = true
-	s.vc.par = newVideoWorkers()
+	s.vc.par, s.vc.slots = newVideoWorkers(), newGoSlots()
 	if s.vc.par == nil {
 		t.Skip("one core: no video workers")
 	}
@@ -64,7 +64,7 @@ func BenchmarkVideoViews(b *testing.B) {
 			r.opts.ExcludeSelf = true
 			vc := newVideoClock(r)
 			if split {
-				if vc.par = newVideoWorkers(); vc.par == nil {
+				if vc.par, vc.slots = newVideoWorkers(), newGoSlots(); vc.par == nil {
 					b.Skip("one core")
 				}
 			}
