@@ -103,3 +103,15 @@ func (ro *rungOut) applyChanged() {
 	}
 	_ = am.SetActiveMap(ro.changed.mask, ro.changed.cols, ro.changed.rows) // its size is the encoder's: never refused
 }
+
+// contentLimited reports whether the receiver was sent clearly less than
+// its rung's bitrate over the last second: its encoder spent only what the
+// changed parts of the canvas needed (or nothing, on an unchanged one), so
+// the link estimate, which only grows with what is sent, must not move it
+// down (ladder.Sample.ContentLimited).
+func (r *Room) contentLimited(vo *videoOut) bool {
+	if vo.rung < 0 || vo.rung >= len(r.rungs) {
+		return false
+	}
+	return vo.est.SentBps < r.rungs[vo.rung].BitrateBps*3/4
+}
