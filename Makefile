@@ -3,10 +3,10 @@
 
 GO        ?= go
 BIN       := bin
-# C libraries for cgo (Opus, VP8, H.264 through libavcodec) and the tools the tests use as independent
+# C libraries for cgo (Opus, VP8, H.264 through libavcodec, libyuv scaling) and the tools the tests use as independent
 # checkers (Chromium for the browser test, simple-whip-client for WHIP, coturn as the external TURN server).
-DEB_BUILD := gcc pkg-config libopus-dev libopusfile-dev libvpx-dev libavcodec-dev libavutil-dev
-DEB_TEST  := iproute2 chromium libyuv-dev protobuf-compiler libprotobuf-dev simple-whip-client coturn ffmpeg nginx libnginx-mod-rtmp
+DEB_BUILD := gcc pkg-config libopus-dev libopusfile-dev libvpx-dev libavcodec-dev libavutil-dev libyuv-dev
+DEB_TEST  := iproute2 chromium protobuf-compiler libprotobuf-dev simple-whip-client coturn ffmpeg nginx libnginx-mod-rtmp
 ARGS      ?=
 FUZZTIME  ?= 30s
 
@@ -34,8 +34,9 @@ run: build ## start the MCU on :8080 (web page at http://localhost:8080/); ARGS=
 # starve them and measure the machine instead of the MCU.
 test: deps-test ## all tests with the race detector, end-to-end and browser tests included
 	$(GO) test -race -p 1 -count=1 -timeout 15m ./...
-	# the optional libyuv scaling kernel, checked against the pure-Go one
-	$(GO) test -race -count=1 -tags libyuv ./compositor/
+	# the pure-Go scaling kernel, the fallback of builds without libyuv (the
+	# default cgo build composes with libyuv, checked against it above)
+	$(GO) test -race -count=1 -tags nolibyuv ./compositor/
 
 test-short: deps ## unit tests only (no WebRTC end-to-end or browser)
 	$(GO) test -race -short -count=1 ./...

@@ -35,6 +35,22 @@ type KeyFrameController interface {
 	ForceKeyFrame()
 }
 
+// ActiveMapEncoder is implemented by video encoders that can skip the parts
+// of a picture that did not change (libvpx's VP8 active map): the caller
+// knows what it drew anew since the frame it last encoded.
+type ActiveMapEncoder interface {
+	// SetActiveMap says which 16×16 macroblocks of the next Encode's
+	// picture may differ from the previously encoded one: active has
+	// cols×rows entries, row by row, nonzero for "encode"; the others are
+	// sent as unchanged. nil makes every macroblock active (a keyframe
+	// encodes everything anyway). It applies to the next Encode only.
+	SetActiveMap(active []byte, cols, rows int) error
+}
+
+// MacroblockSize is the side of the square blocks an ActiveMapEncoder's
+// map describes (VP8's and H.264's macroblocks).
+const MacroblockSize = 16
+
 // VideoEncoderParams are the settings a video encoder starts with.
 type VideoEncoderParams struct {
 	Width, Height int

@@ -96,7 +96,7 @@ func BenchmarkComposeLayouts(b *testing.B) {
 }
 
 // BenchmarkScalePlane compares the kernels on one luma plane: pure Go
-// always, libyuv too when built with -tags libyuv.
+// always, libyuv too unless built without cgo or with -tags nolibyuv.
 func BenchmarkScalePlane(b *testing.B) {
 	for _, sz := range [][4]int{{1280, 720, 640, 360}, {1280, 720, 426, 240}, {640, 360, 426, 240}, {640, 480, 1280, 720}} {
 		sw, sh, dw, dh := sz[0], sz[1], sz[2], sz[3]

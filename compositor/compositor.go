@@ -11,13 +11,15 @@
 // into its region keeping the aspect ratio, with black bars (FitContain) or
 // a centred crop (FitCover); a tile without a frame gets a placeholder, a
 // dark grey tile with the participant's name, or initials when the name is
-// too long, in a scaled 5×7 bitmap font.
+// too long, in a scaled 5×7 bitmap font. Cells whose tile did not change
+// since the last Compose (Tile.Version) are left as they are, and Damage
+// says which cells were redrawn (dirty.go).
 //
 // Scaling is separable 14-bit fixed point in pure Go: bilinear when
 // enlarging, area averaging (box pre-filter) when shrinking, exact copies
-// and 2:1 reductions on fast paths (details in scale.go). Built with
-// `-tags libyuv` (cgo, libyuv-dev) the same calls go to libyuv's
-// ScalePlane instead; the default build has no cgo.
+// and 2:1 reductions on fast paths (details in scale.go). A cgo build
+// (libyuv-dev) sends the same calls to libyuv's ScalePlane instead, unless
+// built with `-tags nolibyuv`; without cgo the package is pure Go.
 //
 // Frame lifetimes: tile frames are only read during Compose and not
 // retained. Compose returns the compositor's own canvas, valid until the
@@ -67,6 +69,11 @@ type Tile struct {
 	Label string
 	// Overlay is drawn over the tile's picture or placeholder (overlay.go).
 	Overlay Overlay
+	// Version identifies Frame's pixels: a new picture gets a Version no
+	// picture of any tile had before (one counter for all sources), and
+	// the same picture keeps it. A cell whose tile has the Version it was
+	// last drawn with is not redrawn (dirty.go). 0: unknown, always drawn.
+	Version uint64
 }
 
 type scaleKey struct {
@@ -106,6 +113,8 @@ type Compositor struct {
 
 	scalers map[scaleKey]*scaleEntry
 	places  map[placeKey]*placeEntry
+
+	dirty dirtyState
 
 	scr scratch
 	fw  []float64
@@ -206,7 +215,9 @@ func (c *Compositor) Compose(layout Layout, tiles []Tile) (*media.VideoFrame, er
 		}
 	}
 
-	if !sameCells(c.cells, regs) {
+	full := !sameCells(c.cells, regs)
+	c.dirty.begin(len(tiles), full, W, H)
+	if full {
 		fillPlaneRect(cv.Y, cv.StrideY, 0, 0, W, H, BlackY)
 		fillPlaneRect(cv.U, cv.StrideU, 0, 0, W/2, H/2, NeutralUV)
 		fillPlaneRect(cv.V, cv.StrideV, 0, 0, W/2, H/2, NeutralUV)
@@ -219,9 +230,13 @@ func (c *Compositor) Compose(layout Layout, tiles []Tile) (*media.VideoFrame, er
 	var errs []error
 	for _, i := range c.order {
 		r, t := regs[i], tiles[i]
+		if !c.dirty.needsDraw(i, r, t) {
+			continue
+		}
 		if t.Frame != nil {
 			if err := checkFrame(t.Frame); err != nil {
 				errs = append(errs, fmt.Errorf("tile %d: %w", i, err))
+				c.dirty.forget(i)
 			} else {
 				c.drawFrame(r, t.Frame)
 				c.drawOverlay(r.Rect, t.Overlay, false)
@@ -292,7 +307,7 @@ func (c *Compositor) drawFrame(r Region, f *media.VideoFrame) {
 	c.fillBlack(Rect{cell.X, dst.Y, dst.X - cell.X, dst.H})
 	c.fillBlack(Rect{dst.X + dst.W, dst.Y, cell.X + cell.W - dst.X - dst.W, dst.H})
 
-	if accelScalePlane != nil { // libyuv build (cgo && libyuv tags)
+	if accelScalePlane != nil { // libyuv (cgo, not nolibyuv)
 		ccx, ccy := crop.X/2, crop.Y/2
 		ccw := min((crop.X+crop.W+1)/2, f.ChromaWidth()) - ccx
 		cch := min((crop.Y+crop.H+1)/2, f.ChromaHeight()) - ccy

@@ -87,7 +87,10 @@ func init() {
 // for its smallest stream needs a unit of at least k for labels to stay
 // legible there.
 func (c *Compositor) SetOverlayUnit(px int) {
-	c.minUnit = max(px, 1)
+	if u := max(px, 1); u != c.minUnit {
+		c.minUnit = u
+		clear(c.dirty.drawn) // every label changes size: redraw every cell
+	}
 }
 
 // labelLayout is where an overlay's parts go in a cell.

@@ -30,8 +30,8 @@ import "math"
 // shrinking vertically, so the slower gathering horizontal pass runs on
 // the output rows only.
 
-// accelScalePlane is nil in the default build. Built with the tags cgo and
-// libyuv, scale_libyuv_cgo.go sets it to libyuv's ScalePlane (box filter),
+// accelScalePlane is nil without cgo or with the tag nolibyuv. Otherwise
+// scale_libyuv_cgo.go sets it to libyuv's ScalePlane (box filter),
 // which then replaces the pure-Go kernel in Compose; the tests check the
 // two agree. It scales the cw×ch crop at (cx, cy) of src into the dw×dh
 // rectangle at (dx, dy) of dst.

@@ -1,9 +1,12 @@
-//go:build cgo && libyuv
+//go:build cgo && !nolibyuv
 
 package compositor
 
-// The libyuv twin of the pure-Go scaling kernel, built only with
-// `-tags libyuv` (and cgo). Needs libyuv-dev. libyuv's box filter averages
+// The libyuv twin of the pure-Go scaling kernel, used by every cgo build
+// (the mcu's codecs are cgo anyway) unless `-tags nolibyuv` asks for the
+// pure-Go kernel; CGO_ENABLED=0 gets the pure-Go one too. Needs libyuv-dev
+// to build (Makefile DEB_BUILD) and libyuv0 to run: it is 2-4× faster on
+// the non-integer scales of grids and ladders. libyuv's box filter averages
 // areas when shrinking and interpolates bilinearly when enlarging, like
 // the pure-Go kernel, with SIMD; results differ by rounding and sub-pixel
 // phase only (see scale_libyuv_cgo_test.go).

@@ -1,4 +1,4 @@
-//go:build cgo && libyuv
+//go:build cgo && !nolibyuv
 
 package compositor
 

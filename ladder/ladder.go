@@ -141,6 +141,12 @@ type Sample struct {
 	// but it was seen to stay at 20–40 % for seconds after a link had
 	// recovered: only its rise during a probe counts.
 	FeedbackLoss float64
+	// ContentLimited is set when the sender had less to send than the
+	// rung's rate (a canvas that barely changed costs few bits): an
+	// estimator only learns what is sent, so a low estimate then says
+	// nothing about the link, and without congestion or loss the receiver
+	// is not moved down for it.
+	ContentLimited bool
 }
 
 // Decision is where the receiver should be.
@@ -284,7 +290,8 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 	best := c.best(est)
 
 	// Down: the estimate no longer carries this rung, or loss stays high.
-	short := !c.holds(c.idx, est) && !now.Before(c.graceUntil)
+	short := !c.holds(c.idx, est) && !now.Before(c.graceUntil) &&
+		!(s.ContentLimited && !s.Congested && s.Loss <= c.cfg.MaxLoss/2)
 	lossy := s.Loss > c.cfg.MaxLoss && c.idx < len(c.cfg.Rates)
 	c.downSince = since(c.downSince, short, now)
 	c.lossSince = since(c.lossSince, lossy, now)

@@ -267,3 +267,29 @@ func TestBlindProbesGrowWhileClean(t *testing.T) {
 	}
 	t.Logf("probe sizes %v", peaks)
 }
+
+// TestContentLimitedHolds: a low estimate while the sender had less to send
+// than the rung's rate (an unchanged canvas) does not move the receiver
+// down; the same estimate with congestion or loss does.
+func TestContentLimitedHolds(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		s    Sample
+		down bool
+	}{
+		{"content-limited", Sample{EstimateBps: 300_000, SentBps: 100_000, ContentLimited: true}, false},
+		{"content-limited but congested", Sample{EstimateBps: 300_000, SentBps: 100_000, ContentLimited: true, Congested: true}, true},
+		{"content-limited but lossy", Sample{EstimateBps: 300_000, SentBps: 100_000, ContentLimited: true, Loss: 0.2}, true},
+		{"sending at rate", Sample{EstimateBps: 300_000, SentBps: 300_000}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctl, _ := New(Config{Rates: rates}, 0)
+			t0 := time.Unix(0, 0)
+			run(ctl, &t0, 5*time.Second, fixed(3_000_000, 0))
+			dec, _ := run(ctl, &t0, 5*time.Second, func(Decision) Sample { return c.s })
+			if moved := dec.Rung != 0; moved != c.down {
+				t.Fatalf("rung %d after 5 s of %+v; want moved down: %v", dec.Rung, c.s, c.down)
+			}
+		})
+	}
+}

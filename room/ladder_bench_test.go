@@ -100,13 +100,14 @@ func newBenchCamera(b testing.TB, seed int) *benchCamera {
 		}
 		cam.pics = append(cam.pics, *pic)
 	}
-	cam.in = &videoIn{done: make(chan struct{}), have: true}
+	cam.in = newVideoIn()
+	cam.in.have = true
 	return cam
 }
 
 // show makes picture n the latest, as the decoder goroutine would.
 func (c *benchCamera) show(n int) {
-	c.in.latest, c.in.at = c.pics[n%benchFrames], time.Now()
+	c.in.latest, c.in.at, c.in.version = c.pics[n%benchFrames], time.Now(), pictureVersions.Add(1)
 }
 
 // BenchmarkVideoLayouts measures a steady-state tick of a 4-person room
@@ -150,7 +151,7 @@ func BenchmarkVideoLayouts(b *testing.B) {
 // runVideoTicks times b.N video ticks of r at 30 fps, each camera showing
 // its next picture first; the timer is stopped when it returns.
 func runVideoTicks(b *testing.B, r *Room, cams []*benchCamera) {
-	vc := newVideoClock()
+	vc := newVideoClock(r)
 	defer vc.close()
 	defer b.StopTimer() // before closing the encoders
 	start := time.Now()

@@ -204,7 +204,7 @@ func TestVideoGroupsKeepTheirCustomLayout(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	vc := newVideoClock()
+	vc := newVideoClock(r)
 	defer vc.close()
 	r.videoTick(0, time.Now(), vc)
 	for i, l := range layouts {

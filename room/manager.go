@@ -375,6 +375,7 @@ func (m *Manager) Stats() Stats {
 	s.AudioEncodes = c.encodes.Load()
 	s.VideoTicks, s.VideoSkipped, s.VideoDecoded = c.videoTicks.Load(), c.videoSkipped.Load(), c.videoDecoded.Load()
 	s.VideoDecodeErrors, s.VideoEncodeErrors, s.KeyFramesForced = c.videoDecodeErrs.Load(), c.videoEncodeErrs.Load(), c.keyFramesForced.Load()
+	s.VideoUnchanged = c.videoUnchanged.Load()
 	s.RungSwitches, s.PaddingBytes = c.rungSwitches.Load(), c.paddingBytes.Load()
 	for i := range s.RungKeyFramesForced {
 		s.RungKeyFramesForced[i] = c.rungKeysForced[i].Load()

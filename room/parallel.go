@@ -45,19 +45,32 @@ type parallelFor struct {
 	claims  []atomic.Uint64 // per part: 2·gen unclaimed, 2·gen+1 claimed
 	gen     uint64
 	workers int
-	wg      sync.WaitGroup
+	// from is the fewest jobs worth splitting, perPart the fewest in a
+	// part.
+	from, perPart int
+	wg            sync.WaitGroup
 }
 
-// newParallelFor starts a worker per core beyond the clock goroutine's; nil on
-// a single core.
+// newParallelFor starts the audio clock's workers: one per core beyond the
+// clock goroutine's; nil on a single core.
 func newParallelFor() *parallelFor {
-	workers := runtime.GOMAXPROCS(0) - 1
+	return newParallelForOf(runtime.GOMAXPROCS(0)-1, parallelFrom, minJobsPerPart, nil)
+}
+
+// newParallelForOf starts workers that split runs of at least from jobs
+// into parts of at least perPart; each worker first calls start (if not
+// nil) on its own goroutine. nil when workers < 1.
+func newParallelForOf(workers, from, perPart int, start func()) *parallelFor {
 	if workers < 1 {
 		return nil
 	}
-	f := &parallelFor{jobs: make(chan parallelJob, workers), done: make(chan struct{}, workers), claims: make([]atomic.Uint64, workers+1), workers: workers}
+	f := &parallelFor{jobs: make(chan parallelJob, workers), done: make(chan struct{}, workers), claims: make([]atomic.Uint64, workers+1), workers: workers,
+		from: from, perPart: perPart}
 	for range workers {
 		f.wg.Go(func() {
+			if start != nil {
+				start()
+			}
 			for j := range f.jobs {
 				if f.claims[j.part].CompareAndSwap(2*j.gen, 2*j.gen+1) {
 					j.work(j.lo, j.hi)
@@ -74,8 +87,8 @@ func newParallelFor() *parallelFor {
 // value made once (a method value made per call would allocate every tick).
 func (f *parallelFor) run(n int, work func(lo, hi int)) {
 	parts := 1
-	if f != nil && n >= parallelFrom {
-		parts = min(f.workers+1, n/minJobsPerPart)
+	if f != nil && n >= f.from {
+		parts = min(f.workers+1, n/f.perPart)
 	}
 	if parts <= 1 {
 		work(0, n)

@@ -17,7 +17,7 @@ func shareRoom(t *testing.T) (*Room, *[]Event) {
 	r, _, _ := benchVideoRoom(t, []int{0, 0, 0})
 	var events []Event
 	r.onEvent = func(e Event) { events = append(events, e) }
-	r.roster[1].pres = &videoIn{done: make(chan struct{})}
+	r.roster[1].pres = newVideoIn()
 	return r, &events
 }
 
@@ -63,7 +63,7 @@ func keyTiles(key string) []string {
 // end is announced; a layout set over the API is kept.
 func TestPresentationFollowsTheShare(t *testing.T) {
 	r, events := shareRoom(t)
-	vc := newVideoClock()
+	vc := newVideoClock(r)
 	defer vc.close()
 	now := r.clock.Now()
 
@@ -121,10 +121,10 @@ func TestPresentationFollowsTheShare(t *testing.T) {
 // unless one was chosen over the API.
 func TestPresentationLatestOrChosen(t *testing.T) {
 	r, _ := shareRoom(t)
-	vc := newVideoClock()
+	vc := newVideoClock(r)
 	defer vc.close()
 	now := r.clock.Now()
-	r.roster[2].pres = &videoIn{done: make(chan struct{})}
+	r.roster[2].pres = newVideoIn()
 	share(r.roster[1], now.Add(-time.Second))
 	share(r.roster[2], now)
 	if _, who := viewOf(t, r, vc, 0); who[0] != "p2/screen" {
@@ -148,7 +148,7 @@ func TestPresentationLatestOrChosen(t *testing.T) {
 // talking highlight (held for speakerHold), unless the room turns them off.
 func TestOverlayFollowsParticipants(t *testing.T) {
 	r, _ := shareRoom(t)
-	vc := newVideoClock()
+	vc := newVideoClock(r)
 	defer vc.close()
 	now := r.clock.Now()
 	r.roster[0].muted = true
@@ -193,7 +193,7 @@ func (s *sharerPeer) RequestPresentationKeyFrame()    { s.asked++ }
 // shareRefresh is asked for a keyframe at each tick, not before.
 func TestQuietShareAskedForAPicture(t *testing.T) {
 	r, _ := shareRoom(t)
-	vc := newVideoClock()
+	vc := newVideoClock(r)
 	defer vc.close()
 	peer := &sharerPeer{}
 	r.roster[1].peer = peer

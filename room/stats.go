@@ -42,7 +42,10 @@ type Stats struct {
 	VideoDecodeErrors uint64 // incoming frames that failed to decode (a keyframe was requested)
 	VideoEncodeErrors uint64
 	KeyFramesForced   uint64 // keyframes forced on canvas encoders (new receivers, PLI/FIR)
-	VideoEncoders     int64  // canvas encoders running now
+	// VideoUnchanged counts rung frames not encoded because nothing on
+	// the canvas changed since the rung's last frame (videostatic.go).
+	VideoUnchanged uint64
+	VideoEncoders  int64 // canvas encoders running now
 	// RungEncoders counts the encoders running now on each ladder rung
 	// (index 0 the top); VideoEncoders is their sum.
 	RungEncoders [ladder.MaxRungs]int64
@@ -72,6 +75,7 @@ type counters struct {
 
 	videoTicks, videoSkipped, videoDecoded            atomic.Uint64
 	videoDecodeErrs, videoEncodeErrs, keyFramesForced atomic.Uint64
+	videoUnchanged                                    atomic.Uint64
 	rungSwitches, paddingBytes                        atomic.Uint64
 	rungKeysForced                                    [ladder.MaxRungs]atomic.Uint64
 	dtmf                                              atomic.Uint64

@@ -1,6 +1,7 @@
 package room
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -107,6 +108,15 @@ type videoClock struct {
 	hasShare bool
 	// quiet are the sharers to ask for a keyframe this tick.
 	quiet []*participant
+	// The tick's views to compose and encode, split across cores
+	// (videoworkers.go): the workers (nil: all on the clock goroutine),
+	// the work function, made once, and its tick.
+	par        *parallelFor
+	slots      goSlots
+	jobs       []*videoGroup
+	encodeWork func(lo, hi int)
+	tickN      int64
+	tickNow    time.Time
 }
 
 // videoReceiver is a participant who receives video, with its layout, as
@@ -116,12 +126,19 @@ type videoReceiver struct {
 	layout Layout
 }
 
-func newVideoClock() *videoClock {
-	return &videoClock{groups: map[string]*videoGroup{}}
+func newVideoClock(r *Room) *videoClock {
+	vc := &videoClock{groups: map[string]*videoGroup{}}
+	vc.encodeWork = func(lo, hi int) {
+		for _, g := range vc.jobs[lo:hi] {
+			r.encodeGroup(g, vc.tickN, vc.tickNow, vc.slots)
+		}
+	}
+	return vc
 }
 
-// close frees every output's encoders.
+// close stops the workers and frees every output's encoders.
 func (vc *videoClock) close() {
+	vc.par.close()
 	for _, g := range vc.groups {
 		g.close()
 	}
@@ -143,7 +160,9 @@ func (vc *videoClock) forget() {
 // queue the bytes to every receiver of that rung.
 func (r *Room) runVideo() {
 	defer close(r.videoDone)
-	vc := newVideoClock()
+	lowerThreadPriority()
+	vc := newVideoClock(r)
+	vc.par, vc.slots = newVideoWorkers(), newGoSlots()
 	defer func() {
 		vc.close()
 		r.countEncoders(nil)
@@ -165,6 +184,8 @@ func (r *Room) runVideo() {
 // videoTick produces one frame of every view and rung in use.
 func (r *Room) videoTick(n int64, at time.Time, vc *videoClock) {
 	defer vc.forget()
+	vc.slots.acquire()
+	defer vc.slots.release()
 	featured, excludeSelf := r.snapshot(vc)
 	for _, p := range vc.quiet {
 		r.refreshShare(p)
@@ -184,14 +205,20 @@ func (r *Room) videoTick(n int64, at time.Time, vc *videoClock) {
 		}
 		r.serve(rc.p, g, at, follow)
 	}
+	vc.jobs = vc.jobs[:0]
 	for key, g := range vc.groups {
 		if !g.used {
 			g.close()
 			delete(vc.groups, key)
 			continue
 		}
-		r.encodeGroup(g, n, now)
+		vc.jobs = append(vc.jobs, g)
 	}
+	vc.tickN, vc.tickNow = n, now
+	vc.slots.release() // the jobs take slots of their own
+	vc.par.run(len(vc.jobs), vc.encodeWork)
+	vc.slots.acquire()
+	clear(vc.jobs)
 	for _, rc := range vc.receivers {
 		r.forwardOne(rc.p, n, at, vc.groups)
 	}
@@ -279,10 +306,11 @@ func (r *Room) assign(vc *videoClock, rc videoReceiver, featured media.Participa
 		for _, t := range arranged {
 			tile, in := t.tile(now)
 			g.tiles = append(g.tiles, tile)
-			if in != nil {
+			if in != nil && !slices.Contains(g.ins, in) {
 				g.ins = append(g.ins, in)
 			}
 		}
+		slices.SortFunc(g.ins, func(a, b *videoIn) int { return cmp.Compare(a.order, b.order) })
 	}
 	return g
 }
@@ -301,12 +329,12 @@ func (t tileRef) tile(now time.Time) (compositor.Tile, *videoIn) {
 	if t.screen {
 		frozen = shareIdle
 	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
+	in.mu.RLock()
+	defer in.mu.RUnlock()
 	if !in.have || now.Sub(in.at) > frozen {
 		return tile, nil
 	}
-	tile.Frame = &in.latest
+	tile.Frame, tile.Version = &in.latest, in.version
 	return tile, in
 }
 

@@ -14,12 +14,28 @@ import (
 // videoIn decodes one participant's incoming frames on its own goroutine
 // and keeps only the latest picture for the compositor.
 type videoIn struct {
-	mu     sync.Mutex
+	// mu guards latest: the decoder swaps in a new picture under the
+	// write lock, composes read it under read locks, several at once
+	// (views composed in parallel), taken in order of order.
+	mu     sync.RWMutex
+	order  uint64
 	latest media.VideoFrame
 	have   bool
 	at     time.Time // when latest was decoded
 	since  time.Time // when the current run of pictures began (after a gap of shareIdle)
-	done   chan struct{}
+	// version names latest's pixels for the compositor's dirty tracking
+	// (compositor.Tile.Version): a new picture takes the next number.
+	version uint64
+	done    chan struct{}
+}
+
+// pictureVersions numbers every decoded picture of the process, so that a
+// version never names two pictures, whichever tile shows them;
+// videoInOrders numbers the videoIns, the order composes lock them in.
+var pictureVersions, videoInOrders atomic.Uint64
+
+func newVideoIn() *videoIn {
+	return &videoIn{done: make(chan struct{}), order: videoInOrders.Add(1)}
 }
 
 // frameSource is where a videoIn takes its frames from: a VideoPeer's
@@ -32,7 +48,7 @@ type frameSource interface {
 // startVideoIn decodes frames until the peer closes its frame channel. A
 // panic in decoding ends the goroutine and is handed to failed.
 func startVideoIn(vp frameSource, dec codec.VideoDecoder, clock media.Clock, c *counters, rx *atomic.Uint64, log *slog.Logger, failed func(any)) *videoIn {
-	v := &videoIn{done: make(chan struct{})}
+	v := newVideoIn()
 	go func() {
 		defer close(v.done)
 		defer dec.Close()
@@ -66,7 +82,7 @@ func startVideoIn(vp frameSource, dec codec.VideoDecoder, clock media.Clock, c *
 			if !v.have || now.Sub(v.at) > shareIdle {
 				v.since = now
 			}
-			v.have, v.at = true, now
+			v.have, v.at, v.version = true, now, pictureVersions.Add(1)
 			v.mu.Unlock()
 		}
 	}()

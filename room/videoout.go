@@ -64,6 +64,10 @@ type rungOut struct {
 	lastKey time.Time
 	wantKey bool
 	users   int
+	// changed is what changed on the canvas since the last frame sent,
+	// lastSent when that was (videostatic.go).
+	changed  changedMap
+	lastSent time.Time
 }
 
 // newVideoGroup creates the compositor of one view and its rungs; their
@@ -77,6 +81,7 @@ func (r *Room) newVideoGroup(key string) (*videoGroup, error) {
 	g := &videoGroup{key: key, comp: comp}
 	for i, spec := range r.rungs {
 		ro := &rungOut{idx: i, spec: spec, every: r.canvas.FPS / spec.FPS}
+		ro.changed.reset(spec.Width, spec.Height)
 		if spec.Width != r.canvas.Width || spec.Height != r.canvas.Height {
 			if ro.scaler, err = compositor.New(spec.Width, spec.Height); err != nil {
 				return nil, err
@@ -110,13 +115,17 @@ func (ro *rungOut) closeEncoder() {
 	if ro.enc != nil {
 		_ = ro.enc.Close()
 		ro.enc = nil
+		ro.changed.reset(ro.spec.Width, ro.spec.Height)
 	}
 	ro.out = ro.out[:0]
 }
 
 // encodeGroup composes the group's view once and encodes it for every rung
-// in use whose frame rate has a frame at tick n.
-func (r *Room) encodeGroup(g *videoGroup, n int64, now time.Time) {
+// in use whose frame rate has a frame at tick n and whose canvas changed
+// (or owes a keyframe or a keep-alive: videostatic.go).
+func (r *Room) encodeGroup(g *videoGroup, n int64, now time.Time, slots goSlots) {
+	slots.acquire()
+	defer slots.release()
 	var canvas *media.VideoFrame
 	for _, ro := range g.rungs {
 		if ro.users == 0 {
@@ -130,21 +139,28 @@ func (r *Room) encodeGroup(g *videoGroup, n int64, now time.Time) {
 			if canvas = r.compose(g); canvas == nil {
 				return
 			}
+			g.noteDamage(r.canvas.Width, r.canvas.Height)
 		}
-		r.encodeRung(g, ro, canvas, now)
+		if ro.unchanged(now) {
+			r.stats.videoUnchanged.Add(1)
+			continue
+		}
+		r.encodeRung(g, ro, canvas, now, slots)
 	}
 }
 
 // compose draws the group's tiles into its canvas.
 func (r *Room) compose(g *videoGroup) *media.VideoFrame {
 	// Hold the tiles' pictures still while the compositor reads them; the
-	// decoders only ever wait for this, never the other way round.
+	// decoders only ever wait for this, never the other way round. Views
+	// composed at once share tiles: each takes the read locks in the
+	// same order (assign sorts ins), so none waits in a cycle.
 	for _, in := range g.ins {
-		in.mu.Lock()
+		in.mu.RLock()
 	}
 	canvas, err := g.comp.Compose(g.layout, g.tiles)
 	for _, in := range g.ins {
-		in.mu.Unlock()
+		in.mu.RUnlock()
 	}
 	if err != nil {
 		if canvas == nil {
@@ -160,7 +176,7 @@ func (r *Room) compose(g *videoGroup) *media.VideoFrame {
 
 // encodeRung scales the canvas to the rung's size and encodes it into
 // ro.out (empty if the encoder dropped the frame).
-func (r *Room) encodeRung(g *videoGroup, ro *rungOut, canvas *media.VideoFrame, now time.Time) {
+func (r *Room) encodeRung(g *videoGroup, ro *rungOut, canvas *media.VideoFrame, now time.Time, slots goSlots) {
 	ro.out, ro.outKey, ro.fresh = ro.out[:0], false, true
 	if ro.enc == nil {
 		c, err := r.reg.Video(codecOfKey(g.key))
@@ -197,13 +213,21 @@ func (r *Room) encodeRung(g *videoGroup, ro *rungOut, canvas *media.VideoFrame, 
 		}
 		ro.wantKey = false
 	}
+	ro.applyChanged()
+	// The encode is C: it holds no P, so it needs no slot (videoworkers.go).
+	slots.release()
 	out, key, err := ro.enc.Encode(pic, ro.out)
+	slots.acquire()
 	if err != nil {
 		r.stats.videoEncodeErrs.Add(1)
 		r.log.Debug("video encode failed", "err", err)
 		return
 	}
 	ro.out, ro.outKey = out, key
+	if len(out) > 0 {
+		ro.changed.encoded()
+		ro.lastSent = now
+	}
 	if key {
 		ro.lastKey = now
 		ro.wantKey = false
@@ -241,7 +265,7 @@ func (r *Room) followLink(p *participant, at time.Time) {
 	}
 	vo.est = vo.link.Link()
 	sample := ladder.Sample{EstimateBps: vo.est.EstimateBps, Loss: vo.est.Loss, SentBps: vo.est.SentBps,
-		Congested: vo.est.Congested, FeedbackLoss: vo.est.FeedbackLoss}
+		Congested: vo.est.Congested, FeedbackLoss: vo.est.FeedbackLoss, ContentLimited: r.contentLimited(vo)}
 	dec := vo.ctl.Update(at, sample)
 	vo.target = dec.Rung
 	if dec.Probing != (vo.padBps > 0) {

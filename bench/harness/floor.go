@@ -39,6 +39,25 @@ import (
 // listeners' receiver reports show none (on loopback, from WebRTC peers and
 // the load's plain-RTP legs alike): in-band FEC costs encoding time.
 func audioFloor(n, talkers int, codecs []string) float64 {
+	return audioFloorWith(n, talkers, codecs, floorOptions{})
+}
+
+// opusAutoBitrate is what libopus encodes 20 ms mono 48 kHz frames at when
+// not told a bitrate (OPUS_AUTO: 60·Fs/frame + Fs·channels).
+const opusAutoBitrate = 60*media.SampleRate/media.FrameSamples + media.SampleRate
+
+// floorOptions vary the audio floor's conditions, to measure what the
+// mcu's codec calls pay beyond it (floor_test.go's BenchmarkAudioFloor).
+type floorOptions struct {
+	// bitrate of the Opus encoders (0: the room's, opus.DefaultBitrate).
+	bitrate int
+	// paced sleeps a frame's remaining time after each frame's codec
+	// work, as a real-time server does: the next frame finds caches that
+	// other work (and idle) has cooled.
+	paced bool
+}
+
+func audioFloorWith(n, talkers int, codecs []string, o floorOptions) float64 {
 	if talkers < 0 || talkers > n {
 		talkers = n
 	}
@@ -72,7 +91,7 @@ func audioFloor(n, talkers int, codecs []string) float64 {
 			if encs[e.key] != nil {
 				continue
 			}
-			enc, err := newFloorEncoder(codecs[e.codec])
+			enc, err := newFloorEncoder(codecs[e.codec], o.bitrate)
 			if err != nil {
 				return 0
 			}
@@ -100,6 +119,9 @@ func audioFloor(n, talkers int, codecs []string) float64 {
 		for _, m := range mixes[f%frames] {
 			_, _ = encs[m.key].Encode(m.pcm, buf)
 		}
+		if o.paced {
+			time.Sleep(media.FrameDuration / 2)
+		}
 	}
 	return (proc.SelfCPU() - start).Seconds() / (rounds * frames * media.FrameDuration.Seconds())
 }
@@ -113,11 +135,11 @@ func newFloorDecoder(name string) (codec.AudioDecoder, error) {
 	return opus.NewDecoder()
 }
 
-func newFloorEncoder(name string) (codec.AudioEncoder, error) {
+func newFloorEncoder(name string, bitrate int) (codec.AudioEncoder, error) {
 	if strings.EqualFold(name, "pcmu") {
 		return g711.NewEncoder(g711.ULaw)
 	}
-	e, err := opus.NewEncoder(codec.EncoderParams{FEC: true, DTX: true}) // the room's audio encoder settings
+	e, err := opus.NewEncoder(codec.EncoderParams{FEC: true, DTX: true, BitrateBps: bitrate}) // the room's audio encoder settings
 	if err != nil {
 		return nil, err
 	}

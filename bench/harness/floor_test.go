@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"maps"
 	"testing"
 
@@ -57,6 +58,36 @@ func TestFloorEncodesEachCodecsMixes(t *testing.T) {
 		want := map[[2]int]bool{{0, 0}: true, {1, 1}: true, {4, 0}: true, {5, 1}: true}
 		if !maps.Equal(got, want) {
 			t.Fatalf("frame %d encodes %v, want %v", f, got, want)
+		}
+	}
+}
+
+// BenchmarkAudioFloor splits the gap between the mcu's codec calls and the
+// audio floor into its causes, each one figure of one run (CPU-s per
+// media-second, metric "cpu-s/s"): the room's Opus settings timed back to
+// back (the floor), the same paced at the 20 ms clock (caches cooled by
+// the wait, as every real-time server's are, Janus's too), and the
+// encoders at libopus's automatic bitrate, which Janus AudioBridge uses
+// unless told one (the harness now tells it the mcu's).
+//
+//	go test -run '^$' -bench AudioFloor -benchtime 1x -count 3 ./bench/harness/
+func BenchmarkAudioFloor(b *testing.B) {
+	for _, n := range []int{4, 8} {
+		for _, c := range []struct {
+			name string
+			o    floorOptions
+		}{
+			{"room-settings", floorOptions{}},
+			{"paced", floorOptions{paced: true}},
+			{"libopus-auto-bitrate", floorOptions{bitrate: opusAutoBitrate}},
+		} {
+			b.Run(fmt.Sprintf("N=%d/%s", n, c.name), func(b *testing.B) {
+				var sum float64
+				for range b.N {
+					sum += audioFloorWith(n, -1, nil, c.o)
+				}
+				b.ReportMetric(sum/float64(b.N), "cpu-s/s")
+			})
 		}
 	}
 }

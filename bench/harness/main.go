@@ -33,6 +33,7 @@ import (
 
 	"github.com/mcu-project/mcu/bench/internal/proc"
 	"github.com/mcu-project/mcu/bench/load"
+	"github.com/mcu-project/mcu/codec/opus"
 )
 
 // scenario is one measured situation.
@@ -91,6 +92,11 @@ func scenarios(quick bool) []scenario {
 	return out
 }
 
+// janusWebRTC: the scenario's Janus reference has WebRTC participants, as
+// the mcu's load has (plain RTP in the plain-RTP rows; the latency rows
+// keep plain RTP, whose run measures Janus's latency).
+func (s scenario) janusWebRTC() bool { return s.janus && !s.rtp && !s.latency }
+
 // row is one scenario's measurements, and its mcu profile.
 type row struct {
 	s                   scenario
@@ -112,6 +118,8 @@ type measurement struct {
 	tickP50, tickP99, lateShare, rssMiB []float64
 	// loss: the worst participant's share of the mcu's packets lost.
 	loss []float64
+	// fpsMin: the slowest video output's frames per second.
+	fpsMin []float64
 }
 
 // add records one mcu slice's figures.
@@ -128,6 +136,9 @@ func (m *measurement) add(s scenario, r load.Result) {
 	m.lateShare = append(m.lateShare, r.LateTickShare)
 	m.rssMiB = append(m.rssMiB, float64(r.RSSBytes)/(1<<20))
 	m.loss = append(m.loss, max(r.AudioLossMax, r.VideoLossMax))
+	if s.video != "" {
+		m.fpsMin = append(m.fpsMin, r.VideoFPSMin)
+	}
 }
 
 // outputsAtRate: every participant who hears talk all the time gets 49+
@@ -187,8 +198,17 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 			r.floor.cpuPerSecond = append(r.floor.cpuPerSecond, floorFor(s))
 			if useJanus && s.janus {
 				fmt.Fprintf(w, "[%s] pair %d/%d: janus ...\n", s.name, p+1, pairs)
-				// quality 9: the Opus complexity libopus gives our encoders.
-				jr, err := runRef(ctx, "./bench/janusref", "-n", fmt.Sprint(s.n), "-talkers", fmt.Sprint(s.talkers), "-quality", "9", "-d", slice.String(), "-json")
+				// The Opus settings the room's encoders have: quality 9
+				// is the complexity libopus gives them, and the bitrate
+				// theirs (left to itself, libopus picks 51 kb/s for
+				// Janus, which costs less CPU on these tones than
+				// 40 kb/s: BenchmarkAudioFloor).
+				args := []string{"-n", fmt.Sprint(s.n), "-talkers", fmt.Sprint(s.talkers), "-quality", "9",
+					"-bitrate", fmt.Sprint(opus.DefaultBitrate), "-d", slice.String(), "-json"}
+				if s.janusWebRTC() {
+					args = append(args, "-webrtc")
+				}
+				jr, err := runRef(ctx, "./bench/janusref", args...)
 				if err != nil {
 					r.jan.note = err.Error()
 				} else {
@@ -237,7 +257,7 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 	}
 
 	var md strings.Builder
-	fmt.Fprintf(&md, "# MCU benchmark report\n\n%s, %d pair(s) of %v slices per scenario, medians; load from a separate process over loopback WebRTC (plain RTP legs in the \"plain RTP\" rows, as Janus's participants always are). CPU is CPU-seconds per media-second of the measured process (1.0 = one core busy).\n\n", time.Now().Format(time.RFC1123), pairs, slice)
+	fmt.Fprintf(&md, "# MCU benchmark report\n\n%s, %d pair(s) of %v slices per scenario, medians; load from a separate process over loopback WebRTC (plain RTP legs in the \"plain RTP\" rows). Janus AudioBridge's participants have the mcu's transport: WebRTC peers (bench/load's pion clients, Janus in a network namespace of its own) in the WebRTC rows, plain RTP in the plain-RTP and latency rows; its encoders have the mcu's Opus complexity and bitrate. CPU is CPU-seconds per media-second of the measured process (1.0 = one core busy).\n\n", time.Now().Format(time.RFC1123), pairs, slice)
 	md.WriteString("| scenario | mcu CPU | codec floor | mcu / floor | Janus | mcu / Janus | GStreamer | mcu / GStreamer | CPU-s per participant-minute (mcu) | outputs at rate | latency p50: audio (mcu / Janus), video |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	var plot []point
 	for _, r := range rows {
@@ -457,10 +477,14 @@ func latencyCell(mcu, janus measurement) string {
 // worst loss any participant saw in any slice.
 func healthTable(rows []row) string {
 	var b strings.Builder
-	b.WriteString("\n| scenario | mix ticks over 5 ms late | tick lateness p50 / p99 | mcu RSS | worst participant's loss |\n|---|---|---|---|---|\n")
+	b.WriteString("\n| scenario | mix ticks over 5 ms late | tick lateness p50 / p99 | mcu RSS | worst participant's loss | slowest video output |\n|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		m := r.mcu
-		fmt.Fprintf(&b, "| %s | %.2f %% | %.2f / %.2f ms | %.0f MiB | %.2f %% |\n", r.s.name, 100*load.Median(m.lateShare), load.Median(m.tickP50), load.Median(m.tickP99), load.Median(m.rssMiB), 100*slices.Max(append(m.loss, 0)))
+		fps := "–"
+		if len(m.fpsMin) > 0 {
+			fps = fmt.Sprintf("%.1f fps", load.Median(m.fpsMin))
+		}
+		fmt.Fprintf(&b, "| %s | %.2f %% | %.2f / %.2f ms | %.0f MiB | %.2f %% | %s |\n", r.s.name, 100*load.Median(m.lateShare), load.Median(m.tickP50), load.Median(m.tickP99), load.Median(m.rssMiB), 100*slices.Max(append(m.loss, 0)), fps)
 	}
 	return b.String()
 }

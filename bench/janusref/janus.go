@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -76,12 +78,20 @@ type janusConfig struct {
 	DebugLevel   int
 	HTTPPort     int
 	RTPPortRange string
+	// IP is the one address Janus uses (API, media), ICEIf the interface
+	// it gathers ICE candidates on and ACL the API's allowed client
+	// prefix: by default 127.0.0.1, lo and "127."; a WebRTC run puts Janus
+	// behind a veth pair instead (Janus gathers no loopback candidates).
+	IP, ICEIf, ACL string
 }
 
 // writeConfig writes the three config files into dir and makes the plugin
 // and transport folders hold only AudioBridge and HTTP.
 func writeConfig(dir, libRoot string, c janusConfig) error {
 	c.Dir = dir
+	if c.IP == "" {
+		c.IP, c.ICEIf, c.ACL = "127.0.0.1", "lo", "127."
+	}
 	for _, sub := range []string{"plugins", "transports", "events", "loggers"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return err
@@ -185,13 +195,17 @@ func startJanusOnce(ctx context.Context, o options) (*janusProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &janusProc{dir: dir, base: fmt.Sprintf("http://127.0.0.1:%d/janus", port), exited: make(chan struct{}),
+	cfg := janusConfig{DebugLevel: o.janusDebug, HTTPPort: port, RTPPortRange: o.rtpPorts}
+	if o.link != nil {
+		cfg.IP, cfg.ICEIf, cfg.ACL = o.link.PeerIP, o.link.PeerIf, o.link.HostIP
+	}
+	p := &janusProc{dir: dir, base: fmt.Sprintf("http://%s/janus", net.JoinHostPort(cmp.Or(cfg.IP, "127.0.0.1"), strconv.Itoa(port))), exited: make(chan struct{}),
 		log: &tailBuffer{max: 64 << 10}}
 	fail := func(err error) (*janusProc, error) {
 		p.stop()
 		return nil, err
 	}
-	if err := writeConfig(dir, o.libRoot, janusConfig{DebugLevel: o.janusDebug, HTTPPort: port, RTPPortRange: o.rtpPorts}); err != nil {
+	if err := writeConfig(dir, o.libRoot, cfg); err != nil {
 		return fail(fmt.Errorf("janus config: %w", err))
 	}
 	if o.janusLog != "" {
@@ -202,6 +216,10 @@ func startJanusOnce(ctx context.Context, o options) (*janusProc, error) {
 		p.logFile, p.log.copy = f, f
 	}
 	p.cmd = exec.Command(o.janusBin, "-F", dir, "-C", filepath.Join(dir, "janus.jcfg"))
+	if o.link != nil {
+		// ip netns exec execs Janus in the namespace: the PID is Janus's.
+		p.cmd = exec.Command("ip", append([]string{"netns", "exec", o.link.NS}, p.cmd.Args...)...)
+	}
 	p.cmd.Dir = dir
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	// Own process group: a terminal's Ctrl-C reaches only us, and we shut
@@ -321,6 +339,14 @@ type janusMsg struct {
 		Plugin string          `json:"plugin"`
 		Data   json.RawMessage `json:"data"`
 	} `json:"plugindata"`
+	Jsep *jsep `json:"jsep"`
+}
+
+// jsep is a session description as Janus's API carries it.
+type jsep struct {
+	Type    string `json:"type"`
+	SDP     string `json:"sdp"`
+	Trickle *bool  `json:"trickle,omitempty"`
 }
 
 const requestTimeout = 10 * time.Second
@@ -476,6 +502,13 @@ func (a *janusAPI) destroySession(ctx context.Context) error {
 // (create, destroy), or from the event with the same transaction for
 // asynchronous ones (join, leave). AudioBridge errors become Go errors.
 func (a *janusAPI) message(ctx context.Context, handle int64, body map[string]any) (json.RawMessage, error) {
+	data, _, err := a.messageJSEP(ctx, handle, body, nil)
+	return data, err
+}
+
+// messageJSEP is message with a session description (offer) sent along;
+// it also returns the one the answer carries, if any.
+func (a *janusAPI) messageJSEP(ctx context.Context, handle int64, body map[string]any, offer *jsep) (json.RawMessage, *jsep, error) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	tx := a.nextTxn()
@@ -488,11 +521,13 @@ func (a *janusAPI) message(ctx context.Context, handle int64, body map[string]an
 		delete(a.waiters, tx)
 		a.mu.Unlock()
 	}()
-	m, err := a.post(ctx, fmt.Sprintf("/%d/%d", a.session, handle), map[string]any{
-		"janus": "message", "transaction": tx, "body": body,
-	})
+	req := map[string]any{"janus": "message", "transaction": tx, "body": body}
+	if offer != nil {
+		req["jsep"] = offer
+	}
+	m, err := a.post(ctx, fmt.Sprintf("/%d/%d", a.session, handle), req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if m.Janus == "ack" {
 		select {
@@ -501,11 +536,11 @@ func (a *janusAPI) message(ctx context.Context, handle int64, body map[string]an
 			a.mu.Lock()
 			perr := a.pollErr
 			a.mu.Unlock()
-			return nil, fmt.Errorf("audiobridge %v: no event from janus within %v (long poll: %v)", body["request"], requestTimeout, perr)
+			return nil, nil, fmt.Errorf("audiobridge %v: no event from janus within %v (long poll: %v)", body["request"], requestTimeout, perr)
 		}
 	}
 	if m.Plugindata == nil {
-		return nil, fmt.Errorf("audiobridge %v: answer %q without plugindata", body["request"], m.Janus)
+		return nil, nil, fmt.Errorf("audiobridge %v: answer %q without plugindata", body["request"], m.Janus)
 	}
 	var e struct {
 		Code  int    `json:"error_code"`
@@ -513,7 +548,7 @@ func (a *janusAPI) message(ctx context.Context, handle int64, body map[string]an
 	}
 	_ = json.Unmarshal(m.Plugindata.Data, &e)
 	if e.Code != 0 || e.Error != "" {
-		return nil, fmt.Errorf("audiobridge %v: error %d: %s", body["request"], e.Code, e.Error)
+		return nil, nil, fmt.Errorf("audiobridge %v: error %d: %s", body["request"], e.Code, e.Error)
 	}
-	return m.Plugindata.Data, nil
+	return m.Plugindata.Data, m.Jsep, nil
 }

@@ -29,45 +29,58 @@ func TestMain(m *testing.M) {
 }
 
 // TestQuickAgainstJanus runs `janusref -quick -json` against a real Janus
-// (installed with apt-get if missing, so it needs root). Opt-in:
+// (installed with apt-get if missing, so it needs root), with plain RTP
+// participants and with WebRTC ones (-webrtc: pion peers, Janus in a
+// network namespace of its own). Opt-in:
 // MCU_BENCH_JANUS=1 go test ./bench/janusref/
 func TestQuickAgainstJanus(t *testing.T) {
 	if os.Getenv("MCU_BENCH_JANUS") != "1" {
 		t.Skip("set MCU_BENCH_JANUS=1 to run Janus AudioBridge")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // apt-get may run first
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-quick", "-json")
-	cmd.Env = append(os.Environ(), "JANUSREF_RUN_MAIN=1")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("janusref -quick: %v\nstderr:\n%s", err, stderr.String())
-	}
-	var r result
-	dec := json.NewDecoder(&stdout)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		t.Fatalf("JSON: %v\nstdout: %s", err, stdout.String())
-	}
-	t.Logf("%+v", r)
-	if r.Impl != "janus-audiobridge" || r.Participants != 2 || r.Talkers != 2 {
-		t.Errorf("impl/participants/talkers = %q/%d/%d", r.Impl, r.Participants, r.Talkers)
-	}
-	if math.Abs(r.DurationS-3) > 0.5 {
-		t.Errorf("duration %.3f s, want 3", r.DurationS)
-	}
-	if r.OutPPSMin < 45 || r.OutPPSMax > 55 {
-		t.Errorf("mixed packets/s %.1f-%.1f, want about 50", r.OutPPSMin, r.OutPPSMax)
-	}
-	if r.CPUSeconds <= 0 || r.CPUSeconds > 2*r.DurationS {
-		t.Errorf("janus CPU %.2f s over %.1f s", r.CPUSeconds, r.DurationS)
-	}
-	if r.LatencyP50 <= 0 || r.LatencyP50 > 1000 || r.LatencyOnsets == 0 {
-		t.Errorf("latency %.1f ms over %d onsets", r.LatencyP50, r.LatencyOnsets)
-	}
-	if r.JanusVersion == "" {
-		t.Error("no Janus version")
+	for _, c := range []struct {
+		name, impl string
+		args       []string
+		latency    bool
+	}{
+		{"plain RTP", "janus-audiobridge", nil, true},
+		{"WebRTC", "janus-audiobridge-webrtc", []string{"-webrtc"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // apt-get may run first
+			defer cancel()
+			cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"-quick", "-json"}, c.args...)...)
+			cmd.Env = append(os.Environ(), "JANUSREF_RUN_MAIN=1")
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("janusref -quick %v: %v\nstderr:\n%s", c.args, err, stderr.String())
+			}
+			var r result
+			dec := json.NewDecoder(&stdout)
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&r); err != nil {
+				t.Fatalf("JSON: %v\nstdout: %s", err, stdout.String())
+			}
+			t.Logf("%+v", r)
+			if r.Impl != c.impl || r.Participants != 2 || r.Talkers != 2 {
+				t.Errorf("impl/participants/talkers = %q/%d/%d", r.Impl, r.Participants, r.Talkers)
+			}
+			if math.Abs(r.DurationS-3) > 0.5 {
+				t.Errorf("duration %.3f s, want 3", r.DurationS)
+			}
+			if r.OutPPSMin < 45 || r.OutPPSMax > 55 {
+				t.Errorf("mixed packets/s %.1f-%.1f, want about 50", r.OutPPSMin, r.OutPPSMax)
+			}
+			if r.CPUSeconds <= 0 || r.CPUSeconds > 2*r.DurationS {
+				t.Errorf("janus CPU %.2f s over %.1f s", r.CPUSeconds, r.DurationS)
+			}
+			if c.latency && (r.LatencyP50 <= 0 || r.LatencyP50 > 1000 || r.LatencyOnsets == 0) {
+				t.Errorf("latency %.1f ms over %d onsets", r.LatencyP50, r.LatencyOnsets)
+			}
+			if r.JanusVersion == "" {
+				t.Error("no Janus version")
+			}
+		})
 	}
 }
 

@@ -11,7 +11,8 @@
 // transport on 127.0.0.1 only, no admin API, no WebSockets or other
 // transports, only the AudioBridge plugin, no event handlers, no STUN/TURN),
 // creates one room (48 kHz, plain RTP participants allowed, no recording, no
-// audio-level events) and joins N plain RTP participants. Each is a loopback
+// audio-level events) and joins N plain RTP participants (or, with -webrtc,
+// N WebRTC peers: webrtc.go). Each is a loopback
 // UDP socket in this process sending pre-encoded Opus (64 kb/s, 20 ms,
 // payload type 111): a steady tone of its own frequency for talkers, coded
 // digital silence for the rest, so Janus decodes every participant. Each
@@ -61,6 +62,7 @@ import (
 
 	"github.com/mcu-project/mcu/bench/internal/opusloop"
 	"github.com/mcu-project/mcu/bench/internal/proc"
+	"github.com/mcu-project/mcu/internal/testkit/netshape"
 )
 
 // options are the command-line settings.
@@ -79,6 +81,9 @@ type options struct {
 	janusLog   string
 	rtpPorts   string
 	verbose    bool
+	webrtc     bool
+	// link is the namespace Janus runs in for WebRTC (nil: loopback).
+	link *netshape.Link
 }
 
 // Janus 1.1.2 AudioBridge defaults, for the report.
@@ -108,6 +113,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.janusLog, "janus-log", "", "also write Janus's log to this file")
 	fs.StringVar(&o.rtpPorts, "rtp-ports", "20000-29999", "UDP port range for Janus's plain RTP sockets")
 	fs.BoolVar(&o.verbose, "v", false, "progress and latency diagnostics on stderr")
+	fs.BoolVar(&o.webrtc, "webrtc", false, "WebRTC participants (pion clients, as bench/load's, signalled through Janus's HTTP API) instead of plain RTP; no latency")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -146,6 +152,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if o.talkers < 0 || o.talkers > o.n {
 		o.talkers = o.n
+	}
+	if o.webrtc {
+		o.latency = false
 	}
 	if o.amp < 0 || o.amp > 32767 {
 		return o, errors.New("-amp must be 0-32767")
@@ -277,6 +286,14 @@ func run(ctx context.Context, o options) (res result, err error) {
 		}
 	}
 
+	if o.webrtc {
+		// Janus never gathers loopback candidates: it runs in a network
+		// namespace of its own, behind a veth pair, on this machine only.
+		if o.link, err = netshape.New(); err != nil {
+			return res, fmt.Errorf("-webrtc: %w", err)
+		}
+		defer o.link.Close()
+	}
 	jp, err := startJanus(ctx, o)
 	if err != nil {
 		return res, err
@@ -348,6 +365,10 @@ func run(ctx context.Context, o options) (res result, err error) {
 			vlogf("teardown: room %d destroyed", room)
 		}
 	}()
+
+	if o.webrtc {
+		return runWebRTC(ctx, o, jp, api, room, loops, res)
+	}
 
 	// Participants: join, then send and receive at once.
 	stopSend := make(chan struct{})
@@ -431,28 +452,12 @@ func run(ctx context.Context, o options) (res result, err error) {
 		before[i] = p.received.Load()
 		gaps0 += p.gaps.Load()
 	}
-	cpu0, err := proc.CPUSeconds(jp.pid())
-	if err != nil {
-		return res, err
-	}
-	self0 := proc.SelfCPU()
 	start := time.Now()
-	if err := proc.Sleep(ctx, o.d); err != nil {
+	elapsed, err := measureCPU(ctx, jp, o, &res)
+	if err != nil {
 		return res, err
 	}
-	elapsed := time.Since(start)
-	cpu1, err := proc.CPUSeconds(jp.pid())
-	if err != nil {
-		return res, withLog(fmt.Errorf("janus CPU: %w", err), jp)
-	}
-	res.LoadGeneratorCPUSecond = round3((proc.SelfCPU() - self0).Seconds())
 	end := time.Now()
-	if !jp.alive() {
-		return res, withLog(errors.New("janus exited during the measurement"), jp)
-	}
-	res.DurationS = round3(elapsed.Seconds())
-	res.CPUSeconds = round3(cpu1 - cpu0)
-	res.CPUPerParticipantMin = round4((cpu1 - cpu0) / (float64(o.n) * elapsed.Minutes()))
 	res.OutPPSMin = math.Inf(1)
 	for i, p := range parts {
 		pps := float64(p.received.Load()-before[i]) / elapsed.Seconds()
@@ -553,6 +558,32 @@ func join(ctx context.Context, api *janusAPI, room int64, p *participant, o opti
 	p.id, p.janus = joined.ID, addr
 	vlogf("participant %d joined as %d: we 127.0.0.1:%d, janus %s, pt %d", p.idx, p.id, p.port(), addr, joined.RTP.PayloadType)
 	return nil
+}
+
+// measureCPU measures Janus's CPU (and this process's) over o.d into res.
+func measureCPU(ctx context.Context, jp *janusProc, o options, res *result) (time.Duration, error) {
+	cpu0, err := proc.CPUSeconds(jp.pid())
+	if err != nil {
+		return 0, err
+	}
+	self0 := proc.SelfCPU()
+	start := time.Now()
+	if err := proc.Sleep(ctx, o.d); err != nil {
+		return 0, err
+	}
+	elapsed := time.Since(start)
+	cpu1, err := proc.CPUSeconds(jp.pid())
+	if err != nil {
+		return 0, withLog(fmt.Errorf("janus CPU: %w", err), jp)
+	}
+	res.LoadGeneratorCPUSecond = round3((proc.SelfCPU() - self0).Seconds())
+	if !jp.alive() {
+		return 0, withLog(errors.New("janus exited during the measurement"), jp)
+	}
+	res.DurationS = round3(elapsed.Seconds())
+	res.CPUSeconds = round3(cpu1 - cpu0)
+	res.CPUPerParticipantMin = round4((cpu1 - cpu0) / (float64(o.n) * elapsed.Minutes()))
+	return elapsed, nil
 }
 
 func withLog(err error, jp *janusProc) error {

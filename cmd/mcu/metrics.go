@@ -98,6 +98,7 @@ var roomMetrics = []roomMetric{
 	{"mcu_video_frames_decoded_total", "Incoming video frames decoded.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.VideoDecoded) }},
 	{"mcu_video_decode_errors_total", "Incoming video frames that failed to decode (a keyframe was requested).", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.VideoDecodeErrors) }},
 	{"mcu_video_encode_errors_total", "Canvas frames that failed to encode.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.VideoEncodeErrors) }},
+	{"mcu_video_unchanged_frames_total", "Rung frames not encoded because nothing on their canvas changed.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.VideoUnchanged) }},
 	{"mcu_video_keyframes_forced_total", "Keyframes forced on canvas encoders (new receivers, PLI/FIR).", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.KeyFramesForced) }},
 	{"mcu_dtmf_keys_total", "Telephone keys (RFC 4733) received from plain-RTP legs.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.DTMF) }},
 	{"mcu_participant_failures_total", "Participants removed because something they drove (decoding, their packet path) panicked; the others carried on.", prometheus.CounterValue, func(s room.Stats) float64 { return float64(s.ParticipantFailures) }},

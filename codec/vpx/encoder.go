@@ -41,6 +41,12 @@ type Encoder struct {
 	c             *C.mcu_vpx_enc // nil once closed
 	width, height int
 	forceKey      bool
+	// active is the map SetActiveMap gave for the next Encode (nil: none);
+	// mapOn says libvpx holds a map from an earlier Encode, which it
+	// keeps applying until told otherwise.
+	active    []byte
+	activeBuf []byte // active's storage, reused
+	mapOn     bool
 }
 
 // NewEncoder returns a VP8 encoder tuned for an MCU's real-time output:
@@ -102,6 +108,9 @@ func (e *Encoder) Encode(f *media.VideoFrame, dst []byte) (out []byte, keyframe 
 	if err := e.checkFrameLocked(f); err != nil {
 		return dst[:0], false, err
 	}
+	if err := e.applyActiveMapLocked(); err != nil {
+		return dst[:0], false, err
+	}
 	rc := C.mcu_vpx_enc_encode(e.c,
 		(*C.uint8_t)(unsafe.Pointer(&f.Y[0])), C.int(f.StrideY),
 		(*C.uint8_t)(unsafe.Pointer(&f.U[0])), C.int(f.StrideU),
@@ -121,6 +130,50 @@ func (e *Encoder) Encode(f *media.VideoFrame, dst []byte) (out []byte, keyframe 
 		e.forceKey = false
 	}
 	return out, keyframe, nil
+}
+
+// applyActiveMapLocked hands libvpx the map for this Encode: the one
+// SetActiveMap gave, or none (every macroblock) if it gave none or a
+// keyframe is forced.
+func (e *Encoder) applyActiveMapLocked() error {
+	use := e.active != nil && !e.forceKey
+	if !use && !e.mapOn {
+		return nil
+	}
+	var m *C.uchar
+	if use {
+		m = (*C.uchar)(unsafe.Pointer(&e.active[0]))
+	}
+	cols, rows := mbs(e.width), mbs(e.height)
+	rc := C.mcu_vpx_enc_set_active_map(e.c, m, C.uint(rows), C.uint(cols))
+	e.active = nil
+	if rc != C.VPX_CODEC_OK {
+		return fmt.Errorf("vpx: set active map: %s", C.GoString(C.mcu_vpx_enc_error(e.c)))
+	}
+	e.mapOn = use
+	return nil
+}
+
+// mbs is how many macroblocks cover n pixels.
+func mbs(n int) int { return (n + codec.MacroblockSize - 1) / codec.MacroblockSize }
+
+// SetActiveMap implements codec.ActiveMapEncoder.
+func (e *Encoder) SetActiveMap(active []byte, cols, rows int) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.c == nil {
+		return codec.ErrClosed
+	}
+	if active == nil {
+		e.active = nil
+		return nil
+	}
+	if cols != mbs(e.width) || rows != mbs(e.height) || len(active) != cols*rows {
+		return fmt.Errorf("%w: vp8 active map %d×%d (%d entries) for %d×%d macroblocks", codec.ErrBadInput, cols, rows, len(active), mbs(e.width), mbs(e.height))
+	}
+	e.active = append(e.activeBuf[:0], active...)
+	e.activeBuf = e.active
+	return nil
 }
 
 // checkFrameLocked verifies f before C reads it.
@@ -178,5 +231,6 @@ var (
 	_ codec.VideoEncoder       = (*Encoder)(nil)
 	_ codec.KeyFrameController = (*Encoder)(nil)
 	_ codec.BitrateController  = (*Encoder)(nil)
+	_ codec.ActiveMapEncoder   = (*Encoder)(nil)
 	_ codec.VideoDecoder       = (*Decoder)(nil)
 )

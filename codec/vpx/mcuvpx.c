@@ -138,6 +138,14 @@ vpx_codec_err_t mcu_vpx_enc_encode(mcu_vpx_enc *e, uint8_t *y, int sy, uint8_t *
 	return VPX_CODEC_OK;
 }
 
+// map: rows×cols bytes, 1 for a macroblock to encode, 0 for one to send as
+// unchanged; NULL: every macroblock. libvpx copies it.
+vpx_codec_err_t mcu_vpx_enc_set_active_map(mcu_vpx_enc *e, unsigned char *map, unsigned int rows,
+                                           unsigned int cols) {
+	vpx_active_map_t m = {map, rows, cols};
+	return vpx_codec_control(&e->ctx, VP8E_SET_ACTIVEMAP, &m);
+}
+
 vpx_codec_err_t mcu_vpx_enc_set_kbps(mcu_vpx_enc *e, unsigned int kbps) {
 	unsigned int old = e->cfg.rc_target_bitrate;
 	e->cfg.rc_target_bitrate = kbps;

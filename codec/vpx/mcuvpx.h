@@ -52,6 +52,8 @@ typedef struct {
 mcu_vpx_enc *mcu_vpx_enc_new(mcu_vpx_enc_params p);
 vpx_codec_err_t mcu_vpx_enc_encode(mcu_vpx_enc *e, uint8_t *y, int sy, uint8_t *u, int su,
                                    uint8_t *v, int sv, int force_kf);
+vpx_codec_err_t mcu_vpx_enc_set_active_map(mcu_vpx_enc *e, unsigned char *map, unsigned int rows,
+                                           unsigned int cols);
 vpx_codec_err_t mcu_vpx_enc_set_kbps(mcu_vpx_enc *e, unsigned int kbps);
 const char *mcu_vpx_enc_error(mcu_vpx_enc *e);
 void mcu_vpx_enc_free(mcu_vpx_enc *e);

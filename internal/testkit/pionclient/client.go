@@ -113,6 +113,10 @@ type Options struct {
 	// m-line, send only: a screen share of that picture (StopScreen ends
 	// it). Default 1920×1080 at 5 fps.
 	Screen *VideoOptions
+	// Signal, when set, takes the offer to another server's signalling
+	// instead of the join API (e.g. Janus's HTTP API in bench/janusref) and
+	// returns its answer; BaseURL, Room, Endpoint and Token are unused.
+	Signal func(ctx context.Context, offer string) (answer string, err error)
 }
 
 // Frame is 20 ms of received audio: when it arrived and its RTP timestamp.
@@ -312,7 +316,12 @@ func Join(ctx context.Context, opts Options) (c *Client, err error) {
 	if opts.Via != nil {
 		offerSDP = candidateLine.ReplaceAllString(offerSDP, "")
 	}
-	res, err := post(ctx, opts, offerSDP)
+	var res joined
+	if opts.Signal != nil {
+		res.answer, err = opts.Signal(ctx, offerSDP)
+	} else {
+		res, err = post(ctx, opts, offerSDP)
+	}
 	answer := res.answer
 	if err == nil && opts.Via != nil {
 		answer, err = opts.Via(answer)

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/mcu-project/mcu/bench/internal/proc"
+	"github.com/mcu-project/mcu/internal/testkit/pionclient"
+)
+
+// runWebRTC is the run with WebRTC participants, so that the harness's
+// WebRTC rows compare WebRTC with WebRTC: bench/load's clients (pion peer
+// connections replaying the same pre-encoded streams, with ICE, DTLS and
+// SRTP) each join the room through Janus's HTTP API with their offer in
+// the join request, and count the mix they decode. Janus's encoders get
+// the same settings as the plain-RTP run's (-quality, -bitrate).
+func runWebRTC(ctx context.Context, o options, jp *janusProc, api *janusAPI, room int64, loops [][][]byte, res result) (result, error) {
+	type member struct {
+		c      *pionclient.Client
+		handle int64
+	}
+	members := make([]member, 0, o.n)
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		for _, m := range members {
+			if _, err := api.message(cctx, m.handle, map[string]any{"request": "leave"}); err != nil {
+				vlogf("leave: %v", err)
+			}
+			if err := api.detach(cctx, m.handle); err != nil {
+				vlogf("detach: %v", err)
+			}
+			m.c.Close()
+		}
+	}()
+	for i := range o.n {
+		h, err := api.attach(ctx)
+		if err != nil {
+			return res, withLog(err, jp)
+		}
+		join := map[string]any{"request": "join", "room": room, "display": fmt.Sprintf("p%d", i), "muted": false}
+		if o.quality > 0 {
+			join["quality"] = o.quality
+		}
+		if o.bitrate > 0 {
+			join["bitrate"] = o.bitrate
+		}
+		signal := func(ctx context.Context, offer string) (string, error) {
+			noTrickle := false // the offer carries every candidate
+			_, answer, err := api.messageJSEP(ctx, h, join, &jsep{Type: "offer", SDP: offer, Trickle: &noTrickle})
+			if err != nil {
+				return "", err
+			}
+			if answer == nil || answer.Type != "answer" {
+				return "", errors.New("janus joined without an SDP answer")
+			}
+			return answer.SDP, nil
+		}
+		c, err := pionclient.Join(ctx, pionclient.Options{Name: fmt.Sprintf("p%d", i), Replay: loops[i], Signal: signal, Interfaces: []string{o.link.HostIf}})
+		if err != nil {
+			_ = api.detach(ctx, h)
+			return res, withLog(fmt.Errorf("participant %d: %w", i, err), jp)
+		}
+		members = append(members, member{c, h})
+	}
+	// Every participant must be connected and hear the mix before we
+	// measure.
+	deadline := time.Now().Add(15 * time.Second)
+	for i, m := range members {
+		for m.c.FrameCount() == 0 {
+			if !jp.alive() {
+				return res, withLog(errors.New("janus exited"), jp)
+			}
+			if time.Now().After(deadline) {
+				return res, withLog(fmt.Errorf("participant %d received nothing from janus within 15 s", i), jp)
+			}
+			if err := proc.Sleep(ctx, 50*time.Millisecond); err != nil {
+				return res, err
+			}
+		}
+	}
+	vlogf("%d WebRTC participants joined and hear the mix", o.n)
+	if err := proc.Sleep(ctx, o.settle); err != nil {
+		return res, err
+	}
+	before := make([]int, len(members))
+	lost0 := 0
+	for i, m := range members {
+		before[i] = m.c.FrameCount()
+		a := m.c.AudioPackets()
+		lost0 += a.Expected - a.Received
+	}
+	elapsed, err := measureCPU(ctx, jp, o, &res)
+	if err != nil {
+		return res, err
+	}
+	res.OutPPSMin = math.Inf(1)
+	lost := -lost0
+	for i, m := range members {
+		pps := float64(m.c.FrameCount()-before[i]) / elapsed.Seconds()
+		res.OutPPSMin, res.OutPPSMax = min(res.OutPPSMin, pps), max(res.OutPPSMax, pps)
+		a := m.c.AudioPackets()
+		lost += a.Expected - a.Received
+	}
+	res.OutSeqGaps = int64(lost)
+	res.OutPPSMin, res.OutPPSMax = round3(res.OutPPSMin), round3(res.OutPPSMax)
+	res.Impl = "janus-audiobridge-webrtc"
+	return res, nil
+}
