@@ -241,7 +241,7 @@ func (r *Room) followLink(p *participant, at time.Time) {
 	}
 	vo.est = vo.link.Link()
 	sample := ladder.Sample{EstimateBps: vo.est.EstimateBps, Loss: vo.est.Loss, SentBps: vo.est.SentBps,
-		Congested: vo.est.Congested, FeedbackLoss: vo.est.FeedbackLoss}
+		Congested: vo.est.Congested, FeedbackLoss: vo.est.FeedbackLoss, DeliveredBps: vo.est.DeliveredBps}
 	dec := vo.ctl.Update(at, sample)
 	vo.target = dec.Rung
 	if dec.Probing != (vo.padBps > 0) {

@@ -50,6 +50,11 @@ type pacedPacket struct {
 // safe for concurrent use.
 type pacer struct {
 	rate int // bits/s, from the estimate
+	// limit, when set, is a hard cap on the pacing rate: the link was
+	// just seen to deliver only that much (a sudden drop). The pacer then
+	// throttles, dropping frames to the next keyframe rather than
+	// flooding a bottleneck that loses most of them.
+	limit int
 	// inBytes is the video pushed, decaying with a one-second time
 	// constant: about the bytes of the last second.
 	inBytes float64
@@ -73,9 +78,16 @@ func newPacer(rateBps int) *pacer {
 // setRate sets the pacing rate in bits/s (at least minPaceBps).
 func (pc *pacer) setRate(bps int) { pc.rate = max(bps, minPaceBps) }
 
+// setLimit caps the pacing rate at bps (0: no cap).
+func (pc *pacer) setLimit(bps int) { pc.limit = bps }
+
 // pace is the pacing rate in bits/s.
 func (pc *pacer) pace() float64 {
-	return max(float64(pc.rate), pacingFactor*8*pc.inBytes)
+	p := max(float64(pc.rate), pacingFactor*8*pc.inBytes)
+	if pc.limit > 0 {
+		p = min(p, float64(max(pc.limit, minPaceBps)))
+	}
+	return p
 }
 
 // drain lets the bucket empty for the time since the last call.

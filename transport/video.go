@@ -269,6 +269,9 @@ func (p *Peer) sendPadding(now time.Time) {
 	}
 	v.pace.sent(budget, now)
 	v.paceMu.Unlock()
+	if budget > 0 {
+		p.link.padded(now)
+	}
 	for budget > 0 {
 		n := min(budget, maxPadding)
 		sent, err := v.out.writePadding(byte(n))
@@ -344,6 +347,7 @@ func (p *Peer) queueFrame(payloads [][]byte, pk *videoPacket) {
 	if est := p.link.estimate(now); est > 0 {
 		v.pace.setRate(int(pacingFactor * float64(est)))
 	}
+	v.pace.setLimit(p.link.floodLimit(now))
 	ok := v.pace.push(payloads, pk.key, pk.ts, pk.at, now)
 	v.paceMu.Unlock()
 	if !ok {

@@ -1,0 +1,95 @@
+package transport
+
+import (
+	"time"
+
+	"github.com/pion/rtcp"
+)
+
+const (
+	// floodLoss is the loss within one transport-wide feedback interval
+	// (about 100 ms) that shows the link has dropped under what we send:
+	// a queue that merely grows loses nothing yet, and a probe stopped at
+	// its first signs loses a few per cent.
+	floodLoss = 0.2
+	// floodHold is how long a cap from flooded feedback holds after the
+	// last such feedback: long enough for the ladder to move to a rung
+	// that fits (a sudden drop moves within a few hundred ms), short
+	// enough that a link that recovers is not held down.
+	floodHold = time.Second
+	// padFeedbackLag is how long after probe padding the feedback may
+	// still be about it: no flood is read from it meanwhile.
+	padFeedbackLag = 500 * time.Millisecond
+)
+
+// feedbackLoss is the share of the packets one transport-wide feedback
+// reports that did not arrive: the loss of that feedback interval alone,
+// not the estimator's running average.
+func feedbackLoss(p *rtcp.TransportLayerCC) (lost, total int) {
+	left := int(p.PacketStatusCount)
+	count := func(sym uint16, n int) {
+		n = min(n, left)
+		left -= n
+		total += n
+		if sym == rtcp.TypeTCCPacketNotReceived {
+			lost += n
+		}
+	}
+	for _, ch := range p.PacketChunks {
+		switch c := ch.(type) {
+		case *rtcp.RunLengthChunk:
+			count(c.PacketStatusSymbol, int(c.RunLength))
+		case *rtcp.StatusVectorChunk:
+			for _, s := range c.SymbolList {
+				count(s, 1)
+			}
+		}
+	}
+	return lost, total
+}
+
+// delivery follows what transport-wide feedback says arrives: when the
+// link suddenly carries much less than we send, most of each feedback
+// interval is lost, a second before receiver reports say so and before
+// the estimator's averages catch up. The rate that did arrive is then
+// what the link carries.
+type delivery struct {
+	at       time.Time // the last feedback
+	sent     uint64    // bytes sent when it came
+	capBps   int       // what arrived, while the feedback shows a flood
+	capUntil time.Time
+}
+
+// feedback takes one transport-wide feedback at now, with sent the bytes
+// sent toward the receiver so far.
+func (d *delivery) feedback(p *rtcp.TransportLayerCC, sent uint64, now time.Time) {
+	lost, total := feedbackLoss(p)
+	prevAt, prevSent := d.at, d.sent
+	d.at, d.sent = now, sent
+	dt := now.Sub(prevAt)
+	if prevAt.IsZero() || dt <= 0 || dt > time.Second || total == 0 || sent < prevSent {
+		return
+	}
+	loss := float64(lost) / float64(total)
+	if loss < floodLoss {
+		return
+	}
+	if now.Before(d.capUntil) {
+		// The flood goes on: what arrives now is what the cap let out,
+		// less the bottleneck's backlog, so it would only ratchet the
+		// cap down. Hold the first one.
+		d.capUntil = now.Add(floodHold)
+		return
+	}
+	arrived := int(float64(sent-prevSent) * 8 / dt.Seconds() * (1 - loss))
+	d.capBps, d.capUntil = max(arrived, minEstimate), now.Add(floodHold)
+}
+
+// limit is the rate the link was seen to deliver while flooded (0: no
+// flood lately).
+func (d *delivery) limit(now time.Time) int {
+	if now.Before(d.capUntil) {
+		return d.capBps
+	}
+	return 0
+}
