@@ -370,8 +370,16 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 		c.probing, c.probeStart, c.probeEst, c.probeLoss, c.probeBad = true, now, s.EstimateBps, s.FeedbackLoss, 0
 		c.quick = c.quick && c.idx < len(c.cfg.Rates)
 		c.probeFrom, c.probePad = est, c.extra()
-		if !ready {
-			c.probePad = min(c.probePad, int(c.blindShare*float64(est)))
+		paused := c.idx >= len(c.cfg.Rates)
+		if paused && s.SentBps > 0 {
+			// Audio is all a paused receiver has on the link, and on a
+			// narrow link the estimate was seen to read twice what it
+			// carries: it probes from what the link has been seen to
+			// carry, never by the estimate alone.
+			c.probeFrom = max(s.SentBps, c.floorBps)
+		}
+		if !ready || paused {
+			c.probePad = min(c.probePad, int(c.blindShare*float64(c.probeFrom)))
 		}
 		return c.probe(now, est)
 	}
@@ -450,7 +458,10 @@ func (c *Controller) probe(now time.Time, est int) Decision {
 		c.probing = false
 		c.wait = c.cfg.ProbeEvery
 		c.quick = true // the next probe follows a clean one
-		c.floorBps = max(c.floorBps, c.probeFrom+c.probePad, est)
+		c.floorBps = max(c.floorBps, c.probeFrom+c.probePad)
+		if c.idx < len(c.cfg.Rates) {
+			c.floorBps = max(c.floorBps, est)
+		}
 		if c.probePad < c.extra() {
 			if c.idx < len(c.cfg.Rates) {
 				c.blindShare = min(2*c.blindShare, 2)
@@ -518,6 +529,11 @@ func (c *Controller) failProbe(now time.Time) {
 	// Failed probes cost the media on the link some loss (a paused
 	// receiver's audio, too): space them out.
 	c.wait = min(2*c.wait, c.cfg.MaxProbeEvery)
+	if c.idx >= len(c.cfg.Rates) {
+		// A paused receiver's failed probe cost its audio: it waits
+		// twice as long.
+		c.wait = min(2*c.wait, 2*c.cfg.MaxProbeEvery)
+	}
 	c.nextProbe = now.Add(c.wait)
 }
 

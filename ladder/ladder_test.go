@@ -285,3 +285,26 @@ func TestFloodMovesWithinTwoUpdates(t *testing.T) {
 		t.Fatalf("after two flooded updates: rung %d, want 2 (what 300 kb/s carries)", dec.Rung)
 	}
 }
+
+// A paused receiver behind a 60 kb/s link whose estimate reads well above
+// it probes from what the link carries (its audio), not from the estimate:
+// its first probe keeps audio and padding under the link.
+func TestPausedProbesFromWhatFlows(t *testing.T) {
+	c, _ := New(Config{Rates: rates}, Paused)
+	t0 := time.Unix(0, 0)
+	most, probes := 0, 0
+	var last Decision
+	run(c, &t0, 6*time.Second, func(d Decision) Sample {
+		if d.Probing && !last.Probing {
+			probes++
+		}
+		if d.Probing && probes == 1 {
+			most = max(most, d.PadBps)
+		}
+		last = d
+		return Sample{EstimateBps: 140_000, SentBps: 36_000, Congested: 36_000+d.PadBps > 60_000}
+	})
+	if most == 0 || most > 18_000 {
+		t.Fatalf("a paused receiver sending 36 kb/s padded up to %d b/s in its first probe, want at most half of that", most)
+	}
+}

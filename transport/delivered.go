@@ -12,6 +12,10 @@ const (
 	// a queue that merely grows loses nothing yet, and a probe stopped at
 	// its first signs loses a few per cent.
 	floodLoss = 0.2
+	// floodPackets is the fewest packets a flood is judged on: feedback
+	// intervals are added up to it, as a low-rate stream's 100 ms holds a
+	// handful of packets, and one or two lost of those is no flood.
+	floodPackets = 24
 	// floodHold is how long a cap from flooded feedback holds after the
 	// last such feedback: long enough for the ladder to move to a rung
 	// that fits (a sudden drop moves within a few hundred ms), short
@@ -54,34 +58,38 @@ func feedbackLoss(p *rtcp.TransportLayerCC) (lost, total int) {
 // the estimator's averages catch up. The rate that did arrive is then
 // what the link carries.
 type delivery struct {
-	at       time.Time // the last feedback
-	sent     uint64    // bytes sent when it came
-	capBps   int       // what arrived, while the feedback shows a flood
-	capUntil time.Time
+	from        time.Time // when the packets counted so far began
+	sent        uint64    // bytes sent by then
+	lost, total int       // packets reported since
+	capBps      int       // what arrived, while the feedback shows a flood
+	capUntil    time.Time
 }
 
 // feedback takes one transport-wide feedback at now, with sent the bytes
 // sent toward the receiver so far.
 func (d *delivery) feedback(p *rtcp.TransportLayerCC, sent uint64, now time.Time) {
 	lost, total := feedbackLoss(p)
-	prevAt, prevSent := d.at, d.sent
-	d.at, d.sent = now, sent
-	dt := now.Sub(prevAt)
-	if prevAt.IsZero() || dt <= 0 || dt > time.Second || total == 0 || sent < prevSent {
+	dt := now.Sub(d.from)
+	if d.from.IsZero() || dt > time.Second || sent < d.sent {
+		d.from, d.sent, d.lost, d.total = now, sent, 0, 0 // start over
 		return
 	}
-	loss := float64(lost) / float64(total)
+	d.lost, d.total = d.lost+lost, d.total+total
+	if d.total < floodPackets || dt <= 0 {
+		return
+	}
+	loss := float64(d.lost) / float64(d.total)
+	prevSent := d.sent
+	d.from, d.sent, d.lost, d.total = now, sent, 0, 0
 	if loss < floodLoss {
 		return
 	}
-	if now.Before(d.capUntil) {
-		// The flood goes on: what arrives now is what the cap let out,
-		// less the bottleneck's backlog, so it would only ratchet the
-		// cap down. Hold the first one.
-		d.capUntil = now.Add(floodHold)
-		return
-	}
 	arrived := int(float64(sent-prevSent) * 8 / dt.Seconds() * (1 - loss))
+	if now.Before(d.capUntil) {
+		// The flood goes on under the cap: the first measure, taken as
+		// the queue filled, lost less than the link now does.
+		arrived = min(arrived, d.capBps)
+	}
 	d.capBps, d.capUntil = max(arrived, minEstimate), now.Add(floodHold)
 }
 

@@ -8,24 +8,27 @@ import (
 )
 
 // twcc is a transport-wide feedback with n packets of which the first
-// lost are reported lost.
+// lost are reported lost, the rest received.
 func twcc(n, lost int) *rtcp.TransportLayerCC {
 	p := &rtcp.TransportLayerCC{PacketStatusCount: uint16(n)}
 	if lost > 0 {
 		p.PacketChunks = append(p.PacketChunks, &rtcp.RunLengthChunk{PacketStatusSymbol: rtcp.TypeTCCPacketNotReceived, RunLength: uint16(lost)})
 	}
-	// A status vector past the count (its padding symbols) counts nothing.
-	vec := &rtcp.StatusVectorChunk{SymbolSize: rtcp.TypeTCCSymbolSizeOneBit, SymbolList: make([]uint16, 14)}
-	for i := range vec.SymbolList {
-		vec.SymbolList[i] = rtcp.TypeTCCPacketReceivedSmallDelta
-	}
-	p.PacketChunks = append(p.PacketChunks, vec)
+	p.PacketChunks = append(p.PacketChunks, &rtcp.RunLengthChunk{PacketStatusSymbol: rtcp.TypeTCCPacketReceivedSmallDelta, RunLength: uint16(n - lost)})
 	return p
 }
 
 func TestFeedbackLoss(t *testing.T) {
 	if lost, total := feedbackLoss(twcc(10, 4)); lost != 4 || total != 10 {
 		t.Fatalf("lost %d of %d, want 4 of 10", lost, total)
+	}
+	// A status vector's symbols past the count are padding: not counted.
+	p := &rtcp.TransportLayerCC{PacketStatusCount: 3, PacketChunks: []rtcp.PacketStatusChunk{&rtcp.StatusVectorChunk{
+		SymbolSize: rtcp.TypeTCCSymbolSizeOneBit,
+		SymbolList: []uint16{1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+	}}}
+	if lost, total := feedbackLoss(p); lost != 1 || total != 3 {
+		t.Fatalf("status vector: lost %d of %d, want 1 of 3", lost, total)
 	}
 }
 
@@ -41,12 +44,19 @@ func TestDeliveryCapsOnAFlood(t *testing.T) {
 		sent += 18_750 // 1.5 Mb/s
 		d.feedback(twcc(n, lost), sent, t0)
 	}
-	step(20, 0)
-	step(20, 1)
+	step(30, 0)
+	step(30, 2)
 	if l := d.limit(t0); l != 0 {
-		t.Fatalf("limit %d after 5 %% loss, want none", l)
+		t.Fatalf("limit %d after 7 %% loss, want none", l)
 	}
-	step(20, 16) // 80 % lost: 300 kb/s arrived
+	step(5, 2) // 2 of a handful lost: too few to judge
+	step(5, 2)
+	if l := d.limit(t0); l != 0 {
+		t.Fatalf("limit %d after 4 of 10 packets lost, want none yet", l)
+	}
+	t0 = t0.Add(time.Second) // start over
+	d.feedback(twcc(30, 0), sent, t0)
+	step(30, 24) // 80 % lost: 300 kb/s arrived
 	if l := d.limit(t0); l < 280_000 || l > 320_000 {
 		t.Fatalf("limit %d after 80 %% loss of 1.5 Mb/s, want about 300 kb/s", l)
 	}
