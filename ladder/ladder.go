@@ -186,6 +186,7 @@ type Controller struct {
 	probeFrom                     int           // and the effective estimate
 	probePad                      int           // the padding the probe ramps to
 	probeLoss                     float64       // and the feedback loss
+	probeSent                     int           // and what was being sent
 	probeBad                      int           // updates in a row with signs of a full link
 	wait                          time.Duration // current wait before a probe
 	nextProbe                     time.Time
@@ -342,7 +343,7 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 	}
 
 	if c.probing {
-		return c.probe(now, est)
+		return c.probe(now, est, s.SentBps)
 	}
 	if c.idx == 0 {
 		return Decision{Rung: c.Rung()}
@@ -369,7 +370,7 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 	if clear && (ready || !now.Before(c.nextProbe)) {
 		c.probing, c.probeStart, c.probeEst, c.probeLoss, c.probeBad = true, now, s.EstimateBps, s.FeedbackLoss, 0
 		c.quick = c.quick && c.idx < len(c.cfg.Rates)
-		c.probeFrom, c.probePad = est, c.extra()
+		c.probeFrom, c.probePad, c.probeSent = est, c.extra(), s.SentBps
 		paused := c.idx >= len(c.cfg.Rates)
 		if paused && s.SentBps > 0 {
 			// Audio is all a paused receiver has on the link, and on a
@@ -381,7 +382,7 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 		if !ready || paused {
 			c.probePad = min(c.probePad, int(c.blindShare*float64(c.probeFrom)))
 		}
-		return c.probe(now, est)
+		return c.probe(now, est, s.SentBps)
 	}
 	return Decision{Rung: c.Rung()}
 }
@@ -447,7 +448,7 @@ func (c *Controller) extra() int {
 // congestion, the capacity it showed stands in for the estimate, and the
 // receiver climbs if that carries the next rung, or probes again at once
 // (from higher) if it does not.
-func (c *Controller) probe(now time.Time, est int) Decision {
+func (c *Controller) probe(now time.Time, est, sent int) Decision {
 	target := c.idx - 1
 	el := now.Sub(c.probeStart)
 	ramp := c.cfg.ProbeFor
@@ -456,6 +457,15 @@ func (c *Controller) probe(now time.Time, est int) Decision {
 	}
 	if el >= ramp+ramp/4 {
 		c.probing = false
+		if sent > 0 && sent < c.probeSent+c.probePad/8 {
+			// The padding did not go out (it waits for the video queue
+			// to empty, and a full link keeps it busy): the probe
+			// showed nothing. (The sent rate covers a second, of which
+			// a quick probe pads about a third on average: an eighth
+			// is the padding clearly missing, not a lagging measure.)
+			c.nextProbe = now.Add(c.wait)
+			return Decision{Rung: c.Rung()}
+		}
 		c.wait = c.cfg.ProbeEvery
 		c.quick = true // the next probe follows a clean one
 		c.floorBps = max(c.floorBps, c.probeFrom+c.probePad)

@@ -308,3 +308,26 @@ func TestPausedProbesFromWhatFlows(t *testing.T) {
 		t.Fatalf("a paused receiver sending 36 kb/s padded up to %d b/s in its first probe, want at most half of that", most)
 	}
 }
+
+// A probe whose padding never went out (the sent rate did not rise: a full
+// link keeps the video queue busy, and padding waits for it) shows
+// nothing: the receiver does not climb on it.
+func TestProbeThatSentNothingDoesNotClimb(t *testing.T) {
+	c, _ := New(Config{Rates: rates}, 2)
+	t0 := time.Unix(0, 0)
+	probes := 0
+	var last Decision
+	_, seen := run(c, &t0, 20*time.Second, func(d Decision) Sample {
+		if d.Probing && !last.Probing {
+			probes++
+		}
+		last = d
+		return Sample{EstimateBps: 300_000, SentBps: 200_000}
+	})
+	if probes == 0 {
+		t.Fatal("no probe in 20 s")
+	}
+	if len(seen) != 1 {
+		t.Fatalf("rungs %v after %d probes that sent nothing, want the lowest throughout", seen, probes)
+	}
+}

@@ -93,6 +93,10 @@ func (d *delivery) feedback(p *rtcp.TransportLayerCC, sent uint64, now time.Time
 	d.capBps, d.capUntil = max(arrived, minEstimate), now.Add(floodHold)
 }
 
+// restart forgets the packets counted so far: what follows starts a new
+// count.
+func (d *delivery) restart() { d.from = time.Time{} }
+
 // limit is the rate the link was seen to deliver while flooded (0: no
 // flood lately).
 func (d *delivery) limit(now time.Time) int {

@@ -123,7 +123,11 @@ func (l *linkMonitor) onRTCP(pkts []rtcp.Packet, audioSSRC, videoSSRC uint32, no
 		switch p := pkt.(type) {
 		case *rtcp.TransportLayerCC:
 			l.twccAt = now
-			l.flood.feedback(p, l.sent.Load(), now)
+			if now.Sub(l.paddedAt) < padFeedbackLag {
+				l.flood.restart() // about a probe: its loss may be padding left out
+			} else {
+				l.flood.feedback(p, l.sent.Load(), now)
+			}
 		case *rtcp.ReceiverEstimatedMaximumBitrate:
 			// A REMB carries up to 2^81 b/s, which int() turns negative:
 			// cap it as the estimator's own estimate is capped.

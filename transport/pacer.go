@@ -37,7 +37,7 @@ type pacedPacket struct {
 }
 
 // pacer spreads a receiver's media over time at a bounded rate, a
-// multiple of its link estimate or of the video coming in, whichever is
+// multiple of its link estimate or of the media coming in, whichever is
 // higher: a leaky bucket that every byte sent toward the receiver fills
 // (audio, video, padding) and that drains at the pacing rate. It smooths
 // bursts (a keyframe leaves at the link's pace, not at once) but does not
@@ -55,7 +55,9 @@ type pacer struct {
 	// throttles, dropping frames to the next keyframe rather than
 	// flooding a bottleneck that loses most of them.
 	limit int
-	// inBytes is the video pushed, decaying with a one-second time
+	// inBytes is what is pushed (video, and the audio and probe padding
+	// sent around the queue: they drain the same bucket), decaying with a
+	// one-second time
 	// constant: about the bytes of the last second.
 	inBytes float64
 	inAt    time.Time

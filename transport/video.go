@@ -82,11 +82,13 @@ func (v *videoState) init() {
 	v.pace = newPacer(int(pacingFactor * initialEstimate))
 }
 
-// paced records n bytes sent toward the receiver outside the pacer's
-// queue (audio, padding), so that video leaves them their room.
+// paced records n bytes of audio sent toward the receiver outside the
+// pacer's queue, so that video leaves them their room; they count in the
+// media rate the pacer keeps up with, as video does.
 func (v *videoState) paced(n int, now time.Time) {
 	v.paceMu.Lock()
 	v.pace.sent(n, now)
+	v.pace.arrived(n, now)
 	v.paceMu.Unlock()
 }
 
@@ -268,6 +270,10 @@ func (p *Peer) sendPadding(now time.Time) {
 		budget = 0
 	}
 	v.pace.sent(budget, now)
+	// The probe's padding counts in the rate the pacer keeps up with:
+	// else the video queued behind it would hold back the next padding,
+	// and the probe would never send what it tests.
+	v.pace.arrived(budget, now)
 	v.paceMu.Unlock()
 	if budget > 0 {
 		p.link.padded(now)
