@@ -512,9 +512,12 @@ func (c *Controller) probeFailing(s Sample, est int) bool {
 	// receivers were seen to leave padding-only packets out of their
 	// transport-wide feedback at times (a third of the packets "lost" on
 	// an open link): its probes go by the receiver reports and queueing.
-	fbLoss := s.FeedbackLoss
+	fbLoss, backOff := s.FeedbackLoss, float64(s.EstimateBps) < 0.85*float64(c.probeEst)
 	if c.idx >= len(c.cfg.Rates) {
-		fbLoss = 0
+		// (Nor by the estimate backing off: the estimator reads those
+		// padding packets as lost, and was seen to cut its estimate to
+		// a fifth on an open link.)
+		fbLoss, backOff = 0, false
 		if s.Congested {
 			// Its audio is all it has on the link: the first sign of
 			// queueing ends the probe before the queue drops it.
@@ -524,7 +527,7 @@ func (c *Controller) probeFailing(s Sample, est int) bool {
 	if !c.holds(c.idx, est) || s.Loss > c.cfg.MaxLoss/2 || fbLoss > base+1.5*c.cfg.MaxLoss {
 		return true
 	}
-	if s.Congested || fbLoss > base+c.cfg.MaxLoss/2 || float64(s.EstimateBps) < 0.85*float64(c.probeEst) {
+	if s.Congested || fbLoss > base+c.cfg.MaxLoss/2 || backOff {
 		c.probeBad++
 	} else {
 		c.probeBad = 0

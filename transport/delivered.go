@@ -7,11 +7,13 @@ import (
 )
 
 const (
-	// floodLoss is the loss within one transport-wide feedback interval
-	// (about 100 ms) that shows the link has dropped under what we send:
-	// a queue that merely grows loses nothing yet, and a probe stopped at
-	// its first signs loses a few per cent.
-	floodLoss = 0.2
+	// floodLoss is the loss within transport-wide feedback (about 100 ms
+	// of it) that shows the link has dropped far under what we send: a
+	// queue that merely grows loses nothing yet, and a probe that
+	// overfills a link, stopped at its first signs, loses up to a third
+	// (a cap then was seen to starve the lowest rung, frames dropped in
+	// the pacer, on a link that carried it).
+	floodLoss = 0.5
 	// floodPackets is the fewest packets a flood is judged on: feedback
 	// intervals are added up to it, as a low-rate stream's 100 ms holds a
 	// handful of packets, and one or two lost of those is no flood.

@@ -64,6 +64,8 @@ type linkMonitor struct {
 	// seen to leave padding out of their transport-wide feedback, so
 	// feedback about a probe's time may show loss the media did not have.
 	paddedAt time.Time
+	// overuseAt is when the estimator last saw the path's queue growing.
+	overuseAt time.Time
 	// srs are our recent sender reports (middle 32 bits of their NTP
 	// time, and when they left) to turn a report's LSR/DLSR into RTT.
 	srs  [8]sentReport
@@ -123,9 +125,19 @@ func (l *linkMonitor) onRTCP(pkts []rtcp.Packet, audioSSRC, videoSSRC uint32, no
 		switch p := pkt.(type) {
 		case *rtcp.TransportLayerCC:
 			l.twccAt = now
-			if now.Sub(l.paddedAt) < padFeedbackLag {
+			if l.overused() {
+				l.overuseAt = now
+			}
+			switch {
+			case now.Sub(l.paddedAt) < padFeedbackLag:
 				l.flood.restart() // about a probe: its loss may be padding left out
-			} else {
+			case now.Sub(l.overuseAt) > floodHold:
+				// A link that drops under what we send fills its queue
+				// first: feedback that shows loss without queueing was
+				// seen on links with room (pion receivers leaving packets
+				// out of it), and must not throttle anything.
+				l.flood.restart()
+			default:
 				l.flood.feedback(p, l.sent.Load(), now)
 			}
 		case *rtcp.ReceiverEstimatedMaximumBitrate:
@@ -166,6 +178,15 @@ func (l *linkMonitor) reports(rs []rtcp.ReceptionReport, audioSSRC, videoSSRC ui
 			}
 		}
 	}
+}
+
+// overused reports whether the estimator sees the path's queue growing.
+func (l *linkMonitor) overused() bool {
+	if l.bwe == nil {
+		return false
+	}
+	usage, _ := l.bwe.GetStats()["usage"].(string)
+	return usage == "overuse"
 }
 
 // floodLimit is what the link was seen to deliver while transport-wide

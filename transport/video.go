@@ -355,9 +355,11 @@ func (p *Peer) queueFrame(payloads [][]byte, pk *videoPacket) {
 	}
 	v.pace.setLimit(p.link.floodLimit(now))
 	ok := v.pace.push(payloads, pk.key, pk.ts, pk.at, now)
+	pace, limit, queued := v.pace.pace(), v.pace.limit, v.pace.delay()
 	v.paceMu.Unlock()
 	if !ok {
 		p.obs.stats.pacerDropped.Add(1)
+		p.obs.debug("pacer", "pace_bps", int(pace), "limit_bps", limit, "queued", queued, "key", pk.key)
 		p.dropOut("outgoing video frame dropped: pacer queue full")
 		v.keyRequested.Store(true)
 	}
