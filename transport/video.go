@@ -234,9 +234,9 @@ func (p *Peer) WriteVideo(frame []byte, keyframe bool, ts uint32, at time.Time) 
 }
 
 // dropOut counts an encoded frame the receiver will not get.
-func (p *Peer) dropOut(why string) {
+func (p *Peer) dropOut(why string, args ...any) {
 	p.obs.stats.videoOutDropped.Add(1)
-	p.obs.debug(why)
+	p.obs.debug(why, args...)
 }
 
 // TakeKeyFrameRequest implements room.VideoPeer: whether the receiver
@@ -359,8 +359,7 @@ func (p *Peer) queueFrame(payloads [][]byte, pk *videoPacket) {
 	v.paceMu.Unlock()
 	if !ok {
 		p.obs.stats.pacerDropped.Add(1)
-		p.obs.debug("pacer", "pace_bps", int(pace), "limit_bps", limit, "queued", queued, "key", pk.key)
-		p.dropOut("outgoing video frame dropped: pacer queue full")
+		p.dropOut("outgoing video frame dropped: pacer queue full", "pace_bps", int(pace), "limit_bps", limit, "queued", queued)
 		v.keyRequested.Store(true)
 	}
 }
