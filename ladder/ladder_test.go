@@ -154,8 +154,8 @@ func TestFailedProbesBackOffAndStayDown(t *testing.T) {
 		if d.Probing && !last.Probing {
 			probes++
 		}
-		if d.PadBps > 150_000 {
-			t.Fatalf("a blind probe pads %d b/s, more than half the 300 kb/s estimate", d.PadBps)
+		if d.PadBps > 75_000 {
+			t.Fatalf("a blind probe pads %d b/s, more than a quarter of the 300 kb/s estimate", d.PadBps)
 		}
 		last = d
 		return Sample{EstimateBps: 300_000, Congested: d.PadBps > 20_000}
@@ -246,8 +246,8 @@ func TestLowestRungHoldsOnAFullLink(t *testing.T) {
 	}
 }
 
-// Blind probes (the estimate shows no room for the next rung) start at half
-// the estimate and grow by half after each clean one: a full link is
+// Blind probes (the estimate shows no room for the next rung) start at a
+// quarter of the estimate and double after each clean one: a full link is
 // overfilled by little, an open one is found within a few probes.
 func TestBlindProbesGrowWhileClean(t *testing.T) {
 	c, _ := New(Config{Rates: rates}, 2)
@@ -264,8 +264,8 @@ func TestBlindProbesGrowWhileClean(t *testing.T) {
 		last = d
 		return Sample{EstimateBps: 250_000}
 	})
-	if len(peaks) < 2 || peaks[0] > 125_000 || peaks[1] <= peaks[0] {
-		t.Fatalf("probe sizes %v: want the first at most half the 250 kb/s estimate, the next larger", peaks)
+	if len(peaks) < 2 || peaks[0] > 62_500 || peaks[1] <= peaks[0] {
+		t.Fatalf("probe sizes %v: want the first at most a quarter of the 250 kb/s estimate, the next larger", peaks)
 	}
 	t.Logf("probe sizes %v", peaks)
 }
