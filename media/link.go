@@ -27,6 +27,10 @@ type LinkSample struct {
 	SentBps int
 	// Congested is set while the estimator sees the path's queue growing.
 	Congested bool
+	// DeliveredBps is what arrived while transport-wide feedback showed
+	// most of what was sent lost (a sudden drop of the link), for a
+	// second after; 0 otherwise.
+	DeliveredBps int
 	// RTT is the round-trip time from receiver reports (0: unknown).
 	RTT time.Duration
 }

@@ -265,7 +265,8 @@ func (r *Room) followLink(p *participant, at time.Time) {
 	}
 	vo.est = vo.link.Link()
 	sample := ladder.Sample{EstimateBps: vo.est.EstimateBps, Loss: vo.est.Loss, SentBps: vo.est.SentBps,
-		Congested: vo.est.Congested, FeedbackLoss: vo.est.FeedbackLoss, ContentLimited: r.contentLimited(vo)}
+		Congested: vo.est.Congested, FeedbackLoss: vo.est.FeedbackLoss, ContentLimited: r.contentLimited(vo),
+		DeliveredBps: vo.est.DeliveredBps}
 	dec := vo.ctl.Update(at, sample)
 	vo.target = dec.Rung
 	if dec.Probing != (vo.padBps > 0) {

@@ -59,6 +59,13 @@ type linkMonitor struct {
 	videoLoss, audioLoss float64
 	videoAt, audioAt     time.Time // their last receiver reports
 	rtt                  time.Duration
+	flood                delivery
+	// paddedAt is when probe padding last went out: pion receivers were
+	// seen to leave padding out of their transport-wide feedback, so
+	// feedback about a probe's time may show loss the media did not have.
+	paddedAt time.Time
+	// overuseAt is when the estimator last saw the path's queue growing.
+	overuseAt time.Time
 	// srs are our recent sender reports (middle 32 bits of their NTP
 	// time, and when they left) to turn a report's LSR/DLSR into RTT.
 	srs  [8]sentReport
@@ -118,6 +125,21 @@ func (l *linkMonitor) onRTCP(pkts []rtcp.Packet, audioSSRC, videoSSRC uint32, no
 		switch p := pkt.(type) {
 		case *rtcp.TransportLayerCC:
 			l.twccAt = now
+			if l.overused() {
+				l.overuseAt = now
+			}
+			switch {
+			case now.Sub(l.paddedAt) < padFeedbackLag:
+				l.flood.restart() // about a probe: its loss may be padding left out
+			case now.Sub(l.overuseAt) > floodHold:
+				// A link that drops under what we send fills its queue
+				// first: feedback that shows loss without queueing was
+				// seen on links with room (pion receivers leaving packets
+				// out of it), and must not throttle anything.
+				l.flood.restart()
+			default:
+				l.flood.feedback(p, l.sent.Load(), now)
+			}
 		case *rtcp.ReceiverEstimatedMaximumBitrate:
 			// A REMB carries up to 2^81 b/s, which int() turns negative:
 			// cap it as the estimator's own estimate is capped.
@@ -156,6 +178,38 @@ func (l *linkMonitor) reports(rs []rtcp.ReceptionReport, audioSSRC, videoSSRC ui
 			}
 		}
 	}
+}
+
+// overused reports whether the estimator sees the path's queue growing.
+func (l *linkMonitor) overused() bool {
+	if l.bwe == nil {
+		return false
+	}
+	usage, _ := l.bwe.GetStats()["usage"].(string)
+	return usage == "overuse"
+}
+
+// floodLimit is what the link was seen to deliver while transport-wide
+// feedback showed most of what we send lost (0: no such flood lately):
+// the pacer holds to it until the ladder has moved to a rung that fits.
+func (l *linkMonitor) floodLimit(now time.Time) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.floodLimitLocked(now)
+}
+
+func (l *linkMonitor) floodLimitLocked(now time.Time) int {
+	if now.Sub(l.paddedAt) < padFeedbackLag {
+		return 0
+	}
+	return l.flood.limit(now)
+}
+
+// padded records that probe padding went out at now.
+func (l *linkMonitor) padded(now time.Time) {
+	l.mu.Lock()
+	l.paddedAt = now
+	l.mu.Unlock()
 }
 
 // estimate is the fresh bandwidth estimate at now, 0 without one: what
@@ -203,6 +257,7 @@ func (l *linkMonitor) sample(now time.Time) media.LinkSample {
 	twcc := fresh(l.twccAt)
 	remb := fresh(l.rembAt)
 	rembBps := l.remb
+	s.DeliveredBps = l.floodLimitLocked(now)
 	l.mu.Unlock()
 	s.Congested = s.Loss > congestedLoss
 	switch {

@@ -37,7 +37,7 @@ type pacedPacket struct {
 }
 
 // pacer spreads a receiver's media over time at a bounded rate, a
-// multiple of its link estimate or of the video coming in, whichever is
+// multiple of its link estimate or of the media coming in, whichever is
 // higher: a leaky bucket that every byte sent toward the receiver fills
 // (audio, video, padding) and that drains at the pacing rate. It smooths
 // bursts (a keyframe leaves at the link's pace, not at once) but does not
@@ -50,7 +50,14 @@ type pacedPacket struct {
 // safe for concurrent use.
 type pacer struct {
 	rate int // bits/s, from the estimate
-	// inBytes is the video pushed, decaying with a one-second time
+	// limit, when set, is a hard cap on the pacing rate: the link was
+	// just seen to deliver only that much (a sudden drop). The pacer then
+	// throttles, dropping frames to the next keyframe rather than
+	// flooding a bottleneck that loses most of them.
+	limit int
+	// inBytes is what is pushed (video, and the audio and probe padding
+	// sent around the queue: they drain the same bucket), decaying with a
+	// one-second time
 	// constant: about the bytes of the last second.
 	inBytes float64
 	inAt    time.Time
@@ -73,9 +80,16 @@ func newPacer(rateBps int) *pacer {
 // setRate sets the pacing rate in bits/s (at least minPaceBps).
 func (pc *pacer) setRate(bps int) { pc.rate = max(bps, minPaceBps) }
 
+// setLimit caps the pacing rate at bps (0: no cap).
+func (pc *pacer) setLimit(bps int) { pc.limit = bps }
+
 // pace is the pacing rate in bits/s.
 func (pc *pacer) pace() float64 {
-	return max(float64(pc.rate), pacingFactor*8*pc.inBytes)
+	p := max(float64(pc.rate), pacingFactor*8*pc.inBytes)
+	if pc.limit > 0 {
+		p = min(p, float64(max(pc.limit, minPaceBps)))
+	}
+	return p
 }
 
 // drain lets the bucket empty for the time since the last call.

@@ -82,11 +82,13 @@ func (v *videoState) init() {
 	v.pace = newPacer(int(pacingFactor * initialEstimate))
 }
 
-// paced records n bytes sent toward the receiver outside the pacer's
-// queue (audio, padding), so that video leaves them their room.
+// paced records n bytes of audio sent toward the receiver outside the
+// pacer's queue, so that video leaves them their room; they count in the
+// media rate the pacer keeps up with, as video does.
 func (v *videoState) paced(n int, now time.Time) {
 	v.paceMu.Lock()
 	v.pace.sent(n, now)
+	v.pace.arrived(n, now)
 	v.paceMu.Unlock()
 }
 
@@ -232,9 +234,9 @@ func (p *Peer) WriteVideo(frame []byte, keyframe bool, ts uint32, at time.Time) 
 }
 
 // dropOut counts an encoded frame the receiver will not get.
-func (p *Peer) dropOut(why string) {
+func (p *Peer) dropOut(why string, args ...any) {
 	p.obs.stats.videoOutDropped.Add(1)
-	p.obs.debug(why)
+	p.obs.debug(why, args...)
 }
 
 // TakeKeyFrameRequest implements room.VideoPeer: whether the receiver
@@ -268,7 +270,14 @@ func (p *Peer) sendPadding(now time.Time) {
 		budget = 0
 	}
 	v.pace.sent(budget, now)
+	// The probe's padding counts in the rate the pacer keeps up with:
+	// else the video queued behind it would hold back the next padding,
+	// and the probe would never send what it tests.
+	v.pace.arrived(budget, now)
 	v.paceMu.Unlock()
+	if budget > 0 {
+		p.link.padded(now)
+	}
 	for budget > 0 {
 		n := min(budget, maxPadding)
 		sent, err := v.out.writePadding(byte(n))
@@ -344,11 +353,13 @@ func (p *Peer) queueFrame(payloads [][]byte, pk *videoPacket) {
 	if est := p.link.estimate(now); est > 0 {
 		v.pace.setRate(int(pacingFactor * float64(est)))
 	}
+	v.pace.setLimit(p.link.floodLimit(now))
 	ok := v.pace.push(payloads, pk.key, pk.ts, pk.at, now)
+	pace, limit, queued := v.pace.pace(), v.pace.limit, v.pace.delay()
 	v.paceMu.Unlock()
 	if !ok {
 		p.obs.stats.pacerDropped.Add(1)
-		p.dropOut("outgoing video frame dropped: pacer queue full")
+		p.dropOut("outgoing video frame dropped: pacer queue full", "pace_bps", int(pace), "limit_bps", limit, "queued", queued)
 		v.keyRequested.Store(true)
 	}
 }

@@ -304,16 +304,18 @@ func TestLadder(t *testing.T) {
 		t.Errorf("encoders per rung %v, want [1 0 1]: only the rungs in use", to.encoders)
 	}
 
-	// 3. The limit lifts: back to the top, a rung at a time.
+	// 3. The limit lifts: back to the top (through the middle rung, unless
+	// a probe shows room for both at once).
 	lifted := setRate(0)
-	mid := waitFor("the shaped receiver climbed to the middle rung", 20*time.Second, func(ls ladderSample) bool { return ls.rung == 1 })
+	mid := waitFor("the shaped receiver climbed off the lowest rung", 20*time.Second, func(ls ladderSample) bool { return ls.rung == 1 || ls.rung == 0 })
 	top := waitFor("the shaped receiver is back on the top rung", 20*time.Second, func(ls ladderSample) bool { return ls.rung == 0 })
 	tg.backToTop = top.at - lifted.at
 	// Keyframe isolation: while the shaped receiver moved onto and
 	// between the lower rungs, no keyframe was forced on the top rung,
 	// where the good receiver stayed (its encoder's own periodic keyframes,
-	// at most one per 10 s, are not forced).
-	if n := mid.forcedTop - kfBase; n != 0 {
+	// at most one per 10 s, are not forced; a jump straight to the top
+	// forces one there itself).
+	if n := mid.forcedTop - kfBase; n != 0 && mid.rung == 1 {
 		t.Errorf("%v keyframes forced on the top rung while the other receiver switched between lower rungs", n)
 	}
 
@@ -396,6 +398,15 @@ func (g ladderTargets) String() string {
 // loaded shared machine's margin (the targets themselves in brackets):
 // the bounds sit above the spread measured here (make bench-ladder and
 // issue 20's note), so that what fails is a regression, not the machine.
+// The first down-switch is held to its target (0.78–0.91 s measured).
+// Back to the top rung keeps headroom over its 6 s target (5.2–6.8 s
+// measured, 2.6–10.7 s over the runs that tuned it: how long after the
+// lift the next probe comes depends on where the 2–3 s cycle of failing
+// probes on the full link stood, and a loaded machine's stalls fail
+// probes on an open link too). Down-switch loss and the 60 kb/s audio gap
+// do not meet their targets yet (51–69 %, 170–196 ms: the first is what
+// the top rung sends in the ~200 ms before transport-wide feedback can
+// show the drop).
 func (g ladderTargets) check(t *testing.T) {
 	t.Helper()
 	for _, c := range []struct {
@@ -406,12 +417,12 @@ func (g ladderTargets) check(t *testing.T) {
 		{"video loss at 300 kb/s", g.holdLoss, 0.15, "≤ 1 %"},
 		{"longest freeze at 300 kb/s (ms)", g.holdFreeze, 600, "≤ 300 ms"},
 		{"audio loss at 300 kb/s", g.holdAudioLoss, 0.03, "none"},
-		{"first down-switch (s)", g.downSwitch.Seconds(), 2.5, "≤ 1.5 s"},
+		{"first down-switch (s)", g.downSwitch.Seconds(), 1.5, "≤ 1.5 s"},
 		{"video loss until the first down-switch", g.downLoss, 0.85, "≤ 20 %"},
 		{"audio loss at 60 kb/s", g.audioLoss, 0.06, "≤ 2 %"},
 		{"longest audio gap at 60 kb/s (ms)", g.audioGap, 250, "≤ 60 ms"},
 		{"tone level at 60 kb/s (|dB|)", math.Abs(g.toneDB), 3, "within 3 dB"},
-		{"back to the top rung (s)", g.backToTop.Seconds(), 25, "≤ 6 s"},
+		{"back to the top rung (s)", g.backToTop.Seconds(), 12, "≤ 6 s"},
 	} {
 		if c.got > c.most {
 			t.Errorf("%s: %.3g, want at most %.3g here (target %s)", c.what, c.got, c.most, c.target)
