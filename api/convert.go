@@ -66,7 +66,7 @@ func roomToProto(i room.Info) *mcuv1.Room {
 			ExcludeSelf: o.ExcludeSelf, MaxParticipants: uint32(o.MaxParticipants), MaxSpeakers: uint32(o.MaxSpeakers), DeleteWhenEmpty: !o.KeepWhenEmpty,
 			AudioComplexity: uint32(o.AudioComplexity), NoLabels: o.NoLabels, NoHighlight: o.NoHighlight,
 			AutoRecord: o.AutoRecord,
-			Ladder: LadderToProto(effectiveLadder(o)),
+			Ladder:     LadderToProto(effectiveLadder(o)),
 		},
 	}
 }

@@ -342,7 +342,7 @@ func eventToProto(ev room.Event) *mcuv1.Event {
 		room.EventPresentationStarted: mcuv1.EventType_EVENT_TYPE_PRESENTATION_STARTED,
 		room.EventPresentationStopped: mcuv1.EventType_EVENT_TYPE_PRESENTATION_STOPPED,
 		room.EventParticipantUpdated:  mcuv1.EventType_EVENT_TYPE_PARTICIPANT_UPDATED,
-		room.EventEgressStarted: mcuv1.EventType_EVENT_TYPE_EGRESS_STARTED, room.EventEgressUpdated: mcuv1.EventType_EVENT_TYPE_EGRESS_UPDATED,
+		room.EventEgressStarted:       mcuv1.EventType_EVENT_TYPE_EGRESS_STARTED, room.EventEgressUpdated: mcuv1.EventType_EVENT_TYPE_EGRESS_UPDATED,
 		room.EventEgressEnded: mcuv1.EventType_EVENT_TYPE_EGRESS_ENDED,
 	}
 	out := &mcuv1.Event{Type: types[ev.Type], Time: timestamppb.New(ev.At), RoomId: string(ev.Room), ParticipantId: string(ev.Participant), LevelDbov: ev.Level, ViewerId: string(ev.Viewer)}
