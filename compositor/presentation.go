@@ -1,7 +1,5 @@
 package compositor
 
-import "fmt"
-
 // PresentationLayout shows tile 0 (the caller puts the shared screen
 // first) as large as it can be and the others (the cameras) in a column on
 // the right:
@@ -25,19 +23,8 @@ func Presentation() Layout { return PresentationLayout{} }
 
 // AppendRegions implements Layout.
 func (PresentationLayout) AppendRegions(dst []Region, canvasW, canvasH, n int) ([]Region, error) {
-	if err := checkCanvas(canvasW, canvasH); err != nil {
+	if dst, done, err := oneLargeAndStrip(dst, "presentation", canvasW, canvasH, canvasH, n); done {
 		return dst, err
-	}
-	switch {
-	case n <= 0:
-		return dst, nil
-	case n > MaxGridTiles:
-		return dst, fmt.Errorf("%w: presentation layout holds at most %d, got %d", ErrTooManyTiles, MaxGridTiles, n)
-	case n == 1:
-		return append(dst, Region{Rect: Rect{W: canvasW, H: canvasH}, Fit: FitContain}), nil
-	case canvasH < 2*(n-1):
-		return dst, fmt.Errorf("%w: a %dx%d canvas is too low for %d tiles in the presentation column",
-			ErrTooManyTiles, canvasW, canvasH, n-1)
 	}
 	m := n - 1
 	colW := max(floorEven(canvasW/5), 2)

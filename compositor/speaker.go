@@ -42,19 +42,8 @@ func speakerStrip(W, H, n int) (stripH, cellW, x0 int) {
 
 // AppendRegions implements Layout.
 func (SpeakerLayout) AppendRegions(dst []Region, canvasW, canvasH, n int) ([]Region, error) {
-	if err := checkCanvas(canvasW, canvasH); err != nil {
+	if dst, done, err := oneLargeAndStrip(dst, "speaker", canvasW, canvasH, canvasW, n); done {
 		return dst, err
-	}
-	switch {
-	case n <= 0:
-		return dst, nil
-	case n > MaxGridTiles:
-		return dst, fmt.Errorf("%w: speaker layout holds at most %d, got %d", ErrTooManyTiles, MaxGridTiles, n)
-	case n == 1:
-		return append(dst, Region{Rect: Rect{W: canvasW, H: canvasH}, Fit: FitContain}), nil
-	case canvasW < 2*(n-1):
-		return dst, fmt.Errorf("%w: a %dx%d canvas is too narrow for %d tiles in the speaker strip",
-			ErrTooManyTiles, canvasW, canvasH, n-1)
 	}
 	stripH, cellW, x0 := speakerStrip(canvasW, canvasH, n)
 	y := canvasH - stripH
@@ -114,4 +103,27 @@ func (PIPLayout) AppendRegions(dst []Region, canvasW, canvasH, n int) ([]Region,
 		})
 	}
 	return dst, nil
+}
+
+// oneLargeAndStrip checks a layout of one large region and the others in a
+// strip (speaker, presentation) and handles the cases that need no strip:
+// done is true when dst (nothing, or the one full-canvas region) or err is
+// the answer. span is the canvas side the strip runs along: each of its
+// cells needs at least 2 pixels of it.
+func oneLargeAndStrip(dst []Region, name string, canvasW, canvasH, span, n int) (_ []Region, done bool, _ error) {
+	if err := checkCanvas(canvasW, canvasH); err != nil {
+		return dst, true, err
+	}
+	switch {
+	case n <= 0:
+		return dst, true, nil
+	case n > MaxGridTiles:
+		return dst, true, fmt.Errorf("%w: %s layout holds at most %d, got %d", ErrTooManyTiles, name, MaxGridTiles, n)
+	case n == 1:
+		return append(dst, Region{Rect: Rect{W: canvasW, H: canvasH}, Fit: FitContain}), true, nil
+	case span < 2*(n-1):
+		return dst, true, fmt.Errorf("%w: a %dx%d canvas is too small for %d tiles in the %s layout's strip",
+			ErrTooManyTiles, canvasW, canvasH, n-1, name)
+	}
+	return dst, false, nil
 }
