@@ -6,8 +6,11 @@ import (
 	"github.com/mcu-project/mcu/media"
 )
 
-// The frame counter is a band of counterCells cells across the top of a
-// camera picture, each 1/14 of its width and 1/8 of its height: a black
+// The frame counter is a band of counterCells cells across a camera
+// picture, in its second eighth of rows and a sixteenth of its width in from
+// either side (clear of the border the compositor draws around a talking
+// participant's tile, at most an eighth of its height), each 1/14 of the
+// band's width and 1/8 of the picture's height: a black
 // and a white guard, the camera's ID in counterIDBits cells, then the
 // frame number modulo CounterPeriod in counterNBits cells, most significant
 // bit first, a 1 white and a 0 black. Big flat cells survive scaling and
@@ -28,6 +31,9 @@ const (
 	// A cell whose average lies between these is neither black nor white:
 	// the reader is looking at something else (or at a blend of cells).
 	counterDarkMax, counterLightMin = 70, 180
+	// counterInset: the band starts width/counterInset from the left edge
+	// and ends as far from the right one.
+	counterInset = 16
 	// minCounterCell is the smallest cell side, in pixels, worth reading.
 	minCounterCell = 4
 )
@@ -40,15 +46,16 @@ func counterWord(id, n int) int {
 // paintCounter paints the counter band of camera id's frame n into pic's
 // luma (the chroma under it keeps the camera colour).
 func paintCounter(pic *media.VideoFrame, id, n int) {
-	cw, ch := pic.Width/counterCells, pic.Height/8
+	inset := pic.Width / counterInset
+	cw, ch := (pic.Width-2*inset)/counterCells, pic.Height/8
 	word := counterWord(id, n)
 	for i := range counterCells {
 		v := byte(counterBlack)
 		if word>>(counterCells-1-i)&1 == 1 {
 			v = counterWhite
 		}
-		for y := range ch {
-			row := pic.Y[y*pic.StrideY+i*cw:]
+		for y := ch; y < 2*ch; y++ {
+			row := pic.Y[y*pic.StrideY+inset+i*cw:]
 			for x := range cw {
 				row[x] = v
 			}
@@ -69,11 +76,13 @@ func ReadCounter(f *media.VideoFrame, x, y, w, h int) (id, n int, ok bool) {
 		f.StrideY < f.Width || len(f.Y) < (f.Height-1)*f.StrideY+f.Width {
 		return 0, 0, false
 	}
+	inset := int(math.Round(float64(w) / counterInset))
+	x, w = x+inset, w-2*inset
 	nominal, cellH := float64(w)/counterCells, float64(h)/8
 	if nominal < minCounterCell || cellH < minCounterCell {
 		return 0, 0, false
 	}
-	y0, y1 := y+int(math.Round(cellH/4)), y+int(math.Round(cellH*3/4))
+	y0, y1 := y+int(math.Round(cellH*5/4)), y+int(math.Round(cellH*7/4))
 	// The painter rounds the cell width down, so the band can end up to
 	// 13 source pixels short of the picture's right edge, and the last
 	// cells lie up to half a cell left of multiples of w/14 (a 320-pixel
