@@ -456,7 +456,7 @@ func (e *Engine) negotiate(ctx context.Context, sdpOffer string, offer offerInfo
 		return fail(err)
 	}
 	if receives(offer.audioDir) {
-		if err := peer.attachAudioOut(); err != nil {
+		if err := peer.attachAudioOut(offer.audioRED); err != nil {
 			return fail(err)
 		}
 	}

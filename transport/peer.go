@@ -30,6 +30,10 @@ type Peer struct {
 
 	audioIn  *audioIn
 	audioOut *rtpOut // nil when the client receives no audio
+	// red, when the receiver negotiated RED, wraps each audio frame
+	// (red.go); redBuf is its reused payload. Only WriteAudio uses them.
+	red    *redPacketizer
+	redBuf []byte
 	video    videoState
 	screen   videoInput // a screen share; frames is nil unless negotiated (screen.go)
 	link     linkMonitor
@@ -130,13 +134,21 @@ func (p *Peer) startWorker() bool {
 	return true
 }
 
-// attachAudioOut adds our outgoing audio (the room's mix) to the connection.
-func (p *Peer) attachAudioOut() error {
-	s, sender, err := p.newOutStream(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio")
+// attachAudioOut adds our outgoing audio (the room's mix) to the
+// connection: RED over Opus when red (the receiver offered it), else Opus.
+func (p *Peer) attachAudioOut(red bool) error {
+	c := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+	if red {
+		c = redCapability
+	}
+	s, sender, err := p.newOutStream(c, "audio")
 	if err != nil {
 		return err
 	}
 	p.audioOut = s
+	if red {
+		p.red = &redPacketizer{pt: opusPayloadType}
+	}
 	if p.startWorker() {
 		go p.readRTCP(sender, false)
 	}
@@ -236,6 +248,16 @@ func (p *Peer) WriteAudio(payload []byte, ts uint32, at time.Time) error {
 	}
 	if p.closing.Load() {
 		return ErrPeerClosed
+	}
+	if p.red != nil {
+		redundant := p.link.audioLossAbove(redLoss, time.Now())
+		var withPrev bool
+		p.redBuf, withPrev = p.red.packetize(p.redBuf[:0], payload, ts, redundant)
+		payload = p.redBuf
+		p.obs.stats.redPackets.Add(1)
+		if withPrev {
+			p.obs.stats.redRedundant.Add(1)
+		}
 	}
 	if err := p.audioOut.write(payload, ts, false, at); err != nil {
 		return err
