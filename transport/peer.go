@@ -34,10 +34,10 @@ type Peer struct {
 	// (red.go); redBuf is its reused payload. Only WriteAudio uses them.
 	red    *redPacketizer
 	redBuf []byte
-	video    videoState
-	screen   videoInput // a screen share; frames is nil unless negotiated (screen.go)
-	link     linkMonitor
-	ice      iceSession
+	video  videoState
+	screen videoInput // a screen share; frames is nil unless negotiated (screen.go)
+	link   linkMonitor
+	ice    iceSession
 
 	// Lifecycle: workers register under lifeMu so that none starts after
 	// Close began waiting for them.
