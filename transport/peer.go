@@ -226,14 +226,24 @@ func (p *Peer) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) 
 	}
 	var pkt rtp.Packet
 	buf := make([]byte, maxRTPPayload)
+	redPT, red := redPayloadTypeOf(receiver)
 	for {
 		n, _, err := track.Read(buf)
 		if err != nil {
 			return
 		}
-		if p.audioIn.parse(&pkt, buf[:n]) {
-			p.audioIn.push(&pkt, time.Now())
+		if !p.audioIn.parse(&pkt, buf[:n]) {
+			continue
 		}
+		if red && pkt.PayloadType == redPT {
+			primary, ok := redPrimary(pkt.Payload)
+			if !ok {
+				p.audioIn.badRTP(errBadRED)
+				continue
+			}
+			pkt.Payload = primary
+		}
+		p.audioIn.push(&pkt, time.Now())
 	}
 }
 

@@ -1,6 +1,8 @@
 package transport
 
 import (
+	"errors"
+	"slices"
 	"strings"
 
 	"github.com/pion/sdp/v3"
@@ -26,6 +28,9 @@ const (
 	maxRedOffset = 1<<14 - 1
 	maxRedLength = 1<<10 - 1
 )
+
+// errBadRED is an incoming RED payload whose block headers overrun it.
+var errBadRED = errors.New("transport: malformed RED payload")
 
 // redPacketizer builds the RED payloads of one stream: it remembers the
 // last frame it sent for the next packet's redundant block. Not safe for
@@ -89,3 +94,68 @@ var redCapability = webrtc.RTPCodecCapability{MimeType: mimeTypeRED, ClockRate: 
 
 // mimeTypeRED is audio/red (pion has no constant for it).
 const mimeTypeRED = "audio/red"
+
+// redPrimary returns the primary block of a RED payload: what a sender
+// that prefers RED (it may list red first in its offer) sends as its
+// current frame. We take no recovery from the redundant blocks: the
+// playout buffer conceals or FEC-decodes a loss as for plain Opus.
+func redPrimary(payload []byte) ([]byte, bool) {
+	skip, i := 0, 0
+	for {
+		switch {
+		case i >= len(payload):
+			return nil, false
+		case payload[i]&0x80 == 0:
+			i++
+			if i+skip > len(payload) {
+				return nil, false
+			}
+			return payload[i+skip:], true
+		case i+4 > len(payload):
+			return nil, false
+		}
+		skip += int(payload[i+2]&3)<<8 | int(payload[i+3])
+		i += 4
+	}
+}
+
+// redPayloadTypeOf returns the payload type receiver negotiated for RED, if
+// any.
+func redPayloadTypeOf(receiver *webrtc.RTPReceiver) (uint8, bool) {
+	for _, c := range receiver.GetParameters().Codecs {
+		if strings.EqualFold(c.MimeType, mimeTypeRED) {
+			return uint8(c.PayloadType), true
+		}
+	}
+	return 0, false
+}
+
+// opusFirst answers Opus before RED on the audio m-lines, whatever the
+// offer's order: an offerer sends the first codec of the answer, and the
+// room decodes Opus (redPrimary still unwraps a sender that picks RED).
+func opusFirst(pc *webrtc.PeerConnection) error {
+	for _, t := range pc.GetTransceivers() {
+		if t.Kind() != webrtc.RTPCodecTypeAudio {
+			continue
+		}
+		codecs := t.Receiver().GetParameters().Codecs
+		sorted := slices.Clone(codecs)
+		slices.SortStableFunc(sorted, func(a, b webrtc.RTPCodecParameters) int {
+			return isOpus(b) - isOpus(a)
+		})
+		if slices.EqualFunc(codecs, sorted, func(a, b webrtc.RTPCodecParameters) bool { return a.PayloadType == b.PayloadType }) {
+			continue
+		}
+		if err := t.SetCodecPreferences(sorted); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func isOpus(c webrtc.RTPCodecParameters) int {
+	if strings.EqualFold(c.MimeType, webrtc.MimeTypeOpus) {
+		return 1
+	}
+	return 0
+}

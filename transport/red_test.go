@@ -97,3 +97,23 @@ func TestOffersRED(t *testing.T) {
 		}
 	}
 }
+
+func TestREDPrimary(t *testing.T) {
+	var r redPacketizer
+	r.pt = opusPayloadType
+	first, _ := r.packetize(nil, []byte{1, 2, 3}, 0, true)
+	second, _ := r.packetize(nil, []byte{4, 5}, 960, true)
+	for _, c := range []struct {
+		in   []byte
+		want []byte
+	}{{first, []byte{1, 2, 3}}, {second, []byte{4, 5}}, {[]byte{111}, []byte{}}} {
+		if got, ok := redPrimary(c.in); !ok || !bytes.Equal(got, c.want) {
+			t.Errorf("redPrimary(%v) = %v, %v; want %v", c.in, got, ok, c.want)
+		}
+	}
+	for _, bad := range [][]byte{nil, {0x80 | 111, 15, 0}, {0x80 | 111, 15, 0, 9, 111, 1}, {0x80 | 111, 15, 0, 1}} {
+		if got, ok := redPrimary(bad); ok {
+			t.Errorf("redPrimary(%v) = %v, want it refused", bad, got)
+		}
+	}
+}
