@@ -15,23 +15,7 @@ import (
 // Opus first (a pion sender whose track is RED) is heard: the room reads
 // each packet's primary block as a plain Opus frame.
 func TestREDFromSender(t *testing.T) {
-	var se webrtc.SettingEngine
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetInterfaceFilter(func(n string) bool { return n == "lo" })
-	me := &webrtc.MediaEngine{}
-	for _, c := range []webrtc.RTPCodecParameters{
-		{RTPCodecCapability: redCapability, PayloadType: redPayloadType},
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: opusFmtp}, PayloadType: opusPayloadType},
-	} {
-		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
-			t.Fatal(err)
-		}
-	}
-	client, err := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me)).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	client := redPreferringClient(t)
 	track, err := webrtc.NewTrackLocalStaticRTP(redCapability, "audio", "red-sender")
 	if err != nil {
 		t.Fatal(err)
