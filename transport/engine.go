@@ -232,6 +232,14 @@ func registerCodecs(me *webrtc.MediaEngine) error {
 	}, webrtc.RTPCodecTypeAudio); err != nil {
 		return err
 	}
+	// RED after Opus: pion answers in the offer's order, so the offerer
+	// keeps sending plain Opus, and one that does not offer RED gets none.
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: redCapability,
+		PayloadType:        redPayloadType,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return err
+	}
 	for _, c := range videoCodecs {
 		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
 			return err

@@ -455,8 +455,11 @@ func (e *Engine) negotiate(ctx context.Context, sdpOffer string, offer offerInfo
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdpOffer}); err != nil {
 		return fail(err)
 	}
+	if err := opusFirst(pc); err != nil {
+		return fail(err)
+	}
 	if receives(offer.audioDir) {
-		if err := peer.attachAudioOut(); err != nil {
+		if err := peer.attachAudioOut(offer.audioRED); err != nil {
 			return fail(err)
 		}
 	}

@@ -233,6 +233,18 @@ func (l *linkMonitor) estimate(now time.Time) int {
 	return 0
 }
 
+// audioLossAbove reports whether the receiver's fresh reports about our
+// audio show more than loss lost.
+func (l *linkMonitor) audioLossAbove(loss float64, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	window := l.fresh
+	if window == 0 {
+		window = feedbackFresh
+	}
+	return !l.audioAt.IsZero() && now.Sub(l.audioAt) < window && l.audioLoss > loss
+}
+
 // sample is the link as known at now. Loss is the worse of the two
 // streams' fresh receiver reports, not the estimator's own loss average:
 // each report counts exactly the interval since the previous one, while

@@ -21,6 +21,8 @@ type offerInfo struct {
 	// screenDir is the direction of the second usable video m-line, a
 	// screen share's ("" without one).
 	screenDir string
+	// audioRED: that audio m-line offers RED over Opus (red.go).
+	audioRED bool
 }
 
 // maxMediaSections bounds the m-lines of an offer: a participant sends
@@ -61,7 +63,7 @@ func parseOffer(raw string) (offerInfo, error) {
 		case "audio":
 			sawAudio = true
 			if info.audioDir == "" && offers(md, "opus/48000") {
-				info.audioDir = direction(md)
+				info.audioDir, info.audioRED = direction(md), offersRED(md)
 			}
 		case "video":
 			if info.videoDir != "" {

@@ -30,10 +30,14 @@ type Peer struct {
 
 	audioIn  *audioIn
 	audioOut *rtpOut // nil when the client receives no audio
-	video    videoState
-	screen   videoInput // a screen share; frames is nil unless negotiated (screen.go)
-	link     linkMonitor
-	ice      iceSession
+	// red, when the receiver negotiated RED, wraps each audio frame
+	// (red.go); redBuf is its reused payload. Only WriteAudio uses them.
+	red    *redPacketizer
+	redBuf []byte
+	video  videoState
+	screen videoInput // a screen share; frames is nil unless negotiated (screen.go)
+	link   linkMonitor
+	ice    iceSession
 
 	// Lifecycle: workers register under lifeMu so that none starts after
 	// Close began waiting for them.
@@ -130,13 +134,21 @@ func (p *Peer) startWorker() bool {
 	return true
 }
 
-// attachAudioOut adds our outgoing audio (the room's mix) to the connection.
-func (p *Peer) attachAudioOut() error {
-	s, sender, err := p.newOutStream(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio")
+// attachAudioOut adds our outgoing audio (the room's mix) to the
+// connection: RED over Opus when red (the receiver offered it), else Opus.
+func (p *Peer) attachAudioOut(red bool) error {
+	c := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+	if red {
+		c = redCapability
+	}
+	s, sender, err := p.newOutStream(c, "audio")
 	if err != nil {
 		return err
 	}
 	p.audioOut = s
+	if red {
+		p.red = &redPacketizer{pt: opusPayloadType}
+	}
 	if p.startWorker() {
 		go p.readRTCP(sender, false)
 	}
@@ -214,14 +226,24 @@ func (p *Peer) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) 
 	}
 	var pkt rtp.Packet
 	buf := make([]byte, maxRTPPayload)
+	redPT, red := redPayloadTypeOf(receiver)
 	for {
 		n, _, err := track.Read(buf)
 		if err != nil {
 			return
 		}
-		if p.audioIn.parse(&pkt, buf[:n]) {
-			p.audioIn.push(&pkt, time.Now())
+		if !p.audioIn.parse(&pkt, buf[:n]) {
+			continue
 		}
+		if red && pkt.PayloadType == redPT {
+			primary, ok := redPrimary(pkt.Payload)
+			if !ok {
+				p.audioIn.badRTP(errBadRED)
+				continue
+			}
+			pkt.Payload = primary
+		}
+		p.audioIn.push(&pkt, time.Now())
 	}
 }
 
@@ -236,6 +258,16 @@ func (p *Peer) WriteAudio(payload []byte, ts uint32, at time.Time) error {
 	}
 	if p.closing.Load() {
 		return ErrPeerClosed
+	}
+	if p.red != nil {
+		redundant := p.link.audioLossAbove(redLoss, time.Now())
+		var withPrev bool
+		p.redBuf, withPrev = p.red.packetize(p.redBuf[:0], payload, ts, redundant)
+		payload = p.redBuf
+		p.obs.stats.redPackets.Add(1)
+		if withPrev {
+			p.obs.stats.redRedundant.Add(1)
+		}
 	}
 	if err := p.audioOut.write(payload, ts, false, at); err != nil {
 		return err

@@ -40,6 +40,10 @@ type Stats struct {
 	// LegForeignPackets counts packets plain-RTP legs dropped because they
 	// came from an address the leg does not latch to.
 	LegForeignPackets uint64
+	// REDPackets counts audio packets sent as RED (to receivers that
+	// negotiated it), and REDRedundant those of them that carried the
+	// previous frame too (the receiver reported loss).
+	REDPackets, REDRedundant uint64
 }
 
 // counters are Stats as the hot paths bump them. Every peer and leg holds
@@ -49,6 +53,7 @@ type counters struct {
 	videoInDropped, videoOutDropped, badRTP, paddingBytes, legForeign atomic.Uint64
 	connectTimeouts, panics                                           atomic.Uint64
 	pacerDropped, pacedPackets, paceDelayNs                           atomic.Uint64
+	redPackets, redRedundant                                          atomic.Uint64
 }
 
 // Stats returns the engine's counters.
@@ -65,6 +70,8 @@ func (e *Engine) Stats() Stats {
 		LegForeignPackets: c.legForeign.Load(),
 		ConnectTimeouts:   c.connectTimeouts.Load(),
 		Panics:            c.panics.Load(),
+		REDPackets:        c.redPackets.Load(),
+		REDRedundant:      c.redRedundant.Load(),
 	}
 }
 

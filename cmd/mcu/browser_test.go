@@ -203,6 +203,11 @@ func TestBrowserJoinsRoom(t *testing.T) {
 
 	stats := joinPage(t, ctx, s.URL+"/", "web")
 	t.Logf("page reports %+v", stats)
+	// Chromium offers audio/red: the audio it hears (joinPage waits for
+	// its level) comes as RED, the pion client's as plain Opus.
+	if n := s.metric(t, "mcu_audio_red_packets_total"); n < 50 {
+		t.Errorf("%v RED packets sent once Chromium hears the room, want its audio in RED", n)
+	}
 	if stats.FrameWidth != 640 || stats.FrameHeight != 360 {
 		t.Errorf("page decodes %vx%v, want the 640x360 canvas", stats.FrameWidth, stats.FrameHeight)
 	}

@@ -135,13 +135,15 @@ func TestMetricsReceiverValues(t *testing.T) {
 }
 
 // TestMetricsTransport: the transport engine's drop, bad-packet, padding,
-// pacer and foreign-packet counters are exported under their names, each from its own
+// pacer, RED and foreign-packet counters are exported under their names, each from its own
 // field, and the server registers them.
 func TestMetricsTransport(t *testing.T) {
 	requireSamples(t, newTransportCollector(func() transport.Stats {
 		return transport.Stats{VideoInDropped: 1, VideoOutDropped: 2, BadRTP: 3, PaddingBytes: 4, ConnectTimeouts: 5, LegForeignPackets: 6, Panics: 7,
-			PacerDropped: 8, PacedPackets: 9, PaceDelay: 1500 * time.Millisecond}
+			PacerDropped: 8, PacedPackets: 9, PaceDelay: 1500 * time.Millisecond, REDPackets: 10, REDRedundant: 11}
 	}), []string{
+		"mcu_audio_red_packets_total{} 10",
+		"mcu_audio_red_redundant_packets_total{} 11",
 		"mcu_connect_timeouts_total{} 5",
 		"mcu_pacer_dropped_frames_total{} 8",
 		"mcu_pacer_packets_total{} 9",

@@ -45,6 +45,10 @@ type Options struct {
 	// loss, as browsers do on lossy links; libopus then favours its SILK
 	// (speech) modes. Without it a tone is coded with CELT.
 	FEC bool
+	// RED offers to receive audio/red (RFC 2198) over Opus as Chrome does
+	// (red/48000/2, fmtp 111/111); the client then recovers a lost packet's
+	// frame from the next packet's redundant block (RecoveredFrames).
+	RED bool
 	// SendOnly / RecvOnly restrict the audio direction (default sendrecv).
 	SendOnly, RecvOnly bool
 	// Video, when set, sends a camera of that colour; RecvVideo asks for
@@ -157,6 +161,7 @@ type Client struct {
 	receiverReports int // RTCP receiver reports about what this client sends
 	audioSeq        seqCounter
 	audioBytes      int // audio RTP bytes received (AudioBytes)
+	red             redReceiver
 
 	connected chan struct{}
 	ended     chan struct{} // closed when the connection drops or closes
@@ -222,6 +227,15 @@ func Join(ctx context.Context, opts Options) (c *Client, err error) {
 	me, err := mediaEngine(opts.VideoCodec)
 	if err != nil {
 		return nil, err
+	}
+	if opts.RED {
+		// After Opus: the client keeps sending plain Opus.
+		if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: MimeTypeRED, ClockRate: 48000, Channels: 2, SDPFmtpLine: "111/111"},
+			PayloadType:        63,
+		}, webrtc.RTPCodecTypeAudio); err != nil {
+			return nil, err
+		}
 	}
 	ir := &interceptor.Registry{}
 	if opts.Feedback {
@@ -598,6 +612,7 @@ func (c *Client) record(tr *webrtc.TrackRemote) {
 	}
 	defer dec.Close()
 	pcm := make([]int16, opus.MaxPacketSamples)
+	red := strings.EqualFold(tr.Codec().MimeType, MimeTypeRED)
 	for {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
@@ -606,17 +621,35 @@ func (c *Client) record(tr *webrtc.TrackRemote) {
 		c.mu.Lock()
 		c.audioSeq.add(pkt.SequenceNumber)
 		c.audioBytes += pkt.MarshalSize()
-		c.mu.Unlock()
-		n, err := dec.Decode(pkt.Payload, pcm)
-		if err != nil {
-			continue
+		frames := []redFrame{{pkt.Timestamp, pkt.Payload}}
+		if red {
+			frames = c.red.frames(pkt)
 		}
-		now := time.Now()
-		c.mu.Lock()
-		c.frames = append(c.frames, Frame{At: now, TS: pkt.Timestamp, Samples: append([]int16(nil), pcm[:n]...)})
-		c.forgetLocked(now)
 		c.mu.Unlock()
+		for _, f := range frames {
+			n, err := dec.Decode(f.payload, pcm)
+			if err != nil {
+				continue
+			}
+			now := time.Now()
+			c.mu.Lock()
+			c.frames = append(c.frames, Frame{At: now, TS: f.ts, Samples: append([]int16(nil), pcm[:n]...)})
+			c.forgetLocked(now)
+			c.mu.Unlock()
+		}
 	}
+}
+
+// MimeTypeRED is audio/red, RFC 2198 redundant audio (pion has no
+// constant for it).
+const MimeTypeRED = "audio/red"
+
+// RecoveredFrames counts the audio frames recovered from RED redundant
+// blocks (Options.RED).
+func (c *Client) RecoveredFrames() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.red.recovered
 }
 
 // forgetLocked drops the frames older than Options.History once they

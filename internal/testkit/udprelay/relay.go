@@ -14,12 +14,16 @@ import (
 	"time"
 )
 
-// Impairment describes what happens to client→server media packets.
+// Impairment describes what happens to client→server media packets, and
+// DownLoss to server→client RTP.
 type Impairment struct {
 	Loss      float64       // probability a packet is dropped
 	Duplicate float64       // probability a packet is sent twice
 	Jitter    time.Duration // each packet is delayed uniformly in [0, Jitter)
 	Seed      uint64        // for reproducible runs
+	// DownLoss is the probability a server→client RTP packet (not RTCP:
+	// the sender's reports still arrive) is dropped.
+	DownLoss float64
 }
 
 // Relay forwards between one client (latched from the first packet it
@@ -37,6 +41,8 @@ type Relay struct {
 	closed atomic.Bool
 
 	Dropped, Duplicated, Forwarded atomic.Uint64
+	// DownDropped counts the server→client packets DownLoss dropped.
+	DownDropped atomic.Uint64
 }
 
 // New starts a relay on 127.0.0.1 towards server.
@@ -61,6 +67,20 @@ func New(server *net.UDPAddr, imp Impairment) (*Relay, error) {
 func (r *Relay) Addr() *net.UDPAddr { return r.down.LocalAddr().(*net.UDPAddr) }
 
 func isMedia(b []byte) bool { return len(b) > 0 && b[0] >= 128 && b[0] <= 191 }
+
+// isRTP tells RTP from RTCP sharing its port (RFC 5761: RTCP packet types
+// 192–223 sit where RTP has its marker bit and payload type).
+func isRTP(b []byte) bool { return isMedia(b) && len(b) > 1 && (b[1] < 192 || b[1] > 223) }
+
+// dropDown rolls whether a server→client packet is dropped.
+func (r *Relay) dropDown(b []byte) bool {
+	if r.imp.DownLoss == 0 || !isRTP(b) {
+		return false
+	}
+	r.rngMu.Lock()
+	defer r.rngMu.Unlock()
+	return r.rng.Float64() < r.imp.DownLoss
+}
 
 func (r *Relay) roll() (drop, dup bool, delay time.Duration) {
 	r.rngMu.Lock()
@@ -130,6 +150,10 @@ func (r *Relay) fromServer() {
 			}
 			// A connected UDP socket reports an ICMP port unreachable
 			// as a read error; the path may still come up.
+			continue
+		}
+		if r.dropDown(buf[:n]) {
+			r.DownDropped.Add(1)
 			continue
 		}
 		if c := r.client.Load(); c != nil {
