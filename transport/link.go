@@ -216,12 +216,7 @@ func (l *linkMonitor) padded(now time.Time) {
 // the pacer paces by.
 func (l *linkMonitor) estimate(now time.Time) int {
 	l.mu.Lock()
-	window := l.fresh
-	if window == 0 {
-		window = feedbackFresh
-	}
-	twcc := !l.twccAt.IsZero() && now.Sub(l.twccAt) < window
-	remb := !l.rembAt.IsZero() && now.Sub(l.rembAt) < window
+	twcc, remb := l.freshLocked(l.twccAt, now), l.freshLocked(l.rembAt, now)
 	rembBps := l.remb
 	l.mu.Unlock()
 	switch {
@@ -238,11 +233,17 @@ func (l *linkMonitor) estimate(now time.Time) int {
 func (l *linkMonitor) audioLossAbove(loss float64, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.freshLocked(l.audioAt, now) && l.audioLoss > loss
+}
+
+// freshLocked reports whether feedback that arrived at at still counts at
+// now.
+func (l *linkMonitor) freshLocked(at, now time.Time) bool {
 	window := l.fresh
 	if window == 0 {
 		window = feedbackFresh
 	}
-	return !l.audioAt.IsZero() && now.Sub(l.audioAt) < window && l.audioLoss > loss
+	return !at.IsZero() && now.Sub(at) < window
 }
 
 // sample is the link as known at now. Loss is the worse of the two
@@ -253,11 +254,7 @@ func (l *linkMonitor) audioLossAbove(loss float64, now time.Time) bool {
 // paused receiver from ever probing its way back.
 func (l *linkMonitor) sample(now time.Time) media.LinkSample {
 	l.mu.Lock()
-	window := l.fresh
-	if window == 0 {
-		window = feedbackFresh
-	}
-	fresh := func(at time.Time) bool { return !at.IsZero() && now.Sub(at) < window }
+	fresh := func(at time.Time) bool { return l.freshLocked(at, now) }
 	s := media.LinkSample{RTT: l.rtt, SentBps: l.sentRate(now)}
 	if fresh(l.audioAt) {
 		s.AudioLoss, s.AudioReported = l.audioLoss, true
