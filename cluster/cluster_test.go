@@ -227,6 +227,31 @@ func TestAdmission(t *testing.T) {
 	require.ErrorIs(t, err, ErrNoCapacity)
 }
 
+// TestUnlimitedAdmission: a node that counts neither CPU, tick lateness
+// nor participants (the benchmarks' mcu) takes any burst of joins between
+// two heartbeats; one that counts any of them does not (TestPlace: rooms).
+func TestUnlimitedAdmission(t *testing.T) {
+	ns := startNATS(t)
+	a, _ := startNode(t, ns, "a")
+	startNode(t, ns, "b", func(c *Config) { c.Targets.CPU = DefaultCPUTarget })
+	waitNodes(t, a, "a", "b")
+	require.Eventually(t, func() bool { i, _ := a.Lookup("a"); return i.Unlimited }, 2*time.Second, 10*time.Millisecond)
+	info, err := a.Lookup("b")
+	require.NoError(t, err)
+	require.False(t, info.Unlimited, "b counts its CPU")
+	admitted := 0
+	for range 500 {
+		if a.Admit("b") != nil {
+			break
+		}
+		admitted++
+	}
+	require.Less(t, admitted, 500, "b's admission counts the joins sent since its report")
+	for i := range 500 {
+		require.NoError(t, a.Admit("a"), "join %d", i)
+	}
+}
+
 func TestPlace(t *testing.T) {
 	node := func(id string, stress float64, mutate ...func(*NodeInfo)) NodeInfo {
 		n := NodeInfo{ID: id, Stress: stress}
@@ -237,6 +262,7 @@ func TestPlace(t *testing.T) {
 	}
 	draining := func(n *NodeInfo) { n.Draining = true }
 	pending := func(k int) func(*NodeInfo) { return func(n *NodeInfo) { n.Pending = k } }
+	unlimited := func(n *NodeInfo) { n.Unlimited = true }
 	for _, tc := range []struct {
 		name  string
 		nodes []NodeInfo
@@ -251,6 +277,8 @@ func TestPlace(t *testing.T) {
 		{"corrected by pending joins", []NodeInfo{node("a", 0.1, pending(30)), node("b", 0.3)}, "x", "b"},
 		{"ties by id", []NodeInfo{node("b", 0.1), node("a", 0.1)}, "x", "a"},
 		{"none", []NodeInfo{node("a", 0.9), node("b", 0.1, draining)}, "x", ""},
+		{"unlimited past the room limit by pending joins", []NodeInfo{node("a", 0, unlimited, pending(200))}, "a", "a"},
+		{"unlimited ordered by pending joins", []NodeInfo{node("a", 0, unlimited, pending(30)), node("b", 0, unlimited, pending(5))}, "x", "b"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, ok := place(tc.nodes, tc.self)

@@ -213,7 +213,7 @@ func (n *Node) place() (NodeInfo, bool) {
 
 // Admit checks that the room's home takes another participant (stress
 // below JoinStressLimit, corrected for the joins sent to it since its
-// last report) and counts the participant against it.
+// last report, or unlimited) and counts the participant against it.
 func (n *Node) Admit(home string) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -221,8 +221,8 @@ func (n *Node) Admit(home string) error {
 	if !ok {
 		return nil // not heard of yet: a node that just started
 	}
-	if s := p.info.CorrectedStress(); s >= JoinStressLimit {
-		return fmt.Errorf("%w: node %s is at stress %.2f (limit %.2f)", ErrOverloaded, home, s, JoinStressLimit)
+	if p.info.overloaded(JoinStressLimit) {
+		return fmt.Errorf("%w: node %s is at stress %.2f (limit %.2f)", ErrOverloaded, home, p.info.CorrectedStress(), JoinStressLimit)
 	}
 	p.info.Pending++
 	return nil

@@ -69,6 +69,10 @@ func (l Load) Stress(t Targets) float64 {
 	return s
 }
 
+// counted: at least one of the node's CPU, tick lateness and
+// participants is measured against a limit.
+func (l Load) counted(t Targets) bool { return t.CPU > 0 || t.Tick > 0 || l.Cap > 0 }
+
 // participantStress is what one more participant adds to the node's
 // stress until it reports again.
 func (l Load) participantStress() float64 {
@@ -86,9 +90,16 @@ type NodeInfo struct {
 	Load Load   `json:"load"`
 	// Stress is Load's stress as the node computed it (with its own CPU
 	// target).
-	Stress   float64   `json:"stress"`
-	Draining bool      `json:"draining,omitempty"`
-	Started  time.Time `json:"started"`
+	Stress float64 `json:"stress"`
+	// Unlimited: the node counts none of CPU, tick lateness and
+	// participants (targets and cap all 0), so stress never refuses it a
+	// room or a participant. Only the joins sent to it still order it
+	// among the nodes for placement. Without it, the correction for
+	// joins between heartbeats alone refused the 95th join of a burst
+	// within one heartbeat (a benchmark's capacity search).
+	Unlimited bool      `json:"unlimited,omitempty"`
+	Draining  bool      `json:"draining,omitempty"`
+	Started   time.Time `json:"started"`
 	// Pending are the participants this node sent to the node since its
 	// last heartbeat (local: not reported by the node itself).
 	Pending int `json:"-"`
@@ -100,13 +111,19 @@ func (n NodeInfo) CorrectedStress() float64 {
 	return n.Stress + float64(n.Pending)*n.Load.participantStress()
 }
 
+// overloaded: the node's stress (corrected for the joins sent to it since
+// its last report) is at limit or above, unless it is unlimited.
+func (n NodeInfo) overloaded(limit float64) bool {
+	return !n.Unlimited && n.CorrectedStress() >= limit
+}
+
 // place picks the node for a new room among nodes: the least stressed
-// (corrected) of those below RoomStressLimit and not draining, or self
-// when it is one of them and within localBias of that.
+// (corrected) of those below RoomStressLimit (or unlimited) and not
+// draining, or self when it is one of them and within localBias of that.
 func place(nodes []NodeInfo, self string) (NodeInfo, bool) {
 	var ok []NodeInfo
 	for _, n := range nodes {
-		if !n.Draining && n.CorrectedStress() < RoomStressLimit {
+		if !n.Draining && !n.overloaded(RoomStressLimit) {
 			ok = append(ok, n)
 		}
 	}

@@ -451,7 +451,7 @@ func (n *Node) lost() {
 // beat reports the node's load into the registry bucket kv.
 func (n *Node) beat(kv jetstream.KeyValue) error {
 	l := n.cfg.Sample()
-	info := NodeInfo{ID: n.cfg.ID, URL: n.cfg.PublicURL, Load: l, Stress: l.Stress(n.cfg.Targets), Draining: n.draining.Load(), Started: n.started}
+	info := NodeInfo{ID: n.cfg.ID, URL: n.cfg.PublicURL, Load: l, Stress: l.Stress(n.cfg.Targets), Unlimited: !l.counted(n.cfg.Targets), Draining: n.draining.Load(), Started: n.started}
 	data, err := json.Marshal(info)
 	if err != nil {
 		return err

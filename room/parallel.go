@@ -18,7 +18,7 @@ import (
 const (
 	// parallelFrom is the fewest jobs (decodes or encodes) in a tick worth
 	// splitting.
-	parallelFrom = 8
+	parallelFrom = 16
 	// minJobsPerPart keeps each part big enough to pay for the hand-off.
 	minJobsPerPart = 4
 )

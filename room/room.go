@@ -75,6 +75,8 @@ type Room struct {
 	stop      chan struct{}
 	done      chan struct{}
 	videoDone chan struct{}
+	// videoWake wakes an idle video clock (videoidle.go).
+	videoWake chan struct{}
 }
 
 // newRoom builds a room; start runs its clocks.
@@ -92,7 +94,7 @@ func newRoom(id media.RoomID, opts Options, m *Manager) (*Room, error) {
 		// and the room's complexity.
 		audioParams: codec.EncoderParams{BitrateBps: fullAudioBps, FEC: true, DTX: true, Complexity: opts.AudioComplexity},
 		layout:      Layout{Type: LayoutGrid}, overrides: map[media.ParticipantID]Layout{},
-		stop: make(chan struct{}), done: make(chan struct{}), videoDone: make(chan struct{}),
+		stop: make(chan struct{}), done: make(chan struct{}), videoDone: make(chan struct{}), videoWake: make(chan struct{}, 1),
 		canvas: ladder.Rung{Width: opts.Width, Height: opts.Height, FPS: opts.FPS}, rungs: opts.ladder(),
 	}
 	r.audio = newAudioClock(r, mx, cmp.Or(m.cfg.phaseStep, maxPhaseStep))
@@ -194,6 +196,7 @@ func (r *Room) activateLocked(pt *participant) {
 	if pt.vout != nil {
 		pt.vout.ctl = newLadderController(r.rungs)
 		pt.vout.view = VideoReception{Size: r.rungs[0]}
+		r.wakeVideo()
 	}
 	pt.start(r)
 	r.queueLocked(func(a *audioClock) { a.admit(pt) })

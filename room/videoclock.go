@@ -170,14 +170,19 @@ func (r *Room) runVideo() {
 	sched := newSchedule(r.start, time.Second/time.Duration(r.canvas.FPS), maxVideoCatchUp)
 	w := newDeadlineWaiter(r.clock, r.stop)
 	defer w.close()
-	for {
+	for idled := false; ; {
 		n, deadline, skipped := sched.next(r.clock.Now())
-		r.stats.videoSkipped.Add(uint64(skipped))
+		if !idled {
+			r.stats.videoSkipped.Add(uint64(skipped))
+		}
 		if !w.wait(deadline) {
 			return
 		}
 		r.videoTick(n, deadline, vc)
 		r.stats.videoTicks.Add(1)
+		if idled = len(vc.groups) == 0; idled && !r.idleVideo(w) {
+			return
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/mcu-project/mcu/media"
@@ -69,6 +70,14 @@ type RTPLeg struct {
 	out     *rtpOut    // written only by the room's audio clock (WriteAudio)
 	pkt     rtp.Packet // handleDatagram's, reused
 
+	// Reading (legread.go): the socket's raw access, the buffers of one
+	// datagram and its control messages, and the tick last drained for,
+	// under readMu.
+	readMu    sync.Mutex
+	raw       syscall.RawConn
+	rbuf, oob []byte
+	drained   time.Time
+
 	link        linkMonitor
 	lastRecv    atomic.Int64
 	dtmfMu      sync.Mutex
@@ -106,12 +115,16 @@ func (e *Engine) newRTPLeg(room media.RoomID, remote, codecName string) (*RTPLeg
 		return nil, "", err
 	}
 	l, err := e.legState(conn.LocalAddr().String(), c, ap)
+	if err == nil {
+		l.conn = conn
+		err = l.prepareRead()
+	}
 	if err != nil {
 		conn.Close()
 		e.unbookLeg(entry)
 		return nil, "", err
 	}
-	l.conn, l.unbook = conn, func() { e.unbookLeg(entry) }
+	l.unbook = func() { e.unbookLeg(entry) }
 	return l, entry.advertised.String(), nil
 }
 
@@ -206,8 +219,7 @@ func (e *Engine) advertised(conn *net.UDPConn, remote netip.AddrPort) netip.Addr
 func (l *RTPLeg) start(gone goneFunc) {
 	l.gone = gone
 	l.started.Store(true)
-	l.wg.Add(2)
-	go l.read()
+	l.wg.Add(1)
 	go l.watch()
 }
 
@@ -222,20 +234,6 @@ func (l *RTPLeg) fireGone(reason string, cause error) {
 			go l.gone(cause)
 		}
 	})
-}
-
-// read receives RTP and RTCP on the one socket.
-func (l *RTPLeg) read() {
-	defer l.wg.Done()
-	defer l.contain("reader")
-	buf := make([]byte, maxRTPPayload)
-	for {
-		n, from, err := l.conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			return
-		}
-		l.handleDatagram(buf[:n], from, time.Now())
-	}
 }
 
 // handleDatagram takes one datagram that arrived from from at now: RTP in
@@ -330,7 +328,8 @@ func (l *RTPLeg) TakeDTMF(dst []byte) []byte {
 	return dst
 }
 
-// watch ends an idle leg and sends sender reports.
+// watch takes what arrived on a leg the room does not pull (yet), ends
+// an idle leg and sends sender reports.
 func (l *RTPLeg) watch() {
 	defer l.wg.Done()
 	defer l.contain("watcher")
@@ -342,6 +341,7 @@ func (l *RTPLeg) watch() {
 		case <-l.stop:
 			return
 		case now := <-tick.C:
+			l.receive(now) // what a leg the room does not pull yet sent
 			if now.Sub(time.Unix(0, l.lastRecv.Load())) > l.idle {
 				l.fireGone("no packets", nil)
 			}
@@ -369,9 +369,6 @@ func (l *RTPLeg) sendReport(now time.Time) {
 	}
 	l.link.sentReport(sr.NTPTime, now)
 }
-
-// ReadAudio implements room.Peer.
-func (l *RTPLeg) ReadAudio(now time.Time) media.EncodedAudio { return l.audioIn.ReadAudio(now) }
 
 // WriteAudio implements room.Peer: one RTP packet to the latched address.
 func (l *RTPLeg) WriteAudio(payload []byte, ts uint32, at time.Time) error {

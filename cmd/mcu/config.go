@@ -194,7 +194,7 @@ var settings = []setting{
 	{"node-id", "MCU_NODE_ID", "this node's name in the cluster: letters, digits, '_' or '-' (default: the host name)", func(c *Config, v string) error { c.NodeID = v; return nil }},
 	{"public-url", "MCU_PUBLIC_URL", "where the other nodes reach this node's HTTP, e.g. http://mcu-0.mcu:8080 (default: from -http, for loopback or a single node)", func(c *Config, v string) error { c.PublicURL = v; return nil }},
 	{"nats-replicas", "MCU_NATS_REPLICAS", "replicas of the cluster's key-value buckets in a clustered NATS, 1..5", func(c *Config, v string) (err error) { c.NATSReplicas, err = strconv.Atoi(v); return err }},
-	{"cpu-target", "MCU_CPU_TARGET", "share of its CPUs this node may use at full stress, 0..1 (0: not counted); stress is the worst of CPU, tick lateness and participants (-max-server-participants) against their targets: above 0.85 no new rooms, above 0.95 no new participants", func(c *Config, v string) (err error) {
+	{"cpu-target", "MCU_CPU_TARGET", "share of its CPUs this node may use at full stress, 0..1 (0: not counted); stress is the worst of CPU, tick lateness and participants (-max-server-participants) against their targets: above 0.85 no new rooms, above 0.95 no new participants; with this, -tick-target and -max-server-participants all 0, admission by stress is off", func(c *Config, v string) (err error) {
 		c.CPUTarget, err = strconv.ParseFloat(v, 64)
 		return err
 	}},
