@@ -120,13 +120,21 @@ func clusterCollectors(node *cluster.Node) []prometheus.Collector {
 // join's handshakes its CPU.
 const loadWindow = 5
 
+// minLoadSpan is the shortest time CPU and tick lateness are measured
+// over. A heartbeat comes early when NATS (re)connects, a few
+// milliseconds after the one before it at start-up: measured over those
+// milliseconds, the start-up's own burst read as 70-90 % CPU, and a
+// server that had just started refused its first room.
+const minLoadSpan = 500 * time.Millisecond
+
 // loadSampler measures the node's load over the last loadWindow
 // heartbeats; only the node's loop calls it.
 type loadSampler struct {
 	rooms *room.Manager
 	ticks prometheus.Histogram // mix tick lateness
 	cap   int
-	past  []loadMark // oldest first, at most loadWindow
+	past  []loadMark // oldest first, at most loadWindow, minLoadSpan apart
+	last  cluster.Load
 }
 
 // loadMark is what the counters read at one heartbeat.
@@ -148,6 +156,11 @@ func (s *loadSampler) sample() cluster.Load {
 	for _, b := range m.GetHistogram().GetBucket() {
 		now.hist = append(now.hist, b.GetCumulativeCount())
 	}
+	if len(s.past) > 0 && now.at.Sub(s.past[len(s.past)-1].at) < minLoadSpan {
+		// Too soon after the last mark: what that one measured stands.
+		l.CPU, l.TickP99 = s.last.CPU, s.last.TickP99
+		return l
+	}
 	if len(s.past) > 0 {
 		old := s.past[0]
 		l.CPU = float64(now.cpu-old.cpu) / float64(now.at.Sub(old.at)) / float64(runtime.GOMAXPROCS(0))
@@ -156,6 +169,7 @@ func (s *loadSampler) sample() cluster.Load {
 	if s.past = append(s.past, now); len(s.past) > loadWindow {
 		s.past = s.past[1:]
 	}
+	s.last = l
 	return l
 }
 

@@ -12,8 +12,11 @@ import (
 
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
 	"github.com/mcu-project/mcu/cluster"
+	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/internal/testkit/pionclient"
+	"github.com/mcu-project/mcu/room"
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -202,5 +205,37 @@ func TestRoutedHere(t *testing.T) {
 				t.Error("the routing headers reach the handlers")
 			}
 		})
+	}
+}
+
+// TestLoadSamplerStartUp: a heartbeat that comes milliseconds after the
+// one before it (NATS connecting at start-up) does not measure the burst
+// between them as the node's CPU; a heartbeat a span later does.
+func TestLoadSamplerStartUp(t *testing.T) {
+	rooms, err := room.NewManager(room.Config{Registry: &codec.Registry{}, Defaults: room.DefaultOptions(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := rooms.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	s := &loadSampler{rooms: rooms, ticks: newTickMetrics(prometheus.NewRegistry()).lateness}
+	burn := func(d time.Duration) {
+		for end := processCPU() + d; processCPU() < end; {
+		}
+	}
+	if l := s.sample(); l.CPU != 0 {
+		t.Fatalf("first sample: CPU %.2f, want 0 (nothing to measure against)", l.CPU)
+	}
+	burn(30 * time.Millisecond)
+	if l := s.sample(); l.CPU != 0 {
+		t.Errorf("a sample right after a burst: CPU %.2f, want 0 (too short a span to measure)", l.CPU)
+	}
+	time.Sleep(minLoadSpan)
+	burn(100 * time.Millisecond)
+	if l := s.sample(); l.CPU <= 0 || l.CPU > 1 {
+		t.Errorf("a sample %v later: CPU %.2f, want the burst measured", minLoadSpan, l.CPU)
 	}
 }
