@@ -26,9 +26,18 @@ const (
 	// congestedLoss is the reported loss that counts as congestion.
 	congestedLoss = 0.05
 	// padInterval paces probe padding; maxPadding is the most one padding
-	// packet carries (RTP padding lengths are one byte).
+	// packet carries (RTP padding lengths are one byte), minPadding the
+	// least worth its headers; padOverhead is what a padding packet adds
+	// on the wire around its padding: RTP header and extensions, SRTP's
+	// tag, UDP and IPv4.
 	padInterval = 20 * time.Millisecond
 	maxPadding  = 255
+	minPadding  = 32
+	padOverhead = 12 + 16 + 10 + 28
+	// padVideoIdle is how long after the last video packet the video
+	// stream counts as idle for padding: the lowest rung's 15 fps leaves
+	// every 67 ms.
+	padVideoIdle = 250 * time.Millisecond
 )
 
 // newEstimator is each PeerConnection's send-side bandwidth estimator

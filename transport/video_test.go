@@ -73,3 +73,63 @@ func TestPaddingCountedWhenSent(t *testing.T) {
 		t.Errorf("failed padding counted: %d bytes", got)
 	}
 }
+
+// TestPaddingWholePackets: with no video flowing, a probe smaller than a
+// padding packet per tick sends whole packets less often, not a sliver of
+// padding under full headers every tick; on average its padding is its
+// rate. With video flowing, a tick's padding goes with the tick.
+func TestPaddingWholePackets(t *testing.T) {
+	p := &Peer{obs: testObserver()}
+	p.video.init()
+	var sink recordSink
+	p.video.out = newRTPOut(&sink, 1, 96, 90000, nil)
+	if err := p.video.out.write([]byte{1}, 0, true, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	const bps = 8_000 // 20 bytes a tick
+	p.video.padBps.Store(bps)
+	now := time.Unix(1000, 0)
+	ticks := 500 // 10 s
+	for i := range ticks {
+		p.sendPadding(now.Add(time.Duration(i) * padInterval))
+	}
+	pads := sink.pkts[1:]
+	padded := 0
+	for _, pk := range pads {
+		if int(pk.Header.PaddingSize) != maxPadding {
+			t.Fatalf("a padding packet of %d bytes, want %d (no estimate: full packets)", pk.Header.PaddingSize, maxPadding)
+		}
+		padded += int(pk.Header.PaddingSize)
+	}
+	if got := float64(padded) * 8 / (float64(ticks) * padInterval.Seconds()); got < 0.9*bps || got > bps {
+		t.Errorf("%d padding packets, %.0f b/s of padding; want about %d", len(pads), got, bps)
+	}
+
+	// While video flows, each tick's padding leaves with the tick.
+	sink.pkts = sink.pkts[:0]
+	at := now.Add(time.Duration(ticks) * padInterval)
+	p.video.lastMedia = at
+	p.sendPadding(at)
+	if len(sink.pkts) != 1 || sink.pkts[0].Header.PaddingSize != bps/8/50 {
+		t.Errorf("with video flowing: %d packets, want one of a tick's %d bytes", len(sink.pkts), bps/8/50)
+	}
+}
+
+// TestPadPacketSize: on a narrow link a padding packet holds the link no
+// longer than one pacing interval; on a wide one it is as large as RTP
+// allows.
+func TestPadPacketSize(t *testing.T) {
+	for _, c := range []struct{ est, want int }{
+		{0, maxPadding},
+		{2_000_000, maxPadding},
+		{60_000, 60_000/8/50 - padOverhead},
+		{10_000, minPadding},
+	} {
+		if got := padPacketSize(c.est); got != c.want {
+			t.Errorf("padPacketSize(%d) = %d, want %d", c.est, got, c.want)
+		}
+	}
+	if d := time.Duration(float64(padPacketSize(60_000)+padOverhead) * 8 / 60_000 * float64(time.Second)); d > padInterval {
+		t.Errorf("a padding packet holds a 60 kb/s link for %v, want at most %v", d, padInterval)
+	}
+}
