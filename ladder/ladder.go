@@ -193,6 +193,7 @@ type Controller struct {
 	probeEst                      int           // the estimate when the probe began
 	probeFrom                     int           // and the effective estimate
 	probePad                      int           // the padding the probe ramps to
+	probeFill                     int           // and the padding that fills what the media leaves of the effective estimate
 	probeLoss                     float64       // and the feedback loss
 	probeSent                     int           // and what was being sent
 	probeBad                      int           // updates in a row with signs of a full link
@@ -388,8 +389,19 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 			// carry, never by the estimate alone.
 			c.probeFrom = max(s.SentBps, c.floorBps)
 		}
+		c.probeFill = 0
 		if !ready || paused {
 			c.probePad = min(c.probePad, int(c.blindShare*float64(c.probeFrom)))
+			// A clean blind probe raises the floor to the effective
+			// estimate plus its share: so it puts that on the link,
+			// topping up what the media leaves of the estimate. (Without
+			// it, a rung's traffic plus a small share went out, the floor
+			// rose by the share, and blind probes ratcheted a receiver
+			// behind a full 300 kb/s link up to a 500 kb/s rung on probes
+			// that never put more than 250 kb/s on it.)
+			if s.SentBps > 0 {
+				c.probeFill = max(0, c.probeFrom-s.SentBps)
+			}
 		}
 		return c.probe(now, est, s.SentBps)
 	}
@@ -466,7 +478,7 @@ func (c *Controller) probe(now time.Time, est, sent int) Decision {
 	}
 	if el >= ramp+ramp/4 {
 		c.probing = false
-		if sent > 0 && sent < c.probeSent+c.probePad/8 {
+		if sent > 0 && sent < c.probeSent+(c.probePad+c.probeFill)/8 {
 			// The padding did not go out (it waits for the video queue
 			// to empty, and a full link keeps it busy): the probe
 			// showed nothing. (The sent rate covers a second, of which
@@ -499,7 +511,7 @@ func (c *Controller) probe(now time.Time, est, sent int) Decision {
 		c.climbed = true
 		return Decision{Rung: c.Rung()}
 	}
-	pad := c.probePad
+	pad := c.probePad + c.probeFill
 	if el < ramp {
 		pad = int(float64(pad) * float64(el) / float64(ramp))
 	}

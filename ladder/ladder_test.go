@@ -357,3 +357,32 @@ func TestProbeThatSentNothingDoesNotClimb(t *testing.T) {
 		t.Fatalf("rungs %v after %d probes that sent nothing, want the lowest throughout", seen, probes)
 	}
 }
+
+// A clean probe's floor is what the link was shown to carry: a receiver
+// on the lowest rung whose estimate reads above what it is sent (a rung
+// rarely fills its estimate) never gets a floor above the most that went
+// out during its probes, whatever the estimate. (Blind probes once added
+// their padding to the estimate while only the rung's traffic and the
+// padding went out, and the floor climbed past the link.)
+func TestProbeFloorIsWhatWentOut(t *testing.T) {
+	c, _ := New(Config{Rates: rates}, 2)
+	t0 := time.Unix(0, 0)
+	const media = 120_000
+	most := 0
+	const link = 300_000 // what gets through; more queues and is lost
+	_, seen := run(c, &t0, 60*time.Second, func(d Decision) Sample {
+		sent := media + d.PadBps
+		if sent > link {
+			return Sample{EstimateBps: 200_000, SentBps: link, Loss: 0.1, Congested: true}
+		}
+		most = max(most, sent)
+		return Sample{EstimateBps: 200_000, SentBps: sent}
+	})
+	// (With the headroom a rung that flows cleanly is granted.)
+	if c.floorBps > int(float64(most)/c.cfg.Headroom) {
+		t.Errorf("floor %d b/s after clean probes that sent at most %d b/s", c.floorBps, most)
+	}
+	if len(seen) != 1 {
+		t.Errorf("rungs %v behind a %d b/s link, want the lowest throughout", seen, link)
+	}
+}
