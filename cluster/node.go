@@ -326,7 +326,7 @@ func (n *Node) run() {
 			setUp = false // lost meanwhile
 			continue
 		}
-		if err := n.beat(kv); err != nil {
+		if err := n.beatWithin(kv); err != nil {
 			// NATS may have lost the bucket (a restart): set up again.
 			n.log.Warn("heartbeat", "err", err)
 			setUp = false
@@ -350,15 +350,26 @@ func (n *Node) run() {
 func (n *Node) setUp() (*watcher, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.Timeout)
 	defer cancel()
-	nodes, err := n.bucket(ctx, jetstream.KeyValueConfig{Bucket: nodesBucket, TTL: n.cfg.NodeTTL, Storage: jetstream.MemoryStorage, Replicas: n.cfg.Replicas})
+	var nodes, rooms jetstream.KeyValue
+	err := n.retried(ctx, func(ctx context.Context) (err error) {
+		nodes, err = n.bucket(ctx, jetstream.KeyValueConfig{Bucket: nodesBucket, TTL: n.cfg.NodeTTL, Storage: jetstream.MemoryStorage, Replicas: n.cfg.Replicas})
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("registry bucket: %w", err)
 	}
-	rooms, err := n.bucket(ctx, jetstream.KeyValueConfig{Bucket: roomsBucket, Storage: jetstream.MemoryStorage, Replicas: n.cfg.Replicas})
+	err = n.retried(ctx, func(ctx context.Context) (err error) {
+		rooms, err = n.bucket(ctx, jetstream.KeyValueConfig{Bucket: roomsBucket, Storage: jetstream.MemoryStorage, Replicas: n.cfg.Replicas})
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("directory bucket: %w", err)
 	}
-	key, err := routeKey(ctx, rooms)
+	var key string
+	err = n.retried(ctx, func(ctx context.Context) (err error) {
+		key, err = routeKey(ctx, rooms)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("route key: %w", err)
 	}
@@ -368,7 +379,7 @@ func (n *Node) setUp() (*watcher, error) {
 	}
 	// Registered before anyone routes through this node: placement
 	// counts it, and Connected means it is in the registry.
-	if err := n.beat(nodes); err != nil {
+	if err := n.retried(ctx, func(ctx context.Context) error { return n.beat(ctx, nodes) }); err != nil {
 		w.stop()
 		return nil, fmt.Errorf("first heartbeat: %w", err)
 	}
@@ -393,6 +404,24 @@ func (n *Node) bucket(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstr
 		return n.js.KeyValue(ctx, cfg.Bucket)
 	}
 	return kv, err
+}
+
+// retried runs one of the set-up's requests, or a heartbeat, in attempts of a quarter of
+// ctx's time until one is answered or ctx ends. Right after NATS came
+// back (restarted, empty), one node's request of a set-up was seen to get
+// no answer at all, whichever request it was (making a bucket, the first
+// heartbeat), and the set-up waited its whole timeout (2 s) before the
+// next heartbeat tried again; a second attempt is answered at once. The
+// requests are all idempotent.
+func (n *Node) retried(ctx context.Context, op func(context.Context) error) error {
+	for {
+		actx, cancel := context.WithTimeout(ctx, n.cfg.Timeout/4)
+		err := op(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+	}
 }
 
 // routeKey is the cluster's shared secret for requests one node routes
@@ -448,16 +477,21 @@ func (n *Node) lost() {
 	n.mu.Unlock()
 }
 
+// beatWithin is a heartbeat of the node's loop, within the timeout.
+func (n *Node) beatWithin(kv jetstream.KeyValue) error {
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.Timeout)
+	defer cancel()
+	return n.retried(ctx, func(ctx context.Context) error { return n.beat(ctx, kv) })
+}
+
 // beat reports the node's load into the registry bucket kv.
-func (n *Node) beat(kv jetstream.KeyValue) error {
+func (n *Node) beat(ctx context.Context, kv jetstream.KeyValue) error {
 	l := n.cfg.Sample()
 	info := NodeInfo{ID: n.cfg.ID, URL: n.cfg.PublicURL, Load: l, Stress: l.Stress(n.cfg.Targets), Unlimited: !l.counted(n.cfg.Targets), Draining: n.draining.Load(), Started: n.started}
 	data, err := json.Marshal(info)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.Timeout)
-	defer cancel()
 	if _, err := kv.Put(ctx, n.cfg.ID, data); err != nil {
 		return err
 	}
