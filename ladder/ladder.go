@@ -399,7 +399,9 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 			// rose by the share, and blind probes ratcheted a receiver
 			// behind a full 300 kb/s link up to a 500 kb/s rung on probes
 			// that never put more than 250 kb/s on it.)
-			if s.SentBps > 0 {
+			// (Not for a paused receiver: all it has on the link is its
+			// audio, and it probes from what flows already.)
+			if s.SentBps > 0 && !paused {
 				c.probeFill = max(0, c.probeFrom-s.SentBps)
 			}
 		}
@@ -478,7 +480,7 @@ func (c *Controller) probe(now time.Time, est, sent int) Decision {
 	}
 	if el >= ramp+ramp/4 {
 		c.probing = false
-		if sent > 0 && sent < c.probeSent+(c.probePad+c.probeFill)/8 {
+		if sent > 0 && sent < c.probeSent+c.probePad/8 {
 			// The padding did not go out (it waits for the video queue
 			// to empty, and a full link keeps it busy): the probe
 			// showed nothing. (The sent rate covers a second, of which
