@@ -307,8 +307,8 @@ func TestLadder(t *testing.T) {
 	// 3. The limit lifts: back to the top (through the middle rung, unless
 	// a probe shows room for both at once).
 	lifted := setRate(0)
-	mid := waitFor("the shaped receiver climbed off the lowest rung", 20*time.Second, func(ls ladderSample) bool { return ls.rung == 1 || ls.rung == 0 })
-	top := waitFor("the shaped receiver is back on the top rung", 20*time.Second, func(ls ladderSample) bool { return ls.rung == 0 })
+	mid := waitFor("the shaped receiver climbed off the lowest rung", climbWithin, func(ls ladderSample) bool { return ls.rung == 1 || ls.rung == 0 })
+	top := waitFor("the shaped receiver is back on the top rung", climbWithin, func(ls ladderSample) bool { return ls.rung == 0 })
 	tg.backToTop = top.at - lifted.at
 	// Keyframe isolation: while the shaped receiver moved onto and
 	// between the lower rungs, no keyframe was forced on the top rung,
@@ -346,7 +346,7 @@ func TestLadder(t *testing.T) {
 
 	// 5. The limit lifts: video resumes.
 	setRate(0)
-	resumed := waitFor("video resumed", 20*time.Second, func(ls ladderSample) bool { return ls.rung >= 0 })
+	resumed := waitFor("video resumed", climbWithin, func(ls ladderSample) bool { return ls.rung >= 0 })
 	time.Sleep(time.Second)
 	after := sample()
 	if after.rx.Frames <= resumed.rx.Frames {
@@ -399,9 +399,10 @@ func (g ladderTargets) String() string {
 // the bounds sit above the spread measured here (make bench-ladder and
 // issue 20's note), so that what fails is a regression, not the machine.
 // The first down-switch is held to its target (0.78–0.91 s measured).
-// Back to the top rung keeps headroom over its 6 s target (5.2–6.8 s
+// Back to the top rung keeps headroom over its 6 s target (5.9–7.7 s
 // measured, 2.6–10.7 s over the runs that tuned it, 14 s once with three
-// other test runs on the machine: how long after the
+// other test runs on the machine, 16.5 s under the race detector in a full
+// test run; climbWithin: how long after the
 // lift the next probe comes depends on where the 2–3 s cycle of failing
 // probes on the full link stood, and a loaded machine's stalls fail
 // probes on an open link too). The 60 kb/s audio gap meets its target
@@ -427,7 +428,7 @@ func (g ladderTargets) check(t *testing.T) {
 		{"audio loss at 60 kb/s", g.audioLoss, 0.06, "≤ 2 %"},
 		{"longest audio gap at 60 kb/s (ms)", g.audioGap, 250, "≤ 60 ms"},
 		{"tone level at 60 kb/s (|dB|)", math.Abs(g.toneDB), 3, "within 3 dB"},
-		{"back to the top rung (s)", g.backToTop.Seconds(), 16, "≤ 6 s"},
+		{"back to the top rung (s)", g.backToTop.Seconds(), climbWithin.Seconds() - 4, "≤ 6 s"},
 	} {
 		if c.got > c.most {
 			t.Errorf("%s: %.3g, want at most %.3g here (target %s)", c.what, c.got, c.most, c.target)
@@ -435,6 +436,18 @@ func (g ladderTargets) check(t *testing.T) {
 	}
 	if g.holdFPS < 12 {
 		t.Errorf("%.1f frames/s decoded at 300 kb/s, want at least 12 here (target ≥ 14)", g.holdFPS)
+	}
+}
+
+// climbWithin bounds each climb after the link lifts: 20 s, 30 s under
+// the race detector, whose stalls of the server and of the receiver fail
+// probes on an open link (back to the top took 9.7 and 16.5 s under it,
+// 5.9–7.7 s without).
+var climbWithin = 20 * time.Second
+
+func init() {
+	if raceDetector {
+		climbWithin = 30 * time.Second
 	}
 }
 
