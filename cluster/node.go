@@ -175,7 +175,9 @@ func New(cfg Config) (*Node, error) {
 		// A NATS that stops answering without closing the connection is
 		// noticed within two pings.
 		nats.PingInterval(2 * time.Second), nats.MaxPingsOutstanding(2),
-		nats.ConnectHandler(func(*nats.Conn) { n.reconnected.Store(true); n.poke() }),
+		// The first connection: the loop sets up when it sees it (no
+		// second set-up if it already has, as it did at every start).
+		nats.ConnectHandler(func(*nats.Conn) { n.poke() }),
 		nats.ReconnectHandler(func(*nats.Conn) { n.log.Info("NATS is back"); n.reconnected.Store(true); n.poke() }),
 		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
 			n.lost()
