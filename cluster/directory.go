@@ -130,6 +130,11 @@ func (n *Node) release(r media.RoomID, c *claim) {
 	}
 	delete(n.held, r)
 	kv, rev := n.roomsKV, c.rev
+	if kv == nil {
+		// NATS is away: the entry, if NATS kept it, goes with the
+		// sweep (its home no longer hosts the room).
+		return
+	}
 	n.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.Timeout)
 		defer cancel()

@@ -385,16 +385,26 @@ func (n *Node) setUp() (*watcher, error) {
 		w.stop()
 		return nil, fmt.Errorf("first heartbeat: %w", err)
 	}
+	// The homes of the rooms hosted here are asserted before the node
+	// counts as connected (no claims are made meanwhile: they need the
+	// directory): a re-claim whose request went unanswered once left a
+	// hosted room without a home in the directory, for another node to
+	// place it again.
 	n.mu.Lock()
-	n.nodesKV, n.roomsKV, n.routeKey, n.watching = nodes, rooms, key, w
 	held := make(map[media.RoomID]*claim, len(n.held))
 	for r, c := range n.held {
 		held[r] = c
 	}
 	n.mu.Unlock()
 	for r, c := range held {
-		n.reclaim(ctx, rooms, r, c)
+		if err := n.retried(ctx, func(ctx context.Context) error { return n.reclaim(ctx, rooms, r, c) }); err != nil {
+			w.stop()
+			return nil, fmt.Errorf("re-claiming room %s: %w", r, err)
+		}
 	}
+	n.mu.Lock()
+	n.nodesKV, n.roomsKV, n.routeKey, n.watching = nodes, rooms, key, w
+	n.mu.Unlock()
 	n.log.Info("registered in the cluster", "url", n.cfg.PublicURL, "rooms", len(held))
 	return w, nil
 }
@@ -443,7 +453,7 @@ func routeKey(ctx context.Context, kv jetstream.KeyValue) (string, error) {
 
 // reclaim asserts a hosted room's home again after a (re)connection: NATS
 // may have restarted without it.
-func (n *Node) reclaim(ctx context.Context, kv jetstream.KeyValue, r media.RoomID, c *claim) {
+func (n *Node) reclaim(ctx context.Context, kv jetstream.KeyValue, r media.RoomID, c *claim) error {
 	key := roomKey(r)
 	rev, err := kv.Create(ctx, key, []byte(n.cfg.ID))
 	if errors.Is(err, jetstream.ErrKeyExists) {
@@ -451,18 +461,18 @@ func (n *Node) reclaim(ctx context.Context, kv jetstream.KeyValue, r media.RoomI
 		if e, err = kv.Get(ctx, key); err == nil {
 			if home := string(e.Value()); home != n.cfg.ID {
 				n.log.Error("a room hosted here is claimed by another node", "room", r, "home", home)
-				return
+				return nil
 			}
 			rev = e.Revision()
 		}
 	}
 	if err != nil {
-		n.log.Warn("re-claiming a room", "room", r, "err", err)
-		return
+		return err
 	}
 	n.mu.Lock()
 	c.rev = rev
 	n.mu.Unlock()
+	return nil
 }
 
 // lost forgets the buckets until the node is set up again: the registry
