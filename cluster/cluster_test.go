@@ -437,3 +437,19 @@ func TestSweep(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "b", home.ID)
 }
+
+// TestReleaseWithoutNATS: a room that ends while NATS is away releases its
+// home without touching the directory (there is none to touch), and the
+// node goes on.
+func TestReleaseWithoutNATS(t *testing.T) {
+	ns := startNATS(t)
+	n, _ := startNode(t, ns, "a")
+	release, err := n.Claim("gone")
+	require.NoError(t, err)
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	require.Eventually(t, func() bool { return !n.Connected() }, 2*time.Second, 10*time.Millisecond)
+	release()
+	_, err = n.Claim("another")
+	require.ErrorIs(t, err, ErrUnavailable, "no claims without NATS")
+}
