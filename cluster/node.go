@@ -418,8 +418,8 @@ func (n *Node) bucket(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstr
 	return kv, err
 }
 
-// retried runs one of the set-up's requests, or a heartbeat, in attempts of a quarter of
-// ctx's time until one is answered or ctx ends. Right after NATS came
+// retried runs one of the set-up's requests, or a heartbeat, in attempts
+// of a quarter of the timeout until one is answered or ctx ends. Right after NATS came
 // back (restarted, empty), one node's request of a set-up was seen to get
 // no answer at all, whichever request it was (making a bucket, the first
 // heartbeat), and the set-up waited its whole timeout (2 s) before the

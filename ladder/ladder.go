@@ -193,7 +193,7 @@ type Controller struct {
 	probeEst                      int           // the estimate when the probe began
 	probeFrom                     int           // and the effective estimate
 	probePad                      int           // the padding the probe ramps to
-	probeFill                     int           // and the padding that fills what the media leaves of the effective estimate
+	probeFill                     int           // and what tops the media up to the effective estimate
 	probeLoss                     float64       // and the feedback loss
 	probeSent                     int           // and what was being sent
 	probeBad                      int           // updates in a row with signs of a full link
@@ -393,14 +393,13 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 		if !ready || paused {
 			c.probePad = min(c.probePad, int(c.blindShare*float64(c.probeFrom)))
 			// A clean blind probe raises the floor to the effective
-			// estimate plus its share: so it puts that on the link,
-			// topping up what the media leaves of the estimate. (Without
-			// it, a rung's traffic plus a small share went out, the floor
-			// rose by the share, and blind probes ratcheted a receiver
-			// behind a full 300 kb/s link up to a 500 kb/s rung on probes
-			// that never put more than 250 kb/s on it.)
-			// (Not for a paused receiver: all it has on the link is its
-			// audio, and it probes from what flows already.)
+			// estimate plus its share, so it puts that on the link,
+			// topping up what the media leaves of the estimate: else a
+			// rung's traffic plus a small share went out, the floor rose
+			// by the share, and blind probes ratcheted a receiver behind
+			// a full 300 kb/s link up to a 500 kb/s rung on probes that
+			// never put more than 250 kb/s on it. A paused receiver
+			// probes from what flows already (its audio).
 			if s.SentBps > 0 && !paused {
 				c.probeFill = max(0, c.probeFrom-s.SentBps)
 			}

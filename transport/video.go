@@ -272,18 +272,18 @@ func (p *Peer) SetPadding(bps int) {
 // the probe is small: a probe of 2 kb/s sent as a 5-byte packet every
 // 20 ms put 40 kb/s of headers on a 60 kb/s link, whose queue then held
 // the receiver's audio back for 150 ms at a time. While video flows, each
-// tick's padding leaves at once, its last packet partial, as the ladder's
-// probes were tuned with: with whole packets, probes into a full 300 kb/s
-// link, a little lighter on the wire, passed unnoticed in 2 of 6 runs of
-// the ladder test and moved the receiver up a rung it could not hold.
+// tick's padding leaves at once, its last packet partial: the ladder's
+// probe sizes and failure thresholds were tuned with that, and whole
+// packets there were not measured against them.
 func (p *Peer) sendPadding(now time.Time) {
 	v := &p.video
 	perTick := int(v.padBps.Load() * int64(padInterval) / int64(8*time.Second))
-	size := padPacketSize(p.link.estimate(now))
 	videoFlows := now.Sub(v.lastMedia) < padVideoIdle
+	size := maxPadding
 	if videoFlows {
-		v.padCredit, size = perTick, maxPadding
+		v.padCredit = perTick
 	} else {
+		size = padPacketSize(p.link.estimate(now))
 		// What a tick could not send waits for the next, but no more
 		// than one packet's worth: a probe never bursts to catch up.
 		v.padCredit = min(v.padCredit+perTick, max(perTick, size))
