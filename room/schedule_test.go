@@ -3,6 +3,8 @@ package room
 import (
 	"testing"
 	"time"
+
+	"github.com/mcu-project/mcu/media"
 )
 
 func TestSchedule(t *testing.T) {
@@ -64,5 +66,34 @@ func TestVideoTS(t *testing.T) {
 		if got := videoTS(tc.n, tc.fps); got != tc.want {
 			t.Errorf("videoTS(%d, %d) = %d, want %d", tc.n, tc.fps, got, tc.want)
 		}
+	}
+}
+
+// TestDeadlineWaiterWallClock: on the wall clock the waiter wakes once
+// ahead of the deadline (sysmonLead) and returns no earlier than it, and
+// returns false at once when stop closes in either sleep.
+func TestDeadlineWaiterWallClock(t *testing.T) {
+	stop := make(chan struct{})
+	w := newDeadlineWaiter(media.SystemClock{}, stop)
+	defer w.close()
+	if w.lead != sysmonLead {
+		t.Fatalf("lead %v on the wall clock, want %v", w.lead, sysmonLead)
+	}
+	for _, ahead := range []time.Duration{0, sysmonLead / 2, 2 * sysmonLead, 5 * time.Millisecond, 20 * time.Millisecond} {
+		deadline := time.Now().Add(ahead)
+		if !w.wait(deadline) {
+			t.Fatalf("%v ahead: wait returned false without stop", ahead)
+		}
+		if now := time.Now(); now.Before(deadline) {
+			t.Fatalf("%v ahead: returned %v before the deadline", ahead, deadline.Sub(now))
+		}
+	}
+	time.AfterFunc(5*time.Millisecond, func() { close(stop) })
+	start := time.Now()
+	if w.wait(start.Add(time.Minute)) {
+		t.Fatal("wait returned true after stop")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("stop took %v", d)
 	}
 }
