@@ -1,6 +1,7 @@
 package room
 
 import (
+	"runtime"
 	"time"
 
 	"github.com/mcu-project/mcu/media"
@@ -54,30 +55,25 @@ type deadlineWaiter struct {
 	clock media.Clock
 	stop  <-chan struct{}
 	timer media.Timer
-	// lead is sysmonLead on the wall clock, whose timers are the Go
-	// runtime's; a stepped test clock's are not, and it wakes once.
-	lead time.Duration
 }
 
 func newDeadlineWaiter(clock media.Clock, stop <-chan struct{}) *deadlineWaiter {
-	w := &deadlineWaiter{clock: clock, stop: stop, timer: clock.NewTimer()}
-	if _, ok := clock.(media.SystemClock); ok {
-		w.lead = sysmonLead
-	}
-	return w
+	return &deadlineWaiter{clock: clock, stop: stop, timer: clock.NewTimer()}
 }
 
 // wait returns true at the deadline (at once if it has passed) and false
 // if stop closed first.
-//
-// On the wall clock it wakes sysmonLead before the deadline and sleeps
-// again, doing nothing in between: see sysmonLead.
 func (w *deadlineWaiter) wait(deadline time.Time) bool {
-	if d := deadline.Sub(w.clock.Now()); w.lead > 0 && d > 2*w.lead && !w.sleep(d-w.lead) {
-		return false
-	}
 	if d := deadline.Sub(w.clock.Now()); d > 0 {
-		return w.sleep(d)
+		w.timer.Reset(d)
+		select {
+		case <-w.stop:
+			return false
+		case <-w.timer.C():
+			// A fresh time slice for the tick: see freshSlice.
+			freshSlice()
+			return true
+		}
 	}
 	select {
 	case <-w.stop:
@@ -87,27 +83,17 @@ func (w *deadlineWaiter) wait(deadline time.Time) bool {
 	}
 }
 
-// sysmonLead is how long before a tick its clock wakes once, idle. The Go
-// runtime's monitor thread (sysmon) sleeps while every P is idle until the
-// earliest timer, and the first syscall or cgo call made while it sleeps
-// wakes it and sets it polling every 20 µs again, backing off only after
-// 1 ms of finding nothing to do. A room clock's tick starts with syscalls
-// and cgo calls right at its timer, so sysmon was woken back to 20 µs at
-// every tick: about 1,000 sleeps and context switches a second, 13 % of an
-// 8-person audio room's CPU (perf, see the issue 21 note). With a timer
-// that fires first and makes no call, sysmon wakes on its own timeout
-// (which does not reset its back-off), and sleeps through the tick.
-const sysmonLead = time.Millisecond
-
-// sleep waits d; false if stop closed first.
-func (w *deadlineWaiter) sleep(d time.Duration) bool {
-	w.timer.Reset(d)
-	select {
-	case <-w.stop:
-		return false
-	case <-w.timer.C():
-		return true
-	}
-}
+// freshSlice starts the caller on a new scheduler time slice. A goroutine
+// woken by its timer runs in the time slice its P last ran (the runtime
+// gives a goroutine readied by a timer the P's current slice), and the
+// runtime's monitor (sysmon) saw that slice begin before the P went idle,
+// a tick ago: it judged every tick to have run past the 10 ms limit from
+// its start, preempted the clock with signals and, inside its cgo calls,
+// took its P away and handed it to another thread, which set sysmon back
+// to polling every 20 µs. perf trace of an 8-person plain-RTP room showed
+// 7 preemption signals in 2 ms of one tick and about 1,000 sysmon sleeps a
+// second. Yielding once puts the clock through the scheduler, which starts
+// a new slice.
+func freshSlice() { runtime.Gosched() }
 
 func (w *deadlineWaiter) close() { w.timer.Stop() }
