@@ -70,8 +70,19 @@ func (w *deadlineWaiter) wait(deadline time.Time) bool {
 		case <-w.stop:
 			return false
 		case <-w.timer.C():
-			// A fresh time slice for the tick: see freshSlice.
-			freshSlice()
+			// The tick starts on a fresh scheduler time slice. A
+			// goroutine woken by its timer runs in the slice its P
+			// last ran, and the runtime's monitor (sysmon) saw that
+			// slice begin before the P went idle, a tick ago: it took
+			// every tick for one running past the 10 ms limit,
+			// preempted the clock with signals and, inside its cgo
+			// calls, took its P and handed it to another thread,
+			// which set sysmon back to polling every 20 µs (perf
+			// trace of an 8-person plain-RTP room: 7 preemption
+			// signals in 2 ms of one tick, about 1,000 sysmon sleeps
+			// a second). Yielding once goes through the scheduler,
+			// which starts a new slice.
+			runtime.Gosched()
 			return true
 		}
 	}
@@ -82,18 +93,5 @@ func (w *deadlineWaiter) wait(deadline time.Time) bool {
 		return true
 	}
 }
-
-// freshSlice starts the caller on a new scheduler time slice. A goroutine
-// woken by its timer runs in the time slice its P last ran (the runtime
-// gives a goroutine readied by a timer the P's current slice), and the
-// runtime's monitor (sysmon) saw that slice begin before the P went idle,
-// a tick ago: it judged every tick to have run past the 10 ms limit from
-// its start, preempted the clock with signals and, inside its cgo calls,
-// took its P away and handed it to another thread, which set sysmon back
-// to polling every 20 µs. perf trace of an 8-person plain-RTP room showed
-// 7 preemption signals in 2 ms of one tick and about 1,000 sysmon sleeps a
-// second. Yielding once puts the clock through the scheduler, which starts
-// a new slice.
-func freshSlice() { runtime.Gosched() }
 
 func (w *deadlineWaiter) close() { w.timer.Stop() }

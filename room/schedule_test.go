@@ -101,9 +101,10 @@ func TestDeadlineWaiterWallClock(t *testing.T) {
 
 // BenchmarkClockTick: the process CPU of a 20 ms clock whose ticks make
 // 16 cgo calls (an 8-person room's Opus encodes), side by side: the
-// room's waiter, and a plain timer wait as the waiter was before
-// freshSlice. The metric is the whole process's CPU per second of ticks
-// (getrusage), which includes the Go runtime's sysmon thread.
+// room's waiter, and a plain timer wait (the waiter without its yield to
+// the scheduler). The metric is the whole process's CPU per second of
+// ticks (getrusage), which includes the Go runtime's sysmon thread; perf
+// trace -s shows the difference as sysmon's sleeps and signals.
 //
 //	go test -run '^$' -bench ClockTick -benchtime 150x -count 3 ./room/
 func BenchmarkClockTick(b *testing.B) {
