@@ -76,7 +76,7 @@ func newAudioClock(r *Room, mix *mixer.Mixer, phaseStep time.Duration) *audioClo
 // deadline and stop.
 func (a *audioClock) run(stop <-chan struct{}) {
 	r := a.r
-	a.par = newParallelFor()
+	a.par = newParallelFor(r.manager.cfg.Cores)
 	defer a.par.close()
 	sched := newSchedule(r.clock.Now(), media.FrameDuration, maxCatchUp)
 	w := newDeadlineWaiter(r.clock, stop)

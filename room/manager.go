@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -40,6 +41,11 @@ type Config struct {
 	// so that a participant's requests route to its node without a
 	// lookup).
 	IDPrefix string
+	// Cores is how many cores the rooms' media work may use: the audio
+	// clock's workers and the video threads (videoworkers.go) are sized
+	// from it (0: GOMAXPROCS). The mcu runs with one P more than this, so
+	// that video busy on every core leaves a P to the audio clock.
+	Cores int
 
 	// phaseStep, when set, replaces maxPhaseStep: tests of how the clock
 	// follows a speaker run it faster than a listener's stream allows.
@@ -78,6 +84,9 @@ func NewManager(cfg Config) (*Manager, error) {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = media.SystemClock{}
+	}
+	if cfg.Cores <= 0 {
+		cfg.Cores = runtime.GOMAXPROCS(0)
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}

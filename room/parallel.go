@@ -1,7 +1,6 @@
 package room
 
 import (
-	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -53,8 +52,8 @@ type parallelFor struct {
 
 // newParallelFor starts the audio clock's workers: one per core beyond the
 // clock goroutine's; nil on a single core.
-func newParallelFor() *parallelFor {
-	return newParallelForOf(runtime.GOMAXPROCS(0)-1, parallelFrom, minJobsPerPart, nil)
+func newParallelFor(cores int) *parallelFor {
+	return newParallelForOf(cores-1, parallelFrom, minJobsPerPart, nil)
 }
 
 // newParallelForOf starts workers that split runs of at least from jobs

@@ -14,7 +14,7 @@ import (
 // TestParallelForRunsEveryJobOnce: however the jobs are split, each runs
 // exactly once before run returns, and small batches stay on the caller.
 func TestParallelForRunsEveryJobOnce(t *testing.T) {
-	f := newParallelFor()
+	f := newParallelFor(runtime.GOMAXPROCS(0))
 	if f == nil {
 		t.Skip("one core: nothing to split")
 	}
@@ -58,7 +58,7 @@ func steps(ts []uint32) []uint32 {
 // clock goroutine instead of waiting, and the worker, once free, claims
 // none of that run's parts.
 func TestParallelForDoesNotWaitForABusyWorker(t *testing.T) {
-	f := newParallelFor()
+	f := newParallelFor(runtime.GOMAXPROCS(0))
 	if f == nil {
 		t.Skip("one core: nothing to split")
 	}
@@ -119,7 +119,7 @@ func TestSplitTickSendsWhatOneGoroutineSends(t *testing.T) {
 	}
 	const n, talkers, ticks = 20, 12, 60
 	rooms := [2]*Room{benchRoom(t, n, talkers), benchRoom(t, n, talkers)}
-	rooms[1].audio.par = newParallelFor()
+	rooms[1].audio.par = newParallelFor(runtime.GOMAXPROCS(0))
 	defer rooms[1].audio.par.close()
 	peers := [2][]*capturePeer{}
 	for k, r := range rooms {

@@ -87,7 +87,7 @@ func BenchmarkRoomTick(b *testing.B) {
 func benchTick(b *testing.B, n, talkers int, split bool) {
 	r := benchRoom(b, n, talkers)
 	if split {
-		r.audio.par = newParallelFor()
+		r.audio.par = newParallelFor(runtime.GOMAXPROCS(0))
 		b.Cleanup(r.audio.par.close)
 	}
 	at := time.Now()

@@ -162,7 +162,7 @@ func (r *Room) runVideo() {
 	defer close(r.videoDone)
 	lowerThreadPriority()
 	vc := newVideoClock(r)
-	vc.par, vc.slots = newVideoWorkers(), newGoSlots()
+	vc.par, vc.slots = newVideoWorkers(r.manager.cfg.Cores), newGoSlots(r.manager.cfg.Cores)
 	defer func() {
 		vc.close()
 		r.countEncoders(nil)

@@ -1,6 +1,7 @@
 package room
 
 import (
+	"runtime"
 	"testing"
 	"time"
 )
@@ -12,7 +13,7 @@ import (
 func TestViewsComposedInParallel(t *testing.T) {
 	s := newStaticRoom(t, 4, 4)
 	s.r.opts.ExcludeSelf = true
-	s.vc.par, s.vc.slots = newVideoWorkers(), newGoSlots()
+	s.vc.par, s.vc.slots = newVideoWorkers(runtime.GOMAXPROCS(0)), newGoSlots(runtime.GOMAXPROCS(0))
 	if s.vc.par == nil {
 		t.Skip("one core: no video workers")
 	}
@@ -64,7 +65,7 @@ func BenchmarkVideoViews(b *testing.B) {
 			r.opts.ExcludeSelf = true
 			vc := newVideoClock(r)
 			if split {
-				if vc.par, vc.slots = newVideoWorkers(), newGoSlots(); vc.par == nil {
+				if vc.par, vc.slots = newVideoWorkers(runtime.GOMAXPROCS(0)), newGoSlots(runtime.GOMAXPROCS(0)); vc.par == nil {
 					b.Skip("one core")
 				}
 			}

@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"os"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -163,7 +162,7 @@ func (s *loadSampler) sample() cluster.Load {
 	}
 	if len(s.past) > 0 {
 		old := s.past[0]
-		l.CPU = float64(now.cpu-old.cpu) / float64(now.at.Sub(old.at)) / float64(runtime.GOMAXPROCS(0))
+		l.CPU = float64(now.cpu-old.cpu) / float64(now.at.Sub(old.at)) / float64(cores)
 		l.TickP99 = tickP99(m.GetHistogram().GetBucket(), old, now)
 	}
 	if s.past = append(s.past, now); len(s.past) > loadWindow {

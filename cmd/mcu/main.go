@@ -15,6 +15,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -56,6 +57,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "mcu:", err)
 		os.Exit(2)
 	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		// A P for the audio clock while video encodes hold the others
+		// (room/videoworkers.go); media work is still sized to cores.
+		runtime.GOMAXPROCS(cores + 1)
+	}
 	// The first SIGTERM (or ^C) drains, a second one ends at once.
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -82,6 +88,12 @@ type listening struct{ HTTP, GRPC, Admin net.Addr }
 
 // run serves until ctx ends, drains, then closes every room and peer.
 // ready, if set, is told where the server listens once it does.
+// cores is how many cores the media work may use: Go's default GOMAXPROCS
+// (the machine's or the container's CPU limit), or GOMAXPROCS as the
+// operator set it. main gives the scheduler one P more when the operator
+// did not; tests run servers in-process without it.
+var cores = runtime.GOMAXPROCS(0)
+
 func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(listening)) error {
 	var reg codec.Registry
 	if err := errors.Join(opus.Register(&reg), g711.Register(&reg), vpx.Register(&reg), h264.Register(&reg)); err != nil {
@@ -116,7 +128,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(listening
 	ticks := newTickMetrics(prom)
 	rooms, err := room.NewManager(room.Config{Registry: &reg, Defaults: defaults, Logger: log, Metrics: ticks, OnEvent: onEvent,
 		MaxRooms: cfg.MaxRooms, MaxParticipants: cfg.MaxServerParticipants,
-		IDPrefix: participantPrefix(cfg.nodeID()), Claim: func(id media.RoomID) (func(), error) { return claimHome(node, id) }})
+		IDPrefix: participantPrefix(cfg.nodeID()), Cores: cores, Claim: func(id media.RoomID) (func(), error) { return claimHome(node, id) }})
 	if err != nil {
 		return err
 	}
