@@ -158,10 +158,13 @@ func TestVideoGrid(t *testing.T) {
 
 	// A receiver's PLI: a keyframe within a second.
 	c := clients[0]
-	before := len(c.KeyFrames())
+	before, plis := len(c.KeyFrames()), c.PLIsSent()
 	asked := time.Now()
 	if err := c.SendPLI(); err != nil {
 		t.Fatal(err)
+	}
+	if n := c.PLIsSent() - plis; n != 1 {
+		t.Fatalf("the client counts %d PLIs for one", n)
 	}
 	for {
 		if kf := c.KeyFrames(); len(kf) > before {

@@ -90,6 +90,7 @@ type sendState struct {
 type videoClient struct {
 	sendState // the camera's
 	inSSRC    atomic.Uint32
+	plis      atomic.Uint64 // keyframes of the composite asked for (SendPLI)
 
 	mu        sync.Mutex
 	codec     string // MIME type of the composite received
@@ -402,8 +403,13 @@ func (c *Client) KeyFrames() []time.Time {
 
 // SendPLI asks the server for a keyframe of the composite.
 func (c *Client) SendPLI() error {
+	c.video.plis.Add(1)
 	return c.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: c.video.inSSRC.Load()}})
 }
+
+// PLIsSent is how many keyframes of the composite the client asked for,
+// itself (to recover from loss) or through SendPLI.
+func (c *Client) PLIsSent() uint64 { return c.video.plis.Load() }
 
 // StopVideo stops sending camera frames (the connection stays up).
 func (c *Client) StopVideo() { c.video.sending.Store(false) }
