@@ -55,6 +55,9 @@ type floorOptions struct {
 	// work, as a real-time server does: the next frame finds caches that
 	// other work (and idle) has cooled.
 	paced bool
+	// plain encodes without in-band FEC and DTX, as bench/janusref's
+	// AudioBridge participants join (the room's encoders have both).
+	plain bool
 }
 
 func audioFloorWith(n, talkers int, codecs []string, o floorOptions) float64 {
@@ -91,7 +94,7 @@ func audioFloorWith(n, talkers int, codecs []string, o floorOptions) float64 {
 			if encs[e.key] != nil {
 				continue
 			}
-			enc, err := newFloorEncoder(codecs[e.codec], o.bitrate)
+			enc, err := newFloorEncoder(codecs[e.codec], o.bitrate, !o.plain)
 			if err != nil {
 				return 0
 			}
@@ -135,11 +138,11 @@ func newFloorDecoder(name string) (codec.AudioDecoder, error) {
 	return opus.NewDecoder()
 }
 
-func newFloorEncoder(name string, bitrate int) (codec.AudioEncoder, error) {
+func newFloorEncoder(name string, bitrate int, fecDTX bool) (codec.AudioEncoder, error) {
 	if strings.EqualFold(name, "pcmu") {
 		return g711.NewEncoder(g711.ULaw)
 	}
-	e, err := opus.NewEncoder(codec.EncoderParams{FEC: true, DTX: true, BitrateBps: bitrate}) // the room's audio encoder settings
+	e, err := opus.NewEncoder(codec.EncoderParams{FEC: fecDTX, DTX: fecDTX, BitrateBps: bitrate}) // the room's audio encoder settings (fecDTX)
 	if err != nil {
 		return nil, err
 	}

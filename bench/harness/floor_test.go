@@ -68,7 +68,8 @@ func TestFloorEncodesEachCodecsMixes(t *testing.T) {
 // back (the floor), the same paced at the 20 ms clock (caches cooled by
 // the wait, as every real-time server's are, Janus's too), and the
 // encoders at libopus's automatic bitrate, which Janus AudioBridge uses
-// unless told one (the harness now tells it the mcu's).
+// unless told one (the harness now tells it the mcu's), and the encoders
+// without in-band FEC and DTX, as the Janus participants join.
 //
 //	go test -run '^$' -bench AudioFloor -benchtime 1x -count 3 ./bench/harness/
 func BenchmarkAudioFloor(b *testing.B) {
@@ -80,6 +81,7 @@ func BenchmarkAudioFloor(b *testing.B) {
 			{"room-settings", floorOptions{}},
 			{"paced", floorOptions{paced: true}},
 			{"libopus-auto-bitrate", floorOptions{bitrate: opusAutoBitrate}},
+			{"no-fec-dtx", floorOptions{plain: true}},
 		} {
 			b.Run(fmt.Sprintf("N=%d/%s", n, c.name), func(b *testing.B) {
 				var sum float64
