@@ -86,14 +86,14 @@ const shutdownTimeout = 5 * time.Second
 // listening is where a started server listens (nil: not at all).
 type listening struct{ HTTP, GRPC, Admin net.Addr }
 
-// run serves until ctx ends, drains, then closes every room and peer.
-// ready, if set, is told where the server listens once it does.
 // cores is how many cores the media work may use: Go's default GOMAXPROCS
 // (the machine's or the container's CPU limit), or GOMAXPROCS as the
 // operator set it. main gives the scheduler one P more when the operator
 // did not; tests run servers in-process without it.
 var cores = runtime.GOMAXPROCS(0)
 
+// run serves until ctx ends, drains, then closes every room and peer.
+// ready, if set, is told where the server listens once it does.
 func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(listening)) error {
 	var reg codec.Registry
 	if err := errors.Join(opus.Register(&reg), g711.Register(&reg), vpx.Register(&reg), h264.Register(&reg)); err != nil {
