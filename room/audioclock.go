@@ -79,7 +79,7 @@ func (a *audioClock) run(stop <-chan struct{}) {
 	a.par = newParallelFor(r.manager.cfg.Cores)
 	defer a.par.close()
 	sched := newSchedule(r.clock.Now(), media.FrameDuration, maxCatchUp)
-	w := newDeadlineWaiter(r.clock, stop)
+	w := newDeadlineWaiter(r.clock, stop, true)
 	defer w.close()
 	for {
 		n, deadline, skipped := sched.next(r.clock.Now())

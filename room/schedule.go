@@ -55,10 +55,15 @@ type deadlineWaiter struct {
 	clock media.Clock
 	stop  <-chan struct{}
 	timer media.Timer
+	// yield: each wait that sleeps ends with a yield to the scheduler
+	// (see wait). The audio clock's waiter yields; the video clock's does
+	// not: it is locked to its OS thread, where a yield is a hand-off to
+	// another thread and back, two context switches a frame.
+	yield bool
 }
 
-func newDeadlineWaiter(clock media.Clock, stop <-chan struct{}) *deadlineWaiter {
-	return &deadlineWaiter{clock: clock, stop: stop, timer: clock.NewTimer()}
+func newDeadlineWaiter(clock media.Clock, stop <-chan struct{}, yield bool) *deadlineWaiter {
+	return &deadlineWaiter{clock: clock, stop: stop, timer: clock.NewTimer(), yield: yield}
 }
 
 // wait returns true at the deadline (at once if it has passed) and false
@@ -82,7 +87,9 @@ func (w *deadlineWaiter) wait(deadline time.Time) bool {
 			// signals in 2 ms of one tick, about 1,000 sysmon sleeps
 			// a second). Yielding once goes through the scheduler,
 			// which starts a new slice.
-			runtime.Gosched()
+			if w.yield {
+				runtime.Gosched()
+			}
 			return true
 		}
 	}

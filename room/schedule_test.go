@@ -1,6 +1,7 @@
 package room
 
 import (
+	"fmt"
 	"math"
 	"syscall"
 	"testing"
@@ -77,8 +78,14 @@ func TestVideoTS(t *testing.T) {
 // earlier than the deadline, at once for one that has passed, and false
 // at once when stop closes.
 func TestDeadlineWaiterWallClock(t *testing.T) {
+	for _, yield := range []bool{false, true} {
+		t.Run(fmt.Sprintf("yield=%v", yield), func(t *testing.T) { testWallClockWaiter(t, yield) })
+	}
+}
+
+func testWallClockWaiter(t *testing.T, yield bool) {
 	stop := make(chan struct{})
-	w := newDeadlineWaiter(media.SystemClock{}, stop)
+	w := newDeadlineWaiter(media.SystemClock{}, stop, yield)
 	defer w.close()
 	for _, ahead := range []time.Duration{-time.Millisecond, 0, time.Millisecond, 5 * time.Millisecond, 20 * time.Millisecond} {
 		deadline := time.Now().Add(ahead)
@@ -101,19 +108,15 @@ func TestDeadlineWaiterWallClock(t *testing.T) {
 
 // BenchmarkClockTick: the process CPU of a 20 ms clock whose ticks make
 // 16 cgo calls (an 8-person room's Opus encodes), side by side: the
-// room's waiter, and a plain timer wait (the waiter without its yield to
-// the scheduler). The metric is the whole process's CPU per second of
-// ticks (getrusage), which includes the Go runtime's sysmon thread; perf
-// trace -s shows the difference as sysmon's sleeps and signals.
+// waiter that yields at each tick (the audio clock's) and the one that
+// does not. The metric is the whole process's CPU per second of ticks
+// (getrusage), which includes the Go runtime's sysmon thread; perf trace
+// -s shows the difference as sysmon's sleeps and signals.
 //
 //	go test -run '^$' -bench ClockTick -benchtime 150x -count 3 ./room/
 func BenchmarkClockTick(b *testing.B) {
-	plain := func(timer *time.Timer, deadline time.Time) {
-		timer.Reset(time.Until(deadline))
-		<-timer.C
-	}
-	for _, c := range []string{"waiter", "plain-timer"} {
-		b.Run(c, func(b *testing.B) {
+	for _, yield := range []bool{true, false} {
+		b.Run(fmt.Sprintf("yield=%v", yield), func(b *testing.B) {
 			enc, err := opus.NewEncoder(codec.EncoderParams{})
 			if err != nil {
 				b.Fatal(err)
@@ -123,19 +126,12 @@ func BenchmarkClockTick(b *testing.B) {
 			for i := range pcm {
 				pcm[i] = int16(8000 * math.Sin(float64(i)*2*math.Pi*440/media.SampleRate))
 			}
-			w := newDeadlineWaiter(media.SystemClock{}, nil)
+			w := newDeadlineWaiter(media.SystemClock{}, nil, yield)
 			defer w.close()
-			timer := time.NewTimer(time.Hour)
-			defer timer.Stop()
 			cpu0 := processCPU(b)
 			start := time.Now()
 			for i := range b.N {
-				deadline := start.Add(time.Duration(i+1) * media.FrameDuration)
-				if c == "waiter" {
-					w.wait(deadline)
-				} else {
-					plain(timer, deadline)
-				}
+				w.wait(start.Add(time.Duration(i+1) * media.FrameDuration))
 				for range 16 {
 					_, _ = enc.Encode(pcm, out)
 				}

@@ -168,7 +168,7 @@ func (r *Room) runVideo() {
 		r.countEncoders(nil)
 	}()
 	sched := newSchedule(r.start, time.Second/time.Duration(r.canvas.FPS), maxVideoCatchUp)
-	w := newDeadlineWaiter(r.clock, r.stop)
+	w := newDeadlineWaiter(r.clock, r.stop, false)
 	defer w.close()
 	for idled := false; ; {
 		n, deadline, skipped := sched.next(r.clock.Now())
