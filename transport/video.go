@@ -278,19 +278,15 @@ func (p *Peer) SetPadding(bps int) {
 func (p *Peer) sendPadding(now time.Time) {
 	v := &p.video
 	perTick := int(v.padBps.Load() * int64(padInterval) / int64(8*time.Second))
-	videoFlows := now.Sub(v.lastMedia) < padVideoIdle
-	size := maxPadding
-	if videoFlows {
+	size, budget := maxPadding, perTick
+	if now.Sub(v.lastMedia) < padVideoIdle { // video flows
 		v.padCredit = perTick
 	} else {
 		size = padPacketSize(p.link.estimate(now))
 		// What a tick could not send waits for the next, but no more
 		// than one packet's worth: a probe never bursts to catch up.
 		v.padCredit = min(v.padCredit+perTick, max(perTick, size))
-	}
-	budget := v.padCredit
-	if !videoFlows {
-		budget -= v.padCredit % size
+		budget = v.padCredit - v.padCredit%size // whole packets
 	}
 	v.paceMu.Lock()
 	if !v.pace.idle() {
