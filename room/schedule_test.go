@@ -3,12 +3,12 @@ package room
 import (
 	"fmt"
 	"math"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/codec/opus"
+	"github.com/mcu-project/mcu/internal/selfcpu"
 	"github.com/mcu-project/mcu/media"
 )
 
@@ -128,7 +128,7 @@ func BenchmarkClockTick(b *testing.B) {
 			}
 			w := newDeadlineWaiter(media.SystemClock{}, nil, yield)
 			defer w.close()
-			cpu0 := processCPU(b)
+			cpu0 := selfcpu.Time()
 			start := time.Now()
 			for i := range b.N {
 				w.wait(start.Add(time.Duration(i+1) * media.FrameDuration))
@@ -136,16 +136,7 @@ func BenchmarkClockTick(b *testing.B) {
 					_, _ = enc.Encode(pcm, out)
 				}
 			}
-			b.ReportMetric((processCPU(b)-cpu0).Seconds()/time.Since(start).Seconds(), "cpu-s/s")
+			b.ReportMetric((selfcpu.Time()-cpu0).Seconds()/time.Since(start).Seconds(), "cpu-s/s")
 		})
 	}
-}
-
-// processCPU is the process's user and system CPU time so far.
-func processCPU(tb testing.TB) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		tb.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -8,13 +8,13 @@ import (
 	"time"
 
 	"github.com/mcu-project/mcu/bench/internal/opusloop"
-	"github.com/mcu-project/mcu/bench/internal/proc"
 	"github.com/mcu-project/mcu/bench/load"
 	"github.com/mcu-project/mcu/codec"
 	"github.com/mcu-project/mcu/codec/g711"
 	"github.com/mcu-project/mcu/codec/opus"
 	"github.com/mcu-project/mcu/codec/vpx"
 	"github.com/mcu-project/mcu/compositor"
+	"github.com/mcu-project/mcu/internal/selfcpu"
 	"github.com/mcu-project/mcu/internal/testkit/pionclient"
 	"github.com/mcu-project/mcu/media"
 	"github.com/mcu-project/mcu/mixer"
@@ -106,7 +106,7 @@ func audioFloorWith(n, talkers int, codecs []string, o floorOptions) float64 {
 	buf := make([]byte, 1500)
 	const rounds = 2                    // 2 s of media
 	silent := make([][]byte, len(decs)) // the last packet that decoded to silence
-	start := proc.SelfCPU()
+	start := selfcpu.Time()
 	for f := range rounds * frames {
 		for i, d := range decs {
 			pkt := streams[i][f%len(streams[i])]
@@ -126,7 +126,7 @@ func audioFloorWith(n, talkers int, codecs []string, o floorOptions) float64 {
 			time.Sleep(media.FrameDuration / 2)
 		}
 	}
-	return (proc.SelfCPU() - start).Seconds() / (rounds * frames * media.FrameDuration.Seconds())
+	return (selfcpu.Time() - start).Seconds() / (rounds * frames * media.FrameDuration.Seconds())
 }
 
 // newFloorDecoder and newFloorEncoder make the room's decoder and encoder
@@ -245,7 +245,7 @@ func videoFloor(decodes, inW, inH, encodes, canvasW, canvasH int) float64 {
 	var start time.Duration
 	for f := range frames {
 		if f == warm {
-			start = proc.SelfCPU()
+			start = selfcpu.Time()
 		}
 		for i, d := range decs {
 			_, _ = d.Decode(streams[i][f])
@@ -254,7 +254,7 @@ func videoFloor(decodes, inW, inH, encodes, canvasW, canvasH int) float64 {
 			buf, _, _ = e.Encode(canvases[f], buf[:0])
 		}
 	}
-	return (proc.SelfCPU() - start).Seconds() / (float64(frames-warm) / fps)
+	return (selfcpu.Time() - start).Seconds() / (float64(frames-warm) / fps)
 }
 
 // composeCanvases decodes the streams and grids them frame by frame, as

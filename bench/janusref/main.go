@@ -62,6 +62,7 @@ import (
 
 	"github.com/mcu-project/mcu/bench/internal/opusloop"
 	"github.com/mcu-project/mcu/bench/internal/proc"
+	"github.com/mcu-project/mcu/internal/selfcpu"
 	"github.com/mcu-project/mcu/internal/testkit/netshape"
 )
 
@@ -566,7 +567,7 @@ func measureCPU(ctx context.Context, jp *janusProc, o options, res *result) (tim
 	if err != nil {
 		return 0, err
 	}
-	self0 := proc.SelfCPU()
+	self0 := selfcpu.Time()
 	start := time.Now()
 	if err := proc.Sleep(ctx, o.d); err != nil {
 		return 0, err
@@ -576,7 +577,7 @@ func measureCPU(ctx context.Context, jp *janusProc, o options, res *result) (tim
 	if err != nil {
 		return 0, withLog(fmt.Errorf("janus CPU: %w", err), jp)
 	}
-	res.LoadGeneratorCPUSecond = round3((proc.SelfCPU() - self0).Seconds())
+	res.LoadGeneratorCPUSecond = round3((selfcpu.Time() - self0).Seconds())
 	if !jp.alive() {
 		return 0, withLog(errors.New("janus exited during the measurement"), jp)
 	}

@@ -17,12 +17,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/mcu-project/mcu/api"
 	"github.com/mcu-project/mcu/auth"
 	"github.com/mcu-project/mcu/cluster"
+	"github.com/mcu-project/mcu/internal/selfcpu"
 	"github.com/mcu-project/mcu/media"
 	"github.com/mcu-project/mcu/room"
 	"github.com/mcu-project/mcu/transport"
@@ -151,7 +151,7 @@ func (s *loadSampler) sample() cluster.Load {
 	if err := s.ticks.Write(&m); err != nil {
 		return l
 	}
-	now := loadMark{at: time.Now(), cpu: processCPU(), n: m.GetHistogram().GetSampleCount()}
+	now := loadMark{at: time.Now(), cpu: selfcpu.Time(), n: m.GetHistogram().GetSampleCount()}
 	for _, b := range m.GetHistogram().GetBucket() {
 		now.hist = append(now.hist, b.GetCumulativeCount())
 	}
@@ -186,15 +186,6 @@ func tickP99(buckets []*dto.Bucket, old, now loadMark) time.Duration {
 	}
 	// Beyond the last bucket: at least its bound.
 	return time.Duration(buckets[len(buckets)-1].GetUpperBound() * float64(time.Second))
-}
-
-// processCPU is the CPU time the process used so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // claimHome claims the room's home for this node before the room is

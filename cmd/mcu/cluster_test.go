@@ -13,6 +13,7 @@ import (
 	mcuv1 "github.com/mcu-project/mcu/api/mcu/v1"
 	"github.com/mcu-project/mcu/cluster"
 	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/internal/selfcpu"
 	"github.com/mcu-project/mcu/internal/testkit/pionclient"
 	"github.com/mcu-project/mcu/room"
 	"github.com/nats-io/nats-server/v2/server"
@@ -223,7 +224,7 @@ func TestLoadSamplerStartUp(t *testing.T) {
 	}()
 	s := &loadSampler{rooms: rooms, ticks: newTickMetrics(prometheus.NewRegistry()).lateness}
 	burn := func(d time.Duration) {
-		for end := processCPU() + d; processCPU() < end; {
+		for end := selfcpu.Time() + d; selfcpu.Time() < end; {
 		}
 	}
 	if l := s.sample(); l.CPU != 0 {

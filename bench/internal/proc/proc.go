@@ -13,7 +13,6 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"syscall"
 	"time"
 )
 
@@ -45,13 +44,6 @@ func CPUSeconds(pid int) (float64, error) {
 	}
 	const userHZ = 100 // clock ticks per second on Linux
 	return (utime + stime) / userHZ, nil
-}
-
-// SelfCPU is this process's user+system CPU time.
-func SelfCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // FreeTCPPort asks the kernel for a free loopback TCP port.

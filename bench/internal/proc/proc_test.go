@@ -4,6 +4,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/mcu-project/mcu/internal/selfcpu"
 )
 
 // TestCPUSeconds: /proc and getrusage agree on this process once it has
@@ -15,7 +17,7 @@ func TestCPUSeconds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	self := SelfCPU().Seconds()
+	self := selfcpu.Time().Seconds()
 	if fromProc < 0.1 || fromProc > self+0.05 || self-fromProc > 0.05 {
 		t.Fatalf("/proc says %.3f s, getrusage %.3f s", fromProc, self)
 	}
