@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"maps"
 	"testing"
+	"time"
 
 	"github.com/mcu-project/mcu/bench/internal/opusloop"
 	"github.com/mcu-project/mcu/bench/load"
 	"github.com/mcu-project/mcu/codec"
+	"github.com/mcu-project/mcu/codec/opus"
 )
 
 // TestFloorsAreSane: the floors are positive and grow with the work asked.
@@ -91,5 +93,72 @@ func BenchmarkAudioFloor(b *testing.B) {
 				b.ReportMetric(sum/float64(b.N), "cpu-s/s")
 			})
 		}
+	}
+}
+
+// BenchmarkOpusModes times the room's Opus encodes of its own mixes by the
+// mode libopus picks for each frame (hybrid or CELT-only: at 40 kb/s it
+// chooses by its speech/music analysis of the mix, and on the load's tones
+// the choice falls either way from mix to mix): what the audio rows' codec
+// cost hangs on. It also reports the share of hybrid frames after each
+// encoder's first second, for encoders started on the steady mixes; a
+// room's encoders also see each mix begin, and their choice, which holds
+// for seconds, differs (the report's hybrid column).
+//
+//	go test -run '^$' -bench OpusModes -benchtime 1x ./bench/harness/
+func BenchmarkOpusModes(b *testing.B) {
+	for _, n := range []int{4, 8, 16, 32} {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			streams := make([][][]byte, n)
+			decs := make([]codec.AudioDecoder, n)
+			for i := range n {
+				var err error
+				if streams[i], err = load.LegLoop("opus", opusloop.ToneHz(i), opusloop.ToneAmp(n)); err != nil {
+					b.Fatal(err)
+				}
+				if decs[i], err = newFloorDecoder("opus"); err != nil {
+					b.Fatal(err)
+				}
+				defer decs[i].Close()
+			}
+			mixes := roomMixes(streams, decs, make([]int, n), 100, 50)
+			const skip, rounds = 1, 4 // seconds of start-up, then of counting
+			var took [3]time.Duration
+			var count [3]int
+			buf := make([]byte, 1500)
+			for range b.N {
+				encs := map[int]codec.AudioEncoder{}
+				for r := range skip + rounds {
+					for _, m := range mixes {
+						for _, e := range m {
+							enc := encs[e.key]
+							if enc == nil {
+								var err error
+								if enc, err = newFloorEncoder("opus", 0, true); err != nil {
+									b.Fatal(err)
+								}
+								defer enc.Close()
+								encs[e.key] = enc
+							}
+							start := time.Now()
+							k, err := enc.Encode(e.pcm, buf)
+							el := time.Since(start)
+							if err != nil || k == 0 || r < skip {
+								continue
+							}
+							mode := opus.PacketMode(buf[0])
+							took[mode] += el
+							count[mode]++
+						}
+					}
+				}
+			}
+			per := func(m opus.Mode) float64 {
+				return float64(took[m].Microseconds()) / float64(max(count[m], 1))
+			}
+			b.ReportMetric(per(opus.ModeHybrid), "µs/hybrid")
+			b.ReportMetric(per(opus.ModeCELT), "µs/CELT")
+			b.ReportMetric(100*float64(count[opus.ModeHybrid])/float64(max(1, count[0]+count[1]+count[2])), "%hybrid")
+		})
 	}
 }

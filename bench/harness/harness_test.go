@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,11 @@ func TestQuickRun(t *testing.T) {
 		if !strings.Contains(string(report), want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
 		}
+	}
+	// The participants' Opus frames were counted by mode: a share for the
+	// mcu, none for the Janus that did not run.
+	if !regexp.MustCompile(`(?m)^\| audio N=2 \(quick\) \|.*\| \d+ % / – \|$`).Match(report) {
+		t.Errorf("no hybrid share for the quick row:\n%s", report)
 	}
 	if !strings.Contains(log.String(), "pair 1/1: mcu") {
 		t.Errorf("no progress shown:\n%s", log.String())

@@ -120,6 +120,28 @@ type measurement struct {
 	loss []float64
 	// fpsMin: the slowest video output's frames per second.
 	fpsMin []float64
+	// opusModes: the Opus packets the participants received, by mode
+	// (SILK-only, hybrid, CELT-only), over all slices.
+	opusModes [3]int64
+}
+
+// addModes counts one slice's Opus packets by mode.
+func (m *measurement) addModes(modes [3]int64) {
+	for i, n := range modes {
+		m.opusModes[i] += n
+	}
+}
+
+// hybridCell is the share of the Opus packets received that were hybrid
+// ("–" without any): libopus encodes a hybrid frame in about 4× the time
+// of a CELT-only one (BenchmarkOpusModes), so this share decides much of
+// an audio row's codec cost.
+func (m measurement) hybridCell() string {
+	all := m.opusModes[0] + m.opusModes[1] + m.opusModes[2]
+	if all == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f %%", 100*float64(m.opusModes[1])/float64(all))
 }
 
 // add records one mcu slice's figures.
@@ -135,6 +157,7 @@ func (m *measurement) add(s scenario, r load.Result) {
 	m.tickP99 = append(m.tickP99, r.TickLateP99Ms)
 	m.lateShare = append(m.lateShare, r.LateTickShare)
 	m.rssMiB = append(m.rssMiB, float64(r.RSSBytes)/(1<<20))
+	m.addModes(r.OpusModes)
 	m.loss = append(m.loss, max(r.AudioLossMax, r.VideoLossMax))
 	if s.video != "" {
 		m.fpsMin = append(m.fpsMin, r.VideoFPSMin)
@@ -215,6 +238,7 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 					r.jan.cpuPerSecond = append(r.jan.cpuPerSecond, jr.CPUSeconds/jr.DurationS)
 					r.jan.outputOK = append(r.jan.outputOK, jr.OutPPSMin >= 49)
 					r.jan.latencyMs = append(r.jan.latencyMs, jr.LatenciesMs...)
+					r.jan.addModes(jr.OpusModes)
 				}
 			}
 			if useGst && s.gstMode != "" {
@@ -396,6 +420,7 @@ type refResult struct {
 	OutFPS       float64   `json:"out_fps"`
 	LatencyMsP50 float64   `json:"latency_ms_p50"`
 	LatenciesMs  []float64 `json:"latencies_ms"`
+	OpusModes    [3]int64  `json:"opus_modes"`
 }
 
 func runRef(ctx context.Context, pkg string, args ...string) (refResult, error) {
@@ -477,14 +502,14 @@ func latencyCell(mcu, janus measurement) string {
 // worst loss any participant saw in any slice.
 func healthTable(rows []row) string {
 	var b strings.Builder
-	b.WriteString("\n| scenario | mix ticks over 5 ms late | tick lateness p50 / p99 | mcu RSS | worst participant's loss | slowest video output |\n|---|---|---|---|---|---|\n")
+	b.WriteString("\n| scenario | mix ticks over 5 ms late | tick lateness p50 / p99 | mcu RSS | worst participant's loss | slowest video output | hybrid Opus frames received (mcu / Janus) |\n|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		m := r.mcu
 		fps := "–"
 		if len(m.fpsMin) > 0 {
 			fps = fmt.Sprintf("%.1f fps", load.Median(m.fpsMin))
 		}
-		fmt.Fprintf(&b, "| %s | %.2f %% | %.2f / %.2f ms | %.0f MiB | %.2f %% | %s |\n", r.s.name, 100*load.Median(m.lateShare), load.Median(m.tickP50), load.Median(m.tickP99), load.Median(m.rssMiB), 100*slices.Max(append(m.loss, 0)), fps)
+		fmt.Fprintf(&b, "| %s | %.2f %% | %.2f / %.2f ms | %.0f MiB | %.2f %% | %s | %s / %s |\n", r.s.name, 100*load.Median(m.lateShare), load.Median(m.tickP50), load.Median(m.tickP99), load.Median(m.rssMiB), 100*slices.Max(append(m.loss, 0)), fps, m.hybridCell(), r.jan.hybridCell())
 	}
 	return b.String()
 }

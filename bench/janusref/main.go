@@ -188,6 +188,9 @@ type result struct {
 	SamplingRate           int       `json:"sampling_rate"`
 	ToneAmp                float64   `json:"tone_amp"`
 	LoadGeneratorCPUSecond float64   `json:"load_cpu_seconds"`
+	// OpusModes counts the packets the participants received in the
+	// window by Opus mode: SILK-only, hybrid, CELT-only (opus.PacketMode).
+	OpusModes [3]int64 `json:"opus_modes"`
 }
 
 var verbose bool
@@ -239,6 +242,7 @@ func main() {
 	if r.LatencyP50 >= 0 {
 		fmt.Printf("audio onset latency: median %.1f ms over %d onsets\n", r.LatencyP50, r.LatencyOnsets)
 	}
+	fmt.Printf("Opus packets received by mode, SILK/hybrid/CELT: %d/%d/%d\n", r.OpusModes[0], r.OpusModes[1], r.OpusModes[2])
 	fmt.Printf("janus CPU: %.2f s over %.1f s = %.1f %% of one core; %.3f CPU-s per participant-minute\n",
 		r.CPUSeconds, r.DurationS, 100*r.CPUSeconds/r.DurationS, r.CPUPerParticipantMin)
 }
@@ -371,7 +375,7 @@ func run(ctx context.Context, o options) (res result, err error) {
 		return runWebRTC(ctx, o, jp, api, room, loops, res)
 	}
 
-	// Participants: join, then send and receive at once.
+	// Participants: join and receive, then all send.
 	stopSend := make(chan struct{})
 	var senders, receivers sync.WaitGroup
 	parts := make([]*participant, 0, o.n)
@@ -414,10 +418,18 @@ func run(ctx context.Context, o options) (res result, err error) {
 		}
 		receivers.Add(1)
 		go p.receive(&receivers)
-		senders.Add(1)
-		go p.send(time.Now(), stopSend, &senders)
 	}
 	vlogf("%d participants joined", o.n)
+	// Everyone starts sending at the same instant, as bench/load's
+	// plain-RTP legs do toward the mcu: how a mix begins sways how libopus
+	// codes it for seconds after (hybrid or CELT-only frames, 4× apart in
+	// cost on these tones: bench/harness's BenchmarkOpusModes), so both
+	// servers get the same beginning.
+	sendFrom := time.Now()
+	for _, p := range parts {
+		senders.Add(1)
+		go p.send(sendFrom, stopSend, &senders)
+	}
 
 	// Every participant must get the mix before we measure.
 	deadline := time.Now().Add(10 * time.Second)
@@ -452,6 +464,9 @@ func run(ctx context.Context, o options) (res result, err error) {
 	for i, p := range parts {
 		before[i] = p.received.Load()
 		gaps0 += p.gaps.Load()
+		for m := range res.OpusModes {
+			res.OpusModes[m] -= p.modes[m].Load()
+		}
 	}
 	start := time.Now()
 	elapsed, err := measureCPU(ctx, jp, o, &res)
@@ -461,6 +476,9 @@ func run(ctx context.Context, o options) (res result, err error) {
 	end := time.Now()
 	res.OutPPSMin = math.Inf(1)
 	for i, p := range parts {
+		for m := range res.OpusModes {
+			res.OpusModes[m] += p.modes[m].Load()
+		}
 		pps := float64(p.received.Load()-before[i]) / elapsed.Seconds()
 		res.OutPPSMin, res.OutPPSMax = min(res.OutPPSMin, pps), max(res.OutPPSMax, pps)
 		res.OutSeqGaps += p.gaps.Load()

@@ -163,7 +163,7 @@ func (p *participant) receive(done *sync.WaitGroup) {
 		if off >= n {
 			continue
 		}
-		p.modes[opusMode(buf[off])].Add(1)
+		p.modes[opus.PacketMode(buf[off])].Add(1)
 		if dec == nil {
 			continue
 		}
@@ -188,19 +188,6 @@ func (p *participant) heardFrames() []heard {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return slices.Clone(p.heard)
-}
-
-// opusMode is 0 for SILK-only, 1 for hybrid, 2 for CELT-only packets
-// (the TOC configuration, RFC 6716 section 3.1).
-func opusMode(toc byte) int {
-	switch c := toc >> 3; {
-	case c < 12:
-		return 0
-	case c < 16:
-		return 1
-	default:
-		return 2
-	}
 }
 
 // onsetStats matches each onset (when the tone starts in what the toggling

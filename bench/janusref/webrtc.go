@@ -94,6 +94,9 @@ func runWebRTC(ctx context.Context, o options, jp *janusProc, api *janusAPI, roo
 		before[i] = m.c.FrameCount()
 		a := m.c.AudioPackets()
 		lost0 += a.Expected - a.Received
+		for k, n := range m.c.OpusModes() {
+			res.OpusModes[k] -= int64(n)
+		}
 	}
 	elapsed, err := measureCPU(ctx, jp, o, &res)
 	if err != nil {
@@ -106,6 +109,9 @@ func runWebRTC(ctx context.Context, o options, jp *janusProc, api *janusAPI, roo
 		res.OutPPSMin, res.OutPPSMax = min(res.OutPPSMin, pps), max(res.OutPPSMax, pps)
 		a := m.c.AudioPackets()
 		lost += a.Expected - a.Received
+		for k, n := range m.c.OpusModes() {
+			res.OpusModes[k] += int64(n)
+		}
 	}
 	res.OutSeqGaps = int64(lost)
 	for i, m := range members {

@@ -80,6 +80,10 @@ type Result struct {
 	// those participants.
 	AudioPPSMin, AudioPPSMax float64
 	AudioRated               int
+	// OpusModes counts the Opus packets the participants received in the
+	// window by mode: SILK-only, hybrid, CELT-only (opus.PacketMode). A hybrid frame costs the mcu's encoder about 4× a
+	// CELT-only one, so this says how much of the CPU is libopus's choice.
+	OpusModes                [3]int64
 	VideoFPSMin, VideoFPSMax float64 // composite frames/s per participant (decoded; with CheapVideo, assembled)
 	LatencyMs                []float64
 	// AudioLossMax and VideoLossMax: the worst participant's share of the
@@ -203,6 +207,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	vbefore := make([]int, len(clients))
 	for i, c := range clients {
 		before[i] = c.FrameCount()
+		for m, n := range c.OpusModes() {
+			res.OpusModes[m] -= int64(n)
+		}
 		_, vbefore[i] = c.LatestVideo()
 	}
 	win, err := openWindow(ctx, o)
@@ -220,6 +227,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	res.AudioPPSMin, res.VideoFPSMin = math.Inf(1), math.Inf(1)
 	for k, c := range clients {
+		for m, n := range c.OpusModes() {
+			res.OpusModes[m] += int64(n)
+		}
 		a := c.AudioPackets()
 		res.AudioLossMax = max(res.AudioLossMax, lossShare(a.Received, a.Expected))
 		if cam != nil {

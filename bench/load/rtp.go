@@ -20,6 +20,7 @@ import (
 
 	"github.com/mcu-project/mcu/bench/internal/opusloop"
 	"github.com/mcu-project/mcu/bench/internal/proc"
+	"github.com/mcu-project/mcu/codec/opus"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
@@ -186,8 +187,12 @@ func RunRTP(ctx context.Context, o Options) (Result, error) {
 	}
 
 	before := make([]int64, len(legs))
+	var modes0 [3]int64
 	for i, l := range legs {
 		before[i] = l.received.Load()
+		for m := range modes0 {
+			modes0[m] += l.modes[m].Load()
+		}
 	}
 	win, err := openWindow(ctx, o)
 	if err != nil {
@@ -200,7 +205,11 @@ func RunRTP(ctx context.Context, o Options) (Result, error) {
 		return res, err
 	}
 	res.AudioPPSMin = math.Inf(1)
+	res.OpusModes = [3]int64{-modes0[0], -modes0[1], -modes0[2]}
 	for i, l := range legs {
+		for m := range res.OpusModes {
+			res.OpusModes[m] += l.modes[m].Load()
+		}
 		res.AudioLossMax = max(res.AudioLossMax, l.lost())
 		if hearsTalk(l.index, res.Talkers, false) {
 			pps := float64(l.received.Load()-before[i]) / res.Duration.Seconds()
@@ -226,6 +235,8 @@ type rtpLeg struct {
 	loop     [][]byte
 	stream   opusloop.Stream
 	received atomic.Int64 // RTP packets of its codec from the mcu
+	// modes counts the Opus packets received by mode (opusloop.Mode).
+	modes [3]atomic.Int64
 	// What receiver reports need, written by receive: the mcu's SSRC and
 	// the first and highest sequence numbers received, extended past wraps.
 	ssrc           atomic.Uint32
@@ -288,6 +299,9 @@ func (l *rtpLeg) receive(done *sync.WaitGroup) {
 				l.highest.Store(h + int64(int16(seq-uint16(h))))
 			}
 			l.received.Add(1)
+			if l.codec.pt == opusLeg.pt {
+				l.modes[opus.PacketMode(buf[opusloop.HeaderLen])].Add(1)
+			}
 		}
 	}
 }

@@ -74,6 +74,9 @@ func main() {
 	if len(r.LatencyMs) > 0 {
 		fmt.Printf("audio onset latency: median %.1f ms over %d onsets\n", load.Median(r.LatencyMs), len(r.LatencyMs))
 	}
+	if m := r.OpusModes; m != [3]int64{} {
+		fmt.Printf("Opus packets received by mode, SILK/hybrid/CELT: %d/%d/%d\n", m[0], m[1], m[2])
+	}
 	fmt.Printf("worst participant's packet loss: audio %.2f %%, video %.2f %%\n", 100*r.AudioLossMax, 100*r.VideoLossMax)
 	fmt.Printf("mcu mix ticks: %.0f, %.2f %% over 5 ms late; lateness p50 %.2f ms, p99 %.2f ms\n", r.Ticks, 100*r.LateTickShare, r.TickLateP50Ms, r.TickLateP99Ms)
 	if o.PID != 0 {

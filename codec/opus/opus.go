@@ -211,3 +211,27 @@ func (e *Encoder) Close() error {
 	e.enc = nil
 	return nil
 }
+
+// Mode is an Opus packet's coding mode (RFC 6716 section 3.1).
+type Mode int
+
+const (
+	ModeSILK Mode = iota
+	ModeHybrid
+	ModeCELT
+)
+
+// PacketMode is the mode of a packet from its first (TOC) byte. What an
+// encoder costs depends on it: libopus encodes a hybrid frame in about 4×
+// the time of a CELT-only one, and which it picks for each frame follows
+// its speech/music analysis of the signal and its bitrate.
+func PacketMode(toc byte) Mode {
+	switch c := toc >> 3; {
+	case c < 12:
+		return ModeSILK
+	case c < 16:
+		return ModeHybrid
+	default:
+		return ModeCELT
+	}
+}

@@ -193,3 +193,45 @@ func TestExpectedLossSetsLBRR(t *testing.T) {
 		}
 	}
 }
+
+// TestPacketMode reads the mode from every TOC configuration (RFC 6716
+// section 3.1: 0–11 SILK-only, 12–15 hybrid, 16–31 CELT-only), whatever
+// the stereo flag and frame-count bits, and from what the encoder makes:
+// at 8 kb/s it codes speech-band SILK, at 128 kb/s CELT.
+func TestPacketMode(t *testing.T) {
+	for cfg := range 32 {
+		want := opus.ModeSILK
+		switch {
+		case cfg >= 16:
+			want = opus.ModeCELT
+		case cfg >= 12:
+			want = opus.ModeHybrid
+		}
+		for low := range 8 {
+			if got := opus.PacketMode(byte(cfg<<3 | low)); got != want {
+				t.Errorf("config %d (low bits %03b): mode %d, want %d", cfg, low, got, want)
+			}
+		}
+	}
+	for _, c := range []struct {
+		bps  int
+		want opus.Mode
+	}{{8000, opus.ModeSILK}, {128000, opus.ModeCELT}} {
+		enc, err := opus.NewEncoder(codec.EncoderParams{BitrateBps: c.bps})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, pkt := make([]int16, 960), make([]byte, 1500)
+		var n int
+		for f := range 25 {
+			codectest.Tone(in, 440, 8000, f*960)
+			if n, err = enc.Encode(in, pkt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		enc.Close()
+		if got := opus.PacketMode(pkt[0]); n == 0 || got != c.want {
+			t.Errorf("%d b/s: mode %d of a %d-byte packet, want %d", c.bps, got, n, c.want)
+		}
+	}
+}

@@ -161,6 +161,7 @@ type Client struct {
 	receiverReports int // RTCP receiver reports about what this client sends
 	audioSeq        seqCounter
 	audioBytes      int // audio RTP bytes received (AudioBytes)
+	opusModes       [3]int
 	red             redReceiver
 
 	connected chan struct{}
@@ -625,6 +626,9 @@ func (c *Client) record(tr *webrtc.TrackRemote) {
 		if red {
 			frames = c.red.frames(pkt)
 		}
+		if len(frames) > 0 && len(frames[len(frames)-1].payload) > 0 { // the primary, for RED
+			c.opusModes[opus.PacketMode(frames[len(frames)-1].payload[0])]++
+		}
 		c.mu.Unlock()
 		for _, f := range frames {
 			n, err := dec.Decode(f.payload, pcm)
@@ -704,6 +708,14 @@ func (c *Client) AudioPackets() Counts {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.audioSeq.counts()
+}
+
+// OpusModes counts the audio packets received by Opus mode
+// (opus.PacketMode: SILK-only, hybrid, CELT-only).
+func (c *Client) OpusModes() [3]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.opusModes
 }
 
 // AudioBytes counts the audio RTP bytes received (headers included, after
