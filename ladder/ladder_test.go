@@ -386,3 +386,97 @@ func TestProbeFloorIsWhatWentOut(t *testing.T) {
 		t.Errorf("rungs %v behind a %d b/s link, want the lowest throughout", seen, link)
 	}
 }
+
+// A probe during which the estimate fell (a full link absorbing the first
+// second of a probe in its queue) failed, though no loss showed: no floor,
+// no follow-up twice as large at once, but the back-off of a failed probe.
+func TestProbeFailsWhenTheEstimateFalls(t *testing.T) {
+	c, _ := New(Config{Rates: rates}, 2)
+	t0 := time.Unix(0, 0)
+	var starts []time.Time
+	var last Decision
+	run(c, &t0, 12*time.Second, func(d Decision) Sample {
+		if d.Probing && !last.Probing {
+			starts = append(starts, t0)
+		}
+		last = d
+		est := 250_000
+		if d.Probing && t0.Sub(starts[len(starts)-1]) >= c.cfg.ProbeFor+c.cfg.ProbeFor/8 { // the last update
+			est = 200_000 // backs off at the end of the probe
+		}
+		return Sample{EstimateBps: est, SentBps: 200_000 + d.PadBps}
+	})
+	if len(starts) < 2 {
+		t.Fatalf("probes at %v: want at least two in 12 s", starts)
+	}
+	for i := 1; i < len(starts); i++ {
+		if gap := starts[i].Sub(starts[i-1]); gap < c.cfg.ProbeEvery+c.cfg.ProbeFor {
+			t.Errorf("probe %d began %v after the one before, want the failed probe's back-off (%v and more)", i, gap, c.cfg.ProbeEvery)
+		}
+	}
+	if c.floorBps != 0 || c.Rung() != 2 {
+		t.Errorf("floor %d b/s, rung %d after probes the estimate backed off from: want none, the lowest", c.floorBps, c.Rung())
+	}
+	// On an open link the estimate holds or rises: the probes are clean,
+	// follow each other at once and climb.
+	c, _ = New(Config{Rates: rates}, 2)
+	est := 250_000
+	_, seen := run(c, &t0, 12*time.Second, func(d Decision) Sample {
+		if d.Probing {
+			est += 2_000
+		}
+		return Sample{EstimateBps: est, SentBps: 200_000 + d.PadBps}
+	})
+	if seen[len(seen)-1] == 2 {
+		t.Errorf("rungs %v on an open link, want a climb", seen)
+	}
+}
+
+// Receiver-reported loss that rises by a point while a probe runs ends it
+// at once, well below the loss that moves a receiver down.
+func TestProbeStopsWhenReportedLossRises(t *testing.T) {
+	c, _ := New(Config{Rates: rates}, 2)
+	t0 := time.Unix(0, 0)
+	var dec Decision
+	for range 100 {
+		dec = c.Update(t0, Sample{EstimateBps: 250_000, SentBps: 200_000})
+		t0 = t0.Add(100 * time.Millisecond)
+		if dec.PadBps > 0 {
+			break
+		}
+	}
+	if dec.PadBps == 0 {
+		t.Fatal("no probe within 10 s")
+	}
+	if dec = c.Update(t0, Sample{EstimateBps: 250_000, SentBps: 200_000, Loss: 0.0195}); dec.Probing || dec.PadBps != 0 {
+		t.Fatalf("%+v after the receiver reported 1.95 %% loss during a probe begun at none, want it ended", dec)
+	}
+}
+
+// An estimate that backs off just after a clean probe ended (the
+// estimator answers late) ends the next probe, which follows at once,
+// within two updates, while its padding is still ramping up.
+func TestQuickProbeEndsOnALateBackOff(t *testing.T) {
+	c, _ := New(Config{Rates: rates}, 2)
+	t0 := time.Unix(0, 0)
+	probes, updates := 0, 0
+	var last Decision
+	run(c, &t0, 8*time.Second, func(d Decision) Sample {
+		if d.Probing && !last.Probing {
+			probes++
+		}
+		if d.Probing && probes == 2 {
+			updates++
+		}
+		ended := probes >= 2 || (probes == 1 && !d.Probing)
+		last = d
+		est := 250_000
+		if ended {
+			est = 160_000 // the first probe's answer, late
+		}
+		return Sample{EstimateBps: est, SentBps: 200_000 + d.PadBps}
+	})
+	if probes < 2 || updates == 0 || updates > 2 {
+		t.Fatalf("%d probes, the second running %d updates after the estimate fell by a third; want it ended within 2", probes, updates)
+	}
+}
