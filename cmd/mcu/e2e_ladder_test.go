@@ -402,6 +402,10 @@ func (g ladderTargets) String() string {
 // the bounds sit above the spread measured here (make bench-ladder and
 // issue 20's note), so that what fails is a regression, not the machine.
 // The first down-switch is held to its target (0.78–0.91 s measured).
+// Video loss in the 300 kb/s hold was 0–7.7 % (at most 1 % in 4 of 10
+// runs) while escalating probes overfilled the link, and 0–0.3 % over 8
+// runs (1.2 % under the race detector) once a probe ends at the first
+// rise of reported loss or a backed-off estimate: it is held to 5 %.
 // The longest freeze at 300 kb/s was 138–475 ms and once 934 ms (a probe
 // that fails into the full link fills its queue, and the frames behind it
 // wait). Back to the top rung keeps headroom over its 6 s target
@@ -428,7 +432,7 @@ func (g ladderTargets) check(t *testing.T) {
 		got, most float64
 		target    string
 	}{
-		{"video loss at 300 kb/s", g.holdLoss, 0.15, "≤ 1 %"},
+		{"video loss at 300 kb/s", g.holdLoss, 0.05, "≤ 1 %"},
 		{"longest freeze at 300 kb/s (ms)", g.holdFreeze, 1000, "≤ 300 ms"},
 		{"audio loss at 300 kb/s", g.holdAudioLoss, 0.03, "none"},
 		{"first down-switch (s)", g.downSwitch.Seconds(), 1.5, "≤ 1.5 s"},
