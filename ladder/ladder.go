@@ -396,18 +396,23 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 	clear := !s.Congested && !c.clearSince.IsZero() && now.Sub(c.clearSince) >= time.Second
 	if clear && (ready || !now.Before(c.nextProbe)) {
 		c.quick = c.quick && c.idx < len(c.cfg.Rates)
-		est0 := s.EstimateBps
+		est0, sent0 := s.EstimateBps, s.SentBps
 		if c.quick {
 			// The estimator answers a probe a few hundred ms late: one
 			// that backs off after a clean probe ended ends the next
 			// one, which follows at once, within two updates (it was
 			// seen to fall by a third there, and the probe, judged by
-			// the lower figure, to run on into a quarter's loss).
-			est0 = max(est0, c.probeEst)
+			// the lower figure, to run on into a quarter's loss). And
+			// the sent rate, a second's average, still holds the last
+			// probe's padding: whether this one's went out is judged
+			// against what went out before that one (else a clean
+			// probe was taken for one that sent nothing, and the climb
+			// waited 2 s).
+			est0, sent0 = max(est0, c.probeEst), min(sent0, c.probeSent)
 		}
 		c.probing, c.probeStart, c.probeEst, c.probeLoss, c.probeBad = true, now, est0, s.FeedbackLoss, 0
 		c.probeRRLoss = s.Loss
-		c.probeFrom, c.probePad, c.probeSent = est, c.extra(), s.SentBps
+		c.probeFrom, c.probePad, c.probeSent = est, c.extra(), sent0
 		paused := c.idx >= len(c.cfg.Rates)
 		if paused && s.SentBps > 0 {
 			// Audio is all a paused receiver has on the link, and on a

@@ -480,3 +480,33 @@ func TestQuickProbeEndsOnALateBackOff(t *testing.T) {
 		t.Fatalf("%d probes, the second running %d updates after the estimate fell by a third; want it ended within 2", probes, updates)
 	}
 }
+
+// Probes that follow each other at once on an open link are judged by
+// what their own padding added: the sent rate, a second's average, still
+// holds the previous probe's padding when the next begins, and a clean
+// probe once read as one whose padding never went out, which held the
+// climb back 2 s each time.
+func TestQuickProbesClimbOnAnAveragedSentRate(t *testing.T) {
+	c, _ := New(Config{Rates: rates}, 2)
+	t0 := time.Unix(0, 0)
+	const media = 130_000
+	var window [10]int // the last second's updates
+	n := 0
+	start := t0
+	var climbed time.Duration
+	run(c, &t0, 20*time.Second, func(d Decision) Sample {
+		window[n%len(window)] = media + d.PadBps
+		n++
+		sum := 0
+		for _, v := range window {
+			sum += v
+		}
+		if d.Rung < 2 && climbed == 0 {
+			climbed = t0.Sub(start)
+		}
+		return Sample{EstimateBps: 250_000, SentBps: sum / len(window)}
+	})
+	if climbed == 0 || climbed > 6*time.Second {
+		t.Fatalf("left the lowest rung after %v on an open link, want within 6 s (5 s here; 7.7 s when quick probes were judged by the last one's padding)", climbed)
+	}
+}
