@@ -26,6 +26,23 @@ func fixed(est int, loss float64) func(Decision) Sample {
 	return func(Decision) Sample { return Sample{EstimateBps: est, Loss: loss} }
 }
 
+// probeStarts counts the probes begun in the decisions it is shown, one
+// after the other.
+type probeStarts struct {
+	n    int
+	last Decision
+}
+
+// see takes the next decision and reports whether a probe began with it.
+func (p *probeStarts) see(d Decision) bool {
+	began := d.Probing && !p.last.Probing
+	if began {
+		p.n++
+	}
+	p.last = d
+	return began
+}
+
 func TestConfigValidate(t *testing.T) {
 	for _, cfg := range []Config{{}, {Rates: []int{100, 200}}, {Rates: []int{100, 0}}, {Rates: []int{100}, Headroom: 2}} {
 		if _, err := New(cfg, 0); !errors.Is(err, ErrBadConfig) {
@@ -146,18 +163,14 @@ func TestClimbsOnlyAfterAProbe(t *testing.T) {
 func TestFailedProbesBackOffAndStayDown(t *testing.T) {
 	c, _ := New(Config{Rates: rates}, 2)
 	t0 := time.Unix(0, 0)
-	probes := 0
-	var last Decision
+	var probes probeStarts
 	// The estimate carries the lowest rung only; every probe meets
 	// congestion as soon as it pads.
 	_, seen := run(c, &t0, 60*time.Second, func(d Decision) Sample {
-		if d.Probing && !last.Probing {
-			probes++
-		}
+		probes.see(d)
 		if d.PadBps > 75_000 {
 			t.Fatalf("a blind probe pads %d b/s, more than a quarter of the 300 kb/s estimate", d.PadBps)
 		}
-		last = d
 		return Sample{EstimateBps: 300_000, Congested: d.PadBps > 20_000}
 	})
 	if len(seen) != 1 {
@@ -165,8 +178,8 @@ func TestFailedProbesBackOffAndStayDown(t *testing.T) {
 	}
 	// 2 s, then 3, 3, ...: each failing probe is short and stopped at the
 	// first congestion, so they come every few seconds, not back to back.
-	if probes < 8 || probes > 20 {
-		t.Fatalf("%d probes in 60 s", probes)
+	if probes.n < 8 || probes.n > 20 {
+		t.Fatalf("%d probes in 60 s", probes.n)
 	}
 }
 
@@ -253,15 +266,14 @@ func TestBlindProbesGrowWhileClean(t *testing.T) {
 	c, _ := New(Config{Rates: rates}, 2)
 	t0 := time.Unix(0, 0)
 	var peaks []int
-	var last Decision
+	var probes probeStarts
 	run(c, &t0, 8*time.Second, func(d Decision) Sample {
 		switch {
-		case d.Probing && !last.Probing:
+		case probes.see(d):
 			peaks = append(peaks, d.PadBps)
 		case d.Probing:
 			peaks[len(peaks)-1] = max(peaks[len(peaks)-1], d.PadBps)
 		}
-		last = d
 		return Sample{EstimateBps: 250_000}
 	})
 	if len(peaks) < 2 || peaks[0] > 62_500 || peaks[1] <= peaks[0] {
@@ -318,16 +330,13 @@ func TestFloodMovesWithinTwoUpdates(t *testing.T) {
 func TestPausedProbesFromWhatFlows(t *testing.T) {
 	c, _ := New(Config{Rates: rates}, Paused)
 	t0 := time.Unix(0, 0)
-	most, probes := 0, 0
-	var last Decision
+	most := 0
+	var probes probeStarts
 	run(c, &t0, 6*time.Second, func(d Decision) Sample {
-		if d.Probing && !last.Probing {
-			probes++
-		}
-		if d.Probing && probes == 1 {
+		probes.see(d)
+		if d.Probing && probes.n == 1 {
 			most = max(most, d.PadBps)
 		}
-		last = d
 		return Sample{EstimateBps: 140_000, SentBps: 36_000, Congested: 36_000+d.PadBps > 60_000}
 	})
 	if most == 0 || most > 18_000 {
@@ -341,20 +350,16 @@ func TestPausedProbesFromWhatFlows(t *testing.T) {
 func TestProbeThatSentNothingDoesNotClimb(t *testing.T) {
 	c, _ := New(Config{Rates: rates}, 2)
 	t0 := time.Unix(0, 0)
-	probes := 0
-	var last Decision
+	var probes probeStarts
 	_, seen := run(c, &t0, 20*time.Second, func(d Decision) Sample {
-		if d.Probing && !last.Probing {
-			probes++
-		}
-		last = d
+		probes.see(d)
 		return Sample{EstimateBps: 300_000, SentBps: 200_000}
 	})
-	if probes == 0 {
+	if probes.n == 0 {
 		t.Fatal("no probe in 20 s")
 	}
 	if len(seen) != 1 {
-		t.Fatalf("rungs %v after %d probes that sent nothing, want the lowest throughout", seen, probes)
+		t.Fatalf("rungs %v after %d probes that sent nothing, want the lowest throughout", seen, probes.n)
 	}
 }
 
@@ -394,12 +399,11 @@ func TestProbeFailsWhenTheEstimateFalls(t *testing.T) {
 	c, _ := New(Config{Rates: rates}, 2)
 	t0 := time.Unix(0, 0)
 	var starts []time.Time
-	var last Decision
+	var probes probeStarts
 	run(c, &t0, 12*time.Second, func(d Decision) Sample {
-		if d.Probing && !last.Probing {
+		if probes.see(d) {
 			starts = append(starts, t0)
 		}
-		last = d
 		est := 250_000
 		if d.Probing && t0.Sub(starts[len(starts)-1]) >= c.cfg.ProbeFor+c.cfg.ProbeFor/8 { // the last update
 			est = 200_000 // backs off at the end of the probe
@@ -459,25 +463,22 @@ func TestProbeStopsWhenReportedLossRises(t *testing.T) {
 func TestQuickProbeEndsOnALateBackOff(t *testing.T) {
 	c, _ := New(Config{Rates: rates}, 2)
 	t0 := time.Unix(0, 0)
-	probes, updates := 0, 0
-	var last Decision
+	updates := 0
+	var probes probeStarts
 	run(c, &t0, 8*time.Second, func(d Decision) Sample {
-		if d.Probing && !last.Probing {
-			probes++
-		}
-		if d.Probing && probes == 2 {
+		probes.see(d)
+		if d.Probing && probes.n == 2 {
 			updates++
 		}
-		ended := probes >= 2 || (probes == 1 && !d.Probing)
-		last = d
+		ended := probes.n >= 2 || (probes.n == 1 && !d.Probing)
 		est := 250_000
 		if ended {
 			est = 160_000 // the first probe's answer, late
 		}
 		return Sample{EstimateBps: est, SentBps: 200_000 + d.PadBps}
 	})
-	if probes < 2 || updates == 0 || updates > 2 {
-		t.Fatalf("%d probes, the second running %d updates after the estimate fell by a third; want it ended within 2", probes, updates)
+	if probes.n < 2 || updates == 0 || updates > 2 {
+		t.Fatalf("%d probes, the second running %d updates after the estimate fell by a third; want it ended within 2", probes.n, updates)
 	}
 }
 
