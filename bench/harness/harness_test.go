@@ -66,3 +66,16 @@ func TestLatencyPlot(t *testing.T) {
 		t.Error("Janus drawn without measurements")
 	}
 }
+
+// TestTargetsGiveOpusModes: a comparison with Janus says how many of each
+// server's Opus frames were hybrid, since that share moves the ratio.
+func TestTargetsGiveOpusModes(t *testing.T) {
+	r := row{s: scenario{name: "audio N=8, all talking, plain RTP", n: 8, talkers: -1, janus: true, rtp: true}}
+	r.mcu.cpuPerSecond, r.floor.cpuPerSecond, r.jan.cpuPerSecond = []float64{0.158}, []float64{0.139}, []float64{0.099}
+	r.mcu.addModes([3]int64{0, 80, 20})
+	r.jan.addModes([3]int64{0, 12, 88})
+	got := targetsSection([]row{r})
+	if want := "1.60× Janus (**missed**) with 80 % of the mcu's Opus frames hybrid and 12 % of Janus's"; !strings.Contains(got, want) {
+		t.Fatalf("targets lack %q:\n%s", want, got)
+	}
+}
