@@ -210,7 +210,6 @@ type Controller struct {
 	probeFill                     int           // and what tops the media up to the effective estimate
 	probeLoss                     float64       // and the feedback loss
 	probeRRLoss                   float64       // and the receiver-reported loss
-	lastEst                       int           // the estimate of the latest update
 	probeSent                     int           // and what was being sent
 	probeBad                      int           // updates in a row with signs of a full link
 	wait                          time.Duration // current wait before a probe
@@ -307,7 +306,6 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 	if s.EstimateBps <= 0 {
 		return Decision{Rung: c.Rung()}
 	}
-	c.lastEst = s.EstimateBps
 	if s.Congested {
 		c.congested++
 	} else {
@@ -370,7 +368,7 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 	}
 
 	if c.probing {
-		return c.probe(now, est, s.SentBps)
+		return c.probe(now, est, s)
 	}
 	if c.idx == 0 {
 		return Decision{Rung: c.Rung()}
@@ -436,7 +434,7 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 				c.probeFill = max(0, c.probeFrom-s.SentBps)
 			}
 		}
-		return c.probe(now, est, s.SentBps)
+		return c.probe(now, est, s)
 	}
 	return Decision{Rung: c.Rung()}
 }
@@ -502,7 +500,7 @@ func (c *Controller) extra() int {
 // congestion, the capacity it showed stands in for the estimate, and the
 // receiver climbs if that carries the next rung, or probes again at once
 // (from higher) if it does not.
-func (c *Controller) probe(now time.Time, est, sent int) Decision {
+func (c *Controller) probe(now time.Time, est int, s Sample) Decision {
 	target := c.idx - 1
 	el := now.Sub(c.probeStart)
 	ramp := c.cfg.ProbeFor
@@ -511,7 +509,7 @@ func (c *Controller) probe(now time.Time, est, sent int) Decision {
 	}
 	if el >= ramp+ramp/4 {
 		c.probing = false
-		if c.idx < len(c.cfg.Rates) && float64(c.lastEst) < probeKeepEst*float64(c.probeEst) {
+		if c.idx < len(c.cfg.Rates) && float64(s.EstimateBps) < probeKeepEst*float64(c.probeEst) {
 			// The estimator backed off while the probe ran: the link
 			// did not carry it, though no loss showed yet (a shallow
 			// queue absorbs a probe's first second; the next probe,
@@ -520,7 +518,7 @@ func (c *Controller) probe(now time.Time, est, sent int) Decision {
 			c.failProbe(now)
 			return Decision{Rung: c.Rung()}
 		}
-		if sent > 0 && sent < c.probeSent+c.probePad/8 {
+		if sent := s.SentBps; sent > 0 && sent < c.probeSent+c.probePad/8 {
 			// The padding did not go out (it waits for the video queue
 			// to empty, and a full link keeps it busy): the probe
 			// showed nothing. (The sent rate covers a second, of which

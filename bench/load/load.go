@@ -81,8 +81,9 @@ type Result struct {
 	AudioPPSMin, AudioPPSMax float64
 	AudioRated               int
 	// OpusModes counts the Opus packets the participants received in the
-	// window by mode: SILK-only, hybrid, CELT-only (opus.PacketMode). A hybrid frame costs the mcu's encoder about 4× a
-	// CELT-only one, so this says how much of the CPU is libopus's choice.
+	// window by mode: SILK-only, hybrid, CELT-only (opus.PacketMode). A
+	// hybrid frame costs the mcu's encoder about 4× a CELT-only one, so
+	// this says how much of the CPU is libopus's choice.
 	OpusModes                [3]int64
 	VideoFPSMin, VideoFPSMax float64 // composite frames/s per participant (decoded; with CheapVideo, assembled)
 	LatencyMs                []float64

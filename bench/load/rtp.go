@@ -187,11 +187,10 @@ func RunRTP(ctx context.Context, o Options) (Result, error) {
 	}
 
 	before := make([]int64, len(legs))
-	var modes0 [3]int64
 	for i, l := range legs {
 		before[i] = l.received.Load()
-		for m := range modes0 {
-			modes0[m] += l.modes[m].Load()
+		for m := range res.OpusModes {
+			res.OpusModes[m] -= l.modes[m].Load()
 		}
 	}
 	win, err := openWindow(ctx, o)
@@ -205,7 +204,6 @@ func RunRTP(ctx context.Context, o Options) (Result, error) {
 		return res, err
 	}
 	res.AudioPPSMin = math.Inf(1)
-	res.OpusModes = [3]int64{-modes0[0], -modes0[1], -modes0[2]}
 	for i, l := range legs {
 		for m := range res.OpusModes {
 			res.OpusModes[m] += l.modes[m].Load()
@@ -235,7 +233,7 @@ type rtpLeg struct {
 	loop     [][]byte
 	stream   opusloop.Stream
 	received atomic.Int64 // RTP packets of its codec from the mcu
-	// modes counts the Opus packets received by mode (opusloop.Mode).
+	// modes counts the Opus packets received by mode (opus.PacketMode).
 	modes [3]atomic.Int64
 	// What receiver reports need, written by receive: the mcu's SSRC and
 	// the first and highest sequence numbers received, extended past wraps.
