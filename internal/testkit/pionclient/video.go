@@ -274,6 +274,12 @@ var videoRegistry = func() *codec.Registry {
 
 // recordVideo assembles the composite the server sends, and decodes it
 // unless Options.CountVideoOnly.
+//
+// Decoding runs on a goroutine of its own, as a browser decodes off its
+// network thread: pion records a packet's arrival for transport-wide
+// feedback when the track is read, so packets waiting behind a decode
+// were reported late (queueing the link never had) and, once the audio
+// track's later packets were reported first, as lost.
 func (c *Client) recordVideo(tr *webrtc.TrackRemote) {
 	mime := tr.Codec().MimeType
 	c.video.mu.Lock()
@@ -284,48 +290,41 @@ func (c *Client) recordVideo(tr *webrtc.TrackRemote) {
 	if err != nil {
 		return
 	}
-	var dec codec.VideoDecoder // nil with CountVideoOnly
+	var frames chan arrivedFrame // nil with CountVideoOnly
 	if !c.opts.CountVideoOnly {
 		vc, err := videoRegistry.Video(mime)
 		if err != nil {
 			return
 		}
-		if dec, err = vc.NewDecoder(); err != nil {
+		dec, err := vc.NewDecoder()
+		if err != nil {
 			return
 		}
-		defer dec.Close()
+		frames = make(chan arrivedFrame, decodeQueue)
+		decoded := make(chan struct{})
+		go func() {
+			defer close(decoded)
+			defer dec.Close()
+			for f := range frames {
+				c.decodeVideo(dec, f)
+			}
+		}()
+		defer func() { close(frames); <-decoded }()
 	}
 	var ts uint32
 	var at time.Time // arrival of the packet that completes the frame
 	deliver := func(data []byte, _ bool) {
-		key := asm.IsKeyFrame(data)
-		var pic *media.VideoFrame
-		var err error
-		if dec != nil {
-			pic, err = dec.Decode(data)
-			if err == nil && pic != nil && c.opts.OnComposite != nil {
-				c.opts.OnComposite(at, pic)
-			}
-		}
 		c.video.mu.Lock()
 		c.video.arrivals = append(c.video.arrivals, Frame{At: at, TS: ts})
-		if key {
+		if asm.IsKeyFrame(data) {
 			c.video.keyframes = append(c.video.keyframes, at)
 		}
-		switch {
-		case dec == nil:
-			c.video.frames++
-		case err != nil:
-			c.video.decodeErr++
-		case pic != nil:
-			c.video.latest.CopyFrom(pic)
-			c.video.have = true
+		if frames == nil {
 			c.video.frames++
 		}
 		c.video.mu.Unlock()
-		// As a browser does: ask for a keyframe to recover.
-		if errors.Is(err, codec.ErrNeedKeyFrame) {
-			_ = c.SendPLI()
+		if frames != nil {
+			frames <- arrivedFrame{data: data, at: at}
 		}
 	}
 	for {
@@ -339,6 +338,39 @@ func (c *Client) recordVideo(tr *webrtc.TrackRemote) {
 		c.video.bytes += len(pkt.Payload) + int(pkt.PaddingSize)
 		c.video.mu.Unlock()
 		asm.Push(pkt, at, deliver)
+	}
+}
+
+// decodeQueue is how many assembled frames may wait for the decoder (two
+// seconds at 30 fps) before the reader waits for it.
+const decodeQueue = 64
+
+// arrivedFrame is an assembled frame and the arrival of the packet that
+// completed it.
+type arrivedFrame struct {
+	data []byte
+	at   time.Time
+}
+
+// decodeVideo decodes one received frame and keeps the picture.
+func (c *Client) decodeVideo(dec codec.VideoDecoder, f arrivedFrame) {
+	pic, err := dec.Decode(f.data)
+	if err == nil && pic != nil && c.opts.OnComposite != nil {
+		c.opts.OnComposite(f.at, pic)
+	}
+	c.video.mu.Lock()
+	switch {
+	case err != nil:
+		c.video.decodeErr++
+	case pic != nil:
+		c.video.latest.CopyFrom(pic)
+		c.video.have = true
+		c.video.frames++
+	}
+	c.video.mu.Unlock()
+	// As a browser does: ask for a keyframe to recover.
+	if errors.Is(err, codec.ErrNeedKeyFrame) {
+		_ = c.SendPLI()
 	}
 }
 
