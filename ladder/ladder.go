@@ -28,6 +28,13 @@ const (
 	// probeLossRise is the rise in receiver-reported loss over where it
 	// stood when a probe began that ends the probe at once.
 	probeLossRise = 0.01
+	// probeQueueRise is the growth of the bottleneck's queue over where it
+	// stood when a probe began that ends the probe at once: a probe that
+	// fits a link queues nothing, while one that overfilled a full
+	// 300 kb/s link by 2 % had queued 12 ms by its end and passed for
+	// clean, and the next, twice as large, dropped media (a 50 ms queue
+	// holds 1.9 KB at that rate).
+	probeQueueRise = 8 * time.Millisecond
 )
 
 // ErrBadConfig reports an unusable Config.
@@ -175,6 +182,9 @@ type Sample struct {
 	// most of what was sent lost (0: no such flood lately): the link has
 	// dropped under the rung, and this is what it carries.
 	DeliveredBps int
+	// QueueDelay is how long the receiver's packets wait at the
+	// bottleneck now, from transport-wide feedback (0: none, or unknown).
+	QueueDelay time.Duration
 }
 
 // Decision is where the receiver should be.
@@ -211,6 +221,7 @@ type Controller struct {
 	probeLoss                     float64       // and the feedback loss
 	probeRRLoss                   float64       // and the receiver-reported loss
 	probeSent                     int           // and what was being sent
+	probeQueue                    time.Duration // and the queue at the bottleneck
 	probeBad                      int           // updates in a row with signs of a full link
 	wait                          time.Duration // current wait before a probe
 	nextProbe                     time.Time
@@ -394,7 +405,7 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 	clear := !s.Congested && !c.clearSince.IsZero() && now.Sub(c.clearSince) >= time.Second
 	if clear && (ready || !now.Before(c.nextProbe)) {
 		c.quick = c.quick && c.idx < len(c.cfg.Rates)
-		est0, sent0 := s.EstimateBps, s.SentBps
+		est0, sent0, queue0 := s.EstimateBps, s.SentBps, s.QueueDelay
 		if c.quick {
 			// The estimator answers a probe a few hundred ms late: one
 			// that backs off after a clean probe ended ends the next
@@ -406,10 +417,11 @@ func (c *Controller) Update(now time.Time, s Sample) Decision {
 			// against what went out before that one (else a clean
 			// probe was taken for one that sent nothing, and the climb
 			// waited 2 s).
-			est0, sent0 = max(est0, c.probeEst), min(sent0, c.probeSent)
+			// Likewise the queue that one may have begun.
+			est0, sent0, queue0 = max(est0, c.probeEst), min(sent0, c.probeSent), min(queue0, c.probeQueue)
 		}
 		c.probing, c.probeStart, c.probeEst, c.probeLoss, c.probeBad = true, now, est0, s.FeedbackLoss, 0
-		c.probeRRLoss = s.Loss
+		c.probeRRLoss, c.probeQueue = s.Loss, queue0
 		c.probeFrom, c.probePad, c.probeSent = est, c.extra(), sent0
 		paused := c.idx >= len(c.cfg.Rates)
 		if paused && s.SentBps > 0 {
@@ -569,10 +581,12 @@ func (c *Controller) probe(now time.Time, est int, s Sample) Decision {
 // loss ends the probe at once.
 func (c *Controller) probeFailing(s Sample, est int) bool {
 	base := 1.5 * c.probeLoss
-	// A paused receiver's padding is most of what it is sent, and pion
-	// receivers were seen to leave padding-only packets out of their
-	// transport-wide feedback at times (a third of the packets "lost" on
-	// an open link): its probes go by the receiver reports and queueing.
+	// A paused receiver's padding is most of what it is sent, and its
+	// transport-wide feedback was seen to show a third of the packets
+	// "lost" on an open link (pion receivers re-reporting after our
+	// retransmissions reused old transport-wide numbers, fixed since;
+	// other receivers may misreport too): its probes go by the receiver
+	// reports and queueing.
 	fbLoss, backOff := s.FeedbackLoss, float64(s.EstimateBps) < probeKeepEst*float64(c.probeEst)
 	if c.idx >= len(c.cfg.Rates) {
 		// (Nor by the estimate backing off: the estimator reads those
@@ -588,7 +602,10 @@ func (c *Controller) probeFailing(s Sample, est int) bool {
 	// Receiver reports are the link's own count: loss that rises by a
 	// point while the probe runs ends it at once (a probe that ended
 	// with 1.95 % reported was seen followed by one that lost 27 %).
-	if !c.holds(c.idx, est) || s.Loss > min(c.cfg.MaxLoss/2, c.probeRRLoss+probeLossRise) || fbLoss > base+1.5*c.cfg.MaxLoss {
+	// So does the bottleneck's queue growing: the first sign of a full
+	// link, before anything is dropped.
+	if !c.holds(c.idx, est) || s.Loss > min(c.cfg.MaxLoss/2, c.probeRRLoss+probeLossRise) || fbLoss > base+1.5*c.cfg.MaxLoss ||
+		s.QueueDelay > c.probeQueue+probeQueueRise {
 		return true
 	}
 	if s.Congested || fbLoss > base+c.cfg.MaxLoss/2 || backOff {

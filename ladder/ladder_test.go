@@ -457,6 +457,53 @@ func TestProbeStopsWhenReportedLossRises(t *testing.T) {
 	}
 }
 
+// The bottleneck's queue growing ends a probe at once, before anything is
+// lost or the estimator sees overuse; and a quick probe's reference is the
+// queue from before the clean probe it follows (which may have begun one).
+func TestProbeStopsWhenTheQueueGrows(t *testing.T) {
+	c, _ := New(Config{Rates: rates}, 2)
+	t0 := time.Unix(0, 0)
+	var dec Decision
+	for range 100 {
+		dec = c.Update(t0, Sample{EstimateBps: 250_000, SentBps: 200_000, QueueDelay: time.Millisecond})
+		t0 = t0.Add(100 * time.Millisecond)
+		if dec.PadBps > 0 {
+			break
+		}
+	}
+	if dec.PadBps == 0 {
+		t.Fatal("no probe within 10 s")
+	}
+	if dec = c.Update(t0, Sample{EstimateBps: 250_000, SentBps: 200_000, QueueDelay: 5 * time.Millisecond}); !dec.Probing {
+		t.Fatalf("%+v after 4 ms of queue: want the probe to go on", dec)
+	}
+	if dec = c.Update(t0.Add(100*time.Millisecond), Sample{EstimateBps: 250_000, SentBps: 200_000, QueueDelay: 10 * time.Millisecond}); dec.Probing || dec.PadBps != 0 {
+		t.Fatalf("%+v after the queue grew by 9 ms during a probe, want it ended", dec)
+	}
+
+	// A clean probe that leaves 5 ms of queue, then one that follows at
+	// once: 5 ms more ends it (9 over where the first began), at once.
+	c, _ = New(Config{Rates: rates}, 2)
+	t0 = time.Unix(0, 0)
+	var probes probeStarts
+	updates := 0
+	run(c, &t0, 8*time.Second, func(d Decision) Sample {
+		probes.see(d)
+		q := time.Millisecond
+		switch {
+		case probes.n == 1 && !d.Probing:
+			q = 5 * time.Millisecond
+		case probes.n == 2 && d.Probing:
+			updates++
+			q = 10 * time.Millisecond
+		}
+		return Sample{EstimateBps: 250_000, SentBps: 200_000 + d.PadBps, QueueDelay: q}
+	})
+	if probes.n < 2 || updates == 0 || updates > 1 {
+		t.Fatalf("%d probes, the second running %d updates with its queue 9 ms over the first's start; want it ended at once", probes.n, updates)
+	}
+}
+
 // An estimate that backs off just after a clean probe ended (the
 // estimator answers late) ends the next probe, which follows at once,
 // within two updates, while its padding is still ramping up.

@@ -33,4 +33,8 @@ type LinkSample struct {
 	DeliveredBps int
 	// RTT is the round-trip time from receiver reports (0: unknown).
 	RTT time.Duration
+	// QueueDelay is how much longer than the fastest of the last seconds
+	// our packets in the latest transport-wide feedback took to arrive:
+	// the queue at the bottleneck (send-side estimation only).
+	QueueDelay time.Duration
 }

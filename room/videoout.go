@@ -266,11 +266,11 @@ func (r *Room) followLink(p *participant, at time.Time) {
 	vo.est = vo.link.Link()
 	sample := ladder.Sample{EstimateBps: vo.est.EstimateBps, Loss: vo.est.Loss, SentBps: vo.est.SentBps,
 		Congested: vo.est.Congested, FeedbackLoss: vo.est.FeedbackLoss, ContentLimited: r.contentLimited(vo),
-		DeliveredBps: vo.est.DeliveredBps}
+		DeliveredBps: vo.est.DeliveredBps, QueueDelay: vo.est.QueueDelay}
 	dec := vo.ctl.Update(at, sample)
 	vo.target = dec.Rung
 	if dec.Probing != (vo.padBps > 0) {
-		r.log.Debug("ladder probe", "participant", p.id, "probing", dec.Probing, "rung", dec.Rung, "estimate", vo.est.EstimateBps, "congested", vo.est.Congested, "loss", vo.est.Loss, "feedback_loss", vo.est.FeedbackLoss)
+		r.log.Debug("ladder probe", "participant", p.id, "probing", dec.Probing, "rung", dec.Rung, "estimate", vo.est.EstimateBps, "congested", vo.est.Congested, "loss", vo.est.Loss, "feedback_loss", vo.est.FeedbackLoss, "queue_delay", vo.est.QueueDelay)
 	}
 	if dec.PadBps != vo.padBps {
 		vo.padBps = dec.PadBps

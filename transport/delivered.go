@@ -32,25 +32,12 @@ const (
 // reports that did not arrive: the loss of that feedback interval alone,
 // not the estimator's running average.
 func feedbackLoss(p *rtcp.TransportLayerCC) (lost, total int) {
-	left := int(p.PacketStatusCount)
-	count := func(sym uint16, n int) {
-		n = min(n, left)
-		left -= n
-		total += n
+	forEachStatus(p, func(_, sym uint16) {
+		total++
 		if sym == rtcp.TypeTCCPacketNotReceived {
-			lost += n
+			lost++
 		}
-	}
-	for _, ch := range p.PacketChunks {
-		switch c := ch.(type) {
-		case *rtcp.RunLengthChunk:
-			count(c.PacketStatusSymbol, int(c.RunLength))
-		case *rtcp.StatusVectorChunk:
-			for _, s := range c.SymbolList {
-				count(s, 1)
-			}
-		}
-	}
+	})
 	return lost, total
 }
 

@@ -99,11 +99,13 @@ type Engine struct {
 	tcpMux *ice.TCPMuxDefault // nil unless ICETCPAddr is set
 	log    *slog.Logger
 
-	// pion hands each new PeerConnection's bandwidth estimator to a
-	// callback during NewPeerConnection; pcMu serialises creation so the
-	// estimator in created belongs to the connection just made.
-	pcMu    sync.Mutex
-	created cc.BandwidthEstimator
+	// pion hands each new PeerConnection's bandwidth estimator and
+	// departure log to callbacks during NewPeerConnection; pcMu serialises
+	// creation so those in created and createdLog belong to the
+	// connection just made.
+	pcMu       sync.Mutex
+	created    cc.BandwidthEstimator
+	createdLog *sentLog
 
 	// stats and sampled are shared by every peer and leg (see observer).
 	stats   counters
@@ -283,7 +285,8 @@ func codecParams(mimeType string) []webrtc.RTPCodecParameters {
 //
 // The order matters. An interceptor registered earlier sits nearer the
 // network: it writes after, and reads before, the ones registered later.
-// The estimator and the transport-wide sequence numbers come first, so the
+// The departure log, the estimator and the transport-wide sequence numbers
+// come first, so the
 // NACK responder keeps packets before they are numbered and each
 // retransmission is numbered afresh and counted by the estimator, as
 // libwebrtc does. In pion's default order a retransmission left with its
@@ -292,6 +295,7 @@ func codecParams(mimeType string) []webrtc.RTPCodecParameters {
 // packets they had received as lost (up to 1,700 a second toward a paused
 // receiver), which the estimator took for loss.
 func (e *Engine) configureInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry) error {
+	ir.Add(sentLogFactory{created: func(l *sentLog) { e.createdLog = l }}) // nearest the network: when packets leave
 	bwe, err := cc.NewInterceptor(newEstimator)
 	if err != nil {
 		return err
@@ -314,13 +318,13 @@ func (e *Engine) configureInterceptors(me *webrtc.MediaEngine, ir *interceptor.R
 }
 
 // newPeerConnection creates a connection and returns it with its
-// bandwidth estimator.
-func (e *Engine) newPeerConnection() (*webrtc.PeerConnection, cc.BandwidthEstimator, error) {
+// bandwidth estimator and departure log.
+func (e *Engine) newPeerConnection() (*webrtc.PeerConnection, cc.BandwidthEstimator, *sentLog, error) {
 	e.pcMu.Lock()
 	defer e.pcMu.Unlock()
-	e.created = nil
+	e.created, e.createdLog = nil, nil
 	pc, err := e.api.NewPeerConnection(webrtc.Configuration{})
-	return pc, e.created, err
+	return pc, e.created, e.createdLog, err
 }
 
 // ICEServers returns the servers advertised to clients.

@@ -438,7 +438,7 @@ func (e *Engine) negotiate(ctx context.Context, sdpOffer string, offer offerInfo
 	if err != nil {
 		return nil, "", err
 	}
-	pc, bwe, err := e.newPeerConnection()
+	pc, bwe, sent, err := e.newPeerConnection()
 	if err != nil {
 		return nil, "", err
 	}
@@ -446,7 +446,7 @@ func (e *Engine) negotiate(ctx context.Context, sdpOffer string, offer offerInfo
 	if videoCodec != "" && sends(offer.screenDir) {
 		peer.enableScreen() // before any track can arrive
 	}
-	peer.link.bwe = bwe
+	peer.link.bwe, peer.link.departures = bwe, sent
 	peer.ice.etag = newETag()
 	fail := func(err error) (*Peer, string, error) {
 		_ = peer.Close()

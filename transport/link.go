@@ -56,7 +56,8 @@ func newEstimator() (cc.BandwidthEstimator, error) {
 // linkMonitor gathers what we learn of the link toward the receiver: the
 // send-side estimate, REMB, and receiver reports' loss and RTT.
 type linkMonitor struct {
-	bwe cc.BandwidthEstimator // nil when the engine has none (tests, RTP legs)
+	bwe        cc.BandwidthEstimator // nil when the engine has none (tests, RTP legs)
+	departures *sentLog              // when our packets left, by transport-wide number (nil likewise)
 	// fresh is how long feedback counts after it arrived; 0 means
 	// feedbackFresh.
 	fresh time.Duration
@@ -69,12 +70,14 @@ type linkMonitor struct {
 	videoAt, audioAt     time.Time // their last receiver reports
 	rtt                  time.Duration
 	flood                delivery
-	// paddedAt is when probe padding last went out: pion receivers were
-	// seen to leave padding out of their transport-wide feedback, so
-	// feedback about a probe's time may show loss the media did not have.
+	// paddedAt is when probe padding last went out: feedback about a
+	// probe's time was seen to show loss the media did not have (pion
+	// receivers re-reporting after retransmissions that reused old
+	// transport-wide numbers; see configureInterceptors).
 	paddedAt time.Time
 	// overuseAt is when the estimator last saw the path's queue growing.
 	overuseAt time.Time
+	queue     queueDelay
 	// srs are our recent sender reports (middle 32 bits of their NTP
 	// time, and when they left) to turn a report's LSR/DLSR into RTT.
 	srs  [8]sentReport
@@ -134,6 +137,9 @@ func (l *linkMonitor) onRTCP(pkts []rtcp.Packet, audioSSRC, videoSSRC uint32, no
 		switch p := pkt.(type) {
 		case *rtcp.TransportLayerCC:
 			l.twccAt = now
+			if l.departures != nil {
+				l.queue.feedback(p, l.departures, now)
+			}
 			if l.overused() {
 				l.overuseAt = now
 			}
@@ -276,6 +282,9 @@ func (l *linkMonitor) sample(now time.Time) media.LinkSample {
 	remb := fresh(l.rembAt)
 	rembBps := l.remb
 	s.DeliveredBps = l.floodLimitLocked(now)
+	if fresh(l.queue.at) {
+		s.QueueDelay = l.queue.queue
+	}
 	l.mu.Unlock()
 	s.Congested = s.Loss > congestedLoss
 	switch {
