@@ -35,6 +35,9 @@ const (
 	// clean, and the next, twice as large, dropped media (a 50 ms queue
 	// holds 1.9 KB at that rate).
 	probeQueueRise = 8 * time.Millisecond
+	// probeQueueClean is the most the queue may have grown by a probe's
+	// end for the probe to show room (loopback's noise is ~0.2 ms).
+	probeQueueClean = 2 * time.Millisecond
 )
 
 // ErrBadConfig reports an unusable Config.
@@ -536,6 +539,17 @@ func (c *Controller) probe(now time.Time, est int, s Sample) Decision {
 			// showed nothing. (The sent rate covers a second, of which
 			// a quick probe pads about a third on average: an eighth
 			// is the padding clearly missing, not a lagging measure.)
+			c.nextProbe = now.Add(c.wait)
+			return Decision{Rung: c.Rung()}
+		}
+		if s.QueueDelay > c.probeQueue+probeQueueClean {
+			// Nothing lost, but the bottleneck began to queue: the link
+			// is about full. Behind a full 300 kb/s link such probes
+			// were followed at once by one twice as large that
+			// overfilled it within a feedback interval and dropped
+			// media; on an open link the queue does not move. The
+			// probe showed no room: the next waits and starts small.
+			c.quick, c.blindShare = false, c.cfg.BlindProbe
 			c.nextProbe = now.Add(c.wait)
 			return Decision{Rung: c.Rung()}
 		}

@@ -504,6 +504,46 @@ func TestProbeStopsWhenTheQueueGrows(t *testing.T) {
 	}
 }
 
+// A probe that ends without loss but with the bottleneck's queue a few ms
+// longer showed no room: the next one waits, and does not grow.
+func TestProbeThatQueuedShowsNoRoom(t *testing.T) {
+	for _, c := range []struct {
+		queued    time.Duration
+		wantQuick bool
+	}{{0, true}, {500 * time.Microsecond, true}, {3 * time.Millisecond, false}} {
+		ctl, _ := New(Config{Rates: rates}, 2)
+		t0 := time.Unix(0, 0)
+		var probes probeStarts
+		var pads []int
+		var gap time.Duration
+		var endedAt time.Time
+		run(ctl, &t0, 12*time.Second, func(d Decision) Sample {
+			probes.see(d)
+			if d.Probing && probes.n > len(pads) {
+				pads = append(pads, d.PadBps)
+				if probes.n == 2 {
+					gap = t0.Sub(endedAt)
+				}
+			}
+			q := time.Duration(0)
+			if probes.n == 1 {
+				if d.Probing {
+					q = c.queued
+				} else if endedAt.IsZero() {
+					endedAt, q = t0, c.queued
+				}
+			}
+			return Sample{EstimateBps: 250_000, SentBps: 200_000 + d.PadBps, QueueDelay: q}
+		})
+		if probes.n < 2 {
+			t.Fatalf("queue +%v: %d probes in 12 s", c.queued, probes.n)
+		}
+		if quick := gap <= 200*time.Millisecond; quick != c.wantQuick {
+			t.Errorf("queue +%v by the end of a clean probe: the next came %v after it; want at once: %v", c.queued, gap, c.wantQuick)
+		}
+	}
+}
+
 // An estimate that backs off just after a clean probe ended (the
 // estimator answers late) ends the next probe, which follows at once,
 // within two updates, while its padding is still ramping up.
