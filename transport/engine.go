@@ -286,14 +286,15 @@ func codecParams(mimeType string) []webrtc.RTPCodecParameters {
 // The order matters. An interceptor registered earlier sits nearer the
 // network: it writes after, and reads before, the ones registered later.
 // The departure log, the estimator and the transport-wide sequence numbers
-// come first, so the
-// NACK responder keeps packets before they are numbered and each
-// retransmission is numbered afresh and counted by the estimator, as
-// libwebrtc does. In pion's default order a retransmission left with its
+// come first, so the NACK responder keeps packets before they are numbered
+// and each retransmission is numbered afresh and counted by the estimator,
+// as libwebrtc does. In pion's default order a retransmission left with its
 // original number, which reads as a packet from seconds ago: pion
 // receivers then restarted their feedback there and reported hundreds of
 // packets they had received as lost (up to 1,700 a second toward a paused
-// receiver), which the estimator took for loss.
+// receiver), which the estimator took for loss. (Resends go on the media
+// stream itself: we do not negotiate RTX, whose separate SSRC pion's
+// estimator, bound per stream, would refuse to write.)
 func (e *Engine) configureInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry) error {
 	ir.Add(sentLogFactory{created: func(l *sentLog) { e.createdLog = l }}) // nearest the network: when packets leave
 	bwe, err := cc.NewInterceptor(newEstimator)
