@@ -599,12 +599,18 @@ func writeLadderPlot(t *testing.T, trace []ladderSample) {
 	recv := svgplot.Series{Name: "received video (kb/s)", Colour: "#2a6"}
 	rung := svgplot.Series{Name: "rung bitrate (kb/s)", Colour: "#c33", Step: true}
 	link := svgplot.Series{Name: "link limit (kb/s)", Colour: "#888", Step: true}
-	rates := []float64{1200, 500, 100}
+	rates := []float64{1200, 500, 100} // testLadder's, kb/s
 	csv := "t_s,link_kbps,rung,rung_kbps,estimate_kbps,received_kbps\n"
-	for i := 1; i < len(trace); i++ {
-		a, b := trace[i-1], trace[i]
+	a := trace[0]
+	for _, b := range trace[1:] {
+		// The trace also samples at each phase's start, a few ms apart:
+		// a rate over so short a window reads one packet as Mb/s.
+		if b.at-a.at < 200*time.Millisecond {
+			continue
+		}
 		x := b.at.Seconds()
 		kbps := float64(b.rx.VideoBytes-a.rx.VideoBytes) * 8 / 1000 / (b.at - a.at).Seconds()
+		a = b
 		r := -1.0
 		if b.rung >= 0 && b.rung < len(rates) {
 			r = rates[b.rung]
