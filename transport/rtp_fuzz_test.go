@@ -1,12 +1,14 @@
 package transport
 
 import (
+	"io"
 	"log/slog"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/mcu-project/mcu/media"
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 )
@@ -46,6 +48,7 @@ func rtcpSeeds(tb testing.TB) [][]byte {
 		marshalSeed(tb, &rtcp.PictureLossIndication{SenderSSRC: 0x1234, MediaSSRC: fuzzVideoSSRC}),
 		marshalSeed(tb, &rtcp.FullIntraRequest{SenderSSRC: 0x1234, MediaSSRC: fuzzVideoSSRC, FIR: []rtcp.FIREntry{{SSRC: fuzzVideoSSRC, SequenceNumber: 3}}}),
 		marshalSeed(tb, &rtcp.TransportLayerNack{SenderSSRC: 0x1234, MediaSSRC: fuzzVideoSSRC, Nacks: []rtcp.NackPair{{PacketID: 100, LostPackets: 0b101}}}),
+		marshalSeed(tb, &rtcp.TransportLayerNack{SenderSSRC: 0x1234, MediaSSRC: fuzzVideoSSRC, Nacks: []rtcp.NackPair{{PacketID: 2, LostPackets: 0b1000_0101}}}),
 		marshalSeed(tb, &rtcp.ReceiverEstimatedMaximumBitrate{SenderSSRC: 0x1234, Bitrate: 750_000, SSRCs: []uint32{fuzzVideoSSRC}}),
 		marshalSeed(tb, &rtcp.TransportLayerCC{
 			SenderSSRC: 0x1234, MediaSSRC: fuzzVideoSSRC, BaseSequenceNumber: 7, PacketStatusCount: 2, ReferenceTime: 100, FbPktCount: 1,
@@ -134,10 +137,55 @@ func FuzzLegDatagram(f *testing.F) {
 	})
 }
 
+// checkNackLimiter runs b through a NACK limiter that sent packets 0..9
+// of the video stream at now: what it keeps parses, asks for nothing else
+// and agrees with the parsed packets it leaves to the responder.
+func checkNackLimiter(t *testing.T, b []byte, now time.Time) {
+	t.Helper()
+	l, _ := testLimiter(t)
+	w := l.BindLocalStream(&interceptor.StreamInfo{SSRC: fuzzVideoSSRC}, nopWriter)
+	for seq := range uint16(10) {
+		_, _ = w.Write(&rtp.Header{SequenceNumber: seq}, []byte{1}, nil)
+	}
+	once := false
+	r := l.BindRTCPReader(interceptor.RTCPReaderFunc(func(buf []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		if once {
+			return 0, nil, io.EOF
+		}
+		once = true
+		return copy(buf, b), a, nil
+	}))
+	buf := make([]byte, len(b)+1500)
+	n, attr, err := r.Read(buf, nil)
+	if err != nil || n == 0 {
+		return // the batch was dropped whole, or nothing came
+	}
+	if _, perr := rtcp.Unmarshal(b); perr != nil {
+		return // not ours to judge: passed on as it came
+	}
+	pkts, err := attr.GetRTCPPackets(buf[:n])
+	if err != nil {
+		t.Fatalf("the limiter left RTCP that does not parse: %v", err)
+	}
+	for _, p := range pkts {
+		nack, ok := p.(*rtcp.TransportLayerNack)
+		if !ok || nack.MediaSSRC != fuzzVideoSSRC {
+			continue
+		}
+		for _, pair := range nack.Nacks {
+			for _, seq := range pair.PacketList() {
+				if seq >= 10 {
+					t.Fatalf("the limiter let through a NACK for %d, never sent", seq)
+				}
+			}
+		}
+	}
+}
+
 // checkLink fails unless a link sample's figures are in range.
 func checkLink(t *testing.T, s media.LinkSample) {
 	t.Helper()
-	if s.Loss < 0 || s.Loss > 1 || s.AudioLoss < 0 || s.AudioLoss > 1 || s.RTT < 0 || s.SentBps < 0 || s.EstimateBps < 0 {
+	if s.Loss < 0 || s.Loss > 1 || s.AudioLoss < 0 || s.AudioLoss > 1 || s.RTT < 0 || s.SentBps < 0 || s.EstimateBps < 0 || s.QueueDelay < 0 {
 		t.Fatalf("link sample out of range: %+v", s)
 	}
 }
@@ -145,7 +193,9 @@ func checkLink(t *testing.T, s media.LinkSample) {
 // FuzzPeerRTCP: whatever RTCP a WebRTC receiver sends about our audio or
 // video stream, the peer never panics, takes a keyframe request exactly
 // when the packet parses and holds a PLI or FIR on the video stream, and
-// its link monitor keeps its figures in range.
+// its link monitor keeps its figures in range (the queue measured from
+// transport-wide feedback included); the NACK limiter lets through no
+// more than was asked, only for packets we sent.
 func FuzzPeerRTCP(f *testing.F) {
 	for i, b := range rtcpSeeds(f) {
 		f.Add(b, i%2 == 0)
@@ -159,8 +209,13 @@ func FuzzPeerRTCP(f *testing.F) {
 		p.video.out = newRTPOut(sink, fuzzVideoSSRC, 96, 90000, &p.link.sent)
 		sent := time.Unix(1_700_000_000, 0)
 		p.link.sentReport(fuzzSRNTP, sent)
+		p.link.departures = &sentLog{}
+		for seq := range uint16(20) {
+			p.link.departures.record(seq, sent.Add(time.Duration(seq)*time.Millisecond))
+		}
 		now := sent.Add(100 * time.Millisecond)
 		p.handleRTCP(b, video, now)
+		checkNackLimiter(t, b, now)
 
 		pkts, err := rtcp.Unmarshal(b)
 		wantKey := false
