@@ -26,6 +26,22 @@ func fixed(est int, loss float64) func(Decision) Sample {
 	return func(Decision) Sample { return Sample{EstimateBps: est, Loss: loss} }
 }
 
+// untilProbe updates c with s every 100 ms from time 0 until a probe pads,
+// and returns the time of the next update.
+func untilProbe(t *testing.T, c *Controller, s Sample) time.Time {
+	t.Helper()
+	t0 := time.Unix(0, 0)
+	for range 100 {
+		dec := c.Update(t0, s)
+		t0 = t0.Add(100 * time.Millisecond)
+		if dec.PadBps > 0 {
+			return t0
+		}
+	}
+	t.Fatal("no probe within 10 s")
+	return t0
+}
+
 // probeStarts counts the probes begun in the decisions it is shown, one
 // after the other.
 type probeStarts struct {
@@ -440,19 +456,8 @@ func TestProbeFailsWhenTheEstimateFalls(t *testing.T) {
 // at once, well below the loss that moves a receiver down.
 func TestProbeStopsWhenReportedLossRises(t *testing.T) {
 	c, _ := New(Config{Rates: rates}, 2)
-	t0 := time.Unix(0, 0)
-	var dec Decision
-	for range 100 {
-		dec = c.Update(t0, Sample{EstimateBps: 250_000, SentBps: 200_000})
-		t0 = t0.Add(100 * time.Millisecond)
-		if dec.PadBps > 0 {
-			break
-		}
-	}
-	if dec.PadBps == 0 {
-		t.Fatal("no probe within 10 s")
-	}
-	if dec = c.Update(t0, Sample{EstimateBps: 250_000, SentBps: 200_000, Loss: 0.0195}); dec.Probing || dec.PadBps != 0 {
+	t0 := untilProbe(t, c, Sample{EstimateBps: 250_000, SentBps: 200_000})
+	if dec := c.Update(t0, Sample{EstimateBps: 250_000, SentBps: 200_000, Loss: 0.0195}); dec.Probing || dec.PadBps != 0 {
 		t.Fatalf("%+v after the receiver reported 1.95 %% loss during a probe begun at none, want it ended", dec)
 	}
 }
@@ -462,19 +467,9 @@ func TestProbeStopsWhenReportedLossRises(t *testing.T) {
 // queue from before the clean probe it follows (which may have begun one).
 func TestProbeStopsWhenTheQueueGrows(t *testing.T) {
 	c, _ := New(Config{Rates: rates}, 2)
-	t0 := time.Unix(0, 0)
-	var dec Decision
-	for range 100 {
-		dec = c.Update(t0, Sample{EstimateBps: 250_000, SentBps: 200_000, QueueDelay: time.Millisecond})
-		t0 = t0.Add(100 * time.Millisecond)
-		if dec.PadBps > 0 {
-			break
-		}
-	}
-	if dec.PadBps == 0 {
-		t.Fatal("no probe within 10 s")
-	}
-	if dec = c.Update(t0, Sample{EstimateBps: 250_000, SentBps: 200_000, QueueDelay: 5 * time.Millisecond}); !dec.Probing {
+	t0 := untilProbe(t, c, Sample{EstimateBps: 250_000, SentBps: 200_000, QueueDelay: time.Millisecond})
+	dec := c.Update(t0, Sample{EstimateBps: 250_000, SentBps: 200_000, QueueDelay: 5 * time.Millisecond})
+	if !dec.Probing {
 		t.Fatalf("%+v after 4 ms of queue: want the probe to go on", dec)
 	}
 	if dec = c.Update(t0.Add(100*time.Millisecond), Sample{EstimateBps: 250_000, SentBps: 200_000, QueueDelay: 10 * time.Millisecond}); dec.Probing || dec.PadBps != 0 {

@@ -87,8 +87,12 @@ func (l *sentLog) record(seq uint16, now time.Time) {
 // (or no longer) known.
 func (l *sentLog) departed(seq uint16) (int64, bool) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.departedLocked(seq)
+}
+
+func (l *sentLog) departedLocked(seq uint16) (int64, bool) {
 	d := l.left[int(seq)%sentLogSize]
-	l.mu.Unlock()
 	return d.at, d.ok && d.seq == seq
 }
 
@@ -137,13 +141,15 @@ func leastDelay(p *rtcp.TransportLayerCC, sent *sentLog) (int64, bool) {
 	deltas := p.RecvDeltas
 	var least int64
 	found := false
+	sent.mu.Lock() // once for the feedback's packets, not once each
+	defer sent.mu.Unlock()
 	forEachStatus(p, func(seq, sym uint16) {
 		if (sym != rtcp.TypeTCCPacketReceivedSmallDelta && sym != rtcp.TypeTCCPacketReceivedLargeDelta) || len(deltas) == 0 {
 			return
 		}
 		arrival += deltas[0].Delta
 		deltas = deltas[1:]
-		if at, ok := sent.departed(seq); ok {
+		if at, ok := sent.departedLocked(seq); ok {
 			if d := arrival - at; !found || d < least {
 				least, found = d, true
 			}
