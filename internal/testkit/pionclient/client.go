@@ -677,17 +677,21 @@ type seqCounter struct {
 	received int
 }
 
-func (s *seqCounter) add(seq uint16) {
+func (s *seqCounter) add(seq uint16) { s.addWrapping(int64(seq), 16) }
+
+// addWrapping counts v, a counter that wraps after bits bits.
+func (s *seqCounter) addWrapping(v int64, bits uint) {
 	if !s.started {
-		s.started, s.first, s.highest = true, int64(seq), int64(seq)
+		s.started, s.first, s.highest = true, v, v
 	}
-	// Extend seq to the wrap cycle nearest the highest so far.
-	ext := s.highest&^0xffff | int64(seq)
+	// Extend v to the wrap cycle nearest the highest so far.
+	full := int64(1) << bits
+	ext := s.highest&^(full-1) | v
 	switch {
-	case ext < s.highest-1<<15:
-		ext += 1 << 16
-	case ext > s.highest+1<<15:
-		ext -= 1 << 16
+	case ext < s.highest-full/2:
+		ext += full
+	case ext > s.highest+full/2:
+		ext -= full
 	}
 	s.highest = max(s.highest, ext)
 	s.received++

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/mcu-project/mcu/media"
 	"github.com/mcu-project/mcu/transport"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 	pmedia "github.com/pion/webrtc/v4/pkg/media"
 )
@@ -102,6 +104,8 @@ type videoClient struct {
 	keyframes []time.Time // arrival of each received keyframe
 	decodeErr int
 	seq       seqCounter   // every video RTP packet, padding included
+	pictures  seqCounter   // VP8 picture IDs: the frames sent
+	complete  int          // frames assembled whole
 	bytes     int          // video RTP payload and padding bytes received
 	sent      []VideoStamp // with VideoOptions.Counter
 }
@@ -313,6 +317,8 @@ func (c *Client) recordVideo(tr *webrtc.TrackRemote) {
 	}
 	var ts uint32
 	var at time.Time // arrival of the packet that completes the frame
+	vp8 := strings.EqualFold(mime, webrtc.MimeTypeVP8)
+	var desc codecs.VP8Packet
 	deliver := func(data []byte, _ bool) {
 		c.video.mu.Lock()
 		c.video.arrivals = append(c.video.arrivals, Frame{At: at, TS: ts})
@@ -322,6 +328,7 @@ func (c *Client) recordVideo(tr *webrtc.TrackRemote) {
 		if frames == nil {
 			c.video.frames++
 		}
+		c.video.complete++
 		c.video.mu.Unlock()
 		if frames != nil {
 			frames <- arrivedFrame{data: data, at: at}
@@ -335,6 +342,11 @@ func (c *Client) recordVideo(tr *webrtc.TrackRemote) {
 		ts, at = pkt.Timestamp, time.Now()
 		c.video.mu.Lock()
 		c.video.seq.add(pkt.SequenceNumber)
+		if vp8 && len(pkt.Payload) > 0 {
+			if _, err := desc.Unmarshal(pkt.Payload); err == nil && desc.I == 1 {
+				c.video.pictures.addWrapping(int64(desc.PictureID), 15)
+			}
+		}
 		c.video.bytes += len(pkt.Payload) + int(pkt.PaddingSize)
 		c.video.mu.Unlock()
 		asm.Push(pkt, at, deliver)
@@ -402,6 +414,21 @@ func (c *Client) VideoPackets() (Counts, int) {
 	c.video.mu.Lock()
 	defer c.video.mu.Unlock()
 	return c.video.seq.counts(), c.video.bytes
+}
+
+// VideoFrames counts the composite frames this client assembled whole
+// and, by the VP8 picture IDs seen, those sent: video loss as a viewer
+// has it, without the probe padding that VideoPackets counts (padding is
+// never resent, so a probe that overfills a link shows as packet loss
+// though no picture was lost). Zero for H.264, which numbers no pictures.
+func (c *Client) VideoFrames() Counts {
+	c.video.mu.Lock()
+	defer c.video.mu.Unlock()
+	n := c.video.pictures.counts()
+	if n.Expected == 0 {
+		return Counts{}
+	}
+	return Counts{Received: c.video.complete, Expected: n.Expected}
 }
 
 // VideoFrameTimes returns the arrival time and RTP timestamp of every
