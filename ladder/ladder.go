@@ -80,8 +80,14 @@ type Config struct {
 	// link within 6 s in 10 of 15 runs, 600 ms in 11 of 12, without
 	// losing more video in the hold). A probe that follows a clean one on
 	// a receiver that gets video takes half as long: the link has just
-	// shown room. A paused receiver's takes twice as long.
+	// shown room.
 	ProbeFor time.Duration
+	// PausedProbeFor is ProbeFor for a paused receiver (default 1 s). Its
+	// probe is padding alone in front of its audio: ramped over 600 ms,
+	// one that overfilled a 60 kb/s link held the audio back 88 ms
+	// before the queue showed (1 run in 6); over 1.2 s, video resumed
+	// 6–16 s after the link recovered, against 3–6 s at 1 s.
+	PausedProbeFor time.Duration
 	// BlindProbe caps a probe's padding, as a share of the estimate,
 	// while the estimate does not show room for the next rung (default
 	// 0.25): a probe into a full link then overfills it by so little that
@@ -129,6 +135,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ProbeFor == 0 {
 		c.ProbeFor = 600 * time.Millisecond
+	}
+	if c.PausedProbeFor == 0 {
+		c.PausedProbeFor = time.Second
 	}
 	if c.ProbeEvery == 0 {
 		c.ProbeEvery = 2 * time.Second
@@ -525,11 +534,7 @@ func (c *Controller) probe(now time.Time, est int, s Sample) Decision {
 	case c.quick:
 		ramp /= 2
 	case c.idx >= len(c.cfg.Rates):
-		// A paused receiver's probe is padding alone, in front of its
-		// audio: ramped as fast as a rung's, one that overfilled the
-		// 60 kb/s link held the audio back 88 ms before the queue
-		// showed.
-		ramp *= 2
+		ramp = c.cfg.PausedProbeFor
 	}
 	if el >= ramp+ramp/4 {
 		c.probing = false
