@@ -82,11 +82,13 @@ type Config struct {
 	// a receiver that gets video takes half as long: the link has just
 	// shown room.
 	ProbeFor time.Duration
-	// PausedProbeFor is ProbeFor for a paused receiver (default 1 s). Its
-	// probe is padding alone in front of its audio: ramped over 600 ms,
-	// one that overfilled a 60 kb/s link held the audio back 88 ms
-	// before the queue showed (1 run in 6); over 1.2 s, video resumed
-	// 6–16 s after the link recovered, against 3–6 s at 1 s.
+	// PausedProbeFor is ProbeFor for a paused receiver (default 1 s, as
+	// before ProbeFor shortened). Its probe is padding alone in front of
+	// its audio: ramped over 600 ms, one that overfilled a 60 kb/s link
+	// held the audio back 88 ms before the queue showed (1 run in 6).
+	// How soon video resumes after the link recovers is spread by the
+	// back-off after a failed probe more than by the ramp: 2–10 s at
+	// 600 ms, 3–14 s at 1 s, 6–16 s at 1.2 s (6 runs each).
 	PausedProbeFor time.Duration
 	// BlindProbe caps a probe's padding, as a share of the estimate,
 	// while the estimate does not show room for the next rung (default
