@@ -593,3 +593,38 @@ func TestQuickProbesClimbOnAnAveragedSentRate(t *testing.T) {
 		t.Fatalf("left the lowest rung after %v on an open link, want within 6 s (5 s here; 7.7 s when quick probes were judged by the last one's padding)", climbed)
 	}
 }
+
+// A probe is judged on the feedback about its last packets, which comes
+// after its padding stops: behind a link that carries 300 kb/s and whose
+// queue shows 200 ms late (the feedback interval and the next update),
+// no probe that overfilled it raises the capacity the controller knows.
+// (Judged as their padding stopped, quick probes passed at twice the
+// link's rate.)
+func TestProbeJudgedOnLateFeedback(t *testing.T) {
+	const capacity, media = 300_000, 200_000
+	c, _ := New(Config{Rates: rates}, 2)
+	t0 := time.Unix(0, 0)
+	var last [2]int // what went out one and two updates ago
+	probes, most := 0, 0
+	var probing bool
+	run(c, &t0, 30*time.Second, func(d Decision) Sample {
+		if d.Probing && !probing {
+			probes++
+		}
+		probing = d.Probing
+		q := time.Duration(0)
+		if last[1] > capacity {
+			q = 30 * time.Millisecond
+		}
+		last[1], last[0] = last[0], media+d.PadBps
+		s := Sample{EstimateBps: 250_000, SentBps: min(media+d.PadBps, capacity), QueueDelay: q}
+		most = max(most, c.floorBps)
+		return s
+	})
+	if probes < 3 {
+		t.Fatalf("%d probes in 30 s, want several", probes)
+	}
+	if most > capacity {
+		t.Errorf("the capacity a probe showed rose to %d b/s behind a %d b/s link", most, capacity)
+	}
+}
