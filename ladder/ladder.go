@@ -542,19 +542,16 @@ func (c *Controller) extra() int {
 func (c *Controller) probe(now time.Time, est int, s Sample) Decision {
 	target := c.idx - 1
 	el := now.Sub(c.probeStart)
-	ramp := c.cfg.ProbeFor
+	ramp, settle := c.cfg.ProbeFor, time.Duration(0)
 	switch {
 	case c.quick:
-		ramp /= 2
+		// A quick probe is over before the feedback on its peak comes;
+		// a longer one holds its peak long enough for most of it.
+		ramp, settle = ramp/2, probeSettle
 	case c.idx >= len(c.cfg.Rates):
 		ramp = c.cfg.PausedProbeFor
 	}
-	hold, settle := ramp+ramp/4, time.Duration(0)
-	if c.quick {
-		// A quick probe is over before the feedback on its peak comes;
-		// a longer one holds its peak long enough for most of it.
-		settle = probeSettle
-	}
+	hold := ramp + ramp/4
 	if el >= hold && !c.settling {
 		// The padding stops: whether it went out is judged now, while
 		// the sent rate still holds it.

@@ -83,14 +83,8 @@ func (l *sentLog) record(seq uint16, now time.Time) {
 	l.mu.Unlock()
 }
 
-// departed returns when packet seq left (Unix µs); false if it is not
-// (or no longer) known.
-func (l *sentLog) departed(seq uint16) (int64, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.departedLocked(seq)
-}
-
+// departedLocked returns when packet seq left (Unix µs); false if it is
+// not (or no longer) known. l.mu is held.
 func (l *sentLog) departedLocked(seq uint16) (int64, bool) {
 	d := l.left[int(seq)%sentLogSize]
 	return d.at, d.ok && d.seq == seq

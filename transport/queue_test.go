@@ -123,3 +123,10 @@ func TestSentLogRecordsTransportWideNumbers(t *testing.T) {
 		t.Error("no writer for a stream without transport-wide numbers")
 	}
 }
+
+// departed is departedLocked under the log's lock.
+func (l *sentLog) departed(seq uint16) (int64, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.departedLocked(seq)
+}

@@ -340,12 +340,16 @@ func (c *Client) recordVideo(tr *webrtc.TrackRemote) {
 			return
 		}
 		ts, at = pkt.Timestamp, time.Now()
-		c.video.mu.Lock()
-		c.video.seq.add(pkt.SequenceNumber)
+		picture := -1
 		if vp8 && len(pkt.Payload) > 0 {
 			if _, err := desc.Unmarshal(pkt.Payload); err == nil && desc.I == 1 {
-				c.video.pictures.addWrapping(int64(desc.PictureID), 15)
+				picture = int(desc.PictureID)
 			}
+		}
+		c.video.mu.Lock()
+		c.video.seq.add(pkt.SequenceNumber)
+		if picture >= 0 {
+			c.video.pictures.addWrapping(int64(picture), 15)
 		}
 		c.video.bytes += len(pkt.Payload) + int(pkt.PaddingSize)
 		c.video.mu.Unlock()
