@@ -28,7 +28,7 @@ import (
 // len(codecs)] ("opus" when none; "PCMU" is G.711 µ-law with its 8↔48 kHz
 // resampling, which the mcu's transcoding needs too). Encoding cost depends
 // heavily on the signal, so the mixes are made, before the clock starts, by
-// decoding the load's own streams (tones for talkers, coded silence for the
+// decoding the load's own streams (voices for talkers, tones where latency is measured, coded silence for the
 // rest: bench/load sends the same) through the room's mixer. What is timed
 // is then exactly the codec work: every 20 ms, one decode per participant —
 // except a repeat of a packet that just decoded to silence, which no
@@ -38,8 +38,8 @@ import (
 // listens. The Opus encoders expect no loss, as the room's do once their
 // listeners' receiver reports show none (on loopback, from WebRTC peers and
 // the load's plain-RTP legs alike): in-band FEC costs encoding time.
-func audioFloor(n, talkers int, codecs []string) float64 {
-	return audioFloorWith(n, talkers, codecs, floorOptions{})
+func audioFloor(n, talkers int, codecs []string, tones bool) float64 {
+	return audioFloorWith(n, talkers, codecs, floorOptions{tones: tones})
 }
 
 // opusAutoBitrate is what libopus encodes 20 ms mono 48 kHz frames at when
@@ -58,6 +58,8 @@ type floorOptions struct {
 	// plain encodes without in-band FEC and DTX, as bench/janusref's
 	// AudioBridge participants join (the room's encoders have both).
 	plain bool
+	// tones: the talkers send steady tones (the latency rows), not voices.
+	tones bool
 }
 
 func audioFloorWith(n, talkers int, codecs []string, o floorOptions) float64 {
@@ -74,12 +76,15 @@ func audioFloorWith(n, talkers int, codecs []string, o floorOptions) float64 {
 	codecOf := make([]int, n)
 	for i := range n {
 		codecOf[i] = i % len(codecs)
-		a := amp
-		if i >= talkers {
-			a = 0
+		sound := load.Voice
+		switch {
+		case i >= talkers:
+			sound = load.Silence
+		case o.tones:
+			sound = load.Tone
 		}
 		var err error
-		if streams[i], err = load.LegLoop(codecs[codecOf[i]], opusloop.ToneHz(i), a); err != nil {
+		if streams[i], err = load.LegLoop(codecs[codecOf[i]], sound, i, amp); err != nil {
 			return 0
 		}
 		if decs[i], err = newFloorDecoder(codecs[codecOf[i]]); err != nil {

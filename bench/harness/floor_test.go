@@ -17,13 +17,13 @@ func TestFloorsAreSane(t *testing.T) {
 	if testing.Short() {
 		t.Skip("times real codecs")
 	}
-	a2, a8 := audioFloor(2, -1, nil), audioFloor(8, -1, nil)
+	a2, a8 := audioFloor(2, -1, nil, false), audioFloor(8, -1, nil, false)
 	v1, v4 := videoFloor(1, 320, 180, 1, 320, 180), videoFloor(4, 320, 180, 4, 320, 180)
 	t.Logf("audio 2+2: %.3f, 8+8: %.3f; video 1+1: %.3f, 4+4: %.3f CPU-s per media-second", a2, a8, v1, v4)
 	if a2 <= 0 || a8 <= a2 || v1 <= 0 || v4 <= v1 {
 		t.Fatalf("floors do not grow with the work: %v %v %v %v", a2, a8, v1, v4)
 	}
-	if mixed := audioFloor(8, -1, []string{"opus", "PCMU"}); mixed <= 0 {
+	if mixed := audioFloor(8, -1, []string{"opus", "PCMU"}, false); mixed <= 0 {
 		t.Fatalf("half-PCMU room's floor %.3f", mixed)
 	}
 }
@@ -37,12 +37,12 @@ func TestFloorEncodesEachCodecsMixes(t *testing.T) {
 	streams := make([][][]byte, 4)
 	decs := make([]codec.AudioDecoder, 4)
 	for i := range streams {
-		amp := 0.0
+		sound := load.Silence
 		if i < 2 {
-			amp = 8000
+			sound = load.Voice
 		}
 		var err error
-		if streams[i], err = load.LegLoop(codecs[codecOf[i]], opusloop.ToneHz(i), amp); err != nil {
+		if streams[i], err = load.LegLoop(codecs[codecOf[i]], sound, i, 8000); err != nil {
 			t.Fatal(err)
 		}
 		if decs[i], err = newFloorDecoder(codecs[codecOf[i]]); err != nil {
@@ -98,9 +98,9 @@ func BenchmarkAudioFloor(b *testing.B) {
 
 // BenchmarkOpusModes times the room's Opus encodes of its own mixes by the
 // mode libopus picks for each frame (hybrid or CELT-only: at 40 kb/s it
-// chooses by its speech/music analysis of the mix, and on the load's tones
-// the choice falls either way from mix to mix): what the audio rows' codec
-// cost hangs on. It also reports the share of hybrid frames after each
+// chooses by its speech/music analysis of the mix; on steady tones, which
+// the load sent before its voices, the choice fell either way from mix to
+// mix): what the audio rows' codec cost hangs on. It also reports the share of hybrid frames after each
 // encoder's first second, for encoders started on the steady mixes; a
 // room's encoders also see each mix begin, and their choice, which holds
 // for seconds, differs (the report's hybrid column).
@@ -113,7 +113,7 @@ func BenchmarkOpusModes(b *testing.B) {
 			decs := make([]codec.AudioDecoder, n)
 			for i := range n {
 				var err error
-				if streams[i], err = load.LegLoop("opus", opusloop.ToneHz(i), opusloop.ToneAmp(n)); err != nil {
+				if streams[i], err = load.LegLoop("opus", load.Voice, i, opusloop.ToneAmp(n)); err != nil {
 					b.Fatal(err)
 				}
 				if decs[i], err = newFloorDecoder("opus"); err != nil {

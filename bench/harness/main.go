@@ -231,6 +231,11 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 				if s.janusWebRTC() {
 					args = append(args, "-webrtc")
 				}
+				if !s.latency {
+					// Every talker talks, as the mcu's load does: no
+					// participant 0 toggling a tone.
+					args = append(args, "-latency=false")
+				}
 				jr, err := runRef(ctx, "./bench/janusref", args...)
 				if err != nil {
 					r.jan.note = err.Error()
@@ -342,7 +347,7 @@ func floorFor(s scenario) float64 {
 	// The room's encoders expect the loss their listeners report: none on
 	// loopback, from WebRTC peers and from the load's plain-RTP legs alike
 	// (they send receiver reports, as a gateway does).
-	f := audioFloor(s.n, s.talkers, s.audioCodecs)
+	f := audioFloor(s.n, s.talkers, s.audioCodecs, s.latency)
 	if s.video != "" {
 		var iw, ih, cw, ch int
 		fmt.Sscanf(s.video, "%dx%d", &iw, &ih)

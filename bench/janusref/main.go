@@ -14,7 +14,8 @@
 // audio-level events) and joins N plain RTP participants (or, with -webrtc,
 // N WebRTC peers: webrtc.go). Each is a loopback
 // UDP socket in this process sending pre-encoded Opus (64 kb/s, 20 ms,
-// payload type 111): a steady tone of its own frequency for talkers, coded
+// payload type 111): a voice around a tone of its own frequency for
+// talkers (opusloop.Voice; a steady tone when latency is measured), coded
 // digital silence for the rest, so Janus decodes every participant. Each
 // counts the mix-minus-self Janus sends back. After a settle time it
 // measures Janus's CPU (utime+stime of the Janus process from /proc) over
@@ -107,7 +108,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.quality, "quality", 0, "AudioBridge Opus encoder complexity per participant, 1-10 (0: Janus default, 4)")
 	fs.IntVar(&o.bitrate, "bitrate", 0, "AudioBridge Opus encoder bitrate in b/s, 500-512000 (0: Janus default, libopus decides)")
 	fs.BoolVar(&o.latency, "latency", true, "measure audio onset latency (participant 0 toggles a tone)")
-	fs.Float64Var(&o.amp, "amp", 0, "peak amplitude of each tone, int16 scale (0: min(8192, 32000/talkers), so the mix cannot overflow; see the package doc)")
+	fs.Float64Var(&o.amp, "amp", 0, "peak amplitude of each talker, int16 scale (0: min(8192, 32000/talkers), so the mix cannot overflow; see the package doc)")
 	fs.StringVar(&o.janusBin, "janus", debianJanus, "janus binary (the Debian one is installed with apt-get if missing)")
 	fs.StringVar(&o.libRoot, "janus-lib", debianLibRoot, "folder with Janus's plugins/ and transports/")
 	fs.IntVar(&o.janusDebug, "janus-debug", 3, "Janus debug_level (0-7; 3: warnings and errors)")
@@ -281,8 +282,10 @@ func run(ctx context.Context, o options) (res result, err error) {
 		switch {
 		case i == 0 && latency:
 			loops[i], err = toggleLoop(detectHz, o.amp)
+		case i < o.talkers && latency:
+			loops[i], err = opusloop.Tone(opusloop.ToneHz(i), o.amp) // the onset detector's clear mix
 		case i < o.talkers:
-			loops[i], err = opusloop.Tone(opusloop.ToneHz(i), o.amp)
+			loops[i], err = opusloop.Voice(opusloop.ToneHz(i), o.amp)
 		default:
 			loops[i] = silence
 		}

@@ -10,22 +10,23 @@ import (
 )
 
 // legCodec is an audio codec a plain-RTP leg can send: its name in the
-// mcu's leg API, its RTP numbering and its pre-encoded loops.
+// mcu's leg API, its RTP numbering and how it codes a loop.
 type legCodec struct {
 	name string // as POST /rooms/{room}/rtp takes it
 	pt   uint8
 	step uint32 // RTP timestamp step per 20 ms packet
-	// tone and silence are opusloop.LoopFrames packets each, replayed
+	// code codes opusloop.LoopFrames frames (gen fills frame f; a whole
+	// loop's frames follow each other seamlessly) into a loop replayed
 	// seamlessly.
-	tone    func(hz, amp float64) ([][]byte, error)
-	silence func() ([][]byte, error)
+	code func(gen func(pcm []int16, f int)) ([][]byte, error)
 }
 
 var (
-	opusLeg = legCodec{name: "opus", pt: opusloop.PayloadType, step: opusloop.FrameLen, tone: opusloop.Tone, silence: opusloop.Silence}
+	opusLeg = legCodec{name: "opus", pt: opusloop.PayloadType, step: opusloop.FrameLen,
+		code: func(gen func([]int16, int)) ([][]byte, error) { return opusloop.Encode(opusloop.LoopFrames, 50, gen) }}
 	// pcmuLeg is what a phone behind a SIP gateway sends: G.711 µ-law,
 	// payload type 0, 8 kHz.
-	pcmuLeg = legCodec{name: "PCMU", pt: 0, step: uint32(g711.FrameBytes), tone: pcmuTone, silence: func() ([][]byte, error) { return pcmuTone(0, 0) }}
+	pcmuLeg = legCodec{name: "PCMU", pt: 0, step: uint32(g711.FrameBytes), code: pcmuLoop}
 )
 
 // legCodecs maps names ("opus", "PCMU", any case) to codecs; none is Opus.
@@ -52,9 +53,8 @@ func (c legCodec) stream(ssrc uint32, seq uint16, ts uint32) opusloop.Stream {
 	return opusloop.Stream{SSRC: ssrc, Seq: seq, TS: ts, PT: c.pt, Step: c.step}
 }
 
-// pcmuTone is LoopFrames of µ-law for a steady tone of a whole number of
-// Hz (amp 0: silence), through the mcu's own G.711 encoder.
-func pcmuTone(hz, amp float64) ([][]byte, error) {
+// pcmuLoop codes a loop in µ-law through the mcu's own G.711 encoder.
+func pcmuLoop(gen func(pcm []int16, f int)) ([][]byte, error) {
 	enc, err := g711.NewEncoder(g711.ULaw)
 	if err != nil {
 		return nil, err
@@ -65,7 +65,7 @@ func pcmuTone(hz, amp float64) ([][]byte, error) {
 	// One loop ahead first, so the stored one starts with the
 	// resampler's filter already full, as it ends.
 	for f := range 2 * opusloop.LoopFrames {
-		opusloop.Sine(pcm, hz, amp, f)
+		gen(pcm, f)
 		buf := make([]byte, g711.FrameBytes)
 		n, err := enc.Encode(pcm, buf)
 		if err != nil {
@@ -76,22 +76,39 @@ func pcmuTone(hz, amp float64) ([][]byte, error) {
 	return out, nil
 }
 
-// loops encodes each (codec, tone) loop once per run: legs with the same
+// Sound is what a participant's loop carries.
+type Sound int
+
+const (
+	// Silence is coded digital silence: a listener's microphone.
+	Silence Sound = iota
+	// Voice is a talker's voice (opusloop.Voice): what the CPU rows send.
+	Voice
+	// Tone is a talker's steady tone: what the latency rows send, whose
+	// onset detector needs the mix clear of everything but tones.
+	Tone
+)
+
+// loops encodes each (codec, sound) loop once per run: legs with the same
 // codec and role share it.
 type loops map[string][][]byte
 
-func (c loops) get(lc legCodec, hz, amp float64) ([][]byte, error) {
-	key := fmt.Sprintf("%s/%g/%g", lc.name, hz, amp)
+func (c loops) get(lc legCodec, sound Sound, hz, amp float64) ([][]byte, error) {
+	key := fmt.Sprintf("%s/%d/%g/%g", lc.name, sound, hz, amp)
 	if l, ok := c[key]; ok {
 		return l, nil
 	}
-	var l [][]byte
-	var err error
-	if amp == 0 {
-		l, err = lc.silence()
-	} else {
-		l, err = lc.tone(hz, amp)
+	var gen func(pcm []int16, f int)
+	switch sound {
+	case Silence:
+		gen = func(pcm []int16, _ int) { clear(pcm) }
+	case Tone:
+		gen = func(pcm []int16, f int) { opusloop.Sine(pcm, hz, amp, f) }
+	default:
+		voice := opusloop.VoicePCM(hz, amp)
+		gen = func(pcm []int16, f int) { copy(pcm, voice[f%opusloop.LoopFrames*len(pcm):]) }
 	}
+	l, err := lc.code(gen)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s loop: %w", lc.name, err)
 	}
@@ -99,13 +116,13 @@ func (c loops) get(lc legCodec, hz, amp float64) ([][]byte, error) {
 	return l, nil
 }
 
-// LegLoop is the loop a plain-RTP leg with codec name ("opus" or "PCMU")
-// sends: a steady tone, or coded silence for amp 0. The harness's codec
-// floor decodes the same bytes.
-func LegLoop(name string, hz, amp float64) ([][]byte, error) {
+// LegLoop is the loop a participant with codec name ("opus" or "PCMU")
+// sends: talker i's sound, or silence. The harness's codec floor decodes
+// the same bytes.
+func LegLoop(name string, sound Sound, i int, amp float64) ([][]byte, error) {
 	cs, err := legCodecs([]string{name})
 	if err != nil {
 		return nil, err
 	}
-	return loops{}.get(cs[0], hz, amp)
+	return loops{}.get(cs[0], sound, opusloop.ToneHz(i), amp)
 }

@@ -154,16 +154,19 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	for k := range res.Rooms * o.N {
 		r, i := k/o.N, k%o.N
 		probe := o.Latency && k == 0
-		// The same tones and levels as RunRTP and bench/janusref send.
+		// The same voices (tones where latency is measured) and levels as
+		// RunRTP and bench/janusref send.
 		opts := pionclient.Options{BaseURL: o.URL, Room: roomName(o.Room, r, res.Rooms), Name: fmt.Sprintf("load%d", i), ToneHz: opusloop.ToneHz(i), ToneAmp: amp, KeepSent: probe, HTTP: hc,
 			ICEServers: relays, RelayOnly: relays != nil}
 		var err error
 		switch {
 		case probe: // toggles its tone: encoded live
 		case i >= res.Talkers:
-			opts.Replay, err = cache.get(opusLeg, 0, 0) // a listener: its microphone sends silence
+			opts.Replay, err = cache.get(opusLeg, Silence, 0, 0) // a listener: its microphone sends silence
+		case o.Latency:
+			opts.Replay, err = cache.get(opusLeg, Tone, opts.ToneHz, amp)
 		default:
-			opts.Replay, err = cache.get(opusLeg, opts.ToneHz, amp)
+			opts.Replay, err = cache.get(opusLeg, Voice, opts.ToneHz, amp)
 		}
 		if err != nil {
 			return res, err

@@ -76,11 +76,11 @@ func RunRTP(ctx context.Context, o Options) (Result, error) {
 		for i := range o.N {
 			lc := codecs[i%len(codecs)]
 			l := &rtpLeg{room: r, index: i, codec: lc, stream: lc.stream(rand.Uint32(), uint16(rand.UintN(1<<16)), rand.Uint32())}
-			hz, a := opusloop.ToneHz(i), amp
+			sound := Voice
 			if i >= res.Talkers {
-				a = 0 // a listener: its microphone sends silence
+				sound = Silence // a listener's microphone
 			}
-			if l.loop, err = cache.get(lc, hz, a); err != nil {
+			if l.loop, err = cache.get(lc, sound, opusloop.ToneHz(i), amp); err != nil {
 				return res, err
 			}
 			legs = append(legs, l)
