@@ -96,12 +96,15 @@ func Voice(hz, amp float64) ([][]byte, error) {
 // frequency for telling talkers apart in a mix.
 const (
 	// vibratoHz and vibratoDev move the pitch as speech's intonation
-	// does; without it libopus takes even a voiced signal for music. A
-	// deviation in Hz (not a fraction of the pitch) keeps the sidebands
-	// within ±3·vibratoHz of every talker's tone, well clear of the next
-	// talker's 37 Hz away.
-	vibratoHz  = 5
-	vibratoDev = 6
+	// does; without it libopus takes even a voiced signal for music, and
+	// at ±6 Hz it still coded one voice CELT-only, and so did encoders
+	// that started on one and then heard more (a room's, as people join).
+	// A deviation in Hz (not a fraction of the pitch) keeps every
+	// talker's spectrum the same shape around its own tone: sidebands
+	// every vibratoHz, nothing to speak of beyond ±3·vibratoHz, clear of
+	// the next talker's tone 37 Hz away.
+	vibratoHz  = 8
+	vibratoDev = 12
 	// syllableHz is the syllable rate: each syllable swells and fades
 	// and has its own vowel.
 	syllableHz = 4
