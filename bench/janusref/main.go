@@ -285,7 +285,9 @@ func run(ctx context.Context, o options) (res result, err error) {
 		case i < o.talkers && latency:
 			loops[i], err = opusloop.Tone(opusloop.ToneHz(i), o.amp) // the onset detector's clear mix
 		case i < o.talkers:
-			loops[i], err = opusloop.Voice(opusloop.ToneHz(i), o.amp)
+			if loops[i], err = opusloop.Voice(opusloop.ToneHz(i), o.amp); err == nil {
+				loops[i] = opusloop.Staggered(loops[i], i) // as bench/load's talkers
+			}
 		default:
 			loops[i] = silence
 		}

@@ -89,12 +89,13 @@ const (
 	Tone
 )
 
-// loops encodes each (codec, sound) loop once per run: legs with the same
-// codec and role share it.
+// loops encodes each participant's loop (codec, sound, talker i) once per
+// run: listeners with the same codec share theirs.
 type loops map[string][][]byte
 
-func (c loops) get(lc legCodec, sound Sound, hz, amp float64) ([][]byte, error) {
-	key := fmt.Sprintf("%s/%d/%g/%g", lc.name, sound, hz, amp)
+func (c loops) get(lc legCodec, sound Sound, i int, amp float64) ([][]byte, error) {
+	hz := opusloop.ToneHz(i)
+	key := fmt.Sprintf("%s/%d/%d/%g", lc.name, sound, i, amp)
 	if l, ok := c[key]; ok {
 		return l, nil
 	}
@@ -112,17 +113,20 @@ func (c loops) get(lc legCodec, sound Sound, hz, amp float64) ([][]byte, error) 
 	if err != nil {
 		return nil, fmt.Errorf("encode %s loop: %w", lc.name, err)
 	}
+	if sound == Voice {
+		l = opusloop.Staggered(l, i)
+	}
 	c[key] = l
 	return l, nil
 }
 
-// LegLoop is the loop a participant with codec name ("opus" or "PCMU")
-// sends: talker i's sound, or silence. The harness's codec floor decodes
-// the same bytes.
+// LegLoop is the loop participant i with codec name ("opus" or "PCMU")
+// sends: its voice (staggered), tone or silence. The harness's codec floor
+// decodes the same bytes.
 func LegLoop(name string, sound Sound, i int, amp float64) ([][]byte, error) {
 	cs, err := legCodecs([]string{name})
 	if err != nil {
 		return nil, err
 	}
-	return loops{}.get(cs[0], sound, opusloop.ToneHz(i), amp)
+	return loops{}.get(cs[0], sound, i, amp)
 }

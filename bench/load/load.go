@@ -164,9 +164,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		case i >= res.Talkers:
 			opts.Replay, err = cache.get(opusLeg, Silence, 0, 0) // a listener: its microphone sends silence
 		case o.Latency:
-			opts.Replay, err = cache.get(opusLeg, Tone, opts.ToneHz, amp)
+			opts.Replay, err = cache.get(opusLeg, Tone, i, amp)
 		default:
-			opts.Replay, err = cache.get(opusLeg, Voice, opts.ToneHz, amp)
+			opts.Replay, err = cache.get(opusLeg, Voice, i, amp)
 		}
 		if err != nil {
 			return res, err

@@ -76,11 +76,11 @@ func RunRTP(ctx context.Context, o Options) (Result, error) {
 		for i := range o.N {
 			lc := codecs[i%len(codecs)]
 			l := &rtpLeg{room: r, index: i, codec: lc, stream: lc.stream(rand.Uint32(), uint16(rand.UintN(1<<16)), rand.Uint32())}
-			sound := Voice
+			sound, talker := Voice, i
 			if i >= res.Talkers {
-				sound = Silence // a listener's microphone
+				sound, talker = Silence, 0 // a listener's microphone: one loop for all
 			}
-			if l.loop, err = cache.get(lc, sound, opusloop.ToneHz(i), amp); err != nil {
+			if l.loop, err = cache.get(lc, sound, talker, amp); err != nil {
 				return res, err
 			}
 			legs = append(legs, l)

@@ -9,6 +9,7 @@ package opusloop
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/mcu-project/mcu/codec"
@@ -87,18 +88,18 @@ func Voice(hz, amp float64) ([][]byte, error) {
 // The voice's make-up. A steady tone is no benchmark for a conference
 // server: libopus's encoder picks between its hybrid mode (speech, about
 // four times the CPU per frame) and CELT from what the signal sounds like,
-// and on tones and their mixes its pick is a toss-up that hysteresis then
-// holds: in one harness run the mcu's and Janus's listeners got 80 % and
+// and on tones and their mixes its pick was a toss-up that hysteresis then
+// held: in one harness run the mcu's and Janus's listeners got 80 % and
 // 13 % hybrid frames in the same scenario (docs/bench/report.md), so their
-// CPU compared the toss, not the servers. This voice is classified as
-// speech alone and in mixes of up to 15 (hybrid in every frame, checked in
-// TestVoiceIsSpeech), as people's are, and keeps a tone at the talker's own
+// CPU compared the toss, not the servers. Mixes of these voices, staggered
+// (Staggered), are coded in one mode for a given number of voices, as
+// TestStaggeredVoices checks; each voice keeps a tone at the talker's own
 // frequency for telling talkers apart in a mix.
 const (
 	// vibratoHz and vibratoDev move the pitch as speech's intonation
 	// does; without it libopus takes even a voiced signal for music, and
-	// at ±6 Hz it still coded one voice CELT-only, and so did encoders
-	// that started on one and then heard more (a room's, as people join).
+	// at ±6 Hz it still coded one voice alone CELT-only or hybrid by the
+	// toss.
 	// A deviation in Hz (not a fraction of the pitch) keeps every
 	// talker's spectrum the same shape around its own tone: sidebands
 	// every vibratoHz, nothing to speak of beyond ±3·vibratoHz, clear of
@@ -111,14 +112,33 @@ const (
 	// voiceTopHz bounds the harmonics, as telephone-band speech.
 	voiceTopHz = 4000
 	// formantGain weighs the resonators' output against the talker's own
-	// tone: at 3 or less, some mixes of 8 to 31 voices were CELT in 15 to
-	// 60 % of frames; at 5 and 8 none (TestVoiceIsSpeech).
+	// tone: at 3 or less, the voice is more tone than voice, and mixes of
+	// 8 voices in step were coded in either mode by the toss.
 	formantGain = 8
 )
 
 // vowels are the first three formants (Hz) of five vowels, one per
 // syllable in turn.
 var vowels = [][3]float64{{730, 1090, 2440}, {270, 2290, 3010}, {300, 870, 2240}, {530, 1840, 2480}, {660, 1720, 2410}}
+
+// Staggered is talker i's loop started some frames in, a different number
+// for each of the first LoopFrames talkers: people do not talk in step.
+// Voices in step pause together between syllables; out of step, seven or
+// more overlap into a babble that libopus codes as music (CELT-only,
+// TestStaggeredVoices). The load replays loops in step with the wall clock
+// (internal/testkit/pionclient's replayStep; its plain-RTP legs from one
+// clock), so the rotation alone sets talkers apart, run after run. A loop
+// is seamless, so any rotation of it is too.
+func Staggered(loop [][]byte, i int) [][]byte {
+	k := i * staggerStep % len(loop)
+	return slices.Concat(loop[k:], loop[:k])
+}
+
+// staggerStep frames between talkers' starts: prime to LoopFrames, so the
+// first LoopFrames talkers all start apart, and 740 ms, so neighbours are
+// out of step by most of a syllable (250 ms) and by over half the vowel
+// cycle (1.25 s).
+const staggerStep = 37
 
 // VoiceToneLevel is the amplitude of the talker's own tone (hz) in its
 // voice at peak amp, over a whole loop (codectest.Goertzel's measure):

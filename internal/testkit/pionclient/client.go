@@ -79,7 +79,9 @@ type Options struct {
 	Feedback bool
 	// Replay, when set, is Opus frames (20 ms each) sent in a loop instead
 	// of the tone encoded live: a load generator with many clients then
-	// spends no CPU encoding. ToneHz and SetTone are ignored.
+	// spends no CPU encoding. ToneHz and SetTone are ignored. The loop
+	// runs in step with the wall clock (replayStep), not from where the
+	// client joined.
 	Replay [][]byte
 	// History, when set, keeps only the audio received within the last
 	// History (Frames, Received and FrameCount see no further back), so a
@@ -577,6 +579,10 @@ func (c *Client) send(track *webrtc.TrackLocalStaticSample) {
 	pcm := make([]int16, 960)
 	pkt := make([]byte, 1500)
 	start := time.Now()
+	step := 0
+	if len(c.opts.Replay) > 0 {
+		step = replayStep(start, len(c.opts.Replay))
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for n := 0; ; n++ {
@@ -587,7 +593,7 @@ func (c *Client) send(track *webrtc.TrackLocalStaticSample) {
 		}
 		var size int
 		if r := c.opts.Replay; len(r) > 0 {
-			size = copy(pkt, r[n%len(r)])
+			size = copy(pkt, r[(n+step)%len(r)])
 		} else {
 			hz := math.Float64frombits(c.toneHz.Load())
 			for i := range pcm {
@@ -642,6 +648,16 @@ func (c *Client) record(tr *webrtc.TrackRemote) {
 			c.mu.Unlock()
 		}
 	}
+}
+
+// replayStep is the frame of a loop of n frames that plays at start when
+// loops play in step with the wall clock: clients replaying loops of one
+// length then send the same frame at once (to within a frame) whenever
+// each joined, so what a server mixes from them does not depend on the
+// order and timing of their joins (bench/load's talkers: their loops'
+// rotations alone set them apart).
+func replayStep(start time.Time, n int) int {
+	return int(start.UnixNano() / int64(20*time.Millisecond) % int64(n))
 }
 
 // MimeTypeRED is audio/red, RFC 2198 redundant audio (pion has no
