@@ -224,8 +224,9 @@ func run(ctx context.Context, w io.Writer, quick bool, outDir string, pairs int,
 				// The Opus settings the room's encoders have: quality 9
 				// is the complexity libopus gives them, and the bitrate
 				// theirs (left to itself, libopus picks 51 kb/s for
-				// Janus, which costs less CPU on these tones than
-				// 40 kb/s: BenchmarkAudioFloor).
+				// Janus, which cost less CPU on the steady tones the
+				// load sent before its voices than 40 kb/s:
+				// BenchmarkAudioFloor).
 				args := []string{"-n", fmt.Sprint(s.n), "-talkers", fmt.Sprint(s.talkers), "-quality", "9",
 					"-bitrate", fmt.Sprint(opus.DefaultBitrate), "-d", slice.String(), "-json"}
 				if s.janusWebRTC() {

@@ -226,7 +226,7 @@ func TestHearsEveryTalker(t *testing.T) {
 		voices[j] = opusloop.VoicePCM(opusloop.ToneHz(j), amp)
 	}
 	mix := func(skip int, quiet float64) []int16 {
-		pcm := make([]int16, 48000) // a second, as the check takes
+		pcm := make([]int16, opusloop.LoopFrames*opusloop.FrameLen) // a loop, as the check takes
 		for j := range talkers {
 			if j == 0 || j == skip {
 				continue // 0 is the listener itself

@@ -121,7 +121,10 @@ func runWebRTC(ctx context.Context, o options, jp *janusProc, api *janusAPI, roo
 	for i, m := range members {
 		fr := m.c.Frames()
 		var pcm []int16
-		for _, f := range fr[max(0, len(fr)-50):] { // the last second
+		// The last loop's length (2 s): a voice's level at its talker's
+		// tone is an average over its loop; over any one second of a
+		// 31-voice mix coded CELT-only it fell to a third of it.
+		for _, f := range fr[max(0, len(fr)-opusloop.LoopFrames):] {
 			pcm = append(pcm, f.Samples...)
 		}
 		if err := hearsEveryTalker(pcm, i, levels); err != nil {

@@ -1,5 +1,5 @@
 // Package load generates a room's worth of participants from one process:
-// real WebRTC over loopback, replaying tones and camera pictures, and
+// real WebRTC over loopback, replaying voices and camera pictures, and
 // measures what each receives, the mcu process's CPU, and the audio
 // latency the mcu adds.
 package load
@@ -29,7 +29,8 @@ type Options struct {
 	// MetricsURL is the mcu's admin listener, where /metrics is ("": URL).
 	MetricsURL string
 	N          int
-	// Talkers send a tone; the rest send silence (-1: everyone).
+	// Talkers send a voice (opusloop.Voice, staggered; a steady tone with
+	// Latency); the rest send silence (-1: everyone).
 	Talkers int
 	// Video, when set ("640x360"), gives everyone a moving camera at 30 fps.
 	Video  string

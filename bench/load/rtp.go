@@ -32,8 +32,9 @@ import (
 // Each participant is a loopback UDP socket in this process, attached with
 // POST /rooms/{room}/rtp (codec opus). One goroutine sends every
 // participant's pre-encoded Opus (bench/internal/opusloop: 20 ms mono frames,
-// payload type 111) on absolute 20 ms deadlines: talkers a steady tone of
-// 200+37·i Hz at min(8192, 32000/talkers), listeners coded digital silence,
+// payload type 111) on absolute 20 ms deadlines: talkers a voice around a
+// tone of 200+37·i Hz peaking at min(8192, 32000/talkers), staggered
+// (opusloop.Voice, opusloop.Staggered), listeners coded digital silence,
 // so the mcu decodes everyone. Each socket counts the mix-minus RTP packets
 // it gets back, decoding nothing, and sends RTCP receiver reports on them
 // as a SIP gateway's media leg does: a first one half a second in, then

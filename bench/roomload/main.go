@@ -1,4 +1,4 @@
-// Command roomload joins N participants (each sending its own tone, and
+// Command roomload joins N participants (each talker sending its own voice, and
 // with -video a moving camera picture) to one room of a running mcu from
 // this separate process, holds them for a duration, and reports the mcu
 // process's CPU use (from /proc) and what every participant received.
@@ -33,7 +33,7 @@ func main() {
 	flag.StringVar(&o.MetricsURL, "metrics-url", "http://127.0.0.1:9091", "the mcu's admin listener (for /metrics)")
 	flag.StringVar(&o.Room, "room", "load", "room name")
 	flag.IntVar(&o.N, "n", 20, "participants")
-	flag.IntVar(&o.Talkers, "talkers", -1, "how many participants talk (send a tone); the rest send silence (-1: all)")
+	flag.IntVar(&o.Talkers, "talkers", -1, "how many participants talk (send a voice); the rest send silence (-1: all)")
 	flag.StringVar(&o.Video, "video", "", "camera size WIDTHxHEIGHT (at 30 fps); empty: audio only")
 	codecs := flag.String("codecs", "VP8", "video codecs handed to participants in turn, e.g. VP8,H264")
 	flag.DurationVar(&o.D, "d", 30e9, "measurement duration (after all joined)")
