@@ -79,3 +79,15 @@ func TestTargetsGiveOpusModes(t *testing.T) {
 		t.Fatalf("targets lack %q:\n%s", want, got)
 	}
 }
+
+// TestRefError: a failed reference run is reported by its own message,
+// not by the log lines after it or go run's exit status.
+func TestRefError(t *testing.T) {
+	stderr := "janusref: participant 15: the mix from janus carries talker 8's 496 Hz tone at amplitude 15\njanus log tail:\nJanus version: 1102\nexit status 1\n"
+	if got, want := refError("./bench/janusref", stderr), "participant 15: the mix from janus carries talker 8's 496 Hz tone at amplitude 15"; got != want {
+		t.Errorf("refError = %q, want %q", got, want)
+	}
+	if got := refError("./bench/gstref", "something else\nexit status 2\n"); got != "exit status 2" {
+		t.Errorf("without the runner's own message: %q, want the last line", got)
+	}
+}

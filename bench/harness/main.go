@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -435,7 +436,7 @@ func runRef(ctx context.Context, pkg string, args ...string) (refResult, error) 
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return refResult{}, fmt.Errorf("%s: %v: %s", pkg, err, lastLine(string(ee.Stderr)))
+			return refResult{}, fmt.Errorf("%s: %v: %s", pkg, err, refError(pkg, string(ee.Stderr)))
 		}
 		return refResult{}, err
 	}
@@ -445,6 +446,19 @@ func runRef(ctx context.Context, pkg string, args ...string) (refResult, error) 
 		return refResult{}, fmt.Errorf("%s: unreadable result %q", pkg, lastLine(string(out)))
 	}
 	return r, nil
+}
+
+// refError is what a reference runner's stderr says went wrong: its own
+// first message ("janusref: ..."), which comes before the reference's log
+// tail and go run's "exit status 1"; else the last line.
+func refError(pkg, stderr string) string {
+	prefix := path.Base(pkg) + ": "
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return strings.TrimPrefix(l, prefix)
+		}
+	}
+	return lastLine(stderr)
 }
 
 func lastLine(s string) string {
