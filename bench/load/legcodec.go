@@ -106,8 +106,7 @@ func (c loops) get(lc legCodec, sound Sound, i int, amp float64) ([][]byte, erro
 	case Tone:
 		gen = func(pcm []int16, f int) { opusloop.Sine(pcm, hz, amp, f) }
 	default:
-		voice := opusloop.VoicePCM(hz, amp)
-		gen = func(pcm []int16, f int) { copy(pcm, voice[f%opusloop.LoopFrames*len(pcm):]) }
+		gen = opusloop.VoiceFrames(hz, amp)
 	}
 	l, err := lc.code(gen)
 	if err != nil {

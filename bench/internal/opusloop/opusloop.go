@@ -81,8 +81,14 @@ func Tone(hz, amp float64) ([][]byte, error) {
 // Voice is LoopFrames of Opus for a talker whose voice has its
 // fundamental at hz (a whole number of Hz) and peaks at amp.
 func Voice(hz, amp float64) ([][]byte, error) {
-	pcm := VoicePCM(hz, amp)
-	return Encode(LoopFrames, 50, func(dst []int16, f int) { copy(dst, pcm[f%LoopFrames*FrameLen:]) })
+	return Encode(LoopFrames, 50, VoiceFrames(hz, amp))
+}
+
+// VoiceFrames fills pcm (one frame) with frame f of the voice Voice codes,
+// for loops in other codecs (bench/load's PCMU legs).
+func VoiceFrames(hz, amp float64) func(pcm []int16, f int) {
+	voice := VoicePCM(hz, amp)
+	return func(pcm []int16, f int) { copy(pcm, voice[f%LoopFrames*FrameLen:]) }
 }
 
 // The voice's make-up. A steady tone is no benchmark for a conference
@@ -99,8 +105,7 @@ const (
 	// vibratoHz and vibratoDev move the pitch as speech's intonation
 	// does; without it libopus takes even a voiced signal for music, and
 	// at ±6 Hz it still coded one voice alone CELT-only or hybrid by the
-	// toss.
-	// A deviation in Hz (not a fraction of the pitch) keeps every
+	// toss. A deviation in Hz (not a fraction of the pitch) keeps every
 	// talker's spectrum the same shape around its own tone: sidebands
 	// every vibratoHz, nothing to speak of beyond ±3·vibratoHz, clear of
 	// the next talker's tone 37 Hz away.
@@ -147,8 +152,7 @@ func VoiceToneLevel(hz, amp float64) float64 {
 	return codectest.Goertzel(VoicePCM(hz, amp), hz)
 }
 
-// VoicePCM is Voice's signal before coding, for loops in other codecs:
-// LoopFrames·FrameLen samples, periodic (every period divides the loop),
+// VoicePCM is Voice's signal before coding: LoopFrames·FrameLen samples, periodic (every period divides the loop),
 // its peak at amp: a glottal source (harmonics of the vibrato pitch
 // falling off at 12 dB per octave) through the three formant resonators
 // of the syllable's vowel, plus the talker's own tone, under a syllable
